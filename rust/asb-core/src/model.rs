@@ -1,0 +1,411 @@
+//! The entities of an `.asb` file.
+//!
+//! A [`Record`] keeps all of its variable-length bytes (names, strings, blobs) in one
+//! reusable buffer, so reading a stream of records allocates nothing once warmed up.
+
+use std::ops::Range;
+
+/// Header version (`Version 3.x`). 3.0 is legacy: no escaping and no global lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version {
+    pub minor: u8,
+}
+
+impl Version {
+    pub const V3_0: Version = Version { minor: 0 };
+    pub const V3_1: Version = Version { minor: 1 };
+    pub const V3_2: Version = Version { minor: 2 };
+    pub const V3_3: Version = Version { minor: 3 };
+
+    pub fn is_legacy(self) -> bool {
+        self.minor == 0
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self.minor {
+            0 => "3.0",
+            1 => "3.1",
+            2 => "3.2",
+            _ => "3.3",
+        }
+    }
+}
+
+/// One `#` line after the header, kept in file order so a file writes back identically.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Meta {
+    Namespace(Vec<u8>),
+    FirstFile,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    pub version: Version,
+    pub meta: Vec<Meta>,
+}
+
+impl Header {
+    /// The header C `asbackup` writes: version 3.1, namespace, and `first-file` when asked.
+    pub fn new(namespace: &[u8], first_file: bool) -> Header {
+        let mut meta = vec![Meta::Namespace(namespace.to_vec())];
+        if first_file {
+            meta.push(Meta::FirstFile);
+        }
+        Header { version: Version::V3_1, meta }
+    }
+
+    pub fn namespace(&self) -> Option<&[u8]> {
+        self.meta.iter().find_map(|m| match m {
+            Meta::Namespace(ns) => Some(ns.as_slice()),
+            Meta::FirstFile => None,
+        })
+    }
+
+    pub fn first_file(&self) -> bool {
+        self.meta.iter().any(|m| matches!(m, Meta::FirstFile))
+    }
+}
+
+/// Secondary index definition (`* i`, or Go's expression index `* e`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecondaryIndex {
+    pub namespace: Vec<u8>,
+    pub set: Vec<u8>,
+    pub name: Vec<u8>,
+    /// `N` bin, `L` list elements, `K` map keys, `V` map values, `S` set index (Go 3.3).
+    pub index_type: u8,
+    /// (bin name, path type) pairs; path type `S`, `N`, `G`, `B` (or `E` for set indexes).
+    pub paths: Vec<(Vec<u8>, u8)>,
+    /// Base64 CDT context, written after the paths when present.
+    pub context: Option<Vec<u8>>,
+    /// Base64 expression of a Go `* e` line; `Some` makes this an expression index.
+    pub expression: Option<Vec<u8>>,
+}
+
+/// A UDF module (`* u`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Udf {
+    /// Always `L` (Lua) in practice.
+    pub udf_type: u8,
+    pub name: Vec<u8>,
+    pub content: Vec<u8>,
+}
+
+/// Blob flavours, each with its bin letter and the client's `as_bytes_type` number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BlobType {
+    Blob,
+    Java,
+    CSharp,
+    Python,
+    Ruby,
+    Php,
+    Erlang,
+    Hll,
+    Map,
+    List,
+}
+
+impl BlobType {
+    pub const ALL: [BlobType; 10] = [
+        BlobType::Blob,
+        BlobType::Java,
+        BlobType::CSharp,
+        BlobType::Python,
+        BlobType::Ruby,
+        BlobType::Php,
+        BlobType::Erlang,
+        BlobType::Hll,
+        BlobType::Map,
+        BlobType::List,
+    ];
+
+    pub fn letter(self) -> u8 {
+        match self {
+            BlobType::Blob => b'B',
+            BlobType::Java => b'J',
+            BlobType::CSharp => b'C',
+            BlobType::Python => b'P',
+            BlobType::Ruby => b'R',
+            BlobType::Php => b'H',
+            BlobType::Erlang => b'E',
+            BlobType::Hll => b'Y',
+            BlobType::Map => b'M',
+            BlobType::List => b'L',
+        }
+    }
+
+    pub fn from_letter(letter: u8) -> Option<BlobType> {
+        Some(match letter {
+            b'B' => BlobType::Blob,
+            b'J' => BlobType::Java,
+            b'C' => BlobType::CSharp,
+            b'P' => BlobType::Python,
+            b'R' => BlobType::Ruby,
+            b'H' => BlobType::Php,
+            b'E' => BlobType::Erlang,
+            b'Y' => BlobType::Hll,
+            b'M' => BlobType::Map,
+            b'L' => BlobType::List,
+            _ => return None,
+        })
+    }
+
+    /// Wire particle type (`as_bytes_type` in the C client).
+    pub fn particle_type(self) -> u8 {
+        match self {
+            BlobType::Blob => 4,
+            BlobType::Java => 7,
+            BlobType::CSharp => 8,
+            BlobType::Python => 9,
+            BlobType::Ruby => 10,
+            BlobType::Php => 11,
+            BlobType::Erlang => 12,
+            BlobType::Hll => 18,
+            BlobType::Map => 19,
+            BlobType::List => 20,
+        }
+    }
+}
+
+/// Bin value with its bytes borrowed from the owning [`Record`] (or any caller buffer).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Value<'a> {
+    Nil,
+    Bool(bool),
+    Int(i64),
+    Double(f64),
+    Str(&'a [u8]),
+    GeoJson(&'a [u8]),
+    /// `compact` is the `!` form: raw bytes instead of base64.
+    Blob {
+        blob_type: BlobType,
+        bytes: &'a [u8],
+        compact: bool,
+    },
+}
+
+impl Value<'_> {
+    /// The letter this value is written with (`N Z I D S G` or a blob letter).
+    pub fn letter(&self) -> u8 {
+        match self {
+            Value::Nil => b'N',
+            Value::Bool(_) => b'Z',
+            Value::Int(_) => b'I',
+            Value::Double(_) => b'D',
+            Value::Str(_) => b'S',
+            Value::GeoJson(_) => b'G',
+            Value::Blob { blob_type, .. } => blob_type.letter(),
+        }
+    }
+}
+
+/// User key of a record (`+ k`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Key<'a> {
+    Int(i64),
+    Double(f64),
+    Str(&'a [u8]),
+    /// `compact` is the `B!` form (raw bytes).
+    Bytes { bytes: &'a [u8], compact: bool },
+}
+
+#[derive(Clone, Copy, Debug)]
+enum StoredValue {
+    Nil,
+    Bool(bool),
+    Int(i64),
+    Double(f64),
+    Str(u32, u32),
+    GeoJson(u32, u32),
+    Blob(BlobType, bool, u32, u32),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum StoredKey {
+    Int(i64),
+    Double(f64),
+    Str(u32, u32),
+    Bytes(bool, u32, u32),
+}
+
+#[derive(Clone, Debug)]
+struct StoredBin {
+    name: (u32, u32),
+    value: StoredValue,
+}
+
+/// One record: metadata plus bins, all bytes in one buffer.
+#[derive(Clone, Debug, Default)]
+pub struct Record {
+    data: Vec<u8>,
+    namespace: (u32, u32),
+    set: Option<(u32, u32)>,
+    key: Option<StoredKey>,
+    bins: Vec<StoredBin>,
+    pub digest: [u8; 20],
+    pub generation: u16,
+    /// Seconds since 2010-01-01T00:00:00Z; 0 = never expires.
+    pub void_time: u32,
+}
+
+fn span(s: (u32, u32)) -> Range<usize> {
+    s.0 as usize..s.1 as usize
+}
+
+impl Record {
+    pub fn new() -> Record {
+        Record::default()
+    }
+
+    /// Empties the record but keeps its buffers for reuse.
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.namespace = (0, 0);
+        self.set = None;
+        self.key = None;
+        self.bins.clear();
+        self.digest = [0; 20];
+        self.generation = 0;
+        self.void_time = 0;
+    }
+
+    fn push_bytes(&mut self, bytes: &[u8]) -> (u32, u32) {
+        let start = self.data.len() as u32;
+        self.data.extend_from_slice(bytes);
+        (start, self.data.len() as u32)
+    }
+
+    /// Lets a parser write straight into the buffer (it records the spans itself).
+    pub(crate) fn data_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.data
+    }
+
+    pub(crate) fn set_namespace_span(&mut self, s: (u32, u32)) {
+        self.namespace = s;
+    }
+    pub(crate) fn set_set_span(&mut self, s: (u32, u32)) {
+        self.set = Some(s);
+    }
+    pub(crate) fn set_key_int(&mut self, v: i64) {
+        self.key = Some(StoredKey::Int(v));
+    }
+    pub(crate) fn set_key_double(&mut self, v: f64) {
+        self.key = Some(StoredKey::Double(v));
+    }
+    pub(crate) fn set_key_str_span(&mut self, s: (u32, u32)) {
+        self.key = Some(StoredKey::Str(s.0, s.1));
+    }
+    pub(crate) fn set_key_bytes_span(&mut self, s: (u32, u32), compact: bool) {
+        self.key = Some(StoredKey::Bytes(compact, s.0, s.1));
+    }
+    pub(crate) fn push_bin_spans(&mut self, name: (u32, u32), value: SpanValue) {
+        let value = match value {
+            SpanValue::Nil => StoredValue::Nil,
+            SpanValue::Bool(b) => StoredValue::Bool(b),
+            SpanValue::Int(i) => StoredValue::Int(i),
+            SpanValue::Double(d) => StoredValue::Double(d),
+            SpanValue::Str(s) => StoredValue::Str(s.0, s.1),
+            SpanValue::GeoJson(s) => StoredValue::GeoJson(s.0, s.1),
+            SpanValue::Blob(t, c, s) => StoredValue::Blob(t, c, s.0, s.1),
+        };
+        self.bins.push(StoredBin { name, value });
+    }
+
+    pub fn set_namespace(&mut self, namespace: &[u8]) {
+        self.namespace = self.push_bytes(namespace);
+    }
+
+    pub fn set_set(&mut self, set: Option<&[u8]>) {
+        self.set = set.map(|s| self.push_bytes(s));
+    }
+
+    pub fn set_key(&mut self, key: Option<Key<'_>>) {
+        self.key = key.map(|k| match k {
+            Key::Int(v) => StoredKey::Int(v),
+            Key::Double(v) => StoredKey::Double(v),
+            Key::Str(s) => {
+                let s = self.push_bytes(s);
+                StoredKey::Str(s.0, s.1)
+            }
+            Key::Bytes { bytes, compact } => {
+                let s = self.push_bytes(bytes);
+                StoredKey::Bytes(compact, s.0, s.1)
+            }
+        });
+    }
+
+    pub fn push_bin(&mut self, name: &[u8], value: Value<'_>) {
+        let name = self.push_bytes(name);
+        let value = match value {
+            Value::Nil => SpanValue::Nil,
+            Value::Bool(b) => SpanValue::Bool(b),
+            Value::Int(i) => SpanValue::Int(i),
+            Value::Double(d) => SpanValue::Double(d),
+            Value::Str(s) => SpanValue::Str(self.push_bytes(s)),
+            Value::GeoJson(s) => SpanValue::GeoJson(self.push_bytes(s)),
+            Value::Blob {
+                blob_type,
+                bytes,
+                compact,
+            } => SpanValue::Blob(blob_type, compact, self.push_bytes(bytes)),
+        };
+        self.push_bin_spans(name, value);
+    }
+
+    pub fn namespace(&self) -> &[u8] {
+        &self.data[span(self.namespace)]
+    }
+
+    pub fn set(&self) -> Option<&[u8]> {
+        self.set.map(|s| &self.data[span(s)])
+    }
+
+    pub fn key(&self) -> Option<Key<'_>> {
+        self.key.map(|k| match k {
+            StoredKey::Int(v) => Key::Int(v),
+            StoredKey::Double(v) => Key::Double(v),
+            StoredKey::Str(a, b) => Key::Str(&self.data[span((a, b))]),
+            StoredKey::Bytes(compact, a, b) => Key::Bytes {
+                bytes: &self.data[span((a, b))],
+                compact,
+            },
+        })
+    }
+
+    pub fn bin_count(&self) -> usize {
+        self.bins.len()
+    }
+
+    /// Bins in file order (duplicates kept as they appear).
+    pub fn bins(&self) -> impl ExactSizeIterator<Item = (&[u8], Value<'_>)> + '_ {
+        self.bins.iter().map(move |b| (&self.data[span(b.name)], self.value(&b.value)))
+    }
+
+    fn value(&self, v: &StoredValue) -> Value<'_> {
+        match *v {
+            StoredValue::Nil => Value::Nil,
+            StoredValue::Bool(b) => Value::Bool(b),
+            StoredValue::Int(i) => Value::Int(i),
+            StoredValue::Double(d) => Value::Double(d),
+            StoredValue::Str(a, b) => Value::Str(&self.data[span((a, b))]),
+            StoredValue::GeoJson(a, b) => Value::GeoJson(&self.data[span((a, b))]),
+            StoredValue::Blob(t, compact, a, b) => Value::Blob {
+                blob_type: t,
+                bytes: &self.data[span((a, b))],
+                compact,
+            },
+        }
+    }
+}
+
+/// Bin value whose bytes are spans of the record buffer; used by the parser.
+pub(crate) enum SpanValue {
+    Nil,
+    Bool(bool),
+    Int(i64),
+    Double(f64),
+    Str((u32, u32)),
+    GeoJson((u32, u32)),
+    Blob(BlobType, bool, (u32, u32)),
+}

@@ -1,0 +1,240 @@
+//! Number text exactly as the C tools write and read it.
+
+use std::io::Write as _;
+
+/// Appends `v` as C `printf("%.17g")` prints it (glibc: `inf`, `-inf`, `nan`, `-nan`).
+pub fn push_c_double(out: &mut Vec<u8>, v: f64) {
+    if v.is_nan() {
+        out.extend_from_slice(if v.is_sign_negative() { b"-nan" } else { b"nan" });
+        return;
+    }
+    if v.is_sign_negative() {
+        out.push(b'-');
+    }
+    let a = v.abs();
+    if a.is_infinite() {
+        out.extend_from_slice(b"inf");
+        return;
+    }
+    if a == 0.0 {
+        out.push(b'0');
+        return;
+    }
+    // 17 significant digits, correctly rounded: "d.dddddddddddddddde<exp>".
+    let mut buf = [0u8; 40];
+    let len = {
+        let mut cur = std::io::Cursor::new(&mut buf[..]);
+        write!(cur, "{a:.16e}").expect("buffer fits any double");
+        cur.position() as usize
+    };
+    let text = &buf[..len];
+    let e_at = text.iter().position(|&c| c == b'e').expect("exponent");
+    let mut digits = [0u8; 17];
+    digits[0] = text[0];
+    digits[1..].copy_from_slice(&text[2..e_at]);
+    let exp: i32 = parse_small_exp(&text[e_at + 1..]);
+    let mut ndig = 17;
+    while ndig > 1 && digits[ndig - 1] == b'0' {
+        ndig -= 1;
+    }
+    let digits = &digits[..ndig];
+    if !(-4..17).contains(&exp) {
+        out.push(digits[0]);
+        if digits.len() > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits[1..]);
+        }
+        out.push(b'e');
+        out.push(if exp < 0 { b'-' } else { b'+' });
+        let e = exp.unsigned_abs();
+        if e < 10 {
+            out.push(b'0');
+        }
+        out.extend_from_slice(itoa::Buffer::new().format(e).as_bytes());
+    } else if exp >= 0 {
+        let int_len = exp as usize + 1;
+        if digits.len() <= int_len {
+            out.extend_from_slice(digits);
+            out.extend(std::iter::repeat_n(b'0', int_len - digits.len()));
+        } else {
+            out.extend_from_slice(&digits[..int_len]);
+            out.push(b'.');
+            out.extend_from_slice(&digits[int_len..]);
+        }
+    } else {
+        out.extend_from_slice(b"0.");
+        out.extend(std::iter::repeat_n(b'0', (-exp - 1) as usize));
+        out.extend_from_slice(digits);
+    }
+}
+
+fn parse_small_exp(t: &[u8]) -> i32 {
+    let (neg, t) = match t.first() {
+        Some(b'-') => (true, &t[1..]),
+        _ => (false, t),
+    };
+    let mut v = 0i32;
+    for &c in t {
+        v = v * 10 + (c - b'0') as i32;
+    }
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
+/// Parses a double in the forms the C reader accepts (optional sign; `nan`, `inf`,
+/// `infinity` in any case; or digits with at most one `.` and one lowercase `e`) plus Go's
+/// `+Inf`/`NaN`. `None` when the text is not such a number.
+pub fn parse_double(t: &[u8]) -> Option<f64> {
+    let (neg, body) = match t.first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if body.first().is_some_and(|c| c.is_ascii_alphabetic()) {
+        let v = if body.eq_ignore_ascii_case(b"nan") {
+            f64::NAN
+        } else if body.eq_ignore_ascii_case(b"inf") || body.eq_ignore_ascii_case(b"infinity") {
+            f64::INFINITY
+        } else {
+            return None;
+        };
+        return Some(if neg { -v } else { v });
+    }
+    let mut seen_dot = false;
+    let mut seen_e = false;
+    let mut mantissa_digits = 0;
+    let mut exp_digits = 0;
+    let mut i = 0;
+    while i < body.len() {
+        match body[i] {
+            b'0'..=b'9' => {
+                if seen_e {
+                    exp_digits += 1
+                } else {
+                    mantissa_digits += 1
+                }
+            }
+            b'.' if !seen_dot && !seen_e => seen_dot = true,
+            b'e' if !seen_e && mantissa_digits > 0 => {
+                seen_e = true;
+                if matches!(body.get(i + 1), Some(b'+' | b'-')) {
+                    i += 1;
+                }
+            }
+            _ => return None,
+        }
+        i += 1;
+    }
+    if mantissa_digits == 0 || (seen_e && exp_digits == 0) {
+        return None;
+    }
+    // Validated ASCII: the standard parser is correctly rounded, as strtod is.
+    let v: f64 = std::str::from_utf8(body).ok()?.parse().ok()?;
+    Some(if neg { -v } else { v })
+}
+
+/// Parses `-?[0-9]+` into an i64, rejecting overflow and empty text.
+pub fn parse_i64(t: &[u8]) -> Option<i64> {
+    let (neg, digits) = match t.first() {
+        Some(b'-') => (true, &t[1..]),
+        _ => (false, t),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &c in digits {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v.checked_mul(10)?;
+        v = if neg {
+            v.checked_sub(d as i64)?
+        } else {
+            v.checked_add(d as i64)?
+        };
+    }
+    Some(v)
+}
+
+/// Parses `[0-9]+` into a u64 no larger than `max`.
+pub fn parse_u64(t: &[u8], max: u64) -> Option<u64> {
+    if t.is_empty() {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in t {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(d as u64)?;
+    }
+    (v <= max).then_some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(v: f64) -> String {
+        let mut out = Vec::new();
+        push_c_double(&mut out, v);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn c_double_text_matches_glibc() {
+        // Expected strings are glibc printf("%.17g") output.
+        assert_eq!(c(0.1), "0.10000000000000001");
+        assert_eq!(c(1.5), "1.5");
+        assert_eq!(c(1e300), "1.0000000000000001e+300");
+        assert_eq!(c(-2.0), "-2");
+        assert_eq!(c(0.0), "0");
+        assert_eq!(c(-0.0), "-0");
+        assert_eq!(c(1e16), "10000000000000000");
+        assert_eq!(c(1e17), "1e+17");
+        assert_eq!(c(0.0001), "0.0001");
+        assert_eq!(c(0.00001), "1.0000000000000001e-05");
+        assert_eq!(c(123456.789), "123456.789");
+        assert_eq!(c(5e-324), "4.9406564584124654e-324");
+        assert_eq!(c(f64::MAX), "1.7976931348623157e+308");
+        assert_eq!(c(f64::INFINITY), "inf");
+        assert_eq!(c(f64::NEG_INFINITY), "-inf");
+        assert_eq!(c(f64::NAN), "nan");
+        assert_eq!(c(-f64::NAN), "-nan");
+        assert_eq!(c(1.0 / 3.0), "0.33333333333333331");
+    }
+
+    #[test]
+    fn doubles_parse_c_and_go_forms() {
+        assert_eq!(parse_double(b"0.10000000000000001"), Some(0.1));
+        assert_eq!(parse_double(b"1.234567e+06"), Some(1234567.0));
+        assert_eq!(parse_double(b"+Inf"), Some(f64::INFINITY));
+        assert_eq!(parse_double(b"-infinity"), Some(f64::NEG_INFINITY));
+        assert!(parse_double(b"NaN").unwrap().is_nan());
+        assert!(parse_double(b"-nan").unwrap().is_sign_negative());
+        assert_eq!(parse_double(b"1E5"), None, "C rejects uppercase E");
+        assert_eq!(parse_double(b""), None);
+        assert_eq!(parse_double(b"1.2.3"), None);
+        assert_eq!(parse_double(b"1e"), None);
+        assert_eq!(parse_double(b"."), None);
+        assert_eq!(parse_double(b"12ab"), None);
+    }
+
+    #[test]
+    fn integers_check_range() {
+        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_i64(b"9223372036854775808"), None);
+        assert_eq!(parse_i64(b"007"), Some(7));
+        assert_eq!(parse_i64(b""), None);
+        assert_eq!(parse_i64(b"-"), None);
+        assert_eq!(parse_i64(b"1\\2"), None);
+        assert_eq!(parse_u64(b"65535", 65535), Some(65535));
+        assert_eq!(parse_u64(b"65536", 65535), None);
+    }
+}

@@ -1,0 +1,912 @@
+//! Streaming `.asb` reader, as strict as `asrestore`.
+//!
+//! The parser works on a buffered window of the input. An entity is parsed from the window
+//! in one go; when the window ends inside it, the window is refilled (grown if one entity is
+//! bigger than it) and the entity is parsed again from its start. Memory is bounded by the
+//! largest entity, not by the file.
+
+use std::io::Read;
+
+use memchr::{memchr, memchr2, memchr3, memchr_iter, memrchr};
+
+use crate::error::{show_byte, Error, Position, Result};
+use crate::model::{BlobType, Header, Meta, Record, SecondaryIndex, SpanValue, Udf, Version};
+use crate::numbers::{parse_double, parse_i64, parse_u64};
+
+const INITIAL_WINDOW: usize = 1 << 20;
+/// Longest delimiter-terminated token the C reader takes (1000-byte buffer with its NUL).
+pub const MAX_TOKEN: usize = 999;
+pub const MAX_NAMESPACE: usize = 31;
+pub const MAX_SET: usize = 63;
+pub const MAX_BIN_NAME: usize = 15;
+const MAX_NUMBER: usize = 64;
+
+/// One item of the stream after the header.
+#[derive(Debug)]
+pub enum Entity<'a> {
+    SecondaryIndex(SecondaryIndex),
+    Udf(Udf),
+    Record(&'a Record),
+}
+
+/// Why a parse attempt stopped: the window ended (need this many bytes), or a real error.
+enum Stop {
+    Need {
+        len: usize,
+        at: Position,
+        what: &'static str,
+    },
+    Fail(Error),
+}
+
+impl From<Error> for Stop {
+    fn from(e: Error) -> Stop {
+        Stop::Fail(e)
+    }
+}
+
+type PResult<T> = std::result::Result<T, Stop>;
+
+/// Cursor over the window; `base` is the stream offset of `buf[0]`.
+struct Cur<'b> {
+    buf: &'b [u8],
+    pos: usize,
+    base: u64,
+    line: u64,
+    line_start: u64,
+    legacy: bool,
+    /// The window holds the end of the input.
+    at_eof: bool,
+}
+
+impl<'b> Cur<'b> {
+    #[inline]
+    fn at_pos(&self, pos: usize) -> Position {
+        let offset = self.base + pos as u64;
+        Position {
+            line: self.line,
+            column: offset - self.line_start + 1,
+            offset,
+        }
+    }
+
+    #[inline]
+    fn here(&self) -> Position {
+        self.at_pos(self.pos)
+    }
+
+    fn fail<T>(&self, pos: usize, msg: impl Into<String>) -> PResult<T> {
+        Err(Stop::Fail(Error::parse(msg, self.at_pos(pos))))
+    }
+
+    #[inline]
+    fn need<T>(&self, len: usize, what: &'static str) -> PResult<T> {
+        Err(Stop::Need {
+            len,
+            at: self.here(),
+            what,
+        })
+    }
+
+    #[inline]
+    fn peek(&self, what: &'static str) -> PResult<u8> {
+        match self.buf.get(self.pos) {
+            Some(&b) => Ok(b),
+            None => self.need(self.pos + 1, what),
+        }
+    }
+
+    #[inline]
+    fn byte(&mut self, what: &'static str) -> PResult<u8> {
+        let b = self.peek(what)?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    /// Consumes the literal `lit`, failing at the first byte that differs.
+    #[inline]
+    fn lit(&mut self, lit: &[u8], what: &'static str) -> PResult<()> {
+        if self.buf.len() >= self.pos + lit.len() && &self.buf[self.pos..self.pos + lit.len()] == lit
+        {
+            self.pos += lit.len();
+            return Ok(());
+        }
+        for &want in lit {
+            let got = self.peek(what)?;
+            if got != want {
+                return self.fail(
+                    self.pos,
+                    format!("unexpected {} in {what}, expected {}", show_byte(got), show_byte(want)),
+                );
+            }
+            self.pos += 1;
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn sp(&mut self, what: &'static str) -> PResult<()> {
+        self.lit(b" ", what)
+    }
+
+    #[inline]
+    fn lf(&mut self, what: &'static str) -> PResult<()> {
+        let b = self.peek(what)?;
+        if b != b'\n' {
+            return self.fail(
+                self.pos,
+                format!("unexpected {} in {what}, expected end of line", show_byte(b)),
+            );
+        }
+        self.pos += 1;
+        self.line += 1;
+        self.line_start = self.base + self.pos as u64;
+        Ok(())
+    }
+
+    /// Takes `len` raw bytes (which may hold anything, LFs included).
+    #[inline]
+    fn take(&mut self, len: usize, what: &'static str) -> PResult<&'b [u8]> {
+        let end = self.pos + len;
+        if end > self.buf.len() {
+            // One more byte for the LF that must follow.
+            return self.need(end + 1, what);
+        }
+        let bytes = &self.buf[self.pos..end];
+        if let Some(last) = memrchr(b'\n', bytes) {
+            self.line += memchr_iter(b'\n', bytes).count() as u64;
+            self.line_start = self.base + (self.pos + last + 1) as u64;
+        }
+        self.pos = end;
+        Ok(bytes)
+    }
+
+    /// A delimiter-free token (number, type letter run) up to the next SP or LF.
+    #[inline]
+    fn plain_token(&mut self, what: &'static str) -> PResult<&'b [u8]> {
+        let start = self.pos;
+        let window_end = self.buf.len().min(start + MAX_NUMBER + 1);
+        match memchr2(b' ', b'\n', &self.buf[start..window_end]) {
+            Some(n) => {
+                self.pos = start + n;
+                Ok(&self.buf[start..start + n])
+            }
+            None if window_end == self.buf.len() && window_end < start + MAX_NUMBER + 1 => {
+                self.need(window_end + 1, what)
+            }
+            None => self.fail(start, format!("{what} is too long")),
+        }
+    }
+
+    fn uint(&mut self, max: u64, what: &'static str) -> PResult<u64> {
+        let start = self.pos;
+        let t = self.plain_token(what)?;
+        match parse_u64(t, max) {
+            Some(v) => Ok(v),
+            None => {
+                let why = if t.is_empty() {
+                    "is empty".to_string()
+                } else if t.iter().all(u8::is_ascii_digit) {
+                    format!("is out of range (at most {max})")
+                } else {
+                    format!("must be decimal digits, found {}", show_token(t))
+                };
+                self.fail(start, format!("{what} {why}"))
+            }
+        }
+    }
+
+    fn int(&mut self, what: &'static str) -> PResult<i64> {
+        let start = self.pos;
+        let t = self.plain_token(what)?;
+        match parse_i64(t) {
+            Some(v) => Ok(v),
+            None => self.fail(
+                start,
+                format!("{what} must be a 64-bit signed integer, found {}", show_token(t)),
+            ),
+        }
+    }
+
+    fn double(&mut self, what: &'static str) -> PResult<f64> {
+        let start = self.pos;
+        let t = self.plain_token(what)?;
+        match parse_double(t) {
+            Some(v) => Ok(v),
+            None => self.fail(start, format!("{what} must be a number, found {}", show_token(t))),
+        }
+    }
+
+    /// An escaped token (names): ends at an unescaped SP or LF, which is not consumed.
+    /// Unescaped bytes are appended to `out`.
+    #[inline]
+    fn etok(&mut self, out: &mut Vec<u8>, max: usize, what: &'static str) -> PResult<()> {
+        let start = self.pos;
+        // An escaped token of `max` bytes spans at most 2 * max bytes of text.
+        let limit = start + 2 * max + 1;
+        let window_end = self.buf.len().min(limit);
+        let window = &self.buf[start..window_end];
+        let found = if self.legacy {
+            memchr2(b' ', b'\n', window)
+        } else {
+            memchr3(b' ', b'\n', b'\\', window)
+        };
+        match found {
+            Some(n) if window[n] != b'\\' => {
+                if n > max {
+                    return self.fail(start, format!("{what} is longer than {max} bytes"));
+                }
+                out.extend_from_slice(&window[..n]);
+                self.pos = start + n;
+                Ok(())
+            }
+            Some(_) => self.etok_escaped(out, max, what),
+            None if window_end < limit => self.need(window_end + 1, what),
+            None => self.fail(start, format!("{what} is longer than {max} bytes")),
+        }
+    }
+
+    fn etok_escaped(&mut self, out: &mut Vec<u8>, max: usize, what: &'static str) -> PResult<()> {
+        let start = self.pos;
+        let out_start = out.len();
+        let (line, line_start) = (self.line, self.line_start);
+        loop {
+            let b = match self.buf.get(self.pos) {
+                Some(&b) => b,
+                None => {
+                    out.truncate(out_start);
+                    self.pos = start;
+                    self.line = line;
+                    self.line_start = line_start;
+                    return self.need(self.buf.len() + 1, what);
+                }
+            };
+            match b {
+                b' ' | b'\n' => break,
+                b'\\' => {
+                    let Some(&next) = self.buf.get(self.pos + 1) else {
+                        out.truncate(out_start);
+                        self.pos = start;
+                        self.line = line;
+                        self.line_start = line_start;
+                        return self.need(self.buf.len() + 1, what);
+                    };
+                    out.push(next);
+                    self.pos += 2;
+                    if next == b'\n' {
+                        self.line += 1;
+                        self.line_start = self.base + self.pos as u64;
+                    }
+                }
+                _ => {
+                    out.push(b);
+                    self.pos += 1;
+                }
+            }
+            if out.len() - out_start > max {
+                return self.fail(start, format!("{what} is longer than {max} bytes"));
+            }
+        }
+        Ok(())
+    }
+
+    /// `len SP bytes`: a length-prefixed raw value.
+    #[inline]
+    fn sized(&mut self, what: &'static str) -> PResult<&'b [u8]> {
+        let len = self.uint(u32::MAX as u64, what)? as usize;
+        self.sp(what)?;
+        self.take(len, what)
+    }
+
+    /// `b64len SP base64`: decoded into `out`.
+    #[inline]
+    fn b64sized(&mut self, out: &mut Vec<u8>, what: &'static str) -> PResult<()> {
+        let len_at = self.pos;
+        let len = self.uint(u32::MAX as u64, what)? as usize;
+        if len % 4 != 0 {
+            return self.fail(
+                len_at,
+                format!("{what}: base64 length {len} is not a multiple of 4"),
+            );
+        }
+        self.sp(what)?;
+        let at = self.pos;
+        let text = self.take(len, what)?;
+        let before = out.len();
+        if base64_simd::STANDARD.decode_append(text, out).is_err() {
+            out.truncate(before);
+            let bad = text
+                .iter()
+                .position(|c| !(c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/' || *c == b'='))
+                .unwrap_or(0);
+            return self.fail(at + bad, format!("{what}: invalid base64"));
+        }
+        Ok(())
+    }
+}
+
+fn show_token(t: &[u8]) -> String {
+    if t.is_empty() {
+        return "nothing".to_string();
+    }
+    let shown: String = t.iter().take(40).map(|&b| if b.is_ascii_graphic() { b as char } else { '?' }).collect();
+    format!("\"{shown}\"")
+}
+
+/// Reads `.asb` text from any byte stream.
+pub struct Reader<R> {
+    src: R,
+    data: Vec<u8>,
+    end: usize,
+    pos: usize,
+    eof: bool,
+    base: u64,
+    line: u64,
+    line_start: u64,
+    header: Header,
+    record: Record,
+    last_entity_len: u64,
+    path: Option<String>,
+}
+
+impl<R: Read> Reader<R> {
+    /// Reads and checks the header and meta lines.
+    pub fn new(src: R) -> Result<Reader<R>> {
+        Reader::with_path(src, None)
+    }
+
+    /// As [`Reader::new`]; errors will name `path`.
+    pub fn with_path(src: R, path: Option<String>) -> Result<Reader<R>> {
+        let mut reader = Reader {
+            src,
+            data: vec![0; INITIAL_WINDOW],
+            end: 0,
+            pos: 0,
+            eof: false,
+            base: 0,
+            line: 1,
+            line_start: 0,
+            header: Header {
+                version: Version::V3_1,
+                meta: Vec::new(),
+            },
+            record: Record::new(),
+            last_entity_len: 0,
+            path,
+        };
+        let header = reader.parse_step(false, parse_header)?;
+        reader.header = header.expect("header parse reports end of file itself");
+        Ok(reader)
+    }
+
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    pub fn path(&self) -> Option<&str> {
+        self.path.as_deref()
+    }
+
+    /// Bytes of decoded text consumed so far.
+    pub fn offset(&self) -> u64 {
+        self.base + self.pos as u64
+    }
+
+    /// Where the next entity starts.
+    pub fn position(&self) -> Position {
+        let offset = self.offset();
+        Position {
+            line: self.line,
+            column: offset - self.line_start + 1,
+            offset,
+        }
+    }
+
+    /// Text size in bytes of the entity last returned.
+    pub fn last_entity_len(&self) -> u64 {
+        self.last_entity_len
+    }
+
+    /// The next index, UDF or record; `None` at a clean end of the stream.
+    pub fn next_entity(&mut self) -> Result<Option<Entity<'_>>> {
+        let legacy = self.header.version.is_legacy();
+        let parsed = self.parse_step(true, |cur, rec| parse_entity(cur, rec, legacy))?;
+        Ok(match parsed {
+            None => None,
+            Some(Parsed::Record) => Some(Entity::Record(&self.record)),
+            Some(Parsed::SecondaryIndex(s)) => Some(Entity::SecondaryIndex(s)),
+            Some(Parsed::Udf(u)) => Some(Entity::Udf(u)),
+        })
+    }
+
+    /// The record last returned by [`Reader::next_entity`].
+    pub fn record(&self) -> &Record {
+        &self.record
+    }
+
+    fn parse_step<T>(
+        &mut self,
+        eof_ok: bool,
+        mut parse: impl FnMut(&mut Cur<'_>, &mut Record) -> PResult<T>,
+    ) -> Result<Option<T>> {
+        loop {
+            if self.pos == self.end {
+                if !self.eof {
+                    self.fill(1)?;
+                    continue;
+                }
+                if eof_ok {
+                    return Ok(None);
+                }
+            }
+            let mut cur = Cur {
+                buf: &self.data[..self.end],
+                pos: self.pos,
+                base: self.base,
+                line: self.line,
+                line_start: self.line_start,
+                legacy: self.header.version.is_legacy(),
+                at_eof: self.eof,
+            };
+            match parse(&mut cur, &mut self.record) {
+                Ok(v) => {
+                    self.last_entity_len = (cur.pos - self.pos) as u64;
+                    self.pos = cur.pos;
+                    self.line = cur.line;
+                    self.line_start = cur.line_start;
+                    return Ok(Some(v));
+                }
+                Err(Stop::Fail(e)) => return Err(self.located(e)),
+                Err(Stop::Need { len, at, what }) => {
+                    if self.eof {
+                        let e = Error::parse(format!("unexpected end of file in {what}"), at);
+                        return Err(self.located(e));
+                    }
+                    self.fill(len - self.pos)?;
+                }
+            }
+        }
+    }
+
+    fn located(&self, e: Error) -> Error {
+        match &self.path {
+            Some(p) => e.with_path(p.clone()),
+            None => e,
+        }
+    }
+
+    /// Keeps the unparsed tail, then reads until at least `need` unparsed bytes are present
+    /// (or the source ends).
+    fn fill(&mut self, need: usize) -> Result<()> {
+        if self.pos > 0 {
+            self.data.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.base += self.pos as u64;
+            self.pos = 0;
+        }
+        if need > self.data.len() {
+            let grown = need.max(self.data.len() * 2);
+            self.data.resize(grown, 0);
+        }
+        while self.end < need || self.end < self.data.len() / 2 {
+            let n = match self.src.read(&mut self.data[self.end..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let e = Error::from(e).with_position_if_missing(self.position());
+                    return Err(self.located(e));
+                }
+            };
+            if n == 0 {
+                self.eof = true;
+                break;
+            }
+            self.end += n;
+            if self.end >= need {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+enum Parsed {
+    Record,
+    SecondaryIndex(SecondaryIndex),
+    Udf(Udf),
+}
+
+fn parse_header(cur: &mut Cur<'_>, _: &mut Record) -> PResult<Header> {
+    cur.lit(b"Version ", "the header (a backup starts with \"Version 3.1\")")?;
+    let at = cur.pos;
+    let v = cur.take(3, "the header version")?;
+    let version = match v {
+        b"3.0" => Version::V3_0,
+        b"3.1" => Version::V3_1,
+        b"3.2" => Version::V3_2,
+        b"3.3" => Version::V3_3,
+        _ => {
+            return cur.fail(
+                at,
+                format!("unsupported backup file version {} (3.0 to 3.3 are known)", show_token(v)),
+            )
+        }
+    };
+    cur.lf("the header")?;
+    cur.legacy = version.is_legacy();
+    let mut meta = Vec::new();
+    loop {
+        match cur.buf.get(cur.pos) {
+            Some(b'#') => {}
+            Some(_) => break,
+            None if cur.at_eof => break,
+            // Another meta line may follow: look before deciding.
+            None => return cur.need(cur.pos + 1, "meta data"),
+        }
+        cur.lit(b"# ", "a meta data line")?;
+        let start = cur.pos;
+        let window_end = cur.buf.len().min(start + MAX_TOKEN + 1);
+        let Some(n) = memchr(b'\n', &cur.buf[start..window_end]) else {
+            if window_end == cur.buf.len() && window_end < start + MAX_TOKEN + 1 {
+                return cur.need(window_end + 1, "a meta data line");
+            }
+            return cur.fail(start, "meta data line is too long");
+        };
+        let line = &cur.buf[start..start + n];
+        if line == b"first-file" {
+            cur.pos += n;
+            meta.push(Meta::FirstFile);
+        } else if line.starts_with(b"namespace ") {
+            cur.pos += b"namespace ".len();
+            let mut ns = Vec::new();
+            cur.etok(&mut ns, MAX_NAMESPACE, "the namespace")?;
+            meta.push(Meta::Namespace(ns));
+        } else {
+            return cur.fail(
+                start,
+                format!(
+                    "unknown meta data line {}, expected \"namespace <ns>\" or \"first-file\"",
+                    show_token(line)
+                ),
+            );
+        }
+        cur.lf("a meta data line")?;
+    }
+    Ok(Header { version, meta })
+}
+
+fn parse_entity(cur: &mut Cur<'_>, rec: &mut Record, legacy: bool) -> PResult<Parsed> {
+    match cur.peek("an entity")? {
+        b'+' => parse_record(cur, rec).map(|()| Parsed::Record),
+        b'*' if legacy => cur.fail(
+            cur.pos,
+            "index and UDF lines (\"*\") are not allowed in a version 3.0 file",
+        ),
+        b'*' => parse_global(cur),
+        b => cur.fail(
+            cur.pos,
+            format!(
+                "invalid start character {} of an entity, expected \"+\" (record) or \"*\" (index or UDF)",
+                show_byte(b)
+            ),
+        ),
+    }
+}
+
+fn parse_record(cur: &mut Cur<'_>, rec: &mut Record) -> PResult<()> {
+    rec.clear();
+    cur.lit(b"+ ", "a record")?;
+    if cur.peek("a record")? == b'k' {
+        parse_key(cur, rec)?;
+        cur.lit(b"+ ", "a record")?;
+    }
+    cur.lit(b"n ", "the record's namespace line (\"+ n\")")?;
+    let span = into_record(rec, |d| cur.etok(d, MAX_NAMESPACE, "the namespace"))?;
+    rec.set_namespace_span(span);
+    cur.lf("the namespace line")?;
+
+    cur.lit(b"+ d ", "the digest line (\"+ d\")")?;
+    let at = cur.pos;
+    let text = cur.take(28, "the digest")?;
+    let mut digest = [0u8; 20];
+    let ok = text[27] == b'='
+        && base64_simd::STANDARD
+            .decode(text, base64_simd::Out::from_slice(&mut digest))
+            .is_ok_and(|d| d.len() == 20);
+    if !ok {
+        return cur.fail(at, "the digest must be 28 base64 characters encoding 20 bytes");
+    }
+    rec.digest = digest;
+    cur.lf("the digest line")?;
+
+    cur.lit(b"+ ", "a record")?;
+    if cur.peek("a record")? == b's' {
+        cur.lit(b"s ", "the set line")?;
+        let span = into_record(rec, |d| cur.etok(d, MAX_SET, "the set name"))?;
+        rec.set_set_span(span);
+        cur.lf("the set line")?;
+        cur.lit(b"+ ", "a record")?;
+    }
+    cur.lit(b"g ", "the generation line (\"+ g\")")?;
+    rec.generation = cur.uint(u16::MAX as u64, "the generation")? as u16;
+    cur.lf("the generation line")?;
+    cur.lit(b"+ t ", "the expiration line (\"+ t\")")?;
+    rec.void_time = cur.uint(u32::MAX as u64, "the expiration (void time)")? as u32;
+    cur.lf("the expiration line")?;
+    cur.lit(b"+ b ", "the bin count line (\"+ b\")")?;
+    let bins = cur.uint(u16::MAX as u64, "the bin count")?;
+    cur.lf("the bin count line")?;
+    for _ in 0..bins {
+        parse_bin(cur, rec)?;
+    }
+    Ok(())
+}
+
+/// Runs a parser step that appends to the record's buffer and returns the span it wrote.
+#[inline]
+fn into_record(
+    rec: &mut Record,
+    step: impl FnOnce(&mut Vec<u8>) -> PResult<()>,
+) -> PResult<(u32, u32)> {
+    let data = rec.data_mut();
+    let start = data.len() as u32;
+    step(data)?;
+    Ok((start, data.len() as u32))
+}
+
+fn parse_key(cur: &mut Cur<'_>, rec: &mut Record) -> PResult<()> {
+    cur.lit(b"k ", "the key line")?;
+    let at = cur.pos;
+    let t = cur.byte("the key type")?;
+    match t {
+        b'I' => {
+            cur.sp("the key line")?;
+            let v = cur.int("the integer key")?;
+            rec.set_key_int(v);
+        }
+        b'D' => {
+            cur.sp("the key line")?;
+            let v = cur.double("the double key")?;
+            rec.set_key_double(v);
+        }
+        b'S' => {
+            cur.sp("the key line")?;
+            let v = cur.sized("the string key")?;
+            let span = into_record(rec, |d| {
+                d.extend_from_slice(v);
+                Ok(())
+            })?;
+            rec.set_key_str_span(span);
+        }
+        b'X' => {
+            cur.sp("the key line")?;
+            let span = into_record(rec, |d| cur.b64sized(d, "the base64 string key"))?;
+            rec.set_key_str_span(span);
+        }
+        b'B' => {
+            if cur.peek("the key line")? == b'!' {
+                cur.pos += 1;
+                cur.sp("the key line")?;
+                let v = cur.sized("the bytes key")?;
+                let span = into_record(rec, |d| {
+                    d.extend_from_slice(v);
+                    Ok(())
+                })?;
+                rec.set_key_bytes_span(span, true);
+            } else {
+                cur.sp("the key line")?;
+                let span = into_record(rec, |d| cur.b64sized(d, "the bytes key"))?;
+                rec.set_key_bytes_span(span, false);
+            }
+        }
+        other => {
+            return cur.fail(
+                at,
+                format!("invalid key type {}, expected one of I D S X B", show_byte(other)),
+            )
+        }
+    }
+    cur.lf("the key line")
+}
+
+fn parse_bin(cur: &mut Cur<'_>, rec: &mut Record) -> PResult<()> {
+    cur.lit(b"- ", "a bin line (\"- \")")?;
+    let at = cur.pos;
+    let letter = cur.byte("the bin type")?;
+    let compact = if cur.peek("the bin line")? == b'!' {
+        cur.pos += 1;
+        true
+    } else {
+        false
+    };
+    let blob_type = BlobType::from_letter(letter);
+    match letter {
+        b'N' | b'Z' | b'I' | b'D' | b'S' | b'X' | b'G' => {}
+        _ if blob_type.is_some() => {}
+        b'U' => {
+            return cur.fail(
+                at,
+                "bin type \"U\" is an LDT (large data type) bin: LDTs were removed from Aerospike; \
+                 restore this backup with an older tool",
+            )
+        }
+        _ => {
+            return cur.fail(
+                at,
+                format!(
+                    "invalid bin type {}, expected one of N Z I D S X G B J C P R H E Y M L",
+                    show_byte(letter)
+                ),
+            )
+        }
+    }
+    cur.sp("the bin line")?;
+    let name = into_record(rec, |d| cur.etok(d, MAX_BIN_NAME, "the bin name"))?;
+    let value = match letter {
+        b'N' => SpanValue::Nil,
+        b'Z' => {
+            cur.sp("the boolean bin")?;
+            let vat = cur.pos;
+            match cur.byte("the boolean value")? {
+                b'T' => SpanValue::Bool(true),
+                b'F' => SpanValue::Bool(false),
+                b => {
+                    return cur.fail(
+                        vat,
+                        format!("invalid boolean {}, expected \"T\" or \"F\"", show_byte(b)),
+                    )
+                }
+            }
+        }
+        b'I' => {
+            cur.sp("the integer bin")?;
+            SpanValue::Int(cur.int("the integer value")?)
+        }
+        b'D' => {
+            cur.sp("the double bin")?;
+            SpanValue::Double(cur.double("the double value")?)
+        }
+        b'S' | b'G' => {
+            cur.sp("the bin line")?;
+            let v = cur.sized("the string value")?;
+            let span = into_record(rec, |d| {
+                d.extend_from_slice(v);
+                Ok(())
+            })?;
+            if letter == b'S' {
+                SpanValue::Str(span)
+            } else {
+                SpanValue::GeoJson(span)
+            }
+        }
+        b'X' => {
+            cur.sp("the bin line")?;
+            SpanValue::Str(into_record(rec, |d| cur.b64sized(d, "the base64 string value"))?)
+        }
+        _ => {
+            let blob_type = blob_type.expect("checked above");
+            cur.sp("the bin line")?;
+            let span = if compact {
+                let v = cur.sized("the raw blob value")?;
+                into_record(rec, |d| {
+                    d.extend_from_slice(v);
+                    Ok(())
+                })?
+            } else {
+                into_record(rec, |d| cur.b64sized(d, "the blob value"))?
+            };
+            SpanValue::Blob(blob_type, compact, span)
+        }
+    };
+    cur.lf("the bin line")?;
+    rec.push_bin_spans(name, value);
+    Ok(())
+}
+
+fn parse_global(cur: &mut Cur<'_>) -> PResult<Parsed> {
+    cur.lit(b"* ", "an index or UDF line")?;
+    let at = cur.pos;
+    match cur.byte("an index or UDF line")? {
+        b'i' => parse_sindex(cur, false).map(Parsed::SecondaryIndex),
+        b'e' => parse_sindex(cur, true).map(Parsed::SecondaryIndex),
+        b'u' => parse_udf(cur).map(Parsed::Udf),
+        b => cur.fail(
+            at,
+            format!(
+                "invalid global line type {}, expected \"i\" (index) or \"u\" (UDF)",
+                show_byte(b)
+            ),
+        ),
+    }
+}
+
+fn parse_sindex(cur: &mut Cur<'_>, expression_index: bool) -> PResult<SecondaryIndex> {
+    let mut namespace = Vec::new();
+    let mut set = Vec::new();
+    let mut name = Vec::new();
+    cur.sp("the index line")?;
+    cur.etok(&mut namespace, MAX_NAMESPACE, "the index namespace")?;
+    cur.sp("the index line")?;
+    cur.etok(&mut set, MAX_SET, "the index set")?;
+    cur.sp("the index line")?;
+    cur.etok(&mut name, MAX_TOKEN, "the index name")?;
+    cur.sp("the index line")?;
+    let at = cur.pos;
+    let index_type = cur.byte("the index type")?;
+    if !b"NLKVS".contains(&index_type) {
+        return cur.fail(
+            at,
+            format!("invalid index type {}, expected one of N L K V", show_byte(index_type)),
+        );
+    }
+    cur.sp("the index line")?;
+    let at = cur.pos;
+    let npaths = cur.uint(u16::MAX as u64, "the index path count")?;
+    if npaths == 0 {
+        return cur.fail(at, "an index needs at least one path");
+    }
+    let mut paths = Vec::with_capacity(npaths as usize);
+    for _ in 0..npaths {
+        let mut path = Vec::new();
+        cur.sp("the index line")?;
+        cur.etok(&mut path, MAX_TOKEN, "the index path")?;
+        cur.sp("the index line")?;
+        let at = cur.pos;
+        let ptype = cur.byte("the index path type")?;
+        if !b"SNGBE".contains(&ptype) {
+            return cur.fail(
+                at,
+                format!("invalid index path type {}, expected one of S N G B", show_byte(ptype)),
+            );
+        }
+        paths.push((path, ptype));
+    }
+    let mut context = None;
+    let mut expression = None;
+    if expression_index {
+        cur.sp("the expression index line")?;
+        let start = cur.pos;
+        match memchr(b'\n', &cur.buf[start..]) {
+            Some(n) => {
+                expression = Some(cur.buf[start..start + n].to_vec());
+                cur.pos += n;
+            }
+            None => return cur.need(cur.buf.len() + 1, "the index expression"),
+        }
+    } else if cur.peek("the index line")? == b' ' {
+        cur.pos += 1;
+        let mut ctx = Vec::new();
+        cur.etok(&mut ctx, usize::MAX / 4, "the index context")?;
+        context = Some(ctx);
+    }
+    cur.lf("the index line")?;
+    Ok(SecondaryIndex {
+        namespace,
+        set,
+        name,
+        index_type,
+        paths,
+        context,
+        expression,
+    })
+}
+
+fn parse_udf(cur: &mut Cur<'_>) -> PResult<Udf> {
+    cur.sp("the UDF line")?;
+    let at = cur.pos;
+    let udf_type = cur.byte("the UDF type")?;
+    if udf_type != b'L' {
+        return cur.fail(at, format!("invalid UDF type {}, expected \"L\" (Lua)", show_byte(udf_type)));
+    }
+    cur.sp("the UDF line")?;
+    let mut name = Vec::new();
+    cur.etok(&mut name, MAX_TOKEN, "the UDF file name")?;
+    cur.sp("the UDF line")?;
+    let content = cur.sized("the UDF content")?.to_vec();
+    cur.lf("the UDF line")?;
+    Ok(Udf {
+        udf_type,
+        name,
+        content,
+    })
+}
