@@ -1,0 +1,160 @@
+"""The `asbkit` command line: parses flags, calls a command, renders its result."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from . import __version__
+from .commands import inspect as inspect_cmd
+from .commands import validate as validate_cmd
+from .commands.inspect import InspectReport
+from .commands.validate import ValidateReport
+from .errors import AsbError
+from .layers import Layers
+from .result import EXIT_USAGE, CommandResult, error_dict
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:,.1f} MiB" if n >= 2**20 else f"{n:,} bytes"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def add_layer_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("layers (as asbackup/asrestore take them)")
+    g.add_argument("-z", "--compress", choices=["zstd"], help="the files are zstd-compressed")
+    g.add_argument("-y", "--encrypt", choices=["aes128", "aes256"], help="the files are encrypted")
+    g.add_argument("--encryption-key-file", metavar="PEM", help="private key the backup was encrypted with")
+    g.add_argument("--encryption-key-env", metavar="VAR", help="environment variable holding the base64 key")
+
+
+def add_output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--output", choices=["text", "json"], default="text", help="result format (default text)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+
+
+def layers_from(args: argparse.Namespace) -> Layers:
+    return Layers(
+        compress=args.compress,
+        encrypt=args.encrypt,
+        key_file=args.encryption_key_file,
+        key_env=args.encryption_key_env,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="asbkit", description="Aerospike backup (.asb) toolkit."
+    )
+    parser.add_argument("-V", "--version", action="version", version=f"asbkit {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    for name, help_text in (
+        ("validate", "parse a backup completely; print counts or the first error, located"),
+        ("inspect", "show what a backup holds: sets, bins, keys, TTLs, sizes, indexes, UDFs"),
+    ):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("paths", nargs="+", metavar="PATH", help="backup file, directory of .asb files, or - for stdin")
+        add_layer_options(p)
+        add_output_options(p)
+    return parser
+
+
+def render_error(err: AsbError | OSError) -> str:
+    if isinstance(err, AsbError):
+        return f"error: {err}"
+    d = error_dict(err)
+    return f"error: {d['path'] + ': ' if d['path'] else ''}{d['message']}"
+
+
+def render_validate(result: CommandResult[ValidateReport]) -> str:
+    r = result.data
+    lines = []
+    for f in r.files if len(r.files) > 1 else []:
+        lines.append(f"  {f.path}: {_plural(f.records, 'record')}, {_mib(f.text_bytes)}")
+    summary = (
+        f"{_plural(len(r.files), 'file')}, {_plural(r.records, 'record')}, "
+        f"{_plural(r.indexes, 'index')}".replace("indexs", "indexes")
+        + f", {_plural(r.udfs, 'UDF')}, {_mib(r.text_bytes)} of text"
+        + (f" ({_mib(r.raw_bytes)} on disk, {r.layers})" if r.layers != "plain" else "")
+    )
+    lines.append(("valid: " if result.ok else "read before the error: ") + summary)
+    return "\n".join(lines)
+
+
+def render_inspect(result: CommandResult[InspectReport]) -> str:
+    r = result.data
+    out: list[str] = []
+    out.append(f"Files:        {len(r.files)} ({r.layers}, {_mib(r.raw_bytes)} on disk, {_mib(r.text_bytes)} of text)")
+    out.append(f"Version:      {', '.join(r.versions) or '-'}")
+    out.append(f"Namespace:    {', '.join(r.namespaces) or '-'}")
+    out.append(f"First file:   {r.first_file or '-'}")
+    keys = ", ".join(f"{n:,} {t}" for t, n in r.keys.items())
+    out.append(f"Records:      {r.records:,}" + (f" (keys: {keys}; {r.records_without_key:,} without key)" if r.records else ""))
+    if r.record_size:
+        out.append(f"Record size:  {r.record_size.min:,} to {r.record_size.max:,} bytes of text")
+    if r.generation:
+        out.append(f"Generation:   {r.generation.min:,} to {r.generation.max:,}")
+    e = r.expiry
+    ttl = f"{e.never_expire:,} never expire"
+    if e.expiring:
+        ttl += f"; {e.expiring:,} expire between {e.earliest} and {e.latest}"
+    out.append(f"Expiration:   {ttl}")
+    if r.sets:
+        out.append("")
+        width = max(len(s.set or "(no set)") for s in r.sets)
+        out.append(f"  {'set':<{width}}  {'records':>12}  {'bytes':>14}  {'with key':>12}")
+        for s in r.sets:
+            out.append(f"  {s.set or '(no set)':<{width}}  {s.records:>12,}  {s.bytes:>14,}  {s.with_key:>12,}")
+    if r.bins:
+        out.append("")
+        width = max(max(len(b.name) for b in r.bins), 3)
+        out.append(f"  {'bin':<{width}}  {'count':>12}  types")
+        for b in r.bins:
+            types = ", ".join(f"{t} {n:,}" for t, n in sorted(b.types.items(), key=lambda kv: -kv[1]))
+            out.append(f"  {b.name:<{width}}  {b.count:>12,}  {types}")
+    out.append("")
+    out.append(f"Indexes:      {len(r.indexes)}")
+    for i in r.indexes:
+        paths = ", ".join(f"{p} ({t})" for p, t in i.paths)
+        where = f"{i.namespace}.{i.set}" if i.set else i.namespace
+        out.append(f"  {i.name} on {where}: type {i.type}, {paths}" + (f", context {i.context}" if i.context else ""))
+    out.append(f"UDFs:         {len(r.udfs)}")
+    for u in r.udfs:
+        out.append(f"  {u.name} ({u.bytes:,} bytes)")
+    return "\n".join(out)
+
+
+RENDERERS: dict[str, Any] = {"validate": render_validate, "inspect": render_inspect}
+COMMANDS: dict[str, Any] = {"validate": validate_cmd, "inspect": inspect_cmd}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        layers = layers_from(args)
+    except (AsbError, ValueError) as exc:
+        if args.output == "json":
+            result = CommandResult(args.command, None, [exc if isinstance(exc, AsbError) else AsbError(str(exc))])
+            print(result.to_json())
+            return result.exit_code if isinstance(exc, AsbError) else EXIT_USAGE
+        print(f"asbkit {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    progress = False if args.no_progress else None
+    paths = args.paths if len(args.paths) > 1 else args.paths[0]
+    result = COMMANDS[args.command](paths, layers, progress=progress)
+    if args.output == "json":
+        print(result.to_json())
+    else:
+        text = RENDERERS[args.command](result)
+        if text:
+            print(text, file=sys.stdout if result.ok else sys.stderr)
+        for err in result.errors:
+            print(render_error(err), file=sys.stderr)
+    return result.exit_code

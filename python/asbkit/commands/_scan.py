@@ -1,0 +1,50 @@
+"""Shared by validate and inspect: run the codec's scanner over every input file."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .. import _codec
+from ..backup import Source, expand_sources
+from ..errors import AsbError
+from ..layers import Layers
+from ..progress import Progress
+
+
+def source_size(source: Source) -> int | None:
+    if isinstance(source, str) and source != "-":
+        try:
+            return os.path.getsize(source)
+        except OSError:
+            return None
+    return None
+
+
+def run_scan(
+    sources: Source | list[Source],
+    layers: Layers,
+    *,
+    detail: bool,
+    progress: bool | None = None,
+) -> tuple[dict[str, Any], list[AsbError | OSError]]:
+    """Scans every file; stops at the first error, as asrestore --validate does."""
+    errors: list[AsbError | OSError] = []
+    scanner = _codec.Scanner(detail)
+    try:
+        files = expand_sources(sources)
+        args = layers.codec_args()
+    except (AsbError, OSError) as exc:
+        return scanner.result(), [exc]
+    sizes = [source_size(f) for f in files]
+    total = sum(s for s in sizes if s) if all(s is not None for s in sizes) else None
+    bar = Progress(total, enabled=progress)
+    try:
+        for source, size in zip(files, sizes):
+            scanner.scan(source, progress=bar.update, **args)
+            bar.file_done(size or 0)
+    except (AsbError, OSError) as exc:
+        errors.append(exc)
+    finally:
+        bar.close()
+    return scanner.result(), errors

@@ -1,0 +1,69 @@
+"""Exceptions of asbkit. The Rust codec raises these classes directly."""
+
+from __future__ import annotations
+
+
+class AsbError(ValueError):
+    """A backup could not be read or written. Carries where, when known."""
+
+    code = "asb_error"
+
+    def __init__(
+        self,
+        message: str,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        offset: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.line = line
+        self.column = column
+        self.offset = offset
+
+    def location(self) -> str:
+        """`path:line:column (byte N)` with whatever parts are known."""
+        parts = [self.path or "<input>"]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        where = ":".join(parts)
+        if self.offset is not None:
+            where += f" (byte {self.offset})"
+        return where
+
+    def __str__(self) -> str:
+        if self.path is None and self.line is None:
+            return self.message
+        return f"{self.location()}: {self.message}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "offset": self.offset,
+        }
+
+
+class AsbParseError(AsbError):
+    """The text of the backup does not follow the `.asb` format."""
+
+    code = "parse_error"
+
+
+class AsbLayerError(AsbError):
+    """The zstd or AES layer does not match the options, or is damaged (wrong key too)."""
+
+    code = "layer_error"
+
+
+class AsbKeyError(AsbError):
+    """The encryption key cannot be read or used."""
+
+    code = "key_error"
