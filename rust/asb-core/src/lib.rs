@@ -4,6 +4,7 @@
 //! Reading: [`layers::open_reader`] over a raw byte stream, then [`read::Reader`] over the
 //! decoded text. Writing: [`write::Writer`] over a [`layers::LayeredWriter`].
 
+pub mod b64;
 pub mod digest;
 pub mod error;
 pub mod layers;

@@ -7,7 +7,7 @@
 
 use std::io::Read;
 
-use memchr::{memchr, memchr2, memchr3, memchr_iter, memrchr};
+use memchr::{memchr, memchr_iter, memrchr};
 
 use crate::error::{show_byte, Error, Position, Result};
 use crate::model::{BlobType, Header, Meta, Record, SecondaryIndex, SpanValue, Udf, Version};
@@ -47,27 +47,53 @@ impl From<Error> for Stop {
 
 type PResult<T> = std::result::Result<T, Stop>;
 
+/// LFs in the stream before the window, and where the line of the window's start began.
+#[derive(Clone, Copy, Debug, Default)]
+struct LineCount {
+    lfs_before: u64,
+    line_start_before: u64,
+}
+
+impl LineCount {
+    /// Accounts for `gone`, the bytes at stream offset `base` leaving the window.
+    fn skip(&mut self, gone: &[u8], base: u64) {
+        self.lfs_before += memchr_iter(b'\n', gone).count() as u64;
+        if let Some(last) = memrchr(b'\n', gone) {
+            self.line_start_before = base + last as u64 + 1;
+        }
+    }
+
+    /// 1-based line and column of `buf[pos]`, `buf` being the window at stream offset `base`.
+    fn position(&self, buf: &[u8], base: u64, pos: usize) -> Position {
+        let before = &buf[..pos.min(buf.len())];
+        let line = self.lfs_before + memchr_iter(b'\n', before).count() as u64 + 1;
+        let line_start = memrchr(b'\n', before).map_or(self.line_start_before, |i| base + i as u64 + 1);
+        let offset = base + pos as u64;
+        Position {
+            line,
+            column: offset - line_start + 1,
+            offset,
+        }
+    }
+}
+
 /// Cursor over the window; `base` is the stream offset of `buf[0]`.
+///
+/// Lines are not tracked while parsing: a position's line and column are computed only when
+/// an error needs them, from the LFs counted before the window and those inside it.
 struct Cur<'b> {
     buf: &'b [u8],
     pos: usize,
     base: u64,
-    line: u64,
-    line_start: u64,
+    lines: LineCount,
     legacy: bool,
     /// The window holds the end of the input.
     at_eof: bool,
 }
 
 impl<'b> Cur<'b> {
-    #[inline]
     fn at_pos(&self, pos: usize) -> Position {
-        let offset = self.base + pos as u64;
-        Position {
-            line: self.line,
-            column: offset - self.line_start + 1,
-            offset,
-        }
+        self.lines.position(self.buf, self.base, pos)
     }
 
     #[inline]
@@ -104,13 +130,20 @@ impl<'b> Cur<'b> {
     }
 
     /// Consumes the literal `lit`, failing at the first byte that differs.
-    #[inline]
-    fn lit(&mut self, lit: &[u8], what: &'static str) -> PResult<()> {
-        if self.buf.len() >= self.pos + lit.len() && &self.buf[self.pos..self.pos + lit.len()] == lit
-        {
-            self.pos += lit.len();
-            return Ok(());
+    #[inline(always)]
+    fn lit<const N: usize>(&mut self, lit: &[u8; N], what: &'static str) -> PResult<()> {
+        if let Some(next) = self.buf.get(self.pos..self.pos + N) {
+            // Fixed-size compare: a few integer compares, no memcmp call.
+            if <&[u8; N]>::try_from(next).is_ok_and(|next| next == lit) {
+                self.pos += N;
+                return Ok(());
+            }
         }
+        self.lit_slow(lit, what)
+    }
+
+    #[cold]
+    fn lit_slow(&mut self, lit: &[u8], what: &'static str) -> PResult<()> {
         for &want in lit {
             let got = self.peek(what)?;
             if got != want {
@@ -129,19 +162,22 @@ impl<'b> Cur<'b> {
         self.lit(b" ", what)
     }
 
-    #[inline]
+    #[inline(always)]
     fn lf(&mut self, what: &'static str) -> PResult<()> {
-        let b = self.peek(what)?;
-        if b != b'\n' {
-            return self.fail(
-                self.pos,
-                format!("unexpected {} in {what}, expected end of line", show_byte(b)),
-            );
+        if self.buf.get(self.pos) == Some(&b'\n') {
+            self.pos += 1;
+            return Ok(());
         }
-        self.pos += 1;
-        self.line += 1;
-        self.line_start = self.base + self.pos as u64;
-        Ok(())
+        self.lf_slow(what)
+    }
+
+    #[cold]
+    fn lf_slow(&mut self, what: &'static str) -> PResult<()> {
+        let b = self.peek(what)?;
+        self.fail(
+            self.pos,
+            format!("unexpected {} in {what}, expected end of line", show_byte(b)),
+        )
     }
 
     /// Takes `len` raw bytes (which may hold anything, LFs included).
@@ -153,10 +189,19 @@ impl<'b> Cur<'b> {
             return self.need(end + 1, what);
         }
         let bytes = &self.buf[self.pos..end];
-        if let Some(last) = memrchr(b'\n', bytes) {
-            self.line += memchr_iter(b'\n', bytes).count() as u64;
-            self.line_start = self.base + (self.pos + last + 1) as u64;
+        self.pos = end;
+        Ok(bytes)
+    }
+
+    /// Takes `len` bytes that cannot hold an LF (base64 text); a stray LF fails decoding.
+    #[inline]
+    fn take_text(&mut self, len: usize, what: &'static str) -> PResult<&'b [u8]> {
+        let end = self.pos + len;
+        if end > self.buf.len() {
+            return self.need(end + 1, what);
         }
+        // No LF scan: an LF is not base64, so decoding rejects it.
+        let bytes = &self.buf[self.pos..end];
         self.pos = end;
         Ok(bytes)
     }
@@ -166,7 +211,8 @@ impl<'b> Cur<'b> {
     fn plain_token(&mut self, what: &'static str) -> PResult<&'b [u8]> {
         let start = self.pos;
         let window_end = self.buf.len().min(start + MAX_NUMBER + 1);
-        match memchr2(b' ', b'\n', &self.buf[start..window_end]) {
+        // Numbers are short: a plain loop beats a SIMD search's setup.
+        match self.buf[start..window_end].iter().position(|&c| c == b' ' || c == b'\n') {
             Some(n) => {
                 self.pos = start + n;
                 Ok(&self.buf[start..start + n])
@@ -178,7 +224,30 @@ impl<'b> Cur<'b> {
         }
     }
 
+    #[inline]
     fn uint(&mut self, max: u64, what: &'static str) -> PResult<u64> {
+        // Fast path: up to 19 digits cannot overflow a u64.
+        let start = self.pos;
+        let mut v = 0u64;
+        let mut i = start;
+        let end = self.buf.len().min(start + 19);
+        while i < end {
+            let d = self.buf[i].wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            v = v * 10 + d as u64;
+            i += 1;
+        }
+        if i > start && i < self.buf.len() && matches!(self.buf[i], b' ' | b'\n') && v <= max {
+            self.pos = i;
+            return Ok(v);
+        }
+        self.uint_slow(max, what)
+    }
+
+    #[cold]
+    fn uint_slow(&mut self, max: u64, what: &'static str) -> PResult<u64> {
         let start = self.pos;
         let t = self.plain_token(what)?;
         match parse_u64(t, max) {
@@ -196,7 +265,32 @@ impl<'b> Cur<'b> {
         }
     }
 
+    #[inline]
     fn int(&mut self, what: &'static str) -> PResult<i64> {
+        // Fast path: up to 18 digits cannot overflow an i64.
+        let start = self.pos;
+        let neg = self.buf.get(start) == Some(&b'-');
+        let digits_at = start + neg as usize;
+        let mut v = 0i64;
+        let mut i = digits_at;
+        let end = self.buf.len().min(digits_at + 18);
+        while i < end {
+            let d = self.buf[i].wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            v = v * 10 + d as i64;
+            i += 1;
+        }
+        if i > digits_at && i < self.buf.len() && matches!(self.buf[i], b' ' | b'\n') {
+            self.pos = i;
+            return Ok(if neg { -v } else { v });
+        }
+        self.int_slow(what)
+    }
+
+    #[cold]
+    fn int_slow(&mut self, what: &'static str) -> PResult<i64> {
         let start = self.pos;
         let t = self.plain_token(what)?;
         match parse_i64(t) {
@@ -223,20 +317,16 @@ impl<'b> Cur<'b> {
     fn etok(&mut self, out: &mut Vec<u8>, max: usize, what: &'static str) -> PResult<()> {
         let start = self.pos;
         // An escaped token of `max` bytes spans at most 2 * max bytes of text.
-        let limit = start + 2 * max + 1;
+        let limit = start.saturating_add(2 * max + 1);
         let window_end = self.buf.len().min(limit);
         let window = &self.buf[start..window_end];
-        let found = if self.legacy {
-            memchr2(b' ', b'\n', window)
-        } else {
-            memchr3(b' ', b'\n', b'\\', window)
-        };
+        let found = find_name_end(window, self.legacy);
         match found {
             Some(n) if window[n] != b'\\' => {
                 if n > max {
                     return self.fail(start, format!("{what} is longer than {max} bytes"));
                 }
-                out.extend_from_slice(&window[..n]);
+                append_short(out, window, n);
                 self.pos = start + n;
                 Ok(())
             }
@@ -249,15 +339,12 @@ impl<'b> Cur<'b> {
     fn etok_escaped(&mut self, out: &mut Vec<u8>, max: usize, what: &'static str) -> PResult<()> {
         let start = self.pos;
         let out_start = out.len();
-        let (line, line_start) = (self.line, self.line_start);
         loop {
             let b = match self.buf.get(self.pos) {
                 Some(&b) => b,
                 None => {
                     out.truncate(out_start);
                     self.pos = start;
-                    self.line = line;
-                    self.line_start = line_start;
                     return self.need(self.buf.len() + 1, what);
                 }
             };
@@ -267,16 +354,10 @@ impl<'b> Cur<'b> {
                     let Some(&next) = self.buf.get(self.pos + 1) else {
                         out.truncate(out_start);
                         self.pos = start;
-                        self.line = line;
-                        self.line_start = line_start;
                         return self.need(self.buf.len() + 1, what);
                     };
                     out.push(next);
                     self.pos += 2;
-                    if next == b'\n' {
-                        self.line += 1;
-                        self.line_start = self.base + self.pos as u64;
-                    }
                 }
                 _ => {
                     out.push(b);
@@ -311,18 +392,60 @@ impl<'b> Cur<'b> {
         }
         self.sp(what)?;
         let at = self.pos;
-        let text = self.take(len, what)?;
+        let text = self.take_text(len, what)?;
         let before = out.len();
-        if base64_simd::STANDARD.decode_append(text, out).is_err() {
+        if let Err(bad) = crate::b64::decode_append(text, out) {
             out.truncate(before);
-            let bad = text
-                .iter()
-                .position(|c| !(c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/' || *c == b'='))
-                .unwrap_or(0);
-            return self.fail(at + bad, format!("{what}: invalid base64"));
+            return self.fail(at + bad.min(len.saturating_sub(1)), format!("{what}: invalid base64"));
         }
         Ok(())
     }
+}
+
+/// Appends `src[..n]`. Short names are copied as one 16-byte block when `src` has that
+/// many bytes, which beats a memcpy call for a few bytes.
+#[inline(always)]
+pub(crate) fn append_short(out: &mut Vec<u8>, src: &[u8], n: usize) {
+    if n <= 16 && src.len() >= 16 {
+        out.reserve(16);
+        let len = out.len();
+        // SAFETY: 16 bytes are readable in `src` and reserved in `out`; only `n` are kept.
+        unsafe {
+            std::ptr::copy_nonoverlapping(src.as_ptr(), out.as_mut_ptr().add(len), 16);
+            out.set_len(len + n);
+        }
+    } else {
+        out.extend_from_slice(&src[..n]);
+    }
+}
+
+/// Bytes of a word equal to `b` get their top bit set (exact for the lowest such byte).
+#[inline(always)]
+fn bytes_equal(word: u64, b: u8) -> u64 {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let x = word ^ (LO * b as u64);
+    x.wrapping_sub(LO) & !x & HI
+}
+
+/// First SP, LF or (unless legacy) backslash. Names are short, so this reads 8 bytes at a
+/// time instead of paying a SIMD search's setup.
+#[inline]
+fn find_name_end(window: &[u8], legacy: bool) -> Option<usize> {
+    let escape_mask = if legacy { 0 } else { u64::MAX };
+    let mut i = 0;
+    while i + 8 <= window.len() {
+        let w = u64::from_le_bytes(window[i..i + 8].try_into().expect("8 bytes"));
+        let hits = bytes_equal(w, b' ') | bytes_equal(w, b'\n') | (bytes_equal(w, b'\\') & escape_mask);
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    window[i..]
+        .iter()
+        .position(|&c| c == b' ' || c == b'\n' || (!legacy && c == b'\\'))
+        .map(|n| i + n)
 }
 
 fn show_token(t: &[u8]) -> String {
@@ -341,8 +464,7 @@ pub struct Reader<R> {
     pos: usize,
     eof: bool,
     base: u64,
-    line: u64,
-    line_start: u64,
+    lines: LineCount,
     header: Header,
     record: Record,
     last_entity_len: u64,
@@ -364,8 +486,7 @@ impl<R: Read> Reader<R> {
             pos: 0,
             eof: false,
             base: 0,
-            line: 1,
-            line_start: 0,
+            lines: LineCount::default(),
             header: Header {
                 version: Version::V3_1,
                 meta: Vec::new(),
@@ -394,12 +515,7 @@ impl<R: Read> Reader<R> {
 
     /// Where the next entity starts.
     pub fn position(&self) -> Position {
-        let offset = self.offset();
-        Position {
-            line: self.line,
-            column: offset - self.line_start + 1,
-            offset,
-        }
+        self.lines.position(&self.data[..self.end], self.base, self.pos)
     }
 
     /// Text size in bytes of the entity last returned.
@@ -443,8 +559,7 @@ impl<R: Read> Reader<R> {
                 buf: &self.data[..self.end],
                 pos: self.pos,
                 base: self.base,
-                line: self.line,
-                line_start: self.line_start,
+                lines: self.lines,
                 legacy: self.header.version.is_legacy(),
                 at_eof: self.eof,
             };
@@ -452,8 +567,6 @@ impl<R: Read> Reader<R> {
                 Ok(v) => {
                     self.last_entity_len = (cur.pos - self.pos) as u64;
                     self.pos = cur.pos;
-                    self.line = cur.line;
-                    self.line_start = cur.line_start;
                     return Ok(Some(v));
                 }
                 Err(Stop::Fail(e)) => return Err(self.located(e)),
@@ -479,16 +592,19 @@ impl<R: Read> Reader<R> {
     /// (or the source ends).
     fn fill(&mut self, need: usize) -> Result<()> {
         if self.pos > 0 {
+            self.lines.skip(&self.data[..self.pos], self.base);
             self.data.copy_within(self.pos..self.end, 0);
             self.end -= self.pos;
             self.base += self.pos as u64;
             self.pos = 0;
         }
-        if need > self.data.len() {
-            let grown = need.max(self.data.len() * 2);
-            self.data.resize(grown, 0);
-        }
         while self.end < need || self.end < self.data.len() / 2 {
+            if self.end == self.data.len() {
+                // Grow only when full: a length declared in the text must not allocate memory
+                // before the input has the bytes.
+                let grown = self.data.len() * 2;
+                self.data.resize(grown, 0);
+            }
             let n = match self.src.read(&mut self.data[self.end..]) {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -607,15 +723,10 @@ fn parse_record(cur: &mut Cur<'_>, rec: &mut Record) -> PResult<()> {
 
     cur.lit(b"+ d ", "the digest line (\"+ d\")")?;
     let at = cur.pos;
-    let text = cur.take(28, "the digest")?;
-    let mut digest = [0u8; 20];
-    let ok = text[27] == b'='
-        && base64_simd::STANDARD
-            .decode(text, base64_simd::Out::from_slice(&mut digest))
-            .is_ok_and(|d| d.len() == 20);
-    if !ok {
+    let text = cur.take_text(28, "the digest")?;
+    let Some(digest) = crate::b64::decode_digest(text) else {
         return cur.fail(at, "the digest must be 28 base64 characters encoding 20 bytes");
-    }
+    };
     rec.digest = digest;
     cur.lf("the digest line")?;
 
