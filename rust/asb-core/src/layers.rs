@@ -267,8 +267,11 @@ fn looks_zstd(head: &[u8]) -> bool {
         || (head.len() >= 4 && head[0] & 0xF0 == 0x50 && head[1..4] == [0x2A, 0x4D, 0x18])
 }
 
+/// A backup header, or text that is at least not random bytes (the parser then says
+/// exactly what is wrong with it).
 fn looks_text(head: &[u8]) -> bool {
     head.starts_with(TEXT_MAGIC)
+        || (!head.is_empty() && head.iter().all(|&b| b == b'\n' || b == b'\t' || (0x20..0x7f).contains(&b)))
 }
 
 /// What the start of a file says about its layers, in the words of the flags to use.

@@ -160,11 +160,16 @@ fn open_source(
     Err(PyTypeError::new_err("source must be a path, \"-\" or a binary file object"))
 }
 
-#[pyclass(frozen, get_all, module = "asbkit._codec")]
+#[pyclass(frozen, module = "asbkit._codec")]
 pub struct Header {
+    #[pyo3(get)]
     version: String,
+    #[pyo3(get)]
     namespace: Option<PyObject>,
+    #[pyo3(get)]
     first_file: bool,
+    /// The header as read, so meta lines keep their file order when written back.
+    read_as: Option<asb_core::Header>,
 }
 
 #[pymethods]
@@ -176,6 +181,7 @@ impl Header {
             version,
             namespace,
             first_file,
+            read_as: None,
         }
     }
 
@@ -205,6 +211,9 @@ fn repr_opt(py: Python<'_>, o: &Option<PyObject>) -> String {
 }
 
 fn header_to_core(py: Python<'_>, h: &Header) -> PyResult<asb_core::Header> {
+    if let Some(read_as) = &h.read_as {
+        return Ok(read_as.clone());
+    }
     let version = match h.version.as_str() {
         "3.0" => Version::V3_0,
         "3.1" => Version::V3_1,
@@ -227,6 +236,7 @@ fn header_from_core(py: Python<'_>, h: &asb_core::Header) -> Header {
         version: h.version.as_str().to_string(),
         namespace: opt_text(py, h.namespace()).map(Bound::unbind),
         first_file: h.first_file(),
+        read_as: Some(h.clone()),
     }
 }
 
