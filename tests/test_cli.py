@@ -1,0 +1,161 @@
+"""The command line, run in-process and as a real process."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from asbkit import _codec
+from asbkit.cli import main
+from asbkit.progress import Progress
+
+from .conftest import SAMPLE, vector
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_validate_ok(capsys: pytest.CaptureFixture[str], upstream_asb: Path) -> None:
+    code, out, err = run(capsys, "validate", str(upstream_asb))
+    assert code == 0
+    assert "valid: 1 file, 1 record, 0 indexes, 0 UDFs, 168 bytes of text" in out
+    assert err == ""
+
+
+def test_validate_bad_file_exits_1_with_location(capsys: pytest.CaptureFixture[str], bad_asb: Path) -> None:
+    code, out, err = run(capsys, "validate", str(bad_asb))
+    assert code == 1
+    assert f"{bad_asb}:13:3 (byte 160): invalid bin type" in err
+
+
+def test_validate_json_envelope(capsys: pytest.CaptureFixture[str], bad_asb: Path) -> None:
+    code, out, _ = run(capsys, "validate", "--output", "json", str(bad_asb))
+    doc = json.loads(out)
+    assert code == 1 and doc["exit_code"] == 1
+    assert (doc["schema"], doc["version"], doc["command"], doc["status"]) == ("asbkit.result", 1, "validate", "error")
+    (error,) = doc["errors"]
+    assert (error["code"], error["line"], error["column"], error["offset"]) == ("parse_error", 13, 3, 160)
+    assert error["path"] == str(bad_asb)
+
+
+def test_validate_names_missing_compress_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "validate", str(vector("generated/test_backup_file.zstd.asb")))
+    assert code == 1
+    assert "this file is zstd-compressed: pass --compress zstd" in err
+
+
+def test_validate_encrypted_with_short_flags(capsys: pytest.CaptureFixture[str], test_key: Path) -> None:
+    path = vector("generated/test_backup_file.zstd.aes128.asb")
+    code, out, _ = run(capsys, "validate", "-z", "zstd", "-y", "aes128", "--encryption-key-file", str(test_key), str(path))
+    assert code == 0 and "1 record" in out and "zstd+aes128" in out
+
+
+def test_key_problems_exit_3(capsys: pytest.CaptureFixture[str]) -> None:
+    bad = vector("tools-backup/test/bad_test_key.pem")
+    path = vector("generated/test_backup_file.aes128.asb")
+    code, _, err = run(capsys, "validate", "-y", "aes128", "--encryption-key-file", str(bad), str(path))
+    assert code == 3
+    assert "not a usable PEM private key" in err
+    code, _, err = run(capsys, "validate", "-y", "aes128", str(path))
+    assert code == 2 and "needs --encryption-key-file or --encryption-key-env" in err
+
+
+def test_missing_file_exits_4(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "validate", str(tmp_path / "nope.asb"))
+    assert code == 4 and "nope.asb" in err
+
+
+def test_directory_counts_every_asb_file(capsys: pytest.CaptureFixture[str], tmp_path: Path, upstream_asb: Path) -> None:
+    for name in ("a_00000.asb", "a_00001.asb"):
+        shutil.copy(upstream_asb, tmp_path / name)
+    (tmp_path / "a.asb.state").write_bytes(b"not a backup")
+    code, out, _ = run(capsys, "validate", "--output", "json", str(tmp_path))
+    doc = json.loads(out)
+    assert code == 0
+    assert doc["data"]["records"] == 2
+    assert [Path(f["path"]).name for f in doc["data"]["files"]] == ["a_00000.asb", "a_00001.asb"]
+
+
+def test_inspect_reports_what_is_inside(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "inspect", "--output", "json", str(SAMPLE))
+    assert code == 0
+    data = json.loads(out)["data"]
+    assert data["records"] == 3 and data["namespaces"] == ["test"]
+    assert data["first_file"] == str(SAMPLE)
+    assert data["keys"] == {"integer": 1, "string": 1, "bytes": 1}
+    assert {s["set"]: s["records"] for s in data["sets"]} == {"demo": 2, None: 1}
+    bins = {b["name"]: b["types"] for b in data["bins"]}
+    assert bins["my bin"] == {"string": 1} and bins["tags"] == {"list": 1} and bins["loc"] == {"geojson": 1}
+    assert data["expiry"] == {
+        "never_expire": 2,
+        "expiring": 1,
+        "earliest_void_time": 500000000,
+        "latest_void_time": 500000000,
+        "earliest": "2025-11-05T00:53:20Z",
+        "latest": "2025-11-05T00:53:20Z",
+    }
+    assert [i["name"] for i in data["indexes"]] == ["idx_age", "idx_tags"]
+    assert data["udfs"] == [{"name": "hello.lua", "bytes": 32}]
+    assert data["record_size"] == {"min": 89, "max": 282}
+
+
+def test_inspect_text(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "inspect", str(SAMPLE))
+    assert code == 0
+    assert "Records:      3" in out
+    assert "idx_tags on test: type L, tags (S)" in out
+    assert "hello.lua (32 bytes)" in out
+
+
+def test_stdin_and_module_entry_point(upstream_asb: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "asbkit", "validate", "-"],
+        stdin=upstream_asb.open("rb"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "1 record" in proc.stdout
+    assert proc.stderr == "", "no progress output when stderr is not a terminal"
+
+
+def test_console_script_is_installed(bad_asb: Path) -> None:
+    exe = shutil.which("asbkit", path=os.path.dirname(sys.executable)) or shutil.which("asbkit")
+    assert exe is not None
+    proc = subprocess.run([exe, "validate", str(bad_asb)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 1
+    assert "line" not in proc.stdout
+    assert ":13:3" in proc.stderr
+
+
+def test_progress_bar_draws_only_when_enabled(tmp_path: Path) -> None:
+    path = tmp_path / "big.asb"
+    _codec.write_synthetic(str(path), 3_000_000)
+    stream = io.StringIO()
+    bar = Progress(path.stat().st_size, enabled=True, stream=stream)
+    bar._last = -1.0  # draw at the first update
+    scanner = _codec.Scanner(False)
+    updates: list[int] = []
+
+    def tick(n: int) -> None:
+        updates.append(n)
+        bar._last = -1.0
+        bar.update(n)
+
+    scanner.scan(str(path), progress=tick)
+    assert updates and updates[-1] == path.stat().st_size
+    assert "100.0%" in stream.getvalue()
+    quiet = io.StringIO()
+    Progress(10, enabled=False, stream=quiet).update(5)
+    assert quiet.getvalue() == ""
