@@ -1,1 +1,86 @@
-fn main(){}
+//! Codec throughput on the fixed-mix synthetic corpus (`asb_core::synth`).
+//!
+//! `cargo bench -p asb-core`; `ASB_BENCH_MB` sets the corpus size (default 64 MB of text).
+//! Throughput is text bytes per second; `memcpy` is the same-run baseline.
+
+use std::hint::black_box;
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use asb_core::layers::{open_reader, LayeredWriter};
+use asb_core::{Cipher, EncryptionKey, Entity, Layers, Reader, Record, Writer};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+fn corpus() -> Vec<u8> {
+    let mb: u64 = std::env::var("ASB_BENCH_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(64);
+    let mut text = Vec::new();
+    asb_core::synth::write_synthetic(&mut text, mb * 1_000_000, 1).expect("synthetic corpus");
+    text
+}
+
+fn layered(text: &[u8], layers: &Layers) -> Vec<u8> {
+    let mut w = LayeredWriter::new(Vec::new(), layers).expect("layers");
+    w.write_all(text).expect("write");
+    w.finish().expect("finish")
+}
+
+fn count_records(src: impl Read) -> u64 {
+    let mut reader = Reader::new(src).expect("header");
+    let mut n = 0;
+    while let Some(e) = reader.next_entity().expect("valid corpus") {
+        if let Entity::Record(r) = e {
+            n += black_box(r.bin_count() as u64).min(1);
+        }
+    }
+    n
+}
+
+fn benches(c: &mut Criterion) {
+    let text = corpus();
+    let key = EncryptionKey::from_material(Cipher::Aes256, b"benchmark key material");
+    let zstd = Layers { zstd: true, zstd_level: 0, encryption: None };
+    let zstd_aes = Layers { zstd: true, zstd_level: 0, encryption: Some(key.clone()) };
+    let aes = Layers { zstd: false, zstd_level: 0, encryption: Some(key) };
+    let text_zstd = layered(&text, &zstd);
+    let text_zstd_aes = layered(&text, &zstd_aes);
+
+    let records: Vec<Record> = {
+        let mut reader = Reader::new(&text[..]).expect("header");
+        let mut v = Vec::new();
+        while let Some(e) = reader.next_entity().expect("valid") {
+            if let Entity::Record(r) = e {
+                v.push(r.clone());
+            }
+        }
+        v
+    };
+    let header = Reader::new(&text[..]).expect("header").header().clone();
+
+    let mut g = c.benchmark_group("codec");
+    g.sample_size(10).measurement_time(Duration::from_secs(8)).throughput(Throughput::Bytes(text.len() as u64));
+    g.bench_function("memcpy (baseline)", |b| b.iter(|| black_box(text.clone())));
+    g.bench_function("decode plain", |b| b.iter(|| count_records(&text[..])));
+    g.bench_function("decode zstd", |b| {
+        b.iter(|| count_records(open_reader(&text_zstd[..], &zstd).expect("zstd")))
+    });
+    g.bench_function("decode zstd+aes256", |b| {
+        b.iter(|| count_records(open_reader(&text_zstd_aes[..], &zstd_aes).expect("zstd+aes")))
+    });
+    g.bench_function("zstd only (no parsing)", |b| {
+        b.iter(|| std::io::copy(&mut open_reader(&text_zstd[..], &zstd).expect("zstd"), &mut std::io::sink()))
+    });
+    g.bench_function("encode", |b| {
+        b.iter(|| {
+            let mut w = Writer::new(Vec::with_capacity(text.len()), &header).expect("writer");
+            for r in &records {
+                w.write_record(r).expect("encode");
+            }
+            black_box(w.into_inner().expect("done").len())
+        })
+    });
+    g.bench_function("aes256 only", |b| b.iter(|| black_box(layered(&text, &aes).len())));
+    g.finish();
+}
+
+criterion_group!(codec, benches);
+criterion_main!(codec);

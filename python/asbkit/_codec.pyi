@@ -1,0 +1,129 @@
+"""Type stubs of the Rust codec (`rust/asb-py`)."""
+
+from collections.abc import Callable, Iterator
+from os import PathLike
+from typing import IO, Literal, Union
+
+_Source = Union[str, PathLike[str], IO[bytes]]
+_Dest = Union[str, PathLike[str], IO[bytes]]
+_Cipher = Literal["aes128", "aes256"]
+
+class Header:
+    version: str
+    namespace: str | None
+    first_file: bool
+    def __init__(self, namespace: str | bytes | None, first_file: bool = False, version: str = "3.1") -> None: ...
+
+class Key:
+    #: "I" integer, "D" double, "S" string, "B" bytes.
+    type: str
+    value: int | float | str | bytes
+    #: `B!`: raw bytes instead of base64 (asbackup --compact).
+    compact: bool
+    def __init__(self, type: str, value: int | float | str | bytes, compact: bool = False) -> None: ...
+
+class Bin:
+    name: str
+    #: N Z I D S G, or a blob letter B J C P R H E Y M L.
+    type: str
+    value: None | bool | int | float | str | bytes
+    compact: bool
+    def __init__(self, name: str | bytes, type: str, value: None | bool | int | float | str | bytes, compact: bool = False) -> None: ...
+
+class Record:
+    namespace: str
+    set: str | None
+    key: Key | None
+    digest: bytes
+    generation: int
+    #: Seconds since 2010-01-01T00:00:00Z; 0 = never expires.
+    void_time: int
+    bins: list[Bin]
+    def __init__(
+        self,
+        namespace: str | bytes,
+        digest: bytes,
+        bins: list[Bin],
+        *,
+        set: str | bytes | None = None,
+        key: Key | None = None,
+        generation: int = 1,
+        void_time: int = 0,
+    ) -> None: ...
+
+class SecondaryIndex:
+    namespace: str
+    set: str
+    name: str
+    #: N bin, L list, K map keys, V map values, S set index.
+    index_type: str
+    paths: list[tuple[str, str]]
+    context: str | None
+    expression: str | None
+    def __init__(
+        self,
+        namespace: str,
+        set: str,
+        name: str,
+        index_type: str,
+        paths: list[tuple[str, str]],
+        context: str | None = None,
+        expression: str | None = None,
+    ) -> None: ...
+
+class Udf:
+    name: str
+    content: bytes
+    udf_type: str
+    def __init__(self, name: str | bytes, content: bytes, udf_type: str = "L") -> None: ...
+
+class Reader:
+    header: Header
+    raw_bytes: int
+    text_bytes: int
+    def __init__(
+        self, source: _Source, *, zstd: bool = False, cipher: _Cipher | None = None, key_material: bytes | None = None
+    ) -> None: ...
+    def __iter__(self) -> Iterator[Record | SecondaryIndex | Udf]: ...
+    def __next__(self) -> Record | SecondaryIndex | Udf: ...
+
+class Writer:
+    text_bytes: int
+    def __init__(
+        self,
+        dest: _Dest,
+        header: Header,
+        *,
+        zstd: bool = False,
+        level: int = 0,
+        cipher: _Cipher | None = None,
+        key_material: bytes | None = None,
+    ) -> None: ...
+    def write(self, entity: Record | SecondaryIndex | Udf) -> None: ...
+    def close(self) -> None: ...
+
+class Scanner:
+    def __init__(self, detail: bool = False) -> None: ...
+    def scan(
+        self,
+        source: _Source,
+        *,
+        zstd: bool = False,
+        cipher: _Cipher | None = None,
+        key_material: bytes | None = None,
+        progress: Callable[[int], object] | None = None,
+    ) -> None: ...
+    def result(self) -> dict[str, object]: ...
+
+def list_backup_files(dir: str | PathLike[str]) -> list[str]: ...
+def write_synthetic(
+    path: str | PathLike[str],
+    target_bytes: int,
+    *,
+    seed: int = 1,
+    zstd: bool = False,
+    level: int = 0,
+    cipher: _Cipher | None = None,
+    key_material: bytes | None = None,
+) -> tuple[int, int]: ...
+def compute_digest(set: str | bytes | None, key: Key) -> bytes: ...
