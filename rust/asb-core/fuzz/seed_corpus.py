@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the seed corpus for both fuzz targets into corpus/<target>/ (kept out of git).
+"""Writes the seed corpus for the fuzz targets into corpus/<target>/ (kept out of git).
 
 Seeds: the upstream vectors plus hand-made inputs covering escapes, compact blobs, UDF and
 index lines, every bin type, keys, versions 3.0 to 3.3 and values spanning lines.
@@ -50,15 +50,33 @@ SEEDS = [
     H + rec([]) + rec([b"- I a 1\n"]),
 ]
 
+def window_seeds(seeds):
+    """`window` inputs: version byte, 2-byte edge offset, then the text after the header."""
+    out = []
+    for s in seeds:
+        if not s.startswith(b"Version 3."):
+            continue
+        version = s[10] - ord("0")
+        body = s[s.index(b"\n") + 1:]
+        while body.startswith(b"# "):
+            body = body[body.index(b"\n") + 1:]
+        if not body:
+            continue
+        for k in (0, len(body) // 3, len(body) // 2, len(body) - 1):
+            out.append(bytes([version]) + k.to_bytes(2, "little") + body)
+    return out
+
+
 def main():
     seeds = list(SEEDS)
     for path in sorted(glob.glob(os.path.join(VECTORS, "*.asb"))):
         with open(path, "rb") as f:
             seeds.append(f.read())
-    for target in ("read", "roundtrip"):
+    per_target = {"read": seeds, "roundtrip": seeds, "window": window_seeds(seeds)}
+    for target, inputs in per_target.items():
         out = os.path.join(HERE, "corpus", target)
         os.makedirs(out, exist_ok=True)
-        for s in seeds:
+        for s in inputs:
             name = hashlib.sha1(s).hexdigest()
             with open(os.path.join(out, name), "wb") as f:
                 f.write(s)

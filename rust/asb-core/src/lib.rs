@@ -11,6 +11,7 @@ pub mod layers;
 pub mod model;
 pub mod numbers;
 pub mod read;
+pub mod scan;
 pub mod source;
 pub mod summary;
 pub mod synth;

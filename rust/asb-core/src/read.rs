@@ -12,6 +12,7 @@ use memchr::{memchr, memchr_iter, memrchr};
 use crate::error::{show_byte, Error, Position, Result};
 use crate::model::{BlobType, Header, Meta, Record, SecondaryIndex, SpanValue, Udf, Version};
 use crate::numbers::{parse_double, parse_i64, parse_u64};
+use crate::scan::find_name_end;
 
 const INITIAL_WINDOW: usize = 1 << 20;
 /// Longest delimiter-terminated token the C reader takes (1000-byte buffer with its NUL).
@@ -417,35 +418,6 @@ pub(crate) fn append_short(out: &mut Vec<u8>, src: &[u8], n: usize) {
     } else {
         out.extend_from_slice(&src[..n]);
     }
-}
-
-/// Bytes of a word equal to `b` get their top bit set (exact for the lowest such byte).
-#[inline(always)]
-fn bytes_equal(word: u64, b: u8) -> u64 {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let x = word ^ (LO * b as u64);
-    x.wrapping_sub(LO) & !x & HI
-}
-
-/// First SP, LF or (unless legacy) backslash. Names are short, so this reads 8 bytes at a
-/// time instead of paying a SIMD search's setup.
-#[inline]
-fn find_name_end(window: &[u8], legacy: bool) -> Option<usize> {
-    let escape_mask = if legacy { 0 } else { u64::MAX };
-    let mut i = 0;
-    while i + 8 <= window.len() {
-        let w = u64::from_le_bytes(window[i..i + 8].try_into().expect("8 bytes"));
-        let hits = bytes_equal(w, b' ') | bytes_equal(w, b'\n') | (bytes_equal(w, b'\\') & escape_mask);
-        if hits != 0 {
-            return Some(i + (hits.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    window[i..]
-        .iter()
-        .position(|&c| c == b' ' || c == b'\n' || (!legacy && c == b'\\'))
-        .map(|n| i + n)
 }
 
 fn show_token(t: &[u8]) -> String {

@@ -2,18 +2,17 @@
 
 use std::io::Write;
 
-use memchr::memchr3;
-
 use crate::error::Result;
 use crate::model::{Header, Key, Meta, Record, SecondaryIndex, Udf, Value};
 use crate::numbers::push_c_double;
+use crate::scan::find_name_end;
 
 const FLUSH_AT: usize = 256 * 1024;
 
 /// Appends `bytes`, putting a backslash before each backslash, SP and LF (not in 3.0 files).
 #[inline]
 pub fn push_escaped(out: &mut Vec<u8>, bytes: &[u8], legacy: bool) {
-    if legacy || memchr3(b'\\', b' ', b'\n', bytes).is_none() {
+    if legacy || find_name_end(bytes, false).is_none() {
         out.extend_from_slice(bytes);
         return;
     }
@@ -41,7 +40,7 @@ fn push_sized(out: &mut Vec<u8>, bytes: &[u8]) {
 fn push_b64_sized(out: &mut Vec<u8>, bytes: &[u8]) {
     push_int(out, bytes.len().div_ceil(3) * 4);
     out.push(b' ');
-    base64_simd::STANDARD.encode_append(bytes, out);
+    crate::b64::encode_append(bytes, out);
 }
 
 /// Appends the header and meta lines.
@@ -101,6 +100,8 @@ pub fn encode_udf(out: &mut Vec<u8>, u: &Udf) {
 
 /// Appends one record in C `asbackup`'s line order and forms.
 pub fn encode_record(out: &mut Vec<u8>, rec: &Record, legacy: bool) {
+    // One reservation covers the fixed lines; values reserve for themselves.
+    out.reserve(256);
     if let Some(key) = rec.key() {
         out.extend_from_slice(b"+ k ");
         match key {
@@ -130,7 +131,7 @@ pub fn encode_record(out: &mut Vec<u8>, rec: &Record, legacy: bool) {
     out.extend_from_slice(b"+ n ");
     push_escaped(out, rec.namespace(), legacy);
     out.extend_from_slice(b"\n+ d ");
-    base64_simd::STANDARD.encode_append(rec.digest, out);
+    crate::b64::encode_append(&rec.digest, out);
     out.push(b'\n');
     if let Some(set) = rec.set() {
         out.extend_from_slice(b"+ s ");
