@@ -63,6 +63,9 @@ def bins(bin_lines: bytes, count: int = 1) -> list[tuple[str, str, object]]:
         (HEAD + b"* i test demo idx N 0\n", 3, 21, "at least one path"),
         (HEAD + b"* u L f.lua 10 abc\n", 3, 16, "unexpected end of file"),
         (HEAD + b"+ k Q 1\n" + REC, 3, 5, "invalid key type"),
+        # C ends a token at NUL and fails on it; an escaped NUL it would silently cut.
+        (HEAD + REC + b"+ b 1\n- I a\0b 1\n", 8, 6, "expected space"),
+        (HEAD + REC + b"+ b 1\n- I a\\\0b 1\n", 8, 7, "NUL byte"),
         # A value may span lines: the error after it is counted on the right line.
         (HEAD + REC + b"+ b 2\n- S x 3 a\nb\n- Z y Q\n", 10, 7, "boolean"),
         (HEAD + REC + b"+ b 1\n- S x 3 a\nbcd\n", 9, 2, "expected end of line"),
@@ -181,3 +184,23 @@ def test_empty_backup_and_non_utf8_names() -> None:
     assert name.encode("utf-8", "surrogateescape") == b"\xff\xfe"
     assert value.encode("utf-8", "surrogateescape") == b"\xc3\x28"
     assert canonical(text) == text
+
+
+def test_unwritable_names_are_refused_and_leave_nothing() -> None:
+    from asbkit import AsbWriteError, Bin, Header, Record
+
+    out = io.BytesIO()
+    w = _codec.Writer(out, Header("test"))
+    good = Record("test", bytes(20), [Bin("ok", "I", 1)])
+    w.write(good)
+    for bad in (
+        Record("test", bytes(20), [Bin("a\0b", "I", 1)]),
+        Record("test", bytes(20), [Bin("sixteen-bytes-xx", "I", 1)]),
+        Record("n" * 32, bytes(20), []),
+        Record("test", bytes(20), [], set="s" * 64),
+    ):
+        with pytest.raises(AsbWriteError):
+            w.write(bad)
+    w.write(good)
+    w.close()
+    assert [len(r.bins) for r in entities(out.getvalue())] == [1, 1]

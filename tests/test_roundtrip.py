@@ -16,8 +16,11 @@ BLOB_LETTERS = "BJCPRHEYML"
 
 
 def text(max_size: int, min_size: int = 0) -> st.SearchStrategy[str]:
-    """Arbitrary bytes as the API shows them: str with surrogate escapes."""
-    return st.binary(min_size=min_size, max_size=max_size).map(lambda b: b.decode("utf-8", "surrogateescape"))
+    """Arbitrary bytes but NUL (the C tools cannot carry it in names), shown as the API
+    shows them: str with surrogate escapes."""
+    return st.binary(min_size=min_size, max_size=max_size).map(
+        lambda b: b.replace(b"\0", b"\1").decode("utf-8", "surrogateescape")
+    )
 
 
 doubles = st.floats(allow_nan=True, allow_infinity=True)

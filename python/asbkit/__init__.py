@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from ._codec import Bin, Header, Key, Record, SecondaryIndex, Udf, compute_digest
 from .backup import BackupReader, BackupWriter, read_backup
-from .errors import AsbError, AsbKeyError, AsbLayerError, AsbParseError
+from .errors import AsbError, AsbKeyError, AsbLayerError, AsbParseError, AsbWriteError
 from .layers import Layers
 
 try:
@@ -23,6 +23,7 @@ __all__ = [
     "AsbKeyError",
     "AsbLayerError",
     "AsbParseError",
+    "AsbWriteError",
     "BackupReader",
     "BackupWriter",
     "Bin",

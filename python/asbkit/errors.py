@@ -67,3 +67,9 @@ class AsbKeyError(AsbError):
     """The encryption key cannot be read or used."""
 
     code = "key_error"
+
+
+class AsbWriteError(AsbError):
+    """A value cannot be written so that the C tools read it back (NUL in a name, too long)."""
+
+    code = "write_error"

@@ -20,6 +20,8 @@ pub enum ErrorKind {
     Layer,
     /// The encryption key cannot be used.
     Key,
+    /// A value cannot be written in a form the C tools read back (NUL in a name, too long).
+    Value,
     /// Reading or writing failed.
     Io(io::Error),
 }
@@ -47,6 +49,15 @@ impl Error {
     pub fn layer(message: impl Into<String>) -> Error {
         Error {
             kind: ErrorKind::Layer,
+            message: message.into(),
+            position: None,
+            path: None,
+        }
+    }
+
+    pub fn value(message: impl Into<String>) -> Error {
+        Error {
+            kind: ErrorKind::Value,
             message: message.into(),
             position: None,
             path: None,

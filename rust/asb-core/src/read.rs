@@ -350,13 +350,17 @@ impl<'b> Cur<'b> {
                 }
             };
             match b {
-                b' ' | b'\n' => break,
+                b' ' | b'\n' | 0 => break,
                 b'\\' => {
                     let Some(&next) = self.buf.get(self.pos + 1) else {
                         out.truncate(out_start);
                         self.pos = start;
                         return self.need(self.buf.len() + 1, what);
                     };
+                    if next == 0 {
+                        // C keeps it, then cuts the name short there: refuse instead.
+                        return self.fail(self.pos + 1, format!("NUL byte in {what}"));
+                    }
                     out.push(next);
                     self.pos += 2;
                 }

@@ -9,7 +9,8 @@ fn bytes_equal(word: u64, b: u8) -> u64 {
     x.wrapping_sub(LO) & !x & HI
 }
 
-/// First SP, LF or (unless legacy) backslash. Names are short, so this reads 8 bytes at a
+/// First SP, LF, NUL or (unless legacy) backslash. NUL counts because the C reader ends a
+/// token there (then fails on it). Names are short, so this reads 8 bytes at a
 /// time instead of paying a SIMD search's setup.
 #[inline]
 pub fn find_name_end(window: &[u8], legacy: bool) -> Option<usize> {
@@ -17,7 +18,10 @@ pub fn find_name_end(window: &[u8], legacy: bool) -> Option<usize> {
     let mut i = 0;
     while i + 8 <= window.len() {
         let w = u64::from_le_bytes(window[i..i + 8].try_into().expect("8 bytes"));
-        let hits = bytes_equal(w, b' ') | bytes_equal(w, b'\n') | (bytes_equal(w, b'\\') & escape_mask);
+        let hits = bytes_equal(w, b' ')
+            | bytes_equal(w, b'\n')
+            | bytes_equal(w, 0)
+            | (bytes_equal(w, b'\\') & escape_mask);
         if hits != 0 {
             return Some(i + (hits.trailing_zeros() / 8) as usize);
         }
@@ -25,7 +29,7 @@ pub fn find_name_end(window: &[u8], legacy: bool) -> Option<usize> {
     }
     window[i..]
         .iter()
-        .position(|&c| c == b' ' || c == b'\n' || (!legacy && c == b'\\'))
+        .position(|&c| c == b' ' || c == b'\n' || c == 0 || (!legacy && c == b'\\'))
         .map(|n| i + n)
 }
 

@@ -2,19 +2,31 @@
 
 use std::io::Write;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::read::{MAX_BIN_NAME, MAX_NAMESPACE, MAX_SET, MAX_TOKEN};
 use crate::model::{Header, Key, Meta, Record, SecondaryIndex, Udf, Value};
 use crate::numbers::push_c_double;
 use crate::scan::find_name_end;
 
 const FLUSH_AT: usize = 256 * 1024;
 
-/// Appends `bytes`, putting a backslash before each backslash, SP and LF (not in 3.0 files).
+/// Appends a name, putting a backslash before each backslash, SP and LF (3.0 files have no
+/// escapes, so there such names cannot be written). Names the C reader would refuse (a NUL
+/// byte, longer than `max`) are refused here.
 #[inline]
-pub fn push_escaped(out: &mut Vec<u8>, bytes: &[u8], legacy: bool) {
-    if legacy || find_name_end(bytes, false).is_none() {
+pub fn push_name(out: &mut Vec<u8>, bytes: &[u8], legacy: bool, max: usize, what: &str) -> Result<()> {
+    if bytes.len() <= max && find_name_end(bytes, legacy).is_none() {
         out.extend_from_slice(bytes);
-        return;
+        return Ok(());
+    }
+    if bytes.len() > max {
+        return Err(Error::value(format!("{what} is {} bytes long; at most {max} can be read back", bytes.len())));
+    }
+    if bytes.contains(&0) {
+        return Err(Error::value(format!("{what} holds a NUL byte, which the C tools cannot read back")));
+    }
+    if legacy {
+        return Err(Error::value(format!("{what} holds a space or line feed, which a version 3.0 file cannot carry")));
     }
     for &b in bytes {
         if matches!(b, b'\\' | b' ' | b'\n') {
@@ -22,6 +34,7 @@ pub fn push_escaped(out: &mut Vec<u8>, bytes: &[u8], legacy: bool) {
         }
         out.push(b);
     }
+    Ok(())
 }
 
 #[inline]
@@ -44,7 +57,7 @@ fn push_b64_sized(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// Appends the header and meta lines.
-pub fn encode_header(out: &mut Vec<u8>, header: &Header) {
+pub fn encode_header(out: &mut Vec<u8>, header: &Header) -> Result<()> {
     out.extend_from_slice(b"Version ");
     out.extend_from_slice(header.version.as_str().as_bytes());
     out.push(b'\n');
@@ -52,54 +65,57 @@ pub fn encode_header(out: &mut Vec<u8>, header: &Header) {
         match meta {
             Meta::Namespace(ns) => {
                 out.extend_from_slice(b"# namespace ");
-                push_escaped(out, ns, header.version.is_legacy());
+                push_name(out, ns, header.version.is_legacy(), MAX_NAMESPACE, "the namespace")?;
             }
             Meta::FirstFile => out.extend_from_slice(b"# first-file"),
         }
         out.push(b'\n');
     }
+    Ok(())
 }
 
-pub fn encode_sindex(out: &mut Vec<u8>, s: &SecondaryIndex) {
+pub fn encode_sindex(out: &mut Vec<u8>, s: &SecondaryIndex) -> Result<()> {
     out.extend_from_slice(if s.expression.is_some() { b"* e " } else { b"* i " });
-    push_escaped(out, &s.namespace, false);
+    push_name(out, &s.namespace, false, MAX_NAMESPACE, "the index namespace")?;
     out.push(b' ');
-    push_escaped(out, &s.set, false);
+    push_name(out, &s.set, false, MAX_SET, "the index set")?;
     out.push(b' ');
-    push_escaped(out, &s.name, false);
+    push_name(out, &s.name, false, MAX_TOKEN, "the index name")?;
     out.push(b' ');
     out.push(s.index_type);
     out.push(b' ');
     push_int(out, s.paths.len());
     for (path, ptype) in &s.paths {
         out.push(b' ');
-        push_escaped(out, path, false);
+        push_name(out, path, false, MAX_TOKEN, "the index path")?;
         out.push(b' ');
         out.push(*ptype);
     }
     if let Some(ctx) = &s.context {
         out.push(b' ');
-        push_escaped(out, ctx, false);
+        push_name(out, ctx, false, usize::MAX, "the index context")?;
     }
     if let Some(expr) = &s.expression {
         out.push(b' ');
         out.extend_from_slice(expr);
     }
     out.push(b'\n');
+    Ok(())
 }
 
-pub fn encode_udf(out: &mut Vec<u8>, u: &Udf) {
+pub fn encode_udf(out: &mut Vec<u8>, u: &Udf) -> Result<()> {
     out.extend_from_slice(b"* u ");
     out.push(u.udf_type);
     out.push(b' ');
-    push_escaped(out, &u.name, false);
+    push_name(out, &u.name, false, MAX_TOKEN, "the UDF file name")?;
     out.push(b' ');
     push_sized(out, &u.content);
     out.push(b'\n');
+    Ok(())
 }
 
 /// Appends one record in C `asbackup`'s line order and forms.
-pub fn encode_record(out: &mut Vec<u8>, rec: &Record, legacy: bool) {
+pub fn encode_record(out: &mut Vec<u8>, rec: &Record, legacy: bool) -> Result<()> {
     // One reservation covers the fixed lines; values reserve for themselves.
     out.reserve(256);
     if let Some(key) = rec.key() {
@@ -129,13 +145,13 @@ pub fn encode_record(out: &mut Vec<u8>, rec: &Record, legacy: bool) {
         out.push(b'\n');
     }
     out.extend_from_slice(b"+ n ");
-    push_escaped(out, rec.namespace(), legacy);
+    push_name(out, rec.namespace(), legacy, MAX_NAMESPACE, "the namespace")?;
     out.extend_from_slice(b"\n+ d ");
     crate::b64::encode_append(&rec.digest, out);
     out.push(b'\n');
     if let Some(set) = rec.set() {
         out.extend_from_slice(b"+ s ");
-        push_escaped(out, set, legacy);
+        push_name(out, set, legacy, MAX_SET, "the set name")?;
         out.push(b'\n');
     }
     out.extend_from_slice(b"+ g ");
@@ -146,19 +162,20 @@ pub fn encode_record(out: &mut Vec<u8>, rec: &Record, legacy: bool) {
     push_int(out, rec.bin_count());
     out.push(b'\n');
     for (name, value) in rec.bins() {
-        encode_bin(out, name, &value, legacy);
+        encode_bin(out, name, &value, legacy)?;
     }
+    Ok(())
 }
 
 #[inline]
-fn encode_bin(out: &mut Vec<u8>, name: &[u8], value: &Value<'_>, legacy: bool) {
+fn encode_bin(out: &mut Vec<u8>, name: &[u8], value: &Value<'_>, legacy: bool) -> Result<()> {
     out.extend_from_slice(b"- ");
     out.push(value.letter());
     if matches!(value, Value::Blob { compact: true, .. }) {
         out.push(b'!');
     }
     out.push(b' ');
-    push_escaped(out, name, legacy);
+    push_name(out, name, legacy, MAX_BIN_NAME, "the bin name")?;
     match *value {
         Value::Nil => {}
         Value::Bool(b) => out.extend_from_slice(if b { b" T" } else { b" F" }),
@@ -184,6 +201,7 @@ fn encode_bin(out: &mut Vec<u8>, name: &[u8], value: &Value<'_>, legacy: bool) {
         }
     }
     out.push(b'\n');
+    Ok(())
 }
 
 /// Buffers encoded entities and writes them to `out` in large blocks.
@@ -203,23 +221,36 @@ impl<W: Write> Writer<W> {
             legacy: header.version.is_legacy(),
             written: 0,
         };
-        encode_header(&mut w.buf, header);
+        encode_header(&mut w.buf, header)?;
         Ok(w)
     }
 
     pub fn write_sindex(&mut self, s: &SecondaryIndex) -> Result<()> {
-        encode_sindex(&mut self.buf, s);
-        self.maybe_flush()
+        let start = self.buf.len();
+        let encoded = encode_sindex(&mut self.buf, s);
+        self.entity_done(start, encoded)
     }
 
     pub fn write_udf(&mut self, u: &Udf) -> Result<()> {
-        encode_udf(&mut self.buf, u);
-        self.maybe_flush()
+        let start = self.buf.len();
+        let encoded = encode_udf(&mut self.buf, u);
+        self.entity_done(start, encoded)
     }
 
     #[inline]
     pub fn write_record(&mut self, rec: &Record) -> Result<()> {
-        encode_record(&mut self.buf, rec, self.legacy);
+        let start = self.buf.len();
+        let encoded = encode_record(&mut self.buf, rec, self.legacy);
+        self.entity_done(start, encoded)
+    }
+
+    /// An entity that cannot be written leaves nothing of itself behind.
+    #[inline]
+    fn entity_done(&mut self, start: usize, encoded: Result<()>) -> Result<()> {
+        if let Err(e) = encoded {
+            self.buf.truncate(start);
+            return Err(e);
+        }
         self.maybe_flush()
     }
 

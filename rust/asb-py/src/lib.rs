@@ -18,6 +18,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 pyo3::import_exception!(asbkit.errors, AsbParseError);
 pyo3::import_exception!(asbkit.errors, AsbLayerError);
 pyo3::import_exception!(asbkit.errors, AsbKeyError);
+pyo3::import_exception!(asbkit.errors, AsbWriteError);
 
 fn to_py_err(e: asb_core::Error) -> PyErr {
     let pos = e.position;
@@ -32,6 +33,7 @@ fn to_py_err(e: asb_core::Error) -> PyErr {
         ErrorKind::Parse => AsbParseError::new_err(args),
         ErrorKind::Layer => AsbLayerError::new_err(args),
         ErrorKind::Key => AsbKeyError::new_err(args),
+        ErrorKind::Value => AsbWriteError::new_err(args),
         ErrorKind::Io(io) => {
             let msg = match &e.path {
                 Some(p) => format!("{p}: {io}"),
