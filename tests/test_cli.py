@@ -159,3 +159,39 @@ def test_progress_bar_draws_only_when_enabled(tmp_path: Path) -> None:
     quiet = io.StringIO()
     Progress(10, enabled=False, stream=quiet).update(5)
     assert quiet.getvalue() == ""
+
+
+def test_asrestore_spellings_of_inputs(capsys: pytest.CaptureFixture[str], tmp_path: Path, upstream_asb: Path) -> None:
+    shutil.copy(upstream_asb, tmp_path / "x_00000.asb")
+    code, out, _ = run(capsys, "validate", "-d", str(tmp_path), "--input-file", str(upstream_asb))
+    assert code == 0 and "2 files, 2 records" in out
+    with pytest.raises(SystemExit) as info:
+        main(["validate"])
+    assert info.value.code == 2
+
+
+def test_progress_bar_on_a_real_terminal(tmp_path: Path) -> None:
+    pty = pytest.importorskip("pty")
+    path = tmp_path / "big.asb"
+    _codec.write_synthetic(str(path), 40_000_000)
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "asbkit", "validate", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+    )
+    os.close(follower)
+    out, _ = proc.communicate(timeout=120)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(leader)
+    assert proc.returncode == 0
+    assert b"valid:" in out
+    assert b"MiB/s" in drawn and b"%" in drawn, drawn

@@ -59,7 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
         ("inspect", "show what a backup holds: sets, bins, keys, TTLs, sizes, indexes, UDFs"),
     ):
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("paths", nargs="+", metavar="PATH", help="backup file, directory of .asb files, or - for stdin")
+        p.add_argument("paths", nargs="*", metavar="PATH", help="backup file, directory of .asb files, or - for stdin")
+        # asrestore's spellings, so existing scripts read the same.
+        p.add_argument("-i", "--input-file", action="append", default=[], metavar="FILE", help="a backup file (- for stdin)")
+        p.add_argument("-d", "--directory", action="append", default=[], metavar="DIR", help="a directory of .asb files")
         add_layer_options(p)
         add_output_options(p)
     return parser
@@ -147,8 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"asbkit {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     progress = False if args.no_progress else None
-    paths = args.paths if len(args.paths) > 1 else args.paths[0]
-    result = COMMANDS[args.command](paths, layers, progress=progress)
+    paths = args.paths + args.input_file + args.directory
+    if not paths:
+        parser.error(f"{args.command}: give a backup file, a directory or - for stdin")
+    result = COMMANDS[args.command](paths if len(paths) > 1 else paths[0], layers, progress=progress)
     if args.output == "json":
         print(result.to_json())
     else:

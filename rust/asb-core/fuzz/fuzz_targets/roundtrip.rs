@@ -6,11 +6,15 @@
 use asb_core::{Entity, Reader, Writer};
 use libfuzzer_sys::fuzz_target;
 
+fn refused<T>(e: asb_core::Error) -> T {
+    panic!("the writer refuses what the reader accepted: {e}")
+}
+
 /// Parses all of `text` and re-encodes it; `Err` with the parse error if any entity fails.
 fn rewrite(text: &[u8]) -> Result<(Vec<u8>, usize), asb_core::Error> {
     let mut reader = Reader::new(text)?;
     let header = reader.header().clone();
-    let mut writer = Writer::new(Vec::new(), &header).expect("writing to a Vec");
+    let mut writer = Writer::new(Vec::new(), &header).unwrap_or_else(refused);
     let mut entities = 0;
     while let Some(entity) = reader.next_entity()? {
         entities += 1;
@@ -19,7 +23,7 @@ fn rewrite(text: &[u8]) -> Result<(Vec<u8>, usize), asb_core::Error> {
             Entity::SecondaryIndex(s) => writer.write_sindex(&s),
             Entity::Udf(u) => writer.write_udf(&u),
         }
-        .expect("writing to a Vec");
+        .unwrap_or_else(refused);
     }
     assert_eq!(reader.offset(), text.len() as u64, "clean end before the end of the input");
     Ok((writer.into_inner().expect("writing to a Vec"), entities))
