@@ -44,14 +44,22 @@ pub fn open_stream<'a>(
     Reader::with_path(decoded, Some(label.to_string()))
 }
 
-/// Opens a file, or stdin for `-`.
+/// Opens a file, or stdin for `-`. Decompression runs on a second thread.
 pub fn open_path(path: &Path, layers: &Layers, raw_count: Arc<AtomicU64>) -> Result<BoxedReader<'static>> {
-    if path.as_os_str() == "-" {
-        return open_stream(io::stdin(), layers, "<stdin>", raw_count);
-    }
-    let label = path.display().to_string();
-    let file = File::open(path).map_err(|e| Error::from(e).with_path(label.clone()))?;
-    open_stream(file, layers, &label, raw_count)
+    let (raw, label): (Box<dyn Read + Send>, String) = if path.as_os_str() == "-" {
+        (Box::new(io::stdin()), "<stdin>".to_string())
+    } else {
+        let label = path.display().to_string();
+        let file = File::open(path).map_err(|e| Error::from(e).with_path(label.clone()))?;
+        (Box::new(file), label)
+    };
+    let decoded = open_reader(Counting::new(raw, raw_count), layers).map_err(|e| e.with_path(label.clone()))?;
+    let decoded: Box<dyn Read + Send> = if layers.zstd {
+        Box::new(Prefetch::new(decoded, 1 << 20, 4))
+    } else {
+        decoded
+    };
+    Reader::with_path(decoded, Some(label))
 }
 
 /// The backup files of a directory as `asrestore` picks them (names ending in `.asb`,
@@ -69,4 +77,75 @@ pub fn backup_files(dir: &Path) -> Result<Vec<PathBuf>> {
     }
     files.sort();
     Ok(files)
+}
+
+/// Runs a reader (the zstd decoder) on its own thread, a few blocks ahead of the parser, so
+/// decompression and parsing use two cores. Memory: `depth` blocks of `block` bytes.
+pub struct Prefetch {
+    blocks: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    current: Vec<u8>,
+    at: usize,
+    done: bool,
+}
+
+impl Prefetch {
+    pub fn new(mut inner: impl Read + Send + 'static, block: usize, depth: usize) -> Prefetch {
+        let (tx, rx) = std::sync::mpsc::sync_channel(depth);
+        std::thread::spawn(move || loop {
+            let mut buf = vec![0u8; block];
+            let mut filled = 0;
+            while filled < block {
+                match inner.read(&mut buf[filled..]) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+            buf.truncate(filled);
+            let last = filled < block;
+            // A closed channel means the reader was dropped: stop quietly.
+            if tx.send(Ok(buf)).is_err() || last {
+                return;
+            }
+        });
+        Prefetch {
+            blocks: rx,
+            current: Vec::new(),
+            at: 0,
+            done: false,
+        }
+    }
+}
+
+impl Read for Prefetch {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.current.len() {
+            if self.done {
+                return Ok(0);
+            }
+            match self.blocks.recv() {
+                Ok(Ok(block)) => {
+                    self.done = block.is_empty();
+                    self.current = block;
+                    self.at = 0;
+                }
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(_) => {
+                    self.done = true;
+                    return Ok(0);
+                }
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.at);
+        buf[..n].copy_from_slice(&self.current[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
 }
