@@ -194,19 +194,6 @@ impl<'b> Cur<'b> {
         Ok(bytes)
     }
 
-    /// Takes `len` bytes that cannot hold an LF (base64 text); a stray LF fails decoding.
-    #[inline]
-    fn take_text(&mut self, len: usize, what: &'static str) -> PResult<&'b [u8]> {
-        let end = self.pos + len;
-        if end > self.buf.len() {
-            return self.need(end + 1, what);
-        }
-        // No LF scan: an LF is not base64, so decoding rejects it.
-        let bytes = &self.buf[self.pos..end];
-        self.pos = end;
-        Ok(bytes)
-    }
-
     /// A delimiter-free token (number, type letter run) up to the next SP or LF.
     #[inline]
     fn plain_token(&mut self, what: &'static str) -> PResult<&'b [u8]> {
@@ -397,7 +384,7 @@ impl<'b> Cur<'b> {
         }
         self.sp(what)?;
         let at = self.pos;
-        let text = self.take_text(len, what)?;
+        let text = self.take(len, what)?;
         let before = out.len();
         if let Err(bad) = crate::b64::decode_append(text, out) {
             out.truncate(before);
@@ -699,7 +686,7 @@ fn parse_record(cur: &mut Cur<'_>, rec: &mut Record) -> PResult<()> {
 
     cur.lit(b"+ d ", "the digest line (\"+ d\")")?;
     let at = cur.pos;
-    let text = cur.take_text(28, "the digest")?;
+    let text = cur.take(28, "the digest")?;
     let Some(digest) = crate::b64::decode_digest(text) else {
         return cur.fail(at, "the digest must be 28 base64 characters encoding 20 bytes");
     };

@@ -405,6 +405,24 @@ fn record_from_core(py: Python<'_>, r: &asb_core::Record) -> PyResult<Record> {
     })
 }
 
+/// A Python `Key` as the core sees it; string and bytes values are copied into `bytes`.
+fn key_to_core<'a>(py: Python<'_>, k: &Key, bytes: &'a mut Vec<u8>) -> PyResult<asb_core::Key<'a>> {
+    let v = k.value.bind(py);
+    Ok(match k.r#type.as_str() {
+        "I" => asb_core::Key::Int(v.extract()?),
+        "D" => asb_core::Key::Double(v.extract()?),
+        "S" => {
+            *bytes = text_bytes(v)?;
+            asb_core::Key::Str(bytes)
+        }
+        "B" => {
+            *bytes = v.downcast::<PyBytes>()?.as_bytes().to_vec();
+            asb_core::Key::Bytes { bytes, compact: k.compact }
+        }
+        t => return Err(PyValueError::new_err(format!("invalid key type {t:?}"))),
+    })
+}
+
 fn record_to_core(py: Python<'_>, r: &Record, out: &mut asb_core::Record) -> PyResult<()> {
     use asb_core::Value as V;
     out.clear();
@@ -417,22 +435,10 @@ fn record_to_core(py: Python<'_>, r: &Record, out: &mut asb_core::Record) -> PyR
         .map_err(|_| PyValueError::new_err(format!("a digest is 20 bytes, not {}", digest.len())))?;
     out.generation = r.generation;
     out.void_time = r.void_time;
+    let mut key_bytes = Vec::new();
     match &r.key {
         None => out.set_key(None),
-        Some(k) => {
-            let k = k.get();
-            let v = k.value.bind(py);
-            match k.r#type.as_str() {
-                "I" => out.set_key(Some(asb_core::Key::Int(v.extract()?))),
-                "D" => out.set_key(Some(asb_core::Key::Double(v.extract()?))),
-                "S" => out.set_key(Some(asb_core::Key::Str(&text_bytes(v)?))),
-                "B" => out.set_key(Some(asb_core::Key::Bytes {
-                    bytes: v.downcast::<PyBytes>()?.as_bytes(),
-                    compact: k.compact,
-                })),
-                t => return Err(PyValueError::new_err(format!("invalid key type {t:?}"))),
-            }
-        }
+        Some(k) => out.set_key(Some(key_to_core(py, k.get(), &mut key_bytes)?)),
     }
     for bin in r.bins.bind(py).iter() {
         let bin = bin.downcast::<Bin>()?.get();
@@ -936,21 +942,8 @@ fn write_synthetic(
 #[pyo3(signature = (set, key))]
 fn compute_digest<'py>(py: Python<'py>, set: Option<&Bound<'py, PyAny>>, key: &Key) -> PyResult<Bound<'py, PyBytes>> {
     let set = set.map(text_bytes).transpose()?.unwrap_or_default();
-    let v = key.value.bind(py);
-    let bytes;
-    let k = match key.r#type.as_str() {
-        "I" => asb_core::Key::Int(v.extract()?),
-        "D" => asb_core::Key::Double(v.extract()?),
-        "S" => {
-            bytes = text_bytes(v)?;
-            asb_core::Key::Str(&bytes)
-        }
-        "B" => asb_core::Key::Bytes {
-            bytes: v.downcast::<PyBytes>()?.as_bytes(),
-            compact: key.compact,
-        },
-        t => return Err(PyValueError::new_err(format!("invalid key type {t:?}"))),
-    };
+    let mut bytes = Vec::new();
+    let k = key_to_core(py, key, &mut bytes)?;
     Ok(PyBytes::new(py, &asb_core::digest::compute_digest(&set, &k)))
 }
 
