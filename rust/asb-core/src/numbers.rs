@@ -20,19 +20,14 @@ pub fn push_c_double(out: &mut Vec<u8>, v: f64) {
         out.push(b'0');
         return;
     }
-    // 17 significant digits, correctly rounded: "d.dddddddddddddddde<exp>".
-    let mut buf = [0u8; 40];
-    let len = {
-        let mut cur = std::io::Cursor::new(&mut buf[..]);
-        write!(cur, "{a:.16e}").expect("buffer fits any double");
-        cur.position() as usize
+    let (digits, exp) = match digits17_exact(a) {
+        Some((d, e)) => {
+            let mut digits = [0u8; 17];
+            digits.copy_from_slice(itoa::Buffer::new().format(d).as_bytes());
+            (digits, e)
+        }
+        None => digits17_fmt(a),
     };
-    let text = &buf[..len];
-    let e_at = text.iter().position(|&c| c == b'e').expect("exponent");
-    let mut digits = [0u8; 17];
-    digits[0] = text[0];
-    digits[1..].copy_from_slice(&text[2..e_at]);
-    let exp: i32 = parse_small_exp(&text[e_at + 1..]);
     let mut ndig = 17;
     while ndig > 1 && digits[ndig - 1] == b'0' {
         ndig -= 1;
@@ -66,6 +61,96 @@ pub fn push_c_double(out: &mut Vec<u8>, v: f64) {
         out.extend(std::iter::repeat_n(b'0', (-exp - 1) as usize));
         out.extend_from_slice(digits);
     }
+}
+
+/// 17 significant digits of `a` (> 0, finite), correctly rounded (ties to even, as glibc),
+/// through the standard formatter: exact for every double, but slow.
+fn digits17_fmt(a: f64) -> ([u8; 17], i32) {
+    let mut buf = [0u8; 40];
+    let len = {
+        let mut cur = std::io::Cursor::new(&mut buf[..]);
+        write!(cur, "{a:.16e}").expect("buffer fits any double");
+        cur.position() as usize
+    };
+    let text = &buf[..len];
+    let e_at = text.iter().position(|&c| c == b'e').expect("exponent");
+    let mut digits = [0u8; 17];
+    digits[0] = text[0];
+    digits[1..].copy_from_slice(&text[2..e_at]);
+    (digits, parse_small_exp(&text[e_at + 1..]))
+}
+
+const POW10: [u128; 39] = {
+    let mut t = [1u128; 39];
+    let mut i = 1;
+    while i < 39 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
+/// `floor(m * 2^e * 10^k)` and how the dropped remainder compares with one half, in 128-bit
+/// integers; `None` when they do not suffice.
+fn scaled(m: u64, e: i32, k: i32) -> Option<(u128, std::cmp::Ordering)> {
+    use std::cmp::Ordering;
+    if k >= 0 {
+        let p = (m as u128).checked_mul(*POW10.get(k as usize)?)?;
+        if e >= 0 {
+            if p.leading_zeros() <= e as u32 {
+                return None;
+            }
+            return Some((p << e, Ordering::Less));
+        }
+        let s = (-e) as u32;
+        if s >= 128 {
+            return None;
+        }
+        let rem = p & ((1u128 << s) - 1);
+        Some((p >> s, rem.cmp(&(1u128 << (s - 1)))))
+    } else {
+        if e < 0 || e > 74 {
+            return None;
+        }
+        let n = (m as u128) << e;
+        let div = *POW10.get((-k) as usize)?;
+        Some((n / div, (2 * (n % div)).cmp(&div)))
+    }
+}
+
+/// 17 significant digits of `a` (> 0, finite) as an integer in [10^16, 10^17) and the
+/// decimal exponent, correctly rounded (ties to even); `None` outside the fast range.
+fn digits17_exact(a: f64) -> Option<(u64, i32)> {
+    use std::cmp::Ordering;
+    const LOW: u128 = 10_000_000_000_000_000; // 10^16
+    const HIGH: u128 = 100_000_000_000_000_000; // 10^17
+    let bits = a.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    if biased == 0 {
+        return None; // subnormal
+    }
+    let m = (bits & ((1u64 << 52) - 1)) | (1u64 << 52);
+    let e = biased - 1075;
+    let mut exp = a.log10().floor() as i32;
+    for _ in 0..4 {
+        let (q, half) = scaled(m, e, 16 - exp)?;
+        if q >= HIGH {
+            exp += 1;
+            continue;
+        }
+        if q < LOW {
+            exp -= 1;
+            continue;
+        }
+        let up = match half {
+            Ordering::Greater => true,
+            Ordering::Equal => q & 1 == 1,
+            Ordering::Less => false,
+        };
+        let d = q + up as u128;
+        return Some(if d == HIGH { (LOW as u64, exp + 1) } else { (d as u64, exp) });
+    }
+    None
 }
 
 fn parse_small_exp(t: &[u8]) -> i32 {
@@ -210,6 +295,37 @@ mod tests {
         assert_eq!(c(f64::NAN), "nan");
         assert_eq!(c(-f64::NAN), "-nan");
         assert_eq!(c(1.0 / 3.0), "0.33333333333333331");
+        // Exact ties at the 17th digit: glibc rounds them to even.
+        assert_eq!(c(1000000000000000.25), "1000000000000000.2");
+        assert_eq!(c(1000000000000000.75), "1000000000000000.8");
+        assert_eq!(c(2.5e-7), "2.4999999999999999e-07");
+    }
+
+    #[test]
+    fn fast_digits_match_the_exact_formatter() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut check = |v: f64| {
+            if v.is_finite() && v > 0.0 {
+                if let Some(fast) = digits17_exact(v) {
+                    let (digits, exp) = digits17_fmt(v);
+                    let want: u64 = std::str::from_utf8(&digits).unwrap().parse().unwrap();
+                    assert_eq!(fast, (want, exp), "{v:e}");
+                }
+            }
+        };
+        // Ties at the 17th digit round to even, as glibc does.
+        for v in [1000000000000000.25, 1000000000000000.75, 0.1, 1.0 / 3.0, 9.999999999999999e22, 1e-6, 1e22, 123456.789] {
+            check(v);
+        }
+        let n = if cfg!(debug_assertions) { 200_000 } else { 2_000_000 };
+        for i in 0..n {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            check(f64::from_bits(x));
+            check((x % 1_000_000_007) as f64 / (1 + i % 977) as f64);
+            check((x >> 11) as f64 * 1e-9);
+        }
     }
 
     #[test]
