@@ -204,3 +204,11 @@ def test_unwritable_names_are_refused_and_leave_nothing() -> None:
     w.write(good)
     w.close()
     assert [len(r.bins) for r in entities(out.getvalue())] == [1, 1]
+
+
+@pytest.mark.parametrize("line", [b"# namespace test xx\n", b"# namespacetest\n", b"# namespace\n", b"# namespace a\\\n"])
+def test_namespace_meta_lines_c_accepts_are_kept_as_read(line: bytes) -> None:
+    text = b"Version 3.1\n" + line + b"# first-file\n"
+    reader = _codec.Reader(io.BytesIO(text))
+    assert reader.header.namespace is None and reader.header.first_file
+    assert canonical(text) == text

@@ -36,6 +36,9 @@ impl Version {
 pub enum Meta {
     Namespace(Vec<u8>),
     FirstFile,
+    /// A line the C reader accepts but that does not carry a namespace in the usual form
+    /// (`# namespace` followed by more than one token, say); kept byte for byte.
+    Other(Vec<u8>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,7 +60,7 @@ impl Header {
     pub fn namespace(&self) -> Option<&[u8]> {
         self.meta.iter().find_map(|m| match m {
             Meta::Namespace(ns) => Some(ns.as_slice()),
-            Meta::FirstFile => None,
+            Meta::FirstFile | Meta::Other(_) => None,
         })
     }
 

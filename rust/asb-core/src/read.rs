@@ -12,7 +12,7 @@ use memchr::{memchr, memchr_iter, memrchr};
 use crate::error::{show_byte, Error, Position, Result};
 use crate::model::{BlobType, Header, Meta, Record, SecondaryIndex, SpanValue, Udf, Version};
 use crate::numbers::{parse_double, parse_i64, parse_u64};
-use crate::scan::find_name_end;
+use crate::scan::{find_name_end, is_end, Ends};
 
 const INITIAL_WINDOW: usize = 1 << 20;
 /// Longest delimiter-terminated token the C reader takes (1000-byte buffer with its NUL).
@@ -47,6 +47,14 @@ impl From<Error> for Stop {
 }
 
 type PResult<T> = std::result::Result<T, Stop>;
+
+/// Where the C reader ends a field: at SP, at LF, or at either.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Delim {
+    Space,
+    Lf,
+    SpaceOrLf,
+}
 
 /// LFs in the stream before the window, and where the line of the window's start began.
 #[derive(Clone, Copy, Debug, Default)]
@@ -302,13 +310,14 @@ impl<'b> Cur<'b> {
     /// An escaped token (names): ends at an unescaped SP or LF, which is not consumed.
     /// Unescaped bytes are appended to `out`.
     #[inline]
-    fn etok(&mut self, out: &mut Vec<u8>, max: usize, what: &'static str) -> PResult<()> {
+    fn etok(&mut self, out: &mut Vec<u8>, max: usize, delim: Delim, what: &'static str) -> PResult<()> {
         let start = self.pos;
         // An escaped token of `max` bytes spans at most 2 * max bytes of text.
         let limit = start.saturating_add(2 * max + 1);
         let window_end = self.buf.len().min(limit);
         let window = &self.buf[start..window_end];
-        let found = find_name_end(window, self.legacy);
+        let ends = self.ends(delim);
+        let found = find_name_end(window, ends);
         match found {
             Some(n) if window[n] != b'\\' => {
                 if n > max {
@@ -318,13 +327,22 @@ impl<'b> Cur<'b> {
                 self.pos = start + n;
                 Ok(())
             }
-            Some(_) => self.etok_escaped(out, max, what),
+            Some(_) => self.etok_escaped(out, max, ends, what),
             None if window_end < limit => self.need(window_end + 1, what),
             None => self.fail(start, format!("{what} is longer than {max} bytes")),
         }
     }
 
-    fn etok_escaped(&mut self, out: &mut Vec<u8>, max: usize, what: &'static str) -> PResult<()> {
+    #[inline(always)]
+    fn ends(&self, delim: Delim) -> Ends {
+        Ends {
+            space: delim != Delim::Lf,
+            lf: delim != Delim::Space,
+            backslash: !self.legacy,
+        }
+    }
+
+    fn etok_escaped(&mut self, out: &mut Vec<u8>, max: usize, ends: Ends, what: &'static str) -> PResult<()> {
         let start = self.pos;
         let out_start = out.len();
         loop {
@@ -337,8 +355,7 @@ impl<'b> Cur<'b> {
                 }
             };
             match b {
-                b' ' | b'\n' | 0 => break,
-                b'\\' => {
+                b'\\' if ends.backslash => {
                     let Some(&next) = self.buf.get(self.pos + 1) else {
                         out.truncate(out_start);
                         self.pos = start;
@@ -351,6 +368,7 @@ impl<'b> Cur<'b> {
                     out.push(next);
                     self.pos += 2;
                 }
+                _ if is_end(b, ends) => break,
                 _ => {
                     out.push(b);
                     self.pos += 1;
@@ -632,14 +650,27 @@ fn parse_header(cur: &mut Cur<'_>, _: &mut Record) -> PResult<Header> {
             return cur.fail(start, "meta data line is too long");
         };
         let line = &cur.buf[start..start + n];
+        if let Some(nul) = memchr(0, line) {
+            return cur.fail(start + nul, "NUL byte in a meta data line");
+        }
         if line == b"first-file" {
-            cur.pos += n;
             meta.push(Meta::FirstFile);
-        } else if line.starts_with(b"namespace ") {
-            cur.pos += b"namespace ".len();
+        } else if line.starts_with(b"namespace") {
+            // The C reader takes any line that starts with "namespace" (it looks at the rest
+            // only for --namespace); the usual form gives the value, others are kept as read.
             let mut ns = Vec::new();
-            cur.etok(&mut ns, MAX_NAMESPACE, "the namespace")?;
-            meta.push(Meta::Namespace(ns));
+            let mut value = Cur {
+                buf: &cur.buf[..start + n + 1],
+                pos: start + b"namespace ".len(),
+                base: cur.base,
+                lines: cur.lines,
+                legacy: cur.legacy,
+                at_eof: true,
+            };
+            let canonical = line.starts_with(b"namespace ")
+                && value.etok(&mut ns, MAX_NAMESPACE, Delim::SpaceOrLf, "the namespace").is_ok()
+                && value.pos == start + n;
+            meta.push(if canonical { Meta::Namespace(ns) } else { Meta::Other(line.to_vec()) });
         } else {
             return cur.fail(
                 start,
@@ -649,6 +680,7 @@ fn parse_header(cur: &mut Cur<'_>, _: &mut Record) -> PResult<Header> {
                 ),
             );
         }
+        cur.pos = start + n;
         cur.lf("a meta data line")?;
     }
     Ok(Header { version, meta })
@@ -680,7 +712,7 @@ fn parse_record(cur: &mut Cur<'_>, rec: &mut Record) -> PResult<()> {
         cur.lit(b"+ ", "a record")?;
     }
     cur.lit(b"n ", "the record's namespace line (\"+ n\")")?;
-    let span = into_record(rec, |d| cur.etok(d, MAX_NAMESPACE, "the namespace"))?;
+    let span = into_record(rec, |d| cur.etok(d, MAX_NAMESPACE, Delim::Lf, "the namespace"))?;
     rec.set_namespace_span(span);
     cur.lf("the namespace line")?;
 
@@ -696,7 +728,7 @@ fn parse_record(cur: &mut Cur<'_>, rec: &mut Record) -> PResult<()> {
     cur.lit(b"+ ", "a record")?;
     if cur.peek("a record")? == b's' {
         cur.lit(b"s ", "the set line")?;
-        let span = into_record(rec, |d| cur.etok(d, MAX_SET, "the set name"))?;
+        let span = into_record(rec, |d| cur.etok(d, MAX_SET, Delim::Lf, "the set name"))?;
         rec.set_set_span(span);
         cur.lf("the set line")?;
         cur.lit(b"+ ", "a record")?;
@@ -815,7 +847,7 @@ fn parse_bin(cur: &mut Cur<'_>, rec: &mut Record) -> PResult<()> {
         }
     }
     cur.sp("the bin line")?;
-    let name = into_record(rec, |d| cur.etok(d, MAX_BIN_NAME, "the bin name"))?;
+    let name = into_record(rec, |d| cur.etok(d, MAX_BIN_NAME, Delim::SpaceOrLf, "the bin name"))?;
     let value = match letter {
         b'N' => SpanValue::Nil,
         b'Z' => {
@@ -899,11 +931,11 @@ fn parse_sindex(cur: &mut Cur<'_>, expression_index: bool) -> PResult<SecondaryI
     let mut set = Vec::new();
     let mut name = Vec::new();
     cur.sp("the index line")?;
-    cur.etok(&mut namespace, MAX_NAMESPACE, "the index namespace")?;
+    cur.etok(&mut namespace, MAX_NAMESPACE, Delim::Space, "the index namespace")?;
     cur.sp("the index line")?;
-    cur.etok(&mut set, MAX_SET, "the index set")?;
+    cur.etok(&mut set, MAX_SET, Delim::Space, "the index set")?;
     cur.sp("the index line")?;
-    cur.etok(&mut name, MAX_TOKEN, "the index name")?;
+    cur.etok(&mut name, MAX_TOKEN, Delim::Space, "the index name")?;
     cur.sp("the index line")?;
     let at = cur.pos;
     let index_type = cur.byte("the index type")?;
@@ -923,7 +955,7 @@ fn parse_sindex(cur: &mut Cur<'_>, expression_index: bool) -> PResult<SecondaryI
     for _ in 0..npaths {
         let mut path = Vec::new();
         cur.sp("the index line")?;
-        cur.etok(&mut path, MAX_TOKEN, "the index path")?;
+        cur.etok(&mut path, MAX_TOKEN, Delim::Space, "the index path")?;
         cur.sp("the index line")?;
         let at = cur.pos;
         let ptype = cur.byte("the index path type")?;
@@ -950,7 +982,7 @@ fn parse_sindex(cur: &mut Cur<'_>, expression_index: bool) -> PResult<SecondaryI
     } else if cur.peek("the index line")? == b' ' {
         cur.pos += 1;
         let mut ctx = Vec::new();
-        cur.etok(&mut ctx, usize::MAX / 4, "the index context")?;
+        cur.etok(&mut ctx, usize::MAX / 4, Delim::Lf, "the index context")?;
         context = Some(ctx);
     }
     cur.lf("the index line")?;
@@ -974,7 +1006,7 @@ fn parse_udf(cur: &mut Cur<'_>) -> PResult<Udf> {
     }
     cur.sp("the UDF line")?;
     let mut name = Vec::new();
-    cur.etok(&mut name, MAX_TOKEN, "the UDF file name")?;
+    cur.etok(&mut name, MAX_TOKEN, Delim::Space, "the UDF file name")?;
     cur.sp("the UDF line")?;
     let content = cur.sized("the UDF content")?.to_vec();
     cur.lf("the UDF line")?;

@@ -9,27 +9,46 @@ fn bytes_equal(word: u64, b: u8) -> u64 {
     x.wrapping_sub(LO) & !x & HI
 }
 
-/// First SP, LF, NUL or (unless legacy) backslash. NUL counts because the C reader ends a
-/// token there (then fails on it). Names are short, so this reads 8 bytes at a
-/// time instead of paying a SIMD search's setup.
-#[inline]
-pub fn find_name_end(window: &[u8], legacy: bool) -> Option<usize> {
-    let escape_mask = if legacy { 0 } else { u64::MAX };
+/// Which bytes end a name. The C reader reads each field up to its own set of delimiters
+/// (a record's namespace and set only end at LF, an index name only at SP, a bin name at
+/// either), and any NUL ends a token too (it then fails on it).
+#[derive(Clone, Copy, Debug)]
+pub struct Ends {
+    pub space: bool,
+    pub lf: bool,
+    /// Escapes: a backslash takes the next byte literally (not in version 3.0 files).
+    pub backslash: bool,
+}
+
+/// The bytes a writer must escape (or refuse): SP, LF, backslash and NUL.
+pub const SPECIAL: Ends = Ends {
+    space: true,
+    lf: true,
+    backslash: true,
+};
+
+/// First byte that ends a name or needs an escape. Names are short, so this reads 8 bytes
+/// at a time instead of paying a SIMD search's setup.
+#[inline(always)]
+pub fn find_name_end(window: &[u8], ends: Ends) -> Option<usize> {
+    let mask = |on: bool| if on { u64::MAX } else { 0 };
+    let (sp, lf, bs) = (mask(ends.space), mask(ends.lf), mask(ends.backslash));
     let mut i = 0;
     while i + 8 <= window.len() {
         let w = u64::from_le_bytes(window[i..i + 8].try_into().expect("8 bytes"));
-        let hits = bytes_equal(w, b' ')
-            | bytes_equal(w, b'\n')
+        let hits = (bytes_equal(w, b' ') & sp)
+            | (bytes_equal(w, b'\n') & lf)
             | bytes_equal(w, 0)
-            | (bytes_equal(w, b'\\') & escape_mask);
+            | (bytes_equal(w, b'\\') & bs);
         if hits != 0 {
             return Some(i + (hits.trailing_zeros() / 8) as usize);
         }
         i += 8;
     }
-    window[i..]
-        .iter()
-        .position(|&c| c == b' ' || c == b'\n' || c == 0 || (!legacy && c == b'\\'))
-        .map(|n| i + n)
+    window[i..].iter().position(|&c| is_end(c, ends)).map(|n| i + n)
 }
 
+#[inline(always)]
+pub fn is_end(c: u8, ends: Ends) -> bool {
+    (c == b' ' && ends.space) || (c == b'\n' && ends.lf) || c == 0 || (c == b'\\' && ends.backslash)
+}

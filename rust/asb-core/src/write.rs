@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::read::{MAX_BIN_NAME, MAX_NAMESPACE, MAX_SET, MAX_TOKEN};
 use crate::model::{Header, Key, Meta, Record, SecondaryIndex, Udf, Value};
 use crate::numbers::push_c_double;
-use crate::scan::find_name_end;
+use crate::scan::{find_name_end, Ends, SPECIAL};
 
 const FLUSH_AT: usize = 256 * 1024;
 
@@ -15,7 +15,11 @@ const FLUSH_AT: usize = 256 * 1024;
 /// byte, longer than `max`) are refused here.
 #[inline]
 pub fn push_name(out: &mut Vec<u8>, bytes: &[u8], legacy: bool, max: usize, what: &str) -> Result<()> {
-    if bytes.len() <= max && find_name_end(bytes, legacy).is_none() {
+    let special = Ends {
+        backslash: !legacy,
+        ..SPECIAL
+    };
+    if bytes.len() <= max && find_name_end(bytes, special).is_none() {
         out.extend_from_slice(bytes);
         return Ok(());
     }
@@ -65,9 +69,17 @@ pub fn encode_header(out: &mut Vec<u8>, header: &Header) -> Result<()> {
         match meta {
             Meta::Namespace(ns) => {
                 out.extend_from_slice(b"# namespace ");
+                // asrestore reads meta lines up to the first LF, escaped or not.
+                if ns.contains(&b'\n') {
+                    return Err(Error::value("a namespace with a line feed cannot be written in the header"));
+                }
                 push_name(out, ns, header.version.is_legacy(), MAX_NAMESPACE, "the namespace")?;
             }
             Meta::FirstFile => out.extend_from_slice(b"# first-file"),
+            Meta::Other(line) => {
+                out.extend_from_slice(b"# ");
+                out.extend_from_slice(line);
+            }
         }
         out.push(b'\n');
     }
