@@ -48,13 +48,12 @@ impl From<Error> for Stop {
 
 type PResult<T> = std::result::Result<T, Stop>;
 
-/// Where the C reader ends a field: at SP, at LF, or at either.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Delim {
-    Space,
-    Lf,
-    SpaceOrLf,
-}
+/// Where the C reader ends a field: at SP, at LF, or at either (a const parameter, so each
+/// call site gets its own scan loop).
+type Delim = u8;
+const SPACE: Delim = 0;
+const LF: Delim = 1;
+const SPACE_OR_LF: Delim = 2;
 
 /// LFs in the stream before the window, and where the line of the window's start began.
 #[derive(Clone, Copy, Debug, Default)]
@@ -310,13 +309,13 @@ impl<'b> Cur<'b> {
     /// An escaped token (names): ends at an unescaped SP or LF, which is not consumed.
     /// Unescaped bytes are appended to `out`.
     #[inline]
-    fn etok(&mut self, out: &mut Vec<u8>, max: usize, delim: Delim, what: &'static str) -> PResult<()> {
+    fn etok<const DELIM: Delim>(&mut self, out: &mut Vec<u8>, max: usize, what: &'static str) -> PResult<()> {
         let start = self.pos;
         // An escaped token of `max` bytes spans at most 2 * max bytes of text.
         let limit = start.saturating_add(2 * max + 1);
         let window_end = self.buf.len().min(limit);
         let window = &self.buf[start..window_end];
-        let ends = self.ends(delim);
+        let ends = self.ends(DELIM);
         let found = find_name_end(window, ends);
         match found {
             Some(n) if window[n] != b'\\' => {
@@ -336,8 +335,8 @@ impl<'b> Cur<'b> {
     #[inline(always)]
     fn ends(&self, delim: Delim) -> Ends {
         Ends {
-            space: delim != Delim::Lf,
-            lf: delim != Delim::Space,
+            space: delim != LF,
+            lf: delim != SPACE,
             backslash: !self.legacy,
         }
     }
@@ -668,7 +667,7 @@ fn parse_header(cur: &mut Cur<'_>, _: &mut Record) -> PResult<Header> {
                 at_eof: true,
             };
             let canonical = line.starts_with(b"namespace ")
-                && value.etok(&mut ns, MAX_NAMESPACE, Delim::SpaceOrLf, "the namespace").is_ok()
+                && value.etok::<SPACE_OR_LF>(&mut ns, MAX_NAMESPACE, "the namespace").is_ok()
                 && value.pos == start + n;
             meta.push(if canonical { Meta::Namespace(ns) } else { Meta::Other(line.to_vec()) });
         } else {
@@ -712,7 +711,7 @@ fn parse_record(cur: &mut Cur<'_>, rec: &mut Record) -> PResult<()> {
         cur.lit(b"+ ", "a record")?;
     }
     cur.lit(b"n ", "the record's namespace line (\"+ n\")")?;
-    let span = into_record(rec, |d| cur.etok(d, MAX_NAMESPACE, Delim::Lf, "the namespace"))?;
+    let span = into_record(rec, |d| cur.etok::<LF>(d, MAX_NAMESPACE, "the namespace"))?;
     rec.set_namespace_span(span);
     cur.lf("the namespace line")?;
 
@@ -728,7 +727,7 @@ fn parse_record(cur: &mut Cur<'_>, rec: &mut Record) -> PResult<()> {
     cur.lit(b"+ ", "a record")?;
     if cur.peek("a record")? == b's' {
         cur.lit(b"s ", "the set line")?;
-        let span = into_record(rec, |d| cur.etok(d, MAX_SET, Delim::Lf, "the set name"))?;
+        let span = into_record(rec, |d| cur.etok::<LF>(d, MAX_SET, "the set name"))?;
         rec.set_set_span(span);
         cur.lf("the set line")?;
         cur.lit(b"+ ", "a record")?;
@@ -847,7 +846,7 @@ fn parse_bin(cur: &mut Cur<'_>, rec: &mut Record) -> PResult<()> {
         }
     }
     cur.sp("the bin line")?;
-    let name = into_record(rec, |d| cur.etok(d, MAX_BIN_NAME, Delim::SpaceOrLf, "the bin name"))?;
+    let name = into_record(rec, |d| cur.etok::<SPACE_OR_LF>(d, MAX_BIN_NAME, "the bin name"))?;
     let value = match letter {
         b'N' => SpanValue::Nil,
         b'Z' => {
@@ -931,11 +930,11 @@ fn parse_sindex(cur: &mut Cur<'_>, expression_index: bool) -> PResult<SecondaryI
     let mut set = Vec::new();
     let mut name = Vec::new();
     cur.sp("the index line")?;
-    cur.etok(&mut namespace, MAX_NAMESPACE, Delim::Space, "the index namespace")?;
+    cur.etok::<SPACE>(&mut namespace, MAX_NAMESPACE, "the index namespace")?;
     cur.sp("the index line")?;
-    cur.etok(&mut set, MAX_SET, Delim::Space, "the index set")?;
+    cur.etok::<SPACE>(&mut set, MAX_SET, "the index set")?;
     cur.sp("the index line")?;
-    cur.etok(&mut name, MAX_TOKEN, Delim::Space, "the index name")?;
+    cur.etok::<SPACE>(&mut name, MAX_TOKEN, "the index name")?;
     cur.sp("the index line")?;
     let at = cur.pos;
     let index_type = cur.byte("the index type")?;
@@ -955,7 +954,7 @@ fn parse_sindex(cur: &mut Cur<'_>, expression_index: bool) -> PResult<SecondaryI
     for _ in 0..npaths {
         let mut path = Vec::new();
         cur.sp("the index line")?;
-        cur.etok(&mut path, MAX_TOKEN, Delim::Space, "the index path")?;
+        cur.etok::<SPACE>(&mut path, MAX_TOKEN, "the index path")?;
         cur.sp("the index line")?;
         let at = cur.pos;
         let ptype = cur.byte("the index path type")?;
@@ -982,7 +981,7 @@ fn parse_sindex(cur: &mut Cur<'_>, expression_index: bool) -> PResult<SecondaryI
     } else if cur.peek("the index line")? == b' ' {
         cur.pos += 1;
         let mut ctx = Vec::new();
-        cur.etok(&mut ctx, usize::MAX / 4, Delim::Lf, "the index context")?;
+        cur.etok::<LF>(&mut ctx, usize::MAX / 4, "the index context")?;
         context = Some(ctx);
     }
     cur.lf("the index line")?;
@@ -1006,7 +1005,7 @@ fn parse_udf(cur: &mut Cur<'_>) -> PResult<Udf> {
     }
     cur.sp("the UDF line")?;
     let mut name = Vec::new();
-    cur.etok(&mut name, MAX_TOKEN, Delim::Space, "the UDF file name")?;
+    cur.etok::<SPACE>(&mut name, MAX_TOKEN, "the UDF file name")?;
     cur.sp("the UDF line")?;
     let content = cur.sized("the UDF content")?.to_vec();
     cur.lf("the UDF line")?;
