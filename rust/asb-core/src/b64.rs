@@ -58,6 +58,24 @@ pub fn encode_append(bytes: &[u8], out: &mut Vec<u8>) {
     unsafe { out.set_len(start + total) };
 }
 
+/// Per-position tables: a character's 6 bits already shifted into place in a big-endian word
+/// whose low byte is spare; an invalid character sets that low byte, so one OR of four
+/// lookups both assembles a quartet and flags any bad character in it.
+const fn shifted_table(shift: u32) -> [u32; 256] {
+    let mut t = [0xFFu32; 256];
+    let mut i = 0;
+    while i < 64 {
+        t[ALPHABET[i] as usize] = (i as u32) << shift;
+        i += 1;
+    }
+    t
+}
+
+static D0: [u32; 256] = shifted_table(26);
+static D1: [u32; 256] = shifted_table(20);
+static D2: [u32; 256] = shifted_table(14);
+static D3: [u32; 256] = shifted_table(8);
+
 /// Long inputs go through the SIMD decoder (which is strict about the unused bits and falls
 /// back here when it refuses).
 const SIMD_FROM: usize = 256;
@@ -119,16 +137,10 @@ fn decode_scalar(text: &[u8], out: &mut Vec<u8>) -> Result<(), usize> {
     // length bookkeeping; the 4 bytes of slack are reserved above.
     let dst = out.spare_capacity_mut().as_mut_ptr().cast::<u8>();
     for (n, q) in text[..body].chunks_exact(4).enumerate() {
-        let (a, b, c, d) = (
-            DECODE[q[0] as usize],
-            DECODE[q[1] as usize],
-            DECODE[q[2] as usize],
-            DECODE[q[3] as usize],
-        );
-        if (a | b | c | d) & 0x80 != 0 {
+        let v = D0[q[0] as usize] | D1[q[1] as usize] | D2[q[2] as usize] | D3[q[3] as usize];
+        if v & 0xFF != 0 {
             return Err(n * 4 + bad_index(q));
         }
-        let v = (a as u32) << 26 | (b as u32) << 20 | (c as u32) << 14 | (d as u32) << 8;
         // SAFETY: n * 3 + 4 <= quads * 3 + 4, all reserved above.
         unsafe { dst.add(n * 3).cast::<[u8; 4]>().write_unaligned(v.to_be_bytes()) };
     }
