@@ -41,8 +41,8 @@ def bins(bin_lines: bytes, count: int = 1) -> list[tuple[str, str, object]]:
         (b"version 3.1\n", 1, 1, 'expected "V"'),
         (HEAD + b"# something\n", 3, 3, "unknown meta data line"),
         (HEAD + REC + b"+ b 1\n- I x \n", 8, 7, "integer"),  # C reads an empty number as 0
-        (HEAD + REC + b"+ b 1\n- I x 1\\2\n", 8, 7, "integer"),  # C would drop the backslash
-        (HEAD + REC + b"+ b 1\n- D x 1E5\n", 8, 7, "must be a number"),
+        (HEAD + REC + b"+ b 1\n- I x 1\\2\n", 8, 8, "integer"),  # C would drop the backslash
+        (HEAD + REC + b"+ b 1\n- D x 1E5\n", 8, 8, "must be a number"),
         (HEAD + REC + b"+ b 1\n- U x 1\n", 8, 3, "LDT"),
         (HEAD + REC + b"+ b 1\n- Q x 1\n", 8, 3, "invalid bin type"),
         (HEAD + REC + b"+ b 1\n- Z x Y\n", 8, 7, "boolean"),
@@ -52,10 +52,10 @@ def bins(bin_lines: bytes, count: int = 1) -> list[tuple[str, str, object]]:
         (HEAD + REC + b"+ b 1\n- S x 5 abc\n", 8, 9, "unexpected end of file"),
         (HEAD + REC + b"+ b 1\n- S x 2 abc\n", 8, 11, "expected end of line"),
         (HEAD + REC + b"+ b 1\n- I x 9223372036854775808\n", 8, 7, "64-bit"),
-        (HEAD + REC + b"+ b 1\n- I averyveryverylongname 1\n", 8, 5, "longer than 15"),
+        (HEAD + REC + b"+ b 1\n- I averyveryverylongname 1\n", 8, 20, "longer than 15"),
         (HEAD + REC.replace(b"+ g 1", b"+ g 65536") + b"+ b 0\n", 5, 5, "out of range"),
         (HEAD + REC.replace(b"+ t 0", b"+ t -1") + b"+ b 0\n", 6, 5, "decimal digits"),
-        (HEAD + REC.replace(b"yWA=", b"yWA") + b"+ b 0\n", 4, 5, "digest must be 28 base64"),
+        (HEAD + REC.replace(b"yWA=", b"yWA") + b"+ b 0\n", 4, 32, "digest must be 28 base64"),
         (HEAD + REC + b"+ b 0\n# namespace test\n", 8, 1, "invalid start character"),
         (b"Version 3.0\n# namespace test\n* u L f.lua 1 x\n", 3, 1, "version 3.0"),
         (HEAD + b"* x foo\n", 3, 3, "invalid global line type"),

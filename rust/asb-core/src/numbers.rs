@@ -171,22 +171,20 @@ fn parse_small_exp(t: &[u8]) -> i32 {
 
 /// Parses a double in the forms the C reader accepts (optional sign; `nan`, `inf`,
 /// `infinity` in any case; or digits with at most one `.` and one lowercase `e`) plus Go's
-/// `+Inf`/`NaN`. `None` when the text is not such a number.
-pub fn parse_double(t: &[u8]) -> Option<f64> {
-    let (neg, body) = match t.first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
+/// `+Inf`/`NaN`. On failure, the index of the first byte that does not fit.
+pub fn parse_double(t: &[u8]) -> Result<f64, usize> {
+    let sign = usize::from(matches!(t.first(), Some(b'-' | b'+')));
+    let neg = t.first() == Some(&b'-');
+    let body = &t[sign..];
     if body.first().is_some_and(|c| c.is_ascii_alphabetic()) {
         let v = if body.eq_ignore_ascii_case(b"nan") {
             f64::NAN
         } else if body.eq_ignore_ascii_case(b"inf") || body.eq_ignore_ascii_case(b"infinity") {
             f64::INFINITY
         } else {
-            return None;
+            return Err(sign);
         };
-        return Some(if neg { -v } else { v });
+        return Ok(if neg { -v } else { v });
     }
     let mut seen_dot = false;
     let mut seen_e = false;
@@ -209,18 +207,18 @@ pub fn parse_double(t: &[u8]) -> Option<f64> {
                     i += 1;
                 }
             }
-            _ => return None,
+            _ => return Err(sign + i),
         }
         i += 1;
     }
     if mantissa_digits == 0 || (seen_e && exp_digits == 0) {
-        return None;
+        return Err(t.len());
     }
     // SAFETY: every byte was checked above to be an ASCII digit, '.', 'e', '+' or '-'.
     let text = unsafe { std::str::from_utf8_unchecked(body) };
     // The standard parser is correctly rounded, as strtod is.
-    let v: f64 = text.parse().ok()?;
-    Some(if neg { -v } else { v })
+    let v: f64 = text.parse().map_err(|_| 0usize)?;
+    Ok(if neg { -v } else { v })
 }
 
 /// Parses `-?[0-9]+` into an i64, rejecting overflow and empty text.
@@ -330,18 +328,18 @@ mod tests {
 
     #[test]
     fn doubles_parse_c_and_go_forms() {
-        assert_eq!(parse_double(b"0.10000000000000001"), Some(0.1));
-        assert_eq!(parse_double(b"1.234567e+06"), Some(1234567.0));
-        assert_eq!(parse_double(b"+Inf"), Some(f64::INFINITY));
-        assert_eq!(parse_double(b"-infinity"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_double(b"0.10000000000000001"), Ok(0.1));
+        assert_eq!(parse_double(b"1.234567e+06"), Ok(1234567.0));
+        assert_eq!(parse_double(b"+Inf"), Ok(f64::INFINITY));
+        assert_eq!(parse_double(b"-infinity"), Ok(f64::NEG_INFINITY));
         assert!(parse_double(b"NaN").unwrap().is_nan());
         assert!(parse_double(b"-nan").unwrap().is_sign_negative());
-        assert_eq!(parse_double(b"1E5"), None, "C rejects uppercase E");
-        assert_eq!(parse_double(b""), None);
-        assert_eq!(parse_double(b"1.2.3"), None);
-        assert_eq!(parse_double(b"1e"), None);
-        assert_eq!(parse_double(b"."), None);
-        assert_eq!(parse_double(b"12ab"), None);
+        assert_eq!(parse_double(b"1E5"), Err(1), "C rejects uppercase E");
+        assert_eq!(parse_double(b""), Err(0));
+        assert_eq!(parse_double(b"1.2.3"), Err(3));
+        assert_eq!(parse_double(b"1e"), Err(2));
+        assert_eq!(parse_double(b"."), Err(1));
+        assert_eq!(parse_double(b"-12ab"), Err(3));
     }
 
     #[test]

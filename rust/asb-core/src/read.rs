@@ -248,14 +248,13 @@ impl<'b> Cur<'b> {
         match parse_u64(t, max) {
             Some(v) => Ok(v),
             None => {
-                let why = if t.is_empty() {
-                    "is empty".to_string()
-                } else if t.iter().all(u8::is_ascii_digit) {
-                    format!("is out of range (at most {max})")
-                } else {
-                    format!("must be decimal digits, found {}", show_token(t))
+                // Point at the first byte that is not a digit, as asrestore does.
+                let (at, why) = match t.iter().position(|c| !c.is_ascii_digit()) {
+                    _ if t.is_empty() => (start, "is empty".to_string()),
+                    None => (start, format!("is out of range (at most {max})")),
+                    Some(bad) => (start + bad, format!("must be decimal digits, found {}", show_token(t))),
                 };
-                self.fail(start, format!("{what} {why}"))
+                self.fail(at, format!("{what} {why}"))
             }
         }
     }
@@ -290,10 +289,14 @@ impl<'b> Cur<'b> {
         let t = self.plain_token(what)?;
         match parse_i64(t) {
             Some(v) => Ok(v),
-            None => self.fail(
-                start,
-                format!("{what} must be a 64-bit signed integer, found {}", show_token(t)),
-            ),
+            None => {
+                let digits_at = usize::from(t.first() == Some(&b'-'));
+                let bad = t[digits_at..].iter().position(|c| !c.is_ascii_digit()).map_or(0, |b| b + digits_at);
+                self.fail(
+                    start + bad,
+                    format!("{what} must be a 64-bit signed integer, found {}", show_token(t)),
+                )
+            }
         }
     }
 
@@ -301,8 +304,8 @@ impl<'b> Cur<'b> {
         let start = self.pos;
         let t = self.plain_token(what)?;
         match parse_double(t) {
-            Some(v) => Ok(v),
-            None => self.fail(start, format!("{what} must be a number, found {}", show_token(t))),
+            Ok(v) => Ok(v),
+            Err(bad) => self.fail(start + bad, format!("{what} must be a number, found {}", show_token(t))),
         }
     }
 
@@ -320,7 +323,7 @@ impl<'b> Cur<'b> {
         match found {
             Some(n) if window[n] != b'\\' => {
                 if n > max {
-                    return self.fail(start, format!("{what} is longer than {max} bytes"));
+                    return self.fail(start + max, format!("{what} is longer than {max} bytes"));
                 }
                 append_short(out, window, n);
                 self.pos = start + n;
@@ -328,7 +331,7 @@ impl<'b> Cur<'b> {
             }
             Some(_) => self.etok_escaped(out, max, ends, what),
             None if window_end < limit => self.need(window_end + 1, what),
-            None => self.fail(start, format!("{what} is longer than {max} bytes")),
+            None => self.fail(start + max, format!("{what} is longer than {max} bytes")),
         }
     }
 
@@ -353,6 +356,7 @@ impl<'b> Cur<'b> {
                     return self.need(self.buf.len() + 1, what);
                 }
             };
+            let at = self.pos;
             match b {
                 b'\\' if ends.backslash => {
                     let Some(&next) = self.buf.get(self.pos + 1) else {
@@ -374,7 +378,7 @@ impl<'b> Cur<'b> {
                 }
             }
             if out.len() - out_start > max {
-                return self.fail(start, format!("{what} is longer than {max} bytes"));
+                return self.fail(at, format!("{what} is longer than {max} bytes"));
             }
         }
         Ok(())
@@ -719,7 +723,15 @@ fn parse_record(cur: &mut Cur<'_>, rec: &mut Record) -> PResult<()> {
     let at = cur.pos;
     let text = cur.take(28, "the digest")?;
     let Some(digest) = crate::b64::decode_digest(text) else {
-        return cur.fail(at, "the digest must be 28 base64 characters encoding 20 bytes");
+        let why = "the digest must be 28 base64 characters encoding 20 bytes";
+        return match text.iter().position(|&c| c == b'\n') {
+            // Too short: the line ends inside the 28 characters.
+            Some(lf) => cur.fail(at + lf, format!("{why}, found {lf}")),
+            None if text[27] != b'=' && cur.buf.get(cur.pos).is_some_and(|&c| c != b'\n') => {
+                cur.fail(cur.pos, format!("{why}; expected end of line here"))
+            }
+            None => cur.fail(at, why),
+        };
     };
     rec.digest = digest;
     cur.lf("the digest line")?;
