@@ -118,7 +118,7 @@ fn bad_index(text: &[u8]) -> usize {
 
 #[inline]
 fn decode_scalar(text: &[u8], out: &mut Vec<u8>) -> Result<(), usize> {
-    if text.len() % 4 != 0 {
+    if !text.len().is_multiple_of(4) {
         return Err(text.len());
     }
     if text.is_empty() {

@@ -95,6 +95,7 @@ impl Layers {
     }
 }
 
+#[allow(clippy::large_enum_variant)] // one per stream, never moved in a hot loop
 enum CtrCipher {
     Aes128(ctr::Ctr128BE<aes::Aes128>),
     Aes256(ctr::Ctr128BE<aes::Aes256>),

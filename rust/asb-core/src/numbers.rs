@@ -109,7 +109,7 @@ fn scaled(m: u64, e: i32, k: i32) -> Option<(u128, std::cmp::Ordering)> {
         let rem = p & ((1u128 << s) - 1);
         Some((p >> s, rem.cmp(&(1u128 << (s - 1)))))
     } else {
-        if e < 0 || e > 74 {
+        if !(0..=74).contains(&e) {
             return None;
         }
         let n = (m as u128) << e;

@@ -397,7 +397,7 @@ impl<'b> Cur<'b> {
     fn b64sized(&mut self, out: &mut Vec<u8>, what: &'static str) -> PResult<()> {
         let len_at = self.pos;
         let len = self.uint(u32::MAX as u64, what)? as usize;
-        if len % 4 != 0 {
+        if !len.is_multiple_of(4) {
             return self.fail(
                 len_at,
                 format!("{what}: base64 length {len} is not a multiple of 4"),

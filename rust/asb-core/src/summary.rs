@@ -123,7 +123,7 @@ impl Summary {
                         let size = reader.last_entity_len();
                         self.add_record_detail(reader.record(), size, &mut set_slot, &mut ns_slot);
                     }
-                    if file.records % 65536 == 0 {
+                    if file.records.is_multiple_of(65536) {
                         tick(self.records + file.records)?;
                     }
                 }

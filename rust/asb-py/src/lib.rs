@@ -915,6 +915,7 @@ fn list_backup_files(dir: PathBuf) -> PyResult<Vec<PathBuf>> {
 /// Writes a synthetic backup of at least `target_bytes` of text; returns (records, bytes).
 #[pyfunction]
 #[pyo3(signature = (path, target_bytes, *, seed=1, zstd=false, level=0, cipher=None, key_material=None))]
+#[allow(clippy::too_many_arguments)]
 fn write_synthetic(
     py: Python<'_>,
     path: PathBuf,
