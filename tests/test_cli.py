@@ -99,6 +99,7 @@ def test_inspect_reports_what_is_inside(capsys: pytest.CaptureFixture[str]) -> N
     assert data["expiry"] == {
         "never_expire": 2,
         "expiring": 1,
+        "expired_now": 1,
         "earliest_void_time": 500000000,
         "latest_void_time": 500000000,
         "earliest": "2025-11-05T00:53:20Z",
@@ -115,6 +116,7 @@ def test_inspect_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Records:      3" in out
     assert "idx_tags on test: type L, tags (S)" in out
     assert "hello.lua (32 bytes)" in out
+    assert "1 already expired: a restore skips them" in out
 
 
 def test_stdin_and_module_entry_point(upstream_asb: Path) -> None:

@@ -107,6 +107,8 @@ def render_inspect(result: CommandResult[InspectReport]) -> str:
     ttl = f"{e.never_expire:,} never expire"
     if e.expiring:
         ttl += f"; {e.expiring:,} expire between {e.earliest} and {e.latest}"
+        if e.expired_now:
+            ttl += f" ({e.expired_now:,} already expired: a restore skips them)"
     out.append(f"Expiration:   {ttl}")
     if r.sets:
         out.append("")

@@ -58,6 +58,8 @@ class BinInfo:
 class Expiry:
     never_expire: int
     expiring: int
+    #: Expiring records whose void time has passed: a restore skips them.
+    expired_now: int
     earliest_void_time: int | None = None
     latest_void_time: int | None = None
     earliest: str | None = None
@@ -115,7 +117,11 @@ def _minmax(r: dict[str, int] | None) -> MinMax | None:
 def report_from_summary(summary: dict[str, Any], layers: Layers) -> InspectReport:
     files = [FileInfo(**f) for f in summary["files"]]
     vt = summary.get("void_time")
-    expiry = Expiry(never_expire=summary.get("never_expire", 0), expiring=vt["count"] if vt else 0)
+    expiry = Expiry(
+        never_expire=summary.get("never_expire", 0),
+        expiring=vt["count"] if vt else 0,
+        expired_now=summary.get("expired", 0),
+    )
     if vt:
         expiry.earliest_void_time, expiry.latest_void_time = vt["min"], vt["max"]
         expiry.earliest, expiry.latest = void_time_iso(vt["min"]), void_time_iso(vt["max"])

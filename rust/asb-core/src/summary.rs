@@ -9,6 +9,8 @@ use crate::read::{Entity, Reader};
 
 /// Bin type letters in the order their counts are kept (`X` strings count as `S`).
 pub const BIN_LETTERS: &[u8; 16] = b"NZIDSGBJCPRHEYML";
+/// Void times count seconds from 2010-01-01T00:00:00Z, Unix time 1262304000.
+pub const CITRUSLEAF_EPOCH: u64 = 1_262_304_000;
 /// Key type letters in the order their counts are kept.
 pub const KEY_LETTERS: &[u8; 4] = b"IDSB";
 
@@ -72,6 +74,10 @@ pub struct Summary {
     pub key_types: [u64; 4],
     pub bins: HashMap<Vec<u8>, [u64; 16]>,
     pub never_expire: u64,
+    /// Void time of "now": expiring records before it are already expired.
+    pub now_void_time: u32,
+    /// Records whose void time is before `now_void_time` (a restore skips them).
+    pub expired: u64,
     /// Void times of expiring records.
     pub void_time: Range64,
     pub record_size: Range64,
@@ -80,8 +86,12 @@ pub struct Summary {
 
 impl Summary {
     pub fn new(detail: bool) -> Summary {
+        let since_2010 = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs().saturating_sub(CITRUSLEAF_EPOCH));
         Summary {
             detail,
+            now_void_time: since_2010.min(u32::MAX as u64) as u32,
             ..Summary::default()
         }
     }
@@ -199,6 +209,7 @@ impl Summary {
             self.never_expire += 1;
         } else {
             self.void_time.add(rec.void_time as u64);
+            self.expired += u64::from(rec.void_time < self.now_void_time);
         }
         self.record_size.add(size);
         self.generation.add(rec.generation as u64);

@@ -900,6 +900,7 @@ fn summary_to_dict<'py>(py: Python<'py>, s: &Summary, raw_bytes: u64) -> PyResul
     }
     d.set_item("bins", bins)?;
     d.set_item("never_expire", s.never_expire)?;
+    d.set_item("expired", s.expired)?;
     d.set_item("void_time", range_dict(py, &s.void_time)?)?;
     d.set_item("record_size", range_dict(py, &s.record_size)?)?;
     d.set_item("generation", range_dict(py, &s.generation)?)?;
