@@ -212,3 +212,38 @@ def test_namespace_meta_lines_c_accepts_are_kept_as_read(line: bytes) -> None:
     reader = _codec.Reader(io.BytesIO(text))
     assert reader.header.namespace is None and reader.header.first_file
     assert canonical(text) == text
+
+
+@pytest.mark.parametrize("letter", list("BJCPRHEYML"))
+def test_every_blob_letter_in_both_forms(letter: str) -> None:
+    raw = b"a\nb \\"
+    lines = b"- %s x 8 YQpiIFw=\n- %s! y 5 %s\n" % (letter.encode(), letter.encode(), raw)
+    got = bins(lines, 2)
+    assert got == [("x", letter, raw), ("y", letter, raw)]
+    head = HEAD + REC + b"+ b 2\n"
+    assert canonical(head + lines) == head + lines
+
+
+@pytest.mark.parametrize(
+    ("line", "value"),
+    [(b"- N! n\n", None), (b"- Z! z T\n", True), (b"- I! i 5\n", 5), (b"- D! d 0.5\n", 0.5), (b"- G! g 2 {}\n", "{}")],
+)
+def test_compact_mark_on_other_letters_is_ignored(line: bytes, value: object) -> None:
+    ((_, _, got),) = bins(line)
+    assert got == value
+
+
+@pytest.mark.parametrize(
+    ("key_line", "key"),
+    [
+        (b"+ k I -17\n", ("I", -17, False)),
+        (b"+ k D 2.5\n", ("D", 2.5, False)),
+        (b"+ k S 3 a\nb\n", ("S", "a\nb", False)),
+        (b"+ k X 4 YWI=\n", ("S", "ab", False)),
+        (b"+ k B 4 AP8=\n", ("B", b"\x00\xff", False)),
+        (b"+ k B! 2 \x00\xff\n", ("B", b"\x00\xff", True)),
+    ],
+)
+def test_every_key_type(key_line: bytes, key: tuple[str, object, bool]) -> None:
+    (rec,) = entities(HEAD + key_line + REC + b"+ b 0\n")
+    assert (rec.key.type, rec.key.value, rec.key.compact) == key
