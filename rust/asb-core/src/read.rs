@@ -727,6 +727,10 @@ fn parse_record(cur: &mut Cur<'_>, rec: &mut Record) -> PResult<()> {
         return match text.iter().position(|&c| c == b'\n') {
             // Too short: the line ends inside the 28 characters.
             Some(lf) => cur.fail(at + lf, format!("{why}, found {lf}")),
+            // Which error this is depends on the next byte: read it even at the window's end.
+            None if text[27] != b'=' && cur.pos == cur.buf.len() && !cur.at_eof => {
+                cur.need(cur.pos + 1, "the digest line")
+            }
             None if text[27] != b'=' && cur.buf.get(cur.pos).is_some_and(|&c| c != b'\n') => {
                 cur.fail(cur.pos, format!("{why}; expected end of line here"))
             }

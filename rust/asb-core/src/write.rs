@@ -41,6 +41,17 @@ pub fn push_name(out: &mut Vec<u8>, bytes: &[u8], legacy: bool, max: usize, what
     Ok(())
 }
 
+/// As [`push_name`], for a record's namespace and set: they end only at LF, so a version 3.0
+/// file carries a space in them as is.
+#[inline]
+fn push_line_name(out: &mut Vec<u8>, bytes: &[u8], legacy: bool, max: usize, what: &str) -> Result<()> {
+    if legacy && bytes.len() <= max && !bytes.contains(&b'\n') && !bytes.contains(&0) {
+        out.extend_from_slice(bytes);
+        return Ok(());
+    }
+    push_name(out, bytes, legacy, max, what)
+}
+
 #[inline]
 fn push_int(out: &mut Vec<u8>, v: impl itoa::Integer) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
@@ -157,13 +168,13 @@ pub fn encode_record(out: &mut Vec<u8>, rec: &Record, legacy: bool) -> Result<()
         out.push(b'\n');
     }
     out.extend_from_slice(b"+ n ");
-    push_name(out, rec.namespace(), legacy, MAX_NAMESPACE, "the namespace")?;
+    push_line_name(out, rec.namespace(), legacy, MAX_NAMESPACE, "the namespace")?;
     out.extend_from_slice(b"\n+ d ");
     crate::b64::encode_append(&rec.digest, out);
     out.push(b'\n');
     if let Some(set) = rec.set() {
         out.extend_from_slice(b"+ s ");
-        push_name(out, set, legacy, MAX_SET, "the set name")?;
+        push_line_name(out, set, legacy, MAX_SET, "the set name")?;
         out.push(b'\n');
     }
     out.extend_from_slice(b"+ g ");

@@ -4,7 +4,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::path::PathBuf;
 
-use asb_core::{Error, ErrorKind, Position, Reader};
+use asb_core::{Entity, Error, ErrorKind, Position, Reader, Writer};
 
 /// Records the largest single allocation made by the current thread (tests run in parallel).
 struct LargestAllocation;
@@ -104,4 +104,56 @@ fn declared_length_beyond_input_allocates_only_what_arrives() {
     let largest = LARGEST.with(|l| l.get());
     assert!(e.message.contains("unexpected end of file in the string key"), "{e}");
     assert!(largest <= 4 << 20, "largest allocation {largest} bytes for a {}-byte input", text.len());
+}
+
+// Whether a bad digest is "too long" (the byte after its 28 characters is not an LF) was
+// decided without that byte when the reader's window ended right after the 28 characters, so
+// the error changed with where the window happened to end. Found by the `window` target.
+
+#[test]
+fn digest_error_does_not_depend_on_the_window_edge() {
+    // The reader's first window (`INITIAL_WINDOW` in src/read.rs).
+    const WINDOW: usize = 1 << 20;
+    let text = case("digest_too_long.asb");
+    let plain = read_error(&text);
+    assert!(plain.message.contains("expected end of line here"), "{plain}");
+
+    // The same text with a filler record in front, sized so the window ends after the digest.
+    let header_len = b"Version 3.1\n# namespace test\n".len();
+    let digest_end = text.windows(4).position(|w| w == b"+ d ").unwrap() + 4 + 28;
+    let head = b"+ n test\n+ d 7JEZLUt/jONdXXjTS8ply6qqyWA=\n+ g 1\n+ t 0\n+ b 1\n- S f ";
+    let filler_len = WINDOW - digest_end;
+    let mut n = filler_len - head.len() - 2;
+    while head.len() + n.to_string().len() + 2 + n > filler_len {
+        n -= 1;
+    }
+    assert_eq!(head.len() + n.to_string().len() + 2 + n, filler_len, "filler length");
+    let mut padded = text[..header_len].to_vec();
+    padded.extend_from_slice(head);
+    padded.extend_from_slice(format!("{n} ").as_bytes());
+    padded.resize(padded.len() + n, b'x');
+    padded.push(b'\n');
+    padded.extend_from_slice(&text[header_len..]);
+
+    let edged = read_error(&padded);
+    assert_eq!(edged.message, plain.message);
+    let (p, e) = (plain.position.unwrap(), edged.position.unwrap());
+    assert_eq!((e.line, e.column, e.offset), (p.line + 6, p.column, p.offset + filler_len as u64));
+}
+
+// A 3.0 file has no escapes, but a record's namespace and set end only at LF, so a space in
+// them is read as is. The writer refused to write such a record back into a 3.0 file. Found
+// by the `roundtrip` target.
+
+#[test]
+fn legacy_namespace_and_set_with_spaces_write_back() {
+    let text = case("legacy_namespace_with_space.asb");
+    let mut reader = Reader::new(&text[..]).unwrap();
+    let mut writer = Writer::new(Vec::new(), &reader.header().clone()).unwrap();
+    while let Some(entity) = reader.next_entity().unwrap() {
+        let Entity::Record(rec) = entity else { panic!("records only") };
+        assert_eq!((rec.namespace(), rec.set()), (&b"te st"[..], Some(&b"de mo"[..])));
+        writer.write_record(rec).unwrap();
+    }
+    assert_eq!(writer.into_inner().unwrap(), text);
 }
