@@ -7,6 +7,8 @@ import math
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from asbkit import AsbParseError, _codec
 
@@ -110,11 +112,25 @@ def test_every_bin_type_reads() -> None:
         (b"-Infinity", -math.inf),
         (b"1e-05", 1e-05),
         (b"007", 7.0),
+        (b".5", 0.5),
+        (b"1.", 1.0),
+        (b"-.5", -0.5),
+        (b"00.5", 0.5),
+        (b"+1", 1.0),
+        (b"1e+3", 1000.0),
+        (b"123456789012345.6", 123456789012345.6),
+        (b"0.000000000000000000001", 1e-21),
+        (b"33332.285714285717", 33332.285714285717),
     ],
 )
 def test_double_forms_of_c_and_go(text: bytes, value: float) -> None:
     ((_, _, got),) = bins(b"- D d " + text + b"\n")
     assert got == value
+
+
+def test_negative_zero_keeps_its_sign() -> None:
+    ((_, _, got),) = bins(b"- D d -0\n")
+    assert got == 0.0 and math.copysign(1, got) == -1
 
 
 @pytest.mark.parametrize(("text", "negative"), [(b"nan", False), (b"-nan", True), (b"NaN", False)])
@@ -247,3 +263,12 @@ def test_compact_mark_on_other_letters_is_ignored(line: bytes, value: object) ->
 def test_every_key_type(key_line: bytes, key: tuple[str, object, bool]) -> None:
     (rec,) = entities(HEAD + key_line + REC + b"+ b 0\n")
     assert (rec.key.type, rec.key.value, rec.key.compact) == key
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False), st.sampled_from(["%.17g", "%r", "%.3f", "%.10f", "%.1f", "%.0f"]))
+def test_doubles_read_as_strtod_reads_them(value: float, fmt: str) -> None:
+    text = (repr(value) if fmt == "%r" else fmt % value).encode()
+    ((_, _, got),) = bins(b"- D d " + text + b"\n")
+    want = float(text)
+    assert got == want and math.copysign(1, got) == math.copysign(1, want), text

@@ -80,6 +80,12 @@ fn digits17_fmt(a: f64) -> ([u8; 17], i32) {
     (digits, parse_small_exp(&text[e_at + 1..]))
 }
 
+/// Powers of ten that are exact in a double.
+pub(crate) const POW10_F64: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
 const POW10: [u128; 39] = {
     let mut t = [1u128; 39];
     let mut i = 1;

@@ -300,7 +300,50 @@ impl<'b> Cur<'b> {
         }
     }
 
+    #[inline]
     fn double(&mut self, what: &'static str) -> PResult<f64> {
+        // Fast path for what C writes most: [-]digits[.digits] followed by SP or LF.
+        let start = self.pos;
+        let buf = self.buf;
+        let mut i = start + usize::from(buf.get(start) == Some(&b'-'));
+        let digits_at = i;
+        let mut mantissa = 0u64;
+        let mut digits = 0u32;
+        let mut frac = 0i32;
+        let mut dot = false;
+        while let Some(&c) = buf.get(i) {
+            match c {
+                b'0'..=b'9' => {
+                    mantissa = mantissa.wrapping_mul(10).wrapping_add((c - b'0') as u64);
+                    digits += 1;
+                    frac += i32::from(dot);
+                }
+                b'.' if !dot => dot = true,
+                b' ' | b'\n' if digits > 0 => {
+                    let neg = digits_at > start;
+                    let v = if digits <= 15 && frac <= 22 {
+                        // Both exact in a double: one correctly rounded division (Clinger).
+                        mantissa as f64 / crate::numbers::POW10_F64[frac as usize]
+                    } else {
+                        // SAFETY: checked above to be ASCII digits and at most one '.'.
+                        let text = unsafe { std::str::from_utf8_unchecked(&buf[digits_at..i]) };
+                        match text.parse::<f64>() {
+                            Ok(v) => v,
+                            Err(_) => break,
+                        }
+                    };
+                    self.pos = i;
+                    return Ok(if neg { -v } else { v });
+                }
+                _ => break,
+            }
+            i += 1;
+        }
+        self.double_slow(what)
+    }
+
+    #[cold]
+    fn double_slow(&mut self, what: &'static str) -> PResult<f64> {
         let start = self.pos;
         let t = self.plain_token(what)?;
         match parse_double(t) {
