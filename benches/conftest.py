@@ -10,7 +10,28 @@ from asbkit import _codec
 DATA = Path(__file__).resolve().parent / "data"
 #: Fixed-mix synthetic corpus, MB of text (ASBKIT_BENCH_MB to change; keep the default to compare runs).
 BENCH_MB = int(os.environ.get("ASBKIT_BENCH_MB", "100"))
-KEY_MATERIAL = b"benchmark key material"
+KEY_PEM = DATA / "bench_key.pem"
+
+
+def key_material() -> bytes:
+    """A throwaway RSA key (so C asrestore can read the same encrypted corpus); the codec
+    hashes its PKCS#1 DER, as the C tool does."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from asbkit.keys import material_from_file
+
+    DATA.mkdir(exist_ok=True)
+    if not KEY_PEM.exists():
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        KEY_PEM.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.TraditionalOpenSSL,
+                serialization.NoEncryption(),
+            )
+        )
+    return material_from_file(KEY_PEM)
 
 
 def _corpus(name: str, **layers: object) -> tuple[Path, int, int]:
@@ -36,4 +57,4 @@ def corpus_zstd() -> tuple[Path, int, int]:
 
 @pytest.fixture(scope="session")
 def corpus_zstd_aes256() -> tuple[Path, int, int]:
-    return _corpus(".zstd.aes256", zstd=True, cipher="aes256", key_material=KEY_MATERIAL)
+    return _corpus(".zstd.aes256", zstd=True, cipher="aes256", key_material=key_material())
