@@ -5,8 +5,10 @@
 //! decoded text. Writing: [`write::Writer`] over a [`layers::LayeredWriter`].
 
 pub mod b64;
+pub mod convert;
 pub mod digest;
 pub mod error;
+pub mod json;
 pub mod layers;
 pub mod model;
 pub mod numbers;

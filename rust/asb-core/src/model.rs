@@ -239,7 +239,7 @@ struct StoredBin {
 }
 
 /// One record: metadata plus bins, all bytes in one buffer.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Record {
     data: Vec<u8>,
     namespace: (u32, u32),
@@ -250,6 +250,26 @@ pub struct Record {
     pub generation: u16,
     /// Seconds since 2010-01-01T00:00:00Z; 0 = never expires.
     pub void_time: u32,
+}
+
+impl Clone for Record {
+    fn clone(&self) -> Record {
+        let mut r = Record::default();
+        r.clone_from(self);
+        r
+    }
+
+    /// Reuses this record's buffers (no allocation once they are large enough).
+    fn clone_from(&mut self, src: &Record) {
+        self.data.clone_from(&src.data);
+        self.bins.clone_from(&src.bins);
+        self.namespace = src.namespace;
+        self.set = src.set;
+        self.key = src.key;
+        self.digest = src.digest;
+        self.generation = src.generation;
+        self.void_time = src.void_time;
+    }
 }
 
 fn span(s: (u32, u32)) -> Range<usize> {
@@ -354,6 +374,12 @@ impl Record {
             } => SpanValue::Blob(blob_type, compact, self.push_bytes(bytes)),
         };
         self.push_bin_spans(name, value);
+    }
+
+    /// Keeps only the bins whose name passes `keep`.
+    pub fn retain_bins(&mut self, mut keep: impl FnMut(&[u8]) -> bool) {
+        let data = &self.data;
+        self.bins.retain(|b| keep(&data[span(b.name)]));
     }
 
     pub fn namespace(&self) -> &[u8] {

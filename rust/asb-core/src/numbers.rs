@@ -308,7 +308,7 @@ mod tests {
     #[test]
     fn fast_digits_match_the_exact_formatter() {
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let mut check = |v: f64| {
+        let check = |v: f64| {
             if v.is_finite() && v > 0.0 {
                 if let Some(fast) = digits17_exact(v) {
                     let (digits, exp) = digits17_fmt(v);

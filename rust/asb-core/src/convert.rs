@@ -1,0 +1,190 @@
+//! Moving entities between `.asb` and JSON Lines, with the filters asrestore knows.
+
+use std::io::{BufRead, Read, Write};
+
+use crate::error::{Error, Position, Result};
+use crate::json::{entity_from_json, header_to_json, record_to_json, sindex_to_json, udf_to_json, JsonEntity};
+use crate::model::{Header, Meta, Record};
+use crate::read::{Entity, Reader};
+use crate::write::Writer;
+
+/// What to keep, and how to rename the namespace.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Keep only records of these sets (records without a set are dropped).
+    pub sets: Option<Vec<Vec<u8>>>,
+    /// Keep only these bins.
+    pub bins: Option<Vec<Vec<u8>>>,
+    /// Records of namespace `.0` become `.1`; any other namespace is an error.
+    pub namespace: Option<(Vec<u8>, Vec<u8>)>,
+    /// Stop after this many records (over all inputs).
+    pub max_records: Option<u64>,
+    /// Drop indexes and UDFs.
+    pub no_metadata: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub records: u64,
+    pub skipped: u64,
+    pub indexes: u64,
+    pub udfs: u64,
+}
+
+impl Filter {
+    pub fn done(&self, counts: &Counts) -> bool {
+        self.max_records.is_some_and(|m| counts.records >= m)
+    }
+
+    /// Applies the filter; `false` means the record is left out.
+    pub fn apply(&self, rec: &mut Record) -> Result<bool> {
+        if let Some(sets) = &self.sets {
+            match rec.set() {
+                Some(s) if sets.iter().any(|x| x.as_slice() == s) => {}
+                _ => return Ok(false),
+            }
+        }
+        if let Some((from, to)) = &self.namespace {
+            if rec.namespace() != from.as_slice() {
+                return Err(Error::value(format!(
+                    "record of namespace {:?}, expected {:?} (--namespace)",
+                    String::from_utf8_lossy(rec.namespace()),
+                    String::from_utf8_lossy(from)
+                )));
+            }
+            rec.set_namespace(to);
+        }
+        if let Some(bins) = &self.bins {
+            rec.retain_bins(|name| bins.iter().any(|b| b.as_slice() == name));
+        }
+        Ok(true)
+    }
+
+    pub fn header(&self, header: &Header) -> Header {
+        let mut h = header.clone();
+        if let Some((_, to)) = &self.namespace {
+            for m in &mut h.meta {
+                if let Meta::Namespace(ns) = m {
+                    *ns = to.clone();
+                }
+            }
+        }
+        h
+    }
+}
+
+/// Writes one `.asb` stream as JSON Lines (its header first).
+pub fn asb_to_jsonl<R: Read>(
+    reader: &mut Reader<R>,
+    file: Option<&str>,
+    out: &mut impl Write,
+    filter: &Filter,
+    counts: &mut Counts,
+) -> Result<()> {
+    let mut buf = Vec::with_capacity(1 << 20);
+    header_to_json(&mut buf, &filter.header(reader.header()), file);
+    let mut rec = Record::new();
+    while !filter.done(counts) {
+        match reader.next_entity()? {
+            None => break,
+            Some(Entity::Record(r)) => {
+                rec.clone_from(r);
+                if filter.apply(&mut rec).map_err(|e| located(e, reader))? {
+                    record_to_json(&mut buf, &rec);
+                    counts.records += 1;
+                } else {
+                    counts.skipped += 1;
+                }
+            }
+            Some(Entity::SecondaryIndex(s)) if !filter.no_metadata => {
+                sindex_to_json(&mut buf, &s);
+                counts.indexes += 1;
+            }
+            Some(Entity::Udf(u)) if !filter.no_metadata => {
+                udf_to_json(&mut buf, &u);
+                counts.udfs += 1;
+            }
+            Some(_) => {}
+        }
+        if buf.len() >= 1 << 20 {
+            out.write_all(&buf)?;
+            buf.clear();
+        }
+    }
+    out.write_all(&buf)?;
+    Ok(())
+}
+
+fn located<R: Read>(e: Error, reader: &Reader<R>) -> Error {
+    match reader.path() {
+        Some(p) => e.with_path(p),
+        None => e,
+    }
+}
+
+/// Reads JSON Lines (one header, then entities) and writes one `.asb` stream to what
+/// `open` returns for the header. A second header is an error: one output, one file.
+pub fn jsonl_to_asb<W: Write>(
+    input: impl BufRead,
+    label: &str,
+    open: impl FnOnce(&Header) -> Result<W>,
+    filter: &Filter,
+    counts: &mut Counts,
+) -> Result<W> {
+    let mut writer: Option<Writer<W>> = None;
+    let mut open = Some(open);
+    let mut rec = Record::new();
+    let mut offset = 0u64;
+    for (n, line) in input.split(b'\n').enumerate() {
+        let line = line.map_err(|e| Error::from(e).with_path(label))?;
+        let at = Position { line: n as u64 + 1, column: 1, offset };
+        offset += line.len() as u64 + 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let entity = entity_from_json(&line, &mut rec)
+            .map_err(|e| Error { position: Some(at), ..e }.with_path(label))?;
+        let located = |e: Error| Error { position: Some(at), ..e }.with_path(label);
+        match entity {
+            JsonEntity::Header { header, .. } => {
+                let Some(open) = open.take() else {
+                    return Err(located(Error::value(
+                        "a second header: this JSON holds several backup files; convert it into one file each",
+                    )));
+                };
+                writer = Some(Writer::new(open(&filter.header(&header))?, &filter.header(&header)).map_err(located)?);
+            }
+            other => {
+                let Some(w) = writer.as_mut() else {
+                    return Err(located(Error::value("the first line must be the header")));
+                };
+                match other {
+                    JsonEntity::Record => {
+                        if filter.done(counts) {
+                            break;
+                        }
+                        if filter.apply(&mut rec).map_err(located)? {
+                            w.write_record(&rec).map_err(located)?;
+                            counts.records += 1;
+                        } else {
+                            counts.skipped += 1;
+                        }
+                    }
+                    JsonEntity::SecondaryIndex(s) if !filter.no_metadata => {
+                        w.write_sindex(&s).map_err(located)?;
+                        counts.indexes += 1;
+                    }
+                    JsonEntity::Udf(u) if !filter.no_metadata => {
+                        w.write_udf(&u).map_err(located)?;
+                        counts.udfs += 1;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    match writer {
+        Some(w) => w.into_inner(),
+        None => Err(Error::value("no header line: not an asbkit JSON Lines backup").with_path(label)),
+    }
+}

@@ -1,0 +1,720 @@
+//! Lossless JSON Lines form of a backup: one object per entity, in file order.
+//!
+//! * Text (names, string and GeoJSON values, string keys) is a JSON string when the bytes are
+//!   UTF-8, else `{"b64": …}`.
+//! * Integers are JSON numbers (full int64: consumers must parse 64-bit integers).
+//! * Doubles are the shortest text that reads back to the same bits; NaN and infinities are
+//!   the strings `"NaN"`, `"-NaN"`, `"Infinity"`, `"-Infinity"`.
+//! * Blobs are base64 with their type letter; `"compact": true` marks the `!` form so the
+//!   text comes back byte for byte. Lists and maps keep the server's msgpack (base64 in `v`)
+//!   and add a readable `"view"` that is ignored when converting back.
+//! * Records keep namespace, digest, set, generation, void time (plus `"expires"`, ISO-8601
+//!   UTC) and key.
+
+use serde_json::Value as Json;
+
+use crate::error::{Error, Result};
+use crate::model::{BlobType, Header, Key, Meta, Record, SecondaryIndex, Udf, Value, Version};
+use crate::summary::CITRUSLEAF_EPOCH;
+
+// ---------------------------------------------------------------------------------------
+// Writing JSON
+
+fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f => {
+                out.extend_from_slice(&bytes[start..i]);
+                out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
+                start = i + 1;
+                continue;
+            }
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(esc);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// Bytes as a JSON string when they are UTF-8, else `{"b64": …}`.
+fn push_text(out: &mut Vec<u8>, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => push_json_str(out, s),
+        Err(_) => {
+            out.extend_from_slice(b"{\"b64\":\"");
+            crate::b64::encode_append(bytes, out);
+            out.extend_from_slice(b"\"}");
+        }
+    }
+}
+
+fn push_b64(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'"');
+    crate::b64::encode_append(bytes, out);
+    out.push(b'"');
+}
+
+fn push_double(out: &mut Vec<u8>, v: f64) {
+    if v.is_nan() {
+        out.extend_from_slice(if v.is_sign_negative() { b"\"-NaN\"" } else { b"\"NaN\"" });
+    } else if v.is_infinite() {
+        out.extend_from_slice(if v > 0.0 { b"\"Infinity\"" } else { b"\"-Infinity\"" });
+    } else {
+        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+    }
+}
+
+fn push_int(out: &mut Vec<u8>, v: impl itoa::Integer) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// ISO-8601 UTC of a void time (seconds since 2010-01-01).
+pub fn void_time_iso(void_time: u32) -> String {
+    let secs = CITRUSLEAF_EPOCH + void_time as u64;
+    let (days, rem) = (secs / 86400, secs % 86400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+pub fn header_to_json(out: &mut Vec<u8>, header: &Header, file: Option<&str>) {
+    out.extend_from_slice(b"{\"type\":\"header\",\"version\":\"");
+    out.extend_from_slice(header.version.as_str().as_bytes());
+    out.push(b'"');
+    if let Some(file) = file {
+        out.extend_from_slice(b",\"file\":");
+        push_json_str(out, file);
+    }
+    if let Some(ns) = header.namespace() {
+        out.extend_from_slice(b",\"namespace\":");
+        push_text(out, ns);
+    }
+    out.extend_from_slice(if header.first_file() { b",\"first_file\":true" } else { b",\"first_file\":false" });
+    out.extend_from_slice(b",\"meta\":[");
+    for (i, m) in header.meta.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        match m {
+            Meta::Namespace(ns) => {
+                out.extend_from_slice(b"{\"namespace\":");
+                push_text(out, ns);
+                out.push(b'}');
+            }
+            Meta::FirstFile => out.extend_from_slice(b"{\"first_file\":true}"),
+            Meta::Other(line) => {
+                out.extend_from_slice(b"{\"line\":");
+                push_text(out, line);
+                out.push(b'}');
+            }
+        }
+    }
+    out.extend_from_slice(b"]}\n");
+}
+
+pub fn sindex_to_json(out: &mut Vec<u8>, s: &SecondaryIndex) {
+    out.extend_from_slice(b"{\"type\":\"sindex\",\"namespace\":");
+    push_text(out, &s.namespace);
+    out.extend_from_slice(b",\"set\":");
+    push_text(out, &s.set);
+    out.extend_from_slice(b",\"name\":");
+    push_text(out, &s.name);
+    out.extend_from_slice(b",\"index_type\":\"");
+    out.push(s.index_type);
+    out.extend_from_slice(b"\",\"paths\":[");
+    for (i, (path, ptype)) in s.paths.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"bin\":");
+        push_text(out, path);
+        out.extend_from_slice(b",\"type\":\"");
+        out.push(*ptype);
+        out.extend_from_slice(b"\"}");
+    }
+    out.push(b']');
+    if let Some(ctx) = &s.context {
+        out.extend_from_slice(b",\"context\":");
+        push_text(out, ctx);
+    }
+    if let Some(expr) = &s.expression {
+        out.extend_from_slice(b",\"expression\":");
+        push_text(out, expr);
+    }
+    out.extend_from_slice(b"}\n");
+}
+
+pub fn udf_to_json(out: &mut Vec<u8>, u: &Udf) {
+    out.extend_from_slice(b"{\"type\":\"udf\",\"udf_type\":\"");
+    out.push(u.udf_type);
+    out.extend_from_slice(b"\",\"name\":");
+    push_text(out, &u.name);
+    out.extend_from_slice(b",\"content\":");
+    push_text(out, &u.content);
+    out.extend_from_slice(b"}\n");
+}
+
+pub fn record_to_json(out: &mut Vec<u8>, rec: &Record) {
+    out.extend_from_slice(b"{\"type\":\"record\",\"namespace\":");
+    push_text(out, rec.namespace());
+    if let Some(set) = rec.set() {
+        out.extend_from_slice(b",\"set\":");
+        push_text(out, set);
+    }
+    out.extend_from_slice(b",\"digest\":");
+    push_b64(out, &rec.digest);
+    out.extend_from_slice(b",\"generation\":");
+    push_int(out, rec.generation);
+    out.extend_from_slice(b",\"void_time\":");
+    push_int(out, rec.void_time);
+    if rec.void_time != 0 {
+        out.extend_from_slice(b",\"expires\":\"");
+        out.extend_from_slice(void_time_iso(rec.void_time).as_bytes());
+        out.push(b'"');
+    }
+    if let Some(key) = rec.key() {
+        out.extend_from_slice(b",\"key\":{\"t\":");
+        match key {
+            Key::Int(v) => {
+                out.extend_from_slice(b"\"I\",\"v\":");
+                push_int(out, v);
+            }
+            Key::Double(v) => {
+                out.extend_from_slice(b"\"D\",\"v\":");
+                push_double(out, v);
+            }
+            Key::Str(s) => {
+                out.extend_from_slice(b"\"S\",\"v\":");
+                push_text(out, s);
+            }
+            Key::Bytes { bytes, compact } => {
+                out.extend_from_slice(b"\"B\",\"v\":");
+                push_b64(out, bytes);
+                if compact {
+                    out.extend_from_slice(b",\"compact\":true");
+                }
+            }
+        }
+        out.push(b'}');
+    }
+    out.extend_from_slice(b",\"bins\":[");
+    for (i, (name, value)) in rec.bins().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"name\":");
+        push_text(out, name);
+        out.extend_from_slice(b",\"t\":\"");
+        out.push(value.letter());
+        out.extend_from_slice(b"\",\"v\":");
+        match value {
+            Value::Nil => out.extend_from_slice(b"null"),
+            Value::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+            Value::Int(v) => push_int(out, v),
+            Value::Double(v) => push_double(out, v),
+            Value::Str(s) | Value::GeoJson(s) => push_text(out, s),
+            Value::Blob { blob_type, bytes, compact } => {
+                push_b64(out, bytes);
+                if compact {
+                    out.extend_from_slice(b",\"compact\":true");
+                }
+                if matches!(blob_type, BlobType::List | BlobType::Map) {
+                    out.extend_from_slice(b",\"view\":");
+                    msgpack_view(out, bytes);
+                }
+            }
+        }
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"]}\n");
+}
+
+// ---------------------------------------------------------------------------------------
+// A readable view of the server's list/map msgpack
+
+const MAX_DEPTH: usize = 64;
+
+/// Appends the decoded view of server msgpack, or `{"invalid_msgpack":true}`.
+pub fn msgpack_view(out: &mut Vec<u8>, bytes: &[u8]) {
+    let start = out.len();
+    let mut pos = 0;
+    if view_item(out, bytes, &mut pos, 0).is_none() || pos != bytes.len() {
+        out.truncate(start);
+        out.extend_from_slice(b"{\"invalid_msgpack\":true}");
+    }
+}
+
+fn take<'a>(bytes: &'a [u8], pos: &mut usize, n: usize) -> Option<&'a [u8]> {
+    let s = bytes.get(*pos..pos.checked_add(n)?)?;
+    *pos += n;
+    Some(s)
+}
+
+fn be(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0u64, |acc, &b| acc << 8 | b as u64)
+}
+
+/// The length of a container or string, by its msgpack marker (after the marker byte).
+fn len_of(bytes: &[u8], pos: &mut usize, width: usize) -> Option<usize> {
+    Some(be(take(bytes, pos, width)?) as usize)
+}
+
+/// A CDT string/blob: its first byte is the particle type (msgpack written by other
+/// means has none: then the bytes are shown as they are).
+fn view_particle(out: &mut Vec<u8>, data: &[u8]) {
+    match data.split_first() {
+        None => out.extend_from_slice(b"\"\""),
+        Some((&p, _)) if p > 23 => push_text(out, data),
+        Some((3, s)) => push_text(out, s),
+        Some((4, b)) => {
+            out.extend_from_slice(b"{\"bytes\":");
+            push_b64(out, b);
+            out.push(b'}');
+        }
+        Some((23, g)) => {
+            out.extend_from_slice(b"{\"geojson\":");
+            push_text(out, g);
+            out.push(b'}');
+        }
+        Some((&p, b)) => {
+            out.extend_from_slice(b"{\"particle\":");
+            push_int(out, p);
+            out.extend_from_slice(b",\"b64\":");
+            push_b64(out, b);
+            out.push(b'}');
+        }
+    }
+}
+
+/// An ext header `c7 00 <flags>` (ordered list/map marker): its flags.
+fn ext_flags(bytes: &[u8], pos: usize) -> Option<u8> {
+    match bytes.get(pos..pos + 3)? {
+        [0xc7, 0x00, flags] => Some(*flags),
+        _ => None,
+    }
+}
+
+fn view_item(out: &mut Vec<u8>, bytes: &[u8], pos: &mut usize, depth: usize) -> Option<()> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    let m = *take(bytes, pos, 1)?.first()?;
+    match m {
+        0x00..=0x7f => push_int(out, m),
+        0xe0..=0xff => push_int(out, m as i8),
+        0xc0 => out.extend_from_slice(b"null"),
+        0xc2 => out.extend_from_slice(b"false"),
+        0xc3 => out.extend_from_slice(b"true"),
+        0xcc..=0xcf => {
+            let n = take(bytes, pos, 1 << (m - 0xcc))?;
+            push_int(out, be(n));
+        }
+        0xd0..=0xd3 => {
+            let n = take(bytes, pos, 1 << (m - 0xd0))?;
+            let bits = 8 * n.len() as u32;
+            let v = (be(n) << (64 - bits)) as i64 >> (64 - bits);
+            push_int(out, v);
+        }
+        0xca => push_double(out, f32::from_bits(be(take(bytes, pos, 4)?) as u32) as f64),
+        0xcb => push_double(out, f64::from_bits(be(take(bytes, pos, 8)?))),
+        0xa0..=0xbf | 0xd9..=0xdb | 0xc4..=0xc6 => {
+            let n = match m {
+                0xa0..=0xbf => (m & 0x1f) as usize,
+                0xd9 | 0xc4 => len_of(bytes, pos, 1)?,
+                0xda | 0xc5 => len_of(bytes, pos, 2)?,
+                _ => len_of(bytes, pos, 4)?,
+            };
+            view_particle(out, take(bytes, pos, n)?);
+        }
+        0x90..=0x9f | 0xdc | 0xdd => {
+            let n = match m {
+                0x90..=0x9f => (m & 0x0f) as usize,
+                0xdc => len_of(bytes, pos, 2)?,
+                _ => len_of(bytes, pos, 4)?,
+            };
+            view_list(out, bytes, pos, n, depth)?;
+        }
+        0x80..=0x8f | 0xde | 0xdf => {
+            let n = match m {
+                0x80..=0x8f => (m & 0x0f) as usize,
+                0xde => len_of(bytes, pos, 2)?,
+                _ => len_of(bytes, pos, 4)?,
+            };
+            view_map(out, bytes, pos, n, depth)?;
+        }
+        0xd4..=0xd8 | 0xc7..=0xc9 => {
+            let n = match m {
+                0xd4..=0xd8 => 1usize << (m - 0xd4),
+                0xc7 => len_of(bytes, pos, 1)?,
+                0xc8 => len_of(bytes, pos, 2)?,
+                _ => len_of(bytes, pos, 4)?,
+            };
+            let ext_type = *take(bytes, pos, 1)?.first()?;
+            let data = take(bytes, pos, n)?;
+            out.extend_from_slice(b"{\"ext\":");
+            push_int(out, ext_type);
+            out.extend_from_slice(b",\"b64\":");
+            push_b64(out, data);
+            out.push(b'}');
+        }
+        _ => return None, // 0xc1 is never used
+    }
+    Some(())
+}
+
+fn view_list(out: &mut Vec<u8>, bytes: &[u8], pos: &mut usize, mut n: usize, depth: usize) -> Option<()> {
+    let flags = if n > 0 { ext_flags(bytes, *pos) } else { None };
+    if let Some(flags) = flags {
+        *pos += 3;
+        n -= 1;
+        out.extend_from_slice(b"{\"flags\":");
+        push_int(out, flags);
+        out.extend_from_slice(b",\"list\":");
+    }
+    out.push(b'[');
+    for i in 0..n {
+        if i > 0 {
+            out.push(b',');
+        }
+        view_item(out, bytes, pos, depth + 1)?;
+    }
+    out.push(b']');
+    if flags.is_some() {
+        out.push(b'}');
+    }
+    Some(())
+}
+
+/// Is the item at `pos` a CDT string (so it can be a JSON object key)?
+fn is_string_key(bytes: &[u8], pos: usize) -> Option<(usize, usize)> {
+    let m = *bytes.get(pos)?;
+    let (hdr, n) = match m {
+        0xa0..=0xbf => (1, (m & 0x1f) as usize),
+        0xd9 => (2, *bytes.get(pos + 1)? as usize),
+        0xda => (3, be(bytes.get(pos + 1..pos + 3)?) as usize),
+        0xdb => (5, be(bytes.get(pos + 1..pos + 5)?) as usize),
+        _ => return None,
+    };
+    let data = bytes.get(pos + hdr..pos + hdr + n)?;
+    let text = match data.first() {
+        Some(3) => (pos + hdr + 1, pos + hdr + n),
+        None => (pos + hdr, pos + hdr),
+        Some(&p) if p > 23 => (pos + hdr, pos + hdr + n),
+        _ => return None,
+    };
+    std::str::from_utf8(&bytes[text.0..text.1]).is_ok().then_some(text)
+}
+
+fn skip_item(bytes: &[u8], pos: &mut usize, depth: usize) -> Option<()> {
+    let mut sink = Vec::new();
+    view_item(&mut sink, bytes, pos, depth)
+}
+
+fn view_map(out: &mut Vec<u8>, bytes: &[u8], pos: &mut usize, mut n: usize, depth: usize) -> Option<()> {
+    let mut flags = None;
+    if n > 0 {
+        if let Some(f) = ext_flags(bytes, *pos) {
+            if bytes.get(*pos + 3) == Some(&0xc0) {
+                flags = Some(f);
+                *pos += 4;
+                n -= 1;
+            }
+        }
+    }
+    // Keys all strings: a JSON object; otherwise [key, value] pairs.
+    let mut scan = *pos;
+    let mut all_strings = true;
+    for _ in 0..n {
+        if is_string_key(bytes, scan).is_none() {
+            all_strings = false;
+            break;
+        }
+        skip_item(bytes, &mut scan, depth + 1)?;
+        skip_item(bytes, &mut scan, depth + 1)?;
+    }
+    if let Some(f) = flags {
+        out.extend_from_slice(b"{\"flags\":");
+        push_int(out, f);
+        out.extend_from_slice(b",\"map\":");
+    }
+    out.push(if all_strings { b'{' } else { b'[' });
+    for i in 0..n {
+        if i > 0 {
+            out.push(b',');
+        }
+        if all_strings {
+            let (a, b) = is_string_key(bytes, *pos)?;
+            push_json_str(out, std::str::from_utf8(&bytes[a..b]).ok()?);
+            *pos = b;
+            out.push(b':');
+        } else {
+            out.push(b'[');
+            view_item(out, bytes, pos, depth + 1)?;
+            out.push(b',');
+        }
+        view_item(out, bytes, pos, depth + 1)?;
+        if !all_strings {
+            out.push(b']');
+        }
+    }
+    out.push(if all_strings { b'}' } else { b']' });
+    if flags.is_some() {
+        out.push(b'}');
+    }
+    Some(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading JSON back
+
+/// One entity read from a JSON line.
+#[derive(Debug)]
+pub enum JsonEntity {
+    Header { header: Header, file: Option<String> },
+    SecondaryIndex(SecondaryIndex),
+    Udf(Udf),
+    Record,
+}
+
+fn bad(msg: impl Into<String>) -> Error {
+    Error::value(msg)
+}
+
+fn field<'a>(obj: &'a serde_json::Map<String, Json>, name: &str) -> Result<&'a Json> {
+    obj.get(name).ok_or_else(|| bad(format!("missing \"{name}\"")))
+}
+
+fn text_of(v: &Json, what: &str) -> Result<Vec<u8>> {
+    match v {
+        Json::String(s) => Ok(s.as_bytes().to_vec()),
+        Json::Object(o) => match o.get("b64") {
+            Some(Json::String(b)) => b64_of(b, what),
+            _ => Err(bad(format!("{what}: expected a string or {{\"b64\": …}}"))),
+        },
+        _ => Err(bad(format!("{what}: expected a string or {{\"b64\": …}}"))),
+    }
+}
+
+fn b64_of(s: &str, what: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    crate::b64::decode_append(s.as_bytes(), &mut out).map_err(|_| bad(format!("{what}: invalid base64")))?;
+    Ok(out)
+}
+
+fn int_of(v: &Json, what: &str) -> Result<i64> {
+    v.as_i64().ok_or_else(|| bad(format!("{what}: expected a 64-bit integer")))
+}
+
+fn uint_of(v: &Json, max: u64, what: &str) -> Result<u64> {
+    v.as_u64()
+        .filter(|&n| n <= max)
+        .ok_or_else(|| bad(format!("{what}: expected an integer from 0 to {max}")))
+}
+
+fn double_of(v: &Json, what: &str) -> Result<f64> {
+    match v {
+        Json::Number(n) => n.as_f64().ok_or_else(|| bad(format!("{what}: not a number"))),
+        Json::String(s) => match s.as_str() {
+            "NaN" => Ok(f64::NAN),
+            "-NaN" => Ok(-f64::NAN),
+            "Infinity" => Ok(f64::INFINITY),
+            "-Infinity" => Ok(f64::NEG_INFINITY),
+            _ => Err(bad(format!("{what}: expected a number, \"NaN\" or \"Infinity\""))),
+        },
+        _ => Err(bad(format!("{what}: expected a number"))),
+    }
+}
+
+fn letter_of(v: &Json, what: &str) -> Result<u8> {
+    match v.as_str().map(str::as_bytes) {
+        Some([b]) => Ok(*b),
+        _ => Err(bad(format!("{what}: expected one letter"))),
+    }
+}
+
+fn compact_of(obj: &serde_json::Map<String, Json>) -> bool {
+    obj.get("compact").and_then(Json::as_bool).unwrap_or(false)
+}
+
+/// Parses one JSON line; a record goes into `rec` (returned as `JsonEntity::Record`).
+pub fn entity_from_json(line: &[u8], rec: &mut Record) -> Result<JsonEntity> {
+    let json: Json = serde_json::from_slice(line).map_err(|e| bad(format!("invalid JSON: {e}")))?;
+    let obj = json.as_object().ok_or_else(|| bad("expected a JSON object"))?;
+    let kind = field(obj, "type")?.as_str().unwrap_or("");
+    match kind {
+        "record" => {
+            record_from_json(obj, rec)?;
+            Ok(JsonEntity::Record)
+        }
+        "header" => {
+            let version = match field(obj, "version")?.as_str() {
+                Some("3.0") => Version::V3_0,
+                Some("3.1") => Version::V3_1,
+                Some("3.2") => Version::V3_2,
+                Some("3.3") => Version::V3_3,
+                _ => return Err(bad("version: expected \"3.0\" to \"3.3\"")),
+            };
+            let mut meta = Vec::new();
+            if let Some(Json::Array(items)) = obj.get("meta") {
+                for m in items {
+                    let m = m.as_object().ok_or_else(|| bad("meta: expected objects"))?;
+                    if let Some(ns) = m.get("namespace") {
+                        meta.push(Meta::Namespace(text_of(ns, "meta namespace")?));
+                    } else if m.contains_key("first_file") {
+                        meta.push(Meta::FirstFile);
+                    } else if let Some(line) = m.get("line") {
+                        meta.push(Meta::Other(text_of(line, "meta line")?));
+                    } else {
+                        return Err(bad("meta: expected namespace, first_file or line"));
+                    }
+                }
+            } else {
+                if let Some(ns) = obj.get("namespace") {
+                    meta.push(Meta::Namespace(text_of(ns, "namespace")?));
+                }
+                if obj.get("first_file").and_then(Json::as_bool) == Some(true) {
+                    meta.push(Meta::FirstFile);
+                }
+            }
+            let file = obj.get("file").and_then(Json::as_str).map(str::to_string);
+            Ok(JsonEntity::Header { header: Header { version, meta }, file })
+        }
+        "sindex" => {
+            let mut paths = Vec::new();
+            for p in field(obj, "paths")?.as_array().ok_or_else(|| bad("paths: expected a list"))? {
+                let p = p.as_object().ok_or_else(|| bad("paths: expected objects"))?;
+                paths.push((text_of(field(p, "bin")?, "path bin")?, letter_of(field(p, "type")?, "path type")?));
+            }
+            Ok(JsonEntity::SecondaryIndex(SecondaryIndex {
+                namespace: text_of(field(obj, "namespace")?, "namespace")?,
+                set: text_of(field(obj, "set")?, "set")?,
+                name: text_of(field(obj, "name")?, "name")?,
+                index_type: letter_of(field(obj, "index_type")?, "index_type")?,
+                paths,
+                context: obj.get("context").map(|c| text_of(c, "context")).transpose()?,
+                expression: obj.get("expression").map(|c| text_of(c, "expression")).transpose()?,
+            }))
+        }
+        "udf" => Ok(JsonEntity::Udf(Udf {
+            udf_type: obj.get("udf_type").map(|t| letter_of(t, "udf_type")).transpose()?.unwrap_or(b'L'),
+            name: text_of(field(obj, "name")?, "name")?,
+            content: text_of(field(obj, "content")?, "content")?,
+        })),
+        other => Err(bad(format!("unknown entity type {other:?} (header, sindex, udf or record)"))),
+    }
+}
+
+fn record_from_json(obj: &serde_json::Map<String, Json>, rec: &mut Record) -> Result<()> {
+    rec.clear();
+    rec.set_namespace(&text_of(field(obj, "namespace")?, "namespace")?);
+    let set = obj.get("set").map(|s| text_of(s, "set")).transpose()?;
+    rec.set_set(set.as_deref());
+    let digest = b64_of(field(obj, "digest")?.as_str().ok_or_else(|| bad("digest: expected base64"))?, "digest")?;
+    rec.digest = digest.try_into().map_err(|_| bad("digest: expected 20 bytes"))?;
+    rec.generation = uint_of(field(obj, "generation")?, u16::MAX as u64, "generation")? as u16;
+    rec.void_time = uint_of(field(obj, "void_time")?, u32::MAX as u64, "void_time")? as u32;
+    if let Some(key) = obj.get("key") {
+        let key = key.as_object().ok_or_else(|| bad("key: expected an object"))?;
+        let v = field(key, "v")?;
+        let bytes;
+        let k = match letter_of(field(key, "t")?, "key type")? {
+            b'I' => Key::Int(int_of(v, "key")?),
+            b'D' => Key::Double(double_of(v, "key")?),
+            b'S' => {
+                bytes = text_of(v, "key")?;
+                Key::Str(&bytes)
+            }
+            b'B' => {
+                bytes = b64_of(v.as_str().ok_or_else(|| bad("key: expected base64"))?, "key")?;
+                Key::Bytes { bytes: &bytes, compact: compact_of(key) }
+            }
+            t => return Err(bad(format!("key type {:?}: expected I, D, S or B", t as char))),
+        };
+        rec.set_key(Some(k));
+    }
+    for bin in field(obj, "bins")?.as_array().ok_or_else(|| bad("bins: expected a list"))? {
+        let bin = bin.as_object().ok_or_else(|| bad("bins: expected objects"))?;
+        let name = text_of(field(bin, "name")?, "bin name")?;
+        let v = field(bin, "v")?;
+        let letter = letter_of(field(bin, "t")?, "bin type")?;
+        let bytes;
+        let value = match letter {
+            b'N' => Value::Nil,
+            b'Z' => Value::Bool(v.as_bool().ok_or_else(|| bad("boolean bin: expected true or false"))?),
+            b'I' => Value::Int(int_of(v, "integer bin")?),
+            b'D' => Value::Double(double_of(v, "double bin")?),
+            b'S' | b'G' => {
+                bytes = text_of(v, "string bin")?;
+                if letter == b'S' {
+                    Value::Str(&bytes)
+                } else {
+                    Value::GeoJson(&bytes)
+                }
+            }
+            _ => {
+                let blob_type = BlobType::from_letter(letter)
+                    .ok_or_else(|| bad(format!("bin type {:?}: unknown", letter as char)))?;
+                bytes = b64_of(v.as_str().ok_or_else(|| bad("blob bin: expected base64"))?, "blob bin")?;
+                Value::Blob { blob_type, bytes: &bytes, compact: compact_of(bin) }
+            }
+        };
+        rec.push_bin(&name, value);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(bytes: &[u8]) -> String {
+        let mut out = Vec::new();
+        msgpack_view(&mut out, bytes);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn server_msgpack_views() {
+        assert_eq!(view(&[0x92, 0xa2, 0x03, b'a', 0xa2, 0x03, b'b']), r#"["a","b"]"#);
+        assert_eq!(view(&[0x94, 0xc7, 0x00, 0x01, 0x01, 0x02, 0x03]), r#"{"flags":1,"list":[1,2,3]}"#);
+        let kv = [0x83, 0xc7, 0x00, 0x03, 0xc0, 0xa2, 0x03, b'a', 0x02, 0xa2, 0x03, b'z', 0x01];
+        assert_eq!(view(&kv), r#"{"flags":3,"map":{"a":2,"z":1}}"#);
+        assert_eq!(view(&[0x82, 0x01, 0xa2, 0x03, b'x', 0xa2, 0x03, b'k', 0xc3]), r#"[[1,"x"],["k",true]]"#);
+        assert_eq!(view(&[0x91, 0xc4, 0x03, 0x04, 0x00, 0xff]), r#"[{"bytes":"AP8="}]"#);
+        assert_eq!(view(&[0x93, 0xff, 0xd0, 0x80, 0xcb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0]), r#"[-1,-128,1.5]"#);
+        assert_eq!(view(&[0x94, 0x01]), r#"{"invalid_msgpack":true}"#);
+        assert_eq!(view(&[0x91, 0x01, 0x02]), r#"{"invalid_msgpack":true}"#);
+    }
+
+    #[test]
+    fn void_times_as_dates() {
+        assert_eq!(void_time_iso(428179113), "2023-07-27T18:38:33Z");
+        assert_eq!(void_time_iso(500000000), "2025-11-05T00:53:20Z");
+        assert_eq!(void_time_iso(0), "2010-01-01T00:00:00Z");
+        assert_eq!(void_time_iso(u32::MAX), "2146-02-07T06:28:15Z");
+    }
+}
