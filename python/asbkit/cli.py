@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__
+from .commands import convert as convert_cmd
 from .commands import inspect as inspect_cmd
 from .commands import validate as validate_cmd
+from .commands.convert import ConvertReport, Selection
 from .commands.inspect import InspectReport
 from .commands.validate import ValidateReport
 from .errors import AsbError
@@ -44,6 +46,7 @@ def layers_from(args: argparse.Namespace) -> Layers:
         encrypt=args.encrypt,
         key_file=args.encryption_key_file,
         key_env=args.encryption_key_env,
+        compression_level=getattr(args, "compression_level", 0),
     )
 
 
@@ -65,7 +68,49 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-d", "--directory", action="append", default=[], metavar="DIR", help="a directory of .asb files")
         add_layer_options(p)
         add_output_options(p)
+    p = sub.add_parser(
+        "convert",
+        help="convert a backup to JSON Lines or back, losslessly",
+        description="Convert .asb (file, directory or -) to JSON Lines, or JSON Lines back to .asb. "
+        "The format follows the names' extensions (.asb, .jsonl); use --from/--to for - or other names. "
+        "Layer options apply to the .asb side.",
+    )
+    p.add_argument("source", metavar="IN")
+    p.add_argument("dest", metavar="OUT")
+    p.add_argument("--from", dest="source_format", choices=["asb", "jsonl"])
+    p.add_argument("--to", dest="dest_format", choices=["asb", "jsonl"])
+    add_layer_options(p)
+    p.add_argument("--compression-level", type=int, default=0, metavar="N", help="zstd level when writing .asb (0: default 3)")
+    g = p.add_argument_group("filters (as asrestore takes them)")
+    g.add_argument("-s", "--set", "--set-list", dest="sets", metavar="SETS", help="only these sets (comma-separated)")
+    g.add_argument("-B", "--bin-list", dest="bins", metavar="BINS", help="only these bins (comma-separated)")
+    g.add_argument("-n", "--namespace", metavar="OLD,NEW", help="rename namespace OLD to NEW")
+    g.add_argument("-M", "--max-records", type=int, metavar="N", help="stop after N records")
+    g.add_argument("--no-metadata", action="store_true", help="leave out indexes and UDFs")
+    add_output_options(p)
     return parser
+
+
+def render_convert(result: CommandResult[ConvertReport]) -> str:
+    r = result.data
+    if not result.ok:
+        return ""
+    skipped = f", {r.skipped:,} filtered out" if r.skipped else ""
+    return (
+        f"converted {r.source} ({r.source_format}) to {r.dest} ({r.dest_format}): "
+        f"{_plural(r.records, 'record')}{skipped}, {_plural(r.indexes, 'index')}, {_plural(r.udfs, 'UDF')}"
+    ).replace("indexs", "indexes")
+
+
+def selection_from(args: argparse.Namespace) -> Selection:
+    split = lambda v: [x for x in v.split(",") if x] if v else None  # noqa: E731
+    namespace = None
+    if args.namespace:
+        parts = args.namespace.split(",")
+        if len(parts) != 2 or not all(parts):
+            raise ValueError("--namespace takes OLD,NEW")
+        namespace = (parts[0], parts[1])
+    return Selection(split(args.sets), split(args.bins), namespace, args.max_records, args.no_metadata)
 
 
 def render_error(err: AsbError | OSError) -> str:
@@ -135,7 +180,7 @@ def render_inspect(result: CommandResult[InspectReport]) -> str:
     return "\n".join(out)
 
 
-RENDERERS: dict[str, Any] = {"validate": render_validate, "inspect": render_inspect}
+RENDERERS: dict[str, Any] = {"validate": render_validate, "inspect": render_inspect, "convert": render_convert}
 COMMANDS: dict[str, Any] = {"validate": validate_cmd, "inspect": inspect_cmd}
 
 
@@ -144,6 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         layers = layers_from(args)
+        selection = selection_from(args) if args.command == "convert" else None
     except (AsbError, ValueError) as exc:
         if args.output == "json":
             result = CommandResult(args.command, None, [exc if isinstance(exc, AsbError) else AsbError(str(exc))])
@@ -152,16 +198,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"asbkit {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     progress = False if args.no_progress else None
-    paths = args.paths + args.input_file + args.directory
-    if not paths:
-        parser.error(f"{args.command}: give a backup file, a directory or - for stdin")
-    result = COMMANDS[args.command](paths if len(paths) > 1 else paths[0], layers, progress=progress)
+    if args.command == "convert":
+        result = convert_cmd(
+            args.source, args.dest, layers,
+            source_format=args.source_format, dest_format=args.dest_format, selection=selection,
+        )
+    else:
+        paths = args.paths + args.input_file + args.directory
+        if not paths:
+            parser.error(f"{args.command}: give a backup file, a directory or - for stdin")
+        result = COMMANDS[args.command](paths if len(paths) > 1 else paths[0], layers, progress=progress)
     if args.output == "json":
         print(result.to_json())
     else:
         text = RENDERERS[args.command](result)
         if text:
-            print(text, file=sys.stdout if result.ok else sys.stderr)
+            # A converted stream on stdout must not be mixed with the summary.
+            to_stdout = result.ok and not (args.command == "convert" and args.dest == "-")
+            print(text, file=sys.stdout if to_stdout else sys.stderr)
         for err in result.errors:
             print(render_error(err), file=sys.stderr)
     return result.exit_code

@@ -4,7 +4,7 @@ use std::io::{BufRead, Read, Write};
 
 use crate::error::{Error, Position, Result};
 use crate::json::{entity_from_json, header_to_json, record_to_json, sindex_to_json, udf_to_json, JsonEntity};
-use crate::model::{Header, Meta, Record};
+use crate::model::{Header, Meta, Record, SecondaryIndex};
 use crate::read::{Entity, Reader};
 use crate::write::Writer;
 
@@ -60,6 +60,15 @@ impl Filter {
         Ok(true)
     }
 
+    /// Indexes follow the namespace rename too, as asrestore applies them.
+    pub fn sindex(&self, s: &mut SecondaryIndex) {
+        if let Some((from, to)) = &self.namespace {
+            if s.namespace == *from {
+                s.namespace = to.clone();
+            }
+        }
+    }
+
     pub fn header(&self, header: &Header) -> Header {
         let mut h = header.clone();
         if let Some((_, to)) = &self.namespace {
@@ -96,7 +105,8 @@ pub fn asb_to_jsonl<R: Read>(
                     counts.skipped += 1;
                 }
             }
-            Some(Entity::SecondaryIndex(s)) if !filter.no_metadata => {
+            Some(Entity::SecondaryIndex(mut s)) if !filter.no_metadata => {
+                filter.sindex(&mut s);
                 sindex_to_json(&mut buf, &s);
                 counts.indexes += 1;
             }
@@ -170,7 +180,8 @@ pub fn jsonl_to_asb<W: Write>(
                             counts.skipped += 1;
                         }
                     }
-                    JsonEntity::SecondaryIndex(s) if !filter.no_metadata => {
+                    JsonEntity::SecondaryIndex(mut s) if !filter.no_metadata => {
+                        filter.sindex(&mut s);
                         w.write_sindex(&s).map_err(located)?;
                         counts.indexes += 1;
                     }

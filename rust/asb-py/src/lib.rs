@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use asb_core::convert::{self, Counts, Filter};
 use asb_core::layers::LayeredWriter;
 use asb_core::source::{backup_files, open_path, open_stream, BoxedReader};
 use asb_core::summary::{Summary, BIN_LETTERS, KEY_LETTERS};
@@ -907,6 +908,127 @@ fn summary_to_dict<'py>(py: Python<'py>, s: &Summary, raw_bytes: u64) -> PyResul
     Ok(d)
 }
 
+fn filter_from(
+    sets: Option<Vec<Vec<u8>>>,
+    bins: Option<Vec<Vec<u8>>>,
+    namespace: Option<(Vec<u8>, Vec<u8>)>,
+    max_records: Option<u64>,
+    no_metadata: bool,
+) -> Filter {
+    Filter {
+        sets,
+        bins,
+        namespace,
+        max_records,
+        no_metadata,
+    }
+}
+
+fn counts_dict<'py>(py: Python<'py>, c: &Counts) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("records", c.records)?;
+    d.set_item("skipped", c.skipped)?;
+    d.set_item("indexes", c.indexes)?;
+    d.set_item("udfs", c.udfs)?;
+    Ok(d)
+}
+
+fn open_dest(dest: &Bound<'_, PyAny>) -> PyResult<Box<dyn Write + Send>> {
+    if let Ok(path) = dest.extract::<PathBuf>() {
+        if path.as_os_str() == "-" {
+            return Ok(Box::new(io::BufWriter::with_capacity(1 << 20, io::stdout())));
+        }
+        let label = path.display().to_string();
+        let file = std::fs::File::create(&path).map_err(|e| to_py_err(asb_core::Error::from(e).with_path(label)))?;
+        return Ok(Box::new(io::BufWriter::with_capacity(1 << 20, file)));
+    }
+    if dest.hasattr("write")? {
+        return Ok(Box::new(PyWriter(dest.clone().unbind())));
+    }
+    Err(PyTypeError::new_err("dest must be a path, \"-\" or a binary file object"))
+}
+
+/// `.asb` sources (each with its header) to JSON Lines in `dest`.
+#[pyfunction]
+#[pyo3(signature = (sources, dest, *, zstd=false, cipher=None, key_material=None, sets=None, bins=None, namespace=None, max_records=None, no_metadata=false))]
+#[allow(clippy::too_many_arguments)]
+fn asb_to_jsonl<'py>(
+    py: Python<'py>,
+    sources: Vec<Bound<'py, PyAny>>,
+    dest: &Bound<'py, PyAny>,
+    zstd: bool,
+    cipher: Option<&str>,
+    key_material: Option<&[u8]>,
+    sets: Option<Vec<Vec<u8>>>,
+    bins: Option<Vec<Vec<u8>>>,
+    namespace: Option<(Vec<u8>, Vec<u8>)>,
+    max_records: Option<u64>,
+    no_metadata: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let layers = layers(zstd, 0, cipher, key_material)?;
+    let filter = filter_from(sets, bins, namespace, max_records, no_metadata);
+    let mut out = open_dest(dest)?;
+    let mut counts = Counts::default();
+    for source in &sources {
+        if filter.done(&counts) {
+            break;
+        }
+        let mut reader = open_source(source, &layers, Arc::new(AtomicU64::new(0)))?;
+        let file = reader.path().map(|p| {
+            std::path::Path::new(p).file_name().map_or(p.to_string(), |f| f.to_string_lossy().into_owned())
+        });
+        py.allow_threads(|| convert::asb_to_jsonl(&mut reader, file.as_deref(), &mut out, &filter, &mut counts))
+            .map_err(to_py_err)?;
+    }
+    out.flush().map_err(|e| to_py_err(e.into()))?;
+    counts_dict(py, &counts)
+}
+
+/// JSON Lines (one backup file) to `.asb` in `dest`, with the given layers.
+#[pyfunction]
+#[pyo3(signature = (source, dest, *, zstd=false, level=0, cipher=None, key_material=None, sets=None, bins=None, namespace=None, max_records=None, no_metadata=false))]
+#[allow(clippy::too_many_arguments)]
+fn jsonl_to_asb<'py>(
+    py: Python<'py>,
+    source: &Bound<'py, PyAny>,
+    dest: &Bound<'py, PyAny>,
+    zstd: bool,
+    level: i32,
+    cipher: Option<&str>,
+    key_material: Option<&[u8]>,
+    sets: Option<Vec<Vec<u8>>>,
+    bins: Option<Vec<Vec<u8>>>,
+    namespace: Option<(Vec<u8>, Vec<u8>)>,
+    max_records: Option<u64>,
+    no_metadata: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let layers = layers(zstd, level, cipher, key_material)?;
+    let filter = filter_from(sets, bins, namespace, max_records, no_metadata);
+    let (input, label): (Box<dyn Read + Send>, String) = if let Ok(path) = source.extract::<PathBuf>() {
+        if path.as_os_str() == "-" {
+            (Box::new(io::stdin()), "<stdin>".into())
+        } else {
+            let label = path.display().to_string();
+            let file = std::fs::File::open(&path).map_err(|e| to_py_err(asb_core::Error::from(e).with_path(label.clone())))?;
+            (Box::new(file), label)
+        }
+    } else if source.hasattr("read")? {
+        (Box::new(PyReader(source.clone().unbind())), "<stream>".into())
+    } else {
+        return Err(PyTypeError::new_err("source must be a path, \"-\" or a binary file object"));
+    };
+    let out = open_dest(dest)?;
+    let mut counts = Counts::default();
+    let input = io::BufReader::with_capacity(1 << 20, input);
+    let layered = py
+        .allow_threads(|| {
+            convert::jsonl_to_asb(input, &label, move |_| LayeredWriter::new(out, &layers), &filter, &mut counts)
+        })
+        .map_err(to_py_err)?;
+    layered.finish().map_err(to_py_err)?;
+    counts_dict(py, &counts)
+}
+
 /// The `*.asb` files of a directory, sorted by name.
 #[pyfunction]
 fn list_backup_files(dir: PathBuf) -> PyResult<Vec<PathBuf>> {
@@ -963,5 +1085,7 @@ fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(list_backup_files, m)?)?;
     m.add_function(wrap_pyfunction!(write_synthetic, m)?)?;
     m.add_function(wrap_pyfunction!(compute_digest, m)?)?;
+    m.add_function(wrap_pyfunction!(asb_to_jsonl, m)?)?;
+    m.add_function(wrap_pyfunction!(jsonl_to_asb, m)?)?;
     Ok(())
 }

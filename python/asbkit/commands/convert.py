@@ -1,0 +1,115 @@
+"""`asbkit convert`: `.asb` to JSON Lines and back, losslessly, with filters."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import _codec
+from ..backup import Source, expand_sources
+from ..errors import AsbError
+from ..layers import Layers
+from ..result import CommandResult
+
+FORMATS = ("asb", "jsonl")
+_EXTENSIONS = {".asb": "asb", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+
+
+@dataclass
+class Selection:
+    """asrestore's filters, applied while converting."""
+
+    sets: list[str] | None = None
+    bins: list[str] | None = None
+    #: (old, new): records of namespace old are written as new; others are an error.
+    namespace: tuple[str, str] | None = None
+    max_records: int | None = None
+    no_metadata: bool = False
+
+    def codec_args(self) -> dict[str, object]:
+        enc = lambda s: s.encode("utf-8", "surrogateescape")  # noqa: E731
+        return {
+            "sets": [enc(s) for s in self.sets] if self.sets else None,
+            "bins": [enc(b) for b in self.bins] if self.bins else None,
+            "namespace": (enc(self.namespace[0]), enc(self.namespace[1])) if self.namespace else None,
+            "max_records": self.max_records,
+            "no_metadata": self.no_metadata,
+        }
+
+
+@dataclass
+class ConvertReport:
+    source: str
+    dest: str
+    source_format: str
+    dest_format: str
+    layers: str
+    records: int = 0
+    skipped: int = 0
+    indexes: int = 0
+    udfs: int = 0
+    files: list[str] = field(default_factory=list)
+
+
+def detect_format(path: str, given: str | None, side: str) -> str:
+    if given:
+        if given not in FORMATS:
+            raise AsbError(f"unknown format {given!r} (asb or jsonl)")
+        return given
+    if path != "-" and Path(path).is_dir():
+        return "asb"
+    fmt = _EXTENSIONS.get(Path(path).suffix.lower())
+    if fmt is None:
+        flag = "--from" if side == "input" else "--to"
+        raise AsbError(f"cannot tell the format of {path!r} from its name: pass {flag} asb|jsonl", path=path)
+    return fmt
+
+
+def convert(
+    source: str,
+    dest: str,
+    layers: Layers | None = None,
+    *,
+    source_format: str | None = None,
+    dest_format: str | None = None,
+    selection: Selection | None = None,
+) -> CommandResult[ConvertReport]:
+    """Converts one backup (file, directory or stdin) to the other form.
+
+    A path is written under a temporary name and renamed when complete; on error nothing is
+    left behind.
+    """
+    layers = layers or Layers()
+    selection = selection or Selection()
+    report = ConvertReport(source, dest, source_format or "?", dest_format or "?", layers.describe())
+    tmp: str | None = None
+    try:
+        report.source_format = detect_format(source, source_format, "input")
+        report.dest_format = detect_format(dest, dest_format, "output")
+        if report.source_format == report.dest_format:
+            raise AsbError(f"both sides are {report.source_format}: convert goes from asb to jsonl or back")
+        target: str = dest
+        if dest != "-":
+            fd, tmp = tempfile.mkstemp(prefix=f".{Path(dest).name}.", dir=Path(dest).parent or ".")
+            os.close(fd)
+            target = tmp
+        args = {**layers.codec_args(), **selection.codec_args()}
+        if report.source_format == "asb":
+            files: list[Source] = expand_sources(source)
+            report.files = [str(f) for f in files]
+            counts = _codec.asb_to_jsonl(files, target, **args)
+        else:
+            counts = _codec.jsonl_to_asb(source, target, level=layers.compression_level, **args)
+        if tmp is not None:
+            os.replace(tmp, dest)
+            tmp = None
+        report.records, report.skipped = counts["records"], counts["skipped"]
+        report.indexes, report.udfs = counts["indexes"], counts["udfs"]
+        return CommandResult("convert", report)
+    except (AsbError, OSError) as exc:
+        return CommandResult("convert", report, [exc])
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)

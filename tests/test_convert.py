@@ -1,0 +1,162 @@
+"""`asbkit convert`: .asb to JSON Lines and back, byte for byte, with filters."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import asbkit
+from asbkit import Layers, _codec
+from asbkit.cli import main
+from asbkit.commands import Selection, convert
+
+from .conftest import SAMPLE, vector
+from .test_vectors import GENERATED
+
+
+def jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("source", ["upstream", "sample", "synthetic"])
+def test_asb_to_json_and_back_is_byte_identical(tmp_path: Path, source: str, upstream_asb: Path) -> None:
+    if source == "synthetic":
+        src = tmp_path / "syn.asb"
+        _codec.write_synthetic(str(src), 3_000_000, seed=3)
+    else:
+        src = upstream_asb if source == "upstream" else SAMPLE
+    assert convert(str(src), str(tmp_path / "x.jsonl")).ok
+    result = convert(str(tmp_path / "x.jsonl"), str(tmp_path / "back.asb"))
+    assert result.ok, result.errors
+    assert (tmp_path / "back.asb").read_bytes() == src.read_bytes()
+
+
+@pytest.mark.parametrize(("name", "compress", "encrypt"), GENERATED)
+def test_layered_vectors_convert_both_ways(
+    tmp_path: Path, name: str, compress: str | None, encrypt: str | None, test_key: Path, upstream_asb: Path
+) -> None:
+    layers = Layers(compress=compress, encrypt=encrypt, key_file=str(test_key) if encrypt else None)
+    assert convert(str(vector(f"generated/{name}")), str(tmp_path / "x.jsonl"), layers).ok
+    assert convert(str(tmp_path / "x.jsonl"), str(tmp_path / "y.asb"), layers).ok
+    # The written layers decode to the upstream text again.
+    assert convert(str(tmp_path / "y.asb"), str(tmp_path / "z.jsonl"), layers).ok
+    assert convert(str(tmp_path / "z.jsonl"), str(tmp_path / "plain.asb")).ok
+    assert (tmp_path / "plain.asb").read_bytes() == upstream_asb.read_bytes()
+
+
+def test_json_values_for_people(tmp_path: Path) -> None:
+    assert convert(str(SAMPLE), str(tmp_path / "s.jsonl")).ok
+    header, idx_age, idx_tags, udf, alice, num, raw = jsonl(tmp_path / "s.jsonl")
+    assert (header["type"], header["namespace"], header["first_file"], header["file"]) == ("header", "test", True, "sample.asb")
+    assert idx_tags == {"type": "sindex", "namespace": "test", "set": "", "name": "idx_tags", "index_type": "L", "paths": [{"bin": "tags", "type": "S"}]}
+    assert udf["content"].startswith("function hello()")
+    bins = {b["name"]: b for b in alice["bins"]}
+    assert bins["ratio"]["v"] == 0.1 and bins["age"]["v"] == 42 and bins["flag"]["v"] is True
+    assert bins["loc"] == {"name": "loc", "t": "G", "v": '{"type":"Point","coordinates":[1,2]}'}
+    assert bins["m"]["view"] == {"k": 1}
+    assert num["key"] == {"t": "I", "v": 12345} and num["expires"] == "2025-11-05T00:53:20Z"
+    assert raw["key"] == {"t": "B", "v": "AP9hYg==", "compact": True}
+    assert raw["bins"] == [{"name": "raw", "t": "B", "v": "YQpi", "compact": True}]
+
+
+def test_extreme_values_survive(tmp_path: Path) -> None:
+    from asbkit import Bin, Header, Key, Record
+
+    rec = Record(
+        "ns\udcff",
+        bytes(range(20)),
+        [
+            Bin("big", "I", -(2**63)),
+            Bin("max", "I", 2**63 - 1),
+            Bin("nan", "D", float("nan")),
+            Bin("neg_nan", "D", -float("nan")),
+            Bin("inf", "D", float("-inf")),
+            Bin("neg_zero", "D", -0.0),
+            Bin("tiny", "D", 5e-324),
+            Bin("bytes\udce9", "S", "caf\udce9"),
+            Bin("ordered", "L", bytes.fromhex("94c70001010203")),
+            Bin("kv", "M", bytes.fromhex("83c70003c0a2036102a2037a01")),
+            Bin("hll", "Y", b"\x00\x01", True),
+        ],
+        set="s",
+        key=Key("D", 1.5),
+        generation=65535,
+        void_time=2**32 - 1,
+    )
+    src = tmp_path / "x.asb"
+    w = _codec.Writer(str(src), Header("ns\udcff", True))
+    w.write(rec)
+    w.close()
+    assert convert(str(src), str(tmp_path / "x.jsonl")).ok
+    header, doc = jsonl(tmp_path / "x.jsonl")
+    assert header["namespace"] == {"b64": "bnP/"}
+    bins = {b["name"] if isinstance(b["name"], str) else b["name"]["b64"]: b for b in doc["bins"]}
+    assert bins["big"]["v"] == -(2**63) and bins["max"]["v"] == 2**63 - 1
+    assert (bins["nan"]["v"], bins["neg_nan"]["v"], bins["inf"]["v"]) == ("NaN", "-NaN", "-Infinity")
+    assert math.copysign(1, bins["neg_zero"]["v"]) == -1 and bins["tiny"]["v"] == 5e-324
+    assert bins["Ynl0ZXPp"]["v"] == {"b64": "Y2Fm6Q=="}
+    assert bins["ordered"]["view"] == {"flags": 1, "list": [1, 2, 3]}
+    assert bins["kv"]["view"] == {"flags": 3, "map": {"a": 2, "z": 1}}
+    assert doc["expires"] == "2146-02-07T06:28:15Z" and doc["key"] == {"t": "D", "v": 1.5}
+    assert convert(str(tmp_path / "x.jsonl"), str(tmp_path / "y.asb")).ok
+    assert (tmp_path / "y.asb").read_bytes() == src.read_bytes()
+
+
+def test_filters(tmp_path: Path) -> None:
+    sel = Selection(sets=["demo"], bins=["age"], namespace=("test", "prod"), max_records=5)
+    result = convert(str(SAMPLE), str(tmp_path / "f.jsonl"), selection=sel)
+    assert result.ok and (result.data.records, result.data.skipped) == (2, 1)
+    docs = jsonl(tmp_path / "f.jsonl")
+    assert docs[0]["namespace"] == "prod" and {d["namespace"] for d in docs[1:] if "namespace" in d} == {"prod"}
+    records = [d for d in docs if d["type"] == "record"]
+    assert [r["bins"] for r in records] == [[{"name": "age", "t": "I", "v": 42}], []]
+    wrong = convert(str(SAMPLE), str(tmp_path / "g.jsonl"), selection=Selection(namespace=("other", "x")))
+    assert not wrong.ok and "expected \"other\"" in str(wrong.errors[0])
+    assert not (tmp_path / "g.jsonl").exists(), "a failed conversion leaves no file"
+
+
+def test_bad_json_is_located_and_leaves_nothing(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    assert convert(str(SAMPLE), str(src)).ok
+    lines = src.read_text().splitlines()
+    lines[5] = lines[5].replace('"generation":1', '"generation":70000')
+    src.write_text("\n".join(lines) + "\n")
+    result = convert(str(src), str(tmp_path / "out.asb"))
+    (err,) = result.errors
+    assert (err.line, err.path) == (6, str(src)) and "generation" in err.message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+
+
+def test_format_must_be_known(tmp_path: Path) -> None:
+    result = convert(str(SAMPLE), str(tmp_path / "out.txt"))
+    assert "pass --to asb|jsonl" in str(result.errors[0])
+    assert "both sides are asb" in str(convert(str(SAMPLE), str(tmp_path / "o.asb")).errors[0])
+
+
+def test_cli_streams_stdin_to_stdout(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "asbkit", "convert", "-", "-", "--from", "asb", "--to", "jsonl"],
+        stdin=SAMPLE.open("rb"), capture_output=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout.splitlines()) == 7 and b"converted" in proc.stderr
+    back = subprocess.run(
+        [sys.executable, "-m", "asbkit", "convert", "-", "-", "--from", "jsonl", "--to", "asb", "-z", "zstd"],
+        input=proc.stdout, capture_output=True, check=False,
+    )
+    assert back.returncode == 0, back.stderr
+    assert back.stdout[:4] == b"\x28\xb5\x2f\xfd"
+    (tmp_path / "z.asb").write_bytes(back.stdout)
+    assert len(list(asbkit.read_backup(tmp_path / "z.asb", Layers(compress="zstd")))) == 6
+
+
+def test_cli_convert_options(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code = main(["convert", str(SAMPLE), str(tmp_path / "o.jsonl"), "-s", "demo", "-B", "age", "--no-metadata", "--output", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and doc["data"]["records"] == 2 and doc["data"]["indexes"] == 0
+    assert main(["convert", str(SAMPLE), str(tmp_path / "p.jsonl"), "-n", "bad"]) == 2
