@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-d", "--directory", action="append", default=[], metavar="DIR", help="a directory of .asb files")
         add_layer_options(p)
         add_output_options(p)
+        if name == "validate":
+            p.add_argument("--deep", action="store_true", help="also recompute digests from set and key, check the namespace, find duplicate digests")
+            p.add_argument("--max-errors", type=int, default=100, metavar="N", help="with --deep, list up to N findings (default 100)")
     p = sub.add_parser(
         "convert",
         help="convert a backup to JSON Lines or back, losslessly",
@@ -131,7 +134,19 @@ def render_validate(result: CommandResult[ValidateReport]) -> str:
         + f", {_plural(r.udfs, 'UDF')}, {_mib(r.text_bytes)} of text"
         + (f" ({_mib(r.raw_bytes)} on disk, {r.layers})" if r.layers != "plain" else "")
     )
-    lines.append(("valid: " if result.ok else "read before the error: ") + summary)
+    d = r.deep
+    if d is not None:
+        lines.append(f"deep: {d.keys_checked:,} digests recomputed from their keys, duplicates checked")
+        for kind, n in d.finding_counts.items():
+            lines.append(f"  {n:,} {kind.replace('_', ' ')}")
+        for f in d.findings:
+            where = f.path + (f":{f.line}:{f.column} (byte {f.offset})" if f.line is not None else "")
+            lines.append(f"  {where}: {f.message}")
+    if result.errors:
+        prefix = "read before the error: "
+    else:
+        prefix = "valid: " if result.ok else "parsed, with findings: "
+    lines.append(prefix + summary)
     return "\n".join(lines)
 
 
@@ -207,7 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         paths = args.paths + args.input_file + args.directory
         if not paths:
             parser.error(f"{args.command}: give a backup file, a directory or - for stdin")
-        result = COMMANDS[args.command](paths if len(paths) > 1 else paths[0], layers, progress=progress)
+        extra = {"deep": args.deep, "max_errors": args.max_errors} if args.command == "validate" else {}
+        result = COMMANDS[args.command](paths if len(paths) > 1 else paths[0], layers, progress=progress, **extra)
     if args.output == "json":
         print(result.to_json())
     else:

@@ -26,15 +26,17 @@ class CommandResult(Generic[T]):
     command: str
     data: T
     errors: list[AsbError | OSError] = field(default_factory=list)
+    #: Findings that are not read errors (validate --deep): they fail the command too.
+    findings: int = 0
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.errors and not self.findings
 
     @property
     def exit_code(self) -> int:
         if not self.errors:
-            return EXIT_OK
+            return EXIT_INVALID if self.findings else EXIT_OK
         err = self.errors[0]
         if isinstance(err, OSError):
             return EXIT_IO

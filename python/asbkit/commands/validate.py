@@ -20,6 +20,25 @@ class FileCounts:
 
 
 @dataclass
+class Finding:
+    #: digest_mismatch, bytes_key_digest_mismatch, namespace_mismatch, duplicate_digest
+    kind: str
+    path: str
+    line: int | None
+    column: int | None
+    offset: int | None
+    message: str
+
+
+@dataclass
+class DeepReport:
+    keys_checked: int
+    finding_counts: dict[str, int]
+    #: The first findings (up to --max-errors), located at the record they are about.
+    findings: list[Finding]
+
+
+@dataclass
 class ValidateReport:
     layers: str
     files: list[FileCounts]
@@ -28,13 +47,21 @@ class ValidateReport:
     udfs: int
     text_bytes: int
     raw_bytes: int
+    deep: DeepReport | None = None
 
 
 def validate(
-    sources: Source | list[Source], layers: Layers | None = None, *, progress: bool | None = None
+    sources: Source | list[Source],
+    layers: Layers | None = None,
+    *,
+    progress: bool | None = None,
+    deep: bool = False,
+    max_errors: int = 100,
 ) -> CommandResult[ValidateReport]:
+    """Parses everything. With `deep`, also recomputes digests from set and key, checks
+    that one namespace runs through the backup and finds digests that occur twice."""
     layers = layers or Layers()
-    summary, errors = run_scan(sources, layers, detail=False, progress=progress)
+    summary, errors = run_scan(sources, layers, detail=False, progress=progress, deep=deep, max_issues=max_errors)
     files = [
         FileCounts(f["path"], f["records"], f["indexes"], f["udfs"], f["text_bytes"])
         for f in summary["files"]
@@ -48,4 +75,9 @@ def validate(
         text_bytes=sum(f.text_bytes for f in files),
         raw_bytes=summary["raw_bytes"],
     )
-    return CommandResult("validate", report, errors)
+    findings = 0
+    if "deep" in summary:
+        d = summary["deep"]
+        report.deep = DeepReport(d["keys_checked"], dict(d["issue_counts"]), [Finding(**i) for i in d["issues"]])
+        findings = sum(report.deep.finding_counts.values())
+    return CommandResult("validate", report, errors, findings)

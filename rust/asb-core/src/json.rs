@@ -48,7 +48,15 @@ fn push_json_str(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Bytes as a JSON string when they are UTF-8, else `{"b64": …}`.
+#[inline]
 fn push_text(out: &mut Vec<u8>, bytes: &[u8]) {
+    // Most names and values are printable ASCII with nothing to escape: copy them as they are.
+    if bytes.iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     match std::str::from_utf8(bytes) {
         Ok(s) => push_json_str(out, s),
         Err(_) => {
@@ -81,6 +89,22 @@ fn push_int(out: &mut Vec<u8>, v: impl itoa::Integer) {
 
 /// ISO-8601 UTC of a void time (seconds since 2010-01-01).
 pub fn void_time_iso(void_time: u32) -> String {
+    let mut out = Vec::with_capacity(20);
+    push_iso(&mut out, void_time);
+    String::from_utf8(out).expect("ASCII")
+}
+
+fn push_digits(out: &mut Vec<u8>, v: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut v = v;
+    for slot in buf[..width].iter_mut().rev() {
+        *slot = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    out.extend_from_slice(&buf[..width]);
+}
+
+fn push_iso(out: &mut Vec<u8>, void_time: u32) {
     let secs = CITRUSLEAF_EPOCH + void_time as u64;
     let (days, rem) = (secs / 86400, secs % 86400);
     // Civil from days (Howard Hinnant's algorithm).
@@ -93,12 +117,18 @@ pub fn void_time_iso(void_time: u32) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    push_digits(out, year as u64, 4);
+    out.push(b'-');
+    push_digits(out, month as u64, 2);
+    out.push(b'-');
+    push_digits(out, day as u64, 2);
+    out.push(b'T');
+    push_digits(out, rem / 3600, 2);
+    out.push(b':');
+    push_digits(out, rem / 60 % 60, 2);
+    out.push(b':');
+    push_digits(out, rem % 60, 2);
+    out.push(b'Z');
 }
 
 pub fn header_to_json(out: &mut Vec<u8>, header: &Header, file: Option<&str>) {
@@ -193,7 +223,7 @@ pub fn record_to_json(out: &mut Vec<u8>, rec: &Record) {
     push_int(out, rec.void_time);
     if rec.void_time != 0 {
         out.extend_from_slice(b",\"expires\":\"");
-        out.extend_from_slice(void_time_iso(rec.void_time).as_bytes());
+        push_iso(out, rec.void_time);
         out.push(b'"');
     }
     if let Some(key) = rec.key() {
@@ -429,9 +459,39 @@ fn is_string_key(bytes: &[u8], pos: usize) -> Option<(usize, usize)> {
     std::str::from_utf8(&bytes[text.0..text.1]).is_ok().then_some(text)
 }
 
+/// Steps over one msgpack item without rendering it.
 fn skip_item(bytes: &[u8], pos: &mut usize, depth: usize) -> Option<()> {
-    let mut sink = Vec::new();
-    view_item(&mut sink, bytes, pos, depth)
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    let m = *take(bytes, pos, 1)?.first()?;
+    let (skip, items) = match m {
+        0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => (0, 0),
+        0xcc..=0xcf => (1usize << (m - 0xcc), 0),
+        0xd0..=0xd3 => (1usize << (m - 0xd0), 0),
+        0xca => (4, 0),
+        0xcb => (8, 0),
+        0xa0..=0xbf => ((m & 0x1f) as usize, 0),
+        0xd9 | 0xc4 => (len_of(bytes, pos, 1)?, 0),
+        0xda | 0xc5 => (len_of(bytes, pos, 2)?, 0),
+        0xdb | 0xc6 => (len_of(bytes, pos, 4)?, 0),
+        0x90..=0x9f => (0, (m & 0x0f) as usize),
+        0xdc => (0, len_of(bytes, pos, 2)?),
+        0xdd => (0, len_of(bytes, pos, 4)?),
+        0x80..=0x8f => (0, 2 * (m & 0x0f) as usize),
+        0xde => (0, 2 * len_of(bytes, pos, 2)?),
+        0xdf => (0, 2 * len_of(bytes, pos, 4)?),
+        0xd4..=0xd8 => (1 + (1usize << (m - 0xd4)), 0),
+        0xc7 => (1 + len_of(bytes, pos, 1)?, 0),
+        0xc8 => (1 + len_of(bytes, pos, 2)?, 0),
+        0xc9 => (1 + len_of(bytes, pos, 4)?, 0),
+        _ => return None,
+    };
+    take(bytes, pos, skip)?;
+    for _ in 0..items {
+        skip_item(bytes, pos, depth + 1)?;
+    }
+    Some(())
 }
 
 fn view_map(out: &mut Vec<u8>, bytes: &[u8], pos: &mut usize, mut n: usize, depth: usize) -> Option<()> {

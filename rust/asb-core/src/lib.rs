@@ -6,6 +6,7 @@
 
 pub mod b64;
 pub mod convert;
+pub mod deep;
 pub mod digest;
 pub mod error;
 pub mod json;

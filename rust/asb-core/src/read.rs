@@ -545,6 +545,15 @@ impl<R: Read> Reader<R> {
         self.lines.position(&self.data[..self.end], self.base, self.pos)
     }
 
+    /// Line and column of a stream offset that is still in the window (the start of the
+    /// entity last returned always is); the current position otherwise.
+    pub fn position_of(&self, offset: u64) -> Position {
+        match offset.checked_sub(self.base) {
+            Some(rel) if rel as usize <= self.end => self.lines.position(&self.data[..self.end], self.base, rel as usize),
+            _ => self.position(),
+        }
+    }
+
     /// Text size in bytes of the entity last returned.
     pub fn last_entity_len(&self) -> u64 {
         self.last_entity_len

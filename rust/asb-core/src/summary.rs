@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::io::Read;
 
+use crate::deep::DeepCheck;
 use crate::error::Result;
 use crate::model::{Key, SecondaryIndex, Version};
 use crate::read::{Entity, Reader};
@@ -100,9 +101,13 @@ impl Summary {
     pub fn scan<R: Read>(
         &mut self,
         reader: &mut Reader<R>,
+        mut deep: Option<&mut DeepCheck>,
         mut tick: impl FnMut(u64) -> Result<()>,
     ) -> Result<()> {
         let header = reader.header().clone();
+        if let Some(d) = deep.as_deref_mut() {
+            d.start_file(reader.path().unwrap_or(""), header.namespace());
+        }
         let mut file = FileSummary {
             path: reader.path().unwrap_or("").to_string(),
             version: header.version,
@@ -116,6 +121,7 @@ impl Summary {
         let mut set_slot = usize::MAX;
         let mut ns_slot = usize::MAX;
         loop {
+            let start = reader.offset();
             let entity = reader.next_entity();
             let entity = match entity {
                 Ok(Some(e)) => e,
@@ -132,6 +138,9 @@ impl Summary {
                     if self.detail {
                         let size = reader.last_entity_len();
                         self.add_record_detail(reader.record(), size, &mut set_slot, &mut ns_slot);
+                    }
+                    if let Some(d) = deep.as_deref_mut() {
+                        d.record(reader.record(), reader.path().unwrap_or(""), || reader.position_of(start))?;
                     }
                     if file.records.is_multiple_of(65536) {
                         tick(self.records + file.records)?;

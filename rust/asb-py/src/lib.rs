@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use asb_core::convert::{self, Counts, Filter};
+use asb_core::deep::DeepCheck;
 use asb_core::layers::LayeredWriter;
 use asb_core::source::{backup_files, open_path, open_stream, BoxedReader};
 use asb_core::summary::{Summary, BIN_LETTERS, KEY_LETTERS};
@@ -770,21 +771,26 @@ impl Writer {
     }
 }
 
-/// Counts (and with `detail`, statistics) over any number of backup streams, in Rust.
+/// Counts (and with `detail`, statistics; with `deep`, digest and duplicate checks) over
+/// any number of backup streams, in Rust.
 #[pyclass(module = "asbkit._codec")]
 pub struct Scanner {
     summary: Summary,
     raw_bytes: u64,
+    deep: Option<DeepCheck>,
+    deep_done: bool,
 }
 
 #[pymethods]
 impl Scanner {
     #[new]
-    #[pyo3(signature = (detail=false))]
-    fn new(detail: bool) -> Scanner {
+    #[pyo3(signature = (detail=false, *, deep=false, max_issues=100, memory_digests=None))]
+    fn new(detail: bool, deep: bool, max_issues: usize, memory_digests: Option<usize>) -> Scanner {
         Scanner {
             summary: Summary::new(detail),
             raw_bytes: 0,
+            deep: deep.then(|| DeepCheck::new(max_issues, memory_digests.unwrap_or(asb_core::deep::DEFAULT_MEMORY_DIGESTS))),
+            deep_done: false,
         }
     }
 
@@ -803,8 +809,9 @@ impl Scanner {
         let raw_count = Arc::new(AtomicU64::new(0));
         let mut reader = open_source(source, &layers, raw_count.clone())?;
         let summary = &mut self.summary;
+        let deep = self.deep.as_mut();
         let result = py.allow_threads(|| {
-            summary.scan(&mut reader, |_| {
+            summary.scan(&mut reader, deep, |_| {
                 if let Some(cb) = &progress {
                     Python::with_gil(|py| cb.call1(py, (raw_count.load(Ordering::Relaxed),)))
                         .map_err(|e| asb_core::Error::layer(format!("progress callback failed: {e}")))?;
@@ -816,9 +823,36 @@ impl Scanner {
         result.map_err(to_py_err)
     }
 
-    /// The summary as plain Python data.
-    fn result<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        summary_to_dict(py, &self.summary, self.raw_bytes)
+    /// The summary as plain Python data (ends the deep checks: call it last).
+    fn result<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = summary_to_dict(py, &self.summary, self.raw_bytes)?;
+        if let Some(deep) = self.deep.as_mut() {
+            if !self.deep_done {
+                self.deep_done = true;
+                py.allow_threads(|| deep.finish()).map_err(to_py_err)?;
+            }
+            let dd = PyDict::new(py);
+            dd.set_item("keys_checked", deep.keys_checked)?;
+            let counts = PyDict::new(py);
+            for (k, v) in &deep.issue_counts {
+                counts.set_item(*k, v)?;
+            }
+            dd.set_item("issue_counts", counts)?;
+            let issues = PyList::empty(py);
+            for i in &deep.issues {
+                let id = PyDict::new(py);
+                id.set_item("kind", i.kind)?;
+                id.set_item("path", &i.path)?;
+                id.set_item("line", i.position.map(|p| p.line))?;
+                id.set_item("column", i.position.map(|p| p.column))?;
+                id.set_item("offset", i.position.map(|p| p.offset))?;
+                id.set_item("message", &i.message)?;
+                issues.append(id)?;
+            }
+            dd.set_item("issues", issues)?;
+            d.set_item("deep", dd)?;
+        }
+        Ok(d)
     }
 }
 

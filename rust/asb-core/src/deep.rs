@@ -1,0 +1,245 @@
+//! `validate --deep`: what parsing alone cannot see. Recomputed digests, one namespace per
+//! backup, and digests that occur twice (in bounded memory: entries are bucketed by
+//! partition and buckets spill to temporary files past a limit).
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+
+use crate::digest::{compute_digest, partition_id};
+use crate::error::{Position, Result};
+use crate::model::{Key, Record};
+
+/// A finding, located at the start of the record it is about.
+#[derive(Clone, Debug)]
+pub struct Issue {
+    /// `digest_mismatch`, `bytes_key_digest_mismatch`, `namespace_mismatch`, `duplicate_digest`.
+    pub kind: &'static str,
+    pub path: String,
+    pub position: Option<Position>,
+    pub message: String,
+}
+
+const BUCKETS: usize = 4096;
+/// Digests kept in memory before buckets spill to disk (24 bytes each).
+pub const DEFAULT_MEMORY_DIGESTS: usize = 4 << 20;
+
+pub struct DeepCheck {
+    pub max_issues: usize,
+    pub issues: Vec<Issue>,
+    pub issue_counts: std::collections::BTreeMap<&'static str, u64>,
+    pub keys_checked: u64,
+    namespace: Option<Vec<u8>>,
+    files: Vec<String>,
+    /// Per partition: digest and the index of the file it came from.
+    buckets: Vec<Vec<([u8; 20], u32)>>,
+    in_memory: usize,
+    memory_limit: usize,
+    spill: Option<(tempfile_dir::Dir, Vec<Option<BufWriter<File>>>)>,
+}
+
+mod tempfile_dir {
+    //! A private temporary directory removed when dropped.
+    use std::path::PathBuf;
+
+    pub struct Dir(pub PathBuf);
+
+    impl Dir {
+        pub fn new() -> std::io::Result<Dir> {
+            let base = std::env::temp_dir();
+            for n in 0..1000u32 {
+                let p = base.join(format!("asbkit-digests-{}-{n}", std::process::id()));
+                if std::fs::create_dir(&p).is_ok() {
+                    return Ok(Dir(p));
+                }
+            }
+            Err(std::io::Error::other("cannot create a temporary directory"))
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+impl DeepCheck {
+    pub fn new(max_issues: usize, memory_limit: usize) -> DeepCheck {
+        DeepCheck {
+            max_issues,
+            issues: Vec::new(),
+            issue_counts: Default::default(),
+            keys_checked: 0,
+            namespace: None,
+            files: Vec::new(),
+            buckets: vec![Vec::new(); BUCKETS],
+            in_memory: 0,
+            memory_limit: memory_limit.max(1),
+            spill: None,
+        }
+    }
+
+    fn report(&mut self, kind: &'static str, path: &str, position: Option<Position>, message: String) {
+        *self.issue_counts.entry(kind).or_default() += 1;
+        if self.issues.len() < self.max_issues {
+            self.issues.push(Issue { kind, path: path.to_string(), position, message });
+        }
+    }
+
+    pub fn issue_total(&self) -> u64 {
+        self.issue_counts.values().sum()
+    }
+
+    /// A new file begins; its header namespace must agree with the others.
+    pub fn start_file(&mut self, path: &str, header_namespace: Option<&[u8]>) {
+        self.files.push(path.to_string());
+        if let Some(ns) = header_namespace {
+            self.check_namespace(ns, path, Some(Position { line: 2, column: 1, offset: 12 }), "header");
+        }
+    }
+
+    fn check_namespace(&mut self, ns: &[u8], path: &str, at: Option<Position>, what: &str) {
+        match &self.namespace {
+            None => self.namespace = Some(ns.to_vec()),
+            Some(first) if first.as_slice() != ns => {
+                let msg = format!(
+                    "{what} namespace {:?} differs from {:?} seen first",
+                    String::from_utf8_lossy(ns),
+                    String::from_utf8_lossy(first)
+                );
+                self.report("namespace_mismatch", path, at, msg);
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// Checks one record; `at` tells where it starts (only asked when there is a finding).
+    pub fn record(&mut self, rec: &Record, path: &str, at: impl Fn() -> Position) -> Result<()> {
+        if self.namespace.as_deref().is_some_and(|ns| ns != rec.namespace()) {
+            self.check_namespace(rec.namespace(), path, Some(at()), "record");
+        } else if self.namespace.is_none() {
+            self.namespace = Some(rec.namespace().to_vec());
+        }
+        if let Some(key) = rec.key() {
+            self.keys_checked += 1;
+            let want = compute_digest(rec.set().unwrap_or_default(), &key);
+            if want != rec.digest {
+                let b64 = |d: &[u8; 20]| base64_simd::STANDARD.encode_to_string(d);
+                let (kind, why) = match key {
+                    // `+ k B` carries no blob subtype: the key may have been hashed as another.
+                    Key::Bytes { .. } => ("bytes_key_digest_mismatch", " (bytes keys carry no blob subtype; it may be a non-generic blob)"),
+                    _ => ("digest_mismatch", ""),
+                };
+                let msg = format!(
+                    "the digest {} is not RIPEMD-160 of the set and key ({}){why}",
+                    b64(&rec.digest),
+                    b64(&want)
+                );
+                self.report(kind, path, Some(at()), msg);
+            }
+        }
+        self.add_digest(rec.digest)
+    }
+
+    fn add_digest(&mut self, digest: [u8; 20]) -> Result<()> {
+        let file = (self.files.len().max(1) - 1) as u32;
+        let bucket = partition_id(&digest) as usize;
+        self.buckets[bucket].push((digest, file));
+        self.in_memory += 1;
+        if self.in_memory >= self.memory_limit {
+            self.spill_all()?;
+        }
+        Ok(())
+    }
+
+    fn spill_all(&mut self) -> Result<()> {
+        if self.spill.is_none() {
+            self.spill = Some((tempfile_dir::Dir::new()?, (0..BUCKETS).map(|_| None).collect()));
+        }
+        let (dir, writers) = self.spill.as_mut().expect("just made");
+        for (i, bucket) in self.buckets.iter_mut().enumerate() {
+            if bucket.is_empty() {
+                continue;
+            }
+            if writers[i].is_none() {
+                writers[i] = Some(BufWriter::with_capacity(4096, File::create(dir.0.join(format!("{i}")))?));
+            }
+            let w = writers[i].as_mut().expect("just made");
+            for (d, f) in bucket.drain(..) {
+                w.write_all(&d)?;
+                w.write_all(&f.to_le_bytes())?;
+            }
+        }
+        self.in_memory = 0;
+        Ok(())
+    }
+
+    /// Finds digests seen more than once; call after the last record.
+    pub fn finish(&mut self) -> Result<()> {
+        let mut spilled = self.spill.take();
+        if let Some((_, writers)) = spilled.as_mut() {
+            for w in writers.iter_mut().flatten() {
+                w.flush()?;
+            }
+        }
+        for i in 0..BUCKETS {
+            let mut bucket = std::mem::take(&mut self.buckets[i]);
+            if let Some((dir, writers)) = &spilled {
+                if writers[i].is_some() {
+                    let mut r = BufReader::new(File::open(dir.0.join(format!("{i}")))?);
+                    let mut entry = [0u8; 24];
+                    while r.read_exact(&mut entry).is_ok() {
+                        let d: [u8; 20] = entry[..20].try_into().expect("20");
+                        bucket.push((d, u32::from_le_bytes(entry[20..].try_into().expect("4"))));
+                    }
+                }
+            }
+            bucket.sort_unstable();
+            for pair in bucket.windows(2) {
+                if pair[0].0 == pair[1].0 {
+                    let msg = format!(
+                        "digest {} occurs more than once (also in {})",
+                        base64_simd::STANDARD.encode_to_string(pair[1].0),
+                        self.files.get(pair[0].1 as usize).map_or("", String::as_str)
+                    );
+                    let path = self.files.get(pair[1].1 as usize).cloned().unwrap_or_default();
+                    self.report("duplicate_digest", &path, None, msg);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(key: i64, digest_of: i64) -> Record {
+        let mut r = Record::new();
+        r.set_namespace(b"test");
+        r.digest = compute_digest(b"", &Key::Int(digest_of));
+        r.set_key(Some(Key::Int(key)));
+        r
+    }
+
+    #[test]
+    fn duplicates_are_found_across_spills() {
+        for limit in [1, 3, 1000] {
+            let mut d = DeepCheck::new(100, limit);
+            d.start_file("a.asb", Some(b"test"));
+            for i in 0..10 {
+                d.record(&rec(i, i), "a.asb", Position::default).unwrap();
+            }
+            d.start_file("b.asb", Some(b"test"));
+            d.record(&rec(3, 3), "b.asb", Position::default).unwrap();
+            d.record(&rec(4, 5), "b.asb", Position::default).unwrap();
+            d.finish().unwrap();
+            assert_eq!(d.issue_counts.get("duplicate_digest"), Some(&2), "limit {limit}");
+            assert_eq!(d.issue_counts.get("digest_mismatch"), Some(&1), "limit {limit}");
+            let dup = d.issues.iter().find(|i| i.kind == "duplicate_digest").unwrap();
+            assert_eq!(dup.path, "b.asb");
+            assert!(dup.message.contains("also in a.asb"), "{}", dup.message);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+"""`asbkit validate --deep`: digests recomputed, namespaces checked, duplicates found."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from asbkit import _codec
+from asbkit.cli import main
+from asbkit.commands import validate
+
+from .conftest import SAMPLE
+
+
+def test_clean_backup_passes(upstream_asb: Path) -> None:
+    result = validate([str(SAMPLE), str(upstream_asb)], deep=True, progress=False)
+    assert result.ok and result.exit_code == 0
+    assert result.data.deep is not None and result.data.deep.keys_checked == 4
+    assert result.data.deep.finding_counts == {}
+
+
+def test_wrong_digest_is_located_at_its_record(tmp_path: Path) -> None:
+    text = SAMPLE.read_bytes().replace(b"+ d MPuLddL9IM5lWFedZKP+g9KTaJI=", b"+ d AAAAddL9IM5lWFedZKP+g9KTaJI=")
+    path = tmp_path / "bad.asb"
+    path.write_bytes(text)
+    result = validate(str(path), deep=True, progress=False)
+    assert result.exit_code == 1 and not result.errors
+    (finding,) = result.data.deep.findings
+    assert finding.kind == "digest_mismatch"
+    record_start = text.index(b"+ k I 12345")
+    assert (finding.line, finding.column, finding.offset) == (text[:record_start].count(b"\n") + 1, 1, record_start)
+    assert "MPuLddL9IM5lWFedZKP+g9KTaJI=" in finding.message
+
+
+def test_bytes_key_mismatch_is_its_own_kind(tmp_path: Path) -> None:
+    text = SAMPLE.read_bytes().replace(b"+ d 6PwJ4/v/twYVahR7CrobAPP2UWY=", b"+ d 7JEZLUt/jONdXXjTS8ply6qqyWA=")
+    path = tmp_path / "b.asb"
+    path.write_bytes(text)
+    result = validate(str(path), deep=True, progress=False)
+    assert result.data.deep.finding_counts == {"bytes_key_digest_mismatch": 1}
+    assert "blob subtype" in result.data.deep.findings[0].message
+
+
+def test_duplicates_and_namespaces_across_files(tmp_path: Path) -> None:
+    shutil.copy(SAMPLE, tmp_path / "x_00000.asb")
+    shutil.copy(SAMPLE, tmp_path / "x_00001.asb")
+    other = SAMPLE.read_bytes().replace(b"namespace test", b"namespace prod").replace(b"+ n test", b"+ n prod")
+    (tmp_path / "x_00002.asb").write_bytes(other.replace(b"+ d J7/", b"+ d J8/"))
+    result = validate(str(tmp_path), deep=True, progress=False)
+    counts = result.data.deep.finding_counts
+    assert counts["duplicate_digest"] == 5  # 3 from the copy, 2 from the renamed file
+    assert counts["namespace_mismatch"] == 4  # its header and its 3 records
+    assert counts["digest_mismatch"] == 1
+
+
+def test_duplicates_found_when_digests_spill_to_disk(tmp_path: Path) -> None:
+    path = tmp_path / "s.asb"
+    _codec.write_synthetic(str(path), 1_000_000)
+    for memory in (10, 10**9):
+        scanner = _codec.Scanner(deep=True, memory_digests=memory)
+        scanner.scan(str(path))
+        scanner.scan(str(path))
+        deep = scanner.result()["deep"]
+        records = scanner.result()["records"] // 2
+        assert deep["issue_counts"] == {"duplicate_digest": records}, memory
+        assert len(deep["issues"]) == 100
+
+
+def test_cli_deep_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    shutil.copy(SAMPLE, tmp_path / "a.asb")
+    shutil.copy(SAMPLE, tmp_path / "b.asb")
+    code = main(["validate", "--deep", "--max-errors", "1", "--output", "json", str(tmp_path)])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 and doc["status"] == "error" and doc["errors"] == []
+    assert doc["data"]["deep"]["finding_counts"] == {"duplicate_digest": 3}
+    assert len(doc["data"]["deep"]["findings"]) == 1
