@@ -10,9 +10,11 @@ from typing import Any
 from . import __version__
 from .commands import convert as convert_cmd
 from .commands import inspect as inspect_cmd
+from .commands import stats as stats_cmd
 from .commands import validate as validate_cmd
 from .commands.convert import ConvertReport, Selection
 from .commands.inspect import InspectReport
+from .commands.stats import StatsReport
 from .commands.validate import ValidateReport
 from .errors import AsbError
 from .layers import Layers
@@ -60,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in (
         ("validate", "parse a backup completely; print counts or the first error, located"),
         ("inspect", "show what a backup holds: sets, bins, keys, TTLs, sizes, indexes, UDFs"),
+        ("stats", "statistics: per set and bin, value sizes, TTLs by month, duplicate digests"),
     ):
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("paths", nargs="*", metavar="PATH", help="backup file, directory of .asb files, or - for stdin")
@@ -103,6 +106,30 @@ def render_convert(result: CommandResult[ConvertReport]) -> str:
         f"converted {r.source} ({r.source_format}) to {r.dest} ({r.dest_format}): "
         f"{_plural(r.records, 'record')}{skipped}, {_plural(r.indexes, 'index')}, {_plural(r.udfs, 'UDF')}"
     ).replace("indexs", "indexes")
+
+
+def render_stats(result: CommandResult[StatsReport]) -> str:
+    r = result.data
+    out = [f"{_plural(r.files, 'file')}, {_plural(r.records, 'record')}, {_mib(r.text_bytes)} of text ({r.layers})"]
+    if r.sets:
+        width = max(len(s.set or "(no set)") for s in r.sets)
+        out += ["", f"  {'set':<{width}}  {'records':>12}  {'bytes':>14}  {'with key':>12}"]
+        out += [f"  {s.set or '(no set)':<{width}}  {s.records:>12,}  {s.bytes:>14,}  {s.with_key:>12,}" for s in r.sets]
+    if r.bins:
+        width = max(max(len(b.name) for b in r.bins), 3)
+        out += ["", f"  {'bin':<{width}}  {'count':>12}  {'size min/median/max':>24}  types"]
+        for b in r.bins:
+            types = ", ".join(f"{t} {n:,}" for t, n in sorted(b.types.items(), key=lambda kv: -kv[1]))
+            sizes = f"{b.size_min:,}/{b.size_median:,}/{b.size_max:,}"
+            out.append(f"  {b.name:<{width}}  {b.count:>12,}  {sizes:>24}  {types}")
+    t = r.ttl
+    out += ["", f"TTL: {t.never_expire:,} never expire, {t.expired_now:,} already expired"]
+    out += [f"  {month}  {n:>12,}" for month, n in t.by_month.items()]
+    if r.generation:
+        out.append(f"Generation: {r.generation.min:,} to {r.generation.max:,}")
+    out.append(f"Duplicate digests: {r.duplicate_digests:,}")
+    out += [f"  {d}" for d in r.duplicates]
+    return "\n".join(out)
 
 
 def selection_from(args: argparse.Namespace) -> Selection:
@@ -195,8 +222,13 @@ def render_inspect(result: CommandResult[InspectReport]) -> str:
     return "\n".join(out)
 
 
-RENDERERS: dict[str, Any] = {"validate": render_validate, "inspect": render_inspect, "convert": render_convert}
-COMMANDS: dict[str, Any] = {"validate": validate_cmd, "inspect": inspect_cmd}
+RENDERERS: dict[str, Any] = {
+    "validate": render_validate,
+    "inspect": render_inspect,
+    "convert": render_convert,
+    "stats": render_stats,
+}
+COMMANDS: dict[str, Any] = {"validate": validate_cmd, "inspect": inspect_cmd, "stats": stats_cmd}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

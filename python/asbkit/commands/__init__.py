@@ -2,6 +2,7 @@
 
 from .convert import ConvertReport, Selection, convert
 from .inspect import InspectReport, inspect
+from .stats import StatsReport, stats
 from .validate import ValidateReport, validate
 
-__all__ = ["ConvertReport", "InspectReport", "Selection", "ValidateReport", "convert", "inspect", "validate"]
+__all__ = ["ConvertReport", "InspectReport", "Selection", "StatsReport", "ValidateReport", "convert", "inspect", "stats", "validate"]

@@ -28,11 +28,12 @@ def run_scan(
     detail: bool,
     progress: bool | None = None,
     deep: bool = False,
+    check_digests: bool = True,
     max_issues: int = 100,
 ) -> tuple[dict[str, Any], list[AsbError | OSError]]:
     """Scans every file; stops at the first error, as asrestore --validate does."""
     errors: list[AsbError | OSError] = []
-    scanner = _codec.Scanner(detail, deep=deep, max_issues=max_issues)
+    scanner = _codec.Scanner(detail, deep=deep, check_digests=check_digests, max_issues=max_issues)
     try:
         files = expand_sources(sources)
         args = layers.codec_args()

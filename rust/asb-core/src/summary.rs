@@ -60,6 +60,101 @@ impl Range64 {
     }
 }
 
+/// Bytes a value takes: its length for strings and blobs, 8 for numbers, 1 for booleans.
+fn value_size(v: &crate::model::Value<'_>) -> u64 {
+    use crate::model::Value;
+    match v {
+        Value::Nil => 0,
+        Value::Bool(_) => 1,
+        Value::Int(_) | Value::Double(_) => 8,
+        Value::Str(s) | Value::GeoJson(s) => s.len() as u64,
+        Value::Blob { bytes, .. } => bytes.len() as u64,
+    }
+}
+
+/// Months since 2010-01 of a void time.
+pub fn month_of(void_time: u32) -> u32 {
+    let days = (CITRUSLEAF_EPOCH + void_time as u64) / 86400;
+    // Civil from days (Howard Hinnant's algorithm), years and months only.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    ((year - 2010) * 12 + month - 1) as u32
+}
+
+/// Histogram buckets of value sizes: exact below 16, then 4 per power of two.
+const SIZE_BUCKETS: usize = 16 + 4 * 60;
+
+fn size_bucket(size: u64) -> usize {
+    if size < 16 {
+        return size as usize;
+    }
+    let power = 63 - size.leading_zeros() as usize; // >= 4
+    let quarter = ((size >> (power - 2)) & 3) as usize;
+    16 + (power - 4) * 4 + quarter
+}
+
+/// Smallest size that falls into `bucket`.
+fn bucket_floor(bucket: usize) -> u64 {
+    if bucket < 16 {
+        return bucket as u64;
+    }
+    let (power, quarter) = ((bucket - 16) / 4 + 4, (bucket - 16) % 4);
+    (1u64 << power) + (quarter as u64) * (1u64 << (power - 2))
+}
+
+/// Per bin name: how often each type occurs and how large the values are.
+#[derive(Clone, Debug)]
+pub struct BinStats {
+    pub counts: [u64; 16],
+    pub min_size: u64,
+    pub max_size: u64,
+    sizes: Box<[u64; SIZE_BUCKETS]>,
+}
+
+impl Default for BinStats {
+    fn default() -> BinStats {
+        BinStats {
+            counts: [0; 16],
+            min_size: u64::MAX,
+            max_size: 0,
+            sizes: Box::new([0; SIZE_BUCKETS]),
+        }
+    }
+}
+
+impl BinStats {
+    #[inline]
+    fn add(&mut self, slot: usize, size: u64) {
+        self.counts[slot] += 1;
+        self.min_size = self.min_size.min(size);
+        self.max_size = self.max_size.max(size);
+        self.sizes[size_bucket(size)] += 1;
+    }
+
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// Median value size, exact below 16 bytes, else within a quarter power of two.
+    pub fn median_size(&self) -> u64 {
+        let half = self.count().div_ceil(2);
+        let mut seen = 0;
+        for (bucket, &n) in self.sizes.iter().enumerate() {
+            seen += n;
+            if seen >= half && n > 0 {
+                return bucket_floor(bucket).clamp(self.min_size, self.max_size);
+            }
+        }
+        0
+    }
+}
+
 /// Counts over every file scanned; `detail` adds per-set, per-bin and range statistics.
 #[derive(Debug, Default)]
 pub struct Summary {
@@ -73,7 +168,9 @@ pub struct Summary {
     pub sets: Vec<(Option<Vec<u8>>, SetStats)>,
     pub record_namespaces: Vec<(Vec<u8>, u64)>,
     pub key_types: [u64; 4],
-    pub bins: HashMap<Vec<u8>, [u64; 16]>,
+    pub bins: HashMap<Vec<u8>, BinStats>,
+    /// Expiring records per month of their void time (months since 2010-01).
+    pub expiry_months: std::collections::BTreeMap<u32, u64>,
     pub never_expire: u64,
     /// Void time of "now": expiring records before it are already expired.
     pub now_void_time: u32,
@@ -205,14 +302,18 @@ impl Summary {
         }
         for (name, value) in rec.bins() {
             let slot = bin_slot(value.letter());
+            let size = value_size(&value);
             match self.bins.get_mut(name) {
-                Some(counts) => counts[slot] += 1,
+                Some(stats) => stats.add(slot, size),
                 None => {
-                    let mut counts = [0u64; 16];
-                    counts[slot] = 1;
-                    self.bins.insert(name.to_vec(), counts);
+                    let mut stats = BinStats::default();
+                    stats.add(slot, size);
+                    self.bins.insert(name.to_vec(), stats);
                 }
             }
+        }
+        if rec.void_time != 0 {
+            *self.expiry_months.entry(month_of(rec.void_time)).or_default() += 1;
         }
         if rec.void_time == 0 {
             self.never_expire += 1;
@@ -222,5 +323,33 @@ impl Summary {
         }
         self.record_size.add(size);
         self.generation.add(rec.generation as u64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_buckets_are_ordered_and_bounded() {
+        let mut last = 0;
+        for size in (0..5000u64).chain([1 << 20, (1 << 32) - 1, 1 << 40]) {
+            let b = size_bucket(size);
+            assert!(b >= last && b < SIZE_BUCKETS, "{size}");
+            assert!(bucket_floor(b) <= size && size < 2 * bucket_floor(b).max(1) + 16, "{size}");
+            last = b;
+        }
+        let mut s = BinStats::default();
+        for size in [1, 2, 3, 100, 200] {
+            s.add(0, size);
+        }
+        assert_eq!((s.min_size, s.median_size(), s.max_size), (1, 3, 200));
+    }
+
+    #[test]
+    fn months_count_from_2010() {
+        assert_eq!(month_of(0), 0);
+        assert_eq!(month_of(428179113), 13 * 12 + 6); // 2023-07
+        assert_eq!(month_of(500000000), 15 * 12 + 10); // 2025-11
     }
 }

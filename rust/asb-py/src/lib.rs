@@ -784,12 +784,17 @@ pub struct Scanner {
 #[pymethods]
 impl Scanner {
     #[new]
-    #[pyo3(signature = (detail=false, *, deep=false, max_issues=100, memory_digests=None))]
-    fn new(detail: bool, deep: bool, max_issues: usize, memory_digests: Option<usize>) -> Scanner {
+    #[pyo3(signature = (detail=false, *, deep=false, check_digests=true, max_issues=100, memory_digests=None))]
+    fn new(detail: bool, deep: bool, check_digests: bool, max_issues: usize, memory_digests: Option<usize>) -> Scanner {
+        let deep = deep.then(|| {
+            let mut d = DeepCheck::new(max_issues, memory_digests.unwrap_or(asb_core::deep::DEFAULT_MEMORY_DIGESTS));
+            d.check_digests = check_digests;
+            d
+        });
         Scanner {
             summary: Summary::new(detail),
             raw_bytes: 0,
-            deep: deep.then(|| DeepCheck::new(max_issues, memory_digests.unwrap_or(asb_core::deep::DEFAULT_MEMORY_DIGESTS))),
+            deep,
             deep_done: false,
         }
     }
@@ -924,16 +929,24 @@ fn summary_to_dict<'py>(py: Python<'py>, s: &Summary, raw_bytes: u64) -> PyResul
     let bins = PyDict::new(py);
     let mut names: Vec<_> = s.bins.iter().collect();
     names.sort_by(|a, b| a.0.cmp(b.0));
-    for (name, counts) in names {
+    let sizes = PyDict::new(py);
+    for (name, stats) in names {
         let cd = PyDict::new(py);
         for (i, l) in BIN_LETTERS.iter().enumerate() {
-            if counts[i] > 0 {
-                cd.set_item((*l as char).to_string(), counts[i])?;
+            if stats.counts[i] > 0 {
+                cd.set_item((*l as char).to_string(), stats.counts[i])?;
             }
         }
         bins.set_item(py_text(py, name), cd)?;
+        sizes.set_item(py_text(py, name), (stats.min_size, stats.median_size(), stats.max_size))?;
     }
     d.set_item("bins", bins)?;
+    d.set_item("bin_sizes", sizes)?;
+    let months = PyDict::new(py);
+    for (m, n) in &s.expiry_months {
+        months.set_item(format!("{:04}-{:02}", 2010 + m / 12, m % 12 + 1), n)?;
+    }
+    d.set_item("expiry_months", months)?;
     d.set_item("never_expire", s.never_expire)?;
     d.set_item("expired", s.expired)?;
     d.set_item("void_time", range_dict(py, &s.void_time)?)?;
