@@ -10,10 +10,12 @@ from typing import Any
 from . import __version__
 from .commands import convert as convert_cmd
 from .commands import inspect as inspect_cmd
+from .commands import filter_backup, split_backup
 from .commands import stats as stats_cmd
 from .commands import validate as validate_cmd
 from .commands.convert import ConvertReport, Selection
 from .commands.inspect import InspectReport
+from .commands.filter import FilterReport
 from .commands.stats import StatsReport
 from .commands.validate import ValidateReport
 from .errors import AsbError
@@ -87,14 +89,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="dest_format", choices=["asb", "jsonl"])
     add_layer_options(p)
     p.add_argument("--compression-level", type=int, default=0, metavar="N", help="zstd level when writing .asb (0: default 3)")
+    add_filter_options(p)
+    add_output_options(p)
+
+    p = sub.add_parser("filter", help="copy a backup into one .asb file, keeping what the filters keep")
+    p.add_argument("source", metavar="IN", help="backup file, directory of .asb files, or -")
+    p.add_argument("dest", metavar="OUT", help=".asb file, or - for stdout")
+    add_layer_options(p)
+    p.add_argument("--compression-level", type=int, default=0, metavar="N")
+    add_filter_options(p)
+    add_output_options(p)
+
+    p = sub.add_parser("split", help="split a backup into files that restore on their own")
+    p.add_argument("source", metavar="IN", help="backup file, directory of .asb files, or -")
+    p.add_argument("dest", metavar="DIR", help="directory for <prefix>_NNNNN.asb")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--parts", type=int, metavar="N", help="N files of about equal record count")
+    g.add_argument("--records", type=int, metavar="N", help="N records per file")
+    g.add_argument("--size", type=float, metavar="MiB", help="about this much text per file")
+    p.add_argument("-q", "--output-file-prefix", dest="prefix", metavar="P", help="file name prefix (default: the namespace)")
+    add_layer_options(p)
+    p.add_argument("--compression-level", type=int, default=0, metavar="N")
+    add_filter_options(p)
+    add_output_options(p)
+    return parser
+
+
+def add_filter_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("filters (as asrestore takes them)")
     g.add_argument("-s", "--set", "--set-list", dest="sets", metavar="SETS", help="only these sets (comma-separated)")
     g.add_argument("-B", "--bin-list", dest="bins", metavar="BINS", help="only these bins (comma-separated)")
     g.add_argument("-n", "--namespace", metavar="OLD,NEW", help="rename namespace OLD to NEW")
     g.add_argument("-M", "--max-records", type=int, metavar="N", help="stop after N records")
     g.add_argument("--no-metadata", action="store_true", help="leave out indexes and UDFs")
-    add_output_options(p)
-    return parser
+
+
+def render_filter(result: CommandResult[FilterReport]) -> str:
+    r = result.data
+    if not result.ok:
+        return ""
+    skipped = f", {r.skipped:,} filtered out" if r.skipped else ""
+    lines = [f"  {o}" for o in r.outputs] if len(r.outputs) > 1 else []
+    lines.append(
+        f"wrote {_plural(len(r.outputs), 'file')}: {_plural(r.records, 'record')}{skipped}, "
+        f"{_plural(r.indexes, 'index')}, {_plural(r.udfs, 'UDF')}".replace("indexs", "indexes")
+    )
+    return "\n".join(lines)
 
 
 def render_convert(result: CommandResult[ConvertReport]) -> str:
@@ -227,6 +267,8 @@ RENDERERS: dict[str, Any] = {
     "inspect": render_inspect,
     "convert": render_convert,
     "stats": render_stats,
+    "filter": render_filter,
+    "split": render_filter,
 }
 COMMANDS: dict[str, Any] = {"validate": validate_cmd, "inspect": inspect_cmd, "stats": stats_cmd}
 
@@ -236,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         layers = layers_from(args)
-        selection = selection_from(args) if args.command == "convert" else None
+        selection = selection_from(args) if args.command in ("convert", "filter", "split") else None
     except (AsbError, ValueError) as exc:
         if args.output == "json":
             result = CommandResult(args.command, None, [exc if isinstance(exc, AsbError) else AsbError(str(exc))])
@@ -245,7 +287,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"asbkit {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     progress = False if args.no_progress else None
-    if args.command == "convert":
+    if args.command == "filter":
+        result = filter_backup(args.source, args.dest, layers, selection=selection)
+    elif args.command == "split":
+        result = split_backup(
+            args.source, args.dest, layers,
+            parts=args.parts, records=args.records, size_mb=args.size, prefix=args.prefix, selection=selection,
+        )
+    elif args.command == "convert":
         result = convert_cmd(
             args.source, args.dest, layers,
             source_format=args.source_format, dest_format=args.dest_format, selection=selection,
@@ -262,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = RENDERERS[args.command](result)
         if text:
             # A converted stream on stdout must not be mixed with the summary.
-            to_stdout = result.ok and not (args.command == "convert" and args.dest == "-")
+            to_stdout = result.ok and not (args.command in ("convert", "filter") and args.dest == "-")
             print(text, file=sys.stdout if to_stdout else sys.stderr)
         for err in result.errors:
             print(render_error(err), file=sys.stderr)

@@ -1,8 +1,12 @@
 """One module per command; each is a plain function returning a CommandResult."""
 
 from .convert import ConvertReport, Selection, convert
+from .filter import FilterReport, filter_backup, split_backup
 from .inspect import InspectReport, inspect
 from .stats import StatsReport, stats
 from .validate import ValidateReport, validate
 
-__all__ = ["ConvertReport", "InspectReport", "Selection", "StatsReport", "ValidateReport", "convert", "inspect", "stats", "validate"]
+__all__ = [
+    "FilterReport",
+    "filter_backup",
+    "split_backup","ConvertReport", "InspectReport", "Selection", "StatsReport", "ValidateReport", "convert", "inspect", "stats", "validate"]

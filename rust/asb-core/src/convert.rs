@@ -199,3 +199,91 @@ pub fn jsonl_to_asb<W: Write>(
         None => Err(Error::value("no header line: not an asbkit JSON Lines backup").with_path(label)),
     }
 }
+
+/// Where `asb_to_asb` starts a new output file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Split {
+    /// One output.
+    None,
+    /// A new file after this many records.
+    Records(u64),
+    /// A new file once this many bytes of text were written.
+    TextBytes(u64),
+}
+
+/// Copies `.asb` streams through the filter into one or more `.asb` outputs. `open(n, header)`
+/// makes output `n` (0-based); every output gets the header of the input it starts in, with
+/// `first-file` only on the first. Outputs are returned as `finish` made them.
+pub fn asb_to_asb<R: Read, W: Write, T>(
+    readers: impl IntoIterator<Item = Result<Reader<R>>>,
+    mut open: impl FnMut(usize, &Header) -> Result<W>,
+    mut finish: impl FnMut(W) -> Result<T>,
+    filter: &Filter,
+    split: Split,
+    counts: &mut Counts,
+) -> Result<Vec<T>> {
+    let mut done = Vec::new();
+    let mut current: Option<(Writer<W>, u64)> = None;
+    let mut header_now: Option<Header> = None;
+    let mut rec = Record::new();
+    let mut files = 0usize;
+    for reader in readers {
+        let mut reader = reader?;
+        header_now = Some(filter.header(reader.header()));
+        while !filter.done(counts) {
+            let Some(entity) = reader.next_entity()? else { break };
+            let full = match (&current, split) {
+                (Some((_, n)), Split::Records(max)) => *n >= max,
+                (Some((w, _)), Split::TextBytes(max)) => w.text_bytes() >= max,
+                _ => false,
+            };
+            let is_record = matches!(entity, Entity::Record(_));
+            if current.is_none() || (full && is_record) {
+                if let Some((w, _)) = current.take() {
+                    done.push(finish(w.into_inner()?)?);
+                }
+                let mut header = header_now.clone().expect("set above");
+                if files > 0 {
+                    header.meta.retain(|m| !matches!(m, Meta::FirstFile));
+                }
+                let out = open(files, &header)?;
+                files += 1;
+                current = Some((Writer::new(out, &header)?, 0));
+            }
+            let (w, n) = current.as_mut().expect("opened above");
+            match entity {
+                Entity::Record(r) => {
+                    rec.clone_from(r);
+                    if filter.apply(&mut rec).map_err(|e| located(e, &reader))? {
+                        w.write_record(&rec)?;
+                        *n += 1;
+                        counts.records += 1;
+                    } else {
+                        counts.skipped += 1;
+                    }
+                }
+                Entity::SecondaryIndex(mut s) if !filter.no_metadata => {
+                    filter.sindex(&mut s);
+                    w.write_sindex(&s)?;
+                    counts.indexes += 1;
+                }
+                Entity::Udf(u) if !filter.no_metadata => {
+                    w.write_udf(&u)?;
+                    counts.udfs += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    match current {
+        Some((w, _)) => done.push(finish(w.into_inner()?)?),
+        None => {
+            // No entity at all: still one output holding the header.
+            if let Some(header) = header_now {
+                let out = open(0, &header)?;
+                done.push(finish(Writer::new(out, &header)?.into_inner()?)?);
+            }
+        }
+    }
+    Ok(done)
+}

@@ -1076,6 +1076,89 @@ fn jsonl_to_asb<'py>(
     counts_dict(py, &counts)
 }
 
+/// `.asb` sources through the filters into `.asb` again: one file (`dest`, or `-`), or with
+/// a split, files `<prefix>_<NNNNN>.asb` in the directory `dest`. Parts are written under
+/// temporary names and renamed only when all succeeded.
+#[pyfunction]
+#[pyo3(signature = (sources, dest, *, prefix=None, split_records=None, split_bytes=None, zstd=false, level=0, cipher=None, key_material=None, sets=None, bins=None, namespace=None, max_records=None, no_metadata=false))]
+#[allow(clippy::too_many_arguments)]
+fn asb_to_asb<'py>(
+    py: Python<'py>,
+    sources: Vec<Bound<'py, PyAny>>,
+    dest: PathBuf,
+    prefix: Option<String>,
+    split_records: Option<u64>,
+    split_bytes: Option<u64>,
+    zstd: bool,
+    level: i32,
+    cipher: Option<&str>,
+    key_material: Option<&[u8]>,
+    sets: Option<Vec<Vec<u8>>>,
+    bins: Option<Vec<Vec<u8>>>,
+    namespace: Option<(Vec<u8>, Vec<u8>)>,
+    max_records: Option<u64>,
+    no_metadata: bool,
+) -> PyResult<(Bound<'py, PyDict>, Vec<PathBuf>)> {
+    let layers = layers(zstd, level, cipher, key_material)?;
+    let out_layers = layers.clone();
+    let filter = filter_from(sets, bins, namespace, max_records, no_metadata);
+    let split = match (split_records, split_bytes) {
+        (Some(n), _) => convert::Split::Records(n.max(1)),
+        (None, Some(b)) => convert::Split::TextBytes(b.max(1)),
+        (None, None) => convert::Split::None,
+    };
+    let readers = sources
+        .iter()
+        .map(|s| open_source(s, &layers, Arc::new(AtomicU64::new(0))))
+        .collect::<PyResult<Vec<_>>>()?;
+    let to_stdout = dest.as_os_str() == "-";
+    if to_stdout && split != convert::Split::None {
+        return Err(PyValueError::new_err("a split writes several files: give a directory, not -"));
+    }
+    let mut counts = Counts::default();
+    let mut parts: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let result = py.allow_threads(|| {
+        convert::asb_to_asb(
+            readers.into_iter().map(Ok),
+            |n, header| {
+                let out: Box<dyn Write + Send> = if to_stdout {
+                    Box::new(io::BufWriter::with_capacity(1 << 20, io::stdout()))
+                } else {
+                    let target = if split == convert::Split::None {
+                        dest.clone()
+                    } else {
+                        let stem = prefix.clone().unwrap_or_else(|| {
+                            String::from_utf8_lossy(header.namespace().unwrap_or(b"backup")).into_owned()
+                        });
+                        dest.join(format!("{stem}_{n:05}.asb"))
+                    };
+                    let name = target.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+                    let tmp = target.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+                    let label = tmp.display().to_string();
+                    let file = std::fs::File::create(&tmp).map_err(|e| asb_core::Error::from(e).with_path(label))?;
+                    parts.push((tmp, target));
+                    Box::new(io::BufWriter::with_capacity(1 << 20, file))
+                };
+                LayeredWriter::new(out, &out_layers)
+            },
+            |w| w.finish().map(drop),
+            &filter,
+            split,
+            &mut counts,
+        )
+    });
+    if let Err(e) = result {
+        for (tmp, _) in &parts {
+            let _ = std::fs::remove_file(tmp);
+        }
+        return Err(to_py_err(e));
+    }
+    for (tmp, target) in &parts {
+        std::fs::rename(tmp, target).map_err(|e| to_py_err(asb_core::Error::from(e).with_path(target.display().to_string())))?;
+    }
+    Ok((counts_dict(py, &counts)?, parts.into_iter().map(|(_, t)| t).collect()))
+}
+
 /// The `*.asb` files of a directory, sorted by name.
 #[pyfunction]
 fn list_backup_files(dir: PathBuf) -> PyResult<Vec<PathBuf>> {
@@ -1134,5 +1217,6 @@ fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(compute_digest, m)?)?;
     m.add_function(wrap_pyfunction!(asb_to_jsonl, m)?)?;
     m.add_function(wrap_pyfunction!(jsonl_to_asb, m)?)?;
+    m.add_function(wrap_pyfunction!(asb_to_asb, m)?)?;
     Ok(())
 }
