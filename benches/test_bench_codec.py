@@ -147,3 +147,38 @@ def test_c_asrestore_validate_zstd(benchmark, corpus_zstd) -> None:
 @needs_c
 def test_c_asrestore_validate_zstd_aes256(benchmark, corpus_zstd_aes256) -> None:
     _c_validate(benchmark, corpus_zstd_aes256, "--compress", "zstd", "--encrypt", "aes256", "--encryption-key-file", str(KEY_PEM))
+
+
+def test_convert_to_jsonl(benchmark, tmp_path, corpus_plain) -> None:
+    path, records, text_bytes = corpus_plain
+    out = tmp_path / "out.jsonl"
+    cpu = CpuClock()
+    counts = benchmark.pedantic(cpu(_codec.asb_to_jsonl, [str(path)], str(out)), rounds=3)
+    assert counts["records"] == records
+    _rates(benchmark, text_bytes, records, cpu.best)
+
+
+def test_stats(benchmark, corpus_plain) -> None:
+    path, records, text_bytes = corpus_plain
+
+    def run() -> int:
+        scanner = _codec.Scanner(True, deep=True, check_digests=False)
+        scanner.scan(str(path))
+        return scanner.result()["records"]
+
+    cpu = CpuClock()
+    assert benchmark.pedantic(cpu(run), rounds=3) == records
+    _rates(benchmark, text_bytes, records, cpu.best)
+
+
+def test_validate_deep(benchmark, corpus_plain) -> None:
+    path, records, text_bytes = corpus_plain
+
+    def run() -> int:
+        scanner = _codec.Scanner(False, deep=True)
+        scanner.scan(str(path))
+        return scanner.result()["records"]
+
+    cpu = CpuClock()
+    assert benchmark.pedantic(cpu(run), rounds=3) == records
+    _rates(benchmark, text_bytes, records, cpu.best)

@@ -82,46 +82,118 @@ impl Filter {
     }
 }
 
-/// Writes one `.asb` stream as JSON Lines (its header first).
+/// An entity on its way from the parser to the JSON encoder.
+enum Item {
+    Record(Record),
+    SecondaryIndex(SecondaryIndex),
+    Udf(crate::model::Udf),
+}
+
+const BATCH: usize = 512;
+
+/// Writes one `.asb` stream as JSON Lines (its header first). Parsing and filtering run on
+/// this thread, JSON encoding and writing on a second one, in batches whose buffers are
+/// handed back and reused.
 pub fn asb_to_jsonl<R: Read>(
     reader: &mut Reader<R>,
     file: Option<&str>,
-    out: &mut impl Write,
+    out: &mut (impl Write + Send),
     filter: &Filter,
     counts: &mut Counts,
 ) -> Result<()> {
-    let mut buf = Vec::with_capacity(1 << 20);
-    header_to_json(&mut buf, &filter.header(reader.header()), file);
-    let mut rec = Record::new();
-    while !filter.done(counts) {
-        match reader.next_entity()? {
+    use std::sync::mpsc::sync_channel;
+    let mut head = Vec::new();
+    header_to_json(&mut head, &filter.header(reader.header()), file);
+    out.write_all(&head)?;
+    let (full_tx, full_rx) = sync_channel::<Vec<Item>>(4);
+    let (empty_tx, empty_rx) = sync_channel::<Vec<Item>>(6);
+    for _ in 0..6 {
+        empty_tx.send(Vec::with_capacity(BATCH)).expect("capacity 6");
+    }
+    std::thread::scope(|scope| {
+        let encoder = scope.spawn(move || -> Result<()> {
+            let mut buf = Vec::with_capacity(2 << 20);
+            for batch in full_rx {
+                for item in &batch {
+                    match item {
+                        Item::Record(r) => record_to_json(&mut buf, r),
+                        Item::SecondaryIndex(s) => sindex_to_json(&mut buf, s),
+                        Item::Udf(u) => udf_to_json(&mut buf, u),
+                    }
+                }
+                if buf.len() >= 1 << 20 {
+                    out.write_all(&buf)?;
+                    buf.clear();
+                }
+                // Back to the parser, which reuses the records' buffers.
+                if empty_tx.send(batch).is_err() {
+                    break;
+                }
+            }
+            out.write_all(&buf)?;
+            Ok(())
+        });
+        let parsed = parse_batches(reader, filter, counts, &full_tx, &empty_rx);
+        drop(full_tx);
+        let encoded = encoder.join().expect("the encoder does not panic");
+        parsed.and(encoded)
+    })
+}
+
+/// Fills batches from the reader (reusing the records of returned batches) and sends them.
+fn parse_batches<R: Read>(
+    reader: &mut Reader<R>,
+    filter: &Filter,
+    counts: &mut Counts,
+    full: &std::sync::mpsc::SyncSender<Vec<Item>>,
+    empty: &std::sync::mpsc::Receiver<Vec<Item>>,
+) -> Result<()> {
+    let mut spare: Vec<Record> = Vec::new();
+    let Ok(mut batch) = empty.recv() else { return Ok(()) };
+    loop {
+        if filter.done(counts) {
+            break;
+        }
+        let item = match reader.next_entity()? {
             None => break,
             Some(Entity::Record(r)) => {
+                let mut rec = spare.pop().unwrap_or_default();
                 rec.clone_from(r);
-                if filter.apply(&mut rec).map_err(|e| located(e, reader))? {
-                    record_to_json(&mut buf, &rec);
-                    counts.records += 1;
-                } else {
+                if !filter.apply(&mut rec).map_err(|e| located(e, reader))? {
                     counts.skipped += 1;
+                    spare.push(rec);
+                    continue;
                 }
+                counts.records += 1;
+                Item::Record(rec)
             }
             Some(Entity::SecondaryIndex(mut s)) if !filter.no_metadata => {
                 filter.sindex(&mut s);
-                sindex_to_json(&mut buf, &s);
                 counts.indexes += 1;
+                Item::SecondaryIndex(s)
             }
             Some(Entity::Udf(u)) if !filter.no_metadata => {
-                udf_to_json(&mut buf, &u);
                 counts.udfs += 1;
+                Item::Udf(u)
             }
-            Some(_) => {}
-        }
-        if buf.len() >= 1 << 20 {
-            out.write_all(&buf)?;
-            buf.clear();
+            Some(_) => continue,
+        };
+        batch.push(item);
+        if batch.len() == BATCH {
+            if full.send(std::mem::take(&mut batch)).is_err() {
+                return Ok(()); // the encoder stopped: its error is reported
+            }
+            let Ok(mut next) = empty.recv() else { return Ok(()) };
+            spare.extend(next.drain(..).filter_map(|i| match i {
+                Item::Record(r) => Some(r),
+                _ => None,
+            }));
+            batch = next;
         }
     }
-    out.write_all(&buf)?;
+    if !batch.is_empty() {
+        let _ = full.send(batch);
+    }
     Ok(())
 }
 
