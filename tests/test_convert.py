@@ -160,3 +160,17 @@ def test_cli_convert_options(capsys: pytest.CaptureFixture[str], tmp_path: Path)
     doc = json.loads(capsys.readouterr().out)
     assert code == 0 and doc["data"]["records"] == 2 and doc["data"]["indexes"] == 0
     assert main(["convert", str(SAMPLE), str(tmp_path / "p.jsonl"), "-n", "bad"]) == 2
+
+
+def test_select_by_key_and_digest(tmp_path: Path) -> None:
+    import base64
+
+    by_key = convert(str(SAMPLE), str(tmp_path / "k.jsonl"), selection=Selection(keys=[("S", "alice"), ("I", 12345)]))
+    assert by_key.ok and (by_key.data.records, by_key.data.skipped) == (2, 1)
+    digest = base64.b64decode("6PwJ4/v/twYVahR7CrobAPP2UWY=")
+    by_digest = convert(str(SAMPLE), str(tmp_path / "d.jsonl"), selection=Selection(digests=[digest]))
+    (rec,) = [d for d in jsonl(tmp_path / "d.jsonl") if d["type"] == "record"]
+    assert rec["digest"] == "6PwJ4/v/twYVahR7CrobAPP2UWY="
+    raw = convert(str(SAMPLE), str(tmp_path / "b.jsonl"), selection=Selection(keys=[("B", b"\x00\xffab")]))
+    assert raw.data.records == 1
+    assert main(["convert", str(SAMPLE), str(tmp_path / "c.jsonl"), "--digest", "notbase64!"]) == 2

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -122,6 +124,8 @@ def add_filter_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("-n", "--namespace", metavar="OLD,NEW", help="rename namespace OLD to NEW")
     g.add_argument("-M", "--max-records", type=int, metavar="N", help="stop after N records")
     g.add_argument("--no-metadata", action="store_true", help="leave out indexes and UDFs")
+    g.add_argument("--digest", action="append", metavar="B64", help="only the record with this digest (base64; repeatable)")
+    g.add_argument("--key", action="append", metavar="T:VALUE", help="only the record with this user key: S:text, I:number or B:base64 (repeatable)")
 
 
 def render_filter(result: CommandResult[FilterReport]) -> str:
@@ -180,7 +184,20 @@ def selection_from(args: argparse.Namespace) -> Selection:
         if len(parts) != 2 or not all(parts):
             raise ValueError("--namespace takes OLD,NEW")
         namespace = (parts[0], parts[1])
-    return Selection(split(args.sets), split(args.bins), namespace, args.max_records, args.no_metadata)
+    digests = None
+    if args.digest:
+        digests = [base64.b64decode(d, validate=True) for d in args.digest]
+        if any(len(d) != 20 for d in digests):
+            raise ValueError("--digest takes the 28-character base64 of a 20-byte digest")
+    keys = None
+    if args.key:
+        keys = []
+        for k in args.key:
+            kind, sep, value = k.partition(":")
+            if not sep or kind not in ("S", "I", "B"):
+                raise ValueError(f"--key {k!r}: write S:text, I:number or B:base64")
+            keys.append((kind, int(value) if kind == "I" else base64.b64decode(value) if kind == "B" else value))
+    return Selection(split(args.sets), split(args.bins), namespace, args.max_records, args.no_metadata, digests, keys)
 
 
 def render_error(err: AsbError | OSError) -> str:
@@ -279,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         layers = layers_from(args)
         selection = selection_from(args) if args.command in ("convert", "filter", "split") else None
-    except (AsbError, ValueError) as exc:
+    except (AsbError, ValueError, binascii.Error) as exc:
         if args.output == "json":
             result = CommandResult(args.command, None, [exc if isinstance(exc, AsbError) else AsbError(str(exc))])
             print(result.to_json())

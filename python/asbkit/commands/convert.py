@@ -27,15 +27,23 @@ class Selection:
     namespace: tuple[str, str] | None = None
     max_records: int | None = None
     no_metadata: bool = False
+    #: Keep only records with these digests (20 bytes each).
+    digests: list[bytes] | None = None
+    #: Keep only records with these user keys: ("I", int), ("S", str) or ("B", bytes).
+    keys: list[tuple[str, object]] | None = None
 
     def codec_args(self) -> dict[str, object]:
         enc = lambda s: s.encode("utf-8", "surrogateescape")  # noqa: E731
         return {
-            "sets": [enc(s) for s in self.sets] if self.sets else None,
-            "bins": [enc(b) for b in self.bins] if self.bins else None,
-            "namespace": (enc(self.namespace[0]), enc(self.namespace[1])) if self.namespace else None,
-            "max_records": self.max_records,
-            "no_metadata": self.no_metadata,
+            "selection": {
+                "sets": [enc(s) for s in self.sets] if self.sets else None,
+                "bins": [enc(b) for b in self.bins] if self.bins else None,
+                "namespace": (enc(self.namespace[0]), enc(self.namespace[1])) if self.namespace else None,
+                "max_records": self.max_records,
+                "no_metadata": self.no_metadata,
+                "digests": self.digests,
+                "keys": self.keys,
+            }
         }
 
 

@@ -41,7 +41,7 @@ def _run(
         return CommandResult(command, report, [err])
     report.records, report.skipped = counts["records"], counts["skipped"]
     report.indexes, report.udfs = counts["indexes"], counts["udfs"]
-    report.outputs = [str(p) for p in outputs]
+    report.outputs = [str(p) for p in outputs] or ([dest] if dest == "-" else [])
     return CommandResult(command, report)
 
 

@@ -21,6 +21,30 @@ pub struct Filter {
     pub max_records: Option<u64>,
     /// Drop indexes and UDFs.
     pub no_metadata: bool,
+    /// Keep only records with one of these digests (sorted).
+    pub digests: Option<Vec<[u8; 20]>>,
+    /// Keep only records whose user key is one of these.
+    pub keys: Option<Vec<SelectKey>>,
+}
+
+/// A user key to select records by.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SelectKey {
+    Int(i64),
+    Str(Vec<u8>),
+    Bytes(Vec<u8>),
+}
+
+impl SelectKey {
+    fn matches(&self, key: &crate::model::Key<'_>) -> bool {
+        use crate::model::Key;
+        match (self, key) {
+            (SelectKey::Int(a), Key::Int(b)) => a == b,
+            (SelectKey::Str(a), Key::Str(b)) => a.as_slice() == *b,
+            (SelectKey::Bytes(a), Key::Bytes { bytes, .. }) => a.as_slice() == *bytes,
+            _ => false,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -38,6 +62,17 @@ impl Filter {
 
     /// Applies the filter; `false` means the record is left out.
     pub fn apply(&self, rec: &mut Record) -> Result<bool> {
+        if let Some(digests) = &self.digests {
+            if digests.binary_search(&rec.digest).is_err() {
+                return Ok(false);
+            }
+        }
+        if let Some(keys) = &self.keys {
+            match rec.key() {
+                Some(k) if keys.iter().any(|s| s.matches(&k)) => {}
+                _ => return Ok(false),
+            }
+        }
         if let Some(sets) = &self.sets {
             match rec.set() {
                 Some(s) if sets.iter().any(|x| x.as_slice() == s) => {}

@@ -71,6 +71,7 @@ fn filters_apply_while_converting() {
         namespace: Some((b"test".to_vec(), b"prod".to_vec())),
         max_records: Some(1),
         no_metadata: true,
+        ..Filter::default()
     };
     let mut counts = Counts::default();
     let text = sample();

@@ -955,20 +955,57 @@ fn summary_to_dict<'py>(py: Python<'py>, s: &Summary, raw_bytes: u64) -> PyResul
     Ok(d)
 }
 
-fn filter_from(
+/// Filter options as Python passes them (keys as (type letter, value) pairs).
+#[derive(FromPyObject, Default)]
+#[pyo3(from_item_all)]
+struct Selection {
     sets: Option<Vec<Vec<u8>>>,
     bins: Option<Vec<Vec<u8>>>,
     namespace: Option<(Vec<u8>, Vec<u8>)>,
     max_records: Option<u64>,
     no_metadata: bool,
-) -> Filter {
-    Filter {
-        sets,
-        bins,
-        namespace,
-        max_records,
-        no_metadata,
-    }
+    digests: Option<Vec<Vec<u8>>>,
+    keys: Option<Vec<(String, PyObject)>>,
+}
+
+fn filter_from(py: Python<'_>, sel: Option<Selection>) -> PyResult<Filter> {
+    let sel = sel.unwrap_or_default();
+    let digests = sel
+        .digests
+        .map(|ds| {
+            let mut v = ds
+                .into_iter()
+                .map(|d| <[u8; 20]>::try_from(d.as_slice()).map_err(|_| PyValueError::new_err("a digest is 20 bytes")))
+                .collect::<PyResult<Vec<_>>>()?;
+            v.sort_unstable();
+            Ok::<_, PyErr>(v)
+        })
+        .transpose()?;
+    let keys = sel
+        .keys
+        .map(|ks| {
+            ks.into_iter()
+                .map(|(t, v)| {
+                    let v = v.bind(py);
+                    Ok(match t.as_str() {
+                        "I" => convert::SelectKey::Int(v.extract()?),
+                        "S" => convert::SelectKey::Str(text_bytes(v)?),
+                        "B" => convert::SelectKey::Bytes(v.extract()?),
+                        _ => return Err(PyValueError::new_err(format!("key type {t:?}: I, S or B"))),
+                    })
+                })
+                .collect::<PyResult<Vec<_>>>()
+        })
+        .transpose()?;
+    Ok(Filter {
+        sets: sel.sets,
+        bins: sel.bins,
+        namespace: sel.namespace,
+        max_records: sel.max_records,
+        no_metadata: sel.no_metadata,
+        digests,
+        keys,
+    })
 }
 
 fn counts_dict<'py>(py: Python<'py>, c: &Counts) -> PyResult<Bound<'py, PyDict>> {
@@ -997,7 +1034,7 @@ fn open_dest(dest: &Bound<'_, PyAny>) -> PyResult<Box<dyn Write + Send>> {
 
 /// `.asb` sources (each with its header) to JSON Lines in `dest`.
 #[pyfunction]
-#[pyo3(signature = (sources, dest, *, zstd=false, cipher=None, key_material=None, sets=None, bins=None, namespace=None, max_records=None, no_metadata=false))]
+#[pyo3(signature = (sources, dest, *, zstd=false, cipher=None, key_material=None, selection=None))]
 #[allow(clippy::too_many_arguments)]
 fn asb_to_jsonl<'py>(
     py: Python<'py>,
@@ -1006,14 +1043,10 @@ fn asb_to_jsonl<'py>(
     zstd: bool,
     cipher: Option<&str>,
     key_material: Option<&[u8]>,
-    sets: Option<Vec<Vec<u8>>>,
-    bins: Option<Vec<Vec<u8>>>,
-    namespace: Option<(Vec<u8>, Vec<u8>)>,
-    max_records: Option<u64>,
-    no_metadata: bool,
+    selection: Option<Selection>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let layers = layers(zstd, 0, cipher, key_material)?;
-    let filter = filter_from(sets, bins, namespace, max_records, no_metadata);
+    let filter = filter_from(py, selection)?;
     let mut out = open_dest(dest)?;
     let mut counts = Counts::default();
     for source in &sources {
@@ -1033,7 +1066,7 @@ fn asb_to_jsonl<'py>(
 
 /// JSON Lines (one backup file) to `.asb` in `dest`, with the given layers.
 #[pyfunction]
-#[pyo3(signature = (source, dest, *, zstd=false, level=0, cipher=None, key_material=None, sets=None, bins=None, namespace=None, max_records=None, no_metadata=false))]
+#[pyo3(signature = (source, dest, *, zstd=false, level=0, cipher=None, key_material=None, selection=None))]
 #[allow(clippy::too_many_arguments)]
 fn jsonl_to_asb<'py>(
     py: Python<'py>,
@@ -1043,14 +1076,10 @@ fn jsonl_to_asb<'py>(
     level: i32,
     cipher: Option<&str>,
     key_material: Option<&[u8]>,
-    sets: Option<Vec<Vec<u8>>>,
-    bins: Option<Vec<Vec<u8>>>,
-    namespace: Option<(Vec<u8>, Vec<u8>)>,
-    max_records: Option<u64>,
-    no_metadata: bool,
+    selection: Option<Selection>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let layers = layers(zstd, level, cipher, key_material)?;
-    let filter = filter_from(sets, bins, namespace, max_records, no_metadata);
+    let filter = filter_from(py, selection)?;
     let (input, label): (Box<dyn Read + Send>, String) = if let Ok(path) = source.extract::<PathBuf>() {
         if path.as_os_str() == "-" {
             (Box::new(io::stdin()), "<stdin>".into())
@@ -1080,7 +1109,7 @@ fn jsonl_to_asb<'py>(
 /// a split, files `<prefix>_<NNNNN>.asb` in the directory `dest`. Parts are written under
 /// temporary names and renamed only when all succeeded.
 #[pyfunction]
-#[pyo3(signature = (sources, dest, *, prefix=None, split_records=None, split_bytes=None, zstd=false, level=0, cipher=None, key_material=None, sets=None, bins=None, namespace=None, max_records=None, no_metadata=false))]
+#[pyo3(signature = (sources, dest, *, prefix=None, split_records=None, split_bytes=None, zstd=false, level=0, cipher=None, key_material=None, selection=None))]
 #[allow(clippy::too_many_arguments)]
 fn asb_to_asb<'py>(
     py: Python<'py>,
@@ -1093,15 +1122,11 @@ fn asb_to_asb<'py>(
     level: i32,
     cipher: Option<&str>,
     key_material: Option<&[u8]>,
-    sets: Option<Vec<Vec<u8>>>,
-    bins: Option<Vec<Vec<u8>>>,
-    namespace: Option<(Vec<u8>, Vec<u8>)>,
-    max_records: Option<u64>,
-    no_metadata: bool,
+    selection: Option<Selection>,
 ) -> PyResult<(Bound<'py, PyDict>, Vec<PathBuf>)> {
     let layers = layers(zstd, level, cipher, key_material)?;
     let out_layers = layers.clone();
-    let filter = filter_from(sets, bins, namespace, max_records, no_metadata);
+    let filter = filter_from(py, selection)?;
     let split = match (split_records, split_bytes) {
         (Some(n), _) => convert::Split::Records(n.max(1)),
         (None, Some(b)) => convert::Split::TextBytes(b.max(1)),
