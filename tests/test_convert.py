@@ -174,3 +174,23 @@ def test_select_by_key_and_digest(tmp_path: Path) -> None:
     raw = convert(str(SAMPLE), str(tmp_path / "b.jsonl"), selection=Selection(keys=[("B", b"\x00\xffab")]))
     assert raw.data.records == 1
     assert main(["convert", str(SAMPLE), str(tmp_path / "c.jsonl"), "--digest", "notbase64!"]) == 2
+
+
+def test_directory_round_trips_through_one_jsonl(tmp_path: Path, upstream_asb: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "t_00000.asb").write_bytes(SAMPLE.read_bytes())
+    (src / "t_00001.asb").write_bytes(upstream_asb.read_bytes().replace(b"# first-file\n", b""))
+    assert convert(str(src), str(tmp_path / "all.jsonl")).ok
+    headers = [d for d in jsonl(tmp_path / "all.jsonl") if d["type"] == "header"]
+    assert [h["file"] for h in headers] == ["t_00000.asb", "t_00001.asb"]
+    back = convert(str(tmp_path / "all.jsonl"), str(tmp_path / "back") + "/")
+    assert back.ok, back.errors
+    assert [Path(f).name for f in back.data.files] == ["t_00000.asb", "t_00001.asb"]
+    for name in ("t_00000.asb", "t_00001.asb"):
+        assert (tmp_path / "back" / name).read_bytes() == (src / name).read_bytes()
+    single = convert(str(tmp_path / "all.jsonl"), str(tmp_path / "one.asb"))
+    assert "several backup files" in str(single.errors[0]) and not (tmp_path / "one.asb").exists()
+    again = convert(str(tmp_path / "all.jsonl"), str(tmp_path / "back"))
+    assert "exists already" in str(again.errors[0])
+    assert sorted(p.name for p in (tmp_path / "back").iterdir()) == ["t_00000.asb", "t_00001.asb"]

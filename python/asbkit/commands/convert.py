@@ -66,7 +66,7 @@ def detect_format(path: str, given: str | None, side: str) -> str:
         if given not in FORMATS:
             raise AsbError(f"unknown format {given!r} (asb or jsonl)")
         return given
-    if path != "-" and Path(path).is_dir():
+    if path != "-" and (Path(path).is_dir() or path.endswith("/")):
         return "asb"
     fmt = _EXTENSIONS.get(Path(path).suffix.lower())
     if fmt is None:
@@ -86,8 +86,10 @@ def convert(
 ) -> CommandResult[ConvertReport]:
     """Converts one backup (file, directory or stdin) to the other form.
 
-    A path is written under a temporary name and renamed when complete; on error nothing is
-    left behind.
+    JSON Lines holding several files (one header each, as converting a directory gives)
+    go back into a directory (`dest` existing or ending in `/`), one file per header under
+    the name it records. Outputs are written under temporary names and renamed when
+    complete; on error nothing is left behind.
     """
     layers = layers or Layers()
     selection = selection or Selection()
@@ -99,7 +101,11 @@ def convert(
         if report.source_format == report.dest_format:
             raise AsbError(f"both sides are {report.source_format}: convert goes from asb to jsonl or back")
         target: str = dest
-        if dest != "-":
+        to_dir = report.dest_format == "asb" and dest != "-" and (Path(dest).is_dir() or dest.endswith("/"))
+        if to_dir:
+            # One .asb file per header of the JSON, written whole or not at all.
+            Path(dest).mkdir(parents=True, exist_ok=True)
+        elif dest != "-":
             fd, tmp = tempfile.mkstemp(prefix=f".{Path(dest).name}.", dir=Path(dest).parent or ".")
             os.close(fd)
             target = tmp
@@ -113,6 +119,8 @@ def convert(
         if tmp is not None:
             os.replace(tmp, dest)
             tmp = None
+        if "files" in counts:
+            report.files = [str(f) for f in counts["files"]]
         report.records, report.skipped = counts["records"], counts["skipped"]
         report.indexes, report.udfs = counts["indexes"], counts["udfs"]
         return CommandResult("convert", report)

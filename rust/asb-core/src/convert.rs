@@ -248,8 +248,35 @@ pub fn jsonl_to_asb<W: Write>(
     filter: &Filter,
     counts: &mut Counts,
 ) -> Result<W> {
-    let mut writer: Option<Writer<W>> = None;
     let mut open = Some(open);
+    let mut outputs = jsonl_to_asb_files(
+        input,
+        label,
+        |n, header, _| match open.take() {
+            Some(open) if n == 0 => open(header),
+            _ => Err(Error::value(
+                "a second header: this JSON holds several backup files; convert it into a directory",
+            )),
+        },
+        Ok,
+        filter,
+        counts,
+    )?;
+    Ok(outputs.pop().expect("one output"))
+}
+
+/// As [`jsonl_to_asb`], one output per header: `open(n, header, file)` gets the `file` name
+/// the header carries, if any; `finish` ends each output.
+pub fn jsonl_to_asb_files<W: Write, T>(
+    input: impl BufRead,
+    label: &str,
+    mut open: impl FnMut(usize, &Header, Option<&str>) -> Result<W>,
+    mut finish: impl FnMut(W) -> Result<T>,
+    filter: &Filter,
+    counts: &mut Counts,
+) -> Result<Vec<T>> {
+    let mut done = Vec::new();
+    let mut writer: Option<Writer<W>> = None;
     let mut rec = Record::new();
     let mut offset = 0u64;
     for (n, line) in input.split(b'\n').enumerate() {
@@ -263,13 +290,13 @@ pub fn jsonl_to_asb<W: Write>(
             .map_err(|e| Error { position: Some(at), ..e }.with_path(label))?;
         let located = |e: Error| Error { position: Some(at), ..e }.with_path(label);
         match entity {
-            JsonEntity::Header { header, .. } => {
-                let Some(open) = open.take() else {
-                    return Err(located(Error::value(
-                        "a second header: this JSON holds several backup files; convert it into one file each",
-                    )));
-                };
-                writer = Some(Writer::new(open(&filter.header(&header))?, &filter.header(&header)).map_err(located)?);
+            JsonEntity::Header { header, file } => {
+                if let Some(w) = writer.take() {
+                    done.push(finish(w.into_inner()?)?);
+                }
+                let header = filter.header(&header);
+                let out = open(done.len(), &header, file.as_deref()).map_err(located)?;
+                writer = Some(Writer::new(out, &header).map_err(located)?);
             }
             other => {
                 let Some(w) = writer.as_mut() else {
@@ -302,9 +329,10 @@ pub fn jsonl_to_asb<W: Write>(
         }
     }
     match writer {
-        Some(w) => w.into_inner(),
-        None => Err(Error::value("no header line: not an asbkit JSON Lines backup").with_path(label)),
+        Some(w) => done.push(finish(w.into_inner()?)?),
+        None => return Err(Error::value("no header line: not an asbkit JSON Lines backup").with_path(label)),
     }
+    Ok(done)
 }
 
 /// Where `asb_to_asb` starts a new output file.

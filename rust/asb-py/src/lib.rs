@@ -1093,9 +1093,53 @@ fn jsonl_to_asb<'py>(
     } else {
         return Err(PyTypeError::new_err("source must be a path, \"-\" or a binary file object"));
     };
-    let out = open_dest(dest)?;
     let mut counts = Counts::default();
     let input = io::BufReader::with_capacity(1 << 20, input);
+    // A directory gets one file per header (named as the header says); a file gets one.
+    let dir = dest.extract::<PathBuf>().ok().filter(|p| p.is_dir());
+    if let Some(dir) = dir {
+        let mut parts: Vec<(PathBuf, PathBuf)> = Vec::new();
+        let result = py.allow_threads(|| {
+            convert::jsonl_to_asb_files(
+                input,
+                &label,
+                |n, header, file| {
+                    let name = file
+                        .and_then(|f| std::path::Path::new(f).file_name())
+                        .map(|f| f.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| {
+                            format!("{}_{n:05}.asb", String::from_utf8_lossy(header.namespace().unwrap_or(b"backup")))
+                        });
+                    let target = dir.join(&name);
+                    if target.exists() || parts.iter().any(|(_, t)| *t == target) {
+                        return Err(asb_core::Error::value(format!("{} exists already", target.display())));
+                    }
+                    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+                    let file = std::fs::File::create(&tmp)
+                        .map_err(|e| asb_core::Error::from(e).with_path(tmp.display().to_string()))?;
+                    parts.push((tmp, target));
+                    LayeredWriter::new(io::BufWriter::with_capacity(1 << 20, file), &layers)
+                },
+                |w| w.finish().map(drop),
+                &filter,
+                &mut counts,
+            )
+        });
+        if let Err(e) = result {
+            for (tmp, _) in &parts {
+                let _ = std::fs::remove_file(tmp);
+            }
+            return Err(to_py_err(e));
+        }
+        for (tmp, target) in &parts {
+            std::fs::rename(tmp, target)
+                .map_err(|e| to_py_err(asb_core::Error::from(e).with_path(target.display().to_string())))?;
+        }
+        let d = counts_dict(py, &counts)?;
+        d.set_item("files", parts.into_iter().map(|(_, t)| t).collect::<Vec<_>>())?;
+        return Ok(d);
+    }
+    let out = open_dest(dest)?;
     let layered = py
         .allow_threads(|| {
             convert::jsonl_to_asb(input, &label, move |_| LayeredWriter::new(out, &layers), &filter, &mut counts)
