@@ -107,16 +107,7 @@ fn push_digits(out: &mut Vec<u8>, v: u64, width: usize) {
 fn push_iso(out: &mut Vec<u8>, void_time: u32) {
     let secs = CITRUSLEAF_EPOCH + void_time as u64;
     let (days, rem) = (secs / 86400, secs % 86400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = crate::summary::civil_from_days(days as i64);
     push_digits(out, year as u64, 4);
     out.push(b'-');
     push_digits(out, month as u64, 2);

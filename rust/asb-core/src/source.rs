@@ -149,3 +149,41 @@ impl Read for Prefetch {
         Ok(n)
     }
 }
+
+/// Output files written under temporary names beside their targets and renamed only when
+/// all of them are complete, so a failure leaves nothing that looks like a backup. Dropped
+/// without [`StagedFiles::commit`], it removes what it wrote.
+#[derive(Default)]
+pub struct StagedFiles {
+    parts: Vec<(PathBuf, PathBuf)>,
+}
+
+impl StagedFiles {
+    /// Creates the temporary file for `target`; a target that exists (or is staged) is an error.
+    pub fn create(&mut self, target: PathBuf) -> Result<File> {
+        if target.exists() || self.parts.iter().any(|(_, t)| *t == target) {
+            return Err(Error::value(format!("{} exists already", target.display())));
+        }
+        let name = target.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = target.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+        let file = File::create(&tmp).map_err(|e| Error::from(e).with_path(tmp.display().to_string()))?;
+        self.parts.push((tmp, target));
+        Ok(file)
+    }
+
+    /// Renames every file to its target; returns the targets.
+    pub fn commit(mut self) -> Result<Vec<PathBuf>> {
+        for (tmp, target) in &self.parts {
+            std::fs::rename(tmp, target).map_err(|e| Error::from(e).with_path(target.display().to_string()))?;
+        }
+        Ok(std::mem::take(&mut self.parts).into_iter().map(|(_, t)| t).collect())
+    }
+}
+
+impl Drop for StagedFiles {
+    fn drop(&mut self) {
+        for (tmp, _) in &self.parts {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}

@@ -72,19 +72,23 @@ fn value_size(v: &crate::model::Value<'_>) -> u64 {
     }
 }
 
-/// Months since 2010-01 of a void time.
-pub fn month_of(void_time: u32) -> u32 {
-    let days = (CITRUSLEAF_EPOCH + void_time as u64) / 86400;
-    // Civil from days (Howard Hinnant's algorithm), years and months only.
-    let z = days as i64 + 719_468;
+/// Year, month and day of a count of days since 1970-01-01 (Howard Hinnant's algorithm).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
     let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    ((year - 2010) * 12 + month - 1) as u32
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// Months since 2010-01 of a void time.
+pub fn month_of(void_time: u32) -> u32 {
+    let (year, month, _) = civil_from_days(((CITRUSLEAF_EPOCH + void_time as u64) / 86400) as i64);
+    ((year - 2010) * 12 + month as i64 - 1) as u32
 }
 
 /// Histogram buckets of value sizes: exact below 16, then 4 per power of two.

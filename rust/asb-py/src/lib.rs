@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use asb_core::convert::{self, Counts, Filter};
 use asb_core::deep::DeepCheck;
 use asb_core::layers::LayeredWriter;
-use asb_core::source::{backup_files, open_path, open_stream, BoxedReader};
+use asb_core::source::{backup_files, open_path, open_stream, BoxedReader, StagedFiles};
 use asb_core::summary::{Summary, BIN_LETTERS, KEY_LETTERS};
 use asb_core::{
     BlobType, Cipher, EncryptionKey, Entity, ErrorKind, Layers, Meta, Version,
@@ -1098,7 +1098,7 @@ fn jsonl_to_asb<'py>(
     // A directory gets one file per header (named as the header says); a file gets one.
     let dir = dest.extract::<PathBuf>().ok().filter(|p| p.is_dir());
     if let Some(dir) = dir {
-        let mut parts: Vec<(PathBuf, PathBuf)> = Vec::new();
+        let mut staged = StagedFiles::default();
         let result = py.allow_threads(|| {
             convert::jsonl_to_asb_files(
                 input,
@@ -1110,14 +1110,7 @@ fn jsonl_to_asb<'py>(
                         .unwrap_or_else(|| {
                             format!("{}_{n:05}.asb", String::from_utf8_lossy(header.namespace().unwrap_or(b"backup")))
                         });
-                    let target = dir.join(&name);
-                    if target.exists() || parts.iter().any(|(_, t)| *t == target) {
-                        return Err(asb_core::Error::value(format!("{} exists already", target.display())));
-                    }
-                    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-                    let file = std::fs::File::create(&tmp)
-                        .map_err(|e| asb_core::Error::from(e).with_path(tmp.display().to_string()))?;
-                    parts.push((tmp, target));
+                    let file = staged.create(dir.join(&name))?;
                     LayeredWriter::new(io::BufWriter::with_capacity(1 << 20, file), &layers)
                 },
                 |w| w.finish().map(drop),
@@ -1125,18 +1118,10 @@ fn jsonl_to_asb<'py>(
                 &mut counts,
             )
         });
-        if let Err(e) = result {
-            for (tmp, _) in &parts {
-                let _ = std::fs::remove_file(tmp);
-            }
-            return Err(to_py_err(e));
-        }
-        for (tmp, target) in &parts {
-            std::fs::rename(tmp, target)
-                .map_err(|e| to_py_err(asb_core::Error::from(e).with_path(target.display().to_string())))?;
-        }
+        result.map_err(to_py_err)?;
+        let files = staged.commit().map_err(to_py_err)?;
         let d = counts_dict(py, &counts)?;
-        d.set_item("files", parts.into_iter().map(|(_, t)| t).collect::<Vec<_>>())?;
+        d.set_item("files", files)?;
         return Ok(d);
     }
     let out = open_dest(dest)?;
@@ -1185,7 +1170,7 @@ fn asb_to_asb<'py>(
         return Err(PyValueError::new_err("a split writes several files: give a directory, not -"));
     }
     let mut counts = Counts::default();
-    let mut parts: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut staged = StagedFiles::default();
     let result = py.allow_threads(|| {
         convert::asb_to_asb(
             readers.into_iter().map(Ok),
@@ -1201,12 +1186,7 @@ fn asb_to_asb<'py>(
                         });
                         dest.join(format!("{stem}_{n:05}.asb"))
                     };
-                    let name = target.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-                    let tmp = target.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-                    let label = tmp.display().to_string();
-                    let file = std::fs::File::create(&tmp).map_err(|e| asb_core::Error::from(e).with_path(label))?;
-                    parts.push((tmp, target));
-                    Box::new(io::BufWriter::with_capacity(1 << 20, file))
+                    Box::new(io::BufWriter::with_capacity(1 << 20, staged.create(target)?))
                 };
                 LayeredWriter::new(out, &out_layers)
             },
@@ -1216,16 +1196,9 @@ fn asb_to_asb<'py>(
             &mut counts,
         )
     });
-    if let Err(e) = result {
-        for (tmp, _) in &parts {
-            let _ = std::fs::remove_file(tmp);
-        }
-        return Err(to_py_err(e));
-    }
-    for (tmp, target) in &parts {
-        std::fs::rename(tmp, target).map_err(|e| to_py_err(asb_core::Error::from(e).with_path(target.display().to_string())))?;
-    }
-    Ok((counts_dict(py, &counts)?, parts.into_iter().map(|(_, t)| t).collect()))
+    result.map_err(to_py_err)?;
+    let files = staged.commit().map_err(to_py_err)?;
+    Ok((counts_dict(py, &counts)?, files))
 }
 
 /// The `*.asb` files of a directory, sorted by name.
