@@ -197,3 +197,23 @@ def test_progress_bar_on_a_real_terminal(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert b"valid:" in out
     assert b"MiB/s" in drawn and b"%" in drawn, drawn
+
+
+def test_directory_scans_in_parallel_give_the_same_figures(tmp_path: Path) -> None:
+    from asbkit.commands import inspect, validate
+
+    for i in range(5):
+        _codec.write_synthetic(str(tmp_path / f"p_{i:05}.asb"), 300_000, seed=i)
+    one_by_one = _codec.Scanner(True)
+    for f in sorted(tmp_path.iterdir()):
+        one_by_one.scan(str(f))
+    parallel = _codec.Scanner(True)
+    parallel.scan_parallel([str(f) for f in sorted(tmp_path.iterdir())], threads=3)
+    a, b = one_by_one.result(), parallel.result()
+    for d in (a, b):
+        d.pop("indexes")
+    assert a == b
+    assert inspect(str(tmp_path), progress=False).data.records == a["records"]
+    (tmp_path / "p_00002.asb").write_bytes(b"Version 3.1\n+ x\n")
+    result = validate(str(tmp_path), progress=False)
+    assert result.errors[0].path.endswith("p_00002.asb") and result.errors[0].line == 2

@@ -42,10 +42,15 @@ def run_scan(
     sizes = [source_size(f) for f in files]
     total = sum(s for s in sizes if s) if all(s is not None for s in sizes) else None
     bar = Progress(total, enabled=progress)
+    parallel = not deep and len(files) > 1 and all(isinstance(f, str) and f != "-" for f in files)
     try:
-        for source, size in zip(files, sizes):
-            scanner.scan(source, progress=bar.update, **args)
-            bar.file_done(size or 0)
+        if parallel:
+            # Files on every core; progress counts the bytes of all of them.
+            scanner.scan_parallel(files, threads=os.cpu_count() or 1, progress=bar.update, **args)
+        else:
+            for source, size in zip(files, sizes):
+                scanner.scan(source, progress=bar.update, **args)
+                bar.file_done(size or 0)
     except (AsbError, OSError) as exc:
         errors.append(exc)
     finally:

@@ -58,6 +58,19 @@ impl Range64 {
         }
         self.count += 1;
     }
+
+    fn merge(&mut self, o: &Range64) {
+        if o.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            *self = o.clone();
+            return;
+        }
+        self.min = self.min.min(o.min);
+        self.max = self.max.max(o.max);
+        self.count += o.count;
+    }
 }
 
 /// Bytes a value takes: its length for strings and blobs, 8 for numbers, 1 for booleans.
@@ -145,6 +158,17 @@ impl BinStats {
         self.counts.iter().sum()
     }
 
+    fn merge(&mut self, o: &BinStats) {
+        for (a, b) in self.counts.iter_mut().zip(o.counts.iter()) {
+            *a += b;
+        }
+        for (a, b) in self.sizes.iter_mut().zip(o.sizes.iter()) {
+            *a += b;
+        }
+        self.min_size = self.min_size.min(o.min_size);
+        self.max_size = self.max_size.max(o.max_size);
+    }
+
     /// Median value size, exact below 16 bytes, else within a quarter power of two.
     pub fn median_size(&self) -> u64 {
         let half = self.count().div_ceil(2);
@@ -187,6 +211,50 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Adds what another summary (of other files, scanned in parallel) counted.
+    pub fn merge(&mut self, o: Summary) {
+        self.files.extend(o.files);
+        self.records += o.records;
+        self.text_bytes += o.text_bytes;
+        self.sindexes.extend(o.sindexes);
+        self.udfs.extend(o.udfs);
+        for (name, st) in o.sets {
+            match self.sets.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, mine)) => {
+                    mine.records += st.records;
+                    mine.bytes += st.bytes;
+                    mine.with_key += st.with_key;
+                }
+                None => self.sets.push((name, st)),
+            }
+        }
+        for (ns, n) in o.record_namespaces {
+            match self.record_namespaces.iter_mut().find(|(x, _)| *x == ns) {
+                Some((_, mine)) => *mine += n,
+                None => self.record_namespaces.push((ns, n)),
+            }
+        }
+        for (a, b) in self.key_types.iter_mut().zip(o.key_types) {
+            *a += b;
+        }
+        for (name, st) in o.bins {
+            match self.bins.get_mut(&name) {
+                Some(mine) => mine.merge(&st),
+                None => {
+                    self.bins.insert(name, st);
+                }
+            }
+        }
+        for (m, n) in o.expiry_months {
+            *self.expiry_months.entry(m).or_default() += n;
+        }
+        self.never_expire += o.never_expire;
+        self.expired += o.expired;
+        self.void_time.merge(&o.void_time);
+        self.record_size.merge(&o.record_size);
+        self.generation.merge(&o.generation);
+    }
+
     pub fn new(detail: bool) -> Summary {
         let since_2010 = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
