@@ -77,3 +77,18 @@ def test_cli_deep_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
     assert code == 1 and doc["status"] == "error" and doc["errors"] == []
     assert doc["data"]["deep"]["finding_counts"] == {"duplicate_digest": 3}
     assert len(doc["data"]["deep"]["findings"]) == 1
+
+
+def test_deep_goes_on_after_syntax_errors(tmp_path: Path) -> None:
+    text = SAMPLE.read_bytes().replace(b"- I age 42", b"- Q age 42").replace(b"+ g 1\n", b"+ g x\n")
+    path = tmp_path / "broken.asb"
+    path.write_bytes(text)
+    plain = validate(str(path), progress=False)
+    assert plain.errors and plain.errors[0].line == 19
+    deep = validate(str(path), deep=True, progress=False)
+    assert not deep.errors and deep.exit_code == 1
+    kinds = [(f.kind, f.line) for f in deep.data.deep.findings]
+    assert kinds == [("parse_error", 19), ("parse_error", 30)]
+    assert deep.data.records == 1, "the record after the damage is still read"
+    first_only = validate(str(path), deep=True, max_errors=1, progress=False)
+    assert first_only.errors and first_only.errors[0].line == 19

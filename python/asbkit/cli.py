@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_output_options(p)
         if name == "validate":
             p.add_argument("--deep", action="store_true", help="also recompute digests from set and key, check the namespace, find duplicate digests")
-            p.add_argument("--max-errors", type=int, default=100, metavar="N", help="with --deep, list up to N findings (default 100)")
+            p.add_argument("--max-errors", type=int, default=100, metavar="N", help="with --deep, go on after syntax errors and list up to N findings (default 100; 1 stops at the first error)")
     p = sub.add_parser(
         "convert",
         help="convert a backup to JSON Lines or back, losslessly",

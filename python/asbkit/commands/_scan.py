@@ -30,10 +30,15 @@ def run_scan(
     deep: bool = False,
     check_digests: bool = True,
     max_issues: int = 100,
+    continue_after_errors: bool = False,
 ) -> tuple[dict[str, Any], list[AsbError | OSError]]:
-    """Scans every file; stops at the first error, as asrestore --validate does."""
+    """Scans every file; stops at the first error, as asrestore --validate does, unless
+    deep checks go on after syntax errors (they become findings)."""
     errors: list[AsbError | OSError] = []
-    scanner = _codec.Scanner(detail, deep=deep, check_digests=check_digests, max_issues=max_issues)
+    scanner = _codec.Scanner(
+        detail, deep=deep, check_digests=check_digests, max_issues=max_issues,
+        continue_after_errors=continue_after_errors,
+    )
     try:
         files = expand_sources(sources)
         args = layers.codec_args()

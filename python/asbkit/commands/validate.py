@@ -21,7 +21,7 @@ class FileCounts:
 
 @dataclass
 class Finding:
-    #: digest_mismatch, bytes_key_digest_mismatch, namespace_mismatch, duplicate_digest
+    #: parse_error, digest_mismatch, bytes_key_digest_mismatch, namespace_mismatch, duplicate_digest
     kind: str
     path: str
     line: int | None
@@ -59,9 +59,14 @@ def validate(
     max_errors: int = 100,
 ) -> CommandResult[ValidateReport]:
     """Parses everything. With `deep`, also recomputes digests from set and key, checks
-    that one namespace runs through the backup and finds digests that occur twice."""
+    that one namespace runs through the backup and finds digests that occur twice; with
+    `max_errors` > 1 it also goes on after syntax errors, skipping to the next line that
+    starts an entity, and lists up to `max_errors` findings."""
     layers = layers or Layers()
-    summary, errors = run_scan(sources, layers, detail=False, progress=progress, deep=deep, max_issues=max_errors)
+    summary, errors = run_scan(
+        sources, layers, detail=False, progress=progress, deep=deep, max_issues=max_errors,
+        continue_after_errors=deep and max_errors > 1,
+    )
     files = [
         FileCounts(f["path"], f["records"], f["indexes"], f["udfs"], f["text_bytes"])
         for f in summary["files"]

@@ -26,6 +26,8 @@ pub const DEFAULT_MEMORY_DIGESTS: usize = 4 << 20;
 pub struct DeepCheck {
     /// Recompute digests from keys (off: only namespaces and duplicates are checked).
     pub check_digests: bool,
+    /// Go on after syntax errors (as findings) until this many findings.
+    pub continue_after_errors: bool,
     pub max_issues: usize,
     pub issues: Vec<Issue>,
     pub issue_counts: std::collections::BTreeMap<&'static str, u64>,
@@ -69,6 +71,7 @@ impl DeepCheck {
     pub fn new(max_issues: usize, memory_limit: usize) -> DeepCheck {
         DeepCheck {
             check_digests: true,
+            continue_after_errors: false,
             max_issues,
             issues: Vec::new(),
             issue_counts: Default::default(),
@@ -87,6 +90,16 @@ impl DeepCheck {
         if self.issues.len() < self.max_issues {
             self.issues.push(Issue { kind, path: path.to_string(), position, message });
         }
+    }
+
+    /// Takes a syntax error as a finding when going on after errors (`None` otherwise);
+    /// `Some(true)` while fewer than `max_issues` findings were made.
+    pub fn parse_error(&mut self, e: &crate::error::Error) -> Option<bool> {
+        if !self.continue_after_errors {
+            return None;
+        }
+        self.report("parse_error", e.path.as_deref().unwrap_or(""), e.position, e.message.clone());
+        Some((self.issue_total() as usize) < self.max_issues)
     }
 
     pub fn issue_total(&self) -> u64 {
@@ -246,3 +259,67 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod resync_tests {
+    use super::*;
+    use crate::summary::Summary;
+    use crate::Reader;
+
+    fn findings(text: &[u8]) -> (Vec<(&'static str, u64)>, u64) {
+        let mut d = DeepCheck::new(10, 1000);
+        d.continue_after_errors = true;
+        let mut summary = Summary::new(false);
+        let mut reader = Reader::new(text).unwrap();
+        summary.scan(&mut reader, Some(&mut d), |_| Ok(())).unwrap();
+        d.finish().unwrap();
+        (d.issues.iter().map(|i| (i.kind, i.position.map_or(0, |p| p.line))).collect(), summary.records)
+    }
+
+    #[test]
+    fn reading_goes_on_after_syntax_errors() {
+        let rec = |bin: &str| {
+            format!("+ n test\n+ d 7JEZLUt/jONdXXjTS8ply6qqyWA=\n+ g 1\n+ t 0\n+ b 1\n{bin}\n")
+        };
+        let text = format!(
+            "Version 3.1\n# namespace test\n{}{}{}{}",
+            rec("- I a 1"),
+            rec("- Q a 1"),
+            rec("- S a 3 x\n+ y"),
+            rec("- I c 3")
+        );
+        let (found, records) = findings(text.as_bytes());
+        // The bad type on line 14; the string value that runs into "+ y" on line 21 ("+ y"
+        // is no entity start, so the search goes on to the next record).
+        let errors: Vec<u64> = found.iter().filter(|(k, _)| *k == "parse_error").map(|(_, l)| *l).collect();
+        assert_eq!(errors, [14, 21]);
+        assert_eq!(records, 2, "the first and the last record are read");
+        // Their digests are the same: that is found too.
+        assert_eq!(found.iter().filter(|(k, _)| *k == "duplicate_digest").count(), 1);
+    }
+
+    #[test]
+    fn resync_ends_on_any_damage_and_across_window_refills() {
+        let mut base = Vec::new();
+        crate::synth::write_synthetic(&mut base, 3 << 20, 3).unwrap();
+        let mut x = 7u64;
+        let rounds = if cfg!(debug_assertions) { 20 } else { 300 };
+        for round in 0..rounds {
+            let mut text = base.clone();
+            for _ in 0..1 + round % 20 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let at = 20 + (x as usize % (text.len() - 20));
+                text[at] = b" \n+*-kZ0\\"[(x >> 40) as usize % 9];
+            }
+            let mut d = DeepCheck::new(1000, 1 << 20);
+            d.continue_after_errors = true;
+            let mut summary = Summary::new(false);
+            let mut reader = Reader::new(&text[..]).unwrap();
+            summary.scan(&mut reader, Some(&mut d), |_| Ok(())).unwrap();
+            assert!(summary.records > 0);
+        }
+    }
+}
+

@@ -617,6 +617,47 @@ impl<R: Read> Reader<R> {
         }
     }
 
+    /// After a parse error at `error_at`: skips to the next line that starts like an entity
+    /// (`+ k `, `+ n `, `* i `, `* u `, `* e `)
+    /// so reading can go on. Values may hold such lines too, so what follows can fail again
+    /// (or, rarely, be a value's bytes read as an entity); `false` at the end of the input.
+    pub fn resync(&mut self, error_at: u64) -> Result<bool> {
+        // An LF followed by an entity start; the search goes on from `from`.
+        let after_error = error_at.saturating_sub(self.base) as usize;
+        let mut from = after_error.max(self.pos + 1).min(self.end);
+        loop {
+            match memchr(b'\n', &self.data[from..self.end]) {
+                Some(i) => {
+                    let at = from + i + 1;
+                    if at + 4 <= self.end {
+                        if matches!(&self.data[at..at + 4], b"+ k " | b"+ n " | b"* i " | b"* u " | b"* e ") {
+                            self.pos = at;
+                            return Ok(true);
+                        }
+                        from = at;
+                        continue;
+                    }
+                    if self.eof {
+                        self.pos = self.end;
+                        return Ok(false);
+                    }
+                    self.pos = at - 1; // keep the LF, read what follows it
+                }
+                None if self.eof => {
+                    self.pos = self.end;
+                    return Ok(false);
+                }
+                None => self.pos = self.end,
+            }
+            let kept = self.end - self.pos;
+            self.fill(kept + 4)?;
+            from = self.pos;
+            if self.pos == self.end && self.eof {
+                return Ok(false);
+            }
+        }
+    }
+
     fn located(&self, e: Error) -> Error {
         match &self.path {
             Some(p) => e.with_path(p.clone()),

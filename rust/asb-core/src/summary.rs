@@ -296,7 +296,23 @@ impl Summary {
                 Ok(Some(e)) => e,
                 Ok(None) => break,
                 Err(e) => {
+                    // With deep checks that go on after errors, a syntax error is a finding.
+                    let taken = match (&e.kind, deep.as_deref_mut()) {
+                        (crate::error::ErrorKind::Parse, Some(d)) => d.parse_error(&e),
+                        _ => None,
+                    };
+                    let error_at = e.position.map_or(0, |p| p.offset);
+                    if taken == Some(true) && reader.resync(error_at)? {
+                        continue;
+                    }
                     file.text_bytes = reader.offset();
+                    if taken.is_some() {
+                        // Taken as a finding: this file ends here, the run goes on.
+                        self.records += file.records;
+                        self.text_bytes += file.text_bytes;
+                        self.files.push(file);
+                        return tick(self.records);
+                    }
                     self.files.push(file);
                     return Err(e);
                 }

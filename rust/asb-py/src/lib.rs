@@ -784,11 +784,19 @@ pub struct Scanner {
 #[pymethods]
 impl Scanner {
     #[new]
-    #[pyo3(signature = (detail=false, *, deep=false, check_digests=true, max_issues=100, memory_digests=None))]
-    fn new(detail: bool, deep: bool, check_digests: bool, max_issues: usize, memory_digests: Option<usize>) -> Scanner {
+    #[pyo3(signature = (detail=false, *, deep=false, check_digests=true, continue_after_errors=false, max_issues=100, memory_digests=None))]
+    fn new(
+        detail: bool,
+        deep: bool,
+        check_digests: bool,
+        continue_after_errors: bool,
+        max_issues: usize,
+        memory_digests: Option<usize>,
+    ) -> Scanner {
         let deep = deep.then(|| {
             let mut d = DeepCheck::new(max_issues, memory_digests.unwrap_or(asb_core::deep::DEFAULT_MEMORY_DIGESTS));
             d.check_digests = check_digests;
+            d.continue_after_errors = continue_after_errors;
             d
         });
         Scanner {
