@@ -12,7 +12,10 @@ use asb_core::{Cipher, EncryptionKey, Entity, Layers, Reader, Record, Writer};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 fn corpus() -> Vec<u8> {
-    let mb: u64 = std::env::var("ASB_BENCH_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(64);
+    let mb: u64 = std::env::var("ASB_BENCH_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
     let mut text = Vec::new();
     asb_core::synth::write_synthetic(&mut text, mb * 1_000_000, 1).expect("synthetic corpus");
     text
@@ -38,9 +41,21 @@ fn count_records(src: impl Read) -> u64 {
 fn benches(c: &mut Criterion) {
     let text = corpus();
     let key = EncryptionKey::from_material(Cipher::Aes256, b"benchmark key material");
-    let zstd = Layers { zstd: true, zstd_level: 0, encryption: None };
-    let zstd_aes = Layers { zstd: true, zstd_level: 0, encryption: Some(key.clone()) };
-    let aes = Layers { zstd: false, zstd_level: 0, encryption: Some(key) };
+    let zstd = Layers {
+        zstd: true,
+        zstd_level: 0,
+        encryption: None,
+    };
+    let zstd_aes = Layers {
+        zstd: true,
+        zstd_level: 0,
+        encryption: Some(key.clone()),
+    };
+    let aes = Layers {
+        zstd: false,
+        zstd_level: 0,
+        encryption: Some(key),
+    };
     let text_zstd = layered(&text, &zstd);
     let text_zstd_aes = layered(&text, &zstd_aes);
 
@@ -57,7 +72,9 @@ fn benches(c: &mut Criterion) {
     let header = Reader::new(&text[..]).expect("header").header().clone();
 
     let mut g = c.benchmark_group("codec");
-    g.sample_size(10).measurement_time(Duration::from_secs(8)).throughput(Throughput::Bytes(text.len() as u64));
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(8))
+        .throughput(Throughput::Bytes(text.len() as u64));
     g.bench_function("memcpy (baseline)", |b| b.iter(|| black_box(text.clone())));
     g.bench_function("decode plain", |b| b.iter(|| count_records(&text[..])));
     g.bench_function("decode zstd", |b| {
@@ -67,7 +84,12 @@ fn benches(c: &mut Criterion) {
         b.iter(|| count_records(open_reader(&text_zstd_aes[..], &zstd_aes).expect("zstd+aes")))
     });
     g.bench_function("zstd only (no parsing)", |b| {
-        b.iter(|| std::io::copy(&mut open_reader(&text_zstd[..], &zstd).expect("zstd"), &mut std::io::sink()))
+        b.iter(|| {
+            std::io::copy(
+                &mut open_reader(&text_zstd[..], &zstd).expect("zstd"),
+                &mut std::io::sink(),
+            )
+        })
     });
     g.bench_function("encode", |b| {
         b.iter(|| {
@@ -79,7 +101,9 @@ fn benches(c: &mut Criterion) {
             black_box(w.text_bytes())
         })
     });
-    g.bench_function("aes256 only", |b| b.iter(|| black_box(layered(&text, &aes).len())));
+    g.bench_function("aes256 only", |b| {
+        b.iter(|| black_box(layered(&text, &aes).len()))
+    });
     g.finish();
 }
 

@@ -17,5 +17,8 @@ fn main() {
     }
     let secs = start.elapsed().as_secs_f64();
     let mb = reader.offset() as f64 / 1e6;
-    println!("{records} records, {bins} bins, {mb:.1} MB in {secs:.3}s: {:.0} MB/s", mb / secs);
+    println!(
+        "{records} records, {bins} bins, {mb:.1} MB in {secs:.3}s: {:.0} MB/s",
+        mb / secs
+    );
 }

@@ -24,5 +24,10 @@ fn main() {
     let bytes = w.text_bytes();
     w.into_inner().expect("done");
     let secs = start.elapsed().as_secs_f64();
-    println!("{} records, {:.1} MB in {secs:.3}s: {:.0} MB/s", records.len(), bytes as f64 / 1e6, bytes as f64 / 1e6 / secs);
+    println!(
+        "{} records, {:.1} MB in {secs:.3}s: {:.0} MB/s",
+        records.len(),
+        bytes as f64 / 1e6,
+        bytes as f64 / 1e6 / secs
+    );
 }

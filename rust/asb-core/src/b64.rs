@@ -48,7 +48,11 @@ pub fn encode_append(bytes: &[u8], out: &mut Vec<u8>) {
         let quad = [
             ALPHABET[(v >> 18) as usize & 63],
             ALPHABET[(v >> 12) as usize & 63],
-            if rest.len() == 2 { ALPHABET[(v >> 6) as usize & 63] } else { b'=' },
+            if rest.len() == 2 {
+                ALPHABET[(v >> 6) as usize & 63]
+            } else {
+                b'='
+            },
             b'=',
         ];
         // SAFETY: the last quartet ends at `total`, reserved above.
@@ -101,7 +105,11 @@ pub fn decode_digest(text: &[u8]) -> Option<[u8; 20]> {
     }
     let mut out = [0u8; 21];
     for (n, q) in text.chunks_exact(4).enumerate() {
-        let (a, b, c) = (DECODE[q[0] as usize], DECODE[q[1] as usize], DECODE[q[2] as usize]);
+        let (a, b, c) = (
+            DECODE[q[0] as usize],
+            DECODE[q[1] as usize],
+            DECODE[q[2] as usize],
+        );
         let d = if n == 6 { 0 } else { DECODE[q[3] as usize] };
         if (a | b | c | d) & 0x80 != 0 {
             return None;
@@ -113,7 +121,9 @@ pub fn decode_digest(text: &[u8]) -> Option<[u8; 20]> {
 }
 
 fn bad_index(text: &[u8]) -> usize {
-    text.iter().position(|&c| DECODE[c as usize] == INVALID).unwrap_or(0)
+    text.iter()
+        .position(|&c| DECODE[c as usize] == INVALID)
+        .unwrap_or(0)
 }
 
 #[inline]
@@ -142,7 +152,11 @@ fn decode_scalar(text: &[u8], out: &mut Vec<u8>) -> Result<(), usize> {
             return Err(n * 4 + bad_index(q));
         }
         // SAFETY: n * 3 + 4 <= quads * 3 + 4, all reserved above.
-        unsafe { dst.add(n * 3).cast::<[u8; 4]>().write_unaligned(v.to_be_bytes()) };
+        unsafe {
+            dst.add(n * 3)
+                .cast::<[u8; 4]>()
+                .write_unaligned(v.to_be_bytes())
+        };
     }
     // SAFETY: the first quads * 3 spare bytes were written above.
     unsafe { out.set_len(start + quads * 3) };
@@ -198,7 +212,10 @@ mod tests {
     #[test]
     fn digests_decode_to_20_bytes() {
         let d = decode_digest(b"7JEZLUt/jONdXXjTS8ply6qqyWA=").unwrap();
-        assert_eq!(base64_simd::STANDARD.encode_to_string(d), "7JEZLUt/jONdXXjTS8ply6qqyWA=");
+        assert_eq!(
+            base64_simd::STANDARD.encode_to_string(d),
+            "7JEZLUt/jONdXXjTS8ply6qqyWA="
+        );
         assert_eq!(decode_digest(b"7JEZLUt/jONdXXjTS8ply6qqyWA"), None);
         assert_eq!(decode_digest(b"7JEZLUt/jONdXXjTS8ply6qqyW=="), None);
         assert_eq!(decode_digest(b"7JEZLUt/jONdXXjTS8ply6qqy*A="), None);

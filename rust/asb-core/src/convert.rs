@@ -3,7 +3,9 @@
 use std::io::{BufRead, Read, Write};
 
 use crate::error::{Error, Position, Result};
-use crate::json::{entity_from_json, header_to_json, record_to_json, sindex_to_json, udf_to_json, JsonEntity};
+use crate::json::{
+    entity_from_json, header_to_json, record_to_json, sindex_to_json, udf_to_json, JsonEntity,
+};
 use crate::model::{Header, Meta, Record, SecondaryIndex};
 use crate::read::{Entity, Reader};
 use crate::write::Writer;
@@ -143,7 +145,9 @@ pub fn asb_to_jsonl<R: Read>(
     let (full_tx, full_rx) = sync_channel::<Vec<Item>>(4);
     let (empty_tx, empty_rx) = sync_channel::<Vec<Item>>(6);
     for _ in 0..6 {
-        empty_tx.send(Vec::with_capacity(BATCH)).expect("capacity 6");
+        empty_tx
+            .send(Vec::with_capacity(BATCH))
+            .expect("capacity 6");
     }
     std::thread::scope(|scope| {
         let encoder = scope.spawn(move || -> Result<()> {
@@ -184,7 +188,9 @@ fn parse_batches<R: Read>(
     empty: &std::sync::mpsc::Receiver<Vec<Item>>,
 ) -> Result<()> {
     let mut spare: Vec<Record> = Vec::new();
-    let Ok(mut batch) = empty.recv() else { return Ok(()) };
+    let Ok(mut batch) = empty.recv() else {
+        return Ok(());
+    };
     loop {
         if filter.done(counts) {
             break;
@@ -218,7 +224,9 @@ fn parse_batches<R: Read>(
             if full.send(std::mem::take(&mut batch)).is_err() {
                 return Ok(()); // the encoder stopped: its error is reported
             }
-            let Ok(mut next) = empty.recv() else { return Ok(()) };
+            let Ok(mut next) = empty.recv() else {
+                return Ok(());
+            };
             spare.extend(next.drain(..).filter_map(|i| match i {
                 Item::Record(r) => Some(r),
                 _ => None,
@@ -252,11 +260,13 @@ pub fn jsonl_to_asb<W: Write>(
     let mut outputs = jsonl_to_asb_files(
         input,
         label,
-        |n, header, _| match open.take() {
+        |n, header, _| {
+            match open.take() {
             Some(open) if n == 0 => open(header),
             _ => Err(Error::value(
                 "a second header: this JSON holds several backup files; convert it into a directory",
             )),
+        }
         },
         Ok,
         filter,
@@ -281,14 +291,29 @@ pub fn jsonl_to_asb_files<W: Write, T>(
     let mut offset = 0u64;
     for (n, line) in input.split(b'\n').enumerate() {
         let line = line.map_err(|e| Error::from(e).with_path(label))?;
-        let at = Position { line: n as u64 + 1, column: 1, offset };
+        let at = Position {
+            line: n as u64 + 1,
+            column: 1,
+            offset,
+        };
         offset += line.len() as u64 + 1;
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let entity = entity_from_json(&line, &mut rec)
-            .map_err(|e| Error { position: Some(at), ..e }.with_path(label))?;
-        let located = |e: Error| Error { position: Some(at), ..e }.with_path(label);
+        let entity = entity_from_json(&line, &mut rec).map_err(|e| {
+            Error {
+                position: Some(at),
+                ..e
+            }
+            .with_path(label)
+        })?;
+        let located = |e: Error| {
+            Error {
+                position: Some(at),
+                ..e
+            }
+            .with_path(label)
+        };
         match entity {
             JsonEntity::Header { header, file } => {
                 if let Some(w) = writer.take() {
@@ -330,7 +355,11 @@ pub fn jsonl_to_asb_files<W: Write, T>(
     }
     match writer {
         Some(w) => done.push(finish(w.into_inner()?)?),
-        None => return Err(Error::value("no header line: not an asbkit JSON Lines backup").with_path(label)),
+        None => {
+            return Err(
+                Error::value("no header line: not an asbkit JSON Lines backup").with_path(label),
+            )
+        }
     }
     Ok(done)
 }
@@ -366,7 +395,9 @@ pub fn asb_to_asb<R: Read, W: Write, T>(
         let mut reader = reader?;
         header_now = Some(filter.header(reader.header()));
         while !filter.done(counts) {
-            let Some(entity) = reader.next_entity()? else { break };
+            let Some(entity) = reader.next_entity()? else {
+                break;
+            };
             let full = match (&current, split) {
                 (Some((_, n)), Split::Records(max)) => *n >= max,
                 (Some((w, _)), Split::TextBytes(max)) => w.text_bytes() >= max,

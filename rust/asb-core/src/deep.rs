@@ -85,10 +85,21 @@ impl DeepCheck {
         }
     }
 
-    fn report(&mut self, kind: &'static str, path: &str, position: Option<Position>, message: String) {
+    fn report(
+        &mut self,
+        kind: &'static str,
+        path: &str,
+        position: Option<Position>,
+        message: String,
+    ) {
         *self.issue_counts.entry(kind).or_default() += 1;
         if self.issues.len() < self.max_issues {
-            self.issues.push(Issue { kind, path: path.to_string(), position, message });
+            self.issues.push(Issue {
+                kind,
+                path: path.to_string(),
+                position,
+                message,
+            });
         }
     }
 
@@ -98,7 +109,12 @@ impl DeepCheck {
         if !self.continue_after_errors {
             return None;
         }
-        self.report("parse_error", e.path.as_deref().unwrap_or(""), e.position, e.message.clone());
+        self.report(
+            "parse_error",
+            e.path.as_deref().unwrap_or(""),
+            e.position,
+            e.message.clone(),
+        );
         Some((self.issue_total() as usize) < self.max_issues)
     }
 
@@ -110,7 +126,16 @@ impl DeepCheck {
     pub fn start_file(&mut self, path: &str, header_namespace: Option<&[u8]>) {
         self.files.push(path.to_string());
         if let Some(ns) = header_namespace {
-            self.check_namespace(ns, path, Some(Position { line: 2, column: 1, offset: 12 }), "header");
+            self.check_namespace(
+                ns,
+                path,
+                Some(Position {
+                    line: 2,
+                    column: 1,
+                    offset: 12,
+                }),
+                "header",
+            );
         }
     }
 
@@ -131,7 +156,11 @@ impl DeepCheck {
 
     /// Checks one record; `at` tells where it starts (only asked when there is a finding).
     pub fn record(&mut self, rec: &Record, path: &str, at: impl Fn() -> Position) -> Result<()> {
-        if self.namespace.as_deref().is_some_and(|ns| ns != rec.namespace()) {
+        if self
+            .namespace
+            .as_deref()
+            .is_some_and(|ns| ns != rec.namespace())
+        {
             self.check_namespace(rec.namespace(), path, Some(at()), "record");
         } else if self.namespace.is_none() {
             self.namespace = Some(rec.namespace().to_vec());
@@ -143,7 +172,10 @@ impl DeepCheck {
                 let b64 = |d: &[u8; 20]| base64_simd::STANDARD.encode_to_string(d);
                 let (kind, why) = match key {
                     // `+ k B` carries no blob subtype: the key may have been hashed as another.
-                    Key::Bytes { .. } => ("bytes_key_digest_mismatch", " (bytes keys carry no blob subtype; it may be a non-generic blob)"),
+                    Key::Bytes { .. } => (
+                        "bytes_key_digest_mismatch",
+                        " (bytes keys carry no blob subtype; it may be a non-generic blob)",
+                    ),
                     _ => ("digest_mismatch", ""),
                 };
                 let msg = format!(
@@ -170,7 +202,10 @@ impl DeepCheck {
 
     fn spill_all(&mut self) -> Result<()> {
         if self.spill.is_none() {
-            self.spill = Some((tempfile_dir::Dir::new()?, (0..BUCKETS).map(|_| None).collect()));
+            self.spill = Some((
+                tempfile_dir::Dir::new()?,
+                (0..BUCKETS).map(|_| None).collect(),
+            ));
         }
         let (dir, writers) = self.spill.as_mut().expect("just made");
         for (i, bucket) in self.buckets.iter_mut().enumerate() {
@@ -178,7 +213,10 @@ impl DeepCheck {
                 continue;
             }
             if writers[i].is_none() {
-                writers[i] = Some(BufWriter::with_capacity(4096, File::create(dir.0.join(format!("{i}")))?));
+                writers[i] = Some(BufWriter::with_capacity(
+                    4096,
+                    File::create(dir.0.join(format!("{i}")))?,
+                ));
             }
             let w = writers[i].as_mut().expect("just made");
             for (d, f) in bucket.drain(..) {
@@ -216,9 +254,15 @@ impl DeepCheck {
                     let msg = format!(
                         "digest {} occurs more than once (also in {})",
                         base64_simd::STANDARD.encode_to_string(pair[1].0),
-                        self.files.get(pair[0].1 as usize).map_or("", String::as_str)
+                        self.files
+                            .get(pair[0].1 as usize)
+                            .map_or("", String::as_str)
                     );
-                    let path = self.files.get(pair[1].1 as usize).cloned().unwrap_or_default();
+                    let path = self
+                        .files
+                        .get(pair[1].1 as usize)
+                        .cloned()
+                        .unwrap_or_default();
                     self.report("duplicate_digest", &path, None, msg);
                 }
             }
@@ -251,9 +295,21 @@ mod tests {
             d.record(&rec(3, 3), "b.asb", Position::default).unwrap();
             d.record(&rec(4, 5), "b.asb", Position::default).unwrap();
             d.finish().unwrap();
-            assert_eq!(d.issue_counts.get("duplicate_digest"), Some(&2), "limit {limit}");
-            assert_eq!(d.issue_counts.get("digest_mismatch"), Some(&1), "limit {limit}");
-            let dup = d.issues.iter().find(|i| i.kind == "duplicate_digest").unwrap();
+            assert_eq!(
+                d.issue_counts.get("duplicate_digest"),
+                Some(&2),
+                "limit {limit}"
+            );
+            assert_eq!(
+                d.issue_counts.get("digest_mismatch"),
+                Some(&1),
+                "limit {limit}"
+            );
+            let dup = d
+                .issues
+                .iter()
+                .find(|i| i.kind == "duplicate_digest")
+                .unwrap();
             assert_eq!(dup.path, "b.asb");
             assert!(dup.message.contains("also in a.asb"), "{}", dup.message);
         }
@@ -273,7 +329,13 @@ mod resync_tests {
         let mut reader = Reader::new(text).unwrap();
         summary.scan(&mut reader, Some(&mut d), |_| Ok(())).unwrap();
         d.finish().unwrap();
-        (d.issues.iter().map(|i| (i.kind, i.position.map_or(0, |p| p.line))).collect(), summary.records)
+        (
+            d.issues
+                .iter()
+                .map(|i| (i.kind, i.position.map_or(0, |p| p.line)))
+                .collect(),
+            summary.records,
+        )
     }
 
     #[test]
@@ -291,11 +353,21 @@ mod resync_tests {
         let (found, records) = findings(text.as_bytes());
         // The bad type on line 14; the string value that runs into "+ y" on line 21 ("+ y"
         // is no entity start, so the search goes on to the next record).
-        let errors: Vec<u64> = found.iter().filter(|(k, _)| *k == "parse_error").map(|(_, l)| *l).collect();
+        let errors: Vec<u64> = found
+            .iter()
+            .filter(|(k, _)| *k == "parse_error")
+            .map(|(_, l)| *l)
+            .collect();
         assert_eq!(errors, [14, 21]);
         assert_eq!(records, 2, "the first and the last record are read");
         // Their digests are the same: that is found too.
-        assert_eq!(found.iter().filter(|(k, _)| *k == "duplicate_digest").count(), 1);
+        assert_eq!(
+            found
+                .iter()
+                .filter(|(k, _)| *k == "duplicate_digest")
+                .count(),
+            1
+        );
     }
 
     #[test]
@@ -322,4 +394,3 @@ mod resync_tests {
         }
     }
 }
-

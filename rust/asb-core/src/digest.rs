@@ -43,10 +43,25 @@ mod tests {
 
     #[test]
     fn digests_match_the_spec_examples() {
-        assert_eq!(b64(compute_digest(b"demo", &Key::Str(b"key1"))), "7JEZLUt/jONdXXjTS8ply6qqyWA=");
-        assert_eq!(b64(compute_digest(b"demo", &Key::Str(b"alice"))), "J7/lCxqosJ9pPsj/7c5Qt6b4XXk=");
-        assert_eq!(b64(compute_digest(b"", &Key::Int(12345))), "MPuLddL9IM5lWFedZKP+g9KTaJI=");
-        let raw = Key::Bytes { bytes: &[0x00, 0xff, 0x61, 0x62], compact: true };
-        assert_eq!(b64(compute_digest(b"demo", &raw)), "6PwJ4/v/twYVahR7CrobAPP2UWY=");
+        assert_eq!(
+            b64(compute_digest(b"demo", &Key::Str(b"key1"))),
+            "7JEZLUt/jONdXXjTS8ply6qqyWA="
+        );
+        assert_eq!(
+            b64(compute_digest(b"demo", &Key::Str(b"alice"))),
+            "J7/lCxqosJ9pPsj/7c5Qt6b4XXk="
+        );
+        assert_eq!(
+            b64(compute_digest(b"", &Key::Int(12345))),
+            "MPuLddL9IM5lWFedZKP+g9KTaJI="
+        );
+        let raw = Key::Bytes {
+            bytes: &[0x00, 0xff, 0x61, 0x62],
+            compact: true,
+        };
+        assert_eq!(
+            b64(compute_digest(b"demo", &raw)),
+            "6PwJ4/v/twYVahR7CrobAPP2UWY="
+        );
     }
 }

@@ -115,7 +115,11 @@ impl fmt::Display for Error {
             write!(f, "{path}: ")?;
         }
         if let Some(p) = &self.position {
-            write!(f, "line {}, column {} (byte {}): ", p.line, p.column, p.offset)?;
+            write!(
+                f,
+                "line {}, column {} (byte {}): ",
+                p.line, p.column, p.offset
+            )?;
         }
         f.write_str(&self.message)
     }

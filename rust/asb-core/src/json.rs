@@ -51,7 +51,10 @@ fn push_json_str(out: &mut Vec<u8>, s: &str) {
 #[inline]
 fn push_text(out: &mut Vec<u8>, bytes: &[u8]) {
     // Most names and values are printable ASCII with nothing to escape: copy them as they are.
-    if bytes.iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+    if bytes
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
         out.push(b'"');
         out.extend_from_slice(bytes);
         out.push(b'"');
@@ -75,9 +78,17 @@ fn push_b64(out: &mut Vec<u8>, bytes: &[u8]) {
 
 fn push_double(out: &mut Vec<u8>, v: f64) {
     if v.is_nan() {
-        out.extend_from_slice(if v.is_sign_negative() { b"\"-NaN\"" } else { b"\"NaN\"" });
+        out.extend_from_slice(if v.is_sign_negative() {
+            b"\"-NaN\""
+        } else {
+            b"\"NaN\""
+        });
     } else if v.is_infinite() {
-        out.extend_from_slice(if v > 0.0 { b"\"Infinity\"" } else { b"\"-Infinity\"" });
+        out.extend_from_slice(if v > 0.0 {
+            b"\"Infinity\""
+        } else {
+            b"\"-Infinity\""
+        });
     } else {
         out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
     }
@@ -134,7 +145,11 @@ pub fn header_to_json(out: &mut Vec<u8>, header: &Header, file: Option<&str>) {
         out.extend_from_slice(b",\"namespace\":");
         push_text(out, ns);
     }
-    out.extend_from_slice(if header.first_file() { b",\"first_file\":true" } else { b",\"first_file\":false" });
+    out.extend_from_slice(if header.first_file() {
+        b",\"first_file\":true"
+    } else {
+        b",\"first_file\":false"
+    });
     out.extend_from_slice(b",\"meta\":[");
     for (i, m) in header.meta.iter().enumerate() {
         if i > 0 {
@@ -258,7 +273,11 @@ pub fn record_to_json(out: &mut Vec<u8>, rec: &Record) {
             Value::Int(v) => push_int(out, v),
             Value::Double(v) => push_double(out, v),
             Value::Str(s) | Value::GeoJson(s) => push_text(out, s),
-            Value::Blob { blob_type, bytes, compact } => {
+            Value::Blob {
+                blob_type,
+                bytes,
+                compact,
+            } => {
                 push_b64(out, bytes);
                 if compact {
                     out.extend_from_slice(b",\"compact\":true");
@@ -407,7 +426,13 @@ fn view_item(out: &mut Vec<u8>, bytes: &[u8], pos: &mut usize, depth: usize) -> 
     Some(())
 }
 
-fn view_list(out: &mut Vec<u8>, bytes: &[u8], pos: &mut usize, mut n: usize, depth: usize) -> Option<()> {
+fn view_list(
+    out: &mut Vec<u8>,
+    bytes: &[u8],
+    pos: &mut usize,
+    mut n: usize,
+    depth: usize,
+) -> Option<()> {
     let flags = if n > 0 { ext_flags(bytes, *pos) } else { None };
     if let Some(flags) = flags {
         *pos += 3;
@@ -447,7 +472,9 @@ fn is_string_key(bytes: &[u8], pos: usize) -> Option<(usize, usize)> {
         Some(&p) if p > 23 => (pos + hdr, pos + hdr + n),
         _ => return None,
     };
-    std::str::from_utf8(&bytes[text.0..text.1]).is_ok().then_some(text)
+    std::str::from_utf8(&bytes[text.0..text.1])
+        .is_ok()
+        .then_some(text)
 }
 
 /// Steps over one msgpack item without rendering it.
@@ -485,7 +512,13 @@ fn skip_item(bytes: &[u8], pos: &mut usize, depth: usize) -> Option<()> {
     Some(())
 }
 
-fn view_map(out: &mut Vec<u8>, bytes: &[u8], pos: &mut usize, mut n: usize, depth: usize) -> Option<()> {
+fn view_map(
+    out: &mut Vec<u8>,
+    bytes: &[u8],
+    pos: &mut usize,
+    mut n: usize,
+    depth: usize,
+) -> Option<()> {
     let mut flags = None;
     if n > 0 {
         if let Some(f) = ext_flags(bytes, *pos) {
@@ -545,7 +578,10 @@ fn view_map(out: &mut Vec<u8>, bytes: &[u8], pos: &mut usize, mut n: usize, dept
 /// One entity read from a JSON line.
 #[derive(Debug)]
 pub enum JsonEntity {
-    Header { header: Header, file: Option<String> },
+    Header {
+        header: Header,
+        file: Option<String>,
+    },
     SecondaryIndex(SecondaryIndex),
     Udf(Udf),
     Record,
@@ -556,7 +592,8 @@ fn bad(msg: impl Into<String>) -> Error {
 }
 
 fn field<'a>(obj: &'a serde_json::Map<String, Json>, name: &str) -> Result<&'a Json> {
-    obj.get(name).ok_or_else(|| bad(format!("missing \"{name}\"")))
+    obj.get(name)
+        .ok_or_else(|| bad(format!("missing \"{name}\"")))
 }
 
 fn text_of(v: &Json, what: &str) -> Result<Vec<u8>> {
@@ -572,12 +609,14 @@ fn text_of(v: &Json, what: &str) -> Result<Vec<u8>> {
 
 fn b64_of(s: &str, what: &str) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    crate::b64::decode_append(s.as_bytes(), &mut out).map_err(|_| bad(format!("{what}: invalid base64")))?;
+    crate::b64::decode_append(s.as_bytes(), &mut out)
+        .map_err(|_| bad(format!("{what}: invalid base64")))?;
     Ok(out)
 }
 
 fn int_of(v: &Json, what: &str) -> Result<i64> {
-    v.as_i64().ok_or_else(|| bad(format!("{what}: expected a 64-bit integer")))
+    v.as_i64()
+        .ok_or_else(|| bad(format!("{what}: expected a 64-bit integer")))
 }
 
 fn uint_of(v: &Json, max: u64, what: &str) -> Result<u64> {
@@ -588,13 +627,17 @@ fn uint_of(v: &Json, max: u64, what: &str) -> Result<u64> {
 
 fn double_of(v: &Json, what: &str) -> Result<f64> {
     match v {
-        Json::Number(n) => n.as_f64().ok_or_else(|| bad(format!("{what}: not a number"))),
+        Json::Number(n) => n
+            .as_f64()
+            .ok_or_else(|| bad(format!("{what}: not a number"))),
         Json::String(s) => match s.as_str() {
             "NaN" => Ok(f64::NAN),
             "-NaN" => Ok(-f64::NAN),
             "Infinity" => Ok(f64::INFINITY),
             "-Infinity" => Ok(f64::NEG_INFINITY),
-            _ => Err(bad(format!("{what}: expected a number, \"NaN\" or \"Infinity\""))),
+            _ => Err(bad(format!(
+                "{what}: expected a number, \"NaN\" or \"Infinity\""
+            ))),
         },
         _ => Err(bad(format!("{what}: expected a number"))),
     }
@@ -614,7 +657,9 @@ fn compact_of(obj: &serde_json::Map<String, Json>) -> bool {
 /// Parses one JSON line; a record goes into `rec` (returned as `JsonEntity::Record`).
 pub fn entity_from_json(line: &[u8], rec: &mut Record) -> Result<JsonEntity> {
     let json: Json = serde_json::from_slice(line).map_err(|e| bad(format!("invalid JSON: {e}")))?;
-    let obj = json.as_object().ok_or_else(|| bad("expected a JSON object"))?;
+    let obj = json
+        .as_object()
+        .ok_or_else(|| bad("expected a JSON object"))?;
     let kind = field(obj, "type")?.as_str().unwrap_or("");
     match kind {
         "record" => {
@@ -652,13 +697,24 @@ pub fn entity_from_json(line: &[u8], rec: &mut Record) -> Result<JsonEntity> {
                 }
             }
             let file = obj.get("file").and_then(Json::as_str).map(str::to_string);
-            Ok(JsonEntity::Header { header: Header { version, meta }, file })
+            Ok(JsonEntity::Header {
+                header: Header { version, meta },
+                file,
+            })
         }
         "sindex" => {
             let mut paths = Vec::new();
-            for p in field(obj, "paths")?.as_array().ok_or_else(|| bad("paths: expected a list"))? {
-                let p = p.as_object().ok_or_else(|| bad("paths: expected objects"))?;
-                paths.push((text_of(field(p, "bin")?, "path bin")?, letter_of(field(p, "type")?, "path type")?));
+            for p in field(obj, "paths")?
+                .as_array()
+                .ok_or_else(|| bad("paths: expected a list"))?
+            {
+                let p = p
+                    .as_object()
+                    .ok_or_else(|| bad("paths: expected objects"))?;
+                paths.push((
+                    text_of(field(p, "bin")?, "path bin")?,
+                    letter_of(field(p, "type")?, "path type")?,
+                ));
             }
             Ok(JsonEntity::SecondaryIndex(SecondaryIndex {
                 namespace: text_of(field(obj, "namespace")?, "namespace")?,
@@ -666,16 +722,28 @@ pub fn entity_from_json(line: &[u8], rec: &mut Record) -> Result<JsonEntity> {
                 name: text_of(field(obj, "name")?, "name")?,
                 index_type: letter_of(field(obj, "index_type")?, "index_type")?,
                 paths,
-                context: obj.get("context").map(|c| text_of(c, "context")).transpose()?,
-                expression: obj.get("expression").map(|c| text_of(c, "expression")).transpose()?,
+                context: obj
+                    .get("context")
+                    .map(|c| text_of(c, "context"))
+                    .transpose()?,
+                expression: obj
+                    .get("expression")
+                    .map(|c| text_of(c, "expression"))
+                    .transpose()?,
             }))
         }
         "udf" => Ok(JsonEntity::Udf(Udf {
-            udf_type: obj.get("udf_type").map(|t| letter_of(t, "udf_type")).transpose()?.unwrap_or(b'L'),
+            udf_type: obj
+                .get("udf_type")
+                .map(|t| letter_of(t, "udf_type"))
+                .transpose()?
+                .unwrap_or(b'L'),
             name: text_of(field(obj, "name")?, "name")?,
             content: text_of(field(obj, "content")?, "content")?,
         })),
-        other => Err(bad(format!("unknown entity type {other:?} (header, sindex, udf or record)"))),
+        other => Err(bad(format!(
+            "unknown entity type {other:?} (header, sindex, udf or record)"
+        ))),
     }
 }
 
@@ -684,12 +752,21 @@ fn record_from_json(obj: &serde_json::Map<String, Json>, rec: &mut Record) -> Re
     rec.set_namespace(&text_of(field(obj, "namespace")?, "namespace")?);
     let set = obj.get("set").map(|s| text_of(s, "set")).transpose()?;
     rec.set_set(set.as_deref());
-    let digest = b64_of(field(obj, "digest")?.as_str().ok_or_else(|| bad("digest: expected base64"))?, "digest")?;
-    rec.digest = digest.try_into().map_err(|_| bad("digest: expected 20 bytes"))?;
+    let digest = b64_of(
+        field(obj, "digest")?
+            .as_str()
+            .ok_or_else(|| bad("digest: expected base64"))?,
+        "digest",
+    )?;
+    rec.digest = digest
+        .try_into()
+        .map_err(|_| bad("digest: expected 20 bytes"))?;
     rec.generation = uint_of(field(obj, "generation")?, u16::MAX as u64, "generation")? as u16;
     rec.void_time = uint_of(field(obj, "void_time")?, u32::MAX as u64, "void_time")? as u32;
     if let Some(key) = obj.get("key") {
-        let key = key.as_object().ok_or_else(|| bad("key: expected an object"))?;
+        let key = key
+            .as_object()
+            .ok_or_else(|| bad("key: expected an object"))?;
         let v = field(key, "v")?;
         let bytes;
         let k = match letter_of(field(key, "t")?, "key type")? {
@@ -700,22 +777,41 @@ fn record_from_json(obj: &serde_json::Map<String, Json>, rec: &mut Record) -> Re
                 Key::Str(&bytes)
             }
             b'B' => {
-                bytes = b64_of(v.as_str().ok_or_else(|| bad("key: expected base64"))?, "key")?;
-                Key::Bytes { bytes: &bytes, compact: compact_of(key) }
+                bytes = b64_of(
+                    v.as_str().ok_or_else(|| bad("key: expected base64"))?,
+                    "key",
+                )?;
+                Key::Bytes {
+                    bytes: &bytes,
+                    compact: compact_of(key),
+                }
             }
-            t => return Err(bad(format!("key type {:?}: expected I, D, S or B", t as char))),
+            t => {
+                return Err(bad(format!(
+                    "key type {:?}: expected I, D, S or B",
+                    t as char
+                )))
+            }
         };
         rec.set_key(Some(k));
     }
-    for bin in field(obj, "bins")?.as_array().ok_or_else(|| bad("bins: expected a list"))? {
-        let bin = bin.as_object().ok_or_else(|| bad("bins: expected objects"))?;
+    for bin in field(obj, "bins")?
+        .as_array()
+        .ok_or_else(|| bad("bins: expected a list"))?
+    {
+        let bin = bin
+            .as_object()
+            .ok_or_else(|| bad("bins: expected objects"))?;
         let name = text_of(field(bin, "name")?, "bin name")?;
         let v = field(bin, "v")?;
         let letter = letter_of(field(bin, "t")?, "bin type")?;
         let bytes;
         let value = match letter {
             b'N' => Value::Nil,
-            b'Z' => Value::Bool(v.as_bool().ok_or_else(|| bad("boolean bin: expected true or false"))?),
+            b'Z' => Value::Bool(
+                v.as_bool()
+                    .ok_or_else(|| bad("boolean bin: expected true or false"))?,
+            ),
             b'I' => Value::Int(int_of(v, "integer bin")?),
             b'D' => Value::Double(double_of(v, "double bin")?),
             b'S' | b'G' => {
@@ -729,8 +825,15 @@ fn record_from_json(obj: &serde_json::Map<String, Json>, rec: &mut Record) -> Re
             _ => {
                 let blob_type = BlobType::from_letter(letter)
                     .ok_or_else(|| bad(format!("bin type {:?}: unknown", letter as char)))?;
-                bytes = b64_of(v.as_str().ok_or_else(|| bad("blob bin: expected base64"))?, "blob bin")?;
-                Value::Blob { blob_type, bytes: &bytes, compact: compact_of(bin) }
+                bytes = b64_of(
+                    v.as_str().ok_or_else(|| bad("blob bin: expected base64"))?,
+                    "blob bin",
+                )?;
+                Value::Blob {
+                    blob_type,
+                    bytes: &bytes,
+                    compact: compact_of(bin),
+                }
             }
         };
         rec.push_bin(&name, value);
@@ -750,13 +853,30 @@ mod tests {
 
     #[test]
     fn server_msgpack_views() {
-        assert_eq!(view(&[0x92, 0xa2, 0x03, b'a', 0xa2, 0x03, b'b']), r#"["a","b"]"#);
-        assert_eq!(view(&[0x94, 0xc7, 0x00, 0x01, 0x01, 0x02, 0x03]), r#"{"flags":1,"list":[1,2,3]}"#);
-        let kv = [0x83, 0xc7, 0x00, 0x03, 0xc0, 0xa2, 0x03, b'a', 0x02, 0xa2, 0x03, b'z', 0x01];
+        assert_eq!(
+            view(&[0x92, 0xa2, 0x03, b'a', 0xa2, 0x03, b'b']),
+            r#"["a","b"]"#
+        );
+        assert_eq!(
+            view(&[0x94, 0xc7, 0x00, 0x01, 0x01, 0x02, 0x03]),
+            r#"{"flags":1,"list":[1,2,3]}"#
+        );
+        let kv = [
+            0x83, 0xc7, 0x00, 0x03, 0xc0, 0xa2, 0x03, b'a', 0x02, 0xa2, 0x03, b'z', 0x01,
+        ];
         assert_eq!(view(&kv), r#"{"flags":3,"map":{"a":2,"z":1}}"#);
-        assert_eq!(view(&[0x82, 0x01, 0xa2, 0x03, b'x', 0xa2, 0x03, b'k', 0xc3]), r#"[[1,"x"],["k",true]]"#);
-        assert_eq!(view(&[0x91, 0xc4, 0x03, 0x04, 0x00, 0xff]), r#"[{"bytes":"AP8="}]"#);
-        assert_eq!(view(&[0x93, 0xff, 0xd0, 0x80, 0xcb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0]), r#"[-1,-128,1.5]"#);
+        assert_eq!(
+            view(&[0x82, 0x01, 0xa2, 0x03, b'x', 0xa2, 0x03, b'k', 0xc3]),
+            r#"[[1,"x"],["k",true]]"#
+        );
+        assert_eq!(
+            view(&[0x91, 0xc4, 0x03, 0x04, 0x00, 0xff]),
+            r#"[{"bytes":"AP8="}]"#
+        );
+        assert_eq!(
+            view(&[0x93, 0xff, 0xd0, 0x80, 0xcb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0]),
+            r#"[-1,-128,1.5]"#
+        );
         assert_eq!(view(&[0x94, 0x01]), r#"{"invalid_msgpack":true}"#);
         assert_eq!(view(&[0x91, 0x01, 0x02]), r#"{"invalid_msgpack":true}"#);
     }

@@ -104,12 +104,14 @@ enum CtrCipher {
 impl CtrCipher {
     fn new(key: &EncryptionKey, counter: &[u8; 16]) -> CtrCipher {
         match key.cipher {
-            Cipher::Aes128 => CtrCipher::Aes128(
-                ctr::Ctr128BE::<aes::Aes128>::new(key.key_bytes().into(), counter.into()),
-            ),
-            Cipher::Aes256 => CtrCipher::Aes256(
-                ctr::Ctr128BE::<aes::Aes256>::new(key.key_bytes().into(), counter.into()),
-            ),
+            Cipher::Aes128 => CtrCipher::Aes128(ctr::Ctr128BE::<aes::Aes128>::new(
+                key.key_bytes().into(),
+                counter.into(),
+            )),
+            Cipher::Aes256 => CtrCipher::Aes256(ctr::Ctr128BE::<aes::Aes256>::new(
+                key.key_bytes().into(),
+                counter.into(),
+            )),
         }
     }
 
@@ -196,7 +198,8 @@ impl<W: Write> AesCtrWriter<W> {
             .map(|d| d.as_secs() as u32)
             .unwrap_or(0);
         iv0[..4].copy_from_slice(&now.to_be_bytes());
-        getrandom::getrandom(&mut iv0[4..]).map_err(|e| Error::key(format!("no randomness for the IV: {e}")))?;
+        getrandom::getrandom(&mut iv0[4..])
+            .map_err(|e| Error::key(format!("no randomness for the IV: {e}")))?;
         AesCtrWriter::with_iv(inner, key, iv0)
     }
 
@@ -272,7 +275,10 @@ fn looks_zstd(head: &[u8]) -> bool {
 /// exactly what is wrong with it).
 fn looks_text(head: &[u8]) -> bool {
     head.starts_with(TEXT_MAGIC)
-        || (!head.is_empty() && head.iter().all(|&b| b == b'\n' || b == b'\t' || (0x20..0x7f).contains(&b)))
+        || (!head.is_empty()
+            && head
+                .iter()
+                .all(|&b| b == b'\n' || b == b'\t' || (0x20..0x7f).contains(&b)))
 }
 
 /// What the start of a file says about its layers, in the words of the flags to use.
@@ -312,11 +318,13 @@ fn diagnose(head: &[u8], layers: &Layers) -> Option<String> {
             ("plain", false) | ("zstd", true) => None,
             ("zstd", false) => Some("this file is zstd-compressed: pass --compress zstd".into()),
             ("plain", true) => Some("this file is not compressed: drop --compress".into()),
-            _ => Some(format!(
+            _ => {
+                Some(format!(
                 "this file starts neither with a backup header (\"Version 3.1\") nor with zstd \
                  data{}: it is probably encrypted ({ENCRYPT_HINT}), or it is not a backup file",
                 if layers.zstd { "" } else { " (--compress zstd)" }
-            )),
+            ))
+            }
         };
     };
     let wanted = if layers.zstd { "zstd" } else { "plain" };
@@ -325,15 +333,25 @@ fn diagnose(head: &[u8], layers: &Layers) -> Option<String> {
         return None;
     }
     match (raw, decrypted) {
-        ("plain", _) => return Some("this file is not encrypted (it is plain text): drop --encrypt".into()),
+        ("plain", _) => {
+            return Some("this file is not encrypted (it is plain text): drop --encrypt".into())
+        }
         ("zstd", _) => {
             return Some(format!(
                 "this file is not encrypted (it is zstd-compressed): drop --encrypt{}",
-                if layers.zstd { "" } else { " and pass --compress zstd" }
+                if layers.zstd {
+                    ""
+                } else {
+                    " and pass --compress zstd"
+                }
             ))
         }
-        (_, "zstd") => return Some("the decrypted data is zstd-compressed: pass --compress zstd".into()),
-        (_, "plain") => return Some("the decrypted data is not compressed: drop --compress".into()),
+        (_, "zstd") => {
+            return Some("the decrypted data is zstd-compressed: pass --compress zstd".into())
+        }
+        (_, "plain") => {
+            return Some("the decrypted data is not compressed: drop --compress".into())
+        }
         _ => {}
     }
     if head.len() < 16 + 4 {
@@ -367,7 +385,10 @@ fn diagnose(head: &[u8], layers: &Layers) -> Option<String> {
 
 /// Wraps a raw file stream in the decryption and decompression layers, after checking that
 /// the start of the file fits them (and saying which flag is wrong when it does not).
-pub fn open_reader<'a>(mut raw: impl Read + Send + 'a, layers: &Layers) -> Result<Box<dyn Read + Send + 'a>> {
+pub fn open_reader<'a>(
+    mut raw: impl Read + Send + 'a,
+    layers: &Layers,
+) -> Result<Box<dyn Read + Send + 'a>> {
     let mut head = vec![0u8; HEAD_LEN];
     let got = read_up_to(&mut raw, &mut head)?;
     head.truncate(got);
@@ -505,7 +526,10 @@ mod tests {
             let file = w.into_inner();
             assert_eq!(file.len(), 16 + text.len());
             let mut back = Vec::new();
-            AesCtrReader::new(&file[..], &key).unwrap().read_to_end(&mut back).unwrap();
+            AesCtrReader::new(&file[..], &key)
+                .unwrap()
+                .read_to_end(&mut back)
+                .unwrap();
             assert_eq!(back, text);
         }
     }

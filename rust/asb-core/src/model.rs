@@ -54,7 +54,10 @@ impl Header {
         if first_file {
             meta.push(Meta::FirstFile);
         }
-        Header { version: Version::V3_1, meta }
+        Header {
+            version: Version::V3_1,
+            meta,
+        }
     }
 
     pub fn namespace(&self) -> Option<&[u8]> {
@@ -210,7 +213,10 @@ pub enum Key<'a> {
     Double(f64),
     Str(&'a [u8]),
     /// `compact` is the `B!` form (raw bytes).
-    Bytes { bytes: &'a [u8], compact: bool },
+    Bytes {
+        bytes: &'a [u8],
+        compact: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -408,7 +414,9 @@ impl Record {
 
     /// Bins in file order (duplicates kept as they appear).
     pub fn bins(&self) -> impl ExactSizeIterator<Item = (&[u8], Value<'_>)> + '_ {
-        self.bins.iter().map(move |b| (&self.data[span(b.name)], self.value(&b.value)))
+        self.bins
+            .iter()
+            .map(move |b| (&self.data[span(b.name)], self.value(&b.value)))
     }
 
     fn value(&self, v: &StoredValue) -> Value<'_> {

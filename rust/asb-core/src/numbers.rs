@@ -5,7 +5,11 @@ use std::io::Write as _;
 /// Appends `v` as C `printf("%.17g")` prints it (glibc: `inf`, `-inf`, `nan`, `-nan`).
 pub fn push_c_double(out: &mut Vec<u8>, v: f64) {
     if v.is_nan() {
-        out.extend_from_slice(if v.is_sign_negative() { b"-nan" } else { b"nan" });
+        out.extend_from_slice(if v.is_sign_negative() {
+            b"-nan"
+        } else {
+            b"nan"
+        });
         return;
     }
     if v.is_sign_negative() {
@@ -154,7 +158,11 @@ fn digits17_exact(a: f64) -> Option<(u64, i32)> {
             Ordering::Less => false,
         };
         let d = q + up as u128;
-        return Some(if d == HIGH { (LOW as u64, exp + 1) } else { (d as u64, exp) });
+        return Some(if d == HIGH {
+            (LOW as u64, exp + 1)
+        } else {
+            (d as u64, exp)
+        });
     }
     None
 }
@@ -318,10 +326,23 @@ mod tests {
             }
         };
         // Ties at the 17th digit round to even, as glibc does.
-        for v in [1000000000000000.25, 1000000000000000.75, 0.1, 1.0 / 3.0, 9.999999999999999e22, 1e-6, 1e22, 123456.789] {
+        for v in [
+            1000000000000000.25,
+            1000000000000000.75,
+            0.1,
+            1.0 / 3.0,
+            9.999999999999999e22,
+            1e-6,
+            1e22,
+            123456.789,
+        ] {
             check(v);
         }
-        let n = if cfg!(debug_assertions) { 200_000 } else { 2_000_000 };
+        let n = if cfg!(debug_assertions) {
+            200_000
+        } else {
+            2_000_000
+        };
         for i in 0..n {
             x ^= x << 13;
             x ^= x >> 7;

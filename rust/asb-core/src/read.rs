@@ -75,7 +75,8 @@ impl LineCount {
     fn position(&self, buf: &[u8], base: u64, pos: usize) -> Position {
         let before = &buf[..pos.min(buf.len())];
         let line = self.lfs_before + memchr_iter(b'\n', before).count() as u64 + 1;
-        let line_start = memrchr(b'\n', before).map_or(self.line_start_before, |i| base + i as u64 + 1);
+        let line_start =
+            memrchr(b'\n', before).map_or(self.line_start_before, |i| base + i as u64 + 1);
         let offset = base + pos as u64;
         Position {
             line,
@@ -157,7 +158,11 @@ impl<'b> Cur<'b> {
             if got != want {
                 return self.fail(
                     self.pos,
-                    format!("unexpected {} in {what}, expected {}", show_byte(got), show_byte(want)),
+                    format!(
+                        "unexpected {} in {what}, expected {}",
+                        show_byte(got),
+                        show_byte(want)
+                    ),
                 );
             }
             self.pos += 1;
@@ -184,7 +189,10 @@ impl<'b> Cur<'b> {
         let b = self.peek(what)?;
         self.fail(
             self.pos,
-            format!("unexpected {} in {what}, expected end of line", show_byte(b)),
+            format!(
+                "unexpected {} in {what}, expected end of line",
+                show_byte(b)
+            ),
         )
     }
 
@@ -207,7 +215,10 @@ impl<'b> Cur<'b> {
         let start = self.pos;
         let window_end = self.buf.len().min(start + MAX_NUMBER + 1);
         // Numbers are short: a plain loop beats a SIMD search's setup.
-        match self.buf[start..window_end].iter().position(|&c| c == b' ' || c == b'\n') {
+        match self.buf[start..window_end]
+            .iter()
+            .position(|&c| c == b' ' || c == b'\n')
+        {
             Some(n) => {
                 self.pos = start + n;
                 Ok(&self.buf[start..start + n])
@@ -252,7 +263,10 @@ impl<'b> Cur<'b> {
                 let (at, why) = match t.iter().position(|c| !c.is_ascii_digit()) {
                     _ if t.is_empty() => (start, "is empty".to_string()),
                     None => (start, format!("is out of range (at most {max})")),
-                    Some(bad) => (start + bad, format!("must be decimal digits, found {}", show_token(t))),
+                    Some(bad) => (
+                        start + bad,
+                        format!("must be decimal digits, found {}", show_token(t)),
+                    ),
                 };
                 self.fail(at, format!("{what} {why}"))
             }
@@ -291,10 +305,16 @@ impl<'b> Cur<'b> {
             Some(v) => Ok(v),
             None => {
                 let digits_at = usize::from(t.first() == Some(&b'-'));
-                let bad = t[digits_at..].iter().position(|c| !c.is_ascii_digit()).map_or(0, |b| b + digits_at);
+                let bad = t[digits_at..]
+                    .iter()
+                    .position(|c| !c.is_ascii_digit())
+                    .map_or(0, |b| b + digits_at);
                 self.fail(
                     start + bad,
-                    format!("{what} must be a 64-bit signed integer, found {}", show_token(t)),
+                    format!(
+                        "{what} must be a 64-bit signed integer, found {}",
+                        show_token(t)
+                    ),
                 )
             }
         }
@@ -348,14 +368,22 @@ impl<'b> Cur<'b> {
         let t = self.plain_token(what)?;
         match parse_double(t) {
             Ok(v) => Ok(v),
-            Err(bad) => self.fail(start + bad, format!("{what} must be a number, found {}", show_token(t))),
+            Err(bad) => self.fail(
+                start + bad,
+                format!("{what} must be a number, found {}", show_token(t)),
+            ),
         }
     }
 
     /// An escaped token (names): ends at an unescaped SP or LF, which is not consumed.
     /// Unescaped bytes are appended to `out`.
     #[inline]
-    fn etok<const DELIM: Delim>(&mut self, out: &mut Vec<u8>, max: usize, what: &'static str) -> PResult<()> {
+    fn etok<const DELIM: Delim>(
+        &mut self,
+        out: &mut Vec<u8>,
+        max: usize,
+        what: &'static str,
+    ) -> PResult<()> {
         let start = self.pos;
         // An escaped token of `max` bytes spans at most 2 * max bytes of text.
         let limit = start.saturating_add(2 * max + 1);
@@ -387,7 +415,13 @@ impl<'b> Cur<'b> {
         }
     }
 
-    fn etok_escaped(&mut self, out: &mut Vec<u8>, max: usize, ends: Ends, what: &'static str) -> PResult<()> {
+    fn etok_escaped(
+        &mut self,
+        out: &mut Vec<u8>,
+        max: usize,
+        ends: Ends,
+        what: &'static str,
+    ) -> PResult<()> {
         let start = self.pos;
         let out_start = out.len();
         loop {
@@ -452,7 +486,10 @@ impl<'b> Cur<'b> {
         let before = out.len();
         if let Err(bad) = crate::b64::decode_append(text, out) {
             out.truncate(before);
-            return self.fail(at + bad.min(len.saturating_sub(1)), format!("{what}: invalid base64"));
+            return self.fail(
+                at + bad.min(len.saturating_sub(1)),
+                format!("{what}: invalid base64"),
+            );
         }
         Ok(())
     }
@@ -479,7 +516,11 @@ fn show_token(t: &[u8]) -> String {
     if t.is_empty() {
         return "nothing".to_string();
     }
-    let shown: String = t.iter().take(40).map(|&b| if b.is_ascii_graphic() { b as char } else { '?' }).collect();
+    let shown: String = t
+        .iter()
+        .take(40)
+        .map(|&b| if b.is_ascii_graphic() { b as char } else { '?' })
+        .collect();
     format!("\"{shown}\"")
 }
 
@@ -542,14 +583,18 @@ impl<R: Read> Reader<R> {
 
     /// Where the next entity starts.
     pub fn position(&self) -> Position {
-        self.lines.position(&self.data[..self.end], self.base, self.pos)
+        self.lines
+            .position(&self.data[..self.end], self.base, self.pos)
     }
 
     /// Line and column of a stream offset that is still in the window (the start of the
     /// entity last returned always is); the current position otherwise.
     pub fn position_of(&self, offset: u64) -> Position {
         match offset.checked_sub(self.base) {
-            Some(rel) if rel as usize <= self.end => self.lines.position(&self.data[..self.end], self.base, rel as usize),
+            Some(rel) if rel as usize <= self.end => {
+                self.lines
+                    .position(&self.data[..self.end], self.base, rel as usize)
+            }
             _ => self.position(),
         }
     }
@@ -630,7 +675,10 @@ impl<R: Read> Reader<R> {
                 Some(i) => {
                     let at = from + i + 1;
                     if at + 4 <= self.end {
-                        if matches!(&self.data[at..at + 4], b"+ k " | b"+ n " | b"* i " | b"* u " | b"* e ") {
+                        if matches!(
+                            &self.data[at..at + 4],
+                            b"+ k " | b"+ n " | b"* i " | b"* u " | b"* e "
+                        ) {
                             self.pos = at;
                             return Ok(true);
                         }
@@ -710,7 +758,10 @@ enum Parsed {
 }
 
 fn parse_header(cur: &mut Cur<'_>, _: &mut Record) -> PResult<Header> {
-    cur.lit(b"Version ", "the header (a backup starts with \"Version 3.1\")")?;
+    cur.lit(
+        b"Version ",
+        "the header (a backup starts with \"Version 3.1\")",
+    )?;
     let at = cur.pos;
     let v = cur.take(3, "the header version")?;
     let version = match v {
@@ -721,7 +772,10 @@ fn parse_header(cur: &mut Cur<'_>, _: &mut Record) -> PResult<Header> {
         _ => {
             return cur.fail(
                 at,
-                format!("unsupported backup file version {} (3.0 to 3.3 are known)", show_token(v)),
+                format!(
+                    "unsupported backup file version {} (3.0 to 3.3 are known)",
+                    show_token(v)
+                ),
             )
         }
     };
@@ -764,9 +818,15 @@ fn parse_header(cur: &mut Cur<'_>, _: &mut Record) -> PResult<Header> {
                 at_eof: true,
             };
             let canonical = line.starts_with(b"namespace ")
-                && value.etok::<SPACE_OR_LF>(&mut ns, MAX_NAMESPACE, "the namespace").is_ok()
+                && value
+                    .etok::<SPACE_OR_LF>(&mut ns, MAX_NAMESPACE, "the namespace")
+                    .is_ok()
                 && value.pos == start + n;
-            meta.push(if canonical { Meta::Namespace(ns) } else { Meta::Other(line.to_vec()) });
+            meta.push(if canonical {
+                Meta::Namespace(ns)
+            } else {
+                Meta::Other(line.to_vec())
+            });
         } else {
             return cur.fail(
                 start,
@@ -916,7 +976,10 @@ fn parse_key(cur: &mut Cur<'_>, rec: &mut Record) -> PResult<()> {
         other => {
             return cur.fail(
                 at,
-                format!("invalid key type {}, expected one of I D S X B", show_byte(other)),
+                format!(
+                    "invalid key type {}, expected one of I D S X B",
+                    show_byte(other)
+                ),
             )
         }
     }
@@ -937,13 +1000,11 @@ fn parse_bin(cur: &mut Cur<'_>, rec: &mut Record) -> PResult<()> {
     match letter {
         b'N' | b'Z' | b'I' | b'D' | b'S' | b'X' | b'G' => {}
         _ if blob_type.is_some() => {}
-        b'U' => {
-            return cur.fail(
-                at,
-                "bin type \"U\" is an LDT (large data type) bin: LDTs were removed from Aerospike; \
+        b'U' => return cur.fail(
+            at,
+            "bin type \"U\" is an LDT (large data type) bin: LDTs were removed from Aerospike; \
                  restore this backup with an older tool",
-            )
-        }
+        ),
         _ => {
             return cur.fail(
                 at,
@@ -955,7 +1016,9 @@ fn parse_bin(cur: &mut Cur<'_>, rec: &mut Record) -> PResult<()> {
         }
     }
     cur.sp("the bin line")?;
-    let name = into_record(rec, |d| cur.etok::<SPACE_OR_LF>(d, MAX_BIN_NAME, "the bin name"))?;
+    let name = into_record(rec, |d| {
+        cur.etok::<SPACE_OR_LF>(d, MAX_BIN_NAME, "the bin name")
+    })?;
     let value = match letter {
         b'N' => SpanValue::Nil,
         b'Z' => {
@@ -995,7 +1058,9 @@ fn parse_bin(cur: &mut Cur<'_>, rec: &mut Record) -> PResult<()> {
         }
         b'X' => {
             cur.sp("the bin line")?;
-            SpanValue::Str(into_record(rec, |d| cur.b64sized(d, "the base64 string value"))?)
+            SpanValue::Str(into_record(rec, |d| {
+                cur.b64sized(d, "the base64 string value")
+            })?)
         }
         _ => {
             let blob_type = blob_type.expect("checked above");
@@ -1050,7 +1115,10 @@ fn parse_sindex(cur: &mut Cur<'_>, expression_index: bool) -> PResult<SecondaryI
     if !b"NLKVS".contains(&index_type) {
         return cur.fail(
             at,
-            format!("invalid index type {}, expected one of N L K V", show_byte(index_type)),
+            format!(
+                "invalid index type {}, expected one of N L K V",
+                show_byte(index_type)
+            ),
         );
     }
     cur.sp("the index line")?;
@@ -1070,7 +1138,10 @@ fn parse_sindex(cur: &mut Cur<'_>, expression_index: bool) -> PResult<SecondaryI
         if !b"SNGBE".contains(&ptype) {
             return cur.fail(
                 at,
-                format!("invalid index path type {}, expected one of S N G B", show_byte(ptype)),
+                format!(
+                    "invalid index path type {}, expected one of S N G B",
+                    show_byte(ptype)
+                ),
             );
         }
         paths.push((path, ptype));
@@ -1110,7 +1181,13 @@ fn parse_udf(cur: &mut Cur<'_>) -> PResult<Udf> {
     let at = cur.pos;
     let udf_type = cur.byte("the UDF type")?;
     if udf_type != b'L' {
-        return cur.fail(at, format!("invalid UDF type {}, expected \"L\" (Lua)", show_byte(udf_type)));
+        return cur.fail(
+            at,
+            format!(
+                "invalid UDF type {}, expected \"L\" (Lua)",
+                show_byte(udf_type)
+            ),
+        );
     }
     cur.sp("the UDF line")?;
     let mut name = Vec::new();

@@ -33,7 +33,11 @@ pub const SPECIAL: Ends = Ends {
 pub fn find_name_end(window: &[u8], ends: Ends) -> Option<usize> {
     // A delimiter that is switched off is replaced by NUL, which always ends a name anyway.
     let pick = |on: bool, b: u8| if on { b } else { 0 };
-    let (sp, lf, bs) = (pick(ends.space, b' '), pick(ends.lf, b'\n'), pick(ends.backslash, b'\\'));
+    let (sp, lf, bs) = (
+        pick(ends.space, b' '),
+        pick(ends.lf, b'\n'),
+        pick(ends.backslash, b'\\'),
+    );
     let mut i = 0;
     #[cfg(target_arch = "x86_64")]
     {
@@ -68,7 +72,10 @@ pub fn find_name_end(window: &[u8], ends: Ends) -> Option<usize> {
         }
         i += 8;
     }
-    window[i..].iter().position(|&c| is_end(c, ends)).map(|n| i + n)
+    window[i..]
+        .iter()
+        .position(|&c| is_end(c, ends))
+        .map(|n| i + n)
 }
 
 #[inline(always)]
@@ -100,8 +107,16 @@ mod tests {
                         }
                     })
                     .collect();
-                for (space, lf, backslash) in [(true, true, true), (true, false, true), (false, true, false)] {
-                    let ends = Ends { space, lf, backslash };
+                for (space, lf, backslash) in [
+                    (true, true, true),
+                    (true, false, true),
+                    (false, true, false),
+                ] {
+                    let ends = Ends {
+                        space,
+                        lf,
+                        backslash,
+                    };
                     let naive = bytes.iter().position(|&c| is_end(c, ends));
                     assert_eq!(find_name_end(&bytes, ends), naive, "{bytes:?} {ends:?}");
                 }

@@ -40,12 +40,17 @@ pub fn open_stream<'a>(
     label: &str,
     raw_count: Arc<AtomicU64>,
 ) -> Result<BoxedReader<'a>> {
-    let decoded = open_reader(Counting::new(raw, raw_count), layers).map_err(|e| e.with_path(label))?;
+    let decoded =
+        open_reader(Counting::new(raw, raw_count), layers).map_err(|e| e.with_path(label))?;
     Reader::with_path(decoded, Some(label.to_string()))
 }
 
 /// Opens a file, or stdin for `-`. Decompression runs on a second thread.
-pub fn open_path(path: &Path, layers: &Layers, raw_count: Arc<AtomicU64>) -> Result<BoxedReader<'static>> {
+pub fn open_path(
+    path: &Path,
+    layers: &Layers,
+    raw_count: Arc<AtomicU64>,
+) -> Result<BoxedReader<'static>> {
     let (raw, label): (Box<dyn Read + Send>, String) = if path.as_os_str() == "-" {
         (Box::new(io::stdin()), "<stdin>".to_string())
     } else {
@@ -53,7 +58,8 @@ pub fn open_path(path: &Path, layers: &Layers, raw_count: Arc<AtomicU64>) -> Res
         let file = File::open(path).map_err(|e| Error::from(e).with_path(label.clone()))?;
         (Box::new(file), label)
     };
-    let decoded = open_reader(Counting::new(raw, raw_count), layers).map_err(|e| e.with_path(label.clone()))?;
+    let decoded = open_reader(Counting::new(raw, raw_count), layers)
+        .map_err(|e| e.with_path(label.clone()))?;
     let decoded: Box<dyn Read + Send> = if layers.zstd {
         Box::new(Prefetch::new(decoded, 1 << 20, 4))
     } else {
@@ -164,9 +170,13 @@ impl StagedFiles {
         if target.exists() || self.parts.iter().any(|(_, t)| *t == target) {
             return Err(Error::value(format!("{} exists already", target.display())));
         }
-        let name = target.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = target
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let tmp = target.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-        let file = File::create(&tmp).map_err(|e| Error::from(e).with_path(tmp.display().to_string()))?;
+        let file =
+            File::create(&tmp).map_err(|e| Error::from(e).with_path(tmp.display().to_string()))?;
         self.parts.push((tmp, target));
         Ok(file)
     }
@@ -174,9 +184,13 @@ impl StagedFiles {
     /// Renames every file to its target; returns the targets.
     pub fn commit(mut self) -> Result<Vec<PathBuf>> {
         for (tmp, target) in &self.parts {
-            std::fs::rename(tmp, target).map_err(|e| Error::from(e).with_path(target.display().to_string()))?;
+            std::fs::rename(tmp, target)
+                .map_err(|e| Error::from(e).with_path(target.display().to_string()))?;
         }
-        Ok(std::mem::take(&mut self.parts).into_iter().map(|(_, t)| t).collect())
+        Ok(std::mem::take(&mut self.parts)
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect())
     }
 }
 

@@ -17,7 +17,10 @@ pub const KEY_LETTERS: &[u8; 4] = b"IDSB";
 
 #[inline]
 fn bin_slot(letter: u8) -> usize {
-    BIN_LETTERS.iter().position(|&l| l == letter).expect("known bin letter")
+    BIN_LETTERS
+        .iter()
+        .position(|&l| l == letter)
+        .expect("known bin letter")
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -325,7 +328,9 @@ impl Summary {
                         self.add_record_detail(reader.record(), size, &mut set_slot, &mut ns_slot);
                     }
                     if let Some(d) = deep.as_deref_mut() {
-                        d.record(reader.record(), reader.path().unwrap_or(""), || reader.position_of(start))?;
+                        d.record(reader.record(), reader.path().unwrap_or(""), || {
+                            reader.position_of(start)
+                        })?;
                     }
                     if file.records.is_multiple_of(65536) {
                         tick(self.records + file.records)?;
@@ -356,11 +361,16 @@ impl Summary {
         ns_slot: &mut usize,
     ) {
         let set = rec.set();
-        if self.sets.get(*set_slot).is_none_or(|(s, _)| s.as_deref() != set) {
+        if self
+            .sets
+            .get(*set_slot)
+            .is_none_or(|(s, _)| s.as_deref() != set)
+        {
             *set_slot = match self.sets.iter().position(|(s, _)| s.as_deref() == set) {
                 Some(i) => i,
                 None => {
-                    self.sets.push((set.map(<[u8]>::to_vec), SetStats::default()));
+                    self.sets
+                        .push((set.map(<[u8]>::to_vec), SetStats::default()));
                     self.sets.len() - 1
                 }
             };
@@ -369,8 +379,16 @@ impl Summary {
         stats.records += 1;
         stats.bytes += size;
         let ns = rec.namespace();
-        if self.record_namespaces.get(*ns_slot).is_none_or(|(n, _)| n.as_slice() != ns) {
-            *ns_slot = match self.record_namespaces.iter().position(|(n, _)| n.as_slice() == ns) {
+        if self
+            .record_namespaces
+            .get(*ns_slot)
+            .is_none_or(|(n, _)| n.as_slice() != ns)
+        {
+            *ns_slot = match self
+                .record_namespaces
+                .iter()
+                .position(|(n, _)| n.as_slice() == ns)
+            {
                 Some(i) => i,
                 None => {
                     self.record_namespaces.push((ns.to_vec(), 0));
@@ -401,7 +419,10 @@ impl Summary {
             }
         }
         if rec.void_time != 0 {
-            *self.expiry_months.entry(month_of(rec.void_time)).or_default() += 1;
+            *self
+                .expiry_months
+                .entry(month_of(rec.void_time))
+                .or_default() += 1;
         }
         if rec.void_time == 0 {
             self.never_expire += 1;
@@ -424,7 +445,10 @@ mod tests {
         for size in (0..5000u64).chain([1 << 20, (1 << 32) - 1, 1 << 40]) {
             let b = size_bucket(size);
             assert!(b >= last && b < SIZE_BUCKETS, "{size}");
-            assert!(bucket_floor(b) <= size && size < 2 * bucket_floor(b).max(1) + 16, "{size}");
+            assert!(
+                bucket_floor(b) <= size && size < 2 * bucket_floor(b).max(1) + 16,
+                "{size}"
+            );
             last = b;
         }
         let mut s = BinStats::default();

@@ -36,7 +36,9 @@ impl Rng {
 }
 
 const SETS: [&[u8]; 4] = [b"users", b"orders", b"events", b"sessions"];
-const WORDS: [&str; 8] = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"];
+const WORDS: [&str; 8] = [
+    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
+];
 
 fn push_word(out: &mut Vec<u8>, rng: &mut Rng) {
     out.extend_from_slice(WORDS[rng.below(WORDS.len() as u64) as usize].as_bytes());
@@ -87,7 +89,11 @@ pub fn synth_record(rng: &mut Rng, i: u64, namespace: &[u8], rec: &mut Record) {
     };
     rec.set_key(key);
     rec.generation = 1 + rng.below(20) as u16;
-    rec.void_time = if rng.below(4) == 0 { 0 } else { 470_000_000 + rng.below(60_000_000) as u32 };
+    rec.void_time = if rng.below(4) == 0 {
+        0
+    } else {
+        470_000_000 + rng.below(60_000_000) as u32
+    };
     rec.push_bin(b"id", Value::Int(i as i64));
     rec.push_bin(b"score", Value::Double(rng.below(1_000_000) as f64 / 7.0));
     scratch.clear();
@@ -128,7 +134,10 @@ pub fn synth_record(rng: &mut Rng, i: u64, namespace: &[u8], rec: &mut Record) {
             compact: false,
         },
     );
-    rec.push_bin(b"updated", Value::Int(1_700_000_000 + rng.below(100_000_000) as i64));
+    rec.push_bin(
+        b"updated",
+        Value::Int(1_700_000_000 + rng.below(100_000_000) as i64),
+    );
 }
 
 /// Writes a synthetic backup of at least `target_bytes` of text; returns (records, bytes).

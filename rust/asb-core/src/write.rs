@@ -3,9 +3,9 @@
 use std::io::Write;
 
 use crate::error::{Error, Result};
-use crate::read::{MAX_BIN_NAME, MAX_NAMESPACE, MAX_SET, MAX_TOKEN};
 use crate::model::{Header, Key, Meta, Record, SecondaryIndex, Udf, Value};
 use crate::numbers::push_c_double;
+use crate::read::{MAX_BIN_NAME, MAX_NAMESPACE, MAX_SET, MAX_TOKEN};
 use crate::scan::{find_name_end, Ends, SPECIAL};
 
 const FLUSH_AT: usize = 256 * 1024;
@@ -14,7 +14,13 @@ const FLUSH_AT: usize = 256 * 1024;
 /// escapes, so there such names cannot be written). Names the C reader would refuse (a NUL
 /// byte, longer than `max`) are refused here.
 #[inline]
-pub fn push_name(out: &mut Vec<u8>, bytes: &[u8], legacy: bool, max: usize, what: &str) -> Result<()> {
+pub fn push_name(
+    out: &mut Vec<u8>,
+    bytes: &[u8],
+    legacy: bool,
+    max: usize,
+    what: &str,
+) -> Result<()> {
     let special = Ends {
         backslash: !legacy,
         ..SPECIAL
@@ -24,13 +30,20 @@ pub fn push_name(out: &mut Vec<u8>, bytes: &[u8], legacy: bool, max: usize, what
         return Ok(());
     }
     if bytes.len() > max {
-        return Err(Error::value(format!("{what} is {} bytes long; at most {max} can be read back", bytes.len())));
+        return Err(Error::value(format!(
+            "{what} is {} bytes long; at most {max} can be read back",
+            bytes.len()
+        )));
     }
     if bytes.contains(&0) {
-        return Err(Error::value(format!("{what} holds a NUL byte, which the C tools cannot read back")));
+        return Err(Error::value(format!(
+            "{what} holds a NUL byte, which the C tools cannot read back"
+        )));
     }
     if legacy {
-        return Err(Error::value(format!("{what} holds a space or line feed, which a version 3.0 file cannot carry")));
+        return Err(Error::value(format!(
+            "{what} holds a space or line feed, which a version 3.0 file cannot carry"
+        )));
     }
     for &b in bytes {
         if matches!(b, b'\\' | b' ' | b'\n') {
@@ -44,7 +57,13 @@ pub fn push_name(out: &mut Vec<u8>, bytes: &[u8], legacy: bool, max: usize, what
 /// As [`push_name`], for a record's namespace and set: they end only at LF, so a version 3.0
 /// file carries a space in them as is.
 #[inline]
-fn push_line_name(out: &mut Vec<u8>, bytes: &[u8], legacy: bool, max: usize, what: &str) -> Result<()> {
+fn push_line_name(
+    out: &mut Vec<u8>,
+    bytes: &[u8],
+    legacy: bool,
+    max: usize,
+    what: &str,
+) -> Result<()> {
     if legacy && bytes.len() <= max && !bytes.contains(&b'\n') && !bytes.contains(&0) {
         out.extend_from_slice(bytes);
         return Ok(());
@@ -82,9 +101,17 @@ pub fn encode_header(out: &mut Vec<u8>, header: &Header) -> Result<()> {
                 out.extend_from_slice(b"# namespace ");
                 // asrestore reads meta lines up to the first LF, escaped or not.
                 if ns.contains(&b'\n') {
-                    return Err(Error::value("a namespace with a line feed cannot be written in the header"));
+                    return Err(Error::value(
+                        "a namespace with a line feed cannot be written in the header",
+                    ));
                 }
-                push_name(out, ns, header.version.is_legacy(), MAX_NAMESPACE, "the namespace")?;
+                push_name(
+                    out,
+                    ns,
+                    header.version.is_legacy(),
+                    MAX_NAMESPACE,
+                    "the namespace",
+                )?;
             }
             Meta::FirstFile => out.extend_from_slice(b"# first-file"),
             Meta::Other(line) => {
@@ -98,8 +125,18 @@ pub fn encode_header(out: &mut Vec<u8>, header: &Header) -> Result<()> {
 }
 
 pub fn encode_sindex(out: &mut Vec<u8>, s: &SecondaryIndex) -> Result<()> {
-    out.extend_from_slice(if s.expression.is_some() { b"* e " } else { b"* i " });
-    push_name(out, &s.namespace, false, MAX_NAMESPACE, "the index namespace")?;
+    out.extend_from_slice(if s.expression.is_some() {
+        b"* e "
+    } else {
+        b"* i "
+    });
+    push_name(
+        out,
+        &s.namespace,
+        false,
+        MAX_NAMESPACE,
+        "the index namespace",
+    )?;
     out.push(b' ');
     push_name(out, &s.set, false, MAX_SET, "the index set")?;
     out.push(b' ');
@@ -156,11 +193,17 @@ pub fn encode_record(out: &mut Vec<u8>, rec: &Record, legacy: bool) -> Result<()
                 out.extend_from_slice(b"S ");
                 push_sized(out, s);
             }
-            Key::Bytes { bytes, compact: true } => {
+            Key::Bytes {
+                bytes,
+                compact: true,
+            } => {
                 out.extend_from_slice(b"B! ");
                 push_sized(out, bytes);
             }
-            Key::Bytes { bytes, compact: false } => {
+            Key::Bytes {
+                bytes,
+                compact: false,
+            } => {
                 out.extend_from_slice(b"B ");
                 push_b64_sized(out, bytes);
             }

@@ -39,7 +39,9 @@ unsafe impl GlobalAlloc for LargestAllocation {
 static ALLOCATOR: LargestAllocation = LargestAllocation;
 
 fn case(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_cases").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fuzz_cases")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -62,7 +64,15 @@ fn assert_parse_error(name: &str, message: &str, line: u64, column: u64, offset:
     let e = read_error(&case(name));
     assert!(matches!(e.kind, ErrorKind::Parse), "{name}: {e}");
     assert!(e.message.contains(message), "{name}: {e}");
-    assert_eq!(e.position, Some(Position { line, column, offset }), "{name}: {e}");
+    assert_eq!(
+        e.position,
+        Some(Position {
+            line,
+            column,
+            offset
+        }),
+        "{name}: {e}"
+    );
 }
 
 // An error reported at the start of a value after the value's own LFs had moved the line
@@ -73,7 +83,13 @@ fn assert_parse_error(name: &str, message: &str, line: u64, column: u64, offset:
 #[test]
 fn digest_spanning_lines_reports_its_own_line() {
     // The line ends after 8 of the 28 digest characters: reported at that LF.
-    assert_parse_error("digest_spans_lines.asb", "the digest must be 28 base64", 4, 13, 52);
+    assert_parse_error(
+        "digest_spans_lines.asb",
+        "the digest must be 28 base64",
+        4,
+        13,
+        52,
+    );
 }
 
 #[test]
@@ -85,12 +101,24 @@ fn base64_value_spanning_lines_reports_the_bad_byte() {
 #[test]
 fn escaped_lf_in_overlong_name_reports_the_byte_past_the_limit() {
     // The 32nd byte of the name, on the line after the escaped LF.
-    assert_parse_error("escaped_name_spans_lines.asb", "longer than 31 bytes", 3, 29, 48);
+    assert_parse_error(
+        "escaped_name_spans_lines.asb",
+        "longer than 31 bytes",
+        3,
+        29,
+        48,
+    );
 }
 
 #[test]
 fn header_version_spanning_lines_reports_line_one() {
-    assert_parse_error("version_spans_lines.asb", "unsupported backup file version", 1, 9, 8);
+    assert_parse_error(
+        "version_spans_lines.asb",
+        "unsupported backup file version",
+        1,
+        9,
+        8,
+    );
 }
 
 // A length declared in the text ("+ k S 4294967295 ...") made the reader grow its window to
@@ -102,8 +130,16 @@ fn declared_length_beyond_input_allocates_only_what_arrives() {
     LARGEST.with(|l| l.set(0));
     let e = read_error(&text);
     let largest = LARGEST.with(|l| l.get());
-    assert!(e.message.contains("unexpected end of file in the string key"), "{e}");
-    assert!(largest <= 4 << 20, "largest allocation {largest} bytes for a {}-byte input", text.len());
+    assert!(
+        e.message
+            .contains("unexpected end of file in the string key"),
+        "{e}"
+    );
+    assert!(
+        largest <= 4 << 20,
+        "largest allocation {largest} bytes for a {}-byte input",
+        text.len()
+    );
 }
 
 // Whether a bad digest is "too long" (the byte after its 28 characters is not an LF) was
@@ -116,7 +152,10 @@ fn digest_error_does_not_depend_on_the_window_edge() {
     const WINDOW: usize = 1 << 20;
     let text = case("digest_too_long.asb");
     let plain = read_error(&text);
-    assert!(plain.message.contains("expected end of line here"), "{plain}");
+    assert!(
+        plain.message.contains("expected end of line here"),
+        "{plain}"
+    );
 
     // The same text with a filler record in front, sized so the window ends after the digest.
     let header_len = b"Version 3.1\n# namespace test\n".len();
@@ -127,7 +166,11 @@ fn digest_error_does_not_depend_on_the_window_edge() {
     while head.len() + n.to_string().len() + 2 + n > filler_len {
         n -= 1;
     }
-    assert_eq!(head.len() + n.to_string().len() + 2 + n, filler_len, "filler length");
+    assert_eq!(
+        head.len() + n.to_string().len() + 2 + n,
+        filler_len,
+        "filler length"
+    );
     let mut padded = text[..header_len].to_vec();
     padded.extend_from_slice(head);
     padded.extend_from_slice(format!("{n} ").as_bytes());
@@ -138,7 +181,10 @@ fn digest_error_does_not_depend_on_the_window_edge() {
     let edged = read_error(&padded);
     assert_eq!(edged.message, plain.message);
     let (p, e) = (plain.position.unwrap(), edged.position.unwrap());
-    assert_eq!((e.line, e.column, e.offset), (p.line + 6, p.column, p.offset + filler_len as u64));
+    assert_eq!(
+        (e.line, e.column, e.offset),
+        (p.line + 6, p.column, p.offset + filler_len as u64)
+    );
 }
 
 // A 3.0 file has no escapes, but a record's namespace and set end only at LF, so a space in
@@ -151,8 +197,13 @@ fn legacy_namespace_and_set_with_spaces_write_back() {
     let mut reader = Reader::new(&text[..]).unwrap();
     let mut writer = Writer::new(Vec::new(), &reader.header().clone()).unwrap();
     while let Some(entity) = reader.next_entity().unwrap() {
-        let Entity::Record(rec) = entity else { panic!("records only") };
-        assert_eq!((rec.namespace(), rec.set()), (&b"te st"[..], Some(&b"de mo"[..])));
+        let Entity::Record(rec) = entity else {
+            panic!("records only")
+        };
+        assert_eq!(
+            (rec.namespace(), rec.set()),
+            (&b"te st"[..], Some(&b"de mo"[..]))
+        );
         writer.write_record(rec).unwrap();
     }
     assert_eq!(writer.into_inner().unwrap(), text);

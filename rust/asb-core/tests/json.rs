@@ -7,7 +7,12 @@ use asb_core::convert::{asb_to_jsonl, jsonl_to_asb, Counts, Filter};
 use asb_core::Reader;
 
 fn vector(rel: &str) -> Vec<u8> {
-    std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors").join(rel)).unwrap()
+    std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/vectors")
+            .join(rel),
+    )
+    .unwrap()
 }
 
 fn to_jsonl(text: &[u8], filter: &Filter) -> Vec<u8> {
@@ -18,18 +23,31 @@ fn to_jsonl(text: &[u8], filter: &Filter) -> Vec<u8> {
 }
 
 fn to_asb(jsonl: &[u8], filter: &Filter) -> Vec<u8> {
-    jsonl_to_asb(jsonl, "<test>", |_| Ok(Vec::new()), filter, &mut Counts::default()).unwrap()
+    jsonl_to_asb(
+        jsonl,
+        "<test>",
+        |_| Ok(Vec::new()),
+        filter,
+        &mut Counts::default(),
+    )
+    .unwrap()
 }
 
 fn sample() -> Vec<u8> {
-    std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/sample.asb")).unwrap()
+    std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/sample.asb"))
+        .unwrap()
 }
 
 #[test]
 fn vectors_round_trip_through_json_byte_for_byte() {
     for text in [vector("tools-backup/test/test_backup_file.asb"), sample()] {
         let jsonl = to_jsonl(&text, &Filter::default());
-        assert_eq!(to_asb(&jsonl, &Filter::default()), text, "{}", String::from_utf8_lossy(&jsonl));
+        assert_eq!(
+            to_asb(&jsonl, &Filter::default()),
+            text,
+            "{}",
+            String::from_utf8_lossy(&jsonl)
+        );
     }
 }
 
@@ -45,8 +63,18 @@ fn synthetic_backup_round_trips_through_json() {
 fn json_shows_values_for_people() {
     let jsonl = String::from_utf8(to_jsonl(&sample(), &Filter::default())).unwrap();
     let lines: Vec<&str> = jsonl.lines().collect();
-    assert!(lines[0].starts_with(r#"{"type":"header","version":"3.1","namespace":"test","first_file":true"#), "{}", lines[0]);
-    assert!(lines[3].contains(r#""content":"function hello()\n  return 1\nend\n""#), "{}", lines[3]);
+    assert!(
+        lines[0].starts_with(
+            r#"{"type":"header","version":"3.1","namespace":"test","first_file":true"#
+        ),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[3].contains(r#""content":"function hello()\n  return 1\nend\n""#),
+        "{}",
+        lines[3]
+    );
     let rec = lines[4];
     for part in [
         r#""key":{"t":"S","v":"alice"}"#,
@@ -77,16 +105,35 @@ fn filters_apply_while_converting() {
     let text = sample();
     let mut reader = Reader::new(&text[..]).unwrap();
     let mut out = Vec::new();
-    asb_to_jsonl(&mut reader, Some("sample.asb"), &mut out, &filter, &mut counts).unwrap();
+    asb_to_jsonl(
+        &mut reader,
+        Some("sample.asb"),
+        &mut out,
+        &filter,
+        &mut counts,
+    )
+    .unwrap();
     let text = String::from_utf8(out).unwrap();
-    assert_eq!(counts, Counts { records: 1, skipped: 0, indexes: 0, udfs: 0 });
+    assert_eq!(
+        counts,
+        Counts {
+            records: 1,
+            skipped: 0,
+            indexes: 0,
+            udfs: 0
+        }
+    );
     assert_eq!(text.lines().count(), 2);
     assert!(text.contains(r#""file":"sample.asb","namespace":"prod""#));
     assert!(text.contains(r#""namespace":"prod","set":"demo""#));
-    assert!(text.contains(r#""bins":[{"name":"age","t":"I","v":42}]"#), "{text}");
+    assert!(
+        text.contains(r#""bins":[{"name":"age","t":"I","v":42}]"#),
+        "{text}"
+    );
     let back = to_asb(text.as_bytes(), &Filter::default());
     let mut w = Vec::new();
-    w.write_all(b"Version 3.1\n# namespace prod\n# first-file\n").unwrap();
+    w.write_all(b"Version 3.1\n# namespace prod\n# first-file\n")
+        .unwrap();
     assert!(back.starts_with(&w));
 }
 
@@ -96,8 +143,14 @@ fn bad_json_is_located() {
     let mut lines: Vec<&[u8]> = good.split(|&b| b == b'\n').collect();
     lines[4] = br#"{"type":"record","namespace":"test"}"#;
     let bad = lines.join(&b'\n');
-    let e = jsonl_to_asb(&bad[..], "in.jsonl", |_| Ok(Vec::new()), &Filter::default(), &mut Counts::default())
-        .unwrap_err();
+    let e = jsonl_to_asb(
+        &bad[..],
+        "in.jsonl",
+        |_| Ok(Vec::new()),
+        &Filter::default(),
+        &mut Counts::default(),
+    )
+    .unwrap_err();
     assert_eq!(e.position.unwrap().line, 5);
     assert_eq!(e.path.as_deref(), Some("in.jsonl"));
     assert!(e.message.contains("missing \"digest\""), "{e}");

@@ -18,7 +18,9 @@ fn read_vector(rel: &str) -> Vec<u8> {
 fn pkcs1_der(rel: &str) -> Vec<u8> {
     let pem = String::from_utf8(read_vector(rel)).unwrap();
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64_simd::STANDARD.decode_to_vec(body.as_bytes()).unwrap()
+    base64_simd::STANDARD
+        .decode_to_vec(body.as_bytes())
+        .unwrap()
 }
 
 /// Parses a whole stream and writes it back with the C writer's forms.
@@ -51,7 +53,9 @@ fn upstream_file_reads_and_writes_back_byte_identical() {
     let mut reader = Reader::new(&text[..]).unwrap();
     assert_eq!(reader.header().namespace(), Some(&b"test"[..]));
     assert!(reader.header().first_file());
-    let Some(Entity::Record(rec)) = reader.next_entity().unwrap() else { panic!("record expected") };
+    let Some(Entity::Record(rec)) = reader.next_entity().unwrap() else {
+        panic!("record expected")
+    };
     assert_eq!(rec.key(), Some(Key::Str(b"key1")));
     assert_eq!(rec.set(), Some(&b"demo"[..]));
     assert_eq!((rec.generation, rec.void_time), (1, 428179113));
@@ -76,7 +80,17 @@ fn worked_example_round_trips_and_counts_lines_inside_values() {
             Entity::Udf(u) => format!("udf:{}", u.content.len()),
         });
     }
-    assert_eq!(kinds, ["index:idx_age", "index:idx_tags", "udf:32", "record:10", "record:1", "record:1"]);
+    assert_eq!(
+        kinds,
+        [
+            "index:idx_age",
+            "index:idx_tags",
+            "udf:32",
+            "record:10",
+            "record:1",
+            "record:1"
+        ]
+    );
     // 42 LFs in all, 4 of them inside the UDF body and the raw blob.
     assert_eq!(reader.position().line, 43);
     assert_eq!(reader.position().column, 1);
@@ -116,7 +130,10 @@ fn test_key(cipher: Cipher) -> EncryptionKey {
 fn key_derivation_matches_the_c_tool() {
     let key = test_key(Cipher::Aes256);
     let hex: String = key.key_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(hex, "84a1baf3fe4111b646cf2e688b1585018989ad61973ed302a56be2fe8cadb6a2");
+    assert_eq!(
+        hex,
+        "84a1baf3fe4111b646cf2e688b1585018989ad61973ed302a56be2fe8cadb6a2"
+    );
     assert_eq!(test_key(Cipher::Aes128).key_bytes(), &key.key_bytes()[..16]);
 }
 
@@ -128,18 +145,34 @@ fn every_generated_vector_decodes_to_the_upstream_text() {
         ("test_backup_file.zstd-multiframe.asb", true, None),
         ("test_backup_file.aes128.asb", false, Some(Cipher::Aes128)),
         ("test_backup_file.aes256.asb", false, Some(Cipher::Aes256)),
-        ("test_backup_file.zstd.aes128.asb", true, Some(Cipher::Aes128)),
-        ("test_backup_file.zstd.aes256.asb", true, Some(Cipher::Aes256)),
+        (
+            "test_backup_file.zstd.aes128.asb",
+            true,
+            Some(Cipher::Aes128),
+        ),
+        (
+            "test_backup_file.zstd.aes256.asb",
+            true,
+            Some(Cipher::Aes256),
+        ),
     ];
     for (name, zstd, cipher) in cases {
-        let layers = Layers { zstd, zstd_level: 0, encryption: cipher.map(test_key) };
+        let layers = Layers {
+            zstd,
+            zstd_level: 0,
+            encryption: cipher.map(test_key),
+        };
         let file = read_vector(&format!("generated/{name}"));
         assert_eq!(decode_layers(&file, &layers).unwrap(), plain, "{name}");
     }
 }
 
 fn layer_error(file: &str, zstd: bool, key: Option<EncryptionKey>) -> String {
-    let layers = Layers { zstd, zstd_level: 0, encryption: key };
+    let layers = Layers {
+        zstd,
+        zstd_level: 0,
+        encryption: key,
+    };
     let err = decode_layers(&read_vector(file), &layers).unwrap_err();
     assert!(matches!(err.kind, ErrorKind::Layer), "{err}");
     err.message
@@ -151,12 +184,22 @@ fn wrong_layer_options_are_named() {
     let a256 = "generated/test_backup_file.aes256.asb";
     let za128 = "generated/test_backup_file.zstd.aes128.asb";
     assert!(layer_error(z, false, None).contains("pass --compress zstd"));
-    assert!(layer_error("tools-backup/test/test_backup_file.asb", true, None).contains("drop --compress"));
+    assert!(
+        layer_error("tools-backup/test/test_backup_file.asb", true, None)
+            .contains("drop --compress")
+    );
     assert!(layer_error(a256, false, None).contains("probably encrypted"));
-    assert!(layer_error(a256, false, Some(test_key(Cipher::Aes128))).contains("encrypted with aes256"));
-    assert!(layer_error(za128, false, Some(test_key(Cipher::Aes128))).contains("pass --compress zstd"));
+    assert!(
+        layer_error(a256, false, Some(test_key(Cipher::Aes128))).contains("encrypted with aes256")
+    );
+    assert!(
+        layer_error(za128, false, Some(test_key(Cipher::Aes128))).contains("pass --compress zstd")
+    );
     assert!(layer_error(z, true, Some(test_key(Cipher::Aes128))).contains("not encrypted"));
-    let wrong = EncryptionKey::from_material(Cipher::Aes256, &pkcs1_der("tools-backup/test/test_key2.pem"));
+    let wrong = EncryptionKey::from_material(
+        Cipher::Aes256,
+        &pkcs1_der("tools-backup/test/test_key2.pem"),
+    );
     assert!(layer_error(a256, false, Some(wrong)).contains("key is not the one"));
 }
 
@@ -165,11 +208,20 @@ fn layered_writer_round_trips_every_combination() {
     let plain = read_vector("tools-backup/test/test_backup_file.asb");
     for zstd in [false, true] {
         for cipher in [None, Some(Cipher::Aes128), Some(Cipher::Aes256)] {
-            let layers = Layers { zstd, zstd_level: 0, encryption: cipher.map(test_key) };
+            let layers = Layers {
+                zstd,
+                zstd_level: 0,
+                encryption: cipher.map(test_key),
+            };
             let mut w = LayeredWriter::new(Vec::new(), &layers).unwrap();
             std::io::Write::write_all(&mut w, &plain).unwrap();
             let file = w.finish().unwrap();
-            assert_eq!(decode_layers(&file, &layers).unwrap(), plain, "{}", layers.describe());
+            assert_eq!(
+                decode_layers(&file, &layers).unwrap(),
+                plain,
+                "{}",
+                layers.describe()
+            );
         }
     }
 }

@@ -10,9 +10,7 @@ use asb_core::deep::DeepCheck;
 use asb_core::layers::LayeredWriter;
 use asb_core::source::{backup_files, open_path, open_stream, BoxedReader, StagedFiles};
 use asb_core::summary::{Summary, BIN_LETTERS, KEY_LETTERS};
-use asb_core::{
-    BlobType, Cipher, EncryptionKey, Entity, ErrorKind, Layers, Meta, Version,
-};
+use asb_core::{BlobType, Cipher, EncryptionKey, Entity, ErrorKind, Layers, Meta, Version};
 use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
@@ -66,7 +64,9 @@ fn text_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(b) = obj.downcast::<PyBytes>() {
         return Ok(b.as_bytes().to_vec());
     }
-    let s = obj.downcast::<PyString>().map_err(|_| PyTypeError::new_err("expected str or bytes"))?;
+    let s = obj
+        .downcast::<PyString>()
+        .map_err(|_| PyTypeError::new_err("expected str or bytes"))?;
     if let Ok(s) = s.to_str() {
         return Ok(s.as_bytes().to_vec());
     }
@@ -124,7 +124,12 @@ impl Write for PyWriter {
     }
 }
 
-fn layers(zstd: bool, level: i32, cipher: Option<&str>, key_material: Option<&[u8]>) -> PyResult<Layers> {
+fn layers(
+    zstd: bool,
+    level: i32,
+    cipher: Option<&str>,
+    key_material: Option<&[u8]>,
+) -> PyResult<Layers> {
     let encryption = match (cipher, key_material) {
         (None, None) => None,
         (Some(c), Some(m)) => {
@@ -135,7 +140,11 @@ fn layers(zstd: bool, level: i32, cipher: Option<&str>, key_material: Option<&[u
             };
             Some(EncryptionKey::from_material(cipher, m))
         }
-        (Some(_), None) => return Err(AsbKeyError::new_err(("encryption needs a key".to_string(),))),
+        (Some(_), None) => {
+            return Err(AsbKeyError::new_err(
+                ("encryption needs a key".to_string(),),
+            ))
+        }
         (None, Some(_)) => return Err(PyValueError::new_err("a key was given without a cipher")),
     };
     Ok(Layers {
@@ -161,7 +170,9 @@ fn open_source(
         let reader = PyReader(source.clone().unbind());
         return open_stream(reader, layers, &label, raw_count).map_err(to_py_err);
     }
-    Err(PyTypeError::new_err("source must be a path, \"-\" or a binary file object"))
+    Err(PyTypeError::new_err(
+        "source must be a path, \"-\" or a binary file object",
+    ))
 }
 
 #[pyclass(frozen, module = "asbkit._codec")]
@@ -366,7 +377,9 @@ fn record_from_core(py: Python<'_>, r: &asb_core::Record) -> PyResult<Record> {
                 asb_core::Key::Int(v) => ("I", v.into_pyobject(py)?.into_any(), false),
                 asb_core::Key::Double(v) => ("D", v.into_pyobject(py)?.into_any(), false),
                 asb_core::Key::Str(s) => ("S", py_text(py, s), false),
-                asb_core::Key::Bytes { bytes, compact } => ("B", PyBytes::new(py, bytes).into_any(), compact),
+                asb_core::Key::Bytes { bytes, compact } => {
+                    ("B", PyBytes::new(py, bytes).into_any(), compact)
+                }
             };
             Some(Py::new(
                 py,
@@ -419,7 +432,10 @@ fn key_to_core<'a>(py: Python<'_>, k: &Key, bytes: &'a mut Vec<u8>) -> PyResult<
         }
         "B" => {
             *bytes = v.downcast::<PyBytes>()?.as_bytes().to_vec();
-            asb_core::Key::Bytes { bytes, compact: k.compact }
+            asb_core::Key::Bytes {
+                bytes,
+                compact: k.compact,
+            }
         }
         t => return Err(PyValueError::new_err(format!("invalid key type {t:?}"))),
     })
@@ -432,9 +448,9 @@ fn record_to_core(py: Python<'_>, r: &Record, out: &mut asb_core::Record) -> PyR
     let set = r.set.as_ref().map(|s| text_bytes(s.bind(py))).transpose()?;
     out.set_set(set.as_deref());
     let digest = r.digest.bind(py).as_bytes();
-    out.digest = digest
-        .try_into()
-        .map_err(|_| PyValueError::new_err(format!("a digest is 20 bytes, not {}", digest.len())))?;
+    out.digest = digest.try_into().map_err(|_| {
+        PyValueError::new_err(format!("a digest is 20 bytes, not {}", digest.len()))
+    })?;
     out.generation = r.generation;
     out.void_time = r.void_time;
     let mut key_bytes = Vec::new();
@@ -468,7 +484,12 @@ fn record_to_core(py: Python<'_>, r: &Record, out: &mut asb_core::Record) -> PyR
                     bytes: v.downcast::<PyBytes>()?.as_bytes(),
                     compact: bin.compact,
                 },
-                None => return Err(PyValueError::new_err(format!("invalid bin type {:?}", bin.r#type))),
+                None => {
+                    return Err(PyValueError::new_err(format!(
+                        "invalid bin type {:?}",
+                        bin.r#type
+                    )))
+                }
             },
         };
         out.push_bin(&name, value);
@@ -532,7 +553,9 @@ impl SecondaryIndex {
 fn one_letter(s: &str, what: &str) -> PyResult<u8> {
     match s.as_bytes() {
         [b] => Ok(*b),
-        _ => Err(PyValueError::new_err(format!("{what} must be one letter, not {s:?}"))),
+        _ => Err(PyValueError::new_err(format!(
+            "{what} must be one letter, not {s:?}"
+        ))),
     }
 }
 
@@ -642,7 +665,11 @@ impl Reader {
     /// Decoded text bytes consumed so far.
     #[getter]
     fn text_bytes(&self) -> u64 {
-        self.inner.lock().unwrap().as_ref().map_or(0, |r| r.offset())
+        self.inner
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map_or(0, |r| r.offset())
     }
 
     fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
@@ -718,10 +745,13 @@ impl Writer {
         } else if dest.hasattr("write")? {
             Box::new(PyWriter(dest.clone().unbind()))
         } else {
-            return Err(PyTypeError::new_err("dest must be a path, \"-\" or a binary file object"));
+            return Err(PyTypeError::new_err(
+                "dest must be a path, \"-\" or a binary file object",
+            ));
         };
         let layered = LayeredWriter::new(out, &layers).map_err(to_py_err)?;
-        let inner = asb_core::Writer::new(layered, &header_to_core(py, header)?).map_err(to_py_err)?;
+        let inner =
+            asb_core::Writer::new(layered, &header_to_core(py, header)?).map_err(to_py_err)?;
         Ok(Writer {
             inner: Mutex::new(WriterState {
                 writer: Some(inner),
@@ -751,7 +781,9 @@ impl Writer {
                 content: u.content.bind(py).as_bytes().to_vec(),
             })
         } else {
-            return Err(PyTypeError::new_err("expected a Record, SecondaryIndex or Udf"));
+            return Err(PyTypeError::new_err(
+                "expected a Record, SecondaryIndex or Udf",
+            ));
         }
         .map_err(to_py_err)
     }
@@ -759,7 +791,12 @@ impl Writer {
     /// Text bytes written so far (before compression and encryption).
     #[getter]
     fn text_bytes(&self) -> u64 {
-        self.inner.lock().unwrap().writer.as_ref().map_or(0, |w| w.text_bytes())
+        self.inner
+            .lock()
+            .unwrap()
+            .writer
+            .as_ref()
+            .map_or(0, |w| w.text_bytes())
     }
 
     fn close(&self) -> PyResult<()> {
@@ -794,7 +831,10 @@ impl Scanner {
         memory_digests: Option<usize>,
     ) -> Scanner {
         let deep = deep.then(|| {
-            let mut d = DeepCheck::new(max_issues, memory_digests.unwrap_or(asb_core::deep::DEFAULT_MEMORY_DIGESTS));
+            let mut d = DeepCheck::new(
+                max_issues,
+                memory_digests.unwrap_or(asb_core::deep::DEFAULT_MEMORY_DIGESTS),
+            );
             d.check_digests = check_digests;
             d.continue_after_errors = continue_after_errors;
             d
@@ -827,7 +867,9 @@ impl Scanner {
             summary.scan(&mut reader, deep, |_| {
                 if let Some(cb) = &progress {
                     Python::with_gil(|py| cb.call1(py, (raw_count.load(Ordering::Relaxed),)))
-                        .map_err(|e| asb_core::Error::layer(format!("progress callback failed: {e}")))?;
+                        .map_err(|e| {
+                            asb_core::Error::layer(format!("progress callback failed: {e}"))
+                        })?;
                 }
                 Ok(())
             })
@@ -852,7 +894,9 @@ impl Scanner {
         progress: Option<PyObject>,
     ) -> PyResult<()> {
         if self.deep.is_some() {
-            return Err(PyValueError::new_err("deep checks read files in order: use scan()"));
+            return Err(PyValueError::new_err(
+                "deep checks read files in order: use scan()",
+            ));
         }
         let layers = layers(zstd, 0, cipher, key_material)?;
         let raw = Arc::new(AtomicU64::new(0));
@@ -871,16 +915,23 @@ impl Scanner {
                                     return done;
                                 }
                                 let mut summary = Summary::new(detail);
-                                let scanned = open_path(&paths[i], &layers, raw.clone()).and_then(|mut reader| {
-                                    summary.scan(&mut reader, None, |_| {
-                                        if let Some(cb) = &progress {
-                                            Python::with_gil(|py| cb.call1(py, (raw.load(Ordering::Relaxed),))).map_err(
-                                                |e| asb_core::Error::layer(format!("progress callback failed: {e}")),
-                                            )?;
-                                        }
-                                        Ok(())
-                                    })
-                                });
+                                let scanned = open_path(&paths[i], &layers, raw.clone()).and_then(
+                                    |mut reader| {
+                                        summary.scan(&mut reader, None, |_| {
+                                            if let Some(cb) = &progress {
+                                                Python::with_gil(|py| {
+                                                    cb.call1(py, (raw.load(Ordering::Relaxed),))
+                                                })
+                                                .map_err(|e| {
+                                                    asb_core::Error::layer(format!(
+                                                        "progress callback failed: {e}"
+                                                    ))
+                                                })?;
+                                            }
+                                            Ok(())
+                                        })
+                                    },
+                                );
                                 if scanned.is_err() {
                                     stop.store(true, Ordering::Relaxed);
                                 }
@@ -889,7 +940,10 @@ impl Scanner {
                         })
                     })
                     .collect();
-                workers.into_iter().flat_map(|w| w.join().expect("no panic")).collect()
+                workers
+                    .into_iter()
+                    .flat_map(|w| w.join().expect("no panic"))
+                    .collect()
             })
         });
         let mut results = results;
@@ -937,7 +991,10 @@ impl Scanner {
     }
 }
 
-fn range_dict<'py>(py: Python<'py>, r: &asb_core::summary::Range64) -> PyResult<Option<Bound<'py, PyDict>>> {
+fn range_dict<'py>(
+    py: Python<'py>,
+    r: &asb_core::summary::Range64,
+) -> PyResult<Option<Bound<'py, PyDict>>> {
     if r.count == 0 {
         return Ok(None);
     }
@@ -948,7 +1005,11 @@ fn range_dict<'py>(py: Python<'py>, r: &asb_core::summary::Range64) -> PyResult<
     Ok(Some(d))
 }
 
-fn summary_to_dict<'py>(py: Python<'py>, s: &Summary, raw_bytes: u64) -> PyResult<Bound<'py, PyDict>> {
+fn summary_to_dict<'py>(
+    py: Python<'py>,
+    s: &Summary,
+    raw_bytes: u64,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("records", s.records)?;
     d.set_item("text_bytes", s.text_bytes)?;
@@ -1014,7 +1075,10 @@ fn summary_to_dict<'py>(py: Python<'py>, s: &Summary, raw_bytes: u64) -> PyResul
             }
         }
         bins.set_item(py_text(py, name), cd)?;
-        sizes.set_item(py_text(py, name), (stats.min_size, stats.median_size(), stats.max_size))?;
+        sizes.set_item(
+            py_text(py, name),
+            (stats.min_size, stats.median_size(), stats.max_size),
+        )?;
     }
     d.set_item("bins", bins)?;
     d.set_item("bin_sizes", sizes)?;
@@ -1051,7 +1115,10 @@ fn filter_from(py: Python<'_>, sel: Option<Selection>) -> PyResult<Filter> {
         .map(|ds| {
             let mut v = ds
                 .into_iter()
-                .map(|d| <[u8; 20]>::try_from(d.as_slice()).map_err(|_| PyValueError::new_err("a digest is 20 bytes")))
+                .map(|d| {
+                    <[u8; 20]>::try_from(d.as_slice())
+                        .map_err(|_| PyValueError::new_err("a digest is 20 bytes"))
+                })
                 .collect::<PyResult<Vec<_>>>()?;
             v.sort_unstable();
             Ok::<_, PyErr>(v)
@@ -1067,7 +1134,9 @@ fn filter_from(py: Python<'_>, sel: Option<Selection>) -> PyResult<Filter> {
                         "I" => convert::SelectKey::Int(v.extract()?),
                         "S" => convert::SelectKey::Str(text_bytes(v)?),
                         "B" => convert::SelectKey::Bytes(v.extract()?),
-                        _ => return Err(PyValueError::new_err(format!("key type {t:?}: I, S or B"))),
+                        _ => {
+                            return Err(PyValueError::new_err(format!("key type {t:?}: I, S or B")))
+                        }
                     })
                 })
                 .collect::<PyResult<Vec<_>>>()
@@ -1096,16 +1165,22 @@ fn counts_dict<'py>(py: Python<'py>, c: &Counts) -> PyResult<Bound<'py, PyDict>>
 fn open_dest(dest: &Bound<'_, PyAny>) -> PyResult<Box<dyn Write + Send>> {
     if let Ok(path) = dest.extract::<PathBuf>() {
         if path.as_os_str() == "-" {
-            return Ok(Box::new(io::BufWriter::with_capacity(1 << 20, io::stdout())));
+            return Ok(Box::new(io::BufWriter::with_capacity(
+                1 << 20,
+                io::stdout(),
+            )));
         }
         let label = path.display().to_string();
-        let file = std::fs::File::create(&path).map_err(|e| to_py_err(asb_core::Error::from(e).with_path(label)))?;
+        let file = std::fs::File::create(&path)
+            .map_err(|e| to_py_err(asb_core::Error::from(e).with_path(label)))?;
         return Ok(Box::new(io::BufWriter::with_capacity(1 << 20, file)));
     }
     if dest.hasattr("write")? {
         return Ok(Box::new(PyWriter(dest.clone().unbind())));
     }
-    Err(PyTypeError::new_err("dest must be a path, \"-\" or a binary file object"))
+    Err(PyTypeError::new_err(
+        "dest must be a path, \"-\" or a binary file object",
+    ))
 }
 
 /// `.asb` sources (each with its header) to JSON Lines in `dest`.
@@ -1131,10 +1206,14 @@ fn asb_to_jsonl<'py>(
         }
         let mut reader = open_source(source, &layers, Arc::new(AtomicU64::new(0)))?;
         let file = reader.path().map(|p| {
-            std::path::Path::new(p).file_name().map_or(p.to_string(), |f| f.to_string_lossy().into_owned())
+            std::path::Path::new(p)
+                .file_name()
+                .map_or(p.to_string(), |f| f.to_string_lossy().into_owned())
         });
-        py.allow_threads(|| convert::asb_to_jsonl(&mut reader, file.as_deref(), &mut out, &filter, &mut counts))
-            .map_err(to_py_err)?;
+        py.allow_threads(|| {
+            convert::asb_to_jsonl(&mut reader, file.as_deref(), &mut out, &filter, &mut counts)
+        })
+        .map_err(to_py_err)?;
     }
     out.flush().map_err(|e| to_py_err(e.into()))?;
     counts_dict(py, &counts)
@@ -1156,19 +1235,26 @@ fn jsonl_to_asb<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let layers = layers(zstd, level, cipher, key_material)?;
     let filter = filter_from(py, selection)?;
-    let (input, label): (Box<dyn Read + Send>, String) = if let Ok(path) = source.extract::<PathBuf>() {
-        if path.as_os_str() == "-" {
-            (Box::new(io::stdin()), "<stdin>".into())
+    let (input, label): (Box<dyn Read + Send>, String) =
+        if let Ok(path) = source.extract::<PathBuf>() {
+            if path.as_os_str() == "-" {
+                (Box::new(io::stdin()), "<stdin>".into())
+            } else {
+                let label = path.display().to_string();
+                let file = std::fs::File::open(&path)
+                    .map_err(|e| to_py_err(asb_core::Error::from(e).with_path(label.clone())))?;
+                (Box::new(file), label)
+            }
+        } else if source.hasattr("read")? {
+            (
+                Box::new(PyReader(source.clone().unbind())),
+                "<stream>".into(),
+            )
         } else {
-            let label = path.display().to_string();
-            let file = std::fs::File::open(&path).map_err(|e| to_py_err(asb_core::Error::from(e).with_path(label.clone())))?;
-            (Box::new(file), label)
-        }
-    } else if source.hasattr("read")? {
-        (Box::new(PyReader(source.clone().unbind())), "<stream>".into())
-    } else {
-        return Err(PyTypeError::new_err("source must be a path, \"-\" or a binary file object"));
-    };
+            return Err(PyTypeError::new_err(
+                "source must be a path, \"-\" or a binary file object",
+            ));
+        };
     let mut counts = Counts::default();
     let input = io::BufReader::with_capacity(1 << 20, input);
     // A directory gets one file per header (named as the header says); a file gets one.
@@ -1184,7 +1270,10 @@ fn jsonl_to_asb<'py>(
                         .and_then(|f| std::path::Path::new(f).file_name())
                         .map(|f| f.to_string_lossy().into_owned())
                         .unwrap_or_else(|| {
-                            format!("{}_{n:05}.asb", String::from_utf8_lossy(header.namespace().unwrap_or(b"backup")))
+                            format!(
+                                "{}_{n:05}.asb",
+                                String::from_utf8_lossy(header.namespace().unwrap_or(b"backup"))
+                            )
                         });
                     let file = staged.create(dir.join(&name))?;
                     LayeredWriter::new(io::BufWriter::with_capacity(1 << 20, file), &layers)
@@ -1203,7 +1292,13 @@ fn jsonl_to_asb<'py>(
     let out = open_dest(dest)?;
     let layered = py
         .allow_threads(|| {
-            convert::jsonl_to_asb(input, &label, move |_| LayeredWriter::new(out, &layers), &filter, &mut counts)
+            convert::jsonl_to_asb(
+                input,
+                &label,
+                move |_| LayeredWriter::new(out, &layers),
+                &filter,
+                &mut counts,
+            )
         })
         .map_err(to_py_err)?;
     layered.finish().map_err(to_py_err)?;
@@ -1243,7 +1338,9 @@ fn asb_to_asb<'py>(
         .collect::<PyResult<Vec<_>>>()?;
     let to_stdout = dest.as_os_str() == "-";
     if to_stdout && split != convert::Split::None {
-        return Err(PyValueError::new_err("a split writes several files: give a directory, not -"));
+        return Err(PyValueError::new_err(
+            "a split writes several files: give a directory, not -",
+        ));
     }
     let mut counts = Counts::default();
     let mut staged = StagedFiles::default();
@@ -1258,11 +1355,15 @@ fn asb_to_asb<'py>(
                         dest.clone()
                     } else {
                         let stem = prefix.clone().unwrap_or_else(|| {
-                            String::from_utf8_lossy(header.namespace().unwrap_or(b"backup")).into_owned()
+                            String::from_utf8_lossy(header.namespace().unwrap_or(b"backup"))
+                                .into_owned()
                         });
                         dest.join(format!("{stem}_{n:05}.asb"))
                     };
-                    Box::new(io::BufWriter::with_capacity(1 << 20, staged.create(target)?))
+                    Box::new(io::BufWriter::with_capacity(
+                        1 << 20,
+                        staged.create(target)?,
+                    ))
                 };
                 LayeredWriter::new(out, &out_layers)
             },
@@ -1300,7 +1401,8 @@ fn write_synthetic(
     let layers = layers(zstd, level, cipher, key_material)?;
     py.allow_threads(|| {
         let label = path.display().to_string();
-        let file = std::fs::File::create(&path).map_err(|e| asb_core::Error::from(e).with_path(label))?;
+        let file =
+            std::fs::File::create(&path).map_err(|e| asb_core::Error::from(e).with_path(label))?;
         let mut out = LayeredWriter::new(io::BufWriter::with_capacity(1 << 20, file), &layers)?;
         let counts = asb_core::synth::write_synthetic(&mut out, target_bytes, seed)?;
         out.finish()?;
@@ -1312,11 +1414,18 @@ fn write_synthetic(
 /// Record digest from set and user key (RIPEMD-160, as the C client computes it).
 #[pyfunction]
 #[pyo3(signature = (set, key))]
-fn compute_digest<'py>(py: Python<'py>, set: Option<&Bound<'py, PyAny>>, key: &Key) -> PyResult<Bound<'py, PyBytes>> {
+fn compute_digest<'py>(
+    py: Python<'py>,
+    set: Option<&Bound<'py, PyAny>>,
+    key: &Key,
+) -> PyResult<Bound<'py, PyBytes>> {
     let set = set.map(text_bytes).transpose()?.unwrap_or_default();
     let mut bytes = Vec::new();
     let k = key_to_core(py, key, &mut bytes)?;
-    Ok(PyBytes::new(py, &asb_core::digest::compute_digest(&set, &k)))
+    Ok(PyBytes::new(
+        py,
+        &asb_core::digest::compute_digest(&set, &k),
+    ))
 }
 
 #[pymodule]
