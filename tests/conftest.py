@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import io
 from pathlib import Path
+from typing import IO, Union
 
 import pytest
+
+from asbkit import Layers, _codec
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "vectors"
@@ -29,3 +33,15 @@ def bad_asb() -> Path:
 @pytest.fixture
 def test_key() -> Path:
     return vector("tools-backup/test/test_key.pem")
+
+
+def rewrite(source: Union[Path, str, IO[bytes]], layers: Layers | None = None) -> bytes:
+    """Reads every entity of a backup and writes it back as plain text."""
+    src = str(source) if isinstance(source, (Path, str)) else source
+    reader = _codec.Reader(src, **(layers or Layers()).codec_args())
+    out = io.BytesIO()
+    writer = _codec.Writer(out, reader.header)
+    for entity in reader:
+        writer.write(entity)
+    writer.close()
+    return out.getvalue()

@@ -18,6 +18,8 @@ import asbkit
 from asbkit import Layers, _codec
 from asbkit.commands import convert, validate
 
+from .conftest import rewrite
+
 HOST = os.environ.get("ASBKIT_TEST_HOST")
 ASBACKUP = os.environ.get("ASBKIT_C_ASBACKUP")
 pytestmark = [
@@ -70,16 +72,6 @@ def backup(tmp_path: Path, name: str, *flags: str) -> Path:
         check=True, capture_output=True,
     )
     return out
-
-
-def rewrite(path: Path, layers: Layers | None = None) -> bytes:
-    reader = _codec.Reader(str(path), **(layers or Layers()).codec_args())
-    out = io.BytesIO()
-    w = _codec.Writer(out, reader.header)
-    for e in reader:
-        w.write(e)
-    w.close()
-    return out.getvalue()
 
 
 @pytest.mark.parametrize("flags", [(), ("--compact",)])

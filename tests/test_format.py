@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from asbkit import AsbParseError, _codec
 
+from .conftest import rewrite
+
 HEAD = b"Version 3.1\n# namespace test\n"
 REC = b"+ n test\n+ d 7JEZLUt/jONdXXjTS8ply6qqyWA=\n+ g 1\n+ t 0\n"
 
@@ -21,13 +23,7 @@ def entities(text: bytes) -> list[object]:
 
 
 def canonical(text: bytes) -> bytes:
-    reader = _codec.Reader(io.BytesIO(text))
-    out = io.BytesIO()
-    w = _codec.Writer(out, reader.header)
-    for e in reader:
-        w.write(e)
-    w.close()
-    return out.getvalue()
+    return rewrite(io.BytesIO(text))
 
 
 def bins(bin_lines: bytes, count: int = 1) -> list[tuple[str, str, object]]:

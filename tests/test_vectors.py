@@ -16,7 +16,7 @@ from asbkit import AsbKeyError, AsbLayerError, AsbParseError, BackupWriter, Laye
 from asbkit import _codec
 from asbkit.keys import material_from_env, material_from_file
 
-from .conftest import SAMPLE, vector
+from .conftest import SAMPLE, rewrite, vector
 
 GENERATED = [
     ("test_backup_file.zstd.asb", "zstd", None),
@@ -26,17 +26,6 @@ GENERATED = [
     ("test_backup_file.zstd.aes128.asb", "zstd", "aes128"),
     ("test_backup_file.zstd.aes256.asb", "zstd", "aes256"),
 ]
-
-
-def rewrite(path: Path | str, layers: Layers | None = None) -> bytes:
-    """Reads every entity and writes it back as plain text."""
-    reader = _codec.Reader(str(path), **(layers or Layers()).codec_args())
-    out = io.BytesIO()
-    writer = _codec.Writer(out, reader.header)
-    for entity in reader:
-        writer.write(entity)
-    writer.close()
-    return out.getvalue()
 
 
 def test_upstream_file_reads_as_typed_objects(upstream_asb: Path) -> None:
