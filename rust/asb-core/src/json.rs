@@ -358,61 +358,74 @@ fn ext_flags(bytes: &[u8], pos: usize) -> Option<u8> {
     }
 }
 
+/// What a msgpack marker announces, its length fields already read.
+enum Head {
+    /// A number, nil or boolean: the marker and how many value bytes follow it.
+    Scalar(u8, usize),
+    Str(usize),
+    Bin(usize),
+    Array(usize),
+    Map(usize),
+    /// Ext data length (the type byte follows the header).
+    Ext(usize),
+}
+
+/// Reads one msgpack header; `None` when it is cut short or is the unused marker 0xc1.
+fn head(bytes: &[u8], pos: &mut usize) -> Option<Head> {
+    let m = *take(bytes, pos, 1)?.first()?;
+    Some(match m {
+        0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => Head::Scalar(m, 0),
+        0xcc..=0xcf => Head::Scalar(m, 1 << (m - 0xcc)),
+        0xd0..=0xd3 => Head::Scalar(m, 1 << (m - 0xd0)),
+        0xca => Head::Scalar(m, 4),
+        0xcb => Head::Scalar(m, 8),
+        0xa0..=0xbf => Head::Str((m & 0x1f) as usize),
+        0xd9 => Head::Str(len_of(bytes, pos, 1)?),
+        0xda => Head::Str(len_of(bytes, pos, 2)?),
+        0xdb => Head::Str(len_of(bytes, pos, 4)?),
+        0xc4 => Head::Bin(len_of(bytes, pos, 1)?),
+        0xc5 => Head::Bin(len_of(bytes, pos, 2)?),
+        0xc6 => Head::Bin(len_of(bytes, pos, 4)?),
+        0x90..=0x9f => Head::Array((m & 0x0f) as usize),
+        0xdc => Head::Array(len_of(bytes, pos, 2)?),
+        0xdd => Head::Array(len_of(bytes, pos, 4)?),
+        0x80..=0x8f => Head::Map((m & 0x0f) as usize),
+        0xde => Head::Map(len_of(bytes, pos, 2)?),
+        0xdf => Head::Map(len_of(bytes, pos, 4)?),
+        0xd4..=0xd8 => Head::Ext(1 << (m - 0xd4)),
+        0xc7 => Head::Ext(len_of(bytes, pos, 1)?),
+        0xc8 => Head::Ext(len_of(bytes, pos, 2)?),
+        0xc9 => Head::Ext(len_of(bytes, pos, 4)?),
+        _ => return None, // 0xc1 is never used
+    })
+}
+
 fn view_item(out: &mut Vec<u8>, bytes: &[u8], pos: &mut usize, depth: usize) -> Option<()> {
     if depth > MAX_DEPTH {
         return None;
     }
-    let m = *take(bytes, pos, 1)?.first()?;
-    match m {
-        0x00..=0x7f => push_int(out, m),
-        0xe0..=0xff => push_int(out, m as i8),
-        0xc0 => out.extend_from_slice(b"null"),
-        0xc2 => out.extend_from_slice(b"false"),
-        0xc3 => out.extend_from_slice(b"true"),
-        0xcc..=0xcf => {
-            let n = take(bytes, pos, 1 << (m - 0xcc))?;
-            push_int(out, be(n));
+    match head(bytes, pos)? {
+        Head::Scalar(m, size) => {
+            let v = take(bytes, pos, size)?;
+            match m {
+                0x00..=0x7f => push_int(out, m),
+                0xe0..=0xff => push_int(out, m as i8),
+                0xc0 => out.extend_from_slice(b"null"),
+                0xc2 => out.extend_from_slice(b"false"),
+                0xc3 => out.extend_from_slice(b"true"),
+                0xcc..=0xcf => push_int(out, be(v)),
+                0xd0..=0xd3 => {
+                    let bits = 8 * v.len() as u32;
+                    push_int(out, (be(v) << (64 - bits)) as i64 >> (64 - bits));
+                }
+                0xca => push_double(out, f32::from_bits(be(v) as u32) as f64),
+                _ => push_double(out, f64::from_bits(be(v))),
+            }
         }
-        0xd0..=0xd3 => {
-            let n = take(bytes, pos, 1 << (m - 0xd0))?;
-            let bits = 8 * n.len() as u32;
-            let v = (be(n) << (64 - bits)) as i64 >> (64 - bits);
-            push_int(out, v);
-        }
-        0xca => push_double(out, f32::from_bits(be(take(bytes, pos, 4)?) as u32) as f64),
-        0xcb => push_double(out, f64::from_bits(be(take(bytes, pos, 8)?))),
-        0xa0..=0xbf | 0xd9..=0xdb | 0xc4..=0xc6 => {
-            let n = match m {
-                0xa0..=0xbf => (m & 0x1f) as usize,
-                0xd9 | 0xc4 => len_of(bytes, pos, 1)?,
-                0xda | 0xc5 => len_of(bytes, pos, 2)?,
-                _ => len_of(bytes, pos, 4)?,
-            };
-            view_particle(out, take(bytes, pos, n)?);
-        }
-        0x90..=0x9f | 0xdc | 0xdd => {
-            let n = match m {
-                0x90..=0x9f => (m & 0x0f) as usize,
-                0xdc => len_of(bytes, pos, 2)?,
-                _ => len_of(bytes, pos, 4)?,
-            };
-            view_list(out, bytes, pos, n, depth)?;
-        }
-        0x80..=0x8f | 0xde | 0xdf => {
-            let n = match m {
-                0x80..=0x8f => (m & 0x0f) as usize,
-                0xde => len_of(bytes, pos, 2)?,
-                _ => len_of(bytes, pos, 4)?,
-            };
-            view_map(out, bytes, pos, n, depth)?;
-        }
-        0xd4..=0xd8 | 0xc7..=0xc9 => {
-            let n = match m {
-                0xd4..=0xd8 => 1usize << (m - 0xd4),
-                0xc7 => len_of(bytes, pos, 1)?,
-                0xc8 => len_of(bytes, pos, 2)?,
-                _ => len_of(bytes, pos, 4)?,
-            };
+        Head::Str(n) | Head::Bin(n) => view_particle(out, take(bytes, pos, n)?),
+        Head::Array(n) => view_list(out, bytes, pos, n, depth)?,
+        Head::Map(n) => view_map(out, bytes, pos, n, depth)?,
+        Head::Ext(n) => {
             let ext_type = *take(bytes, pos, 1)?.first()?;
             let data = take(bytes, pos, n)?;
             out.extend_from_slice(b"{\"ext\":");
@@ -421,7 +434,6 @@ fn view_item(out: &mut Vec<u8>, bytes: &[u8], pos: &mut usize, depth: usize) -> 
             push_b64(out, data);
             out.push(b'}');
         }
-        _ => return None, // 0xc1 is never used
     }
     Some(())
 }
@@ -457,15 +469,12 @@ fn view_list(
 
 /// Is the item at `pos` a CDT string (so it can be a JSON object key)?
 fn is_string_key(bytes: &[u8], pos: usize) -> Option<(usize, usize)> {
-    let m = *bytes.get(pos)?;
-    let (hdr, n) = match m {
-        0xa0..=0xbf => (1, (m & 0x1f) as usize),
-        0xd9 => (2, *bytes.get(pos + 1)? as usize),
-        0xda => (3, be(bytes.get(pos + 1..pos + 3)?) as usize),
-        0xdb => (5, be(bytes.get(pos + 1..pos + 5)?) as usize),
-        _ => return None,
+    let mut at = pos;
+    let Head::Str(n) = head(bytes, &mut at)? else {
+        return None;
     };
-    let data = bytes.get(pos + hdr..pos + hdr + n)?;
+    let hdr = at - pos;
+    let data = bytes.get(at..at + n)?;
     let text = match data.first() {
         Some(3) => (pos + hdr + 1, pos + hdr + n),
         None => (pos + hdr, pos + hdr),
@@ -482,28 +491,12 @@ fn skip_item(bytes: &[u8], pos: &mut usize, depth: usize) -> Option<()> {
     if depth > MAX_DEPTH {
         return None;
     }
-    let m = *take(bytes, pos, 1)?.first()?;
-    let (skip, items) = match m {
-        0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => (0, 0),
-        0xcc..=0xcf => (1usize << (m - 0xcc), 0),
-        0xd0..=0xd3 => (1usize << (m - 0xd0), 0),
-        0xca => (4, 0),
-        0xcb => (8, 0),
-        0xa0..=0xbf => ((m & 0x1f) as usize, 0),
-        0xd9 | 0xc4 => (len_of(bytes, pos, 1)?, 0),
-        0xda | 0xc5 => (len_of(bytes, pos, 2)?, 0),
-        0xdb | 0xc6 => (len_of(bytes, pos, 4)?, 0),
-        0x90..=0x9f => (0, (m & 0x0f) as usize),
-        0xdc => (0, len_of(bytes, pos, 2)?),
-        0xdd => (0, len_of(bytes, pos, 4)?),
-        0x80..=0x8f => (0, 2 * (m & 0x0f) as usize),
-        0xde => (0, 2 * len_of(bytes, pos, 2)?),
-        0xdf => (0, 2 * len_of(bytes, pos, 4)?),
-        0xd4..=0xd8 => (1 + (1usize << (m - 0xd4)), 0),
-        0xc7 => (1 + len_of(bytes, pos, 1)?, 0),
-        0xc8 => (1 + len_of(bytes, pos, 2)?, 0),
-        0xc9 => (1 + len_of(bytes, pos, 4)?, 0),
-        _ => return None,
+    let (skip, items) = match head(bytes, pos)? {
+        Head::Scalar(_, size) => (size, 0),
+        Head::Str(n) | Head::Bin(n) => (n, 0),
+        Head::Array(n) => (0, n),
+        Head::Map(n) => (0, 2 * n),
+        Head::Ext(n) => (1 + n, 0),
     };
     take(bytes, pos, skip)?;
     for _ in 0..items {
