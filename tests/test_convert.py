@@ -194,3 +194,43 @@ def test_directory_round_trips_through_one_jsonl(tmp_path: Path, upstream_asb: P
     again = convert(str(tmp_path / "all.jsonl"), str(tmp_path / "back"))
     assert "exists already" in str(again.errors[0])
     assert sorted(p.name for p in (tmp_path / "back").iterdir()) == ["t_00000.asb", "t_00001.asb"]
+
+
+def test_outputs_that_are_not_regular_files_are_written_in_place(tmp_path: Path) -> None:
+    # Staging renames a temporary file onto the target: that must never replace a FIFO or
+    # a device such as /dev/null with a regular file.
+    import os
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = convert(str(SAMPLE), str(fifo))
+    reader.join(timeout=30)
+    assert result.ok, result.errors
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    lines = received[0].splitlines()
+    assert json.loads(lines[0])["type"] == "header" and len(lines) == 1 + result.data.records + result.data.indexes + result.data.udfs
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no staged file left"
+
+
+def test_replaced_outputs_keep_their_mode_and_new_ones_follow_the_umask(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    kept = tmp_path / "kept.jsonl"
+    kept.write_text("old")
+    kept.chmod(0o640)
+    assert convert(str(SAMPLE), str(kept)).ok
+    assert stat.S_IMODE(os.stat(kept).st_mode) == 0o640
+    assert kept.read_text().startswith('{"type":"header"')
+    old = os.umask(0o022)
+    try:
+        fresh = tmp_path / "fresh.jsonl"
+        assert convert(str(SAMPLE), str(fresh)).ok
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(fresh).st_mode) == 0o644

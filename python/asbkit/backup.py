@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Union
 
 from . import _codec
+from ._staging import stage
 from ._codec import Header, Record, SecondaryIndex, Udf
 from .errors import AsbError
 from .layers import Layers
@@ -82,12 +82,11 @@ class BackupWriter:
         layers = layers or Layers()
         self._final: Path | None = None
         target: object = dest
+        self._tmp: Path | None = None
         if isinstance(dest, (str, os.PathLike)) and str(dest) != "-":
-            self._final = Path(dest)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self._final.name}.", dir=self._final.parent or ".")
-            os.close(fd)
-            target = tmp
-            self._tmp = Path(tmp)
+            target, tmp = stage(dest)
+            if tmp is not None:
+                self._final, self._tmp = Path(dest), Path(tmp)
         elif isinstance(dest, (str, os.PathLike)):
             target = "-"
         header = header or Header(namespace, first_file)
@@ -103,7 +102,7 @@ class BackupWriter:
 
     def close(self) -> None:
         self._writer.close()
-        if self._final is not None:
+        if self._final is not None and self._tmp is not None:
             os.replace(self._tmp, self._final)
 
     def abort(self) -> None:
@@ -111,7 +110,7 @@ class BackupWriter:
         try:
             self._writer.close()
         finally:
-            if self._final is not None:
+            if self._tmp is not None:
                 self._tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> BackupWriter:

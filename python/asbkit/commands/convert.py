@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import _codec
+from .._staging import stage
 from ..backup import Source, expand_sources
 from ..errors import AsbError
 from ..layers import Layers
@@ -106,9 +106,7 @@ def convert(
             # One .asb file per header of the JSON, written whole or not at all.
             Path(dest).mkdir(parents=True, exist_ok=True)
         elif dest != "-":
-            fd, tmp = tempfile.mkstemp(prefix=f".{Path(dest).name}.", dir=Path(dest).parent or ".")
-            os.close(fd)
-            target = tmp
+            target, tmp = stage(dest)
         args = {**layers.codec_args(), **selection.codec_args()}
         if report.source_format == "asb":
             files: list[Source] = expand_sources(source)
