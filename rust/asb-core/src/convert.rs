@@ -197,9 +197,9 @@ fn parse_batches<R: Read>(
         }
         let item = match reader.next_entity()? {
             None => break,
-            Some(Entity::Record(r)) => {
+            Some(Entity::Record(_)) => {
                 let mut rec = spare.pop().unwrap_or_default();
-                rec.clone_from(r);
+                reader.swap_record(&mut rec);
                 if !filter.apply(&mut rec).map_err(|e| located(e, reader))? {
                     counts.skipped += 1;
                     spare.push(rec);

@@ -47,26 +47,80 @@ fn push_json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// Bytes as a JSON string when they are UTF-8, else `{"b64": …}`.
+/// Bytes that JSON strings cannot hold as they are (controls, `"`, `\\`), or that need the
+/// UTF-8 check (DEL and everything above ASCII).
+static NEEDS_CARE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = b < 0x20 || b >= 0x7f || b == b'"' as usize || b == b'\\' as usize;
+        b += 1;
+    }
+    t
+};
+
+const LOW: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Does a word of 8 bytes hold a byte that [`NEEDS_CARE`]? (Exact, by the classic
+/// has-zero-byte tricks: one test per class of byte.)
+#[inline(always)]
+fn word_needs_care(x: u64) -> bool {
+    let has_zero = |v: u64| v.wrapping_sub(LOW) & !v & HIGH;
+    let below_space = x.wrapping_sub(LOW * 0x20) & !x & HIGH;
+    (below_space
+        | x & HIGH
+        | has_zero(x ^ (LOW * 0x7f))
+        | has_zero(x ^ (LOW * b'"' as u64))
+        | has_zero(x ^ (LOW * b'\\' as u64)))
+        != 0
+}
+
+/// True when `bytes` can be copied into a JSON string as they are (printable ASCII, no
+/// quote or backslash): what nearly all names and values are.
 #[inline]
-fn push_text(out: &mut Vec<u8>, bytes: &[u8]) {
-    // Most names and values are printable ASCII with nothing to escape: copy them as they are.
-    if bytes
-        .iter()
-        .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
-    {
+fn is_plain(bytes: &[u8]) -> bool {
+    if bytes.len() < 8 {
+        return !bytes.iter().any(|&b| NEEDS_CARE[b as usize]);
+    }
+    let word = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+    let mut i = 0;
+    while i + 8 <= bytes.len() {
+        if word_needs_care(word(i)) {
+            return false;
+        }
+        i += 8;
+    }
+    // The last word overlaps the one before it: no byte-by-byte tail.
+    i == bytes.len() || !word_needs_care(word(bytes.len() - 8))
+}
+
+/// Appends `bytes` as a JSON string if they are UTF-8; `false` (and nothing appended) if not.
+#[inline]
+fn push_utf8(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
+    if is_plain(bytes) {
+        out.reserve(bytes.len() + 2);
         out.push(b'"');
         out.extend_from_slice(bytes);
         out.push(b'"');
-        return;
+        return true;
     }
     match std::str::from_utf8(bytes) {
-        Ok(s) => push_json_str(out, s),
-        Err(_) => {
-            out.extend_from_slice(b"{\"b64\":\"");
-            crate::b64::encode_append(bytes, out);
-            out.extend_from_slice(b"\"}");
+        Ok(s) => {
+            push_json_str(out, s);
+            true
         }
+        Err(_) => false,
+    }
+}
+
+/// Bytes as a JSON string when they are UTF-8, else `{"b64": …}`.
+#[inline]
+fn push_text(out: &mut Vec<u8>, bytes: &[u8]) {
+    if !push_utf8(out, bytes) {
+        out.extend_from_slice(b"{\"b64\":\"");
+        crate::b64::encode_append(bytes, out);
+        out.extend_from_slice(b"\"}");
     }
 }
 
@@ -467,42 +521,19 @@ fn view_list(
     Some(())
 }
 
-/// Is the item at `pos` a CDT string (so it can be a JSON object key)?
-fn is_string_key(bytes: &[u8], pos: usize) -> Option<(usize, usize)> {
-    let mut at = pos;
-    let Head::Str(n) = head(bytes, &mut at)? else {
+/// The text of the CDT string at `pos` (particle byte stripped), if the item is one: only
+/// those can be JSON object keys.
+fn string_key<'a>(bytes: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
+    let Head::Str(n) = head(bytes, pos)? else {
         return None;
     };
-    let hdr = at - pos;
-    let data = bytes.get(at..at + n)?;
-    let text = match data.first() {
-        Some(3) => (pos + hdr + 1, pos + hdr + n),
-        None => (pos + hdr, pos + hdr),
-        Some(&p) if p > 23 => (pos + hdr, pos + hdr + n),
-        _ => return None,
-    };
-    std::str::from_utf8(&bytes[text.0..text.1])
-        .is_ok()
-        .then_some(text)
-}
-
-/// Steps over one msgpack item without rendering it.
-fn skip_item(bytes: &[u8], pos: &mut usize, depth: usize) -> Option<()> {
-    if depth > MAX_DEPTH {
-        return None;
+    let data = take(bytes, pos, n)?;
+    match data.split_first() {
+        Some((3, text)) => Some(text),
+        None => Some(data),
+        Some((&p, _)) if p > 23 => Some(data),
+        _ => None,
     }
-    let (skip, items) = match head(bytes, pos)? {
-        Head::Scalar(_, size) => (size, 0),
-        Head::Str(n) | Head::Bin(n) => (n, 0),
-        Head::Array(n) => (0, n),
-        Head::Map(n) => (0, 2 * n),
-        Head::Ext(n) => (1 + n, 0),
-    };
-    take(bytes, pos, skip)?;
-    for _ in 0..items {
-        skip_item(bytes, pos, depth + 1)?;
-    }
-    Some(())
 }
 
 fn view_map(
@@ -522,43 +553,45 @@ fn view_map(
             }
         }
     }
-    // Keys all strings: a JSON object; otherwise [key, value] pairs.
-    let mut scan = *pos;
-    let mut all_strings = true;
-    for _ in 0..n {
-        if is_string_key(bytes, scan).is_none() {
-            all_strings = false;
-            break;
-        }
-        skip_item(bytes, &mut scan, depth + 1)?;
-        skip_item(bytes, &mut scan, depth + 1)?;
-    }
     if let Some(f) = flags {
         out.extend_from_slice(b"{\"flags\":");
         push_int(out, f);
         out.extend_from_slice(b",\"map\":");
     }
-    out.push(if all_strings { b'{' } else { b'[' });
+    // Keys all UTF-8 strings (nearly always): a JSON object. Otherwise the object is taken
+    // back and the map shown as [key, value] pairs.
+    let (object_at, items_at) = (out.len(), *pos);
+    out.push(b'{');
+    let mut as_object = true;
     for i in 0..n {
         if i > 0 {
             out.push(b',');
         }
-        if all_strings {
-            let (a, b) = is_string_key(bytes, *pos)?;
-            push_json_str(out, std::str::from_utf8(&bytes[a..b]).ok()?);
-            *pos = b;
-            out.push(b':');
-        } else {
+        if !string_key(bytes, pos).is_some_and(|key| push_utf8(out, key)) {
+            as_object = false;
+            break;
+        }
+        out.push(b':');
+        view_item(out, bytes, pos, depth + 1)?;
+    }
+    if as_object {
+        out.push(b'}');
+    } else {
+        out.truncate(object_at);
+        *pos = items_at;
+        out.push(b'[');
+        for i in 0..n {
+            if i > 0 {
+                out.push(b',');
+            }
             out.push(b'[');
             view_item(out, bytes, pos, depth + 1)?;
             out.push(b',');
-        }
-        view_item(out, bytes, pos, depth + 1)?;
-        if !all_strings {
+            view_item(out, bytes, pos, depth + 1)?;
             out.push(b']');
         }
+        out.push(b']');
     }
-    out.push(if all_strings { b'}' } else { b']' });
     if flags.is_some() {
         out.push(b'}');
     }
