@@ -103,7 +103,16 @@ class Writer:
     def close(self) -> None: ...
 
 class Scanner:
-    def __init__(self, detail: bool = False) -> None: ...
+    def __init__(
+        self,
+        detail: bool = False,
+        *,
+        deep: bool = False,
+        check_digests: bool = True,
+        continue_after_errors: bool = False,
+        max_issues: int = 100,
+        memory_digests: int | None = None,
+    ) -> None: ...
     def scan(
         self,
         source: _Source,
@@ -112,6 +121,17 @@ class Scanner:
         cipher: _Cipher | None = None,
         key_material: bytes | None = None,
         progress: Callable[[int], object] | None = None,
+    ) -> None: ...
+    def scan_parallel(
+        self,
+        paths: list[str | PathLike[str]],
+        *,
+        threads: int = 2,
+        zstd: bool = False,
+        cipher: _Cipher | None = None,
+        key_material: bytes | None = None,
+        progress: Callable[[int], object] | None = None,
+        piece_size: int = ...,
     ) -> None: ...
     def result(self) -> dict[str, object]: ...
 

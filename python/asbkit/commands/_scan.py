@@ -47,10 +47,11 @@ def run_scan(
     sizes = [source_size(f) for f in files]
     total = sum(s for s in sizes if s) if all(s is not None for s in sizes) else None
     bar = Progress(total, enabled=progress)
-    parallel = not deep and len(files) > 1 and all(isinstance(f, str) and f != "-" for f in files)
+    parallel = all(isinstance(f, str) and f != "-" for f in files)
     try:
         if parallel:
-            # Files on every core; progress counts the bytes of all of them.
+            # Files, and pieces of big plain files, on every core; progress counts the
+            # bytes of all of them.
             scanner.scan_parallel(files, threads=os.cpu_count() or 1, progress=bar.update, **args)
         else:
             for source, size in zip(files, sizes):

@@ -165,28 +165,42 @@ impl DeepCheck {
         } else if self.namespace.is_none() {
             self.namespace = Some(rec.namespace().to_vec());
         }
-        if let Some(key) = rec.key().filter(|_| self.check_digests) {
+        if let Some((kind, msg)) = self.check_digests.then(|| digest_finding(rec)).flatten() {
+            self.report(kind, path, Some(at()), msg);
+        }
+        if self.check_digests && rec.key().is_some() {
             self.keys_checked += 1;
-            let want = compute_digest(rec.set().unwrap_or_default(), &key);
-            if want != rec.digest {
-                let b64 = |d: &[u8; 20]| base64_simd::STANDARD.encode_to_string(d);
-                let (kind, why) = match key {
-                    // `+ k B` carries no blob subtype: the key may have been hashed as another.
-                    Key::Bytes { .. } => (
-                        "bytes_key_digest_mismatch",
-                        " (bytes keys carry no blob subtype; it may be a non-generic blob)",
-                    ),
-                    _ => ("digest_mismatch", ""),
-                };
-                let msg = format!(
-                    "the digest {} is not RIPEMD-160 of the set and key ({}){why}",
-                    b64(&rec.digest),
-                    b64(&want)
-                );
-                self.report(kind, path, Some(at()), msg);
-            }
         }
         self.add_digest(rec.digest)
+    }
+
+    /// Takes the checks a worker made on one piece of a file (in file order). `false` when
+    /// the piece holds records of another namespace than the one expected: then it must be
+    /// checked again record by record with [`DeepCheck::record`], so each one is reported.
+    pub fn take_piece(
+        &mut self,
+        piece: DeepPiece,
+        path: &str,
+        fix: impl Fn(Position) -> Position,
+    ) -> Result<bool> {
+        if piece.mixed {
+            return Ok(false);
+        }
+        if let Some(ns) = piece.namespace {
+            match &self.namespace {
+                None => self.namespace = Some(ns),
+                Some(first) if *first != ns => return Ok(false),
+                Some(_) => {}
+            }
+        }
+        for (kind, at, msg) in piece.findings {
+            self.report(kind, path, Some(fix(at)), msg);
+        }
+        self.keys_checked += piece.keys_checked;
+        for d in piece.digests {
+            self.add_digest(d)?;
+        }
+        Ok(true)
     }
 
     fn add_digest(&mut self, digest: [u8; 20]) -> Result<()> {
@@ -392,5 +406,70 @@ mod resync_tests {
             summary.scan(&mut reader, Some(&mut d), |_| Ok(())).unwrap();
             assert!(summary.records > 0);
         }
+    }
+}
+
+/// A record's digest finding: the digest is not RIPEMD-160 of its set and key.
+fn digest_finding(rec: &Record) -> Option<(&'static str, String)> {
+    let key = rec.key()?;
+    let want = compute_digest(rec.set().unwrap_or_default(), &key);
+    if want == rec.digest {
+        return None;
+    }
+    let b64 = |d: &[u8; 20]| base64_simd::STANDARD.encode_to_string(d);
+    let (kind, why) = match key {
+        // `+ k B` carries no blob subtype: the key may have been hashed as another.
+        Key::Bytes { .. } => (
+            "bytes_key_digest_mismatch",
+            " (bytes keys carry no blob subtype; it may be a non-generic blob)",
+        ),
+        _ => ("digest_mismatch", ""),
+    };
+    let msg = format!(
+        "the digest {} is not RIPEMD-160 of the set and key ({}){why}",
+        b64(&rec.digest),
+        b64(&want)
+    );
+    Some((kind, msg))
+}
+
+/// The deep checks of one piece of a file, made on a worker thread and taken by the
+/// [`DeepCheck`] in file order ([`DeepCheck::take_piece`]).
+#[derive(Debug, Default)]
+pub struct DeepPiece {
+    check_digests: bool,
+    /// Namespace of the piece's first record, and whether another one follows.
+    namespace: Option<Vec<u8>>,
+    mixed: bool,
+    findings: Vec<(&'static str, Position, String)>,
+    digests: Vec<[u8; 20]>,
+    keys_checked: u64,
+}
+
+impl DeepPiece {
+    pub fn new(check_digests: bool) -> DeepPiece {
+        DeepPiece {
+            check_digests,
+            ..DeepPiece::default()
+        }
+    }
+
+    /// Checks one record; `at` (lines counted from the piece's start) is asked only for a
+    /// finding.
+    pub fn record(&mut self, rec: &Record, at: impl Fn() -> Position) {
+        match &self.namespace {
+            None => self.namespace = Some(rec.namespace().to_vec()),
+            Some(ns) if ns.as_slice() != rec.namespace() => self.mixed = true,
+            Some(_) => {}
+        }
+        if self.check_digests {
+            if let Some((kind, msg)) = digest_finding(rec) {
+                self.findings.push((kind, at(), msg));
+            }
+            if rec.key().is_some() {
+                self.keys_checked += 1;
+            }
+        }
+        self.digests.push(rec.digest);
     }
 }

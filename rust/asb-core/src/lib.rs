@@ -13,6 +13,7 @@ pub mod json;
 pub mod layers;
 pub mod model;
 pub mod numbers;
+pub mod parallel;
 pub mod read;
 pub mod scan;
 pub mod source;

@@ -11,6 +11,13 @@ pub struct Version {
     pub minor: u8,
 }
 
+/// The version asbackup writes.
+impl Default for Version {
+    fn default() -> Version {
+        Version::V3_1
+    }
+}
+
 impl Version {
     pub const V3_0: Version = Version { minor: 0 };
     pub const V3_1: Version = Version { minor: 1 };

@@ -568,6 +568,33 @@ impl<R: Read> Reader<R> {
         Ok(reader)
     }
 
+    /// A reader for the entities that start at stream offset `base` (a record boundary
+    /// found after the header of a file read elsewhere). Lines count from `base`: line 1
+    /// is the line that starts there (see [`Reader::lines_read`]).
+    pub fn headless(src: R, header: Header, base: u64, path: Option<String>) -> Reader<R> {
+        Reader {
+            src,
+            data: vec![0; INITIAL_WINDOW],
+            end: 0,
+            pos: 0,
+            eof: false,
+            base,
+            lines: LineCount {
+                lfs_before: 0,
+                line_start_before: base,
+            },
+            header,
+            record: Record::new(),
+            last_entity_len: 0,
+            path,
+        }
+    }
+
+    /// Lines ended (LFs) between where reading began and the current position.
+    pub fn lines_read(&self) -> u64 {
+        self.lines.lfs_before + memchr_iter(b'\n', &self.data[..self.pos]).count() as u64
+    }
+
     pub fn header(&self) -> &Header {
         &self.header
     }
@@ -619,6 +646,12 @@ impl<R: Read> Reader<R> {
     /// The record last returned by [`Reader::next_entity`].
     pub fn record(&self) -> &Record {
         &self.record
+    }
+
+    /// Takes the record last returned, leaving `spare` (whose buffers the reader reuses)
+    /// in its place: cheaper than cloning it.
+    pub fn swap_record(&mut self, spare: &mut Record) {
+        std::mem::swap(&mut self.record, spare);
     }
 
     fn parse_step<T>(

@@ -3,10 +3,16 @@
 use std::collections::HashMap;
 use std::io::Read;
 
-use crate::deep::DeepCheck;
-use crate::error::Result;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use crate::deep::{DeepCheck, DeepPiece};
+use crate::error::{Error, Position, Result};
+use crate::layers::Layers;
 use crate::model::{Key, SecondaryIndex, Version};
+use crate::parallel::{self, Done, PlannedFile};
 use crate::read::{Entity, Reader};
+use crate::source::BoxedReader;
 
 /// Bin type letters in the order their counts are kept (`X` strings count as `S`).
 pub const BIN_LETTERS: &[u8; 16] = b"NZIDSGBJCPRHEYML";
@@ -30,7 +36,7 @@ pub struct SetStats {
     pub with_key: u64,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct FileSummary {
     pub path: String,
     pub version: Version,
@@ -40,6 +46,23 @@ pub struct FileSummary {
     pub sindexes: u64,
     pub udfs: u64,
     pub text_bytes: u64,
+}
+
+impl FileSummary {
+    /// An empty summary of the file `reader` reads (from its header).
+    fn of<R: Read>(reader: &Reader<R>) -> FileSummary {
+        let header = reader.header();
+        FileSummary {
+            path: reader.path().unwrap_or("").to_string(),
+            version: header.version,
+            namespace: header.namespace().map(<[u8]>::to_vec),
+            first_file: header.first_file(),
+            records: 0,
+            sindexes: 0,
+            udfs: 0,
+            text_bytes: 0,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -186,6 +209,61 @@ impl BinStats {
     }
 }
 
+/// Why a scan ended early.
+enum Stop {
+    Error(Error),
+    /// A syntax error taken as a finding: the file ends there, the run goes on.
+    Finding,
+}
+
+impl From<Error> for Stop {
+    fn from(e: Error) -> Stop {
+        Stop::Error(e)
+    }
+}
+
+/// The deep checks a scan makes: on a whole file, in order, or on a piece (kept for later).
+enum Checks<'a> {
+    Whole(Option<&'a mut DeepCheck>),
+    Piece(Option<&'a mut DeepPiece>),
+}
+
+/// What a worker made of one piece.
+#[derive(Default)]
+struct ScannedPiece {
+    summary: Summary,
+    file: FileSummary,
+    deep: Option<DeepPiece>,
+}
+
+/// Checks a piece again record by record (its records' namespaces need reporting one by one).
+fn recheck_piece(
+    file: &PlannedFile,
+    start: u64,
+    len: u64,
+    layers: &Layers,
+    deep: &mut DeepCheck,
+    lines_before: u64,
+) -> Result<()> {
+    let mut reader = parallel::open_piece(file, start, layers, &Arc::new(AtomicU64::new(0)))?;
+    let path = reader.path().unwrap_or("").to_string();
+    while reader.offset() < start + len {
+        let at = reader.offset();
+        match reader.next_entity()? {
+            None => break,
+            Some(Entity::Record(_)) => {}
+            Some(_) => continue,
+        }
+        let fix = || {
+            let mut p = reader.position_of(at);
+            p.line += lines_before;
+            p
+        };
+        deep.record(reader.record(), &path, fix)?;
+    }
+    Ok(())
+}
+
 /// Counts over every file scanned; `detail` adds per-set, per-bin and range statistics.
 #[derive(Debug, Default)]
 pub struct Summary {
@@ -276,48 +354,56 @@ impl Summary {
         mut deep: Option<&mut DeepCheck>,
         mut tick: impl FnMut(u64) -> Result<()>,
     ) -> Result<()> {
-        let header = reader.header().clone();
         if let Some(d) = deep.as_deref_mut() {
-            d.start_file(reader.path().unwrap_or(""), header.namespace());
+            d.start_file(reader.path().unwrap_or(""), reader.header().namespace());
         }
-        let mut file = FileSummary {
-            path: reader.path().unwrap_or("").to_string(),
-            version: header.version,
-            namespace: header.namespace().map(<[u8]>::to_vec),
-            first_file: header.first_file(),
-            records: 0,
-            sindexes: 0,
-            udfs: 0,
-            text_bytes: 0,
-        };
+        let mut file = FileSummary::of(reader);
+        let read = self.scan_entities(reader, u64::MAX, &mut file, Checks::Whole(deep), &mut tick);
+        file.text_bytes = reader.offset();
+        self.records += file.records;
+        self.text_bytes += file.text_bytes;
+        self.files.push(file);
+        match read {
+            // Taken as a finding (deep checks going on after errors): the run goes on.
+            Ok(()) | Err(Stop::Finding) => tick(self.records),
+            Err(Stop::Error(e)) => Err(e),
+        }
+    }
+
+    /// Reads entities into `file` (and the detail statistics) until the next one starts at
+    /// or after `stop` (a piece's end), or the stream ends.
+    fn scan_entities<R: Read>(
+        &mut self,
+        reader: &mut Reader<R>,
+        stop: u64,
+        file: &mut FileSummary,
+        mut checks: Checks<'_>,
+        tick: &mut impl FnMut(u64) -> Result<()>,
+    ) -> Result<(), Stop> {
         let mut set_slot = usize::MAX;
         let mut ns_slot = usize::MAX;
-        loop {
+        while reader.offset() < stop {
             let start = reader.offset();
-            let entity = reader.next_entity();
-            let entity = match entity {
+            let entity = match reader.next_entity() {
                 Ok(Some(e)) => e,
                 Ok(None) => break,
                 Err(e) => {
                     // With deep checks that go on after errors, a syntax error is a finding.
-                    let taken = match (&e.kind, deep.as_deref_mut()) {
-                        (crate::error::ErrorKind::Parse, Some(d)) => d.parse_error(&e),
+                    let taken = match (&e.kind, &mut checks) {
+                        (crate::error::ErrorKind::Parse, Checks::Whole(Some(d))) => {
+                            d.parse_error(&e)
+                        }
                         _ => None,
                     };
                     let error_at = e.position.map_or(0, |p| p.offset);
                     if taken == Some(true) && reader.resync(error_at)? {
                         continue;
                     }
-                    file.text_bytes = reader.offset();
-                    if taken.is_some() {
-                        // Taken as a finding: this file ends here, the run goes on.
-                        self.records += file.records;
-                        self.text_bytes += file.text_bytes;
-                        self.files.push(file);
-                        return tick(self.records);
-                    }
-                    self.files.push(file);
-                    return Err(e);
+                    return Err(if taken.is_some() {
+                        Stop::Finding
+                    } else {
+                        Stop::Error(e)
+                    });
                 }
             };
             match entity {
@@ -327,10 +413,13 @@ impl Summary {
                         let size = reader.last_entity_len();
                         self.add_record_detail(reader.record(), size, &mut set_slot, &mut ns_slot);
                     }
-                    if let Some(d) = deep.as_deref_mut() {
-                        d.record(reader.record(), reader.path().unwrap_or(""), || {
-                            reader.position_of(start)
-                        })?;
+                    let at = || reader.position_of(start);
+                    match &mut checks {
+                        Checks::Whole(Some(d)) => {
+                            d.record(reader.record(), reader.path().unwrap_or(""), at)?
+                        }
+                        Checks::Piece(Some(p)) => p.record(reader.record(), at),
+                        _ => {}
                     }
                     if file.records.is_multiple_of(65536) {
                         tick(self.records + file.records)?;
@@ -346,11 +435,90 @@ impl Summary {
                 }
             }
         }
-        file.text_bytes = reader.offset();
-        self.records += file.records;
-        self.text_bytes += file.text_bytes;
-        self.files.push(file);
-        tick(self.records)
+        Ok(())
+    }
+
+    /// Scans files on `threads` threads, big plain ones in pieces (see [`crate::parallel`]),
+    /// with the same result as [`Summary::scan`] on each file in turn. Deep checks that go
+    /// on after errors need [`Summary::scan`].
+    pub fn scan_files(
+        &mut self,
+        files: &[PlannedFile],
+        layers: &Layers,
+        threads: usize,
+        raw_count: &Arc<AtomicU64>,
+        mut deep: Option<&mut DeepCheck>,
+        mut tick: impl FnMut(u64) -> Result<()>,
+    ) -> Result<()> {
+        let detail = self.detail;
+        let check_digests = deep.as_ref().map(|d| d.check_digests);
+        let work = |reader: &mut BoxedReader<'static>, stop: u64| {
+            let mut piece = ScannedPiece {
+                summary: Summary::new(detail),
+                file: FileSummary::of(reader),
+                deep: check_digests.map(DeepPiece::new),
+            };
+            let checks = Checks::Piece(piece.deep.as_mut());
+            let read =
+                piece
+                    .summary
+                    .scan_entities(reader, stop, &mut piece.file, checks, &mut |_| Ok(()));
+            (
+                piece,
+                read.map_err(|e| match e {
+                    Stop::Error(e) => e,
+                    Stop::Finding => unreachable!("pieces do not go on after errors"),
+                }),
+            )
+        };
+        let consume = |done: Done<ScannedPiece>| -> Result<()> {
+            let p = &done.value;
+            let path = p.file.path.clone();
+            if let Some(d) = deep.as_deref_mut() {
+                if done.first_of_file {
+                    d.start_file(&path, p.file.namespace.as_deref());
+                }
+            }
+            let ScannedPiece {
+                summary,
+                mut file,
+                deep: piece_deep,
+            } = done.value;
+            if let (Some(d), Some(pd)) = (deep.as_deref_mut(), piece_deep) {
+                let lines_before = done.lines_before;
+                let fix = |mut at: Position| {
+                    at.line += lines_before;
+                    at
+                };
+                if !d.take_piece(pd, &path, fix)? {
+                    recheck_piece(
+                        &files[done.file],
+                        done.start,
+                        done.bytes,
+                        layers,
+                        d,
+                        lines_before,
+                    )?;
+                }
+            }
+            file.text_bytes = done.bytes;
+            self.records += file.records;
+            self.text_bytes += file.text_bytes;
+            if done.first_of_file {
+                self.files.push(file);
+            } else if let Some(mine) = self.files.last_mut() {
+                mine.records += file.records;
+                mine.sindexes += file.sindexes;
+                mine.udfs += file.udfs;
+                mine.text_bytes += file.text_bytes;
+            }
+            self.merge(summary);
+            if let Some(e) = done.error {
+                return Err(e);
+            }
+            tick(self.records)
+        };
+        parallel::run(files, layers, threads, raw_count, work, consume).map(|_| ())
     }
 
     fn add_record_detail(

@@ -878,10 +878,10 @@ impl Scanner {
         result.map_err(to_py_err)
     }
 
-    /// Reads files (paths) on `threads` threads at once; the counts are those of reading
-    /// them one by one. Stops at the first error (of the earliest file that has one).
-    /// Not with `deep` (its duplicate search sees files in order).
-    #[pyo3(signature = (paths, *, threads=2, zstd=false, cipher=None, key_material=None, progress=None))]
+    /// Reads files (paths) on `threads` threads, big plain files in pieces cut at proven
+    /// record boundaries; the result is that of reading them one by one with `scan`.
+    /// Stops at the first error.
+    #[pyo3(signature = (paths, *, threads=2, zstd=false, cipher=None, key_material=None, progress=None, piece_size=asb_core::parallel::PIECE_SIZE))]
     #[allow(clippy::too_many_arguments)]
     fn scan_parallel(
         &mut self,
@@ -892,70 +892,35 @@ impl Scanner {
         cipher: Option<&str>,
         key_material: Option<&[u8]>,
         progress: Option<PyObject>,
+        piece_size: u64,
     ) -> PyResult<()> {
-        if self.deep.is_some() {
-            return Err(PyValueError::new_err(
-                "deep checks read files in order: use scan()",
-            ));
-        }
         let layers = layers(zstd, 0, cipher, key_material)?;
         let raw = Arc::new(AtomicU64::new(0));
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let stop = std::sync::atomic::AtomicBool::new(false);
-        let detail = self.summary.detail;
-        let results: Vec<(usize, asb_core::Result<Summary>)> = py.allow_threads(|| {
-            std::thread::scope(|scope| {
-                let workers: Vec<_> = (0..threads.max(1).min(paths.len().max(1)))
-                    .map(|_| {
-                        scope.spawn(|| {
-                            let mut done = Vec::new();
-                            loop {
-                                let i = next.fetch_add(1, Ordering::Relaxed);
-                                if i >= paths.len() || stop.load(Ordering::Relaxed) {
-                                    return done;
-                                }
-                                let mut summary = Summary::new(detail);
-                                let scanned = open_path(&paths[i], &layers, raw.clone()).and_then(
-                                    |mut reader| {
-                                        summary.scan(&mut reader, None, |_| {
-                                            if let Some(cb) = &progress {
-                                                Python::with_gil(|py| {
-                                                    cb.call1(py, (raw.load(Ordering::Relaxed),))
-                                                })
-                                                .map_err(|e| {
-                                                    asb_core::Error::layer(format!(
-                                                        "progress callback failed: {e}"
-                                                    ))
-                                                })?;
-                                            }
-                                            Ok(())
-                                        })
-                                    },
-                                );
-                                if scanned.is_err() {
-                                    stop.store(true, Ordering::Relaxed);
-                                }
-                                done.push((i, scanned.map(|()| summary)));
-                            }
-                        })
-                    })
-                    .collect();
-                workers
-                    .into_iter()
-                    .flat_map(|w| w.join().expect("no panic"))
-                    .collect()
-            })
-        });
-        let mut results = results;
-        results.sort_by_key(|(i, _)| *i);
-        self.raw_bytes += raw.load(Ordering::Relaxed);
-        for (_, r) in results {
-            match r {
-                Ok(summary) => self.summary.merge(summary),
-                Err(e) => return Err(to_py_err(e)),
+        let tick = |_| {
+            if let Some(cb) = &progress {
+                Python::with_gil(|py| cb.call1(py, (raw.load(Ordering::Relaxed),))).map_err(
+                    |e| asb_core::Error::layer(format!("progress callback failed: {e}")),
+                )?;
             }
-        }
-        Ok(())
+            Ok(())
+        };
+        let summary = &mut self.summary;
+        let deep = self.deep.as_mut();
+        let result = py.allow_threads(|| {
+            if deep.as_ref().is_some_and(|d| d.continue_after_errors) {
+                // Going on after errors resynchronises on the text: one file at a time.
+                let mut deep = deep;
+                for path in &paths {
+                    let mut reader = open_path(path, &layers, raw.clone())?;
+                    summary.scan(&mut reader, deep.as_deref_mut(), tick)?;
+                }
+                return Ok(());
+            }
+            let planned = asb_core::parallel::plan(&paths, &layers, piece_size)?;
+            summary.scan_files(&planned, &layers, threads, &raw, deep, tick)
+        });
+        self.raw_bytes += raw.load(Ordering::Relaxed);
+        result.map_err(to_py_err)
     }
 
     /// The summary as plain Python data (ends the deep checks: call it last).

@@ -1,0 +1,123 @@
+"""Big plain files read in pieces on every core give exactly what reading them in order gives,
+even when record-like lines inside values mislead the cuts."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from asbkit import Bin, Header, Key, Record, _codec
+from asbkit.errors import AsbParseError
+
+# Small pieces so that a few hundred kB make many of them.
+PIECES = [4096, 5003, 9000, 20000]
+
+
+def scan(paths: list[Path], *, parallel: bool, piece_size: int = 4096, **scanner: Any) -> tuple[dict, Exception | None]:
+    s = _codec.Scanner(True, **scanner)
+    error = None
+    try:
+        if parallel:
+            s.scan_parallel([str(p) for p in paths], threads=3, piece_size=piece_size)
+        else:
+            for p in paths:
+                s.scan(str(p))
+    except (AsbParseError, ValueError) as exc:
+        error = exc
+    return s.result(), error
+
+
+def decoy_record(i: int, rng: random.Random, namespace: str = "test") -> Record:
+    """A record whose values hold lines that look like record starts (and whole records)."""
+    fake = f"x\n+ n {namespace}\n+ d {'A' * 27}=\n+ g 1\n+ t 0\n+ b 1\n- I a {i}\n"
+    bins = [
+        Bin("id", "I", i),
+        Bin("decoy", "S", fake * rng.randint(0, 3)),
+        Bin("keyish", "S", "\n+ k S 3 abc\n+ n " + namespace + "\n"),
+        Bin("pad", "B", rng.randbytes(rng.randint(0, 300))),
+    ]
+    key = Key("S", f"user-{i}") if i % 3 else None
+    digest = _codec.compute_digest("s", key) if key else rng.randbytes(20)
+    return Record(namespace, digest, bins, set="s", key=key, generation=1 + i % 7, void_time=i * 1000)
+
+
+def write(path: Path, records: list[Record], namespace: str = "test") -> Path:
+    w = _codec.Writer(str(path), Header(namespace, True))
+    for r in records:
+        w.write(r)
+    w.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def decoy_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rng = random.Random(7)
+    path = tmp_path_factory.mktemp("par") / "decoys.asb"
+    return write(path, [decoy_record(i, rng) for i in range(1500)])
+
+
+@pytest.mark.parametrize("piece_size", PIECES)
+def test_pieces_match_reading_in_order(decoy_file: Path, piece_size: int) -> None:
+    assert decoy_file.stat().st_size > 30 * piece_size, "the file must make many pieces"
+    want, err = scan([decoy_file], parallel=False, deep=True)
+    assert err is None
+    got, err = scan([decoy_file], parallel=True, piece_size=piece_size, deep=True)
+    assert err is None
+    assert got == want
+    assert got["records"] == 1500
+
+
+def test_directory_of_cut_and_whole_files(tmp_path: Path, decoy_file: Path) -> None:
+    small = write(tmp_path / "b.asb", [decoy_record(i, random.Random(i)) for i in range(3)])
+    _codec.write_synthetic(str(tmp_path / "c.asb"), 300_000, seed=3)
+    paths = [decoy_file, small, tmp_path / "c.asb"]
+    want, _ = scan(paths, parallel=False, deep=True)
+    got, _ = scan(paths, parallel=True, deep=True)
+    assert got == want
+    assert [f["records"] for f in got["files"]] == [f["records"] for f in want["files"]]
+
+
+def test_errors_are_those_of_reading_in_order(tmp_path: Path, decoy_file: Path) -> None:
+    text = decoy_file.read_bytes()
+    rng = random.Random(11)
+    for _ in range(12):
+        at = rng.randrange(len(text) // 3, len(text))
+        broken = tmp_path / "broken.asb"
+        broken.write_bytes(text[:at] + b"\x01" + text[at + 1 :])
+        want, want_err = scan([broken], parallel=False)
+        got, got_err = scan([broken], parallel=True, piece_size=5003)
+        assert (want_err is None) == (got_err is None)
+        if want_err is not None:
+            assert type(got_err) is type(want_err)
+            assert (got_err.line, got_err.column, got_err.offset, str(got_err)) == (
+                want_err.line, want_err.column, want_err.offset, str(want_err))
+        else:
+            assert got == want
+
+
+def test_deep_findings_in_later_pieces(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    records = [decoy_record(i, rng) for i in range(900)]
+    bad = records[700]
+    records[700] = Record(bad.namespace, bytes(20), bad.bins, set=bad.set, key=Key("I", 1), generation=1)
+    records[650] = decoy_record(650, rng, namespace="other")
+    records[800] = records[100]  # a duplicate digest
+    path = write(tmp_path / "findings.asb", records)
+    want, _ = scan([path], parallel=False, deep=True)
+    got, _ = scan([path], parallel=True, piece_size=4096, deep=True)
+    assert got == want
+    kinds = {i["kind"] for i in got["deep"]["issues"]}
+    assert {"digest_mismatch", "namespace_mismatch", "duplicate_digest"} <= kinds, got["deep"]
+
+
+def test_layered_files_are_read_whole(tmp_path: Path) -> None:
+    path = tmp_path / "z.asb"
+    _codec.write_synthetic(str(path), 400_000, seed=2, zstd=True)
+    s = _codec.Scanner(True)
+    s.scan(str(path), zstd=True)
+    p = _codec.Scanner(True)
+    p.scan_parallel([str(path)], zstd=True, piece_size=4096)
+    assert p.result() == s.result()
