@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from asbkit import Bin, Header, Key, Record, _codec
+from asbkit.commands import Selection
 from asbkit.errors import AsbParseError
 
 # Small pieces so that a few hundred kB make many of them.
@@ -121,3 +122,53 @@ def test_layered_files_are_read_whole(tmp_path: Path) -> None:
     p = _codec.Scanner(True)
     p.scan_parallel([str(path)], zstd=True, piece_size=4096)
     assert p.result() == s.result()
+
+
+def convert_both_ways(path: Path, tmp_path: Path, **selection: Any) -> tuple[tuple, tuple]:
+    """JSON of `path` converted in pieces (by path) and in one stream (file object)."""
+    args = Selection(**selection).codec_args()
+    results = []
+    for label, source, extra in (("pieces", str(path), {"piece_size": 5003, "threads": 3}), ("stream", None, {})):
+        out = tmp_path / f"{label}.jsonl"
+        try:
+            if source is None:
+                with open(path, "rb") as f:
+                    counts = _codec.asb_to_jsonl([f], str(out), **args)
+            else:
+                counts = _codec.asb_to_jsonl([source], str(out), **args, **extra)
+            results.append((out.read_bytes(), counts, None))
+        except (AsbParseError, ValueError) as exc:
+            results.append((None, None, (type(exc), str(exc), getattr(exc, "line", None), getattr(exc, "offset", None))))
+    return results[0], results[1]
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [{}, {"sets": ["s"], "bins": ["id", "pad"]}, {"namespace": ("test", "renamed")}, {"keys": [("S", "user-100")]}],
+)
+def test_convert_in_pieces_is_byte_identical(decoy_file: Path, tmp_path: Path, selection: dict) -> None:
+    pieces, stream = convert_both_ways(decoy_file, tmp_path, **selection)
+    assert pieces[2] is None and stream[2] is None
+    assert pieces[1] == stream[1]
+    assert pieces[0] == stream[0]
+    assert pieces[0].count(b"\n") == 1 + pieces[1]["records"]
+
+
+def test_convert_in_pieces_fails_where_the_stream_fails(tmp_path: Path, decoy_file: Path) -> None:
+    text = decoy_file.read_bytes()
+    # A record of another namespace late in the file stops a namespace rename.
+    rng = random.Random(3)
+    other = write(tmp_path / "other.asb", [decoy_record(1, rng, namespace="zzz")], namespace="zzz").read_bytes()
+    mixed = tmp_path / "mixed.asb"
+    body = other.split(b"\n", 3)[3]  # the record without the header lines
+    cut = text.index(b"\n+ k S 9 user-1400\n") + 1
+    mixed.write_bytes(text[:cut] + body + text[cut:])
+    pieces, stream = convert_both_ways(mixed, tmp_path, namespace=("test", "t2"))
+    assert stream[2] is not None and "namespace" in stream[2][1]
+    assert pieces[2] == stream[2]
+    broken = tmp_path / "broken.asb"
+    at = text.index(b"\n+ g ", len(text) * 4 // 5) + 3  # a generation line late in the file
+    broken.write_bytes(text[:at] + b"q" + text[at + 1 :])
+    pieces, stream = convert_both_ways(broken, tmp_path)
+    assert stream[2] is not None
+    assert pieces[2] == stream[2]

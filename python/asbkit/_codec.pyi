@@ -147,3 +147,41 @@ def write_synthetic(
     key_material: bytes | None = None,
 ) -> tuple[int, int]: ...
 def compute_digest(set: str | bytes | None, key: Key) -> bytes: ...
+
+#: Filters as `asbkit.commands.Selection.codec_args()` gives them.
+_Selection = dict[str, object]
+
+def asb_to_jsonl(
+    sources: list[_Source],
+    dest: _Dest,
+    *,
+    zstd: bool = False,
+    cipher: _Cipher | None = None,
+    key_material: bytes | None = None,
+    selection: _Selection | None = None,
+    threads: int | None = None,
+    piece_size: int = ...,
+) -> dict[str, int]: ...
+def jsonl_to_asb(
+    source: _Source,
+    dest: _Dest,
+    *,
+    zstd: bool = False,
+    level: int = 0,
+    cipher: _Cipher | None = None,
+    key_material: bytes | None = None,
+    selection: _Selection | None = None,
+) -> dict[str, object]: ...
+def asb_to_asb(
+    sources: list[_Source],
+    dest: str | PathLike[str],
+    *,
+    prefix: str | None = None,
+    split_records: int | None = None,
+    split_bytes: int | None = None,
+    zstd: bool = False,
+    level: int = 0,
+    cipher: _Cipher | None = None,
+    key_material: bytes | None = None,
+    selection: _Selection | None = None,
+) -> tuple[dict[str, int], list[str]]: ...

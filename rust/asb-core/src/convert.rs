@@ -2,12 +2,18 @@
 
 use std::io::{BufRead, Read, Write};
 
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
 use crate::error::{Error, Position, Result};
 use crate::json::{
     entity_from_json, header_to_json, record_to_json, sindex_to_json, udf_to_json, JsonEntity,
 };
+use crate::layers::Layers;
 use crate::model::{Header, Meta, Record, SecondaryIndex};
+use crate::parallel::{Done, PlannedFile};
 use crate::read::{Entity, Reader};
+use crate::source::BoxedReader;
 use crate::write::Writer;
 
 /// What to keep, and how to rename the namespace.
@@ -177,6 +183,92 @@ pub fn asb_to_jsonl<R: Read>(
         let encoded = encoder.join().expect("the encoder does not panic");
         parsed.and(encoded)
     })
+}
+
+/// Writes plain `.asb` files as JSON Lines (each file's header first), converting files and
+/// pieces of big files on `threads` threads ([`crate::parallel`]); the output is that of
+/// [`asb_to_jsonl`] on each file in turn. Not with `max_records` (it needs the count of
+/// every record before).
+pub fn asb_files_to_jsonl(
+    files: &[PlannedFile],
+    layers: &Layers,
+    threads: usize,
+    raw_count: &Arc<AtomicU64>,
+    out: &mut impl Write,
+    filter: &Filter,
+    counts: &mut Counts,
+) -> Result<()> {
+    assert!(
+        filter.max_records.is_none(),
+        "max_records needs asb_to_jsonl"
+    );
+    // Output buffers go back and forth: fresh ones would cost page faults for every piece.
+    let buffers = std::sync::Mutex::new(Vec::<Vec<u8>>::new());
+    let work = |reader: &mut BoxedReader<'static>, stop: u64, first: bool| {
+        let buf = buffers
+            .lock()
+            .expect("not poisoned")
+            .pop()
+            .unwrap_or_default();
+        let mut piece = (buf, Counts::default());
+        let (buf, counts) = &mut piece;
+        if first {
+            let name = reader.path().map(file_name);
+            header_to_json(buf, &filter.header(reader.header()), name.as_deref());
+        }
+        let mut rec = Record::new();
+        let converted = (|| {
+            while reader.offset() < stop {
+                match reader.next_entity()? {
+                    None => break,
+                    Some(Entity::Record(_)) => {
+                        reader.swap_record(&mut rec);
+                        let kept = filter.apply(&mut rec).map_err(|e| located(e, reader));
+                        if kept? {
+                            counts.records += 1;
+                            record_to_json(buf, &rec);
+                        } else {
+                            counts.skipped += 1;
+                        }
+                    }
+                    Some(Entity::SecondaryIndex(mut s)) if !filter.no_metadata => {
+                        filter.sindex(&mut s);
+                        counts.indexes += 1;
+                        sindex_to_json(buf, &s);
+                    }
+                    Some(Entity::Udf(u)) if !filter.no_metadata => {
+                        counts.udfs += 1;
+                        udf_to_json(buf, &u);
+                    }
+                    Some(_) => {}
+                }
+            }
+            Ok(())
+        })();
+        (piece, converted)
+    };
+    let consume = |done: Done<(Vec<u8>, Counts)>| -> Result<()> {
+        let (mut buf, c) = done.value;
+        out.write_all(&buf)?;
+        buf.clear();
+        buffers.lock().expect("not poisoned").push(buf);
+        counts.records += c.records;
+        counts.skipped += c.skipped;
+        counts.indexes += c.indexes;
+        counts.udfs += c.udfs;
+        match done.error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    };
+    crate::parallel::run(files, layers, threads, raw_count, work, consume).map(|_| ())
+}
+
+/// The last component of a path, as JSON headers record it.
+pub fn file_name(path: &str) -> String {
+    std::path::Path::new(path)
+        .file_name()
+        .map_or(path.to_string(), |f| f.to_string_lossy().into_owned())
 }
 
 /// Fills batches from the reader (reusing the records of returned batches) and sends them.

@@ -83,11 +83,14 @@ pub fn plan(paths: &[PathBuf], layers: &Layers, piece_size: u64) -> Result<Vec<P
 
 /// The first line start at or after `from` (and before `limit`) that reads `+ k ` or `+ n `.
 fn find_record_start(file: &File, from: u64, limit: u64) -> std::io::Result<Option<u64>> {
-    const CHUNK: usize = 64 << 10;
-    let mut buf = vec![0u8; CHUNK + 4];
+    // Records are a few hundred bytes: the first small read nearly always finds one.
+    let mut chunk = 4 << 10;
+    let mut buf = Vec::new();
     // Start one byte early: the LF before `from` makes `from` itself a line start.
     let mut at = from - 1;
     while at < limit {
+        buf.resize(chunk + 4, 0);
+        chunk = (chunk * 2).min(256 << 10);
         let n = file.read_at(&mut buf, at)?;
         if n < 5 {
             return Ok(None);
@@ -144,8 +147,8 @@ struct Read1<T> {
     lines: u64,
 }
 
-/// Reads every piece of `files`, calling `work` on each (it reads entities until the reader's
-/// offset reaches `stop`, see [`reached`]) on `threads` threads, and `consume` on the
+/// Reads every piece of `files`, calling `work(reader, stop, first_of_file)` on each (it
+/// reads entities until the reader's offset reaches `stop`, see [`reached`]) on `threads` threads, and `consume` on the
 /// results in file order. Stops at the first error, which `consume` sees (in
 /// [`Done::error`]) before it is returned.
 pub fn run<T: Send + Default>(
@@ -153,7 +156,7 @@ pub fn run<T: Send + Default>(
     layers: &Layers,
     threads: usize,
     raw_count: &Arc<AtomicU64>,
-    work: impl Fn(&mut BoxedReader<'static>, u64) -> (T, Result<()>) + Sync,
+    work: impl Fn(&mut BoxedReader<'static>, u64, bool) -> (T, Result<()>) + Sync,
     mut consume: impl FnMut(Done<T>) -> Result<()>,
 ) -> Result<RunStats> {
     let pieces: Vec<Piece> = files
@@ -180,7 +183,7 @@ pub fn run<T: Send + Default>(
         let opened = open_piece(file, p.start, layers, raw_count);
         match opened {
             Ok(mut reader) => {
-                let (value, result) = work(&mut reader, p.stop);
+                let (value, result) = work(&mut reader, p.stop, p.first);
                 Read1 {
                     value,
                     error: result.err(),
@@ -386,7 +389,7 @@ mod tests {
             &Layers::default(),
             threads,
             &Arc::new(AtomicU64::new(0)),
-            |reader, stop| {
+            |reader, stop, _| {
                 let mut n = 0u64;
                 while reader.offset() < stop {
                     match reader.next_entity() {

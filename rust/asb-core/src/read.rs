@@ -539,6 +539,42 @@ pub struct Reader<R> {
     path: Option<String>,
 }
 
+/// Windows of dropped readers, kept for the next reader of the same thread: a fresh
+/// megabyte costs page faults, which show when files are read in many pieces.
+mod window_pool {
+    use std::cell::RefCell;
+
+    const KEEP: usize = 2;
+    const KEEP_UP_TO: usize = 16 << 20;
+
+    thread_local! {
+        static POOL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// A window of at least the initial size (its bytes are stale: only what is read counts).
+    pub(super) fn take() -> Vec<u8> {
+        POOL.with(|p| p.borrow_mut().pop())
+            .unwrap_or_else(|| vec![0; super::INITIAL_WINDOW])
+    }
+
+    pub(super) fn give(window: Vec<u8>) {
+        if window.len() <= KEEP_UP_TO {
+            POOL.with(|p| {
+                let mut p = p.borrow_mut();
+                if p.len() < KEEP {
+                    p.push(window);
+                }
+            });
+        }
+    }
+}
+
+impl<R> Drop for Reader<R> {
+    fn drop(&mut self) {
+        window_pool::give(std::mem::take(&mut self.data));
+    }
+}
+
 impl<R: Read> Reader<R> {
     /// Reads and checks the header and meta lines.
     pub fn new(src: R) -> Result<Reader<R>> {
@@ -549,7 +585,7 @@ impl<R: Read> Reader<R> {
     pub fn with_path(src: R, path: Option<String>) -> Result<Reader<R>> {
         let mut reader = Reader {
             src,
-            data: vec![0; INITIAL_WINDOW],
+            data: window_pool::take(),
             end: 0,
             pos: 0,
             eof: false,
@@ -574,7 +610,7 @@ impl<R: Read> Reader<R> {
     pub fn headless(src: R, header: Header, base: u64, path: Option<String>) -> Reader<R> {
         Reader {
             src,
-            data: vec![0; INITIAL_WINDOW],
+            data: window_pool::take(),
             end: 0,
             pos: 0,
             eof: false,

@@ -452,7 +452,7 @@ impl Summary {
     ) -> Result<()> {
         let detail = self.detail;
         let check_digests = deep.as_ref().map(|d| d.check_digests);
-        let work = |reader: &mut BoxedReader<'static>, stop: u64| {
+        let work = |reader: &mut BoxedReader<'static>, stop: u64, _first: bool| {
             let mut piece = ScannedPiece {
                 summary: Summary::new(detail),
                 file: FileSummary::of(reader),

@@ -1148,9 +1148,13 @@ fn open_dest(dest: &Bound<'_, PyAny>) -> PyResult<Box<dyn Write + Send>> {
     ))
 }
 
+/// Text per piece when converting big plain files: small enough that the JSON of the pieces
+/// in flight stays a few tens of MB.
+const CONVERT_PIECE_SIZE: u64 = 4 << 20;
+
 /// `.asb` sources (each with its header) to JSON Lines in `dest`.
 #[pyfunction]
-#[pyo3(signature = (sources, dest, *, zstd=false, cipher=None, key_material=None, selection=None))]
+#[pyo3(signature = (sources, dest, *, zstd=false, cipher=None, key_material=None, selection=None, threads=None, piece_size=CONVERT_PIECE_SIZE))]
 #[allow(clippy::too_many_arguments)]
 fn asb_to_jsonl<'py>(
     py: Python<'py>,
@@ -1160,21 +1164,48 @@ fn asb_to_jsonl<'py>(
     cipher: Option<&str>,
     key_material: Option<&[u8]>,
     selection: Option<Selection>,
+    threads: Option<usize>,
+    piece_size: u64,
 ) -> PyResult<Bound<'py, PyDict>> {
     let layers = layers(zstd, 0, cipher, key_material)?;
     let filter = filter_from(py, selection)?;
     let mut out = open_dest(dest)?;
     let mut counts = Counts::default();
+    let paths: Option<Vec<PathBuf>> = sources
+        .iter()
+        .map(|s| s.extract::<PathBuf>().ok().filter(|p| p.as_os_str() != "-"))
+        .collect();
+    let plain = !layers.zstd && layers.encryption.is_none();
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // Two threads (parse | encode) already keep two cores busy, with less memory traffic
+    // than pieces whose JSON waits its turn: pieces pay off from three cores on.
+    let in_pieces = plain && filter.max_records.is_none() && threads > 2;
+    if let Some(paths) = paths.filter(|_| in_pieces) {
+        // Plain files: files and pieces of big ones converted on every core.
+        let raw = Arc::new(AtomicU64::new(0));
+        py.allow_threads(|| {
+            let planned = asb_core::parallel::plan(&paths, &layers, piece_size)?;
+            convert::asb_files_to_jsonl(
+                &planned,
+                &layers,
+                threads,
+                &raw,
+                &mut out,
+                &filter,
+                &mut counts,
+            )?;
+            out.flush().map_err(asb_core::Error::from)
+        })
+        .map_err(to_py_err)?;
+        return counts_dict(py, &counts);
+    }
     for source in &sources {
         if filter.done(&counts) {
             break;
         }
         let mut reader = open_source(source, &layers, Arc::new(AtomicU64::new(0)))?;
-        let file = reader.path().map(|p| {
-            std::path::Path::new(p)
-                .file_name()
-                .map_or(p.to_string(), |f| f.to_string_lossy().into_owned())
-        });
+        let file = reader.path().map(convert::file_name);
         py.allow_threads(|| {
             convert::asb_to_jsonl(&mut reader, file.as_deref(), &mut out, &filter, &mut counts)
         })
