@@ -217,3 +217,21 @@ def test_directory_scans_in_parallel_give_the_same_figures(tmp_path: Path) -> No
     (tmp_path / "p_00002.asb").write_bytes(b"Version 3.1\n+ x\n")
     result = validate(str(tmp_path), progress=False)
     assert result.errors[0].path.endswith("p_00002.asb") and result.errors[0].line == 2
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path: Path) -> None:
+    # `asbkit convert big.asb - | head`: the closed pipe is not an error worth a message,
+    # and the exit code says SIGPIPE as cat's would.
+    src = tmp_path / "big.asb"
+    _codec.write_synthetic(str(src), 3_000_000, seed=4)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "asbkit", "convert", str(src), "-", "--to", "jsonl"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(100).startswith(b'{"type":"header"')
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141
+    assert stderr == b""

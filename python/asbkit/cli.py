@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -322,6 +323,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"{args.command}: give a backup file, a directory or - for stdin")
         extra = {"deep": args.deep, "max_errors": args.max_errors} if args.command == "validate" else {}
         result = COMMANDS[args.command](paths if len(paths) > 1 else paths[0], layers, progress=progress, **extra)
+    if any(isinstance(err, BrokenPipeError) for err in result.errors):
+        # Whoever read our stdout stopped (`| head`): quiet, as cat is under SIGPIPE.
+        return _stdout_closed()
+    try:
+        _render(args, result)
+    except BrokenPipeError:
+        return _stdout_closed()
+    return result.exit_code
+
+
+EXIT_SIGPIPE = 128 + 13
+
+
+def _stdout_closed() -> int:
+    # Python would complain again when it flushes stdout at exit.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_SIGPIPE
+
+
+def _render(args: argparse.Namespace, result: CommandResult[Any]) -> None:
     if args.output == "json":
         print(result.to_json())
     else:
@@ -332,4 +353,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(text, file=sys.stdout if to_stdout else sys.stderr)
         for err in result.errors:
             print(render_error(err), file=sys.stderr)
-    return result.exit_code
