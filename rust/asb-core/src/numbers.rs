@@ -277,6 +277,8 @@ pub fn parse_u64(t: &[u8], max: u64) -> Option<u64> {
 }
 
 #[cfg(test)]
+// Tie cases are written with every digit, to show what they test.
+#[allow(clippy::excessive_precision)]
 mod tests {
     use super::*;
 
