@@ -148,7 +148,7 @@ struct Read1<T> {
 }
 
 /// Reads every piece of `files`, calling `work(reader, stop, first_of_file)` on each (it
-/// reads entities until the reader's offset reaches `stop`, see [`reached`]) on `threads` threads, and `consume` on the
+/// reads entities while the reader's offset is below `stop`) on `threads` threads, and `consume` on the
 /// results in file order. Stops at the first error, which `consume` sees (in
 /// [`Done::error`]) before it is returned.
 pub fn run<T: Send + Default>(
@@ -323,12 +323,6 @@ struct Shared<T> {
     consumed: usize,
     stop: bool,
     results: BTreeMap<usize, Read1<T>>,
-}
-
-/// `true` once a piece's work should stop: the next entity starts at or after `stop`.
-#[inline]
-pub fn reached<R: Read>(reader: &Reader<R>, stop: u64) -> bool {
-    reader.offset() >= stop
 }
 
 /// Opens a reader at `start`, a piece start of `file` (0: the file from its header).
