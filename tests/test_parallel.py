@@ -172,3 +172,26 @@ def test_convert_in_pieces_fails_where_the_stream_fails(tmp_path: Path, decoy_fi
     pieces, stream = convert_both_ways(broken, tmp_path)
     assert stream[2] is not None
     assert pieces[2] == stream[2]
+
+
+def test_indexes_and_udfs_before_the_records(tmp_path: Path) -> None:
+    from asbkit import SecondaryIndex, Udf
+
+    rng = random.Random(9)
+    path = tmp_path / "meta.asb"
+    w = _codec.Writer(str(path), Header("test", True))
+    w.write(SecondaryIndex("test", "s", "by_id", "N", [("id", "N")]))
+    w.write(SecondaryIndex("test", "s", "by_tag", "L", [("tags", "S")]))
+    # A UDF longer than a piece: the first cut falls inside it.
+    w.write(Udf("big.lua", b"-- + n test\n" * 2000))
+    for i in range(1200):
+        w.write(decoy_record(i, rng))
+    w.close()
+    want, _ = scan([path], parallel=False)
+    got, _ = scan([path], parallel=True, piece_size=4096)
+    # Index objects compare by identity: compare what they hold.
+    assert repr(got.pop("indexes")) == repr(want.pop("indexes"))
+    assert got == want
+    assert len(got["udfs"]) == 1
+    pieces, stream = convert_both_ways(path, tmp_path)
+    assert pieces == stream and pieces[1]["indexes"] == 2 and pieces[1]["udfs"] == 1
