@@ -90,6 +90,18 @@ def test_errors_are_those_of_reading_in_order(tmp_path: Path, decoy_file: Path) 
         broken.write_bytes(text[:at] + b"\x01" + text[at + 1 :])
         want, want_err = scan([broken], parallel=False)
         got, got_err = scan([broken], parallel=True, piece_size=5003)
+        # A path is mapped; a file object goes through the reader's window: same errors.
+        streamed = _codec.Scanner(True)
+        with open(broken, "rb") as f:
+            try:
+                streamed.scan(f)
+                stream_err = None
+            except (AsbParseError, ValueError) as exc:
+                stream_err = exc
+        assert (stream_err is None) == (want_err is None)
+        if stream_err is not None:
+            assert (stream_err.line, stream_err.column, stream_err.offset, str(stream_err)) == (
+                want_err.line, want_err.column, want_err.offset, str(want_err))
         assert (want_err is None) == (got_err is None)
         if want_err is not None:
             assert type(got_err) is type(want_err)

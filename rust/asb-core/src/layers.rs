@@ -85,6 +85,11 @@ pub struct Layers {
 }
 
 impl Layers {
+    /// Neither compressed nor encrypted.
+    pub fn is_plain(&self) -> bool {
+        !self.zstd && self.encryption.is_none()
+    }
+
     pub fn describe(&self) -> String {
         match (self.zstd, &self.encryption) {
             (false, None) => "plain".into(),
@@ -385,6 +390,14 @@ fn diagnose(head: &[u8], layers: &Layers) -> Option<String> {
 
 /// Wraps a raw file stream in the decryption and decompression layers, after checking that
 /// the start of the file fits them (and saying which flag is wrong when it does not).
+/// What is wrong with the layer options for a file that starts with `head`, as an error.
+pub fn check_start(head: &[u8], layers: &Layers) -> Result<()> {
+    match diagnose(&head[..head.len().min(HEAD_LEN)], layers) {
+        Some(problem) => Err(Error::layer(problem)),
+        None => Ok(()),
+    }
+}
+
 pub fn open_reader<'a>(
     mut raw: impl Read + Send + 'a,
     layers: &Layers,
@@ -392,9 +405,7 @@ pub fn open_reader<'a>(
     let mut head = vec![0u8; HEAD_LEN];
     let got = read_up_to(&mut raw, &mut head)?;
     head.truncate(got);
-    if let Some(problem) = diagnose(&head, layers) {
-        return Err(Error::layer(problem));
-    }
+    check_start(&head, layers)?;
     let stream: Box<dyn Read + Send + 'a> = Box::new(Cursor::new(head).chain(raw));
     let stream: Box<dyn Read + Send + 'a> = match &layers.encryption {
         Some(key) => Box::new(AesCtrReader::new(stream, key)?),

@@ -48,7 +48,7 @@ pub enum Meta {
     Other(Vec<u8>),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Header {
     pub version: Version,
     pub meta: Vec<Meta>,

@@ -30,6 +30,8 @@ pub struct PlannedFile {
     pub path: PathBuf,
     header: Option<Header>,
     cuts: Vec<u64>,
+    /// A cut file mapped once, shared by its pieces.
+    map: Option<Arc<memmap2::Mmap>>,
 }
 
 impl PlannedFile {
@@ -53,8 +55,9 @@ pub fn plan(paths: &[PathBuf], layers: &Layers, piece_size: u64) -> Result<Vec<P
             path: path.clone(),
             header: None,
             cuts: Vec::new(),
+            map: None,
         };
-        if !layers.zstd && layers.encryption.is_none() && size >= 2 * piece_size {
+        if layers.is_plain() && size >= 2 * piece_size {
             let f = File::open(path).map_err(|e| Error::from(e).with_path(label.clone()))?;
             let reader = Reader::with_path(&f, Some(label.clone()))?;
             let body = reader.offset();
@@ -74,6 +77,7 @@ pub fn plan(paths: &[PathBuf], layers: &Layers, piece_size: u64) -> Result<Vec<P
             }
             if !file.cuts.is_empty() {
                 file.header = Some(header);
+                file.map = crate::source::map_file(&f).filter(|m| m.len() as u64 == size);
             }
         }
         planned.push(file);
@@ -189,7 +193,8 @@ pub fn run<T: Send + Default>(
                     error: result.err(),
                     start: p.start,
                     end: reader.offset(),
-                    lines: reader.lines_read(),
+                    // Only pieces that others follow need their lines counted.
+                    lines: if p.last { 0 } else { reader.lines_read() },
                 }
             }
             Err(e) => Read1 {
@@ -336,15 +341,19 @@ pub fn open_piece(
         return open_path(&file.path, layers, raw_count.clone());
     }
     // Pieces read a little past their end: their text is counted when they are taken.
-    let uncounted = Arc::new(AtomicU64::new(0));
-    if start == 0 {
-        return open_path(&file.path, layers, uncounted);
+    if start == 0 && file.map.is_none() {
+        return open_path(&file.path, layers, Arc::new(AtomicU64::new(0)));
     }
     let label = file.path.display().to_string();
+    let header = file.header.clone().expect("cut files keep their header");
+    if let Some(map) = &file.map {
+        let empty: Box<dyn Read + Send> = Box::new(std::io::empty());
+        let header = (start > 0).then_some(header);
+        return Reader::mapped(empty, map.clone(), start, header, Some(label), None);
+    }
     let mut f = File::open(&file.path).map_err(|e| Error::from(e).with_path(label.clone()))?;
     f.seek(SeekFrom::Start(start))
         .map_err(|e| Error::from(e).with_path(label.clone()))?;
-    let header = file.header.clone().expect("cut files keep their header");
     let src: Box<dyn Read + Send> = Box::new(f);
     Ok(Reader::headless(src, header, start, Some(label)))
 }

@@ -6,6 +6,8 @@
 //! largest entity, not by the file.
 
 use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use memchr::{memchr, memchr_iter, memrchr};
 
@@ -15,6 +17,8 @@ use crate::numbers::{parse_double, parse_i64, parse_u64};
 use crate::scan::{find_name_end, is_end, Ends};
 
 const INITIAL_WINDOW: usize = 1 << 20;
+/// Parsed text of a mapped file is given back in steps of this many bytes (a power of 2).
+const RELEASE_STEP: usize = 4 << 20;
 /// Longest delimiter-terminated token the C reader takes (1000-byte buffer with its NUL).
 pub const MAX_TOKEN: usize = 999;
 pub const MAX_NAMESPACE: usize = 31;
@@ -524,10 +528,34 @@ fn show_token(t: &[u8]) -> String {
     format!("\"{shown}\"")
 }
 
-/// Reads `.asb` text from any byte stream.
+/// The text the reader parses: a window it fills from its source, or a mapped file.
+enum Window {
+    Owned(Vec<u8>),
+    /// A whole mapped file, from a byte offset on: nothing to read, nothing to copy.
+    Mapped(Arc<memmap2::Mmap>, usize),
+}
+
+impl std::ops::Deref for Window {
+    type Target = [u8];
+
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            Window::Owned(v) => v,
+            Window::Mapped(map, at) => &map[*at..],
+        }
+    }
+}
+
+/// Reads `.asb` text from any byte stream, or from a mapped file.
 pub struct Reader<R> {
     src: R,
-    data: Vec<u8>,
+    data: Window,
+    /// Mapped text counted as read so far, and where to count it (progress reports).
+    counted: u64,
+    counter: Option<Arc<AtomicU64>>,
+    /// Bytes at the start of a mapped file whose pages were given back.
+    released: usize,
     end: usize,
     pos: usize,
     eof: bool,
@@ -569,9 +597,28 @@ mod window_pool {
     }
 }
 
+/// Drops the pages of `map[from..to]` from this process (`from` is page-aligned).
+fn release(map: &memmap2::Mmap, from: usize, to: usize) {
+    const PAGE: usize = 4096;
+    let to = to & !(PAGE - 1);
+    if to > from {
+        // SAFETY: the map is read-only and backed by a file: dropped pages are read again
+        // from the file if touched.
+        let _ = unsafe {
+            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from)
+        };
+    }
+}
+
 impl<R> Drop for Reader<R> {
     fn drop(&mut self) {
-        window_pool::give(std::mem::take(&mut self.data));
+        if let Window::Mapped(map, at) = &self.data {
+            // From where this reader began: counting lines may have mapped pages again.
+            release(map, at & !(4096 - 1), at + self.pos);
+        }
+        if let Window::Owned(v) = std::mem::replace(&mut self.data, Window::Owned(Vec::new())) {
+            window_pool::give(v);
+        }
     }
 }
 
@@ -585,7 +632,10 @@ impl<R: Read> Reader<R> {
     pub fn with_path(src: R, path: Option<String>) -> Result<Reader<R>> {
         let mut reader = Reader {
             src,
-            data: window_pool::take(),
+            data: Window::Owned(window_pool::take()),
+            counted: 0,
+            counter: None,
+            released: 0,
             end: 0,
             pos: 0,
             eof: false,
@@ -610,7 +660,10 @@ impl<R: Read> Reader<R> {
     pub fn headless(src: R, header: Header, base: u64, path: Option<String>) -> Reader<R> {
         Reader {
             src,
-            data: window_pool::take(),
+            data: Window::Owned(window_pool::take()),
+            counted: 0,
+            counter: None,
+            released: 0,
             end: 0,
             pos: 0,
             eof: false,
@@ -624,6 +677,36 @@ impl<R: Read> Reader<R> {
             last_entity_len: 0,
             path,
         }
+    }
+
+    /// A reader of a mapped file: from its header when `header` is `None`, else (as
+    /// [`Reader::headless`]) from the record boundary `start`. `counter` gets the text read,
+    /// a megabyte at a time.
+    pub fn mapped(
+        src: R,
+        map: Arc<memmap2::Mmap>,
+        start: u64,
+        header: Option<Header>,
+        path: Option<String>,
+        counter: Option<Arc<AtomicU64>>,
+    ) -> Result<Reader<R>> {
+        let end = map.len() - start as usize;
+        let mut reader = Reader::headless(src, header.clone().unwrap_or_default(), start, path);
+        if let Window::Owned(v) =
+            std::mem::replace(&mut reader.data, Window::Mapped(map, start as usize))
+        {
+            window_pool::give(v);
+        }
+        reader.end = end;
+        reader.eof = true;
+        reader.counted = start;
+        reader.counter = counter;
+        reader.released = start as usize & !(RELEASE_STEP - 1);
+        if header.is_none() {
+            let header = reader.parse_step(false, parse_header)?;
+            reader.header = header.expect("header parse reports end of file itself");
+        }
+        Ok(reader)
     }
 
     /// Lines ended (LFs) between where reading began and the current position.
@@ -671,6 +754,23 @@ impl<R: Read> Reader<R> {
     pub fn next_entity(&mut self) -> Result<Option<Entity<'_>>> {
         let legacy = self.header.version.is_legacy();
         let parsed = self.parse_step(true, |cur, rec| parse_entity(cur, rec, legacy))?;
+        if let Window::Mapped(map, at) = &self.data {
+            let consumed = self.pos;
+            if let Some(counter) = &self.counter {
+                let now = self.base + consumed as u64;
+                if now - self.counted >= 1 << 20 || parsed.is_none() {
+                    counter.fetch_add(now - self.counted, Ordering::Relaxed);
+                    self.counted = now;
+                }
+            }
+            // Give back the pages already parsed, so memory stays flat on huge files (they
+            // stay in the page cache; an error position that needs them maps them again).
+            let done = (at + consumed) & !(RELEASE_STEP - 1);
+            if done >= self.released + RELEASE_STEP {
+                release(map, self.released, done);
+                self.released = done;
+            }
+        }
         Ok(match parsed {
             None => None,
             Some(Parsed::Record) => Some(Entity::Record(&self.record)),
@@ -785,21 +885,25 @@ impl<R: Read> Reader<R> {
     /// Keeps the unparsed tail, then reads until at least `need` unparsed bytes are present
     /// (or the source ends).
     fn fill(&mut self, need: usize) -> Result<()> {
+        let Window::Owned(data) = &mut self.data else {
+            self.eof = true; // a mapped file is all there
+            return Ok(());
+        };
         if self.pos > 0 {
-            self.lines.skip(&self.data[..self.pos], self.base);
-            self.data.copy_within(self.pos..self.end, 0);
+            self.lines.skip(&data[..self.pos], self.base);
+            data.copy_within(self.pos..self.end, 0);
             self.end -= self.pos;
             self.base += self.pos as u64;
             self.pos = 0;
         }
-        while self.end < need || self.end < self.data.len() / 2 {
-            if self.end == self.data.len() {
+        while self.end < need || self.end < data.len() / 2 {
+            if self.end == data.len() {
                 // Grow only when full: a length declared in the text must not allocate memory
                 // before the input has the bytes.
-                let grown = self.data.len() * 2;
-                self.data.resize(grown, 0);
+                let grown = data.len() * 2;
+                data.resize(grown, 0);
             }
-            let n = match self.src.read(&mut self.data[self.end..]) {
+            let n = match self.src.read(&mut data[self.end..]) {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {

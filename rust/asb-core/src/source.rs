@@ -56,6 +56,13 @@ pub fn open_path(
     } else {
         let label = path.display().to_string();
         let file = File::open(path).map_err(|e| Error::from(e).with_path(label.clone()))?;
+        if layers.is_plain() {
+            if let Some(map) = map_file(&file) {
+                crate::layers::check_start(&map, layers).map_err(|e| e.with_path(label.clone()))?;
+                let empty: Box<dyn Read + Send> = Box::new(io::empty());
+                return Reader::mapped(empty, map, 0, None, Some(label), Some(raw_count));
+            }
+        }
         (Box::new(file), label)
     };
     let decoded = open_reader(Counting::new(raw, raw_count), layers)
@@ -66,6 +73,30 @@ pub fn open_path(
         decoded
     };
     Reader::with_path(decoded, Some(label))
+}
+
+const POPULATE_UP_TO: u64 = 128 << 20;
+
+/// Maps a regular, non-empty file, or `None` (then it is read). Parsing a mapped plain file
+/// skips the kernel's copy into a read buffer.
+pub fn map_file(file: &File) -> Option<Arc<memmap2::Mmap>> {
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() == 0 {
+        return None;
+    }
+    // SAFETY: the map is only read. A file truncated while mapped can fault (SIGBUS), as
+    // with any mapped reader; backups being read are not expected to shrink.
+    // Small files are faulted in at once; big ones are read ahead as they are parsed.
+    let populate = meta.len() <= POPULATE_UP_TO;
+    let mut options = memmap2::MmapOptions::new();
+    if populate {
+        options.populate();
+    }
+    let map = unsafe { options.map(file) }.ok()?;
+    if !populate {
+        let _ = map.advise(memmap2::Advice::Sequential);
+    }
+    Some(Arc::new(map))
 }
 
 /// The backup files of a directory as `asrestore` picks them (names ending in `.asb`,

@@ -1175,7 +1175,7 @@ fn asb_to_jsonl<'py>(
         .iter()
         .map(|s| s.extract::<PathBuf>().ok().filter(|p| p.as_os_str() != "-"))
         .collect();
-    let plain = !layers.zstd && layers.encryption.is_none();
+    let plain = layers.is_plain();
     let threads =
         threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     // Two threads (parse | encode) already keep two cores busy, with less memory traffic
