@@ -9,7 +9,12 @@ use asb_core::Reader;
 fn main() {
     let path = std::env::args().nth(1).expect("usage: tojson FILE");
     let start = Instant::now();
-    let mut reader = asb_core::source::open_path(path.as_ref(), &asb_core::Layers::default(), Default::default()).expect("open");
+    let mut reader = asb_core::source::open_path(
+        path.as_ref(),
+        &asb_core::Layers::default(),
+        Default::default(),
+    )
+    .expect("open");
     let mut counts = Counts::default();
     let mut sink = std::io::sink();
     asb_to_jsonl(
