@@ -4,7 +4,6 @@
 use std::time::Instant;
 
 use asb_core::convert::{asb_to_jsonl, Counts, Filter};
-use asb_core::Reader;
 
 fn main() {
     let path = std::env::args().nth(1).expect("usage: tojson FILE");
