@@ -172,13 +172,15 @@ def test_asrestore_spellings_of_inputs(capsys: pytest.CaptureFixture[str], tmp_p
     assert info.value.code == 2
 
 
-def test_progress_bar_on_a_real_terminal(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["validate", "convert", "filter"])
+def test_progress_bar_on_a_real_terminal(tmp_path: Path, command: str) -> None:
     pty = pytest.importorskip("pty")
     path = tmp_path / "big.asb"
     _codec.write_synthetic(str(path), 40_000_000)
+    dest = {"validate": [], "convert": [str(tmp_path / "out.jsonl")], "filter": [str(tmp_path / "out.asb")]}[command]
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "asbkit", "validate", str(path)],
+        [sys.executable, "-m", "asbkit", command, str(path), *dest],
         stdout=subprocess.PIPE,
         stderr=follower,
     )
@@ -195,7 +197,7 @@ def test_progress_bar_on_a_real_terminal(tmp_path: Path) -> None:
         drawn += chunk
     os.close(leader)
     assert proc.returncode == 0
-    assert b"valid:" in out
+    assert (b"valid:" in out) == (command == "validate")
     assert b"MiB/s" in drawn and b"%" in drawn, drawn
 
 

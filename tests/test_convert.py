@@ -234,3 +234,17 @@ def test_replaced_outputs_keep_their_mode_and_new_ones_follow_the_umask(tmp_path
     finally:
         os.umask(old)
     assert stat.S_IMODE(os.stat(fresh).st_mode) == 0o644
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_progress_reports_the_bytes_read(tmp_path: Path, threads: int) -> None:
+    src = tmp_path / "big.asb"
+    _codec.write_synthetic(str(src), 5_000_000, seed=8)
+    size = src.stat().st_size
+    seen: list[int] = []
+    _codec.asb_to_jsonl([str(src)], str(tmp_path / "out.jsonl"), progress=seen.append, threads=threads, piece_size=1 << 20)
+    assert len(seen) > 3 and seen == sorted(seen)
+    assert seen[-1] == size
+    copied: list[int] = []
+    _codec.asb_to_asb([str(src)], tmp_path / "copy.asb", progress=copied.append)
+    assert len(copied) > 3 and copied == sorted(copied) and copied[-1] == size

@@ -306,16 +306,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     progress = False if args.no_progress else None
     if args.command == "filter":
-        result = filter_backup(args.source, args.dest, layers, selection=selection)
+        result = filter_backup(args.source, args.dest, layers, selection=selection, progress=progress)
     elif args.command == "split":
         result = split_backup(
             args.source, args.dest, layers,
             parts=args.parts, records=args.records, size_mb=args.size, prefix=args.prefix, selection=selection,
+            progress=progress,
         )
     elif args.command == "convert":
         result = convert_cmd(
             args.source, args.dest, layers,
             source_format=args.source_format, dest_format=args.dest_format, selection=selection,
+            progress=progress,
         )
     else:
         paths = args.paths + args.input_file + args.directory

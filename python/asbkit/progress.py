@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import TextIO
@@ -41,3 +42,16 @@ class Progress:
         if self.enabled and self._last:
             self.stream.write("\r" + " " * 70 + "\r")
             self.stream.flush()
+
+
+def total_size(sources: list[object]) -> int | None:
+    """Bytes of all the files, or None when one is a stream or cannot be sized."""
+    total = 0
+    for s in sources:
+        if not isinstance(s, (str, os.PathLike)) or str(s) == "-":
+            return None
+        try:
+            total += os.path.getsize(s)
+        except OSError:
+            return None
+    return total

@@ -9,16 +9,7 @@ from .. import _codec
 from ..backup import Source, expand_sources
 from ..errors import AsbError
 from ..layers import Layers
-from ..progress import Progress
-
-
-def source_size(source: Source) -> int | None:
-    if isinstance(source, str) and source != "-":
-        try:
-            return os.path.getsize(source)
-        except OSError:
-            return None
-    return None
+from ..progress import Progress, total_size
 
 
 def run_scan(
@@ -44,9 +35,7 @@ def run_scan(
         args = layers.codec_args()
     except (AsbError, OSError) as exc:
         return scanner.result(), [exc]
-    sizes = [source_size(f) for f in files]
-    total = sum(s for s in sizes if s) if all(s is not None for s in sizes) else None
-    bar = Progress(total, enabled=progress)
+    bar = Progress(total_size(files), enabled=progress)
     parallel = all(isinstance(f, str) and f != "-" for f in files)
     try:
         if parallel:
@@ -54,9 +43,9 @@ def run_scan(
             # bytes of all of them.
             scanner.scan_parallel(files, threads=os.cpu_count() or 1, progress=bar.update, **args)
         else:
-            for source, size in zip(files, sizes):
+            for source in files:
                 scanner.scan(source, progress=bar.update, **args)
-                bar.file_done(size or 0)
+                bar.file_done(total_size([source]) or 0)
     except (AsbError, OSError) as exc:
         errors.append(exc)
     finally:

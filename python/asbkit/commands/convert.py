@@ -11,6 +11,7 @@ from .._staging import stage
 from ..backup import Source, expand_sources
 from ..errors import AsbError
 from ..layers import Layers
+from ..progress import Progress, total_size
 from ..result import CommandResult
 
 FORMATS = ("asb", "jsonl")
@@ -83,6 +84,7 @@ def convert(
     source_format: str | None = None,
     dest_format: str | None = None,
     selection: Selection | None = None,
+    progress: bool | None = False,
 ) -> CommandResult[ConvertReport]:
     """Converts one backup (file, directory or stdin) to the other form.
 
@@ -111,7 +113,11 @@ def convert(
         if report.source_format == "asb":
             files: list[Source] = expand_sources(source)
             report.files = [str(f) for f in files]
-            counts = _codec.asb_to_jsonl(files, target, **args)
+            bar = Progress(total_size(files), enabled=progress)
+            try:
+                counts = _codec.asb_to_jsonl(files, target, progress=bar.update, **args)
+            finally:
+                bar.close()
         else:
             counts = _codec.jsonl_to_asb(source, target, level=layers.compression_level, **args)
         if tmp is not None:

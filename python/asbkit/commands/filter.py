@@ -10,6 +10,7 @@ from .. import _codec
 from ..backup import Source, expand_sources
 from ..errors import AsbError
 from ..layers import Layers
+from ..progress import Progress, total_size
 from ..result import CommandResult
 from .convert import Selection
 
@@ -28,17 +29,22 @@ class FilterReport:
 
 
 def _run(
-    command: str, source: Source, dest: str, layers: Layers, selection: Selection, **split: object
+    command: str, source: Source, dest: str, layers: Layers, selection: Selection, progress: bool | None, **split: object
 ) -> CommandResult[FilterReport]:
     report = FilterReport(str(source), dest, layers.describe())
+    bar = Progress(None, enabled=False)
     try:
         files = expand_sources(source)
+        bar = Progress(total_size(files), enabled=progress)
         counts, outputs = _codec.asb_to_asb(
-            files, dest, level=layers.compression_level, **split, **layers.codec_args(), **selection.codec_args()
+            files, dest, level=layers.compression_level, progress=bar.update,
+            **split, **layers.codec_args(), **selection.codec_args()
         )
     except (AsbError, OSError, ValueError) as exc:
         err = exc if isinstance(exc, (AsbError, OSError)) else AsbError(str(exc))
         return CommandResult(command, report, [err])
+    finally:
+        bar.close()
     report.records, report.skipped = counts["records"], counts["skipped"]
     report.indexes, report.udfs = counts["indexes"], counts["udfs"]
     report.outputs = [str(p) for p in outputs] or ([dest] if dest == "-" else [])
@@ -46,11 +52,16 @@ def _run(
 
 
 def filter_backup(
-    source: Source, dest: str, layers: Layers | None = None, *, selection: Selection | None = None
+    source: Source,
+    dest: str,
+    layers: Layers | None = None,
+    *,
+    selection: Selection | None = None,
+    progress: bool | None = False,
 ) -> CommandResult[FilterReport]:
     """Copies a backup (file, directory or stdin) into one `.asb` file (or `-`), keeping what
     the selection keeps. The output is written whole or not at all."""
-    return _run("filter", source, dest, layers or Layers(), selection or Selection())
+    return _run("filter", source, dest, layers or Layers(), selection or Selection(), progress)
 
 
 def split_backup(
@@ -63,6 +74,7 @@ def split_backup(
     size_mb: float | None = None,
     prefix: str | None = None,
     selection: Selection | None = None,
+    progress: bool | None = False,
 ) -> CommandResult[FilterReport]:
     """Splits a backup into files of about equal record count (`parts` or `records` per
     file) or size (`size_mb` of text per file), each restorable on its own: every file has
@@ -83,4 +95,4 @@ def split_backup(
             return CommandResult("split", FilterReport(str(source), dest_dir, layers.describe()), [exc])
         records = max(1, math.ceil(scanner.result()["records"] / max(parts, 1)))
     split = {"split_records": records} if records is not None else {"split_bytes": int((size_mb or 0) * 2**20)}
-    return _run("split", source, dest_dir, layers, selection or Selection(), prefix=prefix, **split)
+    return _run("split", source, dest_dir, layers, selection or Selection(), progress, prefix=prefix, **split)

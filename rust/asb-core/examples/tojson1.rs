@@ -30,6 +30,7 @@ fn main() {
         &mut sink,
         &Filter::default(),
         &mut counts,
+        || Ok(()),
     )
     .expect("convert");
     let secs = start.elapsed().as_secs_f64();

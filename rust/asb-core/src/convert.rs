@@ -143,6 +143,7 @@ pub fn asb_to_jsonl<R: Read>(
     out: &mut (impl Write + Send),
     filter: &Filter,
     counts: &mut Counts,
+    tick: impl FnMut() -> Result<()>,
 ) -> Result<()> {
     use std::sync::mpsc::sync_channel;
     let mut head = Vec::new();
@@ -178,7 +179,7 @@ pub fn asb_to_jsonl<R: Read>(
             out.write_all(&buf)?;
             Ok(())
         });
-        let parsed = parse_batches(reader, filter, counts, &full_tx, &empty_rx);
+        let parsed = parse_batches(reader, filter, counts, &full_tx, &empty_rx, tick);
         drop(full_tx);
         let encoded = encoder.join().expect("the encoder does not panic");
         parsed.and(encoded)
@@ -197,6 +198,7 @@ pub fn asb_files_to_jsonl(
     out: &mut impl Write,
     filter: &Filter,
     counts: &mut Counts,
+    mut tick: impl FnMut() -> Result<()>,
 ) -> Result<()> {
     assert!(
         filter.max_records.is_none(),
@@ -258,7 +260,7 @@ pub fn asb_files_to_jsonl(
         counts.udfs += c.udfs;
         match done.error {
             Some(e) => Err(e),
-            None => Ok(()),
+            None => tick(),
         }
     };
     crate::parallel::run(files, layers, threads, raw_count, work, consume).map(|_| ())
@@ -278,6 +280,7 @@ fn parse_batches<R: Read>(
     counts: &mut Counts,
     full: &std::sync::mpsc::SyncSender<Vec<Item>>,
     empty: &std::sync::mpsc::Receiver<Vec<Item>>,
+    mut tick: impl FnMut() -> Result<()>,
 ) -> Result<()> {
     let mut spare: Vec<Record> = Vec::new();
     let Ok(mut batch) = empty.recv() else {
@@ -313,6 +316,7 @@ fn parse_batches<R: Read>(
         };
         batch.push(item);
         if batch.len() == BATCH {
+            tick()?;
             if full.send(std::mem::take(&mut batch)).is_err() {
                 return Ok(()); // the encoder stopped: its error is reported
             }
@@ -329,7 +333,7 @@ fn parse_batches<R: Read>(
     if !batch.is_empty() {
         let _ = full.send(batch);
     }
-    Ok(())
+    tick()
 }
 
 fn located<R: Read>(e: Error, reader: &Reader<R>) -> Error {
@@ -477,6 +481,7 @@ pub fn asb_to_asb<R: Read, W: Write, T>(
     filter: &Filter,
     split: Split,
     counts: &mut Counts,
+    mut tick: impl FnMut() -> Result<()>,
 ) -> Result<Vec<T>> {
     let mut done = Vec::new();
     let mut current: Option<(Writer<W>, u64)> = None;
@@ -519,6 +524,9 @@ pub fn asb_to_asb<R: Read, W: Write, T>(
                     } else {
                         counts.skipped += 1;
                     }
+                    if (counts.records + counts.skipped).is_multiple_of(4096) {
+                        tick()?;
+                    }
                 }
                 Entity::SecondaryIndex(mut s) if !filter.no_metadata => {
                     filter.sindex(&mut s);
@@ -533,6 +541,7 @@ pub fn asb_to_asb<R: Read, W: Write, T>(
             }
         }
     }
+    tick()?;
     match current {
         Some((w, _)) => done.push(finish(w.into_inner()?)?),
         None => {

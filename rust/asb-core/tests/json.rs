@@ -18,7 +18,15 @@ fn vector(rel: &str) -> Vec<u8> {
 fn to_jsonl(text: &[u8], filter: &Filter) -> Vec<u8> {
     let mut reader = Reader::new(text).unwrap();
     let mut out = Vec::new();
-    asb_to_jsonl(&mut reader, None, &mut out, filter, &mut Counts::default()).unwrap();
+    asb_to_jsonl(
+        &mut reader,
+        None,
+        &mut out,
+        filter,
+        &mut Counts::default(),
+        || Ok(()),
+    )
+    .unwrap();
     out
 }
 
@@ -111,6 +119,7 @@ fn filters_apply_while_converting() {
         &mut out,
         &filter,
         &mut counts,
+        || Ok(()),
     )
     .unwrap();
     let text = String::from_utf8(out).unwrap();

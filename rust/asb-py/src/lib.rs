@@ -810,6 +810,20 @@ impl Writer {
 
 /// Counts (and with `detail`, statistics; with `deep`, digest and duplicate checks) over
 /// any number of backup streams, in Rust.
+/// Calls `progress(raw bytes read so far)`, if given, holding the GIL only for the call.
+fn progress_tick<'a>(
+    progress: &'a Option<PyObject>,
+    raw: &'a AtomicU64,
+) -> impl Fn() -> asb_core::Result<()> + 'a {
+    move || {
+        if let Some(cb) = progress {
+            Python::with_gil(|py| cb.call1(py, (raw.load(Ordering::Relaxed),)))
+                .map_err(|e| asb_core::Error::layer(format!("progress callback failed: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
 #[pyclass(module = "asbkit._codec")]
 pub struct Scanner {
     summary: Summary,
@@ -864,15 +878,8 @@ impl Scanner {
         let summary = &mut self.summary;
         let deep = self.deep.as_mut();
         let result = py.allow_threads(|| {
-            summary.scan(&mut reader, deep, |_| {
-                if let Some(cb) = &progress {
-                    Python::with_gil(|py| cb.call1(py, (raw_count.load(Ordering::Relaxed),)))
-                        .map_err(|e| {
-                            asb_core::Error::layer(format!("progress callback failed: {e}"))
-                        })?;
-                }
-                Ok(())
-            })
+            let tick = progress_tick(&progress, &raw_count);
+            summary.scan(&mut reader, deep, |_| tick())
         });
         self.raw_bytes += raw_count.load(Ordering::Relaxed);
         result.map_err(to_py_err)
@@ -896,14 +903,8 @@ impl Scanner {
     ) -> PyResult<()> {
         let layers = layers(zstd, 0, cipher, key_material)?;
         let raw = Arc::new(AtomicU64::new(0));
-        let tick = |_| {
-            if let Some(cb) = &progress {
-                Python::with_gil(|py| cb.call1(py, (raw.load(Ordering::Relaxed),))).map_err(
-                    |e| asb_core::Error::layer(format!("progress callback failed: {e}")),
-                )?;
-            }
-            Ok(())
-        };
+        let progress_tick = progress_tick(&progress, &raw);
+        let tick = |_| progress_tick();
         let summary = &mut self.summary;
         let deep = self.deep.as_mut();
         let result = py.allow_threads(|| {
@@ -1154,7 +1155,7 @@ const CONVERT_PIECE_SIZE: u64 = 4 << 20;
 
 /// `.asb` sources (each with its header) to JSON Lines in `dest`.
 #[pyfunction]
-#[pyo3(signature = (sources, dest, *, zstd=false, cipher=None, key_material=None, selection=None, threads=None, piece_size=CONVERT_PIECE_SIZE))]
+#[pyo3(signature = (sources, dest, *, zstd=false, cipher=None, key_material=None, selection=None, threads=None, piece_size=CONVERT_PIECE_SIZE, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn asb_to_jsonl<'py>(
     py: Python<'py>,
@@ -1166,8 +1167,11 @@ fn asb_to_jsonl<'py>(
     selection: Option<Selection>,
     threads: Option<usize>,
     piece_size: u64,
+    progress: Option<PyObject>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let layers = layers(zstd, 0, cipher, key_material)?;
+    let raw = Arc::new(AtomicU64::new(0));
+    let tick = progress_tick(&progress, &raw);
     let filter = filter_from(py, selection)?;
     let mut out = open_dest(dest)?;
     let mut counts = Counts::default();
@@ -1183,7 +1187,6 @@ fn asb_to_jsonl<'py>(
     let in_pieces = plain && filter.max_records.is_none() && threads > 2;
     if let Some(paths) = paths.filter(|_| in_pieces) {
         // Plain files: files and pieces of big ones converted on every core.
-        let raw = Arc::new(AtomicU64::new(0));
         py.allow_threads(|| {
             let planned = asb_core::parallel::plan(&paths, &layers, piece_size)?;
             convert::asb_files_to_jsonl(
@@ -1194,6 +1197,7 @@ fn asb_to_jsonl<'py>(
                 &mut out,
                 &filter,
                 &mut counts,
+                &tick,
             )?;
             out.flush().map_err(asb_core::Error::from)
         })
@@ -1204,10 +1208,11 @@ fn asb_to_jsonl<'py>(
         if filter.done(&counts) {
             break;
         }
-        let mut reader = open_source(source, &layers, Arc::new(AtomicU64::new(0)))?;
+        let mut reader = open_source(source, &layers, raw.clone())?;
         let file = reader.path().map(convert::file_name);
         py.allow_threads(|| {
-            convert::asb_to_jsonl(&mut reader, file.as_deref(), &mut out, &filter, &mut counts)
+            let (name, counts) = (file.as_deref(), &mut counts);
+            convert::asb_to_jsonl(&mut reader, name, &mut out, &filter, counts, &tick)
         })
         .map_err(to_py_err)?;
     }
@@ -1305,7 +1310,7 @@ fn jsonl_to_asb<'py>(
 /// a split, files `<prefix>_<NNNNN>.asb` in the directory `dest`. Parts are written under
 /// temporary names and renamed only when all succeeded.
 #[pyfunction]
-#[pyo3(signature = (sources, dest, *, prefix=None, split_records=None, split_bytes=None, zstd=false, level=0, cipher=None, key_material=None, selection=None))]
+#[pyo3(signature = (sources, dest, *, prefix=None, split_records=None, split_bytes=None, zstd=false, level=0, cipher=None, key_material=None, selection=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn asb_to_asb<'py>(
     py: Python<'py>,
@@ -1319,8 +1324,11 @@ fn asb_to_asb<'py>(
     cipher: Option<&str>,
     key_material: Option<&[u8]>,
     selection: Option<Selection>,
+    progress: Option<PyObject>,
 ) -> PyResult<(Bound<'py, PyDict>, Vec<PathBuf>)> {
     let layers = layers(zstd, level, cipher, key_material)?;
+    let raw = Arc::new(AtomicU64::new(0));
+    let tick = progress_tick(&progress, &raw);
     let out_layers = layers.clone();
     let filter = filter_from(py, selection)?;
     let split = match (split_records, split_bytes) {
@@ -1330,7 +1338,7 @@ fn asb_to_asb<'py>(
     };
     let readers = sources
         .iter()
-        .map(|s| open_source(s, &layers, Arc::new(AtomicU64::new(0))))
+        .map(|s| open_source(s, &layers, raw.clone()))
         .collect::<PyResult<Vec<_>>>()?;
     let to_stdout = dest.as_os_str() == "-";
     if to_stdout && split != convert::Split::None {
@@ -1367,6 +1375,7 @@ fn asb_to_asb<'py>(
             &filter,
             split,
             &mut counts,
+            &tick,
         )
     });
     result.map_err(to_py_err)?;
