@@ -190,6 +190,7 @@ pub fn asb_to_jsonl<R: Read>(
 /// pieces of big files on `threads` threads ([`crate::parallel`]); the output is that of
 /// [`asb_to_jsonl`] on each file in turn. Not with `max_records` (it needs the count of
 /// every record before).
+#[allow(clippy::too_many_arguments)]
 pub fn asb_files_to_jsonl(
     files: &[PlannedFile],
     layers: &Layers,
