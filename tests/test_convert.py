@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import subprocess
@@ -248,3 +249,45 @@ def test_progress_reports_the_bytes_read(tmp_path: Path, threads: int) -> None:
     copied: list[int] = []
     _codec.asb_to_asb([str(src)], tmp_path / "copy.asb", progress=copied.append)
     assert len(copied) > 3 and copied == sorted(copied) and copied[-1] == size
+
+
+GO_DOUBLES = (
+    b"Version 3.1\n# namespace test\n# first-file\n"
+    b"+ k D 0.1\n+ n test\n+ d " + base64.b64encode(bytes(range(20))) + b"\n+ g 1\n+ t 0\n+ b 7\n"
+    b"- D a 0.1\n- D b 1.234567e+06\n- D c +Inf\n- D d -Inf\n- D e NaN\n- D f 123456.789\n- D g 5e-324\n"
+)
+
+
+def test_go_double_text_converts_back_byte_for_byte(tmp_path: Path) -> None:
+    # Go writes shortest forms (0.1, 1.234567e+06, +Inf, NaN) where C writes %.17g: the JSON
+    # keeps that text, so the file comes back as it was; C-form doubles need no text.
+    src = tmp_path / "go.asb"
+    src.write_bytes(GO_DOUBLES)
+    # By default the values are kept (exact bits) and written back in C's form.
+    assert convert(str(src), str(tmp_path / "plain.jsonl")).ok
+    _, doc = jsonl(tmp_path / "plain.jsonl")
+    assert not any("text" in b for b in doc["bins"])
+    assert convert(str(tmp_path / "plain.jsonl"), str(tmp_path / "c_form.asb")).ok
+    assert b"- D a 0.10000000000000001\n- D b 1234567\n- D c inf\n" in (tmp_path / "c_form.asb").read_bytes()
+    assert main(["convert", str(src), str(tmp_path / "go.jsonl"), "--keep-double-text"]) == 0
+    _, doc = jsonl(tmp_path / "go.jsonl")
+    texts = {b["name"]: b.get("text") for b in doc["bins"]}
+    assert texts == {"a": "0.1", "b": "1.234567e+06", "c": "+Inf", "d": "-Inf", "e": "NaN", "f": None, "g": "5e-324"}
+    assert doc["key"] == {"t": "D", "v": 0.1, "text": "0.1"}
+    assert convert(str(tmp_path / "go.jsonl"), str(tmp_path / "back.asb")).ok
+    assert (tmp_path / "back.asb").read_bytes() == GO_DOUBLES
+    # asb to asb keeps the text too.
+    assert asbkit.commands.filter_backup(str(src), str(tmp_path / "copy.asb")).ok
+    assert (tmp_path / "copy.asb").read_bytes() == GO_DOUBLES
+
+
+def test_double_text_must_read_as_its_value(tmp_path: Path) -> None:
+    src = tmp_path / "go.asb"
+    src.write_bytes(GO_DOUBLES)
+    assert convert(str(src), str(tmp_path / "go.jsonl"), selection=Selection(keep_double_text=True)).ok
+    text = (tmp_path / "go.jsonl").read_text().replace('"text":"1.234567e+06"', '"text":"1.5"')
+    (tmp_path / "bad.jsonl").write_text(text)
+    result = convert(str(tmp_path / "bad.jsonl"), str(tmp_path / "bad.asb"))
+    assert not result.ok
+    assert "does not read as the value" in str(result.errors[0]) and result.errors[0].line == 2
+    assert not (tmp_path / "bad.asb").exists()

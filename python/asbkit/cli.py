@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="dest_format", choices=["asb", "jsonl"])
     add_layer_options(p)
     p.add_argument("--compression-level", type=int, default=0, metavar="N", help="zstd level when writing .asb (0: default 3)")
+    p.add_argument(
+        "--keep-double-text", action="store_true",
+        help="record doubles not written as C's %%.17g (Go writes shortest forms like 0.1) as they were, "
+        "so converting back gives the same bytes (a few percent slower)",
+    )
     add_filter_options(p)
     add_output_options(p)
 
@@ -198,7 +203,10 @@ def selection_from(args: argparse.Namespace) -> Selection:
             if not sep or kind not in ("S", "I", "B"):
                 raise ValueError(f"--key {k!r}: write S:text, I:number or B:base64")
             keys.append((kind, int(value) if kind == "I" else base64.b64decode(value) if kind == "B" else value))
-    return Selection(split(args.sets), split(args.bins), namespace, args.max_records, args.no_metadata, digests, keys)
+    return Selection(
+        split(args.sets), split(args.bins), namespace, args.max_records, args.no_metadata, digests, keys,
+        keep_double_text=getattr(args, "keep_double_text", False),
+    )
 
 
 def render_error(err: AsbError | OSError) -> str:

@@ -32,6 +32,9 @@ class Selection:
     digests: list[bytes] | None = None
     #: Keep only records with these user keys: ("I", int), ("S", str) or ("B", bytes).
     keys: list[tuple[str, object]] | None = None
+    #: Record the text of doubles not in C's %.17g form (Go writes shortest forms such as
+    #: 0.1), so converting back gives the same bytes. Costs a few percent of speed.
+    keep_double_text: bool = False
 
     def codec_args(self) -> dict[str, object]:
         enc = lambda s: s.encode("utf-8", "surrogateescape")  # noqa: E731
@@ -44,6 +47,7 @@ class Selection:
                 "no_metadata": self.no_metadata,
                 "digests": self.digests,
                 "keys": self.keys,
+                "double_text": self.keep_double_text,
             }
         }
 

@@ -148,6 +148,16 @@ fn push_double(out: &mut Vec<u8>, v: f64) {
     }
 }
 
+/// `,"text":…` when the double was read in another form than C's `%.17g` (Go's shortest
+/// forms): converting back writes that text again.
+#[inline]
+fn push_double_text(out: &mut Vec<u8>, text: Option<&[u8]>) {
+    if let Some(text) = text {
+        out.extend_from_slice(b",\"text\":");
+        push_text(out, text);
+    }
+}
+
 fn push_int(out: &mut Vec<u8>, v: impl itoa::Integer) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
@@ -296,6 +306,7 @@ pub fn record_to_json(out: &mut Vec<u8>, rec: &Record) {
             Key::Double(v) => {
                 out.extend_from_slice(b"\"D\",\"v\":");
                 push_double(out, v);
+                push_double_text(out, rec.double_text(None));
             }
             Key::Str(s) => {
                 out.extend_from_slice(b"\"S\",\"v\":");
@@ -325,7 +336,10 @@ pub fn record_to_json(out: &mut Vec<u8>, rec: &Record) {
             Value::Nil => out.extend_from_slice(b"null"),
             Value::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
             Value::Int(v) => push_int(out, v),
-            Value::Double(v) => push_double(out, v),
+            Value::Double(v) => {
+                push_double(out, v);
+                push_double_text(out, rec.double_text(Some(i)));
+            }
             Value::Str(s) | Value::GeoJson(s) => push_text(out, s),
             Value::Blob {
                 blob_type,
@@ -820,6 +834,11 @@ fn record_from_json(obj: &serde_json::Map<String, Json>, rec: &mut Record) -> Re
             }
         };
         rec.set_key(Some(k));
+        if let Key::Double(v) = k {
+            if let Some(text) = double_text_of(key, v, "key")? {
+                rec.set_double_text(None, &text);
+            }
+        }
     }
     for bin in field(obj, "bins")?
         .as_array()
@@ -862,9 +881,38 @@ fn record_from_json(obj: &serde_json::Map<String, Json>, rec: &mut Record) -> Re
                 }
             }
         };
+        if let Value::Double(v) = value {
+            if let Some(text) = double_text_of(bin, v, "double bin")? {
+                rec.set_double_text(Some(rec.bin_count()), &text);
+            }
+        }
         rec.push_bin(&name, value);
     }
     Ok(())
+}
+
+/// The `"text"` a double was read as, checked: it must be a number the C reader reads
+/// (one token) and give the same double as `"v"`.
+fn double_text_of(
+    obj: &serde_json::Map<String, Json>,
+    v: f64,
+    what: &str,
+) -> Result<Option<Vec<u8>>> {
+    let Some(text) = obj.get("text") else {
+        return Ok(None);
+    };
+    let text = text_of(text, what)?;
+    let same = match crate::numbers::parse_double(&text) {
+        Ok(t) => t.to_bits() == v.to_bits() || (t.is_nan() && v.is_nan()),
+        Err(_) => false,
+    };
+    if !same || text.iter().any(|&c| c == b' ' || c == b'\n') {
+        return Err(bad(format!(
+            "{what}: \"text\" {:?} does not read as the value {v:?}",
+            String::from_utf8_lossy(&text)
+        )));
+    }
+    Ok(Some(text))
 }
 
 #[cfg(test)]

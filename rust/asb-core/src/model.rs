@@ -263,7 +263,13 @@ pub struct Record {
     pub generation: u16,
     /// Seconds since 2010-01-01T00:00:00Z; 0 = never expires.
     pub void_time: u32,
+    /// Double text other than C's `%.17g` (as Go writes it), kept when asked so that it is
+    /// written back unchanged: (bin index, or [`KEY_TEXT`] for the key; span). Usually empty.
+    double_texts: Vec<(u32, (u32, u32))>,
 }
+
+/// The index [`Record::double_text`] uses for the key.
+const KEY_TEXT: u32 = u32::MAX;
 
 impl Clone for Record {
     fn clone(&self) -> Record {
@@ -282,6 +288,7 @@ impl Clone for Record {
         self.digest = src.digest;
         self.generation = src.generation;
         self.void_time = src.void_time;
+        self.double_texts.clone_from(&src.double_texts);
     }
 }
 
@@ -304,6 +311,29 @@ impl Record {
         self.digest = [0; 20];
         self.generation = 0;
         self.void_time = 0;
+        self.double_texts.clear();
+    }
+
+    /// Keeps `text` as the way the double of bin `bin` (`None`: of the key) is written; it
+    /// must read back as that double (callers check).
+    pub fn set_double_text(&mut self, bin: Option<usize>, text: &[u8]) {
+        let at = bin.map_or(KEY_TEXT, |b| b as u32);
+        let span = self.push_bytes(text);
+        self.double_texts.retain(|(i, _)| *i != at);
+        self.double_texts.push((at, span));
+    }
+
+    /// The text kept for the double of bin `bin` (`None`: of the key), if any.
+    #[inline]
+    pub fn double_text(&self, bin: Option<usize>) -> Option<&[u8]> {
+        if self.double_texts.is_empty() {
+            return None;
+        }
+        let at = bin.map_or(KEY_TEXT, |b| b as u32);
+        self.double_texts
+            .iter()
+            .find(|(i, _)| *i == at)
+            .map(|(_, s)| &self.data[span(*s)])
     }
 
     fn push_bytes(&mut self, bytes: &[u8]) -> (u32, u32) {
@@ -392,7 +422,36 @@ impl Record {
     /// Keeps only the bins whose name passes `keep`.
     pub fn retain_bins(&mut self, mut keep: impl FnMut(&[u8]) -> bool) {
         let data = &self.data;
-        self.bins.retain(|b| keep(&data[span(b.name)]));
+        if self.double_texts.is_empty() {
+            self.bins.retain(|b| keep(&data[span(b.name)]));
+            return;
+        }
+        // Kept texts follow their bins to their new places.
+        let kept: Vec<bool> = self
+            .bins
+            .iter()
+            .map(|b| keep(&data[span(b.name)]))
+            .collect();
+        let mut new_index = Vec::with_capacity(kept.len());
+        let mut n = 0u32;
+        for &k in &kept {
+            new_index.push(k.then_some(n));
+            n += u32::from(k);
+        }
+        self.double_texts.retain_mut(|(i, _)| {
+            if *i == KEY_TEXT {
+                return true;
+            }
+            match new_index[*i as usize] {
+                Some(j) => {
+                    *i = j;
+                    true
+                }
+                None => false,
+            }
+        });
+        let mut it = kept.iter();
+        self.bins.retain(|_| *it.next().expect("one flag per bin"));
     }
 
     pub fn namespace(&self) -> &[u8] {
@@ -452,4 +511,37 @@ pub(crate) enum SpanValue {
     Str((u32, u32)),
     GeoJson((u32, u32)),
     Blob(BlobType, bool, (u32, u32)),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_double_text_follows_its_bin_when_bins_are_dropped() {
+        let mut rec = Record::new();
+        rec.set_namespace(b"test");
+        rec.set_key(Some(Key::Double(0.1)));
+        rec.set_double_text(None, b"0.1");
+        for (name, text) in [
+            (&b"a"[..], Some(&b"1e+06"[..])),
+            (b"b", None),
+            (b"c", Some(b"+Inf")),
+        ] {
+            if let Some(t) = text {
+                rec.set_double_text(Some(rec.bin_count()), t);
+            }
+            rec.push_bin(name, Value::Double(1.0));
+        }
+        rec.retain_bins(|n| n != b"a");
+        let names: Vec<&[u8]> = rec.bins().map(|(n, _)| n).collect();
+        assert_eq!(names, [&b"b"[..], b"c"]);
+        assert_eq!(rec.double_text(Some(0)), None);
+        assert_eq!(rec.double_text(Some(1)), Some(&b"+Inf"[..]));
+        assert_eq!(rec.double_text(None), Some(&b"0.1"[..]));
+        let copy = rec.clone();
+        assert_eq!(copy.double_text(Some(1)), Some(&b"+Inf"[..]));
+        rec.clear();
+        assert_eq!(rec.double_text(None), None);
+    }
 }

@@ -131,6 +131,11 @@ fn scaled(m: u64, e: i32, k: i32) -> Option<(u128, std::cmp::Ordering)> {
 /// 17 significant digits of `a` (> 0, finite) as an integer in [10^16, 10^17) and the
 /// decimal exponent, correctly rounded (ties to even); `None` outside the fast range.
 fn digits17_exact(a: f64) -> Option<(u64, i32)> {
+    digits17_exact_near(a, a.log10().floor() as i32)
+}
+
+/// As [`digits17_exact`], starting from a guess of the decimal exponent.
+fn digits17_exact_near(a: f64, exp_guess: i32) -> Option<(u64, i32)> {
     use std::cmp::Ordering;
     const LOW: u128 = 10_000_000_000_000_000; // 10^16
     const HIGH: u128 = 100_000_000_000_000_000; // 10^17
@@ -141,7 +146,7 @@ fn digits17_exact(a: f64) -> Option<(u64, i32)> {
     }
     let m = (bits & ((1u64 << 52) - 1)) | (1u64 << 52);
     let e = biased - 1075;
-    let mut exp = a.log10().floor() as i32;
+    let mut exp = exp_guess;
     for _ in 0..4 {
         let (q, half) = scaled(m, e, 16 - exp)?;
         if q >= HIGH {
@@ -165,6 +170,63 @@ fn digits17_exact(a: f64) -> Option<(u64, i32)> {
         });
     }
     None
+}
+
+/// Is `text` exactly what [`push_c_double`] writes for `v` (which `text` reads as)? Plain
+/// decimal text is checked digit by digit against the correctly rounded 17 digits, without
+/// formatting; other forms are formatted and compared.
+pub fn is_c_double_text(text: &[u8], v: f64) -> bool {
+    match c_fixed_text_check(text, v) {
+        Some(same) => same,
+        None => {
+            let mut c_form = Vec::with_capacity(32);
+            push_c_double(&mut c_form, v);
+            c_form == text
+        }
+    }
+}
+
+/// The check of [`is_c_double_text`] for `[-]digits[.digits]` text of a normal nonzero
+/// double; `None` for anything else.
+fn c_fixed_text_check(text: &[u8], v: f64) -> Option<bool> {
+    let neg = text.first() == Some(&b'-');
+    if neg != v.is_sign_negative() || v == 0.0 || !v.is_finite() {
+        return None;
+    }
+    let body = &text[usize::from(neg)..];
+    let (int_part, frac_part) = match body.iter().position(|&c| c == b'.') {
+        Some(dot) => (&body[..dot], &body[dot + 1..]),
+        None => (body, &body[body.len()..]),
+    };
+    if int_part.is_empty() || !int_part.iter().chain(frac_part).all(u8::is_ascii_digit) {
+        return None;
+    }
+    // C writes no trailing '.', no trailing zeros after it, no leading zeros but "0.".
+    if body.len() != int_part.len() && (frac_part.is_empty() || frac_part.last() == Some(&b'0')) {
+        return Some(false);
+    }
+    let (sig_from, exp) = if int_part == b"0" {
+        let zeros = frac_part.iter().take_while(|&&c| c == b'0').count();
+        (int_part.len() + 1 + zeros, -(zeros as i32) - 1)
+    } else if int_part[0] == b'0' {
+        return Some(false);
+    } else {
+        (0, int_part.len() as i32 - 1)
+    };
+    if !(-4..17).contains(&exp) {
+        return Some(false); // C would write an exponent
+    }
+    let mut sig = 0u64;
+    let mut n = 0u32;
+    for &c in body[sig_from..].iter().filter(|&&c| c != b'.') {
+        if n == 17 {
+            return Some(false); // C writes at most 17 significant digits
+        }
+        sig = sig * 10 + (c - b'0') as u64;
+        n += 1;
+    }
+    let (digits, c_exp) = digits17_exact_near(v.abs(), exp)?;
+    Some(c_exp == exp && digits == sig * 10u64.pow(17 - n))
 }
 
 fn parse_small_exp(t: &[u8]) -> i32 {
@@ -280,6 +342,45 @@ pub fn parse_u64(t: &[u8], max: u64) -> Option<u64> {
 // Tie cases are written with every digit, to show what they test.
 #[allow(clippy::excessive_precision)]
 mod tests {
+
+    /// The digit-by-digit check agrees with formatting and comparing, on C's own text, on
+    /// the shortest text (as Go writes it), and on near misses.
+    #[test]
+    fn c_text_check_matches_formatting() {
+        let mut rng = crate::synth::Rng::new(3);
+        let mut checked = 0;
+        for i in 0..200_000u64 {
+            let v = match i % 4 {
+                0 => f64::from_bits(rng.next_u64()),
+                1 => (rng.below(1 << 40) as f64) / 10f64.powi(rng.below(12) as i32),
+                2 => rng.below(100_000) as f64 / 8.0,
+                _ => (rng.next_u64() as f64) * 10f64.powi(rng.below(40) as i32 - 20),
+            };
+            if !v.is_finite() {
+                continue;
+            }
+            let mut c = Vec::new();
+            push_c_double(&mut c, v);
+            let shortest = ryu::Buffer::new().format_finite(v).as_bytes().to_vec();
+            let mut padded = c.clone();
+            if padded.contains(&b'.') && !padded.contains(&b'e') {
+                padded.push(b'0');
+            }
+            for text in [c.clone(), shortest, padded] {
+                if parse_double(&text).ok().map(f64::to_bits) != Some(v.to_bits()) {
+                    continue;
+                }
+                assert_eq!(
+                    is_c_double_text(&text, v),
+                    text == c,
+                    "{v:?} {:?}",
+                    String::from_utf8_lossy(&text)
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 300_000, "{checked}");
+    }
     use super::*;
 
     fn c(v: f64) -> String {

@@ -102,9 +102,24 @@ struct Cur<'b> {
     legacy: bool,
     /// The window holds the end of the input.
     at_eof: bool,
+    /// Keep double text that is not C's `%.17g` ([`Reader::keep_double_text`]).
+    keep_double_text: bool,
 }
 
 impl<'b> Cur<'b> {
+    /// A double, and its text when it must be kept (not in C's `%.17g` form).
+    #[inline]
+    fn double_kept(&mut self, what: &'static str) -> PResult<(f64, Option<&'b [u8]>)> {
+        let at = self.pos;
+        let v = self.double(what)?;
+        if !self.keep_double_text {
+            return Ok((v, None));
+        }
+        let text = &self.buf[at..self.pos];
+        let same = crate::numbers::is_c_double_text(text, v);
+        Ok((v, (!same).then_some(text)))
+    }
+
     fn at_pos(&self, pos: usize) -> Position {
         self.lines.position(self.buf, self.base, pos)
     }
@@ -556,6 +571,7 @@ pub struct Reader<R> {
     counter: Option<Arc<AtomicU64>>,
     /// Bytes at the start of a mapped file whose pages were given back.
     released: usize,
+    keep_double_text: bool,
     end: usize,
     pos: usize,
     eof: bool,
@@ -636,6 +652,7 @@ impl<R: Read> Reader<R> {
             counted: 0,
             counter: None,
             released: 0,
+            keep_double_text: false,
             end: 0,
             pos: 0,
             eof: false,
@@ -664,6 +681,7 @@ impl<R: Read> Reader<R> {
             counted: 0,
             counter: None,
             released: 0,
+            keep_double_text: false,
             end: 0,
             pos: 0,
             eof: false,
@@ -707,6 +725,12 @@ impl<R: Read> Reader<R> {
             reader.header = header.expect("header parse reports end of file itself");
         }
         Ok(reader)
+    }
+
+    /// Records keep double text that is not C's `%.17g` (Go writes shortest forms such as
+    /// `0.1` or `+Inf`), so that writing them gives the same text back.
+    pub fn keep_double_text(&mut self, keep: bool) {
+        self.keep_double_text = keep;
     }
 
     /// Lines ended (LFs) between where reading began and the current position.
@@ -812,6 +836,7 @@ impl<R: Read> Reader<R> {
                 lines: self.lines,
                 legacy: self.header.version.is_legacy(),
                 at_eof: self.eof,
+                keep_double_text: self.keep_double_text,
             };
             match parse(&mut cur, &mut self.record) {
                 Ok(v) => {
@@ -989,6 +1014,7 @@ fn parse_header(cur: &mut Cur<'_>, _: &mut Record) -> PResult<Header> {
                 lines: cur.lines,
                 legacy: cur.legacy,
                 at_eof: true,
+                keep_double_text: false,
             };
             let canonical = line.starts_with(b"namespace ")
                 && value
@@ -1113,8 +1139,11 @@ fn parse_key(cur: &mut Cur<'_>, rec: &mut Record) -> PResult<()> {
         }
         b'D' => {
             cur.sp("the key line")?;
-            let v = cur.double("the double key")?;
+            let (v, text) = cur.double_kept("the double key")?;
             rec.set_key_double(v);
+            if let Some(text) = text {
+                rec.set_double_text(None, text);
+            }
         }
         b'S' => {
             cur.sp("the key line")?;
@@ -1214,7 +1243,11 @@ fn parse_bin(cur: &mut Cur<'_>, rec: &mut Record) -> PResult<()> {
         }
         b'D' => {
             cur.sp("the double bin")?;
-            SpanValue::Double(cur.double("the double value")?)
+            let (v, text) = cur.double_kept("the double value")?;
+            if let Some(text) = text {
+                rec.set_double_text(Some(rec.bin_count()), text);
+            }
+            SpanValue::Double(v)
         }
         b'S' | b'G' => {
             cur.sp("the bin line")?;

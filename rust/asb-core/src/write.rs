@@ -187,7 +187,10 @@ pub fn encode_record(out: &mut Vec<u8>, rec: &Record, legacy: bool) -> Result<()
             }
             Key::Double(v) => {
                 out.extend_from_slice(b"D ");
-                push_c_double(out, v);
+                match rec.double_text(None) {
+                    Some(text) => out.extend_from_slice(text),
+                    None => push_c_double(out, v),
+                }
             }
             Key::Str(s) => {
                 out.extend_from_slice(b"S ");
@@ -227,14 +230,25 @@ pub fn encode_record(out: &mut Vec<u8>, rec: &Record, legacy: bool) -> Result<()
     out.extend_from_slice(b"\n+ b ");
     push_int(out, rec.bin_count());
     out.push(b'\n');
-    for (name, value) in rec.bins() {
-        encode_bin(out, name, &value, legacy)?;
+    for (i, (name, value)) in rec.bins().enumerate() {
+        let text = match value {
+            Value::Double(_) => rec.double_text(Some(i)),
+            _ => None,
+        };
+        encode_bin(out, name, &value, text, legacy)?;
     }
     Ok(())
 }
 
+/// `double_text`: how a double is written when it was read in another form than `%.17g`.
 #[inline]
-fn encode_bin(out: &mut Vec<u8>, name: &[u8], value: &Value<'_>, legacy: bool) -> Result<()> {
+fn encode_bin(
+    out: &mut Vec<u8>,
+    name: &[u8],
+    value: &Value<'_>,
+    double_text: Option<&[u8]>,
+    legacy: bool,
+) -> Result<()> {
     out.extend_from_slice(b"- ");
     out.push(value.letter());
     if matches!(value, Value::Blob { compact: true, .. }) {
@@ -251,7 +265,10 @@ fn encode_bin(out: &mut Vec<u8>, name: &[u8], value: &Value<'_>, legacy: bool) -
         }
         Value::Double(v) => {
             out.push(b' ');
-            push_c_double(out, v);
+            match double_text {
+                Some(text) => out.extend_from_slice(text),
+                None => push_c_double(out, v),
+            }
         }
         Value::Str(s) | Value::GeoJson(s) => {
             out.push(b' ');

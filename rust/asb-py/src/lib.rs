@@ -1072,6 +1072,7 @@ struct Selection {
     no_metadata: bool,
     digests: Option<Vec<Vec<u8>>>,
     keys: Option<Vec<(String, PyObject)>>,
+    double_text: bool,
 }
 
 fn filter_from(py: Python<'_>, sel: Option<Selection>) -> PyResult<Filter> {
@@ -1116,6 +1117,7 @@ fn filter_from(py: Python<'_>, sel: Option<Selection>) -> PyResult<Filter> {
         no_metadata: sel.no_metadata,
         digests,
         keys,
+        double_text: sel.double_text,
     })
 }
 
@@ -1330,7 +1332,11 @@ fn asb_to_asb<'py>(
     let raw = Arc::new(AtomicU64::new(0));
     let tick = progress_tick(&progress, &raw);
     let out_layers = layers.clone();
-    let filter = filter_from(py, selection)?;
+    // A copy keeps doubles as they were written.
+    let filter = Filter {
+        double_text: true,
+        ..filter_from(py, selection)?
+    };
     let split = match (split_records, split_bytes) {
         (Some(n), _) => convert::Split::Records(n.max(1)),
         (None, Some(b)) => convert::Split::TextBytes(b.max(1)),
