@@ -646,26 +646,7 @@ impl<R: Read> Reader<R> {
 
     /// As [`Reader::new`]; errors will name `path`.
     pub fn with_path(src: R, path: Option<String>) -> Result<Reader<R>> {
-        let mut reader = Reader {
-            src,
-            data: Window::Owned(window_pool::take()),
-            counted: 0,
-            counter: None,
-            released: 0,
-            keep_double_text: false,
-            end: 0,
-            pos: 0,
-            eof: false,
-            base: 0,
-            lines: LineCount::default(),
-            header: Header {
-                version: Version::V3_1,
-                meta: Vec::new(),
-            },
-            record: Record::new(),
-            last_entity_len: 0,
-            path,
-        };
+        let mut reader = Reader::headless(src, Header::default(), 0, path);
         let header = reader.parse_step(false, parse_header)?;
         reader.header = header.expect("header parse reports end of file itself");
         Ok(reader)
