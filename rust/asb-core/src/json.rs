@@ -101,7 +101,7 @@ fn push_utf8(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
     if is_plain(bytes) {
         out.reserve(bytes.len() + 2);
         out.push(b'"');
-        out.extend_from_slice(bytes);
+        crate::read::append_small(out, bytes);
         out.push(b'"');
         return true;
     }
