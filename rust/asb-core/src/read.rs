@@ -1418,3 +1418,20 @@ fn parse_udf(cur: &mut Cur<'_>) -> PResult<Udf> {
         content,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn small_appends_copy_exactly_at_every_length() {
+        let src: Vec<u8> = (0..40u8).map(|b| b.wrapping_mul(37)).collect();
+        for start in 0..4 {
+            for n in 0..=32 {
+                let bytes = &src[start..start + n];
+                let mut out = b"prefix".to_vec();
+                super::append_small(&mut out, bytes);
+                assert_eq!(&out[..6], b"prefix");
+                assert_eq!(&out[6..], bytes, "length {n}");
+            }
+        }
+    }
+}
