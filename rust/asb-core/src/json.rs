@@ -158,8 +158,9 @@ fn push_double_text(out: &mut Vec<u8>, text: Option<&[u8]>) {
     }
 }
 
+#[inline]
 fn push_int(out: &mut Vec<u8>, v: impl itoa::Integer) {
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    crate::read::append_small(out, itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// ISO-8601 UTC of a void time (seconds since 2010-01-01).
@@ -439,6 +440,7 @@ enum Head {
 }
 
 /// Reads one msgpack header; `None` when it is cut short or is the unused marker 0xc1.
+#[inline(always)]
 fn head(bytes: &[u8], pos: &mut usize) -> Option<Head> {
     let m = *take(bytes, pos, 1)?.first()?;
     Some(match m {

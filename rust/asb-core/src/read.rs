@@ -519,7 +519,14 @@ impl<'b> Cur<'b> {
 #[inline(always)]
 pub(crate) fn append_small(out: &mut Vec<u8>, bytes: &[u8]) {
     let n = bytes.len();
-    if !(4..=16).contains(&n) {
+    if n < 4 {
+        out.reserve(n);
+        for &b in bytes {
+            out.push(b);
+        }
+        return;
+    }
+    if n > 16 {
         out.extend_from_slice(bytes);
         return;
     }
