@@ -157,7 +157,7 @@ def test_convert_to_jsonl(benchmark, tmp_path, corpus_plain, dest: str) -> None:
     path, records, text_bytes = corpus_plain
     out = str(tmp_path / "out.jsonl") if dest == "file" else os.devnull
     cpu = CpuClock()
-    counts = benchmark.pedantic(cpu(_codec.asb_to_jsonl, [str(path)], out), rounds=3)
+    counts = benchmark.pedantic(cpu(_codec.asb_to_jsonl, [str(path)], out), rounds=7)
     assert counts["records"] == records
     _rates(benchmark, text_bytes, records, cpu.best)
 

@@ -98,6 +98,27 @@ fn is_plain(bytes: &[u8]) -> bool {
 /// Appends `bytes` as a JSON string if they are UTF-8; `false` (and nothing appended) if not.
 #[inline]
 fn push_utf8(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
+    let n = bytes.len();
+    if (8..=16).contains(&n) {
+        // Most names and values: two overlapping words, each checked and stored once.
+        let word = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+        let (head, tail) = (word(0), word(n - 8));
+        if !word_needs_care(head) && !word_needs_care(tail) {
+            out.reserve(n + 2);
+            let len = out.len();
+            // SAFETY: n + 2 bytes are reserved after `len`; all of them are written (the two
+            // words overlap when n < 16).
+            unsafe {
+                let dst = out.as_mut_ptr().add(len);
+                *dst = b'"';
+                dst.add(1).cast::<u64>().write_unaligned(head.to_le());
+                dst.add(1 + n - 8).cast::<u64>().write_unaligned(tail.to_le());
+                *dst.add(n + 1) = b'"';
+                out.set_len(len + n + 2);
+            }
+            return true;
+        }
+    }
     if is_plain(bytes) {
         out.reserve(bytes.len() + 2);
         out.push(b'"');
