@@ -112,7 +112,9 @@ fn push_utf8(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
                 let dst = out.as_mut_ptr().add(len);
                 *dst = b'"';
                 dst.add(1).cast::<u64>().write_unaligned(head.to_le());
-                dst.add(1 + n - 8).cast::<u64>().write_unaligned(tail.to_le());
+                dst.add(1 + n - 8)
+                    .cast::<u64>()
+                    .write_unaligned(tail.to_le());
                 *dst.add(n + 1) = b'"';
                 out.set_len(len + n + 2);
             }
@@ -941,6 +943,30 @@ fn double_text_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Text of every length with a character that needs care at every place comes out as
+    /// serde_json writes it (the fast paths skip only text that needs nothing).
+    #[test]
+    fn text_matches_serde_json_at_every_length_and_place() {
+        for n in 0..40 {
+            for special in ["\"", "\\", "\n", "\u{1}", "\u{7f}", "é", "€"] {
+                for at in 0..=n {
+                    let mut text: String =
+                        "abcdefghijklmnopqrstuvwxyz0123456789ABCD"[..n].to_string();
+                    text.insert_str(at, special);
+                    let mut out = Vec::new();
+                    push_text(&mut out, text.as_bytes());
+                    let want = serde_json::to_string(&text).unwrap();
+                    let got: String = serde_json::from_slice(&out).unwrap();
+                    assert_eq!(got, text, "{want}");
+                }
+            }
+            let plain = &"abcdefghijklmnopqrstuvwxyz0123456789ABCD"[..n];
+            let mut out = Vec::new();
+            push_text(&mut out, plain.as_bytes());
+            assert_eq!(out, serde_json::to_string(plain).unwrap().as_bytes());
+        }
+    }
 
     fn view(bytes: &[u8]) -> String {
         let mut out = Vec::new();
