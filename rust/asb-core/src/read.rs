@@ -666,8 +666,7 @@ fn release(map: &memmap2::Mmap, from: usize, to: usize) {
 impl<R> Drop for Reader<R> {
     fn drop(&mut self) {
         if let Window::Mapped(map, at) = &self.data {
-            // From where this reader began: counting lines may have mapped pages again.
-            release(map, at & !(4096 - 1), at + self.pos);
+            release(map, self.released, at + self.pos);
         }
         if let Window::Owned(v) = std::mem::replace(&mut self.data, Window::Owned(Vec::new())) {
             window_pool::give(v);
@@ -796,22 +795,15 @@ impl<R: Read> Reader<R> {
     pub fn next_entity(&mut self) -> Result<Option<Entity<'_>>> {
         let legacy = self.header.version.is_legacy();
         let parsed = self.parse_step(true, |cur, rec| parse_entity(cur, rec, legacy))?;
-        if let Window::Mapped(map, at) = &self.data {
-            let consumed = self.pos;
+        if let Window::Mapped(..) = self.data {
             if let Some(counter) = &self.counter {
-                let now = self.base + consumed as u64;
+                let now = self.offset();
                 if now - self.counted >= 1 << 20 || parsed.is_none() {
                     counter.fetch_add(now - self.counted, Ordering::Relaxed);
                     self.counted = now;
                 }
             }
-            // Give back the pages already parsed, so memory stays flat on huge files (they
-            // stay in the page cache; an error position that needs them maps them again).
-            let done = (at + consumed) & !(RELEASE_STEP - 1);
-            if done >= self.released + RELEASE_STEP {
-                release(map, self.released, done);
-                self.released = done;
-            }
+            self.release_parsed();
         }
         Ok(match parsed {
             None => None,
@@ -819,6 +811,30 @@ impl<R: Read> Reader<R> {
             Some(Parsed::SecondaryIndex(s)) => Some(Entity::SecondaryIndex(s)),
             Some(Parsed::Udf(u)) => Some(Entity::Udf(u)),
         })
+    }
+
+    /// Gives back the pages of a mapped file already parsed, so memory stays flat on huge
+    /// files (they stay in the page cache). The window then starts after them, as an owned
+    /// window does after a refill: lines are counted once, and positions of the entity last
+    /// returned stay at hand.
+    fn release_parsed(&mut self) {
+        let Window::Mapped(map, at) = &self.data else {
+            return;
+        };
+        let (map, at) = (map.clone(), *at);
+        let entity_start = self.pos - self.last_entity_len as usize;
+        let done = (at + entity_start) & !(RELEASE_STEP - 1);
+        if done < self.released + RELEASE_STEP {
+            return;
+        }
+        let shift = done - at;
+        self.lines.skip(&self.data[..shift], self.base);
+        release(&map, self.released, done);
+        self.released = done;
+        self.data = Window::Mapped(map, done);
+        self.base += shift as u64;
+        self.pos -= shift;
+        self.end -= shift;
     }
 
     /// The record last returned by [`Reader::next_entity`].
