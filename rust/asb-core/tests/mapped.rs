@@ -96,7 +96,7 @@ fn errors_after_released_pages_keep_their_positions() {
                     n += 1;
                     // Where the entity just read began, as a deep finding would report it
                     // (now and then: each look counts the lines of the window).
-                    if n % 499 == 0 {
+                    if n.is_multiple_of(499) {
                         let start = from_map.offset() - from_map.last_entity_len();
                         assert_eq!(from_map.position_of(start), streamed.position_of(start));
                     }
