@@ -143,7 +143,8 @@ struct Piece {
     last: bool,
 }
 
-struct Read1<T> {
+/// What a worker got from one piece: `end` is where its last entity ended.
+struct PieceRead<T> {
     value: T,
     error: Option<Error>,
     start: u64,
@@ -151,10 +152,10 @@ struct Read1<T> {
     lines: u64,
 }
 
-/// Reads every piece of `files`, calling `work(reader, stop, first_of_file)` on each (it
-/// reads entities while the reader's offset is below `stop`) on `threads` threads, and `consume` on the
-/// results in file order. Stops at the first error, which `consume` sees (in
-/// [`Done::error`]) before it is returned.
+/// Reads every piece of `files` on `threads` threads, calling `work(reader, stop,
+/// first_of_file)` on each (it reads entities while the reader's offset is below `stop`),
+/// and `consume` on the results in file order. Stops at the first error, which `consume`
+/// sees (in [`Done::error`]) before it is returned.
 pub fn run<T: Send + Default>(
     files: &[PlannedFile],
     layers: &Layers,
@@ -182,13 +183,13 @@ pub fn run<T: Send + Default>(
                 })
         })
         .collect();
-    let read_piece = |p: &Piece| -> Read1<T> {
+    let read_piece = |p: &Piece| -> PieceRead<T> {
         let file = &files[p.file];
         let opened = open_piece(file, p.start, layers, raw_count);
         match opened {
             Ok(mut reader) => {
                 let (value, result) = work(&mut reader, p.stop, p.first);
-                Read1 {
+                PieceRead {
                     value,
                     error: result.err(),
                     start: p.start,
@@ -197,7 +198,7 @@ pub fn run<T: Send + Default>(
                     lines: if p.last { 0 } else { reader.lines_read() },
                 }
             }
-            Err(e) => Read1 {
+            Err(e) => PieceRead {
                 value: T::default(),
                 error: Some(e),
                 start: p.start,
@@ -261,7 +262,7 @@ pub fn run<T: Send + Default>(
                 // The cut was a guess that proved wrong: the piece before ran past it.
                 stats.wrong_cuts += 1;
                 if piece.stop <= verified {
-                    r = Read1 {
+                    r = PieceRead {
                         value: T::default(),
                         error: None,
                         start: verified,
@@ -327,7 +328,7 @@ struct Shared<T> {
     next: usize,
     consumed: usize,
     stop: bool,
-    results: BTreeMap<usize, Read1<T>>,
+    results: BTreeMap<usize, PieceRead<T>>,
 }
 
 /// Opens a reader at `start`, a piece start of `file` (0: the file from its header).
