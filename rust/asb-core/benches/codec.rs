@@ -101,6 +101,38 @@ fn benches(c: &mut Criterion) {
             black_box(w.text_bytes())
         })
     });
+    g.bench_function("to JSON (one thread, records in memory)", |b| {
+        let mut out = Vec::with_capacity(4 << 20);
+        b.iter(|| {
+            let mut total = 0;
+            for r in &records {
+                asb_core::json::record_to_json(&mut out, r);
+                if out.len() >= 1 << 20 {
+                    total += out.len();
+                    out.clear();
+                }
+            }
+            black_box(total + out.len())
+        })
+    });
+    g.bench_function("convert to JSON (parse | encode, into a sink)", |b| {
+        b.iter(|| {
+            let mut reader = Reader::new(&text[..]).expect("header");
+            let mut counts = asb_core::convert::Counts::default();
+            let filter = asb_core::convert::Filter::default();
+            let mut sink = std::io::sink();
+            asb_core::convert::asb_to_jsonl(
+                &mut reader,
+                None,
+                &mut sink,
+                &filter,
+                &mut counts,
+                || Ok(()),
+            )
+            .expect("convert");
+            black_box(counts.records)
+        })
+    });
     g.bench_function("aes256 only", |b| {
         b.iter(|| black_box(layered(&text, &aes).len()))
     });
