@@ -72,7 +72,8 @@ def main():
     for path in sorted(glob.glob(os.path.join(VECTORS, "*.asb"))):
         with open(path, "rb") as f:
             seeds.append(f.read())
-    per_target = {"read": seeds, "roundtrip": seeds, "window": window_seeds(seeds)}
+    # `mapped` takes the same input form as `window`.
+    per_target = {"read": seeds, "roundtrip": seeds, "window": window_seeds(seeds), "mapped": window_seeds(seeds)}
     for target, inputs in per_target.items():
         out = os.path.join(HERE, "corpus", target)
         os.makedirs(out, exist_ok=True)
