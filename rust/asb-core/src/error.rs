@@ -12,6 +12,17 @@ pub struct Position {
     pub offset: u64,
 }
 
+impl Position {
+    /// This position in a text that has `lines` more lines before it (a position found in
+    /// a piece of a file, as a position in the whole file).
+    pub fn lines_later(self, lines: u64) -> Position {
+        Position {
+            line: self.line + lines,
+            ..self
+        }
+    }
+}
+
 #[derive(Debug)]
 pub enum ErrorKind {
     /// The text does not follow the format.

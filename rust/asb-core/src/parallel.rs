@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
-use crate::error::{Error, Position, Result};
+use crate::error::{Error, Result};
 use crate::layers::Layers;
 use crate::model::Header;
 use crate::read::Reader;
@@ -116,22 +116,14 @@ pub struct Done<T> {
     pub value: T,
     /// The error that ended the piece early (its position is in file lines already).
     pub error: Option<Error>,
-    /// Lines before the piece in its file: add them to the lines of positions the work
-    /// recorded (see [`Done::position`]).
+    /// Lines before the piece in its file: positions the work recorded are positions in
+    /// the file once shifted by them ([`crate::Position::lines_later`]).
     pub lines_before: u64,
     /// Where the piece starts in the file's text (0: at the header), and its length.
     pub start: u64,
     pub bytes: u64,
     pub first_of_file: bool,
     pub last_of_file: bool,
-}
-
-impl<T> Done<T> {
-    /// A position the work recorded, as a position in the file.
-    pub fn position(&self, mut p: Position) -> Position {
-        p.line += self.lines_before;
-        p
-    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -278,9 +270,7 @@ pub fn run<T: Send + Default>(
             }
             verified = r.end;
             let error = r.error.map(|mut e| {
-                if let Some(p) = e.position.as_mut() {
-                    p.line += lines_before;
-                }
+                e.position = e.position.map(|p| p.lines_later(lines_before));
                 e
             });
             let failed = error.is_some();

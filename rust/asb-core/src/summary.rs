@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use crate::deep::{DeepCheck, DeepPiece};
-use crate::error::{Error, Position, Result};
+use crate::error::{Error, Result};
 use crate::layers::Layers;
 use crate::model::{Key, SecondaryIndex, Version};
 use crate::parallel::{self, Done, PlannedFile};
@@ -254,12 +254,8 @@ fn recheck_piece(
             Some(Entity::Record(_)) => {}
             Some(_) => continue,
         }
-        let fix = || {
-            let mut p = reader.position_of(at);
-            p.line += lines_before;
-            p
-        };
-        deep.record(reader.record(), &path, fix)?;
+        let at = || reader.position_of(at).lines_later(lines_before);
+        deep.record(reader.record(), &path, at)?;
     }
     Ok(())
 }
@@ -486,11 +482,7 @@ impl Summary {
             } = done.value;
             if let (Some(d), Some(pd)) = (deep.as_deref_mut(), piece_deep) {
                 let lines_before = done.lines_before;
-                let fix = |mut at: Position| {
-                    at.line += lines_before;
-                    at
-                };
-                if !d.take_piece(pd, &path, fix)? {
+                if !d.take_piece(pd, &path, |at| at.lines_later(lines_before))? {
                     recheck_piece(
                         &files[done.file],
                         done.start,
