@@ -135,6 +135,49 @@ enum Item {
     Udf(crate::model::Udf),
 }
 
+/// What [`next_kept`] read: the record itself is in the caller's record.
+enum Kept {
+    Record,
+    SecondaryIndex(SecondaryIndex),
+    Udf(crate::model::Udf),
+}
+
+/// Reads on to the next entity the filter keeps, starting before `stop`, counting what it
+/// keeps and skips. A kept record is swapped into `rec` (the reader reuses `rec`'s buffers);
+/// `None` at the end of the stream or at `stop`.
+fn next_kept<R: Read>(
+    reader: &mut Reader<R>,
+    stop: u64,
+    filter: &Filter,
+    counts: &mut Counts,
+    rec: &mut Record,
+) -> Result<Option<Kept>> {
+    while reader.offset() < stop {
+        match reader.next_entity()? {
+            None => break,
+            Some(Entity::Record(_)) => {
+                reader.swap_record(rec);
+                if filter.apply(rec).map_err(|e| located(e, reader))? {
+                    counts.records += 1;
+                    return Ok(Some(Kept::Record));
+                }
+                counts.skipped += 1;
+            }
+            Some(Entity::SecondaryIndex(mut s)) if !filter.no_metadata => {
+                filter.sindex(&mut s);
+                counts.indexes += 1;
+                return Ok(Some(Kept::SecondaryIndex(s)));
+            }
+            Some(Entity::Udf(u)) if !filter.no_metadata => {
+                counts.udfs += 1;
+                return Ok(Some(Kept::Udf(u)));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(None)
+}
+
 const BATCH: usize = 512;
 
 /// Writes one `.asb` stream as JSON Lines (its header first). Parsing and filtering run on
@@ -226,29 +269,11 @@ pub fn asb_files_to_jsonl(
         }
         let mut rec = Record::new();
         let converted = (|| {
-            while reader.offset() < stop {
-                match reader.next_entity()? {
-                    None => break,
-                    Some(Entity::Record(_)) => {
-                        reader.swap_record(&mut rec);
-                        let kept = filter.apply(&mut rec).map_err(|e| located(e, reader));
-                        if kept? {
-                            counts.records += 1;
-                            record_to_json(buf, &rec);
-                        } else {
-                            counts.skipped += 1;
-                        }
-                    }
-                    Some(Entity::SecondaryIndex(mut s)) if !filter.no_metadata => {
-                        filter.sindex(&mut s);
-                        counts.indexes += 1;
-                        sindex_to_json(buf, &s);
-                    }
-                    Some(Entity::Udf(u)) if !filter.no_metadata => {
-                        counts.udfs += 1;
-                        udf_to_json(buf, &u);
-                    }
-                    Some(_) => {}
+            while let Some(kept) = next_kept(reader, stop, filter, counts, &mut rec)? {
+                match kept {
+                    Kept::Record => record_to_json(buf, &rec),
+                    Kept::SecondaryIndex(s) => sindex_to_json(buf, &s),
+                    Kept::Udf(u) => udf_to_json(buf, &u),
                 }
             }
             Ok(())
@@ -296,29 +321,19 @@ fn parse_batches<R: Read>(
         if filter.done(counts) {
             break;
         }
-        let item = match reader.next_entity()? {
+        let mut rec = spare.pop().unwrap_or_default();
+        // The record buffer goes back to the spares unless a record was read into it.
+        let item = match next_kept(reader, u64::MAX, filter, counts, &mut rec)? {
             None => break,
-            Some(Entity::Record(_)) => {
-                let mut rec = spare.pop().unwrap_or_default();
-                reader.swap_record(&mut rec);
-                if !filter.apply(&mut rec).map_err(|e| located(e, reader))? {
-                    counts.skipped += 1;
-                    spare.push(rec);
-                    continue;
-                }
-                counts.records += 1;
-                Item::Record(rec)
-            }
-            Some(Entity::SecondaryIndex(mut s)) if !filter.no_metadata => {
-                filter.sindex(&mut s);
-                counts.indexes += 1;
+            Some(Kept::Record) => Item::Record(rec),
+            Some(Kept::SecondaryIndex(s)) => {
+                spare.push(rec);
                 Item::SecondaryIndex(s)
             }
-            Some(Entity::Udf(u)) if !filter.no_metadata => {
-                counts.udfs += 1;
+            Some(Kept::Udf(u)) => {
+                spare.push(rec);
                 Item::Udf(u)
             }
-            Some(_) => continue,
         };
         batch.push(item);
         if batch.len() == BATCH {
