@@ -692,10 +692,15 @@ impl<R: Read> Reader<R> {
     /// found after the header of a file read elsewhere). Lines count from `base`: line 1
     /// is the line that starts there (see [`Reader::lines_read`]).
     pub fn headless(src: R, header: Header, base: u64, path: Option<String>) -> Reader<R> {
+        Reader::over(src, Window::Owned(window_pool::take()), header, base, path)
+    }
+
+    /// A reader of the text in `data`, which starts at stream offset `base`.
+    fn over(src: R, data: Window, header: Header, base: u64, path: Option<String>) -> Reader<R> {
         Reader {
             src,
-            data: Window::Owned(window_pool::take()),
-            counted: 0,
+            data,
+            counted: base,
             counter: None,
             released: 0,
             keep_double_text: false,
@@ -726,18 +731,16 @@ impl<R: Read> Reader<R> {
         counter: Option<Arc<AtomicU64>>,
     ) -> Result<Reader<R>> {
         let end = map.len() - start as usize;
-        let mut reader = Reader::headless(src, header.clone().unwrap_or_default(), start, path);
-        if let Window::Owned(v) =
-            std::mem::replace(&mut reader.data, Window::Mapped(map, start as usize))
-        {
-            window_pool::give(v);
-        }
+        let at = start as usize;
+        let read_header = header.is_none();
+        let header = header.unwrap_or_default();
+        let mut reader = Reader::over(src, Window::Mapped(map, at), header, start, path);
+        // The whole file is there: nothing is ever read.
         reader.end = end;
         reader.eof = true;
-        reader.counted = start;
         reader.counter = counter;
-        reader.released = start as usize & !(RELEASE_STEP - 1);
-        if header.is_none() {
+        reader.released = at & !(RELEASE_STEP - 1);
+        if read_header {
             let header = reader.parse_step(false, parse_header)?;
             reader.header = header.expect("header parse reports end of file itself");
         }
