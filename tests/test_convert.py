@@ -164,12 +164,11 @@ def test_cli_convert_options(capsys: pytest.CaptureFixture[str], tmp_path: Path)
 
 
 def test_select_by_key_and_digest(tmp_path: Path) -> None:
-    import base64
-
     by_key = convert(str(SAMPLE), str(tmp_path / "k.jsonl"), selection=Selection(keys=[("S", "alice"), ("I", 12345)]))
     assert by_key.ok and (by_key.data.records, by_key.data.skipped) == (2, 1)
     digest = base64.b64decode("6PwJ4/v/twYVahR7CrobAPP2UWY=")
     by_digest = convert(str(SAMPLE), str(tmp_path / "d.jsonl"), selection=Selection(digests=[digest]))
+    assert by_digest.ok and by_digest.data.records == 1
     (rec,) = [d for d in jsonl(tmp_path / "d.jsonl") if d["type"] == "record"]
     assert rec["digest"] == "6PwJ4/v/twYVahR7CrobAPP2UWY="
     raw = convert(str(SAMPLE), str(tmp_path / "b.jsonl"), selection=Selection(keys=[("B", b"\x00\xffab")]))
