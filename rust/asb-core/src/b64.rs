@@ -97,6 +97,17 @@ pub fn decode_append(text: &[u8], out: &mut Vec<u8>) -> Result<(), usize> {
     decode_scalar(text, out)
 }
 
+/// True when `text` (valid padded base64) is what encoding its bytes gives back: the bits
+/// the last character carries beyond the bytes are zero.
+#[inline(always)]
+pub fn is_canonical(text: &[u8]) -> bool {
+    match text {
+        [.., c, b'=', b'='] => DECODE[*c as usize] & 0x0f == 0,
+        [.., c, b'='] => DECODE[*c as usize] & 0x03 == 0,
+        _ => true,
+    }
+}
+
 /// Decodes the 28 characters of a record digest (`+ d`) into its 20 bytes.
 #[inline]
 pub fn decode_digest(text: &[u8]) -> Option<[u8; 20]> {

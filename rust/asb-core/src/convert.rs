@@ -193,6 +193,7 @@ pub fn asb_to_jsonl<R: Read>(
 ) -> Result<()> {
     use std::sync::mpsc::sync_channel;
     reader.keep_double_text(filter.double_text);
+    reader.keep_b64_text(true);
     let mut head = Vec::new();
     header_to_json(&mut head, &filter.header(reader.header()), file);
     out.write_all(&head)?;
@@ -256,6 +257,7 @@ pub fn asb_files_to_jsonl(
     let buffers = std::sync::Mutex::new(Vec::<Vec<u8>>::new());
     let work = |reader: &mut BoxedReader<'static>, stop: u64, first: bool| {
         reader.keep_double_text(filter.double_text);
+        reader.keep_b64_text(true);
         let buf = buffers
             .lock()
             .expect("not poisoned")
@@ -512,6 +514,7 @@ pub fn asb_to_asb<R: Read, W: Write, T>(
     for reader in readers {
         let mut reader = reader?;
         reader.keep_double_text(filter.double_text);
+        reader.keep_b64_text(true);
         header_now = Some(filter.header(reader.header()));
         while !filter.done(counts) {
             let Some(entity) = reader.next_entity()? else {

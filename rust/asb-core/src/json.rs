@@ -153,6 +153,15 @@ fn push_b64(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
 }
 
+/// Base64 text already in canonical form, as a JSON string.
+#[inline]
+fn push_b64_text(out: &mut Vec<u8>, text: &[u8]) {
+    out.reserve(text.len() + 2);
+    out.push(b'"');
+    crate::read::append_small(out, text);
+    out.push(b'"');
+}
+
 fn push_double(out: &mut Vec<u8>, v: f64) {
     if v.is_nan() {
         out.extend_from_slice(if v.is_sign_negative() {
@@ -310,7 +319,10 @@ pub fn record_to_json(out: &mut Vec<u8>, rec: &Record) {
         push_text(out, set);
     }
     out.extend_from_slice(b",\"digest\":");
-    push_b64(out, &rec.digest);
+    match rec.digest_text() {
+        Some(text) => push_b64_text(out, text),
+        None => push_b64(out, &rec.digest),
+    }
     out.extend_from_slice(b",\"generation\":");
     push_int(out, rec.generation);
     out.extend_from_slice(b",\"void_time\":");
@@ -370,7 +382,10 @@ pub fn record_to_json(out: &mut Vec<u8>, rec: &Record) {
                 bytes,
                 compact,
             } => {
-                push_b64(out, bytes);
+                match rec.blob_text(i) {
+                    Some(text) => push_b64_text(out, text),
+                    None => push_b64(out, bytes),
+                }
                 if compact {
                     out.extend_from_slice(b",\"compact\":true");
                 }

@@ -234,7 +234,8 @@ enum StoredValue {
     Double(f64),
     Str(u32, u32),
     GeoJson(u32, u32),
-    Blob(BlobType, bool, u32, u32),
+    /// Type, compact, canonical base64 text right after the bytes, span of the bytes.
+    Blob(BlobType, bool, bool, u32, u32),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -266,6 +267,10 @@ pub struct Record {
     /// Double text other than C's `%.17g` (as Go writes it), kept when asked so that it is
     /// written back unchanged: (bin index, or [`KEY_TEXT`] for the key; span). Usually empty.
     double_texts: Vec<(u32, (u32, u32))>,
+    /// The digest's base64 as read, when kept and canonical, with the digest it encodes
+    /// (`digest` is public: the text counts only while it still matches).
+    digest_text: [u8; 28],
+    digest_text_of: Option<[u8; 20]>,
 }
 
 /// The index [`Record::double_text`] uses for the key.
@@ -289,6 +294,8 @@ impl Clone for Record {
         self.generation = src.generation;
         self.void_time = src.void_time;
         self.double_texts.clone_from(&src.double_texts);
+        self.digest_text = src.digest_text;
+        self.digest_text_of = src.digest_text_of;
     }
 }
 
@@ -312,6 +319,38 @@ impl Record {
         self.generation = 0;
         self.void_time = 0;
         self.double_texts.clear();
+        self.digest_text_of = None;
+    }
+
+    /// Keeps the base64 `text` the digest was read from, if it is canonical (what encoding
+    /// the digest gives).
+    #[inline(always)]
+    pub(crate) fn keep_digest_text(&mut self, text: &[u8; 28]) {
+        if crate::b64::is_canonical(text) {
+            self.digest_text = *text;
+            self.digest_text_of = Some(self.digest);
+        } else {
+            self.digest_text_of = None;
+        }
+    }
+
+    /// The digest's base64, as read when it was kept: the same as encoding [`Record::digest`].
+    #[inline]
+    pub fn digest_text(&self) -> Option<&[u8; 28]> {
+        (self.digest_text_of == Some(self.digest)).then_some(&self.digest_text)
+    }
+
+    /// The canonical base64 of blob bin `bin` as read, when the reader kept it: the same as
+    /// encoding its bytes.
+    #[inline]
+    pub fn blob_text(&self, bin: usize) -> Option<&[u8]> {
+        match self.bins.get(bin)?.value {
+            StoredValue::Blob(_, _, true, a, b) => {
+                let text_len = (b - a).div_ceil(3) * 4;
+                self.data.get(b as usize..(b + text_len) as usize)
+            }
+            _ => None,
+        }
     }
 
     /// Keeps `text` as the way the double of bin `bin` (`None`: of the key) is written; it
@@ -373,7 +412,7 @@ impl Record {
             SpanValue::Double(d) => StoredValue::Double(d),
             SpanValue::Str(s) => StoredValue::Str(s.0, s.1),
             SpanValue::GeoJson(s) => StoredValue::GeoJson(s.0, s.1),
-            SpanValue::Blob(t, c, s) => StoredValue::Blob(t, c, s.0, s.1),
+            SpanValue::Blob(t, c, text, s) => StoredValue::Blob(t, c, text, s.0, s.1),
         };
         self.bins.push(StoredBin { name, value });
     }
@@ -414,7 +453,7 @@ impl Record {
                 blob_type,
                 bytes,
                 compact,
-            } => SpanValue::Blob(blob_type, compact, self.push_bytes(bytes)),
+            } => SpanValue::Blob(blob_type, compact, false, self.push_bytes(bytes)),
         };
         self.push_bin_spans(name, value);
     }
@@ -493,7 +532,7 @@ impl Record {
             StoredValue::Double(d) => Value::Double(d),
             StoredValue::Str(a, b) => Value::Str(&self.data[span((a, b))]),
             StoredValue::GeoJson(a, b) => Value::GeoJson(&self.data[span((a, b))]),
-            StoredValue::Blob(t, compact, a, b) => Value::Blob {
+            StoredValue::Blob(t, compact, _, a, b) => Value::Blob {
                 blob_type: t,
                 bytes: &self.data[span((a, b))],
                 compact,
@@ -510,7 +549,8 @@ pub(crate) enum SpanValue {
     Double(f64),
     Str((u32, u32)),
     GeoJson((u32, u32)),
-    Blob(BlobType, bool, (u32, u32)),
+    /// Type, compact, canonical base64 text right after the bytes, span of the bytes.
+    Blob(BlobType, bool, bool, (u32, u32)),
 }
 
 #[cfg(test)]
@@ -543,5 +583,49 @@ mod tests {
         assert_eq!(copy.double_text(Some(1)), Some(&b"+Inf"[..]));
         rec.clear();
         assert_eq!(rec.double_text(None), None);
+    }
+
+    #[test]
+    fn kept_base64_text_follows_its_bin_and_its_digest() {
+        let mut rec = Record::new();
+        rec.set_namespace(b"test");
+        for (name, bytes, text) in [
+            (&b"a"[..], &b"\x01\x02"[..], &b"AQI="[..]),
+            (b"b", b"xyz", b"eHl6"),
+            (b"c", b"", b""),
+        ] {
+            let data = rec.data_mut();
+            let start = data.len() as u32;
+            data.extend_from_slice(bytes);
+            let end = data.len() as u32;
+            data.extend_from_slice(text);
+            let name = rec.push_bytes(name);
+            rec.push_bin_spans(
+                name,
+                SpanValue::Blob(BlobType::Blob, false, true, (start, end)),
+            );
+        }
+        rec.push_bin(b"d", Value::Int(1));
+        assert_eq!(rec.blob_text(0), Some(&b"AQI="[..]));
+        assert_eq!(rec.blob_text(3), None);
+        rec.retain_bins(|n| n != b"a");
+        assert_eq!(rec.blob_text(0), Some(&b"eHl6"[..]));
+        assert_eq!(rec.blob_text(1), Some(&b""[..]));
+        assert_eq!(rec.blob_text(9), None);
+
+        rec.digest = [7; 20];
+        rec.keep_digest_text(b"BwcHBwcHBwcHBwcHBwcHBwcHBwc=");
+        assert_eq!(rec.digest_text(), Some(b"BwcHBwcHBwcHBwcHBwcHBwcHBwc="));
+        rec.digest = [8; 20];
+        assert_eq!(
+            rec.digest_text(),
+            None,
+            "the text no longer encodes the digest"
+        );
+        rec.digest = [7; 20];
+        rec.keep_digest_text(b"BwcHBwcHBwcHBwcHBwcHBwcHBwd=");
+        assert_eq!(rec.digest_text(), None, "stray bits: not kept");
+        rec.clear();
+        assert_eq!(rec.digest_text(), None);
     }
 }

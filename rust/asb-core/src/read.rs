@@ -102,8 +102,18 @@ struct Cur<'b> {
     legacy: bool,
     /// The window holds the end of the input.
     at_eof: bool,
-    /// Keep double text that is not C's `%.17g` ([`Reader::keep_double_text`]).
-    keep_double_text: bool,
+    /// Which value text records keep besides the values ([`Reader::keep_double_text`],
+    /// [`Reader::keep_b64_text`]).
+    keep: KeepText,
+}
+
+/// Value text a reader keeps in its records besides the values.
+#[derive(Clone, Copy, Debug, Default)]
+struct KeepText {
+    /// Double text not in C's `%.17g` form.
+    doubles: bool,
+    /// Canonical base64 of digests and blobs, for writers that would encode it again.
+    base64: bool,
 }
 
 impl<'b> Cur<'b> {
@@ -112,7 +122,7 @@ impl<'b> Cur<'b> {
     fn double_kept(&mut self, what: &'static str) -> PResult<(f64, Option<&'b [u8]>)> {
         let at = self.pos;
         let v = self.double(what)?;
-        if !self.keep_double_text {
+        if !self.keep.doubles {
             return Ok((v, None));
         }
         let text = &self.buf[at..self.pos];
@@ -488,9 +498,9 @@ impl<'b> Cur<'b> {
         self.take(len, what)
     }
 
-    /// `b64len SP base64`: decoded into `out`.
+    /// `b64len SP base64`: decoded into `out`; the text is returned.
     #[inline]
-    fn b64sized(&mut self, out: &mut Vec<u8>, what: &'static str) -> PResult<()> {
+    fn b64sized(&mut self, out: &mut Vec<u8>, what: &'static str) -> PResult<&'b [u8]> {
         let len_at = self.pos;
         let len = self.uint(u32::MAX as u64, what)? as usize;
         if !len.is_multiple_of(4) {
@@ -510,11 +520,11 @@ impl<'b> Cur<'b> {
                 format!("{what}: invalid base64"),
             );
         }
-        Ok(())
+        Ok(text)
     }
 }
 
-/// Appends `bytes`; up to 16 of them with two overlapping word copies instead of a call to
+/// Appends `bytes`; up to 32 of them with two overlapping word copies instead of a call to
 /// memcpy, which costs more than the copy for the short names and values records are full of.
 #[inline(always)]
 pub(crate) fn append_small(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -526,7 +536,7 @@ pub(crate) fn append_small(out: &mut Vec<u8>, bytes: &[u8]) {
         }
         return;
     }
-    if n > 16 {
+    if n > 32 {
         out.extend_from_slice(bytes);
         return;
     }
@@ -536,7 +546,12 @@ pub(crate) fn append_small(out: &mut Vec<u8>, bytes: &[u8]) {
     // and that reserved range (the two copies overlap when n < 16 or n < 8).
     unsafe {
         let (src, dst) = (bytes.as_ptr(), out.as_mut_ptr().add(len));
-        if n >= 8 {
+        if n > 16 {
+            let head = src.cast::<u128>().read_unaligned();
+            let tail = src.add(n - 16).cast::<u128>().read_unaligned();
+            dst.cast::<u128>().write_unaligned(head);
+            dst.add(n - 16).cast::<u128>().write_unaligned(tail);
+        } else if n >= 8 {
             let head = src.cast::<u64>().read_unaligned();
             let tail = src.add(n - 8).cast::<u64>().read_unaligned();
             dst.cast::<u64>().write_unaligned(head);
@@ -608,7 +623,7 @@ pub struct Reader<R> {
     counter: Option<Arc<AtomicU64>>,
     /// Bytes at the start of a mapped file whose pages were given back.
     released: usize,
-    keep_double_text: bool,
+    keep: KeepText,
     end: usize,
     pos: usize,
     eof: bool,
@@ -703,7 +718,7 @@ impl<R: Read> Reader<R> {
             counted: base,
             counter: None,
             released: 0,
-            keep_double_text: false,
+            keep: KeepText::default(),
             end: 0,
             pos: 0,
             eof: false,
@@ -750,7 +765,13 @@ impl<R: Read> Reader<R> {
     /// Records keep double text that is not C's `%.17g` (Go writes shortest forms such as
     /// `0.1` or `+Inf`), so that writing them gives the same text back.
     pub fn keep_double_text(&mut self, keep: bool) {
-        self.keep_double_text = keep;
+        self.keep.doubles = keep;
+    }
+
+    /// Records keep the base64 text of their digest and blobs when it is canonical (as the
+    /// C tools write it), so that a JSON writer copies it instead of encoding the bytes again.
+    pub fn keep_b64_text(&mut self, keep: bool) {
+        self.keep.base64 = keep;
     }
 
     /// Lines ended (LFs) between where reading began and the current position.
@@ -873,7 +894,7 @@ impl<R: Read> Reader<R> {
                 lines: self.lines,
                 legacy: self.header.version.is_legacy(),
                 at_eof: self.eof,
-                keep_double_text: self.keep_double_text,
+                keep: self.keep,
             };
             match parse(&mut cur, &mut self.record) {
                 Ok(v) => {
@@ -1051,7 +1072,7 @@ fn parse_header(cur: &mut Cur<'_>, _: &mut Record) -> PResult<Header> {
                 lines: cur.lines,
                 legacy: cur.legacy,
                 at_eof: true,
-                keep_double_text: false,
+                keep: KeepText::default(),
             };
             let canonical = line.starts_with(b"namespace ")
                 && value
@@ -1127,6 +1148,9 @@ fn parse_record(cur: &mut Cur<'_>, rec: &mut Record) -> PResult<()> {
         };
     };
     rec.digest = digest;
+    if cur.keep.base64 {
+        rec.keep_digest_text(text.try_into().expect("28 bytes"));
+    }
     cur.lf("the digest line")?;
 
     cur.lit(b"+ ", "a record")?;
@@ -1193,7 +1217,7 @@ fn parse_key(cur: &mut Cur<'_>, rec: &mut Record) -> PResult<()> {
         }
         b'X' => {
             cur.sp("the key line")?;
-            let span = into_record(rec, |d| cur.b64sized(d, "the base64 string key"))?;
+            let span = into_record(rec, |d| cur.b64sized(d, "the base64 string key").map(drop))?;
             rec.set_key_str_span(span);
         }
         b'B' => {
@@ -1208,7 +1232,7 @@ fn parse_key(cur: &mut Cur<'_>, rec: &mut Record) -> PResult<()> {
                 rec.set_key_bytes_span(span, true);
             } else {
                 cur.sp("the key line")?;
-                let span = into_record(rec, |d| cur.b64sized(d, "the bytes key"))?;
+                let span = into_record(rec, |d| cur.b64sized(d, "the bytes key").map(drop))?;
                 rec.set_key_bytes_span(span, false);
             }
         }
@@ -1302,12 +1326,13 @@ fn parse_bin(cur: &mut Cur<'_>, rec: &mut Record) -> PResult<()> {
         b'X' => {
             cur.sp("the bin line")?;
             SpanValue::Str(into_record(rec, |d| {
-                cur.b64sized(d, "the base64 string value")
+                cur.b64sized(d, "the base64 string value").map(drop)
             })?)
         }
         _ => {
             let blob_type = blob_type.expect("checked above");
             cur.sp("the bin line")?;
+            let mut text_follows = false;
             let span = if compact {
                 let v = cur.sized("the raw blob value")?;
                 into_record(rec, |d| {
@@ -1315,9 +1340,18 @@ fn parse_bin(cur: &mut Cur<'_>, rec: &mut Record) -> PResult<()> {
                     Ok(())
                 })?
             } else {
-                into_record(rec, |d| cur.b64sized(d, "the blob value"))?
+                let data = rec.data_mut();
+                let start = data.len() as u32;
+                let text = cur.b64sized(data, "the blob value")?;
+                let end = data.len() as u32;
+                // Kept right after the bytes, where Record::blob_text finds it.
+                if cur.keep.base64 && crate::b64::is_canonical(text) {
+                    append_small(data, text);
+                    text_follows = true;
+                }
+                (start, end)
             };
-            SpanValue::Blob(blob_type, compact, span)
+            SpanValue::Blob(blob_type, compact, text_follows, span)
         }
     };
     cur.lf("the bin line")?;
@@ -1449,9 +1483,9 @@ fn parse_udf(cur: &mut Cur<'_>) -> PResult<Udf> {
 mod tests {
     #[test]
     fn small_appends_copy_exactly_at_every_length() {
-        let src: Vec<u8> = (0..40u8).map(|b| b.wrapping_mul(37)).collect();
+        let src: Vec<u8> = (0..48u8).map(|b| b.wrapping_mul(37)).collect();
         for start in 0..4 {
-            for n in 0..=32 {
+            for n in 0..=40 {
                 let bytes = &src[start..start + n];
                 let mut out = b"prefix".to_vec();
                 super::append_small(&mut out, bytes);

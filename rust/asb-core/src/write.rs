@@ -216,7 +216,10 @@ pub fn encode_record(out: &mut Vec<u8>, rec: &Record, legacy: bool) -> Result<()
     out.extend_from_slice(b"+ n ");
     push_line_name(out, rec.namespace(), legacy, MAX_NAMESPACE, "the namespace")?;
     out.extend_from_slice(b"\n+ d ");
-    crate::b64::encode_append(&rec.digest, out);
+    match rec.digest_text() {
+        Some(text) => out.extend_from_slice(text),
+        None => crate::b64::encode_append(&rec.digest, out),
+    }
     out.push(b'\n');
     if let Some(set) = rec.set() {
         out.extend_from_slice(b"+ s ");
@@ -233,6 +236,7 @@ pub fn encode_record(out: &mut Vec<u8>, rec: &Record, legacy: bool) -> Result<()
     for (i, (name, value)) in rec.bins().enumerate() {
         let text = match value {
             Value::Double(_) => rec.double_text(Some(i)),
+            Value::Blob { compact: false, .. } => rec.blob_text(i),
             _ => None,
         };
         encode_bin(out, name, &value, text, legacy)?;
@@ -240,13 +244,14 @@ pub fn encode_record(out: &mut Vec<u8>, rec: &Record, legacy: bool) -> Result<()
     Ok(())
 }
 
-/// `double_text`: how a double is written when it was read in another form than `%.17g`.
+/// `text`: how a double is written when it was read in another form than `%.17g`, or the
+/// canonical base64 of a blob, kept as read.
 #[inline]
 fn encode_bin(
     out: &mut Vec<u8>,
     name: &[u8],
     value: &Value<'_>,
-    double_text: Option<&[u8]>,
+    text: Option<&[u8]>,
     legacy: bool,
 ) -> Result<()> {
     out.extend_from_slice(b"- ");
@@ -265,7 +270,7 @@ fn encode_bin(
         }
         Value::Double(v) => {
             out.push(b' ');
-            match double_text {
+            match text {
                 Some(text) => out.extend_from_slice(text),
                 None => push_c_double(out, v),
             }
@@ -276,10 +281,10 @@ fn encode_bin(
         }
         Value::Blob { bytes, compact, .. } => {
             out.push(b' ');
-            if compact {
-                push_sized(out, bytes);
-            } else {
-                push_b64_sized(out, bytes);
+            match text {
+                _ if compact => push_sized(out, bytes),
+                Some(text) => push_sized(out, text),
+                None => push_b64_sized(out, bytes),
             }
         }
     }

@@ -164,3 +164,52 @@ fn bad_json_is_located() {
     assert_eq!(e.path.as_deref(), Some("in.jsonl"));
     assert!(e.message.contains("missing \"digest\""), "{e}");
 }
+
+/// Base64 kept from the input is copied into JSON only where it is what encoding gives:
+/// text with stray bits in its last character comes out re-encoded, as before.
+#[test]
+fn base64_text_is_copied_only_when_canonical() {
+    let record = |digest: &str, blob: &str| {
+        format!(
+            "+ n test\n+ d {digest}\n+ g 1\n+ t 0\n+ b 2\n- B b {} {blob}\n- L l 4 kqEB\n",
+            blob.len()
+        )
+    };
+    let text = format!(
+        "Version 3.1\n# namespace test\n{}{}",
+        record("L4vA/rMZImCjThi9/gE3X4zIWAc=", "AAECAwQ="),
+        // 'd' and 'R' carry low bits that decoding drops.
+        record("L4vA/rMZImCjThi9/gE3X4zIWAd=", "QR=="),
+    );
+    // What the reader keeps: the canonical text, and nothing for the other record.
+    let mut reader = Reader::new(text.as_bytes()).unwrap();
+    reader.keep_b64_text(true);
+    let mut kept = Vec::new();
+    while reader.next_entity().unwrap().is_some() {
+        let rec = reader.record();
+        kept.push((rec.digest_text().is_some(), rec.blob_text(0).map(<[u8]>::to_vec)));
+    }
+    assert_eq!(kept, [(true, Some(b"AAECAwQ=".to_vec())), (false, None)]);
+
+    let jsonl = String::from_utf8(to_jsonl(text.as_bytes(), &Filter::default())).unwrap();
+    let lines: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let field = |i: usize, f: &dyn Fn(&serde_json::Value) -> &serde_json::Value| {
+        f(&lines[i]).as_str().unwrap().to_string()
+    };
+    assert_eq!(field(1, &|r| &r["digest"]), "L4vA/rMZImCjThi9/gE3X4zIWAc=");
+    assert_eq!(field(1, &|r| &r["bins"][0]["v"]), "AAECAwQ=");
+    assert_eq!(field(2, &|r| &r["digest"]), "L4vA/rMZImCjThi9/gE3X4zIWAc=");
+    assert_eq!(field(2, &|r| &r["bins"][0]["v"]), "QQ==");
+    assert_eq!(field(2, &|r| &r["bins"][1]["v"]), "kqEB");
+    // Back to .asb: the canonical record as it was, the other one in canonical form.
+    let back = String::from_utf8(to_asb(jsonl.as_bytes(), &Filter::default())).unwrap();
+    let canonical = format!(
+        "Version 3.1\n# namespace test\n{}{}",
+        record("L4vA/rMZImCjThi9/gE3X4zIWAc=", "AAECAwQ="),
+        record("L4vA/rMZImCjThi9/gE3X4zIWAc=", "QQ=="),
+    );
+    assert_eq!(back, canonical);
+}
