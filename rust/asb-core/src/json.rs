@@ -95,11 +95,47 @@ fn is_plain(bytes: &[u8]) -> bool {
     i == bytes.len() || !word_needs_care(word(bytes.len() - 8))
 }
 
+/// The 1 to 7 bytes of `bytes` as a little-endian word, zero above them: two overlapping
+/// 4-byte loads, or three single bytes for fewer than four.
+#[inline(always)]
+fn short_word(bytes: &[u8]) -> u64 {
+    let n = bytes.len();
+    debug_assert!((1..8).contains(&n));
+    if n >= 4 {
+        let lo = u32::from_le_bytes(bytes[..4].try_into().expect("4 bytes")) as u64;
+        let hi = u32::from_le_bytes(bytes[n - 4..].try_into().expect("4 bytes")) as u64;
+        lo | hi << (8 * (n - 4))
+    } else {
+        bytes[0] as u64
+            | (bytes[n / 2] as u64) << (8 * (n / 2))
+            | (bytes[n - 1] as u64) << (8 * (n - 1))
+    }
+}
+
 /// Appends `bytes` as a JSON string if they are UTF-8; `false` (and nothing appended) if not.
 #[inline]
 fn push_utf8(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
     let n = bytes.len();
-    if (8..=16).contains(&n) {
+    if (1..8).contains(&n) {
+        // Most bin names: gathered into one word (padded with 'a'), checked once and
+        // stored with its quotes by one 8-byte write into reserved room.
+        let word = short_word(bytes);
+        let pad = !0u64 << (8 * n);
+        if !word_needs_care(word | (pad & (LOW * b'a' as u64))) {
+            out.reserve(10);
+            let len = out.len();
+            // SAFETY: 10 bytes are reserved after `len`; the word's bytes past `n` land in
+            // room that the closing quote or spare capacity covers.
+            unsafe {
+                let dst = out.as_mut_ptr().add(len);
+                *dst = b'"';
+                dst.add(1).cast::<u64>().write_unaligned(word.to_le());
+                *dst.add(n + 1) = b'"';
+                out.set_len(len + n + 2);
+            }
+            return true;
+        }
+    } else if (8..=16).contains(&n) {
         // Most names and values: two overlapping words, each checked and stored once.
         let word = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
         let (head, tail) = (word(0), word(n - 8));
@@ -176,7 +212,17 @@ fn push_double(out: &mut Vec<u8>, v: f64) {
             b"\"-Infinity\""
         });
     } else {
-        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+        let mut buf = zmij::Buffer::new();
+        let text = buf.format_finite(v).as_bytes();
+        // zmij writes exponents as `e+21`; JSON from asbkit has always had ryu's `e21`.
+        let tail = text.len().saturating_sub(5);
+        match text[tail..].iter().position(|&c| c == b'+') {
+            None => crate::read::append_small(out, text),
+            Some(p) => {
+                out.extend_from_slice(&text[..tail + p]);
+                out.extend_from_slice(&text[tail + p + 1..]);
+            }
+        }
     }
 }
 
@@ -980,6 +1026,37 @@ mod tests {
             let mut out = Vec::new();
             push_text(&mut out, plain.as_bytes());
             assert_eq!(out, serde_json::to_string(plain).unwrap().as_bytes());
+        }
+    }
+
+    /// Doubles are written as ryu writes them (shortest text, `e21` exponents), over the
+    /// whole range: powers of ten and their neighbours, subnormals and random bits.
+    #[test]
+    fn doubles_are_written_as_ryu_writes_them() {
+        let mut values = Vec::new();
+        for k in -330..=310 {
+            let base: f64 = format!("1e{k}").parse().unwrap();
+            for m in [1.0, 1.5, 2.0, 9.999999999999999, 3.3333333333333335, 7.0] {
+                for d in -3i64..=3 {
+                    values.push(f64::from_bits(((base * m).to_bits() as i64 + d) as u64));
+                }
+            }
+        }
+        values.extend((1..3000).map(f64::from_bits));
+        let mut x = 88172645463325252u64;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push(f64::from_bits(x));
+            values.push((x % 1_000_000_000) as f64 / 7.0);
+        }
+        for v in values.into_iter().filter(|v| v.is_finite()) {
+            for v in [v, -v] {
+                let mut out = Vec::new();
+                push_double(&mut out, v);
+                assert_eq!(out, ryu::Buffer::new().format_finite(v).as_bytes());
+            }
         }
     }
 

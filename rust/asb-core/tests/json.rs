@@ -187,7 +187,10 @@ fn base64_text_is_copied_only_when_canonical() {
     let mut kept = Vec::new();
     while reader.next_entity().unwrap().is_some() {
         let rec = reader.record();
-        kept.push((rec.digest_text().is_some(), rec.blob_text(0).map(<[u8]>::to_vec)));
+        kept.push((
+            rec.digest_text().is_some(),
+            rec.blob_text(0).map(<[u8]>::to_vec),
+        ));
     }
     assert_eq!(kept, [(true, Some(b"AAECAwQ=".to_vec())), (false, None)]);
 
