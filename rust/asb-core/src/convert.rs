@@ -135,6 +135,15 @@ enum Item {
     Udf(crate::model::Udf),
 }
 
+/// Entities on their way from the parser to the encoder. Items stay in place when a batch
+/// comes back: the parser reads the next records into the same records (their buffers
+/// already grown), instead of moving records in and out.
+#[derive(Default)]
+struct Batch {
+    items: Vec<Item>,
+    filled: usize,
+}
+
 /// What [`next_kept`] read: the record itself is in the caller's record.
 enum Kept {
     Record,
@@ -197,18 +206,16 @@ pub fn asb_to_jsonl<R: Read>(
     let mut head = Vec::new();
     header_to_json(&mut head, &filter.header(reader.header()), file);
     out.write_all(&head)?;
-    let (full_tx, full_rx) = sync_channel::<Vec<Item>>(4);
-    let (empty_tx, empty_rx) = sync_channel::<Vec<Item>>(6);
+    let (full_tx, full_rx) = sync_channel::<Batch>(4);
+    let (empty_tx, empty_rx) = sync_channel::<Batch>(6);
     for _ in 0..6 {
-        empty_tx
-            .send(Vec::with_capacity(BATCH))
-            .expect("capacity 6");
+        empty_tx.send(Batch::default()).expect("capacity 6");
     }
     std::thread::scope(|scope| {
         let encoder = scope.spawn(move || -> Result<()> {
             let mut buf = Vec::with_capacity(2 << 20);
             for batch in full_rx {
-                for item in &batch {
+                for item in &batch.items[..batch.filled] {
                     match item {
                         Item::Record(r) => record_to_json(&mut buf, r),
                         Item::SecondaryIndex(s) => sindex_to_json(&mut buf, s),
@@ -311,49 +318,48 @@ fn parse_batches<R: Read>(
     reader: &mut Reader<R>,
     filter: &Filter,
     counts: &mut Counts,
-    full: &std::sync::mpsc::SyncSender<Vec<Item>>,
-    empty: &std::sync::mpsc::Receiver<Vec<Item>>,
+    full: &std::sync::mpsc::SyncSender<Batch>,
+    empty: &std::sync::mpsc::Receiver<Batch>,
     mut tick: impl FnMut() -> Result<()>,
 ) -> Result<()> {
-    let mut spare: Vec<Record> = Vec::new();
     let Ok(mut batch) = empty.recv() else {
         return Ok(());
     };
+    batch.filled = 0;
     loop {
         if filter.done(counts) {
             break;
         }
-        let mut rec = spare.pop().unwrap_or_default();
-        // The record buffer goes back to the spares unless a record was read into it.
-        let item = match next_kept(reader, u64::MAX, filter, counts, &mut rec)? {
-            None => break,
-            Some(Kept::Record) => Item::Record(rec),
-            Some(Kept::SecondaryIndex(s)) => {
-                spare.push(rec);
-                Item::SecondaryIndex(s)
-            }
-            Some(Kept::Udf(u)) => {
-                spare.push(rec);
-                Item::Udf(u)
-            }
+        if batch.filled == batch.items.len() {
+            batch.items.push(Item::Record(Record::new()));
+        }
+        let slot = &mut batch.items[batch.filled];
+        if !matches!(slot, Item::Record(_)) {
+            *slot = Item::Record(Record::new());
+        }
+        let Item::Record(rec) = slot else {
+            unreachable!("made a record above")
         };
-        batch.push(item);
-        if batch.len() == BATCH {
+        match next_kept(reader, u64::MAX, filter, counts, rec)? {
+            None => break,
+            Some(Kept::Record) => {}
+            Some(Kept::SecondaryIndex(s)) => *slot = Item::SecondaryIndex(s),
+            Some(Kept::Udf(u)) => *slot = Item::Udf(u),
+        }
+        batch.filled += 1;
+        if batch.filled == BATCH {
             tick()?;
-            if full.send(std::mem::take(&mut batch)).is_err() {
+            if full.send(batch).is_err() {
                 return Ok(()); // the encoder stopped: its error is reported
             }
-            let Ok(mut next) = empty.recv() else {
+            let Ok(next) = empty.recv() else {
                 return Ok(());
             };
-            spare.extend(next.drain(..).filter_map(|i| match i {
-                Item::Record(r) => Some(r),
-                _ => None,
-            }));
             batch = next;
+            batch.filled = 0;
         }
     }
-    if !batch.is_empty() {
+    if batch.filled > 0 {
         let _ = full.send(batch);
     }
     tick()

@@ -67,6 +67,21 @@ fn synthetic_backup_round_trips_through_json() {
     assert_eq!(to_asb(&jsonl, &Filter::default()), text);
 }
 
+/// Batches come back to the parser and are filled again in place: slots that held an index
+/// or a UDF hold records the next time round, and the output is still the input's.
+#[test]
+fn reused_batches_keep_indexes_udfs_and_records_apart() {
+    let mut records = Vec::new();
+    asb_core::synth::write_synthetic(&mut records, 3_000_000, 11).unwrap();
+    let body = records.splitn(4, |&b| b == b'\n').nth(3).unwrap().to_vec();
+    let header_end = records.len() - body.len();
+    let globals = b"* i bench demo idx_age N 1 age N\n* u L x.lua 3 a=1\n".to_vec();
+    let text = [&records[..header_end], &globals[..], &body[..]].concat();
+    let jsonl = to_jsonl(&text, &Filter::default());
+    assert!(jsonl.split(|&b| b == b'\n').count() > 6 * 512 * 2, "several rounds of batches");
+    assert_eq!(to_asb(&jsonl, &Filter::default()), text);
+}
+
 #[test]
 fn json_shows_values_for_people() {
     let jsonl = String::from_utf8(to_jsonl(&sample(), &Filter::default())).unwrap();
