@@ -34,19 +34,25 @@ pub enum Entity<'a> {
     Record(&'a Record),
 }
 
-/// Why a parse attempt stopped: the window ended (need this many bytes), or a real error.
-enum Stop {
+/// Why a parse attempt stopped. Boxed: parse steps return `Result`s of a word or two, in
+/// registers, and stopping is rare.
+struct Stop(Box<StopKind>);
+
+enum StopKind {
+    /// The window ended: this many bytes are needed.
     Need {
         len: usize,
         at: Position,
         what: &'static str,
     },
+    /// A real error.
     Fail(Error),
 }
 
 impl From<Error> for Stop {
+    #[cold]
     fn from(e: Error) -> Stop {
-        Stop::Fail(e)
+        Stop(Box::new(StopKind::Fail(e)))
     }
 }
 
@@ -139,17 +145,18 @@ impl<'b> Cur<'b> {
         self.at_pos(self.pos)
     }
 
+    #[cold]
     fn fail<T>(&self, pos: usize, msg: impl Into<String>) -> PResult<T> {
-        Err(Stop::Fail(Error::parse(msg, self.at_pos(pos))))
+        Err(Error::parse(msg, self.at_pos(pos)).into())
     }
 
-    #[inline]
+    #[cold]
     fn need<T>(&self, len: usize, what: &'static str) -> PResult<T> {
-        Err(Stop::Need {
+        Err(Stop(Box::new(StopKind::Need {
             len,
             at: self.here(),
             what,
-        })
+        })))
     }
 
     #[inline]
@@ -902,14 +909,16 @@ impl<R: Read> Reader<R> {
                     self.pos = cur.pos;
                     return Ok(Some(v));
                 }
-                Err(Stop::Fail(e)) => return Err(self.located(e)),
-                Err(Stop::Need { len, at, what }) => {
-                    if self.eof {
-                        let e = Error::parse(format!("unexpected end of file in {what}"), at);
-                        return Err(self.located(e));
+                Err(Stop(stop)) => match *stop {
+                    StopKind::Fail(e) => return Err(self.located(e)),
+                    StopKind::Need { len, at, what } => {
+                        if self.eof {
+                            let e = Error::parse(format!("unexpected end of file in {what}"), at);
+                            return Err(self.located(e));
+                        }
+                        self.fill(len - self.pos)?;
                     }
-                    self.fill(len - self.pos)?;
-                }
+                },
             }
         }
     }
