@@ -113,7 +113,9 @@ fn short_word(bytes: &[u8]) -> u64 {
 }
 
 /// Appends `bytes` as a JSON string if they are UTF-8; `false` (and nothing appended) if not.
-#[inline]
+/// The short plain text most names and values are is written here, inline; the rest by
+/// [`push_utf8_other`].
+#[inline(always)]
 fn push_utf8(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
     let n = bytes.len();
     if (1..8).contains(&n) {
@@ -157,6 +159,11 @@ fn push_utf8(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
             return true;
         }
     }
+    push_utf8_other(out, bytes)
+}
+
+#[inline(never)]
+fn push_utf8_other(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
     if is_plain(bytes) {
         out.reserve(bytes.len() + 2);
         out.push(b'"');
@@ -405,7 +412,9 @@ pub fn record_to_json(out: &mut Vec<u8>, rec: &Record) {
         out.push(b'}');
     }
     out.extend_from_slice(b",\"bins\":[");
-    for (i, (name, value)) in rec.bins().enumerate() {
+    // By index: writers are hot, and an index loop is inlined where an iterator may not be.
+    for i in 0..rec.bin_count() {
+        let (name, value) = rec.bin(i);
         if i > 0 {
             out.push(b',');
         }

@@ -517,13 +517,23 @@ impl Record {
         self.bins.len()
     }
 
-    /// Bins in file order (duplicates kept as they appear).
-    pub fn bins(&self) -> impl ExactSizeIterator<Item = (&[u8], Value<'_>)> + '_ {
-        self.bins
-            .iter()
-            .map(move |b| (&self.data[span(b.name)], self.value(&b.value)))
+    /// Bin `i` (in file order): its name and value.
+    #[inline(always)]
+    pub fn bin(&self, i: usize) -> (&[u8], Value<'_>) {
+        let b = &self.bins[i];
+        (&self.data[span(b.name)], self.value(&b.value))
     }
 
+    /// Bins in file order (duplicates kept as they appear).
+    #[inline]
+    pub fn bins(&self) -> Bins<'_> {
+        Bins {
+            record: self,
+            stored: self.bins.iter(),
+        }
+    }
+
+    #[inline(always)]
     fn value(&self, v: &StoredValue) -> Value<'_> {
         match *v {
             StoredValue::Nil => Value::Nil,
@@ -540,6 +550,30 @@ impl Record {
         }
     }
 }
+
+/// The bins of a [`Record`]: (name, value) in file order. A named iterator whose `next` is
+/// always inlined: every writer loops over bins, and a closure was left out of line.
+pub struct Bins<'a> {
+    record: &'a Record,
+    stored: std::slice::Iter<'a, StoredBin>,
+}
+
+impl<'a> Iterator for Bins<'a> {
+    type Item = (&'a [u8], Value<'a>);
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<Self::Item> {
+        let b = self.stored.next()?;
+        Some((&self.record.data[span(b.name)], self.record.value(&b.value)))
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.stored.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Bins<'_> {}
 
 /// Bin value whose bytes are spans of the record buffer; used by the parser.
 pub(crate) enum SpanValue {

@@ -159,7 +159,7 @@ impl<'b> Cur<'b> {
         })))
     }
 
-    #[inline]
+    #[inline(always)]
     fn peek(&self, what: &'static str) -> PResult<u8> {
         match self.buf.get(self.pos) {
             Some(&b) => Ok(b),
@@ -167,7 +167,7 @@ impl<'b> Cur<'b> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn byte(&mut self, what: &'static str) -> PResult<u8> {
         let b = self.peek(what)?;
         self.pos += 1;
@@ -206,7 +206,7 @@ impl<'b> Cur<'b> {
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn sp(&mut self, what: &'static str) -> PResult<()> {
         self.lit(b" ", what)
     }
@@ -233,7 +233,7 @@ impl<'b> Cur<'b> {
     }
 
     /// Takes `len` raw bytes (which may hold anything, LFs included).
-    #[inline]
+    #[inline(always)]
     fn take(&mut self, len: usize, what: &'static str) -> PResult<&'b [u8]> {
         let end = self.pos + len;
         if end > self.buf.len() {

@@ -78,7 +78,10 @@ fn reused_batches_keep_indexes_udfs_and_records_apart() {
     let globals = b"* i bench demo idx_age N 1 age N\n* u L x.lua 3 a=1\n".to_vec();
     let text = [&records[..header_end], &globals[..], &body[..]].concat();
     let jsonl = to_jsonl(&text, &Filter::default());
-    assert!(jsonl.split(|&b| b == b'\n').count() > 6 * 512 * 2, "several rounds of batches");
+    assert!(
+        jsonl.split(|&b| b == b'\n').count() > 6 * 512 * 2,
+        "several rounds of batches"
+    );
     assert_eq!(to_asb(&jsonl, &Filter::default()), text);
 }
 
