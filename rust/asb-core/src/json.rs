@@ -243,88 +243,9 @@ fn push_double_text(out: &mut Vec<u8>, text: Option<&[u8]>) {
     }
 }
 
-/// Integers JSON holds: their sign and magnitude.
-trait JsonInt: Copy {
-    fn sign_and_magnitude(self) -> (bool, u64);
-}
-
-macro_rules! json_int {
-    (unsigned: $($t:ty),*; signed: $($s:ty),*) => {
-        $(impl JsonInt for $t {
-            #[inline(always)]
-            fn sign_and_magnitude(self) -> (bool, u64) {
-                (false, self as u64)
-            }
-        })*
-        $(impl JsonInt for $s {
-            #[inline(always)]
-            fn sign_and_magnitude(self) -> (bool, u64) {
-                (self < 0, self.unsigned_abs() as u64)
-            }
-        })*
-    };
-}
-json_int!(unsigned: u8, u16, u32, u64; signed: i8, i64);
-
-/// "00" to "99".
-static DIGIT_PAIRS: [u8; 200] = {
-    let mut t = [0u8; 200];
-    let mut i = 0;
-    while i < 100 {
-        t[2 * i] = b'0' + (i / 10) as u8;
-        t[2 * i + 1] = b'0' + (i % 10) as u8;
-        i += 1;
-    }
-    t
-};
-
-/// Decimal digits of `v` (1 to 20).
 #[inline(always)]
-fn decimal_len(v: u64) -> usize {
-    const POW10: [u64; 20] = {
-        let mut t = [1u64; 20];
-        let mut i = 1;
-        while i < 20 {
-            t[i] = t[i - 1] * 10;
-            i += 1;
-        }
-        t
-    };
-    // log10 from log2 (1233 / 4096 ~ log10(2)), then one comparison to correct it.
-    let guess = ((64 - (v | 1).leading_zeros()) * 1233 >> 12) as usize;
-    guess + usize::from((v | 1) >= POW10[guess])
-}
-
-/// Writes the digits straight into `out`, two at a time from the right. (Formatting into a
-/// buffer and copying it stalls: wide loads of bytes just stored in pairs cannot be
-/// forwarded from the stores.)
-#[inline]
-fn push_int(out: &mut Vec<u8>, v: impl JsonInt) {
-    let (negative, mut m) = v.sign_and_magnitude();
-    out.reserve(21);
-    if negative {
-        out.push(b'-');
-    }
-    let n = decimal_len(m);
-    let len = out.len();
-    // SAFETY: 21 bytes were reserved (at most a sign and 20 digits); every write lands in
-    // out[len..len + n], and all of those are written before the length covers them.
-    unsafe {
-        let dst = out.as_mut_ptr().add(len);
-        let mut end = n;
-        while m >= 100 {
-            let pair = (m % 100) as usize * 2;
-            m /= 100;
-            end -= 2;
-            std::ptr::copy_nonoverlapping(DIGIT_PAIRS.as_ptr().add(pair), dst.add(end), 2);
-        }
-        if m >= 10 {
-            std::ptr::copy_nonoverlapping(DIGIT_PAIRS.as_ptr().add(m as usize * 2), dst, 2);
-        } else {
-            *dst = b'0' + m as u8;
-        }
-        out.set_len(len + n);
-    }
+fn push_int(out: &mut Vec<u8>, v: impl crate::numbers::DecimalInt) {
+    crate::numbers::push_decimal(out, v);
 }
 
 /// ISO-8601 UTC of a void time (seconds since 2010-01-01).
@@ -1145,40 +1066,6 @@ mod tests {
                 push_double(&mut out, v);
                 assert_eq!(out, ryu::Buffer::new().format_finite(v).as_bytes());
             }
-        }
-    }
-
-    /// Integers come out as itoa writes them, at every length and at the edges.
-    #[test]
-    fn integers_are_written_as_itoa_writes_them() {
-        let mut values: Vec<i64> = vec![0, 1, -1, 9, 10, 99, 100, i64::MIN, i64::MAX];
-        let mut p = 1i64;
-        for _ in 0..18 {
-            p *= 10;
-            values.extend([p - 1, p, p + 1, -p, -(p - 1), -(p + 1)]);
-        }
-        let mut x = 88172645463325252u64;
-        for _ in 0..100_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            values.push(x as i64);
-            values.push((x >> (x % 64)) as i64);
-        }
-        for v in values {
-            let mut out = b"x".to_vec();
-            push_int(&mut out, v);
-            assert_eq!(&out[1..], itoa::Buffer::new().format(v).as_bytes());
-        }
-        for v in [0u64, 9, 10, 99, 100, u64::MAX, u64::MAX / 10, 10_000_000_000_000_000_000] {
-            let mut out = Vec::new();
-            push_int(&mut out, v);
-            assert_eq!(out, itoa::Buffer::new().format(v).as_bytes());
-        }
-        for v in [i8::MIN, -1, 0, i8::MAX] {
-            let mut out = Vec::new();
-            push_int(&mut out, v);
-            assert_eq!(out, v.to_string().as_bytes());
         }
     }
 

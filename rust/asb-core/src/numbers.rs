@@ -338,10 +338,95 @@ pub fn parse_u64(t: &[u8], max: u64) -> Option<u64> {
     (v <= max).then_some(v)
 }
 
+/// Integers written in decimal: their sign and magnitude.
+pub(crate) trait DecimalInt: Copy {
+    fn sign_and_magnitude(self) -> (bool, u64);
+}
+
+macro_rules! decimal_int {
+    (unsigned: $($t:ty),*; signed: $($s:ty),*) => {
+        $(impl DecimalInt for $t {
+            #[inline(always)]
+            fn sign_and_magnitude(self) -> (bool, u64) {
+                (false, self as u64)
+            }
+        })*
+        $(impl DecimalInt for $s {
+            #[inline(always)]
+            fn sign_and_magnitude(self) -> (bool, u64) {
+                (self < 0, self.unsigned_abs() as u64)
+            }
+        })*
+    };
+}
+decimal_int!(unsigned: u8, u16, u32, u64, usize; signed: i8, i64);
+
+/// "00" to "99".
+static DIGIT_PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Decimal digits of `v` (1 to 20).
+#[inline(always)]
+fn decimal_len(v: u64) -> usize {
+    const POW10: [u64; 20] = {
+        let mut t = [1u64; 20];
+        let mut i = 1;
+        while i < 20 {
+            t[i] = t[i - 1] * 10;
+            i += 1;
+        }
+        t
+    };
+    // log10 from log2 (1233 / 4096 ~ log10(2)), then one comparison to correct it.
+    let guess = (((64 - (v | 1).leading_zeros()) * 1233) >> 12) as usize;
+    guess + usize::from((v | 1) >= POW10[guess])
+}
+
+/// Writes the digits straight into `out`, two at a time from the right. (Formatting into a
+/// buffer and copying it stalls: wide loads of bytes just stored in pairs cannot be
+/// forwarded from the stores.)
+#[inline]
+pub(crate) fn push_decimal(out: &mut Vec<u8>, v: impl DecimalInt) {
+    let (negative, mut m) = v.sign_and_magnitude();
+    out.reserve(21);
+    if negative {
+        out.push(b'-');
+    }
+    let n = decimal_len(m);
+    let len = out.len();
+    // SAFETY: 21 bytes were reserved (at most a sign and 20 digits); every write lands in
+    // out[len..len + n], and all of those are written before the length covers them.
+    unsafe {
+        let dst = out.as_mut_ptr().add(len);
+        let mut end = n;
+        while m >= 100 {
+            let pair = (m % 100) as usize * 2;
+            m /= 100;
+            end -= 2;
+            std::ptr::copy_nonoverlapping(DIGIT_PAIRS.as_ptr().add(pair), dst.add(end), 2);
+        }
+        if m >= 10 {
+            std::ptr::copy_nonoverlapping(DIGIT_PAIRS.as_ptr().add(m as usize * 2), dst, 2);
+        } else {
+            *dst = b'0' + m as u8;
+        }
+        out.set_len(len + n);
+    }
+}
+
 #[cfg(test)]
 // Tie cases are written with every digit, to show what they test.
 #[allow(clippy::excessive_precision)]
 mod tests {
+    use super::*;
 
     /// The digit-by-digit check agrees with formatting and comparing, on C's own text, on
     /// the shortest text (as Go writes it), and on near misses.
@@ -381,7 +466,49 @@ mod tests {
         }
         assert!(checked > 300_000, "{checked}");
     }
-    use super::*;
+
+    /// Integers come out as itoa writes them, at every length and at the edges.
+    #[test]
+    fn integers_are_written_as_itoa_writes_them() {
+        let mut values: Vec<i64> = vec![0, 1, -1, 9, 10, 99, 100, i64::MIN, i64::MAX];
+        let mut p = 1i64;
+        for _ in 0..18 {
+            p *= 10;
+            values.extend([p - 1, p, p + 1, -p, -(p - 1), -(p + 1)]);
+        }
+        let mut x = 88172645463325252u64;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push(x as i64);
+            values.push((x >> (x % 64)) as i64);
+        }
+        for v in values {
+            let mut out = b"x".to_vec();
+            push_decimal(&mut out, v);
+            assert_eq!(&out[1..], itoa::Buffer::new().format(v).as_bytes());
+        }
+        for v in [
+            0u64,
+            9,
+            10,
+            99,
+            100,
+            u64::MAX,
+            u64::MAX / 10,
+            10_000_000_000_000_000_000,
+        ] {
+            let mut out = Vec::new();
+            push_decimal(&mut out, v);
+            assert_eq!(out, itoa::Buffer::new().format(v).as_bytes());
+        }
+        for v in [i8::MIN, -1, 0, i8::MAX] {
+            let mut out = Vec::new();
+            push_decimal(&mut out, v);
+            assert_eq!(out, v.to_string().as_bytes());
+        }
+    }
 
     fn c(v: f64) -> String {
         let mut out = Vec::new();

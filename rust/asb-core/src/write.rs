@@ -72,8 +72,8 @@ fn push_line_name(
 }
 
 #[inline]
-fn push_int(out: &mut Vec<u8>, v: impl itoa::Integer) {
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+fn push_int(out: &mut Vec<u8>, v: impl crate::numbers::DecimalInt) {
+    crate::numbers::push_decimal(out, v);
 }
 
 #[inline]
