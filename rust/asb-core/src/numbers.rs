@@ -373,6 +373,12 @@ static DIGIT_PAIRS: [u8; 200] = {
     t
 };
 
+/// The two digits of `v` (below 100) as the bytes of a little-endian word.
+#[inline(always)]
+pub(crate) fn digit_pair(v: usize) -> u16 {
+    u16::from_le_bytes([DIGIT_PAIRS[2 * v], DIGIT_PAIRS[2 * v + 1]])
+}
+
 /// Decimal digits of `v` (1 to 20).
 #[inline(always)]
 fn decimal_len(v: u64) -> usize {
