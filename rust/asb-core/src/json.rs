@@ -1108,6 +1108,71 @@ mod tests {
         assert_eq!(view(&[0x91, 0x01, 0x02]), r#"{"invalid_msgpack":true}"#);
     }
 
+    /// Lists of the items the view shows by a shortcut (integers, CDT strings) mixed with
+    /// others, each with what it must show, built apart from the view code; and every cut
+    /// of such a list is invalid rather than misread.
+    #[test]
+    fn msgpack_items_show_as_their_values() {
+        use serde_json::json;
+        let mut x = 88172645463325252u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..3000 {
+            let n = (next() % 15) as usize;
+            let mut bytes = vec![0x90 | n as u8];
+            let mut want = Vec::new();
+            for _ in 0..n {
+                let r = next();
+                let v = r >> 8;
+                match r % 6 {
+                    0 => {
+                        bytes.push((v % 128) as u8);
+                        want.push(json!(v % 128));
+                    }
+                    1 => {
+                        let width = 1usize << (v % 4);
+                        let v = if width == 8 {
+                            v
+                        } else {
+                            v % (1 << (8 * width))
+                        };
+                        bytes.push(0xcc + width.trailing_zeros() as u8);
+                        bytes.extend_from_slice(&v.to_be_bytes()[8 - width..]);
+                        want.push(json!(v));
+                    }
+                    2 | 3 => {
+                        let len = (v % 20) as usize;
+                        let text: String = (0..len)
+                            .map(|i| b"ab\"\\\n xyz\t"[(v as usize >> (i % 8)) % 10] as char)
+                            .collect();
+                        bytes.push(0xa0 | (len + 1) as u8);
+                        bytes.push(3);
+                        bytes.extend_from_slice(text.as_bytes());
+                        want.push(json!(text));
+                    }
+                    4 => {
+                        bytes.extend_from_slice(&[0xa3, 4, v as u8, (v >> 8) as u8]);
+                        let b64 = base64_simd::STANDARD.encode_to_string([v as u8, (v >> 8) as u8]);
+                        want.push(json!({ "bytes": b64 }));
+                    }
+                    _ => {
+                        bytes.push(0xe0 | (v % 32) as u8);
+                        want.push(json!((v % 32) as i64 - 32));
+                    }
+                }
+            }
+            let got: serde_json::Value = serde_json::from_str(&view(&bytes)).unwrap();
+            assert_eq!(got, json!(want), "{bytes:02x?}");
+            for cut in 1..bytes.len() {
+                assert_eq!(view(&bytes[..cut]), r#"{"invalid_msgpack":true}"#);
+            }
+        }
+    }
+
     #[test]
     fn void_times_as_dates() {
         assert_eq!(void_time_iso(428179113), "2023-07-27T18:38:33Z");
