@@ -71,6 +71,45 @@ def test_failed_filter_leaves_nothing(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.asb"]
 
 
+def test_filter_replaces_a_file_as_convert_does(tmp_path: Path) -> None:
+    # One output file follows convert's rule: replaced whole when the copy is complete, with
+    # the old file's mode; a failed copy leaves the old file as it was.
+    import os
+    import stat
+
+    out = tmp_path / "out.asb"
+    out.write_bytes(b"old")
+    out.chmod(0o640)
+    assert filter_backup(str(SAMPLE), str(out)).ok
+    assert out.read_bytes() == SAMPLE.read_bytes()
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o640
+    bad = tmp_path / "bad.asb"
+    bad.write_bytes(SAMPLE.read_bytes()[:-3])
+    assert not filter_backup(str(bad), str(out)).ok
+    assert out.read_bytes() == SAMPLE.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.asb", "out.asb"]
+
+
+def test_filter_writes_pipes_and_devices_in_place(tmp_path: Path) -> None:
+    import os
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe.asb"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = filter_backup(str(SAMPLE), str(fifo))
+    reader.join(timeout=30)
+    assert result.ok, result.errors
+    assert received == [SAMPLE.read_bytes()] and result.data.outputs == [str(fifo)]
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.asb"], "nothing staged"
+    assert filter_backup(str(SAMPLE), os.devnull).ok
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
 def test_cli(tmp_path: Path) -> None:
     assert main(["filter", str(SAMPLE), str(tmp_path / "o.asb"), "-n", "test,prod"]) == 0
     assert {r.namespace for r in records_of(tmp_path / "o.asb")} == {"prod"}

@@ -47,7 +47,8 @@ def _run(
         bar.close()
     report.records, report.skipped = counts["records"], counts["skipped"]
     report.indexes, report.udfs = counts["indexes"], counts["udfs"]
-    report.outputs = [str(p) for p in outputs] or ([dest] if dest == "-" else [])
+    # A pipe, a device or `-` is written in place: not among the renamed files.
+    report.outputs = [str(p) for p in outputs] or ([dest] if not split else [])
     return CommandResult(command, report)
 
 

@@ -196,11 +196,16 @@ pub struct StagedFiles {
 }
 
 impl StagedFiles {
-    /// Creates the temporary file for `target`; a target that exists (or is staged) is an error.
+    /// Creates the temporary file for `target`; a target that exists (or is staged) is an
+    /// error: parts written into a directory never mix with files already there.
     pub fn create(&mut self, target: PathBuf) -> Result<File> {
         if target.exists() || self.parts.iter().any(|(_, t)| *t == target) {
             return Err(Error::value(format!("{} exists already", target.display())));
         }
+        self.stage(target)
+    }
+
+    fn stage(&mut self, target: PathBuf) -> Result<File> {
         let name = target
             .file_name()
             .map(|f| f.to_string_lossy().into_owned())
@@ -210,6 +215,39 @@ impl StagedFiles {
             File::create(&tmp).map_err(|e| Error::from(e).with_path(tmp.display().to_string()))?;
         self.parts.push((tmp, target));
         Ok(file)
+    }
+
+    /// Where one named output goes, by the rule `asbkit convert` follows too: a regular file
+    /// is replaced when everything is written (a new file takes its mode), a name that does
+    /// not exist yet is created the same way, and a pipe or device (`/dev/null`) is written
+    /// in place, since renaming onto it would replace it.
+    pub fn replace(&mut self, target: PathBuf) -> Result<File> {
+        let with_path = |e: std::io::Error| Error::from(e).with_path(target.display().to_string());
+        let existing = match std::fs::metadata(&target) {
+            Ok(meta) => Some(meta),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(with_path(e)),
+        };
+        match existing {
+            Some(meta) if !meta.is_file() => std::fs::OpenOptions::new()
+                .write(true)
+                .open(&target)
+                .map_err(with_path),
+            _ if self.parts.iter().any(|(_, t)| *t == target) => Err(Error::value(format!(
+                "{} is written twice",
+                target.display()
+            ))),
+            existing => {
+                let file = self.stage(target)?;
+                if let Some(meta) = existing {
+                    file.set_permissions(meta.permissions()).map_err(|e| {
+                        Error::from(e)
+                            .with_path(self.parts[self.parts.len() - 1].0.display().to_string())
+                    })?;
+                }
+                Ok(file)
+            }
+        }
     }
 
     /// Renames every file to its target; returns the targets.

@@ -1361,19 +1361,16 @@ fn asb_to_asb<'py>(
                 let out: Box<dyn Write + Send> = if to_stdout {
                     Box::new(io::BufWriter::with_capacity(1 << 20, io::stdout()))
                 } else {
-                    let target = if split == convert::Split::None {
-                        dest.clone()
+                    let file = if split == convert::Split::None {
+                        staged.replace(dest.clone())?
                     } else {
                         let stem = prefix.clone().unwrap_or_else(|| {
                             String::from_utf8_lossy(header.namespace().unwrap_or(b"backup"))
                                 .into_owned()
                         });
-                        dest.join(format!("{stem}_{n:05}.asb"))
+                        staged.create(dest.join(format!("{stem}_{n:05}.asb")))?
                     };
-                    Box::new(io::BufWriter::with_capacity(
-                        1 << 20,
-                        staged.create(target)?,
-                    ))
+                    Box::new(io::BufWriter::with_capacity(1 << 20, file))
                 };
                 LayeredWriter::new(out, &out_layers)
             },
