@@ -11,45 +11,20 @@
 
 use std::sync::Arc;
 
-use asb_core::write::{encode_record, encode_sindex, encode_udf};
-use asb_core::{Entity, Position, Reader};
+use asb_core::Reader;
 use libfuzzer_sys::fuzz_target;
+
+mod common;
+use common::{read_rest, Outcome};
 
 /// `RELEASE_STEP` in `src/read.rs`.
 const RELEASE_STEP: usize = 4 << 20;
 const FILLER_HEAD: &[u8] = b"+ n test\n+ d 7JEZLUt/jONdXXjTS8ply6qqyWA=\n+ g 1\n+ t 0\n+ b 1\n- S f ";
 
-#[derive(Debug, PartialEq)]
-struct Outcome {
-    entities: Vec<Vec<u8>>,
-    error: Option<(String, Option<Position>)>,
-    lines: u64,
-}
-
 fn read_all<R: std::io::Read>(reader: Result<Reader<R>, asb_core::Error>) -> Outcome {
-    let mut entities = Vec::new();
-    let mut reader = match reader {
-        Ok(r) => r,
-        Err(e) => return Outcome { entities, error: Some((e.message, e.position)), lines: 0 },
-    };
-    let legacy = reader.header().version.is_legacy();
-    loop {
-        let mut out = Vec::new();
-        let encoded = match reader.next_entity() {
-            Ok(Some(Entity::Record(r))) => encode_record(&mut out, r, legacy),
-            Ok(Some(Entity::SecondaryIndex(s))) => encode_sindex(&mut out, &s),
-            Ok(Some(Entity::Udf(u))) => encode_udf(&mut out, &u),
-            Ok(None) => {
-                return Outcome { entities, error: None, lines: reader.lines_read() };
-            }
-            Err(e) => {
-                return Outcome { entities, error: Some((e.message, e.position)), lines: 0 };
-            }
-        };
-        if let Err(e) = encoded {
-            out = format!("refused: {}", e.message).into_bytes();
-        }
-        entities.push(out);
+    match reader {
+        Ok(mut r) => read_rest(&mut r),
+        Err(e) => Outcome::failed(e),
     }
 }
 

@@ -13,28 +13,24 @@
 
 use std::cell::RefCell;
 
-use asb_core::write::{encode_record, encode_sindex, encode_udf};
-use asb_core::{Entity, Position, Reader, Value};
+use asb_core::{Entity, Reader, Value};
 use libfuzzer_sys::fuzz_target;
+
+mod common;
+use common::{read_rest, Outcome};
 
 /// `INITIAL_WINDOW` in `src/read.rs`.
 const WINDOW: usize = 1 << 20;
 const FILLER_HEAD: &[u8] = b"+ n test\n+ d 7JEZLUt/jONdXXjTS8ply6qqyWA=\n+ g 1\n+ t 0\n+ b 1\n- S f ";
 const FILLER_LINES: u64 = 6;
 
-#[derive(Debug, PartialEq)]
-struct Outcome {
-    entities: Vec<Vec<u8>>,
-    error: Option<(String, Option<Position>)>,
-}
-
 /// Reads all of `text`; with `filler`, the first entity must be the filler record with a
-/// string of that length (checked, not encoded, to keep runs fast).
+/// string of that length (checked, not encoded, to keep runs fast). Lines are left out:
+/// the filler adds its own.
 fn read_all(text: &[u8], filler: Option<usize>) -> Outcome {
-    let mut entities = Vec::new();
     let mut reader = match Reader::new(text) {
         Ok(r) => r,
-        Err(e) => return Outcome { entities, error: Some((e.message, e.position)) },
+        Err(e) => return Outcome::failed(e),
     };
     if let Some(n) = filler {
         match reader.next_entity() {
@@ -45,22 +41,7 @@ fn read_all(text: &[u8], filler: Option<usize>) -> Outcome {
             other => panic!("filler record expected, got {other:?}"),
         }
     }
-    let legacy = reader.header().version.is_legacy();
-    loop {
-        let mut out = Vec::new();
-        let encoded = match reader.next_entity() {
-            Ok(Some(Entity::Record(r))) => encode_record(&mut out, r, legacy),
-            Ok(Some(Entity::SecondaryIndex(s))) => encode_sindex(&mut out, &s),
-            Ok(Some(Entity::Udf(u))) => encode_udf(&mut out, &u),
-            Ok(None) => return Outcome { entities, error: None },
-            Err(e) => return Outcome { entities, error: Some((e.message, e.position)) },
-        };
-        // The encoding stands for the entity; the `roundtrip` target judges refusals.
-        if let Err(e) = encoded {
-            out = format!("refused: {}", e.message).into_bytes();
-        }
-        entities.push(out);
-    }
+    Outcome { lines: 0, ..read_rest(&mut reader) }
 }
 
 /// Appends a record with one string bin of about `len` bytes in all; returns the string length.
