@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 import asbkit
 import asbkit.commands
 from asbkit import BackupWriter, Header, Layers, _codec
-from asbkit.keys import material_from_file
 
 from .conftest import SAMPLE, vector
 from .test_roundtrip import records

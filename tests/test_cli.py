@@ -237,3 +237,15 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path: Path) -> N
     stderr = proc.stderr.read()
     assert proc.wait(timeout=60) == 141
     assert stderr == b""
+
+
+def test_version_is_the_installed_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    import asbkit
+
+    assert asbkit.__version__ == version("asbkit")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"asbkit {version('asbkit')}"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import asbkit
-from asbkit import Layers, _codec
+from asbkit import Layers
 from asbkit.commands import convert, validate
 
 from .conftest import rewrite

@@ -6,19 +6,13 @@
             ...
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-from ._codec import Bin, Header, Key, Record, SecondaryIndex, Udf, compute_digest
+from ._codec import Bin, Header, Key, Record, SecondaryIndex, Udf, __version__, compute_digest
 from .backup import BackupReader, BackupWriter, read_backup
 from .errors import AsbError, AsbKeyError, AsbLayerError, AsbParseError, AsbWriteError
 from .layers import Layers
 
-try:
-    __version__ = version("asbkit")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0"
-
 __all__ = [
+    "__version__",
     "AsbError",
     "AsbKeyError",
     "AsbLayerError",

@@ -4,6 +4,8 @@ from collections.abc import Callable, Iterator
 from os import PathLike
 from typing import IO, Literal, Union
 
+__version__: str
+
 _Source = Union[str, PathLike[str], IO[bytes]]
 _Dest = Union[str, PathLike[str], IO[bytes]]
 _Cipher = Literal["aes128", "aes256"]

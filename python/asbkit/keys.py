@@ -13,21 +13,21 @@ import binascii
 import os
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed448, ed25519, x448, x25519
-
 from .errors import AsbKeyError
-
-_NO_TRADITIONAL_FORM = (
-    ed25519.Ed25519PrivateKey,
-    ed448.Ed448PrivateKey,
-    x25519.X25519PrivateKey,
-    x448.X448PrivateKey,
-)
 
 
 def material_from_pem(pem: bytes, source: str) -> bytes:
     """DER bytes that `i2d_PrivateKey` gives for the PEM private key in `pem`."""
+    # Imported here: only encrypted backups need it, and it costs every command otherwise.
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed448, ed25519, x448, x25519
+
+    no_traditional_form = (
+        ed25519.Ed25519PrivateKey,
+        ed448.Ed448PrivateKey,
+        x25519.X25519PrivateKey,
+        x448.X448PrivateKey,
+    )
     if b"ENCRYPTED" in pem:
         raise AsbKeyError(
             "the private key is protected by a passphrase; asbackup cannot use such keys "
@@ -46,7 +46,7 @@ def material_from_pem(pem: bytes, source: str) -> bytes:
         raise AsbKeyError(f"unsupported private key: {exc}", path=source) from None
     fmt = (
         serialization.PrivateFormat.PKCS8
-        if isinstance(key, _NO_TRADITIONAL_FORM)
+        if isinstance(key, no_traditional_form)
         else serialization.PrivateFormat.TraditionalOpenSSL
     )
     return key.private_bytes(serialization.Encoding.DER, fmt, serialization.NoEncryption())

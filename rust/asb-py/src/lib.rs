@@ -1438,6 +1438,8 @@ fn compute_digest<'py>(
 
 #[pymodule]
 fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // The package's version (maturin takes it from this crate): no metadata lookup at import.
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<Header>()?;
     m.add_class::<Key>()?;
     m.add_class::<Bin>()?;
