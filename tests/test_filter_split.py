@@ -63,6 +63,22 @@ def test_split_by_size_keeps_metadata_in_the_first(tmp_path: Path) -> None:
     assert not again.ok and "already holds" in str(again.errors[0])
 
 
+def test_split_with_a_selection_cuts_between_kept_records(tmp_path: Path) -> None:
+    # Records of set "a" then of set "b"; keeping "a" in parts of two must give exactly the
+    # parts that hold them, not a last part that only skipped records opened.
+    src = tmp_path / "ab.asb"
+    with asbkit.BackupWriter(str(src), "test") as w:
+        for i, set_name in enumerate(["a", "a", "a", "a", "b", "b", "b"]):
+            w.write(asbkit.Record(namespace="test", set=set_name, digest=bytes([i]) * 20, key=None,
+                                  generation=1, void_time=0, bins=[asbkit.Bin("x", "I", i)]))
+    result = split_backup(str(src), str(tmp_path / "parts"), records=2, selection=Selection(sets=["a"]))
+    assert result.ok, result.errors
+    assert (result.data.records, result.data.skipped) == (4, 3)
+    parts = [records_of(Path(p)) for p in result.data.outputs]
+    assert [[r.bins[0].value for r in part] for part in parts] == [[0, 1], [2, 3]]
+    assert sorted(p.name for p in (tmp_path / "parts").iterdir()) == ["test_00000.asb", "test_00001.asb"]
+
+
 def test_failed_filter_leaves_nothing(tmp_path: Path) -> None:
     bad = tmp_path / "bad.asb"
     bad.write_bytes(SAMPLE.read_bytes()[:-3])

@@ -517,13 +517,15 @@ pub fn asb_to_asb<R: Read, W: Write, T>(
     let mut header_now: Option<Header> = None;
     let mut rec = Record::new();
     let mut files = 0usize;
+    let mut next_tick = 4096;
     for reader in readers {
         let mut reader = reader?;
         reader.keep_double_text(filter.double_text);
         reader.keep_b64_text(true);
         header_now = Some(filter.header(reader.header()));
         while !filter.done(counts) {
-            let Some(entity) = reader.next_entity()? else {
+            // Parts are cut before a kept record: skipped ones never open a part.
+            let Some(kept) = next_kept(&mut reader, u64::MAX, filter, counts, &mut rec)? else {
                 break;
             };
             let full = match (&current, split) {
@@ -531,8 +533,7 @@ pub fn asb_to_asb<R: Read, W: Write, T>(
                 (Some((w, _)), Split::TextBytes(max)) => w.text_bytes() >= max,
                 _ => false,
             };
-            let is_record = matches!(entity, Entity::Record(_));
-            if current.is_none() || (full && is_record) {
+            if current.is_none() || (full && matches!(kept, Kept::Record)) {
                 if let Some((w, _)) = current.take() {
                     done.push(finish(w.into_inner()?)?);
                 }
@@ -545,30 +546,18 @@ pub fn asb_to_asb<R: Read, W: Write, T>(
                 current = Some((Writer::new(out, &header)?, 0));
             }
             let (w, n) = current.as_mut().expect("opened above");
-            match entity {
-                Entity::Record(r) => {
-                    rec.clone_from(r);
-                    if filter.apply(&mut rec).map_err(|e| located(e, &reader))? {
-                        w.write_record(&rec)?;
-                        *n += 1;
-                        counts.records += 1;
-                    } else {
-                        counts.skipped += 1;
-                    }
-                    if (counts.records + counts.skipped).is_multiple_of(4096) {
-                        tick()?;
-                    }
+            match kept {
+                Kept::Record => {
+                    w.write_record(&rec)?;
+                    *n += 1;
                 }
-                Entity::SecondaryIndex(mut s) if !filter.no_metadata => {
-                    filter.sindex(&mut s);
-                    w.write_sindex(&s)?;
-                    counts.indexes += 1;
-                }
-                Entity::Udf(u) if !filter.no_metadata => {
-                    w.write_udf(&u)?;
-                    counts.udfs += 1;
-                }
-                _ => {}
+                Kept::SecondaryIndex(s) => w.write_sindex(&s)?,
+                Kept::Udf(u) => w.write_udf(&u)?,
+            }
+            let seen = counts.records + counts.skipped;
+            if seen >= next_tick {
+                tick()?;
+                next_tick = seen + 4096;
             }
         }
     }
