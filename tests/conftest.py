@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import IO, Union
+from typing import IO, Callable, TypeVar, Union
 
 import pytest
 
@@ -11,6 +11,8 @@ from asbkit import Layers, _codec
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "vectors"
 SAMPLE = ROOT / "examples" / "sample.asb"
+
+T = TypeVar("T")
 
 
 def vector(rel: str) -> Path:
@@ -45,3 +47,19 @@ def rewrite(source: Union[Path, str, IO[bytes]], layers: Layers | None = None) -
         writer.write(entity)
     writer.close()
     return out.getvalue()
+
+
+def write_into_fifo(fifo: Path, write: Callable[[str], T]) -> tuple[T, bytes]:
+    """Makes a named pipe at `fifo`, runs `write(path)` while a thread reads the pipe, and
+    returns what `write` returned and the bytes that came through."""
+    import os
+    import threading
+
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = write(str(fifo))
+    reader.join(timeout=30)
+    assert received, "nothing read from the pipe"
+    return result, received[0]

@@ -16,7 +16,7 @@ from asbkit import Layers, _codec
 from asbkit.cli import main
 from asbkit.commands import Selection, convert
 
-from .conftest import SAMPLE, vector
+from .conftest import SAMPLE, vector, write_into_fifo
 from .test_vectors import GENERATED
 
 
@@ -201,18 +201,12 @@ def test_outputs_that_are_not_regular_files_are_written_in_place(tmp_path: Path)
     # a device such as /dev/null with a regular file.
     import os
     import stat
-    import threading
 
     fifo = tmp_path / "pipe.jsonl"
-    os.mkfifo(fifo)
-    received: list[bytes] = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
-    reader.start()
-    result = convert(str(SAMPLE), str(fifo))
-    reader.join(timeout=30)
+    result, received = write_into_fifo(fifo, lambda path: convert(str(SAMPLE), path))
     assert result.ok, result.errors
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
-    lines = received[0].splitlines()
+    lines = received.splitlines()
     assert json.loads(lines[0])["type"] == "header" and len(lines) == 1 + result.data.records + result.data.indexes + result.data.udfs
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no staged file left"
 

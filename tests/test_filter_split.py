@@ -9,7 +9,7 @@ from asbkit import Layers, _codec
 from asbkit.cli import main
 from asbkit.commands import Selection, filter_backup, split_backup, validate
 
-from .conftest import SAMPLE
+from .conftest import SAMPLE, write_into_fifo
 
 
 def records_of(path: Path | str, layers: Layers | None = None) -> list[asbkit.Record]:
@@ -109,17 +109,11 @@ def test_filter_replaces_a_file_as_convert_does(tmp_path: Path) -> None:
 def test_filter_writes_pipes_and_devices_in_place(tmp_path: Path) -> None:
     import os
     import stat
-    import threading
 
     fifo = tmp_path / "pipe.asb"
-    os.mkfifo(fifo)
-    received: list[bytes] = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
-    reader.start()
-    result = filter_backup(str(SAMPLE), str(fifo))
-    reader.join(timeout=30)
+    result, received = write_into_fifo(fifo, lambda path: filter_backup(str(SAMPLE), path))
     assert result.ok, result.errors
-    assert received == [SAMPLE.read_bytes()] and result.data.outputs == [str(fifo)]
+    assert received == SAMPLE.read_bytes() and result.data.outputs == [str(fifo)]
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.asb"], "nothing staged"
     assert filter_backup(str(SAMPLE), os.devnull).ok
