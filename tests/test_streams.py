@@ -38,6 +38,31 @@ def test_validating_a_large_file_keeps_memory_flat(tmp_path: Path, compress: str
     assert max_rss_kib < 100 * 1024, max_rss_kib
 
 
+def test_converting_big_records_keeps_memory_bounded(tmp_path: Path) -> None:
+    # Records on their way from the parser to the JSON encoder are batched by count and by
+    # bytes, and batch slots drop buffers that a big record grew: 400 records of 256 KiB
+    # blobs (140 MB of text) must not be held at once.
+    import os
+
+    path = tmp_path / "big-records.asb"
+    with BackupWriter(path, "test") as w:
+        for i in range(400):
+            w.write(asbkit.Record(namespace="test", set="s", digest=i.to_bytes(20, "big"), key=None,
+                                  generation=1, void_time=0, bins=[asbkit.Bin("b", "B", os.urandom(256 << 10))]))
+    script = textwrap.dedent(
+        f"""
+        from asbkit import _codec
+        counts = _codec.asb_to_jsonl([{str(path)!r}], "/dev/null")
+        hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+        print(counts["records"], hwm.split()[1])
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    got_records, max_rss_kib = map(int, out.stdout.split())
+    assert got_records == 400
+    assert max_rss_kib < 100 * 1024, max_rss_kib
+
+
 def test_file_objects_in_and_out(upstream_asb: Path) -> None:
     src = io.BytesIO(upstream_asb.read_bytes())
     entities = list(asbkit.read_backup(src))

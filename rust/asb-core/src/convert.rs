@@ -188,6 +188,11 @@ fn next_kept<R: Read>(
 }
 
 const BATCH: usize = 512;
+/// A batch also goes once its records hold this many bytes: big records do not pile up.
+const BATCH_BYTES: usize = 4 << 20;
+/// A slot whose record grew past this (a big record went through it) gets a fresh record
+/// before it is filled again, so slots do not keep the largest buffer they ever saw.
+const SLOT_KEEPS_UP_TO: usize = 16 << 10;
 
 /// Writes one `.asb` stream as JSON Lines (its header first). Parsing and filtering run on
 /// this thread, JSON encoding and writing on a second one, in batches whose buffers are
@@ -326,6 +331,7 @@ fn parse_batches<R: Read>(
         return Ok(());
     };
     batch.filled = 0;
+    let mut batch_bytes = 0;
     loop {
         if filter.done(counts) {
             break;
@@ -334,20 +340,22 @@ fn parse_batches<R: Read>(
             batch.items.push(Item::Record(Record::new()));
         }
         let slot = &mut batch.items[batch.filled];
-        if !matches!(slot, Item::Record(_)) {
-            *slot = Item::Record(Record::new());
+        match slot {
+            Item::Record(r) if r.buffer_capacity() <= SLOT_KEEPS_UP_TO => {}
+            _ => *slot = Item::Record(Record::new()),
         }
         let Item::Record(rec) = slot else {
             unreachable!("made a record above")
         };
         match next_kept(reader, u64::MAX, filter, counts, rec)? {
             None => break,
-            Some(Kept::Record) => {}
+            Some(Kept::Record) => batch_bytes += rec.buffer_len(),
             Some(Kept::SecondaryIndex(s)) => *slot = Item::SecondaryIndex(s),
             Some(Kept::Udf(u)) => *slot = Item::Udf(u),
         }
         batch.filled += 1;
-        if batch.filled == BATCH {
+        if batch.filled == BATCH || batch_bytes >= BATCH_BYTES {
+            batch_bytes = 0;
             tick()?;
             if full.send(batch).is_err() {
                 return Ok(()); // the encoder stopped: its error is reported

@@ -381,6 +381,18 @@ impl Record {
         (start, self.data.len() as u32)
     }
 
+    /// Bytes held for names, values and bins (what the record would keep if reused).
+    #[inline]
+    pub fn buffer_capacity(&self) -> usize {
+        self.data.capacity() + self.bins.capacity() * std::mem::size_of::<StoredBin>()
+    }
+
+    /// Bytes of names and values in the record now.
+    #[inline]
+    pub fn buffer_len(&self) -> usize {
+        self.data.len()
+    }
+
     /// Lets a parser write straight into the buffer (it records the spans itself).
     pub(crate) fn data_mut(&mut self) -> &mut Vec<u8> {
         &mut self.data
