@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Iterator
 from os import PathLike
+from pathlib import Path
 from typing import IO, Literal, Union
 
 __version__: str
@@ -138,6 +139,10 @@ class Scanner:
     def result(self) -> dict[str, object]: ...
 
 def list_backup_files(dir: str | PathLike[str]) -> list[str]: ...
+def stage_output(dest: str | PathLike[str]) -> tuple[Path, Path | None]:
+    """Where to write `dest`, and the temporary file to rename onto it when complete
+    (None: a pipe or device, written in place)."""
+
 def write_synthetic(
     path: str | PathLike[str],
     target_bytes: int,

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import IO, Union
 
 from . import _codec
-from ._staging import stage
 from ._codec import Header, Record, SecondaryIndex, Udf
 from .errors import AsbError
 from .layers import Layers
@@ -84,7 +83,7 @@ class BackupWriter:
         target: object = dest
         self._tmp: Path | None = None
         if isinstance(dest, (str, os.PathLike)) and str(dest) != "-":
-            target, tmp = stage(dest)
+            target, tmp = _codec.stage_output(dest)
             if tmp is not None:
                 self._final, self._tmp = Path(dest), Path(tmp)
         elif isinstance(dest, (str, os.PathLike)):

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import _codec
-from .._staging import stage
 from ..backup import Source, expand_sources
 from ..errors import AsbError
 from ..layers import Layers
@@ -112,7 +111,8 @@ def convert(
             # One .asb file per header of the JSON, written whole or not at all.
             Path(dest).mkdir(parents=True, exist_ok=True)
         elif dest != "-":
-            target, tmp = stage(dest)
+            staged, tmp = _codec.stage_output(dest)
+            target = str(staged)
         args = {**layers.codec_args(), **selection.codec_args()}
         if report.source_format == "asb":
             files: list[Source] = expand_sources(source)

@@ -187,6 +187,59 @@ impl Read for Prefetch {
     }
 }
 
+/// One named output, opened by the rule every command follows: a regular file (or a name that
+/// does not exist yet) is written under a temporary name beside it and renamed onto it when
+/// complete; a pipe or device (`/dev/null`) is written in place, since renaming onto it would
+/// replace it.
+pub enum Output {
+    /// Write to the target itself (not opened here: opening a pipe waits for its reader).
+    InPlace,
+    /// The temporary file and its name; a replaced file's mode is already on it (a new name
+    /// gets the umask's).
+    Staged(File, PathBuf),
+}
+
+/// Stages `target` by the [`Output`] rule.
+pub fn stage_output(target: &Path) -> Result<Output> {
+    let with_path = |e: std::io::Error| Error::from(e).with_path(target.display().to_string());
+    match std::fs::metadata(target) {
+        Ok(meta) if !meta.is_file() => Ok(Output::InPlace),
+        Ok(meta) => {
+            let (file, tmp) = create_beside(target)?;
+            file.set_permissions(meta.permissions())
+                .map_err(|e| Error::from(e).with_path(tmp.display().to_string()))?;
+            Ok(Output::Staged(file, tmp))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let (file, tmp) = create_beside(target)?;
+            Ok(Output::Staged(file, tmp))
+        }
+        Err(e) => Err(with_path(e)),
+    }
+}
+
+/// A new file `.<name>.<pid>.<n>.tmp` beside `target` (created exclusively: two writers
+/// never share one).
+fn create_beside(target: &Path) -> Result<(File, PathBuf)> {
+    let name = target
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for n in 0u32.. {
+        let tmp = target.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(file) => return Ok((file, tmp)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::from(e).with_path(tmp.display().to_string())),
+        }
+    }
+    unreachable!("some temporary name is free")
+}
+
 /// Output files written under temporary names beside their targets and renamed only when
 /// all of them are complete, so a failure leaves nothing that looks like a backup. Dropped
 /// without [`StagedFiles::commit`], it removes what it wrote.
@@ -202,49 +255,26 @@ impl StagedFiles {
         if target.exists() || self.parts.iter().any(|(_, t)| *t == target) {
             return Err(Error::value(format!("{} exists already", target.display())));
         }
-        self.stage(target)
-    }
-
-    fn stage(&mut self, target: PathBuf) -> Result<File> {
-        let name = target
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = target.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-        let file =
-            File::create(&tmp).map_err(|e| Error::from(e).with_path(tmp.display().to_string()))?;
+        let (file, tmp) = create_beside(&target)?;
         self.parts.push((tmp, target));
         Ok(file)
     }
 
-    /// Where one named output goes, by the rule `asbkit convert` follows too: a regular file
-    /// is replaced when everything is written (a new file takes its mode), a name that does
-    /// not exist yet is created the same way, and a pipe or device (`/dev/null`) is written
-    /// in place, since renaming onto it would replace it.
+    /// One named output, by the [`Output`] rule (as `asbkit convert` writes its output).
     pub fn replace(&mut self, target: PathBuf) -> Result<File> {
-        let with_path = |e: std::io::Error| Error::from(e).with_path(target.display().to_string());
-        let existing = match std::fs::metadata(&target) {
-            Ok(meta) => Some(meta),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(with_path(e)),
-        };
-        match existing {
-            Some(meta) if !meta.is_file() => std::fs::OpenOptions::new()
-                .write(true)
-                .open(&target)
-                .map_err(with_path),
-            _ if self.parts.iter().any(|(_, t)| *t == target) => Err(Error::value(format!(
+        if self.parts.iter().any(|(_, t)| *t == target) {
+            return Err(Error::value(format!(
                 "{} is written twice",
                 target.display()
-            ))),
-            existing => {
-                let file = self.stage(target)?;
-                if let Some(meta) = existing {
-                    file.set_permissions(meta.permissions()).map_err(|e| {
-                        Error::from(e)
-                            .with_path(self.parts[self.parts.len() - 1].0.display().to_string())
-                    })?;
-                }
+            )));
+        }
+        match stage_output(&target)? {
+            Output::InPlace => std::fs::OpenOptions::new()
+                .write(true)
+                .open(&target)
+                .map_err(|e| Error::from(e).with_path(target.display().to_string())),
+            Output::Staged(file, tmp) => {
+                self.parts.push((tmp, target));
                 Ok(file)
             }
         }
@@ -268,5 +298,76 @@ impl Drop for StagedFiles {
         for (tmp, _) in &self.parts {
             let _ = std::fs::remove_file(tmp);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("asb-stage-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn outputs_are_staged_beside_their_targets_by_one_rule() {
+        let dir = scratch("rule");
+        let target = dir.join("out.asb");
+        std::fs::write(&target, b"old").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+        // Two stagings of one target never share a temporary file.
+        let (Output::Staged(_, a), Output::Staged(_, b)) = (
+            stage_output(&target).unwrap(),
+            stage_output(&target).unwrap(),
+        ) else {
+            panic!("a regular file is staged");
+        };
+        assert_ne!(a, b);
+        assert_eq!(a.parent(), Some(dir.as_path()));
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            (mode(&a), mode(&b)),
+            (0o640, 0o640),
+            "the replaced file's mode"
+        );
+        assert_eq!(
+            std::fs::read(&target).unwrap(),
+            b"old",
+            "untouched until renamed"
+        );
+        assert!(matches!(
+            stage_output(Path::new("/dev/null")).unwrap(),
+            Output::InPlace
+        ));
+
+        // Dropped without commit: nothing staged is left; committed: the target is replaced.
+        let mut staged = StagedFiles::default();
+        staged.replace(target.clone()).unwrap();
+        assert!(
+            staged.replace(target.clone()).is_err(),
+            "one target, one writer"
+        );
+        drop(staged);
+        let mut staged = StagedFiles::default();
+        std::io::Write::write_all(&mut staged.replace(target.clone()).unwrap(), b"new").unwrap();
+        assert!(
+            staged.create(dir.join("out.asb")).is_err(),
+            "create never replaces"
+        );
+        assert_eq!(staged.commit().unwrap(), [target.clone()]);
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+        assert_eq!(mode(&target), 0o640);
+        std::fs::remove_file(&a).unwrap();
+        std::fs::remove_file(&b).unwrap();
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["out.asb"]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

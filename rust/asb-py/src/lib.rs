@@ -1436,6 +1436,17 @@ fn compute_digest<'py>(
     ))
 }
 
+/// Where to write the output `dest` and the temporary name to rename onto it when complete
+/// (`None`: written in place, as pipes and devices are). The rule of
+/// `asb_core::source::Output`, for outputs that Python renames itself.
+#[pyfunction]
+fn stage_output(dest: PathBuf) -> PyResult<(PathBuf, Option<PathBuf>)> {
+    match asb_core::source::stage_output(&dest).map_err(to_py_err)? {
+        asb_core::source::Output::InPlace => Ok((dest, None)),
+        asb_core::source::Output::Staged(_, tmp) => Ok((tmp.clone(), Some(tmp))),
+    }
+}
+
 #[pymodule]
 fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The package's version (maturin takes it from this crate): no metadata lookup at import.
@@ -1450,6 +1461,7 @@ fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Writer>()?;
     m.add_class::<Scanner>()?;
     m.add_function(wrap_pyfunction!(list_backup_files, m)?)?;
+    m.add_function(wrap_pyfunction!(stage_output, m)?)?;
     m.add_function(wrap_pyfunction!(write_synthetic, m)?)?;
     m.add_function(wrap_pyfunction!(compute_digest, m)?)?;
     m.add_function(wrap_pyfunction!(asb_to_jsonl, m)?)?;
