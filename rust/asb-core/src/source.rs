@@ -358,7 +358,7 @@ mod tests {
             staged.create(dir.join("out.asb")).is_err(),
             "create never replaces"
         );
-        assert_eq!(staged.commit().unwrap(), [target.clone()]);
+        assert_eq!(staged.commit().unwrap(), std::slice::from_ref(&target));
         assert_eq!(std::fs::read(&target).unwrap(), b"new");
         assert_eq!(mode(&target), 0o640);
         std::fs::remove_file(&a).unwrap();
