@@ -176,6 +176,17 @@ def test_convert_to_jsonl(benchmark, tmp_path, corpus_plain, dest: str) -> None:
     _rates(benchmark, text_bytes, records, cpu.best)
 
 
+def test_convert_from_jsonl(benchmark, tmp_path, corpus_plain) -> None:
+    """JSON Lines back to `.asb` (into /dev/null); MB/s are of the `.asb` text made."""
+    path, records, text_bytes = corpus_plain
+    jsonl = tmp_path / "in.jsonl"
+    _codec.asb_to_jsonl([str(path)], str(jsonl))
+    cpu = CpuClock()
+    counts = benchmark.pedantic(cpu(_codec.jsonl_to_asb, str(jsonl), os.devnull), rounds=3)
+    assert counts["records"] == records
+    _rates(benchmark, text_bytes, records, cpu.best)
+
+
 @pytest.mark.parametrize("cores", ["one", "every"])
 def test_stats(benchmark, corpus_plain, cores: str) -> None:
     path, records, text_bytes = corpus_plain

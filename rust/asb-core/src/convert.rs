@@ -411,7 +411,7 @@ pub fn jsonl_to_asb<W: Write>(
 /// As [`jsonl_to_asb`], one output per header: `open(n, header, file)` gets the `file` name
 /// the header carries, if any; `finish` ends each output.
 pub fn jsonl_to_asb_files<W: Write, T>(
-    input: impl BufRead,
+    mut input: impl BufRead,
     label: &str,
     mut open: impl FnMut(usize, &Header, Option<&str>) -> Result<W>,
     mut finish: impl FnMut(W) -> Result<T>,
@@ -422,8 +422,20 @@ pub fn jsonl_to_asb_files<W: Write, T>(
     let mut writer: Option<Writer<W>> = None;
     let mut rec = Record::new();
     let mut offset = 0u64;
-    for (n, line) in input.split(b'\n').enumerate() {
-        let line = line.map_err(|e| Error::from(e).with_path(label))?;
+    // One buffer for every line (a line each time would cost an allocation and a copy).
+    let mut line = Vec::new();
+    for n in 0.. {
+        line.clear();
+        if input
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::from(e).with_path(label))?
+            == 0
+        {
+            break;
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
         let at = Position {
             line: n as u64 + 1,
             column: 1,

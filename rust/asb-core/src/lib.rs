@@ -10,6 +10,7 @@ pub mod deep;
 pub mod digest;
 pub mod error;
 pub mod json;
+mod json_read;
 pub mod layers;
 pub mod model;
 pub mod numbers;
