@@ -6,6 +6,7 @@ index lines, every bin type, keys, versions 3.0 to 3.3 and values spanning lines
 """
 import glob
 import hashlib
+import io
 import os
 import sys
 
@@ -67,13 +68,37 @@ def window_seeds(seeds):
     return out
 
 
+def json_seeds(seeds):
+    """`json` inputs: the JSON lines `asbkit convert` writes for the seeds (needs asbkit)."""
+    try:
+        from asbkit import _codec
+    except ImportError:
+        print("asbkit is not installed: no seeds for the json target", file=sys.stderr)
+        return []
+    out = []
+    for s in seeds:
+        buf = io.BytesIO()
+        try:
+            _codec.asb_to_jsonl([io.BytesIO(s)], buf)
+        except Exception:
+            continue
+        out.extend(line for line in buf.getvalue().split(b"\n") if line)
+    return out
+
+
 def main():
     seeds = list(SEEDS)
     for path in sorted(glob.glob(os.path.join(VECTORS, "*.asb"))):
         with open(path, "rb") as f:
             seeds.append(f.read())
     # `mapped` takes the same input form as `window`.
-    per_target = {"read": seeds, "roundtrip": seeds, "window": window_seeds(seeds), "mapped": window_seeds(seeds)}
+    per_target = {
+        "read": seeds,
+        "roundtrip": seeds,
+        "window": window_seeds(seeds),
+        "mapped": window_seeds(seeds),
+        "json": json_seeds(seeds),
+    }
     for target, inputs in per_target.items():
         out = os.path.join(HERE, "corpus", target)
         os.makedirs(out, exist_ok=True)

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value as Json;
 
@@ -134,6 +134,56 @@ fn b64_of(s: &str, what: &str) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Any JSON value, read as strictly as into a `Value` (strings decoded and checked, numbers
+/// in range) and dropped. Serde's `IgnoredAny` skips strings without checking them, which
+/// would let the typed reading take lines that are not valid JSON.
+struct Checked;
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Checked;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_bool<E>(self, _: bool) -> std::result::Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_u64<E>(self, _: u64) -> std::result::Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_i64<E>(self, _: i64) -> std::result::Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_f64<E>(self, _: f64) -> std::result::Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_str<E>(self, _: &str) -> std::result::Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Checked, A::Error> {
+                while seq.next_element::<Checked>()?.is_some() {}
+                Ok(Checked)
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Checked, A::Error> {
+                while map.next_entry::<Checked, Checked>()?.is_some() {}
+                Ok(Checked)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// A string, borrowed from the line when it has no escapes.
 struct LineStr<'a>(Cow<'a, str>);
 
@@ -203,7 +253,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Leaf<'a> {
                 self,
                 mut seq: A,
             ) -> std::result::Result<Leaf<'de>, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                while seq.next_element::<Checked>()?.is_some() {}
                 Ok(Leaf::Other)
             }
             /// `{"b64": "…"}` (other keys ignored, the last `b64` counts, as in a Value).
@@ -216,7 +266,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Leaf<'a> {
                     if key.0 == "b64" {
                         b64 = Some(map.next_value::<Leaf<'de>>()?);
                     } else {
-                        map.next_value::<IgnoredAny>()?;
+                        map.next_value::<Checked>()?;
                     }
                 }
                 Ok(match b64 {
@@ -265,7 +315,9 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
 // ---------------------------------------------------------------------------------------
 // Records
 
+/// Other fields send the line to the `Value` reading (they are checked there, not skipped).
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RecordFields<'a> {
     #[serde(rename = "type", borrow)]
     kind: Leaf<'a>,
@@ -283,10 +335,15 @@ struct RecordFields<'a> {
     key: Option<ValueFields<'a>>,
     #[serde(borrow)]
     bins: Vec<Obj<ValueFields<'a>>>,
+    /// Written for people; read back from `void_time`.
+    #[serde(default)]
+    #[allow(dead_code)]
+    expires: Option<Checked>,
 }
 
 /// A bin, or the key (which has no name): type letter, value, and how it was written.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ValueFields<'a> {
     #[serde(default, borrow, deserialize_with = "present")]
     name: Option<Leaf<'a>>,
@@ -298,6 +355,10 @@ struct ValueFields<'a> {
     compact: Option<Leaf<'a>>,
     #[serde(default, borrow, deserialize_with = "present")]
     text: Option<Leaf<'a>>,
+    /// The readable view of a list or map; the msgpack in `v` is what counts.
+    #[serde(default)]
+    #[allow(dead_code)]
+    view: Option<Checked>,
 }
 
 fn value_fields(o: &serde_json::Map<String, Json>) -> Result<ValueFields<'_>> {
@@ -307,6 +368,7 @@ fn value_fields(o: &serde_json::Map<String, Json>) -> Result<ValueFields<'_>> {
         v: Leaf::of(field(o, "v")?),
         compact: o.get("compact").map(Leaf::of),
         text: o.get("text").map(Leaf::of),
+        view: None,
     })
 }
 
@@ -345,6 +407,7 @@ fn record_fields(obj: &serde_json::Map<String, Json>) -> Result<RecordFields<'_>
         void_time,
         key,
         bins,
+        expires: None,
     })
 }
 
@@ -470,10 +533,12 @@ fn owned_text(v: &Json, what: &str) -> Result<Vec<u8>> {
 /// Parses one JSON line; a record goes into `rec` (returned as `JsonEntity::Record`).
 pub fn entity_from_json(line: &[u8], rec: &mut Record) -> Result<JsonEntity> {
     // Records: typed, borrowing from the line. Anything else, and any line this does not
-    // take, is read as a `Value`.
+    // take, is read as a `Value`; so is a record it cannot fill, for the `Value` reading to
+    // name the first thing wrong, in its order.
     if let Ok(Obj(fields)) = serde_json::from_slice::<Obj<RecordFields<'_>>>(line) {
-        if matches!(&fields.kind, Leaf::Str(k) if k == "record") {
-            fill_record(&fields, rec)?;
+        if matches!(&fields.kind, Leaf::Str(k) if k == "record")
+            && fill_record(&fields, rec).is_ok()
+        {
             return Ok(JsonEntity::Record);
         }
     }
@@ -481,7 +546,9 @@ pub fn entity_from_json(line: &[u8], rec: &mut Record) -> Result<JsonEntity> {
 }
 
 /// [`entity_from_json`] by way of a `serde_json::Value`: slower, and what reports errors.
-fn entity_from_value(line: &[u8], rec: &mut Record) -> Result<JsonEntity> {
+/// Public for the `json` fuzz target, which checks that both readings agree.
+#[doc(hidden)]
+pub fn entity_from_value(line: &[u8], rec: &mut Record) -> Result<JsonEntity> {
     let json: Json = serde_json::from_slice(line).map_err(|e| bad(format!("invalid JSON: {e}")))?;
     let obj = json
         .as_object()

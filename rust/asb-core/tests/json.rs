@@ -234,3 +234,27 @@ fn base64_text_is_copied_only_when_canonical() {
     );
     assert_eq!(back, canonical);
 }
+
+/// Lines the `json` fuzz target found reading differently the fast way and the `Value` way:
+/// invalid UTF-8 inside fields the fast way skipped, and a record with two faults (the
+/// `Value` way names the first in its order).
+#[test]
+fn json_fuzz_cases_read_the_same_both_ways() {
+    use asb_core::json::{entity_from_json, entity_from_value};
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_cases");
+    let mut cases = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "jsonl") {
+            continue;
+        }
+        let line = std::fs::read(&path).unwrap();
+        let (mut a, mut b) = (asb_core::Record::new(), asb_core::Record::new());
+        let fast = entity_from_json(&line, &mut a).map_err(|e| e.message);
+        let slow = entity_from_value(&line, &mut b).map_err(|e| e.message);
+        assert!(fast.is_err() && slow.is_err(), "{}", path.display());
+        assert_eq!(fast.unwrap_err(), slow.unwrap_err(), "{}", path.display());
+        cases += 1;
+    }
+    assert_eq!(cases, 3);
+}
