@@ -1,9 +1,10 @@
 //! JSON Lines back into entities (the reverse of [`crate::json`]).
 //!
 //! Records, nearly every line, are read by a typed deserializer that borrows strings from the
-//! line. Anything it does not take (other entities, and every malformed line) is read again
-//! as a `serde_json::Value`, whose checks give the error messages. Both ways end in the same
-//! [`Leaf`] values and the same [`fill_record`], so they cannot read a record differently.
+//! line. Anything it does not take (other entities, fields it does not know, and every line
+//! it cannot read or fill) is read again as a `serde_json::Value`, whose checks give the
+//! error messages. Both ways end in the same [`Leaf`] values and the same [`fill_record`];
+//! the `json` fuzz target and a differential test check that they agree.
 
 use std::borrow::Cow;
 use std::fmt;
