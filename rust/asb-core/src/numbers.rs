@@ -382,18 +382,9 @@ pub(crate) fn digit_pair(v: usize) -> u16 {
 /// Decimal digits of `v` (1 to 20).
 #[inline(always)]
 fn decimal_len(v: u64) -> usize {
-    const POW10: [u64; 20] = {
-        let mut t = [1u64; 20];
-        let mut i = 1;
-        while i < 20 {
-            t[i] = t[i - 1] * 10;
-            i += 1;
-        }
-        t
-    };
     // log10 from log2 (1233 / 4096 ~ log10(2)), then one comparison to correct it.
     let guess = (((64 - (v | 1).leading_zeros()) * 1233) >> 12) as usize;
-    guess + usize::from((v | 1) >= POW10[guess])
+    guess + usize::from((v | 1) as u128 >= POW10[guess])
 }
 
 /// Writes the digits straight into `out`, two at a time from the right. (Formatting into a
