@@ -711,7 +711,7 @@ fn view_map(
 // Reading JSON back: in `json_read`.
 
 #[doc(hidden)]
-pub use crate::json_read::entity_from_value;
+pub use crate::json_read::both_readings;
 pub use crate::json_read::{entity_from_json, JsonEntity};
 
 #[cfg(test)]
