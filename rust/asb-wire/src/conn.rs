@@ -1,0 +1,195 @@
+//! A connection to one node: connect with a timeout, read whole protos, info commands,
+//! login.
+
+use std::io::{self, BufReader, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use crate::admin;
+use crate::error::{WireError, WireErrorKind, WireResult};
+use crate::proto::{self, parse_proto_header, proto_header, TYPE_ADMIN, TYPE_INFO};
+
+/// Who we are on a cluster with security (Enterprise); Community answers 51, which counts
+/// as "no login needed".
+#[derive(Clone, Debug, Default)]
+pub struct Credentials {
+    pub user: String,
+    /// bcrypt of the password with the clients' fixed salt ([`admin::hash_password`]).
+    pub credential: String,
+    /// Sent as well for external (LDAP) authentication.
+    pub clear_password: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    pub connect_timeout: Duration,
+    /// 0 = none. Applies to every read and write.
+    pub socket_timeout: Duration,
+    pub credentials: Option<Credentials>,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> ConnectOptions {
+        ConnectOptions {
+            connect_timeout: Duration::from_secs(10),
+            socket_timeout: Duration::from_secs(10),
+            credentials: None,
+        }
+    }
+}
+
+pub struct Connection {
+    reader: BufReader<TcpStream>,
+    addr: String,
+}
+
+impl Connection {
+    pub fn open(addr: &str, opts: &ConnectOptions) -> WireResult<Connection> {
+        let fail = |e: io::Error| WireError::from_io(&e, "cannot connect").at(addr);
+        let mut last = None;
+        let mut stream = None;
+        for sa in addr.to_socket_addrs().map_err(fail)? {
+            match TcpStream::connect_timeout(&sa, opts.connect_timeout) {
+                Ok(s) => {
+                    stream = Some(s);
+                    break;
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        let stream = match stream {
+            Some(s) => s,
+            None => {
+                let e = last.unwrap_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no address"));
+                return Err(WireError::new(WireErrorKind::Connect, format!("cannot connect: {e}")).at(addr));
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let timeout = (!opts.socket_timeout.is_zero()).then_some(opts.socket_timeout);
+        stream.set_read_timeout(timeout).map_err(fail)?;
+        stream.set_write_timeout(timeout).map_err(fail)?;
+        let mut conn = Connection {
+            reader: BufReader::with_capacity(256 * 1024, stream),
+            addr: addr.to_string(),
+        };
+        if let Some(c) = &opts.credentials {
+            conn.login(c)?;
+        }
+        Ok(conn)
+    }
+
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    pub fn send(&mut self, msg: &[u8]) -> WireResult<()> {
+        self.reader
+            .get_mut()
+            .write_all(msg)
+            .map_err(|e| WireError::from_io(&e, "sending a request").at(&self.addr))
+    }
+
+    /// Reads one proto: its type and its body into `body` (reused).
+    pub fn read_proto(&mut self, body: &mut Vec<u8>) -> WireResult<u8> {
+        let mut head = [0u8; 8];
+        self.read_exact(&mut head)?;
+        let (kind, size) = parse_proto_header(head).map_err(|e| e.at(&self.addr))?;
+        body.clear();
+        body.resize(size, 0);
+        self.read_exact(body)?;
+        Ok(kind)
+    }
+
+    fn read_exact(&mut self, buf: &mut [u8]) -> WireResult<()> {
+        self.reader
+            .read_exact(buf)
+            .map_err(|e| WireError::from_io(&e, "reading the answer").at(&self.addr))
+    }
+
+    /// Runs info commands; answers in request order, each without its echoed name.
+    pub fn info(&mut self, commands: &[&str]) -> WireResult<Vec<String>> {
+        let mut req = Vec::new();
+        for c in commands {
+            req.extend_from_slice(c.as_bytes());
+            req.push(b'\n');
+        }
+        let mut msg = proto_header(TYPE_INFO, req.len()).to_vec();
+        msg.extend_from_slice(&req);
+        self.send(&msg)?;
+        let mut body = Vec::new();
+        let kind = self.read_proto(&mut body)?;
+        if kind != TYPE_INFO {
+            return Err(WireError::protocol(format!("an info request was answered with a message of type {kind}")).at(&self.addr));
+        }
+        parse_info_reply(&body, commands).map_err(|e| e.at(&self.addr))
+    }
+
+    fn login(&mut self, c: &Credentials) -> WireResult<()> {
+        let msg = admin::login_message(&c.user, &c.credential, c.clear_password.as_deref());
+        self.send(&msg)?;
+        let mut body = Vec::new();
+        let kind = self.read_proto(&mut body)?;
+        if kind != TYPE_ADMIN {
+            return Err(WireError::protocol(format!("a login was answered with a message of type {kind}")).at(&self.addr));
+        }
+        let reply = admin::parse_reply(&body).map_err(|e| e.at(&self.addr))?;
+        match reply.result {
+            0 => {
+                // A session token authenticates this connection from now on.
+                if let Some(token) = reply.session_token {
+                    let auth = admin::authenticate_message(&c.user, &token);
+                    self.send(&auth)?;
+                    let kind = self.read_proto(&mut body)?;
+                    let r = admin::parse_reply(&body).map_err(|e| e.at(&self.addr))?;
+                    if kind != TYPE_ADMIN || !matches!(r.result, 0 | 51 | 52) {
+                        return Err(WireError::server(r.result, "authentication failed").at(&self.addr));
+                    }
+                }
+                Ok(())
+            }
+            // Community Edition (51) and Enterprise without security (52).
+            51 | 52 => Ok(()),
+            code => Err(WireError::server(code, "login failed").at(&self.addr)),
+        }
+    }
+}
+
+/// Splits an info reply (`<command>\t<value>\n` per command) into values, in order.
+pub fn parse_info_reply(body: &[u8], commands: &[&str]) -> WireResult<Vec<String>> {
+    let text = String::from_utf8_lossy(body);
+    let mut out = Vec::with_capacity(commands.len());
+    for line in text.split('\n').filter(|l| !l.is_empty()) {
+        let value = match line.split_once('\t') {
+            Some((_, v)) => v,
+            None => "",
+        };
+        out.push(value.to_string());
+    }
+    if out.len() < commands.len() {
+        return Err(WireError::protocol(format!(
+            "{} info command(s) sent, {} answered",
+            commands.len(),
+            out.len()
+        )));
+    }
+    Ok(out)
+}
+
+impl proto::MsgHeader {
+    pub fn is_last(&self) -> bool {
+        self.info3 & proto::INFO3_LAST != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_reply_values_in_request_order() {
+        let body = b"build\t8.1.2.0\nnamespaces\ttest;bar\n";
+        let v = parse_info_reply(body, &["build", "namespaces"]).unwrap();
+        assert_eq!(v, ["8.1.2.0", "test;bar"]);
+        assert!(parse_info_reply(b"build\t8.1.2.0\n", &["build", "node"]).is_err());
+    }
+}
