@@ -217,8 +217,33 @@ impl<W: Write> AesCtrWriter<W> {
         })
     }
 
+    /// Continues a file already `written` bytes long (its 16-byte head included), whose
+    /// head is `head`: the keystream goes on where those bytes left it.
+    pub fn resume(inner: W, key: &EncryptionKey, head: &[u8; 16], written: u64) -> Result<AesCtrWriter<W>> {
+        use ctr::cipher::StreamCipherSeek;
+        if written < 16 {
+            return Err(Error::layer("an encrypted file shorter than its 16-byte head cannot be continued"));
+        }
+        let iv0 = ecb(key, head, false);
+        let mut cipher = CtrCipher::new(key, &next_counter(&iv0));
+        let offset = written - 16;
+        match &mut cipher {
+            CtrCipher::Aes128(c) => c.seek(offset),
+            CtrCipher::Aes256(c) => c.seek(offset),
+        }
+        Ok(AesCtrWriter {
+            inner,
+            cipher,
+            scratch: Vec::new(),
+        })
+    }
+
     pub fn into_inner(self) -> W {
         self.inner
+    }
+
+    pub fn get_ref(&self) -> &W {
+        &self.inner
     }
 }
 
@@ -425,11 +450,22 @@ enum Stage<W: Write> {
     Aes(AesCtrWriter<W>),
     Zstd(zstd::stream::write::Encoder<'static, W>),
     ZstdAes(zstd::stream::write::Encoder<'static, AesCtrWriter<W>>),
+    /// Only while [`LayeredWriter::end_frame`] swaps a frame.
+    Done,
+}
+
+fn zstd_encoder<T: Write>(w: T, level: i32) -> Result<zstd::stream::write::Encoder<'static, T>> {
+    zstd::stream::write::Encoder::new(w, level).map_err(|e| Error::layer(format!("cannot start zstd: {e}")))
+}
+
+fn swapping() -> io::Error {
+    io::Error::other("the layers are being reset")
 }
 
 /// The write side of the layers; call [`LayeredWriter::finish`] to end them properly.
 pub struct LayeredWriter<W: Write> {
     stage: Stage<W>,
+    level: i32,
 }
 
 impl<W: Write> LayeredWriter<W> {
@@ -445,7 +481,46 @@ impl<W: Write> LayeredWriter<W> {
             (None, true) => Stage::Zstd(zstd(out, level)?),
             (Some(k), true) => Stage::ZstdAes(zstd(AesCtrWriter::new(out, k)?, level)?),
         };
-        Ok(LayeredWriter { stage })
+        Ok(LayeredWriter { stage, level })
+    }
+
+    /// Continues a file that already holds `written` bytes of these layers (`head`: its
+    /// first 16 bytes, needed when encrypted): a compressed file goes on with a new zstd
+    /// frame, an encrypted one with the keystream where it stopped.
+    pub fn resume(out: W, layers: &Layers, head: &[u8; 16], written: u64) -> Result<LayeredWriter<W>> {
+        let level = layers.zstd_level;
+        let stage = match (&layers.encryption, layers.zstd) {
+            (None, false) => Stage::Plain(out),
+            (Some(k), false) => Stage::Aes(AesCtrWriter::resume(out, k, head, written)?),
+            (None, true) => Stage::Zstd(zstd_encoder(out, level)?),
+            (Some(k), true) => Stage::ZstdAes(zstd_encoder(AesCtrWriter::resume(out, k, head, written)?, level)?),
+        };
+        Ok(LayeredWriter { stage, level })
+    }
+
+    /// Ends the current zstd frame (the next write starts a new one) and pushes everything
+    /// written so far into the raw stream: what it holds then is a whole, readable file.
+    pub fn end_frame(&mut self) -> Result<()> {
+        let level = self.level;
+        // Swap the stage out to finish its frame; a placeholder never escapes this function.
+        match std::mem::replace(&mut self.stage, Stage::Done) {
+            Stage::Zstd(z) => self.stage = Stage::Zstd(zstd_encoder(z.finish()?, level)?),
+            Stage::ZstdAes(z) => self.stage = Stage::ZstdAes(zstd_encoder(z.finish()?, level)?),
+            other => self.stage = other,
+        }
+        self.flush()?;
+        Ok(())
+    }
+
+    /// The raw stream under the layers.
+    pub fn get_ref(&self) -> &W {
+        match &self.stage {
+            Stage::Plain(w) => w,
+            Stage::Aes(a) => a.get_ref(),
+            Stage::Zstd(z) => z.get_ref(),
+            Stage::ZstdAes(z) => z.get_ref().get_ref(),
+            Stage::Done => unreachable!("only inside end_frame"),
+        }
     }
 
     /// Ends the zstd frame, writes everything out and returns the raw stream.
@@ -455,6 +530,7 @@ impl<W: Write> LayeredWriter<W> {
             Stage::Aes(a) => a.into_inner(),
             Stage::Zstd(z) => z.finish()?,
             Stage::ZstdAes(z) => z.finish()?.into_inner(),
+            Stage::Done => return Err(swapping().into()),
         };
         out.flush()?;
         Ok(out)
@@ -469,6 +545,7 @@ impl<W: Write> Write for LayeredWriter<W> {
             Stage::Aes(w) => w.write(buf),
             Stage::Zstd(w) => w.write(buf),
             Stage::ZstdAes(w) => w.write(buf),
+            Stage::Done => Err(swapping()),
         }
     }
 
@@ -478,6 +555,7 @@ impl<W: Write> Write for LayeredWriter<W> {
             Stage::Aes(w) => w.write_all(buf),
             Stage::Zstd(w) => w.write_all(buf),
             Stage::ZstdAes(w) => w.write_all(buf),
+            Stage::Done => Err(swapping()),
         }
     }
 
@@ -487,6 +565,7 @@ impl<W: Write> Write for LayeredWriter<W> {
             Stage::Aes(w) => w.flush(),
             Stage::Zstd(w) => w.flush(),
             Stage::ZstdAes(w) => w.flush(),
+            Stage::Done => Err(swapping()),
         }
     }
 }

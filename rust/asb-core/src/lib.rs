@@ -14,6 +14,7 @@ mod json_read;
 pub mod layers;
 pub mod model;
 pub mod numbers;
+pub mod output;
 pub mod parallel;
 pub mod read;
 pub mod scan;

@@ -1,0 +1,449 @@
+//! Where a backup's text goes: a directory of files rotated at a size limit and named as C
+//! `asbackup` names them, one shared file, or stdout. Other stores (object storage) are
+//! another [`Target`]; whoever produces the records only appends text to a [`Job`].
+//!
+//! Each file counts and hashes (SHA-256) the bytes that reach it after the layers, and
+//! knows its records and first and last digests: the manifest's entries.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::layers::{LayeredWriter, Layers};
+use crate::model::Header;
+use crate::write::encode_header;
+
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// `<dir>/<prefix>_<NNNNN>.asb`, a new file once one holds `file_limit` bytes (0: never).
+    Directory {
+        dir: PathBuf,
+        prefix: String,
+        file_limit: u64,
+    },
+    /// One file for every job.
+    File(PathBuf),
+    Stdout,
+}
+
+/// One file's account, as the manifest and the resume state keep it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileStats {
+    /// Path, or `-` for stdout.
+    pub name: String,
+    /// Order of creation, from 0 (the number in the name).
+    pub index: u64,
+    /// Bytes in the file (after compression and encryption).
+    pub bytes: u64,
+    /// Text bytes before the layers.
+    pub text_bytes: u64,
+    pub records: u64,
+    pub first_digest: Option<[u8; 20]>,
+    pub last_digest: Option<[u8; 20]>,
+    /// Set when the file is complete.
+    pub sha256: Option<[u8; 32]>,
+}
+
+/// Counts and hashes what reaches the file.
+struct Sink {
+    out: Box<dyn Write + Send>,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// An open output file.
+pub struct OpenFile {
+    writer: LayeredWriter<Sink>,
+    stats: FileStats,
+    /// The file itself (None for stdout), to sync at checkpoints.
+    file: Option<File>,
+}
+
+impl OpenFile {
+    fn write_text(&mut self, text: &[u8], records: u64, first: Option<[u8; 20]>, last: Option<[u8; 20]>) -> Result<()> {
+        self.writer.write_all(text).map_err(|e| self.io_error(e))?;
+        self.stats.text_bytes += text.len() as u64;
+        self.stats.records += records;
+        if self.stats.first_digest.is_none() {
+            self.stats.first_digest = first;
+        }
+        if last.is_some() {
+            self.stats.last_digest = last;
+        }
+        self.refresh_bytes();
+        Ok(())
+    }
+
+    fn refresh_bytes(&mut self) {
+        self.stats.bytes = sink_of(&self.writer).bytes;
+    }
+
+    fn io_error(&self, e: io::Error) -> Error {
+        Error::from(e).with_path(self.stats.name.clone())
+    }
+
+    /// Ends the zstd frame and hands everything to the OS: the file is whole up to the
+    /// returned length, even if this process is killed right after.
+    fn commit(&mut self, sync: bool) -> Result<FileStats> {
+        self.writer.end_frame().map_err(|e| e.with_path(self.stats.name.clone()))?;
+        self.refresh_bytes();
+        if sync {
+            if let Some(f) = &self.file {
+                f.sync_data().map_err(|e| self.io_error(e))?;
+            }
+        }
+        Ok(self.stats.clone())
+    }
+
+    fn finish(self) -> Result<FileStats> {
+        let name = self.stats.name.clone();
+        let mut stats = self.stats;
+        let sink = self.writer.finish().map_err(|e| e.with_path(name.clone()))?;
+        stats.bytes = sink.bytes;
+        stats.sha256 = Some(sink.hasher.finalize().into());
+        if let Some(f) = &self.file {
+            f.sync_data().map_err(|e| Error::from(e).with_path(name))?;
+        }
+        Ok(stats)
+    }
+}
+
+/// The sink under the layers, for its byte count (written through `Write`, so always
+/// current after a write returns).
+fn sink_of(w: &LayeredWriter<Sink>) -> &Sink {
+    w.get_ref()
+}
+
+/// Paces written bytes to `-N/--nice` MiB/s across all jobs.
+struct Pace {
+    bytes_per_sec: u64,
+    start: Instant,
+    bytes: u64,
+}
+
+pub struct Output {
+    target: Target,
+    namespace: Vec<u8>,
+    layers: Layers,
+    next_index: Mutex<u64>,
+    parked: Mutex<Vec<OpenFile>>,
+    done: Mutex<Vec<FileStats>>,
+    /// The last commit of each open file.
+    committed: Mutex<std::collections::BTreeMap<u64, FileStats>>,
+    shared: Option<Shared>,
+    pace: Option<Mutex<Pace>>,
+    /// sync_data at every checkpoint (a kill loses nothing committed; a power cut neither).
+    pub sync_commits: bool,
+}
+
+/// What one producer writes into: its own file (directory mode) or the shared one.
+pub enum Job {
+    Own(Option<OpenFile>),
+    Shared(Shared),
+}
+
+/// The one file of `--output-file`; emptied when the backup finishes.
+pub type Shared = Arc<Mutex<Option<OpenFile>>>;
+
+impl Output {
+    /// `first_file_shared`: for a single file, whether its header says `# first-file`
+    /// (it does when indexes and UDFs go into it).
+    pub fn new(target: Target, namespace: &[u8], layers: Layers, first_file_shared: bool, nice_mib: u64) -> Result<Output> {
+        let mut out = Output::new_empty(target, namespace, layers, nice_mib);
+        if !matches!(out.target, Target::Directory { .. }) {
+            let f = out.create(first_file_shared)?;
+            out.shared = Some(Arc::new(Mutex::new(Some(f))));
+        }
+        Ok(out)
+    }
+
+    /// Continues after an interruption: `files` as last committed (directory mode: every
+    /// file made so far; one file otherwise). Each file is cut back to its committed length
+    /// and written on from there; complete files (with a digest) stay closed.
+    pub fn resume(target: Target, namespace: &[u8], layers: Layers, files: &[FileStats], nice_mib: u64) -> Result<Output> {
+        let mut out = Output::new_empty(target, namespace, layers, nice_mib);
+        let mut next = 0;
+        for f in files {
+            next = next.max(f.index + 1);
+            if f.sha256.is_some() {
+                out.done.lock().unwrap().push(f.clone());
+                continue;
+            }
+            let open = out.reopen(f)?;
+            out.committed.lock().unwrap().insert(f.index, f.clone());
+            match out.target {
+                Target::Directory { .. } => out.parked.lock().unwrap().push(open),
+                _ => out.shared = Some(Arc::new(Mutex::new(Some(open)))),
+            }
+        }
+        *out.next_index.lock().unwrap() = next;
+        if out.shared.is_none() && !matches!(out.target, Target::Directory { .. }) {
+            return Err(Error::value("the state holds no file for --output-file"));
+        }
+        Ok(out)
+    }
+
+    fn new_empty(target: Target, namespace: &[u8], layers: Layers, nice_mib: u64) -> Output {
+        Output {
+            target,
+            namespace: namespace.to_vec(),
+            layers,
+            next_index: Mutex::new(0),
+            parked: Mutex::new(Vec::new()),
+            done: Mutex::new(Vec::new()),
+            committed: Mutex::default(),
+            shared: None,
+            pace: (nice_mib > 0).then(|| {
+                Mutex::new(Pace {
+                    bytes_per_sec: nice_mib << 20,
+                    start: Instant::now(),
+                    bytes: 0,
+                })
+            }),
+            sync_commits: true,
+        }
+    }
+
+    fn reopen(&self, f: &FileStats) -> Result<OpenFile> {
+        let path = Path::new(&f.name);
+        let err = |e: io::Error| Error::from(e).with_path(f.name.clone());
+        let mut file = OpenOptions::new().read(true).write(true).open(path).map_err(err)?;
+        let len = file.metadata().map_err(err)?.len();
+        if len < f.bytes {
+            return Err(Error::value(format!(
+                "{} is {len} bytes long, shorter than the {} bytes the state says were written: it was changed since",
+                f.name, f.bytes
+            )));
+        }
+        file.set_len(f.bytes).map_err(err)?;
+        // The hash goes on from the committed bytes, which are read back once.
+        let mut hasher = Sha256::new();
+        let mut head = [0u8; 16];
+        file.rewind().map_err(err)?;
+        let mut buf = vec![0u8; 1 << 20];
+        let mut seen = 0u64;
+        loop {
+            let n = file.read(&mut buf).map_err(err)?;
+            if n == 0 {
+                break;
+            }
+            if seen < 16 {
+                let k = (16 - seen as usize).min(n);
+                head[seen as usize..seen as usize + k].copy_from_slice(&buf[..k]);
+            }
+            hasher.update(&buf[..n]);
+            seen += n as u64;
+        }
+        file.seek(io::SeekFrom::End(0)).map_err(err)?;
+        let sync_handle = file.try_clone().map_err(err)?;
+        let sink = Sink {
+            out: Box::new(file),
+            hasher,
+            bytes: f.bytes,
+        };
+        let writer = LayeredWriter::resume(sink, &self.layers, &head, f.bytes).map_err(|e| e.with_path(f.name.clone()))?;
+        Ok(OpenFile {
+            writer,
+            stats: f.clone(),
+            file: Some(sync_handle),
+        })
+    }
+
+    fn file_name(&self, index: u64) -> Option<PathBuf> {
+        match &self.target {
+            Target::Directory { dir, prefix, .. } => Some(dir.join(format!("{prefix}_{index:05}.asb"))),
+            Target::File(p) => Some(p.clone()),
+            Target::Stdout => None,
+        }
+    }
+
+    fn create(&self, first_file: bool) -> Result<OpenFile> {
+        let index = {
+            let mut n = self.next_index.lock().unwrap();
+            let i = *n;
+            *n += 1;
+            i
+        };
+        let (out, file, name): (Box<dyn Write + Send>, Option<File>, String) = match self.file_name(index) {
+            Some(path) => {
+                let name = path.display().to_string();
+                let f = OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&path)
+                    .map_err(|e| Error::from(e).with_path(name.clone()))?;
+                let handle = f.try_clone().map_err(|e| Error::from(e).with_path(name.clone()))?;
+                (Box::new(f), Some(handle), name)
+            }
+            None => (Box::new(io::stdout()), None, "-".to_string()),
+        };
+        let sink = Sink {
+            out,
+            hasher: Sha256::new(),
+            bytes: 0,
+        };
+        let mut writer = LayeredWriter::new(sink, &self.layers).map_err(|e| e.with_path(name.clone()))?;
+        let mut head = Vec::new();
+        encode_header(&mut head, &Header::new(&self.namespace, first_file))?;
+        writer.write_all(&head).map_err(|e| Error::from(e).with_path(name.clone()))?;
+        let mut f = OpenFile {
+            writer,
+            stats: FileStats {
+                name,
+                index,
+                ..FileStats::default()
+            },
+            file,
+        };
+        f.stats.text_bytes = head.len() as u64;
+        f.refresh_bytes();
+        Ok(f)
+    }
+
+    /// A file for one producer: in directory mode a parked file (one a finished job left
+    /// below the limit) or a new one; `first_file` always gets a new one, as the C tool
+    /// writes `# first-file` only at the top of a file.
+    pub fn job(&self, first_file: bool) -> Result<Job> {
+        if let Some(shared) = &self.shared {
+            return Ok(Job::Shared(shared.clone()));
+        }
+        if !first_file {
+            if let Some(f) = self.parked.lock().unwrap().pop() {
+                return Ok(Job::Own(Some(f)));
+            }
+        }
+        Ok(Job::Own(Some(self.create(first_file)?)))
+    }
+
+    /// Takes back a producer's file: parked for the next job if below the limit, else
+    /// closed.
+    pub fn release(&self, job: Job) -> Result<()> {
+        if let Job::Own(Some(f)) = job {
+            if self.over_limit(&f) {
+                self.close(f)?;
+            } else {
+                let mut f = f;
+                let stats = f.commit(self.sync_commits)?;
+                self.committed.lock().unwrap().insert(stats.index, stats);
+                self.parked.lock().unwrap().push(f);
+            }
+        }
+        Ok(())
+    }
+
+    fn over_limit(&self, f: &OpenFile) -> bool {
+        match self.target {
+            Target::Directory { file_limit, .. } => file_limit > 0 && f.stats.bytes >= file_limit,
+            _ => false,
+        }
+    }
+
+    /// Appends whole records' text; a directory job moves to a new file first when its
+    /// file has reached the limit.
+    pub fn append(&self, job: &mut Job, text: &[u8], records: u64, first: Option<[u8; 20]>, last: Option<[u8; 20]>) -> Result<()> {
+        let before;
+        let after;
+        match job {
+            Job::Shared(f) => {
+                let mut guard = lock(f);
+                let f = guard.as_mut().ok_or_else(finished)?;
+                before = f.stats.bytes;
+                f.write_text(text, records, first, last)?;
+                after = f.stats.bytes;
+            }
+            Job::Own(slot) => {
+                if slot.as_ref().is_some_and(|f| self.over_limit(f)) {
+                    self.close(slot.take().unwrap())?;
+                    *slot = Some(self.create(false)?);
+                }
+                let f = slot.as_mut().expect("a job holds a file");
+                before = f.stats.bytes;
+                f.write_text(text, records, first, last)?;
+                after = f.stats.bytes;
+            }
+        }
+        self.pace(after.saturating_sub(before));
+        Ok(())
+    }
+
+    fn pace(&self, bytes: u64) {
+        let Some(pace) = &self.pace else { return };
+        let wait = {
+            let mut p = pace.lock().unwrap();
+            p.bytes += bytes;
+            let due = Duration::from_secs_f64(p.bytes as f64 / p.bytes_per_sec as f64);
+            due.checked_sub(p.start.elapsed())
+        };
+        if let Some(w) = wait {
+            std::thread::sleep(w);
+        }
+    }
+
+    fn close(&self, f: OpenFile) -> Result<()> {
+        let stats = f.finish()?;
+        self.committed.lock().unwrap().remove(&stats.index);
+        self.done.lock().unwrap().push(stats);
+        Ok(())
+    }
+
+    /// Makes what a job wrote durable and returns its file's committed account.
+    pub fn commit(&self, job: &mut Job) -> Result<FileStats> {
+        let stats = match job {
+            Job::Shared(f) => lock(f).as_mut().ok_or_else(finished)?.commit(self.sync_commits)?,
+            Job::Own(slot) => slot.as_mut().expect("a job holds a file").commit(self.sync_commits)?,
+        };
+        self.committed.lock().unwrap().insert(stats.index, stats.clone());
+        Ok(stats)
+    }
+
+    /// Closes every file; the accounts of all files, in creation order.
+    pub fn finish(&self) -> Result<Vec<FileStats>> {
+        let parked = std::mem::take(&mut *self.parked.lock().unwrap());
+        for f in parked {
+            self.close(f)?;
+        }
+        if let Some(shared) = &self.shared {
+            if let Some(f) = lock(shared).take() {
+                self.close(f)?;
+            }
+        }
+        let mut done = self.done.lock().unwrap().clone();
+        done.sort_by_key(|f| f.index);
+        Ok(done)
+    }
+
+    /// Accounts of every file now: complete ones, and open ones as of their last commit
+    /// (a file never committed is not listed: continuing removes it).
+    pub fn files(&self) -> Vec<FileStats> {
+        let mut all = self.done.lock().unwrap().clone();
+        all.extend(self.committed.lock().unwrap().values().cloned());
+        all.sort_by_key(|f| f.index);
+        all
+    }
+}
+
+fn finished() -> Error {
+    Error::value("the output was already closed")
+}
+
+fn lock(f: &Shared) -> MutexGuard<'_, Option<OpenFile>> {
+    f.lock().unwrap_or_else(|p| p.into_inner())
+}

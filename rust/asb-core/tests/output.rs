@@ -1,0 +1,154 @@
+//! Backup output: rotation by size, parked files reused, commits that survive being cut
+//! off right after them, and continuation from a committed length, under every layer.
+
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use asb_core::output::{FileStats, Output, Target};
+use asb_core::synth::{synth_record, Rng};
+use asb_core::write::encode_record;
+use asb_core::{Cipher, EncryptionKey, Entity, Layers, Record};
+use sha2::{Digest, Sha256};
+
+fn all_layers() -> Vec<Layers> {
+    let key = EncryptionKey::from_material(Cipher::Aes256, b"material");
+    vec![
+        Layers::default(),
+        Layers { zstd: true, ..Layers::default() },
+        Layers { encryption: Some(key.clone()), ..Layers::default() },
+        Layers { zstd: true, encryption: Some(key), ..Layers::default() },
+    ]
+}
+
+fn records(n: u64, seed: u64) -> Vec<Record> {
+    let mut rng = Rng::new(seed);
+    (0..n)
+        .map(|i| {
+            let mut r = Record::new();
+            synth_record(&mut rng, i, b"test", &mut r);
+            r
+        })
+        .collect()
+}
+
+fn text_of(recs: &[Record]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for r in recs {
+        encode_record(&mut out, r, false).unwrap();
+    }
+    out
+}
+
+/// Digests of every record in `path`, read with `layers`, and whether it had first-file.
+fn read_back(path: &Path, layers: &Layers) -> (Vec<[u8; 20]>, bool) {
+    let mut reader = asb_core::source::open_path(path, layers, Arc::new(AtomicU64::new(0))).unwrap();
+    let first = reader.header().first_file();
+    let mut digests = Vec::new();
+    while let Some(e) = reader.next_entity().unwrap() {
+        if let Entity::Record(r) = e {
+            digests.push(r.digest);
+        }
+    }
+    (digests, first)
+}
+
+fn dir_target(dir: &Path, limit: u64) -> Target {
+    Target::Directory { dir: dir.to_path_buf(), prefix: "test".into(), file_limit: limit }
+}
+
+#[test]
+fn directory_output_rotates_and_accounts_for_every_file() {
+    for layers in all_layers() {
+        let tmp = tempdir();
+        let out = Output::new(dir_target(&tmp, 64 * 1024), b"test", layers.clone(), false, 0).unwrap();
+        let recs = records(3000, 7);
+        let mut job = out.job(true).unwrap();
+        for chunk in recs.chunks(50) {
+            let text = text_of(chunk);
+            out.append(&mut job, &text, chunk.len() as u64, Some(chunk[0].digest), Some(chunk[chunk.len() - 1].digest)).unwrap();
+        }
+        out.release(job).unwrap();
+        let files = out.finish().unwrap();
+        assert!(files.len() > 3, "{} files", files.len());
+        let mut seen = Vec::new();
+        for (i, f) in files.iter().enumerate() {
+            assert_eq!(f.index, i as u64);
+            assert!(f.name.ends_with(&format!("test_{i:05}.asb")), "{}", f.name);
+            let bytes = std::fs::read(&f.name).unwrap();
+            assert_eq!(bytes.len() as u64, f.bytes);
+            assert_eq!(f.sha256.unwrap(), <[u8; 32]>::from(Sha256::digest(&bytes)));
+            let (digests, first) = read_back(Path::new(&f.name), &layers);
+            assert_eq!(first, i == 0, "only the first file says first-file");
+            assert_eq!(digests.len() as u64, f.records);
+            assert_eq!(f.first_digest, digests.first().copied());
+            assert_eq!(f.last_digest, digests.last().copied());
+            seen.extend(digests);
+        }
+        let all: Vec<_> = recs.iter().map(|r| r.digest).collect();
+        assert_eq!(seen, all, "{}", layers.describe());
+    }
+}
+
+#[test]
+fn a_committed_file_cut_after_its_commit_continues_into_a_whole_file() {
+    for layers in all_layers() {
+        let tmp = tempdir();
+        let recs = records(400, 3);
+        let committed: Vec<FileStats>;
+        {
+            let out = Output::new(dir_target(&tmp, 0), b"test", layers.clone(), false, 0).unwrap();
+            let mut job = out.job(true).unwrap();
+            out.append(&mut job, &text_of(&recs[..200]), 200, None, None).unwrap();
+            out.commit(&mut job).unwrap();
+            committed = out.files();
+            // Written but not committed, then "killed": these bytes must go.
+            out.append(&mut job, &text_of(&recs[200..300]), 100, None, None).unwrap();
+            out.commit(&mut job).unwrap();
+            std::mem::forget(job);
+            std::mem::forget(out);
+        }
+        assert_eq!(committed.len(), 1);
+        assert_eq!(committed[0].records, 200);
+        let out = Output::resume(dir_target(&tmp, 0), b"test", layers.clone(), &committed, 0).unwrap();
+        let mut job = out.job(false).unwrap();
+        out.append(&mut job, &text_of(&recs[200..]), 200, None, None).unwrap();
+        out.release(job).unwrap();
+        let files = out.finish().unwrap();
+        assert_eq!(files.len(), 1);
+        let bytes = std::fs::read(&files[0].name).unwrap();
+        assert_eq!(files[0].sha256.unwrap(), <[u8; 32]>::from(Sha256::digest(&bytes)), "hash covers the old and new bytes");
+        let (digests, _) = read_back(Path::new(&files[0].name), &layers);
+        let all: Vec<_> = recs.iter().map(|r| r.digest).collect();
+        assert_eq!(digests, all, "{}", layers.describe());
+        assert_eq!(files[0].records, 400);
+    }
+}
+
+#[test]
+fn one_shared_file_takes_every_job() {
+    let tmp = tempdir();
+    let path = tmp.join("one.asb");
+    let out = Output::new(Target::File(path.clone()), b"test", Layers::default(), true, 0).unwrap();
+    let recs = records(100, 1);
+    let mut a = out.job(true).unwrap();
+    let mut b = out.job(false).unwrap();
+    out.append(&mut a, &text_of(&recs[..50]), 50, None, None).unwrap();
+    out.append(&mut b, &text_of(&recs[50..]), 50, None, None).unwrap();
+    out.release(a).unwrap();
+    out.release(b).unwrap();
+    let files = out.finish().unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].records, 100);
+    let (digests, first) = read_back(&path, &Layers::default());
+    assert!(first);
+    assert_eq!(digests.len(), 100);
+}
+
+fn tempdir() -> std::path::PathBuf {
+    let mut b = [0u8; 8];
+    getrandom::getrandom(&mut b).unwrap();
+    let p = std::env::temp_dir().join(format!("asbkit-output-{}", u64::from_le_bytes(b)));
+    std::fs::create_dir_all(&p).unwrap();
+    p
+}
