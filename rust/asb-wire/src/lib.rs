@@ -6,6 +6,7 @@
 //! caller; this crate talks to one node at a time.
 
 pub mod admin;
+pub mod backup;
 pub mod conn;
 pub mod error;
 pub mod proto;

@@ -1,0 +1,261 @@
+//! A partition scan written into a backup output, with checkpoints that tie each file's
+//! committed length to how far each partition got, so a backup killed at any moment
+//! continues with every record exactly once.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use asb_core::output::{FileStats, Job, Output};
+use asb_core::write::encode_record;
+use asb_core::Record;
+
+use crate::conn::{ConnectOptions, Connection};
+use crate::error::{WireError, WireErrorKind};
+use crate::proto::partition_of;
+use crate::scan::{run_scan, DecodeOptions, Progress, RecordSink, ScanLimits, ScanOutcome, ScanRequest, N_PARTITIONS};
+
+/// Text handed to the output at once: whole records, so a file only ever holds whole ones.
+const CHUNK: usize = 64 * 1024;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PartitionState {
+    /// The last record of this partition that is in a committed file.
+    pub last: Option<[u8; 20]>,
+    pub records: u64,
+    /// The partition was read to its end.
+    pub done: bool,
+}
+
+/// Shared by every scan of one backup.
+pub struct Checkpoint {
+    partitions: Mutex<Vec<PartitionState>>,
+    /// Live counts for progress displays (records handed to the output).
+    pub records: AtomicU64,
+    pub text_bytes: AtomicU64,
+    pub cancel: AtomicBool,
+}
+
+impl Default for Checkpoint {
+    fn default() -> Checkpoint {
+        Checkpoint::new(vec![PartitionState::default(); N_PARTITIONS])
+    }
+}
+
+impl Checkpoint {
+    pub fn new(partitions: Vec<PartitionState>) -> Checkpoint {
+        assert_eq!(partitions.len(), N_PARTITIONS);
+        Checkpoint {
+            partitions: Mutex::new(partitions),
+            records: AtomicU64::new(0),
+            text_bytes: AtomicU64::new(0),
+            cancel: AtomicBool::new(false),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<PartitionState>> {
+        self.partitions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn partition(&self, pid: u16) -> PartitionState {
+        self.lock()[pid as usize]
+    }
+
+    /// Partition progress and file accounts of one consistent moment: every record a file
+    /// holds up to its committed length is counted in its partition, and no other.
+    pub fn snapshot(&self, output: &Output) -> (Vec<PartitionState>, Vec<FileStats>) {
+        let parts = self.lock();
+        (parts.clone(), output.files())
+    }
+
+    pub fn mark_done(&self, pids: &[u16]) {
+        let mut parts = self.lock();
+        for &p in pids {
+            parts[p as usize].done = true;
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct CommitPolicy {
+    /// Commit at least this often while records come in.
+    pub every: Duration,
+    /// ...and whenever this much text was written since the last commit.
+    pub bytes: u64,
+}
+
+impl Default for CommitPolicy {
+    fn default() -> CommitPolicy {
+        CommitPolicy {
+            every: Duration::from_secs(2),
+            bytes: 32 << 20,
+        }
+    }
+}
+
+struct Sink<'a> {
+    output: &'a Output,
+    job: &'a mut Job,
+    ckpt: &'a Checkpoint,
+    policy: CommitPolicy,
+    chunk: Vec<u8>,
+    chunk_records: u64,
+    first: Option<[u8; 20]>,
+    last: Option<[u8; 20]>,
+    /// Progress of records already handed to the output, not yet committed.
+    pending: Vec<(u16, [u8; 20])>,
+    pending_counts: Vec<u64>,
+    last_commit: Instant,
+    since_commit: u64,
+    /// Records still allowed under --max-records (u64::MAX: no cap).
+    quota: u64,
+}
+
+impl Sink<'_> {
+    fn flush_chunk(&mut self) -> Result<(), WireError> {
+        if self.chunk.is_empty() {
+            return Ok(());
+        }
+        self.output
+            .append(self.job, &self.chunk, self.chunk_records, self.first, self.last)
+            .map_err(output_error)?;
+        self.ckpt.text_bytes.fetch_add(self.chunk.len() as u64, Ordering::Relaxed);
+        self.since_commit += self.chunk.len() as u64;
+        self.chunk.clear();
+        self.chunk_records = 0;
+        self.first = None;
+        Ok(())
+    }
+
+    /// Makes everything handed over durable, then counts it in the partitions, both under
+    /// the checkpoint's lock; `done`: partitions read to their end.
+    fn commit(&mut self, done: &[u16]) -> Result<(), WireError> {
+        self.flush_chunk()?;
+        let mut parts = self.ckpt.lock();
+        self.output.commit(self.job).map_err(output_error)?;
+        for (pid, digest) in self.pending.drain(..) {
+            let p = &mut parts[pid as usize];
+            p.last = Some(digest);
+            p.records += std::mem::take(&mut self.pending_counts[pid as usize]);
+        }
+        for &pid in done {
+            parts[pid as usize].done = true;
+        }
+        drop(parts);
+        self.last_commit = Instant::now();
+        self.since_commit = 0;
+        Ok(())
+    }
+}
+
+impl RecordSink for Sink<'_> {
+    fn record(&mut self, rec: &Record) -> Result<(), WireError> {
+        if self.quota == 0 {
+            return Err(WireError::new(WireErrorKind::Cancelled, "--max-records reached"));
+        }
+        encode_record(&mut self.chunk, rec, false)
+            .map_err(|e| WireError::new(WireErrorKind::Data, format!("record cannot be written: {e}")))?;
+        self.quota = self.quota.saturating_sub(1);
+        self.chunk_records += 1;
+        if self.first.is_none() {
+            self.first = Some(rec.digest);
+        }
+        self.last = Some(rec.digest);
+        let pid = partition_of(&rec.digest);
+        // One entry per partition in order of arrival; the last digest wins at commit.
+        match self.pending.last_mut() {
+            Some((p, d)) if *p == pid => *d = rec.digest,
+            _ => self.pending.push((pid, rec.digest)),
+        }
+        self.pending_counts[pid as usize] += 1;
+        self.ckpt.records.fetch_add(1, Ordering::Relaxed);
+        if self.chunk.len() >= CHUNK {
+            self.flush_chunk()?;
+            if self.since_commit >= self.policy.bytes || self.last_commit.elapsed() >= self.policy.every {
+                self.commit(&[])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn output_error(e: asb_core::Error) -> WireError {
+    WireError::new(WireErrorKind::Output, format!("writing the backup failed: {e}"))
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ScanJob {
+    pub addr: String,
+    pub connect: ConnectOptions,
+    pub request: ScanRequest,
+    pub decode: DecodeOptions,
+    pub total_timeout: Option<Duration>,
+    pub commit: CommitPolicy,
+}
+
+/// Scans `job.request`'s partitions on one node into `out`: partitions resume after the
+/// last committed digest the checkpoint holds for them. Records received before an error
+/// stay written and counted; partitions that reached their end are marked done.
+pub fn scan_into(job: &ScanJob, output: &Output, out: &mut Job, ckpt: &Checkpoint) -> ScanOutcome {
+    let mut req = job.request.clone();
+    for p in &mut req.partitions {
+        let state = ckpt.partition(p.pid);
+        if state.last.is_some() {
+            p.after = state.last;
+        }
+    }
+    req.partitions.retain(|p| !ckpt.partition(p.pid).done);
+    if req.partitions.is_empty() {
+        return ScanOutcome::default();
+    }
+    let quota = if req.max_records > 0 { req.max_records } else { u64::MAX };
+    let mut sink = Sink {
+        output,
+        job: out,
+        ckpt,
+        policy: job.commit,
+        chunk: Vec::with_capacity(CHUNK + 64 * 1024),
+        chunk_records: 0,
+        first: None,
+        last: None,
+        pending: Vec::new(),
+        pending_counts: vec![0; N_PARTITIONS],
+        last_commit: Instant::now(),
+        since_commit: 0,
+        quota,
+    };
+    let mut conn = match Connection::open(&job.addr, &job.connect) {
+        Ok(c) => c,
+        Err(e) => {
+            return ScanOutcome {
+                error: Some(e),
+                ..ScanOutcome::default()
+            }
+        }
+    };
+    let limits = ScanLimits {
+        deadline: job.total_timeout.map(|t| Instant::now() + t),
+        cancel: Some(&ckpt.cancel),
+    };
+    let mut progress = Progress::default();
+    let mut outcome = run_scan(&mut conn, &req, job.decode, limits, &mut progress, &mut sink);
+    let capped = sink.quota == 0;
+    if capped && matches!(&outcome.error, Some(e) if e.kind == WireErrorKind::Cancelled && !ckpt.cancel.load(Ordering::Relaxed)) {
+        outcome.error = None;
+    }
+    // Reached their end: every requested partition the node served, when the stream ended
+    // with its last message and no cap cut it short.
+    let done: Vec<u16> = if outcome.error.is_none() && !capped {
+        req.partitions
+            .iter()
+            .map(|p| p.pid)
+            .filter(|pid| !outcome.unavailable.contains(pid))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if let Err(e) = sink.commit(&done) {
+        outcome.error = Some(e);
+    }
+    outcome
+}
