@@ -1,0 +1,357 @@
+//! Backup streams: layers from Python's arguments, paths and Python file objects as the
+//! core's readers and writers, the Reader and Writer pyclasses, and the file functions.
+
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use asb_core::layers::LayeredWriter;
+use asb_core::source::{backup_files, open_path, open_stream, BoxedReader};
+use asb_core::{Cipher, EncryptionKey, Entity, Layers};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::errors::{to_py_err, AsbKeyError};
+use crate::types::{entity_to_core, entity_to_py, header_from_core, header_to_core, Header};
+
+/// A Python object with `readinto` (or `read`), seen from Rust.
+pub(crate) struct PyReader(pub(crate) Py<PyAny>);
+
+impl Read for PyReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        Python::with_gil(|py| {
+            let data = self
+                .0
+                .call_method1(py, "read", (buf.len(),))
+                .map_err(io::Error::other)?;
+            let data = data.bind(py);
+            let bytes = data
+                .downcast::<PyBytes>()
+                .map_err(|_| io::Error::other("read() must return bytes"))?
+                .as_bytes();
+            let n = bytes.len().min(buf.len());
+            buf[..n].copy_from_slice(&bytes[..n]);
+            Ok(n)
+        })
+    }
+}
+
+/// A Python object with `write`, seen from Rust.
+pub(crate) struct PyWriter(pub(crate) Py<PyAny>);
+
+impl Write for PyWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Python::with_gil(|py| {
+            self.0
+                .call_method1(py, "write", (PyBytes::new(py, buf),))
+                .map_err(io::Error::other)?;
+            Ok(buf.len())
+        })
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Python::with_gil(|py| {
+            if self.0.bind(py).hasattr("flush")? {
+                self.0.call_method0(py, "flush")?;
+            }
+            Ok::<_, PyErr>(())
+        })
+        .map_err(io::Error::other)
+    }
+}
+
+pub(crate) fn layers(
+    zstd: bool,
+    level: i32,
+    cipher: Option<&str>,
+    key_material: Option<&[u8]>,
+) -> PyResult<Layers> {
+    let encryption = match (cipher, key_material) {
+        (None, None) => None,
+        (Some(c), Some(m)) => {
+            let cipher = match c {
+                "aes128" => Cipher::Aes128,
+                "aes256" => Cipher::Aes256,
+                other => return Err(PyValueError::new_err(format!("unknown cipher {other:?}"))),
+            };
+            Some(EncryptionKey::from_material(cipher, m))
+        }
+        (Some(_), None) => {
+            return Err(AsbKeyError::new_err(
+                ("encryption needs a key".to_string(),),
+            ))
+        }
+        (None, Some(_)) => return Err(PyValueError::new_err("a key was given without a cipher")),
+    };
+    Ok(Layers {
+        zstd,
+        zstd_level: level,
+        encryption,
+    })
+}
+
+pub(crate) fn open_source(
+    source: &Bound<'_, PyAny>,
+    layers: &Layers,
+    raw_count: Arc<AtomicU64>,
+) -> PyResult<BoxedReader<'static>> {
+    if let Ok(path) = source.extract::<PathBuf>() {
+        return open_path(&path, layers, raw_count).map_err(to_py_err);
+    }
+    if source.hasattr("read")? {
+        let label = source
+            .getattr("name")
+            .and_then(|n| n.extract::<String>())
+            .unwrap_or_else(|_| "<stream>".to_string());
+        let reader = PyReader(source.clone().unbind());
+        return open_stream(reader, layers, &label, raw_count).map_err(to_py_err);
+    }
+    Err(PyTypeError::new_err(
+        "source must be a path, \"-\" or a binary file object",
+    ))
+}
+
+pub(crate) fn open_dest(dest: &Bound<'_, PyAny>) -> PyResult<Box<dyn Write + Send>> {
+    if let Ok(path) = dest.extract::<PathBuf>() {
+        if path.as_os_str() == "-" {
+            return Ok(Box::new(io::BufWriter::with_capacity(
+                1 << 20,
+                io::stdout(),
+            )));
+        }
+        let label = path.display().to_string();
+        let file = std::fs::File::create(&path)
+            .map_err(|e| to_py_err(asb_core::Error::from(e).with_path(label)))?;
+        return Ok(Box::new(io::BufWriter::with_capacity(1 << 20, file)));
+    }
+    if dest.hasattr("write")? {
+        return Ok(Box::new(PyWriter(dest.clone().unbind())));
+    }
+    Err(PyTypeError::new_err(
+        "dest must be a path, \"-\" or a binary file object",
+    ))
+}
+
+/// Calls `progress(raw bytes read so far)`, if given, holding the GIL only for the call.
+pub(crate) fn progress_tick<'a>(
+    progress: &'a Option<PyObject>,
+    raw: &'a AtomicU64,
+) -> impl Fn() -> asb_core::Result<()> + 'a {
+    move || {
+        if let Some(cb) = progress {
+            Python::with_gil(|py| cb.call1(py, (raw.load(Ordering::Relaxed),)))
+                .map_err(|e| asb_core::Error::layer(format!("progress callback failed: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// Iterates the entities of one backup stream.
+#[pyclass(module = "asbkit._codec")]
+pub(crate) struct Reader {
+    // Mutex: pyclasses must be Sync; the stream is only ever used by one caller at a time.
+    inner: Mutex<Option<BoxedReader<'static>>>,
+    header: Py<Header>,
+    raw_count: Arc<AtomicU64>,
+}
+
+#[pymethods]
+impl Reader {
+    #[new]
+    #[pyo3(signature = (source, *, zstd=false, cipher=None, key_material=None))]
+    fn new(
+        py: Python<'_>,
+        source: &Bound<'_, PyAny>,
+        zstd: bool,
+        cipher: Option<&str>,
+        key_material: Option<&[u8]>,
+    ) -> PyResult<Reader> {
+        let layers = layers(zstd, 0, cipher, key_material)?;
+        let raw_count = Arc::new(AtomicU64::new(0));
+        let inner = open_source(source, &layers, raw_count.clone())?;
+        let header = Py::new(py, header_from_core(py, inner.header()))?;
+        Ok(Reader {
+            inner: Mutex::new(Some(inner)),
+            header,
+            raw_count,
+        })
+    }
+
+    #[getter]
+    fn header(&self, py: Python<'_>) -> Py<Header> {
+        self.header.clone_ref(py)
+    }
+
+    /// Raw (still compressed/encrypted) bytes read so far.
+    #[getter]
+    fn raw_bytes(&self) -> u64 {
+        self.raw_count.load(Ordering::Relaxed)
+    }
+
+    /// Decoded text bytes consumed so far.
+    #[getter]
+    fn text_bytes(&self) -> u64 {
+        self.inner
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map_or(0, |r| r.offset())
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<PyObject>> {
+        let mut guard = self.inner.lock().unwrap();
+        let Some(reader) = guard.as_mut() else {
+            return Ok(None);
+        };
+        let entity = match reader.next_entity() {
+            Ok(Some(e)) => e,
+            Ok(None) => {
+                *guard = None;
+                return Ok(None);
+            }
+            Err(e) => {
+                *guard = None;
+                return Err(to_py_err(e));
+            }
+        };
+        entity_to_py(py, entity).map(Some)
+    }
+}
+
+/// Writes one backup stream; call `close()` to end the layers.
+#[pyclass(module = "asbkit._codec")]
+pub(crate) struct Writer {
+    inner: Mutex<WriterState>,
+}
+
+struct WriterState {
+    writer: Option<asb_core::Writer<LayeredWriter<Box<dyn Write + Send>>>>,
+    scratch: asb_core::Record,
+}
+
+#[pymethods]
+impl Writer {
+    #[new]
+    #[pyo3(signature = (dest, header, *, zstd=false, level=0, cipher=None, key_material=None))]
+    fn new(
+        py: Python<'_>,
+        dest: &Bound<'_, PyAny>,
+        header: &Header,
+        zstd: bool,
+        level: i32,
+        cipher: Option<&str>,
+        key_material: Option<&[u8]>,
+    ) -> PyResult<Writer> {
+        let layers = layers(zstd, level, cipher, key_material)?;
+        let out: Box<dyn Write + Send> = if let Ok(path) = dest.extract::<PathBuf>() {
+            if path.as_os_str() == "-" {
+                Box::new(io::stdout())
+            } else {
+                let label = path.display().to_string();
+                let file = std::fs::File::create(&path)
+                    .map_err(|e| to_py_err(asb_core::Error::from(e).with_path(label)))?;
+                Box::new(io::BufWriter::with_capacity(1 << 20, file))
+            }
+        } else if dest.hasattr("write")? {
+            Box::new(PyWriter(dest.clone().unbind()))
+        } else {
+            return Err(PyTypeError::new_err(
+                "dest must be a path, \"-\" or a binary file object",
+            ));
+        };
+        let layered = LayeredWriter::new(out, &layers).map_err(to_py_err)?;
+        let inner =
+            asb_core::Writer::new(layered, &header_to_core(py, header)?).map_err(to_py_err)?;
+        Ok(Writer {
+            inner: Mutex::new(WriterState {
+                writer: Some(inner),
+                scratch: asb_core::Record::new(),
+            }),
+        })
+    }
+
+    /// Writes a Record, SecondaryIndex or Udf.
+    fn write(&self, py: Python<'_>, entity: &Bound<'_, PyAny>) -> PyResult<()> {
+        let mut guard = self.inner.lock().unwrap();
+        let state = &mut *guard;
+        let w = state
+            .writer
+            .as_mut()
+            .ok_or_else(|| PyValueError::new_err("the writer is closed"))?;
+        match entity_to_core(py, entity, &mut state.scratch)? {
+            Entity::Record(r) => w.write_record(r),
+            Entity::SecondaryIndex(s) => w.write_sindex(&s),
+            Entity::Udf(u) => w.write_udf(&u),
+        }
+        .map_err(to_py_err)
+    }
+
+    /// Text bytes written so far (before compression and encryption).
+    #[getter]
+    fn text_bytes(&self) -> u64 {
+        self.inner
+            .lock()
+            .unwrap()
+            .writer
+            .as_ref()
+            .map_or(0, |w| w.text_bytes())
+    }
+
+    fn close(&self) -> PyResult<()> {
+        let writer = self.inner.lock().unwrap().writer.take();
+        if let Some(w) = writer {
+            w.into_inner().and_then(|l| l.finish()).map_err(to_py_err)?;
+        }
+        Ok(())
+    }
+}
+
+/// The `*.asb` files of a directory, sorted by name.
+#[pyfunction]
+pub(crate) fn list_backup_files(dir: PathBuf) -> PyResult<Vec<PathBuf>> {
+    backup_files(&dir).map_err(to_py_err)
+}
+
+/// Writes a synthetic backup of at least `target_bytes` of text; returns (records, bytes).
+#[pyfunction]
+#[pyo3(signature = (path, target_bytes, *, seed=1, zstd=false, level=0, cipher=None, key_material=None))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write_synthetic(
+    py: Python<'_>,
+    path: PathBuf,
+    target_bytes: u64,
+    seed: u64,
+    zstd: bool,
+    level: i32,
+    cipher: Option<&str>,
+    key_material: Option<&[u8]>,
+) -> PyResult<(u64, u64)> {
+    let layers = layers(zstd, level, cipher, key_material)?;
+    py.allow_threads(|| {
+        let label = path.display().to_string();
+        let file =
+            std::fs::File::create(&path).map_err(|e| asb_core::Error::from(e).with_path(label))?;
+        let mut out = LayeredWriter::new(io::BufWriter::with_capacity(1 << 20, file), &layers)?;
+        let counts = asb_core::synth::write_synthetic(&mut out, target_bytes, seed)?;
+        out.finish()?;
+        Ok(counts)
+    })
+    .map_err(to_py_err)
+}
+
+/// Where to write the output `dest` and the temporary name to rename onto it when complete
+/// (`None`: written in place, as pipes and devices are). The rule of
+/// `asb_core::source::Output`, for outputs that Python renames itself.
+#[pyfunction]
+pub(crate) fn stage_output(dest: PathBuf) -> PyResult<(PathBuf, Option<PathBuf>)> {
+    match asb_core::source::stage_output(&dest).map_err(to_py_err)? {
+        asb_core::source::Output::InPlace => Ok((dest, None)),
+        asb_core::source::Output::Staged(_, tmp) => Ok((tmp.clone(), Some(tmp))),
+    }
+}
