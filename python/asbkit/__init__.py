@@ -7,8 +7,8 @@
 """
 
 from ._codec import Bin, Header, Key, Record, SecondaryIndex, Udf, __version__, compute_digest
-from .backup import BackupReader, BackupWriter, read_backup
 from .errors import AsbError, AsbKeyError, AsbLayerError, AsbParseError, AsbWriteError
+from .files import BackupReader, BackupWriter, read_backup
 from .layers import Layers
 
 __all__ = [

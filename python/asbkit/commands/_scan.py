@@ -6,8 +6,8 @@ import os
 from typing import Any
 
 from .. import _codec
-from ..backup import Source, expand_sources
 from ..errors import AsbError
+from ..files import Source, expand_sources
 from ..layers import Layers
 from ..progress import Progress, total_size
 

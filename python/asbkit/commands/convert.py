@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import _codec
-from ..backup import Source, expand_sources
 from ..errors import AsbError
+from ..files import Source, expand_sources
 from ..layers import Layers
 from ..progress import Progress, total_size
 from ..result import CommandResult

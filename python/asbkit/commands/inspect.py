@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from ..backup import Source
+from ..files import Source
 from ..layers import Layers
 from ..result import CommandResult
 from ._scan import run_scan

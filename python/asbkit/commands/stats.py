@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..backup import Source
+from ..files import Source
 from ..layers import Layers
 from ..result import CommandResult
 from ._scan import run_scan
