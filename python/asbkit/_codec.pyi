@@ -192,3 +192,80 @@ def asb_to_asb(
     key_material: bytes | None = None,
     selection: _Selection | None = None,
 ) -> tuple[dict[str, int], list[str]]: ...
+
+# -- Cluster: the wire layer and the backup output (rust/asb-py/src/wire.rs).
+
+#: A file's account: name, index, bytes, text_bytes, records, first_digest, last_digest,
+#: sha256 (bytes, or None while the file is open).
+_FileStats = dict[str, object]
+#: (pid, last digest or None, records, done)
+_PartitionState = tuple[int, bytes | None, int, bool]
+
+class BackupOutput:
+    def __init__(
+        self,
+        kind: str,
+        path: str | PathLike[str] | None,
+        namespace: str | bytes,
+        *,
+        prefix: str | None = None,
+        file_limit: int = 0,
+        first_file: bool = True,
+        nice_mib: int = 0,
+        zstd: bool = False,
+        level: int = 0,
+        cipher: _Cipher | None = None,
+        key_material: bytes | None = None,
+        resume: list[_FileStats] | None = None,
+        sync: bool = True,
+    ) -> None: ...
+    def job(self, first_file: bool = False) -> BackupJob: ...
+    def files(self) -> list[_FileStats]: ...
+    def finish(self) -> list[_FileStats]: ...
+
+class BackupJob:
+    def write(self, output: BackupOutput, entity: SecondaryIndex | Udf) -> None: ...
+    def release(self, output: BackupOutput) -> None: ...
+
+class BackupCheckpoint:
+    def __init__(self, partitions: list[_PartitionState] | None = None) -> None: ...
+    def counters(self) -> tuple[int, int]: ...
+    def cancel(self) -> None: ...
+    def cancelled(self) -> bool: ...
+    def partition(self, pid: int) -> tuple[bytes | None, int, bool]: ...
+    def mark_done(self, pids: list[int]) -> None: ...
+    def snapshot(self, output: BackupOutput) -> tuple[list[_PartitionState], list[_FileStats]]: ...
+
+def scan_partitions(
+    output: BackupOutput,
+    job: BackupJob,
+    checkpoint: BackupCheckpoint,
+    addr: str,
+    namespace: str | bytes,
+    partitions: list[int],
+    *,
+    set: str | bytes | None = None,
+    bins: list[str | bytes] | None = None,
+    no_bins: bool = False,
+    max_records: int = 0,
+    records_per_second: int = 0,
+    socket_timeout_ms: int = 10_000,
+    total_timeout_ms: int = 0,
+    connect_timeout_ms: int = 10_000,
+    filter_exp: bytes | None = None,
+    compact: bool = False,
+    user: str | None = None,
+    credential: str | None = None,
+    clear_password: str | None = None,
+    commit_seconds: float = 2.0,
+) -> dict[str, object]: ...
+def info(
+    addr: str,
+    commands: list[str],
+    *,
+    timeout_ms: int = 10_000,
+    user: str | None = None,
+    credential: str | None = None,
+    clear_password: str | None = None,
+) -> list[str]: ...
+def hash_password(password: str) -> str: ...

@@ -73,3 +73,31 @@ class AsbWriteError(AsbError):
     """A value cannot be written so that the C tools read it back (NUL in a name, too long)."""
 
     code = "write_error"
+
+
+class AsbClusterError(AsbError):
+    """The cluster could not be reached, or a node refused or failed a command."""
+
+    code = "cluster_error"
+
+    def __init__(
+        self,
+        message: str,
+        node: str | None = None,
+        result_code: int | None = None,
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.node = node
+        self.result_code = result_code
+        self.retryable = retryable
+
+    def __str__(self) -> str:
+        if self.node and f"node {self.node}" not in self.message:
+            return f"node {self.node}: {self.message}"
+        return self.message
+
+    def to_dict(self) -> dict[str, object]:
+        d = super().to_dict()
+        d.update(node=self.node, result_code=self.result_code, retryable=self.retryable)
+        return d

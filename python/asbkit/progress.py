@@ -55,3 +55,69 @@ def total_size(sources: list[object]) -> int | None:
         except OSError:
             return None
     return total
+
+
+def _eta(seconds: float) -> str:
+    seconds = int(seconds)
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s" if m else f"{s}s"
+
+
+class BackupProgress:
+    """Records, records/s, MB/s, percent of the estimate and ETA: a live display (rich) on
+    a terminal, asbackup's periodic log lines otherwise."""
+
+    LOG_EVERY = 10.0
+
+    def __init__(self, estimate: int, already: int = 0, enabled: bool | None = None, stream: TextIO | None = None) -> None:
+        import logging
+
+        self.stream = stream or sys.stderr
+        self.live = self.stream.isatty() if enabled is None else enabled
+        self.estimate = estimate
+        self.start = time.monotonic()
+        self.already = already
+        self._log = logging.getLogger("asbkit.backup")
+        self._last_log = self.start
+        self._last = (self.start, already, 0)
+        self._bar: object = None
+        if self.live:
+            from rich.progress import BarColumn, Progress as RichProgress, TextColumn, TimeRemainingColumn
+
+            self._bar = RichProgress(
+                TextColumn("{task.fields[records]:>12,} records"),
+                BarColumn(),
+                TextColumn("{task.percentage:>5.1f}%"),
+                TextColumn("{task.fields[rate]:>9,.0f} rec/s  {task.fields[mbs]:>6.1f} MB/s"),
+                TimeRemainingColumn(),
+                console=__import__("rich.console", fromlist=["Console"]).Console(file=self.stream),
+                transient=True,
+            )
+            self._bar.start()  # type: ignore[attr-defined]
+            self._task = self._bar.add_task("backup", total=max(estimate, 1), records=already, rate=0.0, mbs=0.0)  # type: ignore[attr-defined]
+
+    def update(self, records: int, text_bytes: int) -> None:
+        now = time.monotonic()
+        elapsed = max(now - self.start, 1e-9)
+        rate = (records - self.already) / elapsed
+        if self._bar is not None:
+            self._bar.update(self._task, completed=min(records, self.estimate or records), records=records, rate=rate, mbs=text_bytes / elapsed / 1e6)  # type: ignore[attr-defined]
+            return
+        if now - self._last_log < self.LOG_EVERY or not self.estimate:
+            return
+        t0, r0, b0 = self._last
+        dt = max(now - t0, 1e-9)
+        recs, nbytes = records - r0, text_bytes - b0
+        percent = min(99, records * 100 // self.estimate)
+        self._log.info(
+            "%d%% complete (~%d KiB/s, ~%d rec/s, ~%d B/rec)", percent, nbytes / 1024 / dt, recs / dt, nbytes // recs if recs else 0
+        )
+        if recs:
+            self._log.info("~%s remaining", _eta(max(self.estimate - records, 0) / (recs / dt)))
+        self._last = (now, records, text_bytes)
+        self._last_log = now
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()  # type: ignore[attr-defined]

@@ -6,6 +6,7 @@ mod errors;
 mod files;
 mod summary;
 mod types;
+mod wire;
 
 use pyo3::prelude::*;
 
@@ -29,5 +30,11 @@ fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(convert::asb_to_jsonl, m)?)?;
     m.add_function(wrap_pyfunction!(convert::jsonl_to_asb, m)?)?;
     m.add_function(wrap_pyfunction!(convert::asb_to_asb, m)?)?;
+    m.add_class::<wire::BackupOutput>()?;
+    m.add_class::<wire::BackupJob>()?;
+    m.add_class::<wire::BackupCheckpoint>()?;
+    m.add_function(wrap_pyfunction!(wire::scan_partitions, m)?)?;
+    m.add_function(wrap_pyfunction!(wire::info, m)?)?;
+    m.add_function(wrap_pyfunction!(wire::hash_password, m)?)?;
     Ok(())
 }

@@ -1,0 +1,288 @@
+"""The cluster view, through the official `aerospike` client: seeds, nodes, who masters
+which partition, info commands. Record streams do not go through here (see `_codec`).
+"""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import AsbClusterError
+
+N_PARTITIONS = 4096
+
+
+@dataclass
+class ClusterConfig:
+    """How to reach the cluster: the C tools' connection flags."""
+
+    hosts: str = "127.0.0.1"
+    port: int = 3000
+    user: str | None = None
+    password: str | None = None
+    auth: str = "INTERNAL"
+    services_alternate: bool = False
+    prefer_racks: list[int] = field(default_factory=list)
+    socket_timeout_ms: int = 10_000
+    total_timeout_ms: int = 0
+    connect_timeout_ms: int = 10_000
+    tls: dict[str, Any] = field(default_factory=dict)
+
+    def seeds(self) -> list[tuple[str, int] | tuple[str, int, str]]:
+        return parse_hosts(self.hosts, self.port)
+
+
+def parse_hosts(text: str, default_port: int = 3000) -> list[Any]:
+    """`host[:tls-name][:port],…` (also `[v6]:port`; `;` separates too), as the C tools
+    take `-h` and `-l`."""
+    out: list[Any] = []
+    for item in text.replace(";", ",").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        tls_name = None
+        if item.startswith("["):
+            end = item.find("]")
+            if end < 0:
+                raise ValueError(f"host {item!r}: an IPv6 address needs its closing ]")
+            host, rest = item[1:end], item[end + 1 :]
+            parts = [p for p in rest.split(":") if p] if rest else []
+        else:
+            host, *parts = item.split(":")
+        port = default_port
+        if len(parts) == 1:
+            if parts[0].isdigit():
+                port = int(parts[0])
+            else:
+                tls_name = parts[0]
+        elif len(parts) == 2:
+            tls_name, port_text = parts
+            if not port_text.isdigit():
+                raise ValueError(f"host {item!r}: the port {port_text!r} is not a number")
+            port = int(port_text)
+        elif parts:
+            raise ValueError(f"host {item!r}: write host[:tls-name][:port]")
+        if not host:
+            raise ValueError(f"host {item!r} has no address")
+        out.append((host, port, tls_name) if tls_name else (host, port))
+    if not out:
+        raise ValueError("no host given (-h host[:port])")
+    return out
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    address: str
+    port: int
+
+    @property
+    def addr(self) -> str:
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{host}:{self.port}"
+
+
+def _import_aerospike() -> Any:
+    try:
+        import aerospike
+    except ImportError as exc:  # pragma: no cover - a dependency of the package
+        raise AsbClusterError(
+            "the official aerospike client is not installed: pip install aerospike"
+        ) from exc
+    return aerospike
+
+
+class Cluster:
+    """A connected cluster. Info commands and the partition map; `close()` when done."""
+
+    def __init__(self, config: ClusterConfig) -> None:
+        aerospike = _import_aerospike()
+        self.config = config
+        if config.user and config.password is None:
+            config.password = getpass.getpass(f"Password for {config.user}: ")
+        client_config: dict[str, Any] = {
+            "hosts": [s[:2] for s in config.seeds()],
+            "policies": {
+                "timeout": config.connect_timeout_ms,
+                "info": {"timeout": config.socket_timeout_ms or 10_000},
+                "auth_mode": _auth_mode(aerospike, config.auth),
+            },
+            "use_services_alternate": config.services_alternate,
+        }
+        if config.prefer_racks:
+            client_config["rack_aware"] = True
+            client_config["rack_ids"] = list(config.prefer_racks)
+        if config.tls:
+            client_config["tls"] = dict(config.tls)
+        try:
+            client = aerospike.client(client_config)
+            if config.user:
+                client.connect(config.user, config.password or "")
+            else:
+                client.connect()
+        except Exception as exc:
+            raise AsbClusterError(
+                f"cannot connect to {config.hosts} (port {config.port}): {_client_message(exc)}; "
+                "check -h/--host and -p/--port, and that the server is up"
+            ) from exc
+        self.client = client
+        self._credential: str | None = None
+
+    def close(self) -> None:
+        try:
+            self.client.close()
+        except Exception:
+            pass
+
+    # -- Rust connections use the same credentials.
+    def wire_auth(self) -> dict[str, Any]:
+        if not self.config.user:
+            return {}
+        from . import _codec
+
+        if self._credential is None:
+            self._credential = _codec.hash_password(self.config.password or "")
+        auth: dict[str, Any] = {"user": self.config.user, "credential": self._credential}
+        if self.config.auth.upper().startswith("EXTERNAL"):
+            auth["clear_password"] = self.config.password or ""
+        return auth
+
+    def nodes(self) -> list[Node]:
+        try:
+            raw = self.client.get_node_names()
+        except Exception as exc:
+            raise AsbClusterError(f"cannot list the cluster's nodes: {_client_message(exc)}") from exc
+        return [Node(n["node_name"], n["address"], int(n["port"])) for n in raw]
+
+    def info_node(self, command: str, node: Node) -> str:
+        try:
+            reply = self.client.info_single_node(command, node.name)
+        except Exception as exc:
+            raise AsbClusterError(
+                f"info {command!r} failed: {_client_message(exc)}", node=node.addr
+            ) from exc
+        return _info_value(reply)
+
+    def info_any(self, command: str) -> str:
+        """Runs an info command on some node that answers."""
+        last: Exception | None = None
+        for node in self.nodes():
+            try:
+                return self.info_node(command, node)
+            except AsbClusterError as exc:
+                last = exc
+        raise last or AsbClusterError("the cluster has no nodes")
+
+    def info_all(self, command: str) -> dict[Node, str]:
+        """The command's answer from every node that answers."""
+        out: dict[Node, str] = {}
+        for node in self.nodes():
+            try:
+                out[node] = self.info_node(command, node)
+            except AsbClusterError:
+                continue
+        return out
+
+    def build(self) -> str:
+        return self.info_any("build").strip()
+
+    def namespaces(self) -> list[str]:
+        return [n for n in self.info_any("namespaces").strip().split(";") if n]
+
+    def partition_masters(self, namespace: str) -> dict[int, Node]:
+        """pid → the node that masters it now (partitions without a master are absent)."""
+        best: dict[int, tuple[int, Node]] = {}
+        for node, reply in self.info_all("replicas").items():
+            for regime, pids in _masters_in_replicas(reply, namespace):
+                for pid in pids:
+                    seen = best.get(pid)
+                    if seen is None or regime > seen[0]:
+                        best[pid] = (regime, node)
+        return {pid: node for pid, (_, node) in best.items()}
+
+    def stable_partition_masters(self, namespace: str, timeout: float = 30.0) -> dict[int, Node]:
+        """The partition map once every partition has a master (or the best one when
+        `timeout` runs out)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            masters = self.partition_masters(namespace)
+            if len(masters) == N_PARTITIONS or time.monotonic() >= deadline:
+                return masters
+            time.sleep(0.25)
+
+    def record_estimate(self, namespace: str, sets: list[str] | None) -> int:
+        """Master records of the namespace (or of the sets), for percent and ETA."""
+        total = 0
+        if not sets:
+            for reply in self.info_all(f"namespace/{namespace}").values():
+                stats = dict(kv.split("=", 1) for kv in reply.strip().split(";") if "=" in kv)
+                total += int(stats.get("master_objects", stats.get("objects", "0")) or 0)
+            return total
+        rf = 1
+        for reply in self.info_all(f"namespace/{namespace}").values():
+            stats = dict(kv.split("=", 1) for kv in reply.strip().split(";") if "=" in kv)
+            rf = max(rf, int(stats.get("effective_replication_factor", "1") or 1))
+        for reply in self.info_all(f"sets/{namespace}").values():
+            for entry in reply.strip().split(";"):
+                fields = dict(kv.split("=", 1) for kv in entry.split(":") if "=" in kv)
+                if fields.get("set") in sets:
+                    total += int(fields.get("objects", "0") or 0)
+        return total // rf
+
+
+def _masters_in_replicas(reply: str, namespace: str) -> list[tuple[int, list[int]]]:
+    """From a node's `replicas` answer, the partitions of `namespace` it masters."""
+    out: list[tuple[int, list[int]]] = []
+    for entry in reply.strip().split(";"):
+        ns, sep, rest = entry.partition(":")
+        if not sep or ns != namespace:
+            continue
+        parts = rest.split(",")
+        if len(parts) < 3:
+            continue
+        regime = int(parts[0])
+        bitmap = base64.b64decode(parts[2])
+        pids = [p for p in range(N_PARTITIONS) if bitmap[p >> 3] & (0x80 >> (p & 7))]
+        out.append((regime, pids))
+    return out
+
+
+def _info_value(reply: str) -> str:
+    """`command\\tvalue\\n` → value."""
+    line = reply.split("\n", 1)[0] if reply else ""
+    return line.split("\t", 1)[1] if "\t" in line else line
+
+
+def _auth_mode(aerospike: Any, auth: str) -> Any:
+    modes = {
+        "INTERNAL": "AUTH_INTERNAL",
+        "EXTERNAL": "AUTH_EXTERNAL",
+        "EXTERNAL_INSECURE": "AUTH_EXTERNAL_INSECURE",
+        "PKI": "AUTH_PKI",
+    }
+    name = modes.get(auth.upper())
+    if name is None:
+        raise ValueError(f"-A/--auth {auth!r}: use INTERNAL, EXTERNAL, EXTERNAL_INSECURE or PKI")
+    return getattr(aerospike, name, 0)
+
+
+def _client_message(exc: Exception) -> str:
+    msg = getattr(exc, "msg", None) or str(exc)
+    code = getattr(exc, "code", None)
+    return f"{msg} (code {code})" if code is not None else str(msg)
+
+
+def resolve_password(value: str | None) -> str | None:
+    """`env:VAR`, `file:PATH` or the literal, as the C tools read --tls-keyfile-password."""
+    if value is None:
+        return None
+    if value.startswith("env:"):
+        return os.environ.get(value[4:], "")
+    if value.startswith("file:"):
+        with open(value[5:], encoding="utf-8") as f:
+            return f.read().strip()
+    return value

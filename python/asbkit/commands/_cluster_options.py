@@ -1,0 +1,95 @@
+"""Connection flags shared by the commands that talk to a cluster, spelled as the C tools
+spell them (`-h` is the host there, so help is `--help`, `-Z` or `--usage`)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..cluster import ClusterConfig, resolve_password
+from ..layers import Layers
+
+
+class _OptionalPassword(argparse.Action):
+    """`-P` alone prompts; `-P pw` / `--password=pw` gives it."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, values if values is not None else "")
+
+
+def add_connection_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("connection (as the C tools take it)")
+    g.add_argument("-h", "--host", default="127.0.0.1", metavar="HOSTS", help="host[:tls-name][:port],… (default 127.0.0.1)")
+    g.add_argument("-p", "--port", type=int, default=3000, help="port (default 3000)")
+    g.add_argument("-U", "--user", help="user name (Enterprise security)")
+    g.add_argument("-P", "--password", nargs="?", action=_OptionalPassword, help="password; -P alone asks for it")
+    g.add_argument("-A", "--auth", default="INTERNAL", help="INTERNAL (default), EXTERNAL, EXTERNAL_INSECURE or PKI")
+    g.add_argument("-S", "--services-alternate", action="store_true", help="use the nodes' alternate access addresses")
+    g.add_argument("--prefer-racks", metavar="IDS", help="read from these racks first (comma-separated ids)")
+    g.add_argument("--socket-timeout", type=int, default=10_000, metavar="MS", help="socket idle timeout (default 10000)")
+    g.add_argument("--total-timeout", type=int, default=0, metavar="MS", help="total scan timeout (default 0: none)")
+    g.add_argument("--max-retries", type=int, default=5, metavar="N", help="tries of a partition that cannot be read (default 5)")
+    g.add_argument("--sleep-between-retries", "--retry-delay", type=int, default=0, metavar="MS", help="pause between tries (default 0)")
+    t = p.add_argument_group("TLS")
+    t.add_argument("--tls-enable", "--tlsEnable", action="store_true", help="connect with TLS")
+    t.add_argument("--tls-name", "--tlsName", help="the name the nodes' certificates carry")
+    t.add_argument("--tls-cafile", "--tlsCaFile", help="CA certificate file")
+    t.add_argument("--tls-capath", "--tlsCaPath", help="directory of CA certificates")
+    t.add_argument("--tls-protocols", "--tlsProtocols", help="TLS protocol versions")
+    t.add_argument("--tls-cipher-suite", "--tlsCipherSuite", help="cipher suites")
+    t.add_argument("--tls-keyfile", "--tlsKeyFile", help="client private key (mutual TLS)")
+    t.add_argument("--tls-keyfile-password", "--tlsKeyFilePassword", help="its password: env:VAR, file:PATH or the text")
+    t.add_argument("--tls-certfile", "--tlsCertFile", help="client certificate (mutual TLS)")
+    t.add_argument("--tls-crl-check", "--tlsCrlCheck", action="store_true", help="check the leaf certificate against CRLs")
+    t.add_argument("--tls-crl-check-all", "--tlsCrlCheckAll", action="store_true", help="check the whole chain against CRLs")
+
+
+def add_layer_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("layers")
+    g.add_argument("-z", "--compress", choices=["zstd"], help="compress the files with zstd")
+    g.add_argument("--compression-level", type=int, default=0, metavar="N", help="zstd level (0: default 3)")
+    g.add_argument("-y", "--encrypt", choices=["aes128", "aes256"], help="encrypt the files")
+    g.add_argument("--encryption-key-file", metavar="PEM", help="private key to derive the encryption key from")
+    g.add_argument("--encryption-key-env", metavar="VAR", help="environment variable holding the base64 key")
+
+
+def layers_from(args: argparse.Namespace) -> Layers:
+    return Layers(
+        compress=args.compress,
+        encrypt=args.encrypt,
+        key_file=args.encryption_key_file,
+        key_env=args.encryption_key_env,
+        compression_level=args.compression_level,
+    )
+
+
+def cluster_config_from(args: argparse.Namespace) -> ClusterConfig:
+    tls: dict[str, Any] = {}
+    if args.tls_enable:
+        tls = {"enable": True}
+        for key, value in (
+            ("cafile", args.tls_cafile), ("capath", args.tls_capath), ("protocols", args.tls_protocols),
+            ("cipher_suite", args.tls_cipher_suite), ("keyfile", args.tls_keyfile),
+            ("certfile", args.tls_certfile),
+        ):
+            if value:
+                tls[key] = value
+        if args.tls_keyfile_password:
+            tls["keyfile_pw"] = resolve_password(args.tls_keyfile_password)
+        if args.tls_crl_check:
+            tls["crl_check"] = True
+        if args.tls_crl_check_all:
+            tls["crl_check_all"] = True
+    racks = [int(r) for r in args.prefer_racks.split(",") if r] if args.prefer_racks else []
+    return ClusterConfig(
+        hosts=args.host,
+        port=args.port,
+        user=args.user,
+        password=args.password or None,
+        auth=args.auth,
+        services_alternate=args.services_alternate,
+        prefer_racks=racks,
+        socket_timeout_ms=args.socket_timeout,
+        total_timeout_ms=args.total_timeout,
+        tls=tls,
+    )

@@ -1,0 +1,386 @@
+//! Binding of `asb-wire` and of the backup output: a partition scan runs with the GIL
+//! released and writes straight into the output; Python gets counts and outcomes back.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use asb_core::output::{FileStats, Job, Output, Target};
+use asb_core::write::{encode_sindex, encode_udf};
+use asb_core::Entity;
+use asb_wire::backup::{scan_into, Checkpoint, CommitPolicy, PartitionState, ScanJob};
+use asb_wire::scan::{DecodeOptions, PartitionCursor, ScanRequest, N_PARTITIONS};
+use asb_wire::{ConnectOptions, Connection, Credentials, WireError, WireErrorKind};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList};
+
+use crate::errors::to_py_err;
+use crate::files::layers;
+use crate::types::{entity_to_core, text_bytes};
+
+pyo3::import_exception!(asbkit.errors, AsbClusterError);
+
+/// The error as Python sees it: kind, message, node, result code, whether to retry.
+fn error_dict<'py>(py: Python<'py>, e: &WireError) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let (kind, code) = match e.kind {
+        WireErrorKind::Connect => ("connect", None),
+        WireErrorKind::Connection => ("connection", None),
+        WireErrorKind::Protocol => ("protocol", None),
+        WireErrorKind::Server(c) => ("server", Some(c)),
+        WireErrorKind::Data => ("data", None),
+        WireErrorKind::Output => ("output", None),
+        WireErrorKind::Cancelled => ("cancelled", None),
+    };
+    d.set_item("kind", kind)?;
+    d.set_item("code", code)?;
+    d.set_item("message", &e.message)?;
+    d.set_item("node", &e.node)?;
+    d.set_item("retryable", e.retryable())?;
+    Ok(d)
+}
+
+fn cluster_err(e: WireError) -> PyErr {
+    let code = match e.kind {
+        WireErrorKind::Server(c) => Some(c),
+        _ => None,
+    };
+    AsbClusterError::new_err((e.to_string(), e.node.clone(), code, e.retryable()))
+}
+
+fn connect_options(connect_timeout_ms: u64, socket_timeout_ms: u64, user: Option<String>, credential: Option<String>, clear_password: Option<String>) -> ConnectOptions {
+    ConnectOptions {
+        connect_timeout: Duration::from_millis(connect_timeout_ms.max(1)),
+        socket_timeout: Duration::from_millis(socket_timeout_ms),
+        credentials: user.map(|user| Credentials {
+            user,
+            credential: credential.unwrap_or_default(),
+            clear_password,
+        }),
+    }
+}
+
+/// Runs info commands on one node; the values, in order.
+#[pyfunction]
+#[pyo3(signature = (addr, commands, *, timeout_ms=10_000, user=None, credential=None, clear_password=None))]
+pub(crate) fn info(
+    py: Python<'_>,
+    addr: String,
+    commands: Vec<String>,
+    timeout_ms: u64,
+    user: Option<String>,
+    credential: Option<String>,
+    clear_password: Option<String>,
+) -> PyResult<Vec<String>> {
+    let opts = connect_options(timeout_ms, timeout_ms, user, credential, clear_password);
+    py.allow_threads(|| {
+        let mut conn = Connection::open(&addr, &opts)?;
+        let refs: Vec<&str> = commands.iter().map(String::as_str).collect();
+        conn.info(&refs)
+    })
+    .map_err(cluster_err)
+}
+
+/// The credential clients send for a password (bcrypt, the clients' fixed salt).
+#[pyfunction]
+pub(crate) fn hash_password(password: &str) -> String {
+    asb_wire::admin::hash_password(password)
+}
+
+fn stats_dict<'py>(py: Python<'py>, f: &FileStats) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("name", &f.name)?;
+    d.set_item("index", f.index)?;
+    d.set_item("bytes", f.bytes)?;
+    d.set_item("text_bytes", f.text_bytes)?;
+    d.set_item("records", f.records)?;
+    d.set_item("first_digest", f.first_digest.map(|x| PyBytes::new(py, &x)))?;
+    d.set_item("last_digest", f.last_digest.map(|x| PyBytes::new(py, &x)))?;
+    d.set_item("sha256", f.sha256.map(|x| PyBytes::new(py, &x)))?;
+    Ok(d)
+}
+
+fn digest_of(v: Option<Vec<u8>>) -> PyResult<Option<[u8; 20]>> {
+    v.map(|d| d.try_into().map_err(|_| PyValueError::new_err("a digest is 20 bytes")))
+        .transpose()
+}
+
+fn stats_from(d: &Bound<'_, PyDict>) -> PyResult<FileStats> {
+    let get = |k: &str| -> PyResult<Bound<'_, PyAny>> {
+        d.get_item(k)?
+            .ok_or_else(|| PyValueError::new_err(format!("a file entry without {k}")))
+    };
+    let sha: Option<Vec<u8>> = get("sha256")?.extract()?;
+    Ok(FileStats {
+        name: get("name")?.extract()?,
+        index: get("index")?.extract()?,
+        bytes: get("bytes")?.extract()?,
+        text_bytes: get("text_bytes")?.extract()?,
+        records: get("records")?.extract()?,
+        first_digest: digest_of(get("first_digest")?.extract()?)?,
+        last_digest: digest_of(get("last_digest")?.extract()?)?,
+        sha256: sha
+            .map(|s| s.try_into().map_err(|_| PyValueError::new_err("a SHA-256 is 32 bytes")))
+            .transpose()?,
+    })
+}
+
+/// Where a backup's files go; shared by every scan of the backup.
+#[pyclass(module = "asbkit._codec", frozen)]
+pub struct BackupOutput {
+    inner: Arc<Output>,
+}
+
+#[pymethods]
+impl BackupOutput {
+    /// `kind`: "directory" (with `prefix` and `file_limit` bytes), "file" or "stdout".
+    /// `resume`: the file entries of a saved state, to continue them.
+    #[new]
+    #[pyo3(signature = (kind, path, namespace, *, prefix=None, file_limit=0, first_file=true, nice_mib=0, zstd=false, level=0, cipher=None, key_material=None, resume=None, sync=true))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        kind: &str,
+        path: Option<PathBuf>,
+        namespace: &Bound<'_, PyAny>,
+        prefix: Option<String>,
+        file_limit: u64,
+        first_file: bool,
+        nice_mib: u64,
+        zstd: bool,
+        level: i32,
+        cipher: Option<&str>,
+        key_material: Option<Vec<u8>>,
+        resume: Option<Vec<Bound<'_, PyDict>>>,
+        sync: bool,
+    ) -> PyResult<BackupOutput> {
+        let ns = text_bytes(namespace)?;
+        let target = match (kind, path) {
+            ("directory", Some(dir)) => Target::Directory {
+                dir,
+                prefix: prefix.unwrap_or_else(|| String::from_utf8_lossy(&ns).into_owned()),
+                file_limit,
+            },
+            ("file", Some(p)) => Target::File(p),
+            ("stdout", _) => Target::Stdout,
+            (k, _) => return Err(PyValueError::new_err(format!("unknown output {k:?} or no path"))),
+        };
+        let layers = layers(zstd, level, cipher, key_material.as_deref())?;
+        let mut out = match resume {
+            Some(files) => {
+                let files = files.iter().map(stats_from).collect::<PyResult<Vec<_>>>()?;
+                Output::resume(target, &ns, layers, &files, nice_mib)
+            }
+            None => Output::new(target, &ns, layers, first_file, nice_mib),
+        }
+        .map_err(to_py_err)?;
+        out.sync_commits = sync;
+        Ok(BackupOutput { inner: Arc::new(out) })
+    }
+
+    /// A file to write into: new when `first_file`, else one a finished job left open.
+    #[pyo3(signature = (first_file=false))]
+    fn job(&self, first_file: bool) -> PyResult<BackupJob> {
+        let job = self.inner.job(first_file).map_err(to_py_err)?;
+        Ok(BackupJob { inner: Mutex::new(Some(job)) })
+    }
+
+    /// Every file's account (open ones as of their last commit).
+    fn files<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let files = self.inner.files();
+        PyList::new(py, files.iter().map(|f| stats_dict(py, f)).collect::<PyResult<Vec<_>>>()?)
+    }
+
+    /// Closes every file; the accounts, complete with their SHA-256.
+    fn finish<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let out = self.inner.clone();
+        let files = py.allow_threads(move || out.finish()).map_err(to_py_err)?;
+        PyList::new(py, files.iter().map(|f| stats_dict(py, f)).collect::<PyResult<Vec<_>>>()?)
+    }
+}
+
+/// One producer's file.
+#[pyclass(module = "asbkit._codec", frozen)]
+pub struct BackupJob {
+    inner: Mutex<Option<Job>>,
+}
+
+impl BackupJob {
+    fn take(&self) -> PyResult<Job> {
+        self.inner
+            .lock()
+            .unwrap()
+            .take()
+            .ok_or_else(|| PyValueError::new_err("this job was released, or is scanning"))
+    }
+
+    fn put(&self, job: Job) {
+        *self.inner.lock().unwrap() = Some(job);
+    }
+}
+
+#[pymethods]
+impl BackupJob {
+    /// Writes a secondary index or UDF line (they go at the top of the first file).
+    fn write(&self, py: Python<'_>, output: &BackupOutput, entity: &Bound<'_, PyAny>) -> PyResult<()> {
+        let mut scratch = asb_core::Record::new();
+        let mut text = Vec::new();
+        match entity_to_core(py, entity, &mut scratch)? {
+            Entity::SecondaryIndex(s) => encode_sindex(&mut text, &s),
+            Entity::Udf(u) => encode_udf(&mut text, &u),
+            Entity::Record(_) => return Err(PyValueError::new_err("records come from scans")),
+        }
+        .map_err(to_py_err)?;
+        let mut job = self.take()?;
+        let r = output.inner.append(&mut job, &text, 0, None, None);
+        self.put(job);
+        r.map_err(to_py_err)
+    }
+
+    /// Hands the file back to the output (parked for the next job, or closed when full).
+    fn release(&self, py: Python<'_>, output: &BackupOutput) -> PyResult<()> {
+        let job = self.take()?;
+        let out = output.inner.clone();
+        py.allow_threads(move || out.release(job)).map_err(to_py_err)
+    }
+}
+
+/// How far every partition got, tied to the files' committed lengths; live counters; the
+/// stop flag every scan watches.
+#[pyclass(module = "asbkit._codec", frozen)]
+pub struct BackupCheckpoint {
+    inner: Arc<Checkpoint>,
+}
+
+#[pymethods]
+impl BackupCheckpoint {
+    /// `partitions`: (pid, last digest or None, records, done) to start from (a saved state).
+    #[new]
+    #[pyo3(signature = (partitions=None))]
+    fn new(partitions: Option<Vec<(u16, Option<Vec<u8>>, u64, bool)>>) -> PyResult<BackupCheckpoint> {
+        let mut parts = vec![PartitionState::default(); N_PARTITIONS];
+        for (pid, last, records, done) in partitions.unwrap_or_default() {
+            let p = parts
+                .get_mut(pid as usize)
+                .ok_or_else(|| PyValueError::new_err(format!("partition {pid} is past 4095")))?;
+            *p = PartitionState { last: digest_of(last)?, records, done };
+        }
+        Ok(BackupCheckpoint { inner: Arc::new(Checkpoint::new(parts)) })
+    }
+
+    /// Records and text bytes handed to the output so far (live, for progress).
+    fn counters(&self) -> (u64, u64) {
+        (self.inner.records.load(Ordering::Relaxed), self.inner.text_bytes.load(Ordering::Relaxed))
+    }
+
+    /// Asks every running scan to stop at its next message.
+    fn cancel(&self) {
+        self.inner.cancel.store(true, Ordering::Relaxed);
+    }
+
+    fn cancelled(&self) -> bool {
+        self.inner.cancel.load(Ordering::Relaxed)
+    }
+
+    fn partition(&self, py: Python<'_>, pid: u16) -> PyResult<(Option<Py<PyBytes>>, u64, bool)> {
+        if pid as usize >= N_PARTITIONS {
+            return Err(PyValueError::new_err(format!("partition {pid} is past 4095")));
+        }
+        let p = self.inner.partition(pid);
+        Ok((p.last.map(|d| PyBytes::new(py, &d).unbind()), p.records, p.done))
+    }
+
+    fn mark_done(&self, pids: Vec<u16>) {
+        self.inner.mark_done(&pids);
+    }
+
+    /// One consistent moment: (partitions that have any progress, as (pid, last, records,
+    /// done)), and the files' accounts.
+    #[allow(clippy::type_complexity)]
+    fn snapshot<'py>(&self, py: Python<'py>, output: &BackupOutput) -> PyResult<(Vec<(u16, Option<Py<PyBytes>>, u64, bool)>, Bound<'py, PyList>)> {
+        let (parts, files) = self.inner.snapshot(&output.inner);
+        let parts = parts
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.last.is_some() || p.done)
+            .map(|(i, p)| (i as u16, p.last.map(|d| PyBytes::new(py, &d).unbind()), p.records, p.done))
+            .collect();
+        let files = PyList::new(py, files.iter().map(|f| stats_dict(py, f)).collect::<PyResult<Vec<_>>>()?)?;
+        Ok((parts, files))
+    }
+}
+
+/// Scans `partitions` of `namespace` on the node at `addr` into `job`'s file, resuming each
+/// after its last committed digest; returns {records, unavailable, error}. Records before an
+/// error stay written and counted; `error` is None or a dict (kind, code, message, node,
+/// retryable).
+#[pyfunction]
+#[pyo3(signature = (output, job, checkpoint, addr, namespace, partitions, *, set=None, bins=None, no_bins=false, max_records=0, records_per_second=0, socket_timeout_ms=10_000, total_timeout_ms=0, connect_timeout_ms=10_000, filter_exp=None, compact=false, user=None, credential=None, clear_password=None, commit_seconds=2.0))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn scan_partitions<'py>(
+    py: Python<'py>,
+    output: &BackupOutput,
+    job: &BackupJob,
+    checkpoint: &BackupCheckpoint,
+    addr: String,
+    namespace: &Bound<'_, PyAny>,
+    partitions: Vec<u16>,
+    set: Option<&Bound<'_, PyAny>>,
+    bins: Option<Vec<Bound<'_, PyAny>>>,
+    no_bins: bool,
+    max_records: u64,
+    records_per_second: u32,
+    socket_timeout_ms: u32,
+    total_timeout_ms: u64,
+    connect_timeout_ms: u64,
+    filter_exp: Option<Vec<u8>>,
+    compact: bool,
+    user: Option<String>,
+    credential: Option<String>,
+    clear_password: Option<String>,
+    commit_seconds: f64,
+) -> PyResult<Bound<'py, PyDict>> {
+    if let Some(bad) = partitions.iter().find(|&&p| p as usize >= N_PARTITIONS) {
+        return Err(PyValueError::new_err(format!("partition {bad} is past 4095")));
+    }
+    let request = ScanRequest {
+        namespace: text_bytes(namespace)?,
+        set: set.map(text_bytes).transpose()?,
+        bins: bins.unwrap_or_default().iter().map(text_bytes).collect::<PyResult<_>>()?,
+        no_bins,
+        partitions: partitions.iter().map(|&pid| PartitionCursor { pid, after: None }).collect(),
+        max_records,
+        records_per_second,
+        socket_timeout_ms,
+        filter_exp,
+        task_id: asb_wire::scan::random_task_id(),
+    };
+    let scan = ScanJob {
+        addr,
+        connect: connect_options(connect_timeout_ms, socket_timeout_ms as u64, user, credential, clear_password),
+        request,
+        decode: DecodeOptions { compact },
+        total_timeout: asb_wire::scan::millis(total_timeout_ms),
+        commit: CommitPolicy {
+            every: Duration::from_secs_f64(commit_seconds.max(0.01)),
+            ..CommitPolicy::default()
+        },
+    };
+    let mut out_job = job.take()?;
+    let out = output.inner.clone();
+    let ckpt = checkpoint.inner.clone();
+    let (outcome, out_job) = py.allow_threads(move || {
+        let o = scan_into(&scan, &out, &mut out_job, &ckpt);
+        (o, out_job)
+    });
+    job.put(out_job);
+    let d = PyDict::new(py);
+    d.set_item("records", outcome.records)?;
+    d.set_item("unavailable", outcome.unavailable)?;
+    match &outcome.error {
+        Some(e) => d.set_item("error", error_dict(py, e)?)?,
+        None => d.set_item("error", py.None())?,
+    }
+    Ok(d)
+}

@@ -1,0 +1,96 @@
+"""A small fault-injecting TCP proxy on loopback, in front of a real server: it forwards
+bytes both ways and, when told, drops a connection after some bytes or stalls it."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Faults:
+    #: Close a client connection once this many bytes went from server to client (0: never).
+    drop_after_bytes: int = 0
+    #: Stop forwarding for this many seconds once `stall_after_bytes` went through.
+    stall_seconds: float = 0.0
+    stall_after_bytes: int = 0
+    #: How many connections get the fault (then the proxy behaves), -1 for all.
+    times: int = 1
+    used: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self) -> bool:
+        with self.lock:
+            if self.times >= 0 and self.used >= self.times:
+                return False
+            self.used += 1
+            return True
+
+
+class FaultProxy:
+    def __init__(self, target: tuple[str, int], faults: Faults | None = None) -> None:
+        self.target = target
+        self.faults = faults or Faults()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.connections = 0
+        self.faulted = 0
+        self._stop = False
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def addr(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self._stop = True
+        self.listener.close()
+
+    def _accept(self) -> None:
+        while not self._stop:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            try:
+                server = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            server.settimeout(None)
+            threading.Thread(target=self._pump, args=(client, server, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, True), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, to_client: bool) -> None:
+        sent = 0
+        stalled = False
+        f = self.faults
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                # Only streams that carry this much data get the fault (not info replies).
+                if to_client and f.drop_after_bytes and sent + len(data) >= f.drop_after_bytes and f.take():
+                    self.faulted += 1
+                    dst.sendall(data[: max(0, f.drop_after_bytes - sent)])
+                    break
+                if to_client and f.stall_seconds and not stalled and sent + len(data) >= f.stall_after_bytes and f.take():
+                    self.faulted += 1
+                    stalled = True
+                    time.sleep(f.stall_seconds)
+                dst.sendall(data)
+                sent += len(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
