@@ -1,4 +1,6 @@
-"""One module per command; each is a plain function returning a CommandResult."""
+"""One module per command (filter.py also holds split); each is a plain function returning a
+CommandResult, and declares its command line (flags, running from them, text) in COMMANDS,
+which asbkit.cli registers."""
 
 from .convert import ConvertReport, Selection, convert
 from .filter import FilterReport, filter_backup, split_backup

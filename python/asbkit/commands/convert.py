@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,10 @@ from ..files import Source, expand_sources
 from ..layers import Layers
 from ..progress import Progress, total_size
 from ..result import CommandResult
+from ._options import (
+    Command, add_filter_options, add_layer_options, add_output_options, layers_from, plural, progress_from,
+    selection_from,
+)
 
 FORMATS = ("asb", "jsonl")
 _EXTENSIONS = {".asb": "asb", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
@@ -137,3 +142,61 @@ def convert(
     finally:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
+
+
+# The command line.
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("source", metavar="IN")
+    p.add_argument("dest", metavar="OUT")
+    p.add_argument("--from", dest="source_format", choices=list(FORMATS))
+    p.add_argument("--to", dest="dest_format", choices=list(FORMATS))
+    add_layer_options(p)
+    p.add_argument("--compression-level", type=int, default=0, metavar="N", help="zstd level when writing .asb (0: default 3)")
+    p.add_argument(
+        "--keep-double-text", action="store_true",
+        help="record doubles not written as C's %%.17g (Go writes shortest forms like 0.1) as they were, "
+        "so converting back gives the same bytes (a few percent slower)",
+    )
+    add_filter_options(p)
+    add_output_options(p)
+
+
+def run(args: argparse.Namespace) -> CommandResult[ConvertReport]:
+    layers, selection = layers_from(args), selection_from(args)
+    return convert(
+        args.source, args.dest, layers,
+        source_format=args.source_format, dest_format=args.dest_format, selection=selection,
+        progress=progress_from(args),
+    )
+
+
+def render(result: CommandResult[ConvertReport]) -> str:
+    r = result.data
+    if not result.ok:
+        return ""
+    skipped = f", {r.skipped:,} filtered out" if r.skipped else ""
+    return (
+        f"converted {r.source} ({r.source_format}) to {r.dest} ({r.dest_format}): "
+        f"{plural(r.records, 'record')}{skipped}, {plural(r.indexes, 'index')}, {plural(r.udfs, 'UDF')}"
+    ).replace("indexs", "indexes")
+
+
+def to_stdout(args: argparse.Namespace) -> bool:
+    return bool(args.dest == "-")
+
+
+COMMANDS = (
+    Command(
+        "convert",
+        "convert a backup to JSON Lines or back, losslessly",
+        add_arguments,
+        run,
+        render,
+        description="Convert .asb (file, directory or -) to JSON Lines, or JSON Lines back to .asb. "
+        "The format follows the names' extensions (.asb, .jsonl); use --from/--to for - or other names. "
+        "Layer options apply to the .asb side.",
+        data_on_stdout=to_stdout,
+    ),
+)

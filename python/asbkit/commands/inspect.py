@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -9,6 +10,9 @@ from typing import Any
 from ..files import Source
 from ..layers import Layers
 from ..result import CommandResult
+from ._options import (
+    Command, add_input_arguments, add_layer_options, add_output_options, layers_from, mib, progress_from, sources_from,
+)
 from ._scan import run_scan
 
 #: Void times count seconds from 2010-01-01T00:00:00Z (the "citrusleaf" epoch).
@@ -170,3 +174,67 @@ def inspect(
     layers = layers or Layers()
     summary, errors = run_scan(sources, layers, detail=True, progress=progress)
     return CommandResult("inspect", report_from_summary(summary, layers), errors)
+
+
+# The command line.
+
+HELP = "show what a backup holds: sets, bins, keys, TTLs, sizes, indexes, UDFs"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_input_arguments(p)
+    add_layer_options(p)
+    add_output_options(p)
+
+
+def run(args: argparse.Namespace) -> CommandResult[InspectReport]:
+    layers, progress = layers_from(args), progress_from(args)
+    return inspect(sources_from(args), layers, progress=progress)
+
+
+def render(result: CommandResult[InspectReport]) -> str:
+    r = result.data
+    out: list[str] = []
+    out.append(f"Files:        {len(r.files)} ({r.layers}, {mib(r.raw_bytes)} on disk, {mib(r.text_bytes)} of text)")
+    out.append(f"Version:      {', '.join(r.versions) or '-'}")
+    out.append(f"Namespace:    {', '.join(r.namespaces) or '-'}")
+    out.append(f"First file:   {r.first_file or '-'}")
+    keys = ", ".join(f"{n:,} {t}" for t, n in r.keys.items())
+    out.append(f"Records:      {r.records:,}" + (f" (keys: {keys}; {r.records_without_key:,} without key)" if r.records else ""))
+    if r.record_size:
+        out.append(f"Record size:  {r.record_size.min:,} to {r.record_size.max:,} bytes of text")
+    if r.generation:
+        out.append(f"Generation:   {r.generation.min:,} to {r.generation.max:,}")
+    e = r.expiry
+    ttl = f"{e.never_expire:,} never expire"
+    if e.expiring:
+        ttl += f"; {e.expiring:,} expire between {e.earliest} and {e.latest}"
+        if e.expired_now:
+            ttl += f" ({e.expired_now:,} already expired: a restore skips them)"
+    out.append(f"Expiration:   {ttl}")
+    if r.sets:
+        out.append("")
+        width = max(len(s.set or "(no set)") for s in r.sets)
+        out.append(f"  {'set':<{width}}  {'records':>12}  {'bytes':>14}  {'with key':>12}")
+        for s in r.sets:
+            out.append(f"  {s.set or '(no set)':<{width}}  {s.records:>12,}  {s.bytes:>14,}  {s.with_key:>12,}")
+    if r.bins:
+        out.append("")
+        width = max(max(len(b.name) for b in r.bins), 3)
+        out.append(f"  {'bin':<{width}}  {'count':>12}  types")
+        for b in r.bins:
+            types = ", ".join(f"{t} {n:,}" for t, n in sorted(b.types.items(), key=lambda kv: -kv[1]))
+            out.append(f"  {b.name:<{width}}  {b.count:>12,}  {types}")
+    out.append("")
+    out.append(f"Indexes:      {len(r.indexes)}")
+    for i in r.indexes:
+        paths = ", ".join(f"{p} ({t})" for p, t in i.paths)
+        where = f"{i.namespace}.{i.set}" if i.set else i.namespace
+        out.append(f"  {i.name} on {where}: type {i.type}, {paths}" + (f", context {i.context}" if i.context else ""))
+    out.append(f"UDFs:         {len(r.udfs)}")
+    for u in r.udfs:
+        out.append(f"  {u.name} ({u.bytes:,} bytes)")
+    return "\n".join(out)
+
+
+COMMANDS = (Command("inspect", HELP, add_arguments, run, render, description=HELP),)

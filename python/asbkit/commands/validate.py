@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 
 from ..files import Source
 from ..layers import Layers
 from ..result import CommandResult
+from ._options import (
+    Command, add_input_arguments, add_layer_options, add_output_options, layers_from, mib, plural, progress_from,
+    sources_from,
+)
 from ._scan import run_scan
 
 
@@ -86,3 +91,51 @@ def validate(
         report.deep = DeepReport(d["keys_checked"], dict(d["issue_counts"]), [Finding(**i) for i in d["issues"]])
         findings = sum(report.deep.finding_counts.values())
     return CommandResult("validate", report, errors, findings)
+
+
+# The command line.
+
+HELP = "parse a backup completely; print counts or the first error, located"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_input_arguments(p)
+    add_layer_options(p)
+    add_output_options(p)
+    p.add_argument("--deep", action="store_true", help="also recompute digests from set and key, check the namespace, find duplicate digests")
+    p.add_argument("--max-errors", type=int, default=100, metavar="N", help="with --deep, go on after syntax errors and list up to N findings (default 100; 1 stops at the first error)")
+
+
+def run(args: argparse.Namespace) -> CommandResult[ValidateReport]:
+    layers, progress = layers_from(args), progress_from(args)
+    return validate(sources_from(args), layers, progress=progress, deep=args.deep, max_errors=args.max_errors)
+
+
+def render(result: CommandResult[ValidateReport]) -> str:
+    r = result.data
+    lines = []
+    for f in r.files if len(r.files) > 1 else []:
+        lines.append(f"  {f.path}: {plural(f.records, 'record')}, {mib(f.text_bytes)}")
+    summary = (
+        f"{plural(len(r.files), 'file')}, {plural(r.records, 'record')}, "
+        f"{plural(r.indexes, 'index')}".replace("indexs", "indexes")
+        + f", {plural(r.udfs, 'UDF')}, {mib(r.text_bytes)} of text"
+        + (f" ({mib(r.raw_bytes)} on disk, {r.layers})" if r.layers != "plain" else "")
+    )
+    d = r.deep
+    if d is not None:
+        lines.append(f"deep: {d.keys_checked:,} digests recomputed from their keys, duplicates checked")
+        for kind, n in d.finding_counts.items():
+            lines.append(f"  {n:,} {kind.replace('_', ' ')}")
+        for f in d.findings:
+            where = f.path + (f":{f.line}:{f.column} (byte {f.offset})" if f.line is not None else "")
+            lines.append(f"  {where}: {f.message}")
+    if result.errors:
+        prefix = "read before the error: "
+    else:
+        prefix = "valid: " if result.ok else "parsed, with findings: "
+    lines.append(prefix + summary)
+    return "\n".join(lines)
+
+
+COMMANDS = (Command("validate", HELP, add_arguments, run, render, description=HELP),)

@@ -1,0 +1,192 @@
+"""What the command modules share on the command line: option groups and reading their
+values, the `Command` entry by which `cli.py` registers a command, and number formats of
+the text output."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import AsbError
+from ..files import Source
+from ..layers import Layers
+from ..result import CommandResult
+
+if TYPE_CHECKING:
+    from .convert import Selection
+
+
+class UsageError(Exception):
+    """The command line lacks something: `main()` reports it as argparse reports its own
+    errors (usage line, `asbkit: error: ...`, exit 2)."""
+
+
+class OptionError(Exception):
+    """A flag's value cannot be used (layers, filters): `main()` reports the cause as
+    `asbkit COMMAND: ...` and exits 2; with `--output json` the cause is the envelope's
+    error, and an AsbError cause gives its exit code (3 for a key)."""
+
+    def __init__(self, cause: AsbError | ValueError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _never(args: argparse.Namespace) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its flags, how it runs from parsed flags, how its result reads."""
+
+    name: str
+    help: str
+    #: Adds the command's flags to its parser.
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    #: Runs the command from parsed flags; raises OptionError or UsageError for flags it
+    #: cannot use.
+    run: Callable[[argparse.Namespace], CommandResult[Any]]
+    #: The result as text ("" for none).
+    render: Callable[[CommandResult[Any]], str]
+    description: str | None = None
+    #: The flags that show the command's help. A command that takes `-h` for something
+    #: else (asbackup's host) names others, e.g. ("--help", "-Z", "--usage").
+    help_flags: tuple[str, ...] = ("-h", "--help")
+    #: True when the command writes its data to stdout (an output of `-`): the text
+    #: summary then goes to stderr, not into the stream.
+    data_on_stdout: Callable[[argparse.Namespace], bool] = _never
+
+    def add_parser(self, subparsers: Any) -> argparse.ArgumentParser:
+        default_help = self.help_flags == ("-h", "--help")
+        parser: argparse.ArgumentParser = subparsers.add_parser(
+            self.name, help=self.help, description=self.description, add_help=default_help
+        )
+        if not default_help:
+            parser.add_argument(*self.help_flags, action="help", help="show this help message and exit")
+        self.add_arguments(parser)
+        return parser
+
+
+# Option groups.
+
+
+def add_input_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="*", metavar="PATH", help="backup file, directory of .asb files, or - for stdin")
+    # asrestore's spellings, so existing scripts read the same.
+    p.add_argument("-i", "--input-file", action="append", default=[], metavar="FILE", help="a backup file (- for stdin)")
+    p.add_argument("-d", "--directory", action="append", default=[], metavar="DIR", help="a directory of .asb files")
+
+
+def add_layer_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("layers (as asbackup/asrestore take them)")
+    g.add_argument("-z", "--compress", choices=["zstd"], help="the files are zstd-compressed")
+    g.add_argument("-y", "--encrypt", choices=["aes128", "aes256"], help="the files are encrypted")
+    g.add_argument("--encryption-key-file", metavar="PEM", help="private key the backup was encrypted with")
+    g.add_argument("--encryption-key-env", metavar="VAR", help="environment variable holding the base64 key")
+
+
+def add_output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--output", choices=["text", "json"], default="text", help="result format (default text)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+
+
+def add_filter_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("filters (as asrestore takes them)")
+    g.add_argument("-s", "--set", "--set-list", dest="sets", metavar="SETS", help="only these sets (comma-separated)")
+    g.add_argument("-B", "--bin-list", dest="bins", metavar="BINS", help="only these bins (comma-separated)")
+    g.add_argument("-n", "--namespace", metavar="OLD,NEW", help="rename namespace OLD to NEW")
+    g.add_argument("-M", "--max-records", type=int, metavar="N", help="stop after N records")
+    g.add_argument("--no-metadata", action="store_true", help="leave out indexes and UDFs")
+    g.add_argument("--digest", action="append", metavar="B64", help="only the record with this digest (base64; repeatable)")
+    g.add_argument("--key", action="append", metavar="T:VALUE", help="only the record with this user key: S:text, I:number or B:base64 (repeatable)")
+
+
+# Their values.
+
+
+def sources_from(args: argparse.Namespace) -> Source | list[Source]:
+    """The inputs of add_input_arguments: one, or a list of several."""
+    paths: list[Source] = args.paths + args.input_file + args.directory
+    if not paths:
+        raise UsageError(f"{args.command}: give a backup file, a directory or - for stdin")
+    return paths if len(paths) > 1 else paths[0]
+
+
+def layers_from(args: argparse.Namespace) -> Layers:
+    try:
+        return Layers(
+            compress=args.compress,
+            encrypt=args.encrypt,
+            key_file=args.encryption_key_file,
+            key_env=args.encryption_key_env,
+            compression_level=getattr(args, "compression_level", 0),
+        )
+    except (AsbError, ValueError) as exc:
+        raise OptionError(exc) from exc
+
+
+def progress_from(args: argparse.Namespace) -> bool | None:
+    """None: a progress bar when stderr is a terminal."""
+    return False if args.no_progress else None
+
+
+def selection_from(args: argparse.Namespace) -> Selection:
+    """The values of add_filter_options (and convert's --keep-double-text)."""
+    # Imported here: convert imports this module for its own flags.
+    from .convert import Selection
+
+    try:
+        namespace = _namespace(args.namespace)
+        digests = _digests(args.digest)
+        keys = _keys(args.key)
+    except ValueError as exc:  # binascii.Error is one
+        raise OptionError(exc) from exc
+    split = lambda v: [x for x in v.split(",") if x] if v else None  # noqa: E731
+    return Selection(
+        split(args.sets), split(args.bins), namespace, args.max_records, args.no_metadata, digests, keys,
+        keep_double_text=getattr(args, "keep_double_text", False),
+    )
+
+
+def _namespace(value: str | None) -> tuple[str, str] | None:
+    if not value:
+        return None
+    parts = value.split(",")
+    if len(parts) != 2 or not all(parts):
+        raise ValueError("--namespace takes OLD,NEW")
+    return (parts[0], parts[1])
+
+
+def _digests(values: list[str] | None) -> list[bytes] | None:
+    if not values:
+        return None
+    digests = [base64.b64decode(d, validate=True) for d in values]
+    if any(len(d) != 20 for d in digests):
+        raise ValueError("--digest takes the 28-character base64 of a 20-byte digest")
+    return digests
+
+
+def _keys(values: list[str] | None) -> list[tuple[str, object]] | None:
+    if not values:
+        return None
+    keys: list[tuple[str, object]] = []
+    for k in values:
+        kind, sep, value = k.partition(":")
+        if not sep or kind not in ("S", "I", "B"):
+            raise ValueError(f"--key {k!r}: write S:text, I:number or B:base64")
+        keys.append((kind, int(value) if kind == "I" else base64.b64decode(value) if kind == "B" else value))
+    return keys
+
+
+# Text output.
+
+
+def mib(n: int) -> str:
+    return f"{n / 2**20:,.1f} MiB" if n >= 2**20 else f"{n:,} bytes"
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
