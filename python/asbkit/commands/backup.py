@@ -73,7 +73,7 @@ class BackupOptions:
     continue_from: str | None = None
     state_file_dst: str | None = None
     #: Seconds between saved states (and commits) while running.
-    checkpoint_seconds: float = 2.0
+    checkpoint_seconds: float = 1.0
 
 
 @dataclass
@@ -760,13 +760,56 @@ def render(result: CommandResult[BackupReport]) -> str:
         lines += [f"  {f.name}: {f.records:,} records, {f.bytes:,} bytes" for f in r.files]
     lines.append(
         f"{'wrote' if result.ok else 'wrote before stopping'} {len(r.files)} file(s): {r.records:,} records, "
-        f"{r.indexes} index(es), {r.udfs} UDF(s), {r.bytes:,} bytes in {r.duration_seconds:.1f} s"
+        f"{r.indexes} index(es), {r.udfs} UDF(s), {r.bytes:,} bytes in {r.duration_seconds:.2f} s"
         + (f"; manifest {r.manifest}" if r.manifest else "")
         + (f"; state saved in {r.state_file}" if r.state_file else "")
     )
     return "\n".join(lines)
 
 
-def main_line(result: CommandResult[BackupReport]) -> None:
-    """asbackup's summary on stderr, which operators' scripts parse."""
-    print(result.data.summary_line(), file=sys.stderr)
+def _add_all_arguments(p: Any) -> None:
+    p.add_argument("-V", "--version", action="version", version=TOOL)
+    add_arguments(p)
+    g = p.add_argument_group("output of asbkit")
+    g.add_argument("--output", choices=["text", "json"], default="text", help="result format (default text)")
+    g.add_argument("--no-progress", action="store_true", help="no live display even on a terminal")
+    g.add_argument("-v", "--verbose", action="store_true", help="more log lines")
+
+
+def run(args: Any) -> CommandResult[BackupReport]:
+    from ._options import OptionError
+
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname).3s %(message)s",
+        datefmt="%Y-%m-%d %H:%M:%S %Z",
+    )
+    try:
+        config, options = options_from(args)
+    except (AsbError, ValueError) as exc:
+        raise OptionError(exc) from None
+    result = backup(config, options, progress=False if args.no_progress else None)
+    if not options.remove_artifacts:
+        # asbackup's last line, which operators' scripts parse.
+        print(result.data.summary_line(), file=sys.stderr)
+    return result
+
+
+HELP = "back up a namespace of a live cluster into .asb files (asbackup's flags)"
+
+
+def _stdout_data(args: Any) -> bool:
+    return getattr(args, "output_file", None) == "-"
+
+
+def _command() -> Any:
+    from ._options import Command
+
+    return Command(
+        "backup", HELP, _add_all_arguments, run, render, description=HELP,
+        help_flags=("--help", "-Z", "--usage"), data_on_stdout=_stdout_data,
+    )
+
+
+COMMANDS = (_command(),)

@@ -356,31 +356,46 @@ impl Output {
         }
     }
 
-    /// Appends whole records' text; a directory job moves to a new file first when its
-    /// file has reached the limit.
+    /// Appends whole records' text to the job's file. Files are not rotated here: a full
+    /// file is closed by [`Output::rotate_if_full`] right after a commit, so a file is only
+    /// ever complete at a committed length.
     pub fn append(&self, job: &mut Job, text: &[u8], records: u64, first: Option<[u8; 20]>, last: Option<[u8; 20]>) -> Result<()> {
-        let before;
-        let after;
-        match job {
+        let (before, after) = match job {
             Job::Shared(f) => {
                 let mut guard = lock(f);
                 let f = guard.as_mut().ok_or_else(finished)?;
-                before = f.stats.bytes;
+                let before = f.stats.bytes;
                 f.write_text(text, records, first, last)?;
-                after = f.stats.bytes;
+                (before, f.stats.bytes)
             }
             Job::Own(slot) => {
-                if slot.as_ref().is_some_and(|f| self.over_limit(f)) {
-                    self.close(slot.take().unwrap())?;
-                    *slot = Some(self.create(false)?);
-                }
                 let f = slot.as_mut().expect("a job holds a file");
-                before = f.stats.bytes;
+                let before = f.stats.bytes;
                 f.write_text(text, records, first, last)?;
-                after = f.stats.bytes;
+                (before, f.stats.bytes)
+            }
+        };
+        self.pace(after.saturating_sub(before));
+        Ok(())
+    }
+
+    /// Whether the job's file has reached the size limit (directory mode).
+    pub fn is_full(&self, job: &Job) -> bool {
+        match job {
+            Job::Own(Some(f)) => self.over_limit(f),
+            _ => false,
+        }
+    }
+
+    /// Closes the job's file if it is full and gives the job a new one. Call it right after
+    /// [`Output::commit`]: the closed file then ends where its last commit ended.
+    pub fn rotate_if_full(&self, job: &mut Job) -> Result<()> {
+        if let Job::Own(slot) = job {
+            if slot.as_ref().is_some_and(|f| self.over_limit(f)) {
+                self.close(slot.take().unwrap())?;
+                *slot = Some(self.create(false)?);
             }
         }
-        self.pace(after.saturating_sub(before));
         Ok(())
     }
 

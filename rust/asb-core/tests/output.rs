@@ -67,6 +67,16 @@ fn directory_output_rotates_and_accounts_for_every_file() {
         for chunk in recs.chunks(50) {
             let text = text_of(chunk);
             out.append(&mut job, &text, chunk.len() as u64, Some(chunk[0].digest), Some(chunk[chunk.len() - 1].digest)).unwrap();
+            if out.is_full(&job) {
+                let committed = out.commit(&mut job).unwrap();
+                out.rotate_if_full(&mut job).unwrap();
+                // The closed file holds exactly the committed records (a zstd file may end
+                // with an empty frame after them).
+                let closed = out.files().into_iter().find(|f| f.index == committed.index).unwrap();
+                assert_eq!(closed.records, committed.records);
+                assert!(closed.bytes >= committed.bytes && closed.bytes <= committed.bytes + 16);
+                assert!(closed.sha256.is_some());
+            }
         }
         out.release(job).unwrap();
         let files = out.finish().unwrap();

@@ -141,6 +141,8 @@ impl Sink<'_> {
         for &pid in done {
             parts[pid as usize].done = true;
         }
+        // Still under the lock: a file closed here ends exactly at this commit.
+        self.output.rotate_if_full(self.job).map_err(output_error)?;
         drop(parts);
         self.last_commit = Instant::now();
         self.since_commit = 0;
@@ -171,7 +173,10 @@ impl RecordSink for Sink<'_> {
         self.ckpt.records.fetch_add(1, Ordering::Relaxed);
         if self.chunk.len() >= CHUNK {
             self.flush_chunk()?;
-            if self.since_commit >= self.policy.bytes || self.last_commit.elapsed() >= self.policy.every {
+            if self.since_commit >= self.policy.bytes
+                || self.last_commit.elapsed() >= self.policy.every
+                || self.output.is_full(self.job)
+            {
                 self.commit(&[])?;
             }
         }

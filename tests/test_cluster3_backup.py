@@ -1,0 +1,130 @@
+"""`asbkit backup` on the three-node cluster at replication-factor 2 (ASBKIT_TEST_CLUSTER,
+namespace `test`, truncated and reloaded): each partition from its master, every record
+exactly once, node lists, and a node killed with SIGKILL in the middle of a backup.
+
+The node kill needs ASBKIT_TEST_CLUSTER_DIR: the directory holding n1..n3 of cluster3.sh
+(pid files and configs), to kill a node and start it again.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from asbkit.cluster import ClusterConfig
+from asbkit.commands.backup import BackupOptions, backup
+
+from .cluster_data import CLUSTER, asb_files, client_for, load_bulk, needs_cluster, records_of, split_addr, truncate
+
+pytestmark = [pytest.mark.cluster, needs_cluster, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+NS = "test"
+N = 60_000
+CLUSTER_DIR = os.environ.get("ASBKIT_TEST_CLUSTER_DIR")
+
+
+@pytest.fixture(scope="module")
+def client() -> Any:
+    assert CLUSTER
+    c = client_for(CLUSTER)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def loaded(client: Any) -> set[bytes]:
+    assert len(client.get_nodes()) == 3, "the test cluster should have three nodes"
+    truncate(client, NS)
+    load_bulk(client, NS, N)
+    return all_digests(client)
+
+
+def all_digests(client: Any) -> set[bytes]:
+    seen: set[bytes] = set()
+    client.query(NS, None).foreach(lambda rec: seen.add(bytes(rec[0][3])))
+    return seen
+
+
+def seed_config() -> ClusterConfig:
+    h, p = split_addr(CLUSTER or "")
+    return ClusterConfig(hosts=h, port=p, socket_timeout_ms=2000)
+
+
+def test_every_record_exactly_once_from_the_masters(loaded: set[bytes], tmp_path: Path) -> None:
+    assert len(loaded) == N
+    result = backup(seed_config(), BackupOptions(namespace=NS, directory=str(tmp_path / "bk"), parallel=4), progress=False)
+    assert result.ok, result.errors
+    recs = records_of(asb_files(tmp_path / "bk"))  # raises on a duplicate digest
+    assert set(recs) == loaded
+    assert result.data.records == N
+
+
+def test_node_lists_split_the_namespace_by_master(loaded: set[bytes], client: Any, tmp_path: Path) -> None:
+    union: dict[bytes, str] = {}
+    for i, node in enumerate(client.get_node_names()):
+        d = tmp_path / f"n{i}"
+        result = backup(seed_config(), BackupOptions(namespace=NS, directory=str(d), node_list=f"{node['address']}:{node['port']}"), progress=False)
+        assert result.ok, result.errors
+        part = records_of(asb_files(d))
+        assert part, f"node {node['node_name']} masters no record?"
+        assert not set(part) & set(union), "a record came from two nodes"
+        union.update(part)
+    assert set(union) == loaded
+
+
+@pytest.mark.skipif(not CLUSTER_DIR, reason="set ASBKIT_TEST_CLUSTER_DIR to cluster3.sh's node directory to kill a node")
+def test_a_node_killed_mid_backup_loses_and_repeats_nothing(loaded: set[bytes], client: Any, tmp_path: Path) -> None:
+    victim = Path(CLUSTER_DIR or "") / "n2"
+    pid = int((victim / "asd.pid").read_text())
+    box: dict[str, Any] = {"seen": 0}
+
+    def run() -> None:
+        # Throttled (the server paces each scan) so the kill lands in the middle.
+        box["result"] = backup(
+            seed_config(),
+            BackupOptions(namespace=NS, directory=str(tmp_path / "bk"), parallel=3, records_per_second=6_000, max_retries=10),
+            progress=False, handle_signals=False,
+            on_progress=lambda records, _bytes, _total: box.__setitem__("seen", records),
+        )
+
+    t = threading.Thread(target=run)
+    t.start()
+    deadline = time.monotonic() + 60
+    while box["seen"] < N // 5 and time.monotonic() < deadline and t.is_alive():
+        time.sleep(0.05)
+    at_kill = box["seen"]
+    os.kill(pid, signal.SIGKILL)
+    t.join(timeout=300)
+    try:
+        assert 0 < at_kill < N, f"the kill came at {at_kill} of {N} records: not in the middle"
+        result = box["result"]
+        assert result.ok, result.errors
+        recs = records_of(asb_files(tmp_path / "bk"))
+        assert set(recs) == loaded
+        assert result.data.records == N
+    finally:
+        subprocess.run([_asd(), "--config-file", str(victim / "aerospike.conf")], check=False)
+        _wait_for_three(client)
+
+
+def _asd() -> str:
+    return os.environ.get("ASBKIT_TEST_ASD", "asd")
+
+
+def _wait_for_three(client: Any) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if len(client.get_nodes()) == 3:
+                stats = client.info_all("statistics")
+                if all("migrate_partitions_remaining=0" in (v[1] or "") for v in stats.values()):
+                    return
+        except Exception:
+            pass
+        time.sleep(1)
