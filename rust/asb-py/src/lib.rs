@@ -36,5 +36,6 @@ fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(wire::scan_partitions, m)?)?;
     m.add_function(wrap_pyfunction!(wire::info, m)?)?;
     m.add_function(wrap_pyfunction!(wire::hash_password, m)?)?;
+    m.add_function(wrap_pyfunction!(wire::count_scan, m)?)?;
     Ok(())
 }

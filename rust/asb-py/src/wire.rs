@@ -384,3 +384,29 @@ pub(crate) fn scan_partitions<'py>(
     }
     Ok(d)
 }
+
+/// Scans partitions on one node and only counts the records (each decoded into a record,
+/// nothing written): the ceiling a backup over this wire layer can reach.
+#[pyfunction]
+#[pyo3(signature = (addr, namespace, partitions, *, socket_timeout_ms=10_000))]
+pub(crate) fn count_scan(py: Python<'_>, addr: String, namespace: &Bound<'_, PyAny>, partitions: Vec<u16>, socket_timeout_ms: u32) -> PyResult<u64> {
+    let request = ScanRequest {
+        namespace: text_bytes(namespace)?,
+        partitions: partitions.iter().map(|&pid| PartitionCursor { pid, after: None }).collect(),
+        socket_timeout_ms,
+        task_id: asb_wire::scan::random_task_id(),
+        ..ScanRequest::default()
+    };
+    let opts = connect_options(10_000, socket_timeout_ms as u64, None, None, None);
+    py.allow_threads(|| {
+        let mut conn = Connection::open(&addr, &opts)?;
+        let mut progress = asb_wire::Progress::default();
+        let mut count = |_: &asb_core::Record| Ok(());
+        let outcome = asb_wire::run_scan(&mut conn, &request, DecodeOptions::default(), asb_wire::ScanLimits::default(), &mut progress, &mut count);
+        match outcome.error {
+            Some(e) => Err(e),
+            None => Ok(outcome.records),
+        }
+    })
+    .map_err(cluster_err)
+}

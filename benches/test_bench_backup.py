@@ -1,0 +1,134 @@
+"""Backup speed against a real server, records/s, each figure with its baselines from the
+same run: C asbackup at the same parallelism, and a counting-only scan over asbkit's own
+wire layer (the ceiling: decode every record, write nothing).
+
+Run: `ASBKIT_BENCH_HOST=127.0.0.1:3000 ASBKIT_C_ASBACKUP=… ASBKIT_C_ASRESTORE=… python -m
+pytest benches/test_bench_backup.py --benchmark-enable`. The namespace `test` of that server
+is truncated and loaded with the fixed-mix corpus (ASBKIT_BENCH_BACKUP_MB of text, 300 by
+default: about 840k records of ~357 B), restored by C asrestore with 70,000,000 s of --extra-ttl
+(the corpus's void times are mostly past).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from asbkit import _codec
+
+HOST = os.environ.get("ASBKIT_BENCH_HOST")
+C_ASBACKUP = os.environ.get("ASBKIT_C_ASBACKUP")
+C_ASRESTORE = os.environ.get("ASBKIT_C_ASRESTORE")
+MB = int(os.environ.get("ASBKIT_BENCH_BACKUP_MB", "300"))
+NS = "test"
+
+pytestmark = [
+    pytest.mark.skipif(not HOST, reason="set ASBKIT_BENCH_HOST=host:port (its namespace test is truncated and reloaded)"),
+    pytest.mark.skipif(not C_ASRESTORE, reason="set ASBKIT_C_ASRESTORE: the corpus is loaded with C asrestore"),
+]
+
+
+def _addr() -> tuple[str, int]:
+    host, port = (HOST or "").rsplit(":", 1)
+    return host, int(port)
+
+
+def _objects() -> int:
+    h, p = _addr()
+    stats = _codec.info(f"{h}:{p}", [f"namespace/{NS}"])[0]
+    return int(dict(kv.split("=", 1) for kv in stats.split(";") if "=" in kv)["objects"])
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> int:
+    from .conftest import DATA
+
+    DATA.mkdir(exist_ok=True)
+    corpus = DATA / f"synthetic-{MB}MB.asb"
+    counts = corpus.with_suffix(".counts")
+    if not corpus.exists() or not counts.exists():
+        records, text_bytes = _codec.write_synthetic(str(corpus), MB * 1_000_000)
+        counts.write_text(f"{records} {text_bytes}")
+    records = int(counts.read_text().split()[0])
+    if _objects() != records:
+        h, p = _addr()
+        _codec.info(f"{h}:{p}", [f"truncate-namespace:namespace={NS}"])
+        deadline = time.monotonic() + 60
+        while _objects() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        subprocess.run(
+            [C_ASRESTORE or "", "-h", h, "-p", str(p), "-n", f"bench,{NS}", "-i", str(corpus), "--no-generation", "--extra-ttl", "70000000"],
+            check=True, capture_output=True,
+        )
+    assert _objects() == records, "the namespace does not hold exactly the corpus"
+    return records
+
+
+def _run(cmd: list[str]) -> None:
+    subprocess.run(cmd, check=True, capture_output=True)
+
+
+def _timed(benchmark: Any, records: int, fn: Any, rounds: int = 3) -> None:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    benchmark.pedantic(fn, rounds=rounds, warmup_rounds=0)
+    best = benchmark.stats.stats.min
+    benchmark.extra_info["records"] = records
+    benchmark.extra_info["krec_per_s_best"] = round(records / best / 1000, 1)
+    benchmark.extra_info["peak_rss_mb_children"] = round(max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024, 1)
+
+
+def _asbkit(out: Path, *flags: str) -> list[str]:
+    h, p = _addr()
+    return [sys.executable, "-m", "asbkit", "backup", "-h", h, "-p", str(p), "-n", NS, "-d", str(out), "-r", "--no-progress", *flags]
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_asbkit_backup(benchmark: Any, loaded: int, tmp_path: Path, parallel: int) -> None:
+    _timed(benchmark, loaded, lambda: _run(_asbkit(tmp_path / "bk", "-w", str(parallel))))
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+@pytest.mark.skipif(not C_ASBACKUP, reason="set ASBKIT_C_ASBACKUP to a built C asbackup")
+def test_c_asbackup(benchmark: Any, loaded: int, tmp_path: Path, parallel: int) -> None:
+    h, p = _addr()
+    cmd = [C_ASBACKUP or "", "-h", h, "-p", str(p), "-n", NS, "-d", str(tmp_path / "c"), "-r", "-w", str(parallel)]
+    _timed(benchmark, loaded, lambda: _run(cmd))
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_counting_scan_ceiling(benchmark: Any, loaded: int, parallel: int) -> None:
+    """The wire layer alone: `parallel` threads, each scanning its share of partitions."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    h, p = _addr()
+    shares = [list(range(4096 * i // parallel, 4096 * (i + 1) // parallel)) for i in range(parallel)]
+
+    def scan() -> None:
+        with ThreadPoolExecutor(parallel) as pool:
+            got = sum(pool.map(lambda pids: _codec.count_scan(f"{h}:{p}", NS, pids), shares))
+        assert got == loaded
+
+    _timed(benchmark, loaded, scan)
+
+
+def test_asbkit_backup_zstd(benchmark: Any, loaded: int, tmp_path: Path) -> None:
+    _timed(benchmark, loaded, lambda: _run(_asbkit(tmp_path / "z", "-w", "2", "-z", "zstd")))
+
+
+def test_zstd_alone_on_the_same_text(benchmark: Any, loaded: int, tmp_path: Path) -> None:
+    """zstd (level 3, one thread) over the text of a plain backup: what -z zstd costs at most."""
+    zstandard = pytest.importorskip("zstandard")
+    _run(_asbkit(tmp_path / "p", "-w", "2"))
+    text = b"".join(f.read_bytes() for f in sorted((tmp_path / "p").glob("*.asb")))
+
+    def compress() -> None:
+        zstandard.ZstdCompressor(level=3).compress(text)
+
+    _timed(benchmark, loaded, compress)
