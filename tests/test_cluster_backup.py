@@ -356,3 +356,26 @@ def test_killed_and_interrupted_backups_continue_to_every_record_once(resume_dat
     assert sorted(f["name"] for f in manifest["files"]) == [p.name for p in asb_files(d)]
     for f in manifest["files"]:
         assert hashlib.sha256((d / f["name"]).read_bytes()).hexdigest() == f["sha256"]
+
+
+def test_estimate_bounds_the_backup_and_writes_nothing(loaded: list[Any], tmp_path: Path) -> None:
+    _, recs = run(tmp_path / "real")
+    real = sum(f.stat().st_size for f in asb_files(tmp_path / "real" / "bk"))
+    os.chdir(tmp_path)
+    result = backup(config(), BackupOptions(namespace=NS, estimate=True, estimate_samples=500), progress=False)
+    assert result.ok, result.errors
+    e = result.data.estimate
+    assert e is not None and e.samples == 500 and e.records == N
+    sizes = sorted(len(t.encode()) for t in recs.values())
+    assert sizes[len(sizes) // 2] <= e.record_bytes <= sizes[-1]
+    assert real * 0.9 <= e.total_bytes <= real * 1.2
+    assert list(tmp_path.iterdir()) == [tmp_path / "real"], "an estimate writes no file"
+    for clash in ({"directory": "x"}, {"output_file": "y"}, {"parallel": 2}, {"no_records": True}):
+        r = backup(config(), BackupOptions(namespace=NS, estimate=True, **clash), progress=False)
+        assert not r.ok and "--estimate" in str(r.errors[0])
+    if ASBACKUP:
+        h, p = split_addr(HOST or "")
+        c = subprocess.run([ASBACKUP, "-h", h, "-p", str(p), "-n", NS, "-e", "--estimate-samples", "500"], capture_output=True, text=True)
+        line = next(l for l in c.stderr.splitlines() + c.stdout.splitlines() if "Estimated overall record size" in l)
+        c_size = int(line.split(" is ")[1].split()[0])
+        assert abs(c_size - e.record_bytes) <= max(8, c_size // 20), (c_size, e.record_bytes)

@@ -74,6 +74,8 @@ class BackupOptions:
     state_file_dst: str | None = None
     #: Seconds between saved states (and commits) while running.
     checkpoint_seconds: float = 1.0
+    estimate: bool = False
+    estimate_samples: int = 10_000
 
 
 @dataclass
@@ -82,6 +84,21 @@ class BackupFile:
     records: int
     bytes: int
     sha256: str | None
+
+
+@dataclass
+class Estimate:
+    """asbackup's `--estimate`: from a sample of records written through the layers."""
+
+    samples: int
+    #: Records in the namespace (or sets), as the cluster counts them.
+    records: int
+    #: Upper bound of the average record's text (99.9999% confidence).
+    record_bytes: int
+    #: Bytes on disk per byte of text (1.0 without compression).
+    compression_ratio: float
+    #: Upper bound of the whole backup's size (99.9% confidence).
+    total_bytes: int
 
 
 @dataclass
@@ -99,6 +116,7 @@ class BackupReport:
     #: Written when the backup stopped before its end: continue with `--continue` it.
     state_file: str | None = None
     interrupted: bool = False
+    estimate: Estimate | None = None
 
     def summary_line(self) -> str:
         """asbackup's own last line, which scripts parse."""
@@ -140,6 +158,13 @@ def check_options(o: BackupOptions) -> None:
     if o.remove_artifacts:
         if not (o.directory or o.output_file):
             raise ValueError("--remove-artifacts needs -d/--directory or -o/--output-file")
+        return
+    if o.estimate:
+        clash = [f for f, v in (("-d/--directory", o.directory), ("-o/--output-file", o.output_file), ("-w/--parallel", o.parallel), ("-c/--continue", o.continue_from), ("-R/--no-records", o.no_records)) if v]
+        if clash:
+            raise ValueError(f"-e/--estimate cannot be combined with {', '.join(clash)}")
+        if o.estimate_samples < 1:
+            raise ValueError("--estimate-samples is at least 1")
         return
     if bool(o.directory) == bool(o.output_file):
         raise ValueError("give exactly one of -d/--directory and -o/--output-file")
@@ -475,6 +500,8 @@ def backup(
         removed = remove_artifacts(o)
         log.info("removed %d file(s)", len(removed))
         return CommandResult("backup", report)
+    if o.estimate:
+        return _estimate(config, o, report)
 
     state_path = _resolve_state_path(o)
     state = None
@@ -651,6 +678,75 @@ def backup(
         cluster.close()
 
 
+def _z(p: float) -> float:
+    """The z-score of the upper bound: asbackup's `sqrt(2) * -erfinv(2p - 1)`."""
+    from statistics import NormalDist
+
+    return -NormalDist().inv_cdf(p)
+
+
+def _estimate(config: ClusterConfig, o: BackupOptions, report: BackupReport) -> CommandResult[BackupReport]:
+    """Writes up to --estimate-samples records through the layers into a scratch directory,
+    then bounds the record size and the backup's size as asbackup does."""
+    import dataclasses
+    import math
+    import shutil
+    import tempfile
+
+    scratch = tempfile.mkdtemp(prefix="asbkit-estimate-")
+    try:
+        sample_opts = dataclasses.replace(
+            o, estimate=False, directory=scratch, max_records=o.estimate_samples,
+            records_per_second=0, nice=0, file_limit=1 << 20, checkpoint_seconds=3600,
+        )
+        result = backup(config, sample_opts, progress=False, handle_signals=False)
+        if not result.ok:
+            return CommandResult("backup", report, result.errors)
+        files = sorted(Path(scratch).glob("*.asb"))
+        sizes: list[int] = []
+        header = 0
+        # Record sizes: the text each record takes, as asbackup samples them.
+        import io
+
+        from ..files import BackupReader, BackupWriter
+
+        for entity in BackupReader([str(f) for f in files], o.layers):
+            buf = io.BytesIO()
+            w = BackupWriter(buf, o.namespace, first_file=False)
+            w.write(entity)
+            w.close()
+            n = len(buf.getvalue()) - len(f"Version 3.1\n# namespace {o.namespace}\n".encode())
+            if isinstance(entity, _codec.Record):
+                sizes.append(n)
+            else:
+                header += n
+        header += len(f"Version 3.1\n# namespace {o.namespace}\n# first-file\n".encode())
+        disk = sum(f.stat().st_size for f in files)
+        n = len(sizes)
+        records = n
+        with_cluster = Cluster(config)
+        try:
+            in_cluster = with_cluster.record_estimate(o.namespace, o.sets or None)
+        finally:
+            with_cluster.close()
+        mean = sum(sizes) / n if n > 1 else 0.0
+        variance = sum((x - mean) ** 2 for x in sizes) / (n - 1) if n > 1 else 0.0
+        upper = 0 if n <= 1 else math.ceil(mean + _z(1e-6) * math.sqrt(variance / n))
+        ratio = disk / (sum(sizes) + header) if sizes else 1.0
+        z_total = _z(0.001 / max(in_cluster, 1))
+        total = header + math.ceil(in_cluster * (ratio * mean + (z_total * math.sqrt(variance / n) if n > 1 else 0)))
+        report.estimate = Estimate(records, in_cluster, upper, ratio, total)
+        if o.layers.compress:
+            log.info("Estimated overall record size before compression is %d byte(s)", upper)
+            log.info("Approximate compression ratio is %g%%", 100 * ratio)
+        else:
+            log.info("Estimated overall record size is %d byte(s)", upper)
+        log.info("Estimated total backup file size (for backup-to-file, 99.9%% confidence): %d byte(s)", total)
+        return CommandResult("backup", report)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def _drop_uncommitted_files(o: BackupOptions, state: dict[str, Any]) -> None:
     """Files made after the last saved state hold records it does not count: remove them."""
     if not o.directory:
@@ -688,6 +784,8 @@ def add_arguments(p: Any) -> None:
     g.add_argument("-I", "--no-indexes", action="store_true", help="no secondary index definitions")
     g.add_argument("-u", "--no-udfs", action="store_true", help="no UDF modules")
     g.add_argument("-M", "--max-records", type=int, default=0, metavar="N", help="about N records at most (0: all)")
+    g.add_argument("-e", "--estimate", action="store_true", help="estimate the backup's size from a sample; write nothing")
+    g.add_argument("--estimate-samples", type=int, default=10_000, metavar="N", help="records in the sample (default 10000)")
     g = p.add_argument_group("where")
     g.add_argument("-d", "--directory", metavar="DIR", help="write <prefix>_NNNNN.asb files into DIR")
     g.add_argument("-o", "--output-file", metavar="FILE", help="write one file (- for stdout)")
@@ -750,11 +848,19 @@ def options_from(args: Any) -> tuple[ClusterConfig, BackupOptions]:
         sleep_between_retries=args.sleep_between_retries,
         continue_from=args.continue_from,
         state_file_dst=args.state_file_dst,
+        estimate=args.estimate,
+        estimate_samples=args.estimate_samples,
     )
 
 
 def render(result: CommandResult[BackupReport]) -> str:
     r = result.data
+    if r.estimate is not None:
+        e = r.estimate
+        return (
+            f"estimate from {e.samples:,} sampled records of {e.records:,}: about {e.record_bytes:,} bytes a record, "
+            f"{e.total_bytes:,} bytes in all" + (f" ({100 * e.compression_ratio:.1f}% after the layers)" if e.compression_ratio < 0.999 else "")
+        )
     lines = []
     if len(r.files) > 1:
         lines += [f"  {f.name}: {f.records:,} records, {f.bytes:,} bytes" for f in r.files]
@@ -790,7 +896,7 @@ def run(args: Any) -> CommandResult[BackupReport]:
     except (AsbError, ValueError) as exc:
         raise OptionError(exc) from None
     result = backup(config, options, progress=False if args.no_progress else None)
-    if not options.remove_artifacts:
+    if not options.remove_artifacts and not options.estimate:
         # asbackup's last line, which operators' scripts parse.
         print(result.data.summary_line(), file=sys.stderr)
     return result
