@@ -22,11 +22,15 @@ class FileCounts:
     indexes: int
     udfs: int
     text_bytes: int
+    first_digest: bytes | None = None
+    last_digest: bytes | None = None
 
 
 @dataclass
 class Finding:
-    #: parse_error, digest_mismatch, bytes_key_digest_mismatch, namespace_mismatch, duplicate_digest
+    #: parse_error, digest_mismatch, bytes_key_digest_mismatch, namespace_mismatch,
+    #: duplicate_digest; against a backup's manifest: manifest_missing_file,
+    #: manifest_extra_file, manifest_mismatch
     kind: str
     path: str
     line: int | None
@@ -41,6 +45,8 @@ class DeepReport:
     finding_counts: dict[str, int]
     #: The first findings (up to --max-errors), located at the record they are about.
     findings: list[Finding]
+    #: The manifests (written by `asbkit backup`) the files were checked against.
+    manifests: list[str] | None = None
 
 
 @dataclass
@@ -73,7 +79,7 @@ def validate(
         continue_after_errors=deep and max_errors > 1,
     )
     files = [
-        FileCounts(f["path"], f["records"], f["indexes"], f["udfs"], f["text_bytes"])
+        FileCounts(f["path"], f["records"], f["indexes"], f["udfs"], f["text_bytes"], f["first_digest"], f["last_digest"])
         for f in summary["files"]
     ]
     report = ValidateReport(
@@ -89,6 +95,15 @@ def validate(
     if "deep" in summary:
         d = summary["deep"]
         report.deep = DeepReport(d["keys_checked"], dict(d["issue_counts"]), [Finding(**i) for i in d["issues"]])
+        if not errors:
+            from ..manifest import check_manifests
+
+            manifests, manifest_findings = check_manifests(sources, files)
+            report.deep.manifests = manifests
+            for f in manifest_findings:
+                report.deep.finding_counts[f.kind] = report.deep.finding_counts.get(f.kind, 0) + 1
+                if len(report.deep.findings) < max_errors:
+                    report.deep.findings.append(f)
         findings = sum(report.deep.finding_counts.values())
     return CommandResult("validate", report, errors, findings)
 
@@ -125,6 +140,8 @@ def render(result: CommandResult[ValidateReport]) -> str:
     d = r.deep
     if d is not None:
         lines.append(f"deep: {d.keys_checked:,} digests recomputed from their keys, duplicates checked")
+        for m in d.manifests or []:
+            lines.append(f"  checked against the manifest {m} (sizes, SHA-256, records, first and last digests)")
         for kind, n in d.finding_counts.items():
             lines.append(f"  {n:,} {kind.replace('_', ' ')}")
         for f in d.findings:

@@ -46,6 +46,9 @@ pub struct FileSummary {
     pub sindexes: u64,
     pub udfs: u64,
     pub text_bytes: u64,
+    /// Digests of the file's first and last record (a manifest names them).
+    pub first_digest: Option<[u8; 20]>,
+    pub last_digest: Option<[u8; 20]>,
 }
 
 impl FileSummary {
@@ -61,7 +64,15 @@ impl FileSummary {
             sindexes: 0,
             udfs: 0,
             text_bytes: 0,
+            first_digest: None,
+            last_digest: None,
         }
+    }
+
+    fn saw_record(&mut self, digest: [u8; 20]) {
+        self.records += 1;
+        self.first_digest.get_or_insert(digest);
+        self.last_digest = Some(digest);
     }
 }
 
@@ -403,8 +414,8 @@ impl Summary {
                 }
             };
             match entity {
-                Entity::Record(_) => {
-                    file.records += 1;
+                Entity::Record(r) => {
+                    file.saw_record(r.digest);
                     if self.detail {
                         let size = reader.last_entity_len();
                         self.add_record_detail(reader.record(), size, &mut set_slot, &mut ns_slot);
@@ -503,6 +514,8 @@ impl Summary {
                 mine.sindexes += file.sindexes;
                 mine.udfs += file.udfs;
                 mine.text_bytes += file.text_bytes;
+                mine.first_digest = mine.first_digest.or(file.first_digest);
+                mine.last_digest = file.last_digest.or(mine.last_digest);
             }
             self.merge(summary);
             if let Some(e) = done.error {

@@ -183,6 +183,8 @@ fn summary_to_dict<'py>(
         fd.set_item("indexes", f.sindexes)?;
         fd.set_item("udfs", f.udfs)?;
         fd.set_item("text_bytes", f.text_bytes)?;
+        fd.set_item("first_digest", f.first_digest.map(|d| pyo3::types::PyBytes::new(py, &d)))?;
+        fd.set_item("last_digest", f.last_digest.map(|d| pyo3::types::PyBytes::new(py, &d)))?;
         files.append(fd)?;
     }
     d.set_item("files", files)?;
