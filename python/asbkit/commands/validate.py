@@ -22,8 +22,9 @@ class FileCounts:
     indexes: int
     udfs: int
     text_bytes: int
-    first_digest: bytes | None = None
-    last_digest: bytes | None = None
+    #: Base64 digests of the first and last record.
+    first_digest: str | None = None
+    last_digest: str | None = None
 
 
 @dataclass
@@ -61,6 +62,12 @@ class ValidateReport:
     deep: DeepReport | None = None
 
 
+def _b64(d: bytes | None) -> str | None:
+    import base64
+
+    return base64.b64encode(d).decode() if d is not None else None
+
+
 def validate(
     sources: Source | list[Source],
     layers: Layers | None = None,
@@ -79,7 +86,7 @@ def validate(
         continue_after_errors=deep and max_errors > 1,
     )
     files = [
-        FileCounts(f["path"], f["records"], f["indexes"], f["udfs"], f["text_bytes"], f["first_digest"], f["last_digest"])
+        FileCounts(f["path"], f["records"], f["indexes"], f["udfs"], f["text_bytes"], _b64(f["first_digest"]), _b64(f["last_digest"]))
         for f in summary["files"]
     ]
     report = ValidateReport(
