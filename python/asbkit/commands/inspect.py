@@ -41,6 +41,9 @@ class FileInfo:
     indexes: int
     udfs: int
     text_bytes: int
+    #: Base64 digests of the file's first and last record.
+    first_digest: str | None = None
+    last_digest: str | None = None
 
 
 @dataclass
@@ -119,7 +122,12 @@ def _minmax(r: dict[str, int] | None) -> MinMax | None:
 
 
 def report_from_summary(summary: dict[str, Any], layers: Layers) -> InspectReport:
-    files = [FileInfo(**f) for f in summary["files"]]
+    from .validate import _b64
+
+    files = [
+        FileInfo(**{**f, "first_digest": _b64(f["first_digest"]), "last_digest": _b64(f["last_digest"])})
+        for f in summary["files"]
+    ]
     vt = summary.get("void_time")
     expiry = Expiry(
         never_expire=summary.get("never_expire", 0),
