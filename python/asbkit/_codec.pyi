@@ -258,6 +258,8 @@ def scan_partitions(
     credential: str | None = None,
     clear_password: str | None = None,
     commit_seconds: float = 2.0,
+    tls: TlsConfig | None = None,
+    tls_name: str | None = None,
 ) -> dict[str, object]: ...
 def info(
     addr: str,
@@ -267,6 +269,30 @@ def info(
     user: str | None = None,
     credential: str | None = None,
     clear_password: str | None = None,
+    tls: TlsConfig | None = None,
+    tls_name: str | None = None,
 ) -> list[str]: ...
 def hash_password(password: str) -> str: ...
-def count_scan(addr: str, namespace: str | bytes, partitions: list[int], *, socket_timeout_ms: int = 10_000) -> int: ...
+def count_scan(
+    addr: str,
+    namespace: str | bytes,
+    partitions: list[int],
+    *,
+    socket_timeout_ms: int = 10_000,
+    tls: TlsConfig | None = None,
+    tls_name: str | None = None,
+) -> int: ...
+
+class TlsConfig:
+    def __init__(
+        self,
+        *,
+        cafile: str | PathLike[str] | None = None,
+        capath: str | PathLike[str] | None = None,
+        certfile: str | PathLike[str] | None = None,
+        keyfile: str | PathLike[str] | None = None,
+        protocols: str | None = None,
+        cipher_suites: str | None = None,
+        crl_check: bool = False,
+        crl_check_all: bool = False,
+    ) -> None: ...

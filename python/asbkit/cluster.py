@@ -30,7 +30,10 @@ class ClusterConfig:
     socket_timeout_ms: int = 10_000
     total_timeout_ms: int = 0
     connect_timeout_ms: int = 10_000
+    #: The official client's `tls` settings (`enable`, `cafile`, …); empty without TLS.
     tls: dict[str, Any] = field(default_factory=dict)
+    #: The name the nodes' certificates carry (`--tls-name`; else a seed's host:tls-name:port).
+    tls_name: str | None = None
 
     def seeds(self) -> list[tuple[str, int] | tuple[str, int, str]]:
         return parse_hosts(self.hosts, self.port)
@@ -104,8 +107,14 @@ class Cluster:
         self.config = config
         if config.user and config.password is None:
             config.password = getpass.getpass(f"Password for {config.user}: ")
+        seeds = config.seeds()
+        if config.tls:
+            # A host's own tls-name wins over --tls-name.
+            hosts = [(s[0], s[1], s[2] if len(s) == 3 else config.tls_name or s[0]) for s in seeds]
+        else:
+            hosts = [s[:2] for s in seeds]
         client_config: dict[str, Any] = {
-            "hosts": [s[:2] for s in config.seeds()],
+            "hosts": hosts,
             "policies": {
                 "timeout": config.connect_timeout_ms,
                 "info": {"timeout": config.socket_timeout_ms or 10_000},
@@ -125,12 +134,29 @@ class Cluster:
             else:
                 client.connect()
         except Exception as exc:
-            raise AsbClusterError(
-                f"cannot connect to {config.hosts} (port {config.port}): {_client_message(exc)}; "
-                "check -h/--host and -p/--port, and that the server is up"
-            ) from exc
+            hint = "check -h/--host and -p/--port, and that the server is up"
+            if config.tls:
+                hint += (
+                    "; with --tls-enable also the CA, the TLS name, and that the cluster speaks TLS "
+                    "(a Community Edition server behind a TLS terminator does not: its nodes cannot name TLS peers)"
+                )
+            raise AsbClusterError(f"cannot connect to {config.hosts} (port {config.port}): {_client_message(exc)}; {hint}") from exc
         self.client = client
         self._credential: str | None = None
+        self._tls: Any = None
+        if config.tls:
+            from . import _codec
+
+            t = config.tls
+            try:
+                self._tls = _codec.TlsConfig(
+                    cafile=t.get("cafile"), capath=t.get("capath"), certfile=t.get("certfile"), keyfile=t.get("keyfile"),
+                    protocols=t.get("protocols"), cipher_suites=t.get("cipher_suite"),
+                    crl_check=bool(t.get("crl_check")), crl_check_all=bool(t.get("crl_check_all")),
+                )
+            except Exception:
+                client.close()
+                raise
 
     def close(self) -> None:
         try:
@@ -138,18 +164,25 @@ class Cluster:
         except Exception:
             pass
 
-    # -- Rust connections use the same credentials.
+    # -- Rust connections use the same credentials and TLS settings.
     def wire_auth(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if self._tls is not None:
+            extra["tls"] = self._tls
+            seeds = [s for s in self.config.seeds() if len(s) == 3]
+            name = self.config.tls_name or (seeds[0][2] if seeds else None)
+            if name:
+                extra["tls_name"] = name
         if not self.config.user:
-            return {}
+            return extra
         from . import _codec
 
         if self._credential is None:
             self._credential = _codec.hash_password(self.config.password or "")
-        auth: dict[str, Any] = {"user": self.config.user, "credential": self._credential}
+        extra.update(user=self.config.user, credential=self._credential)
         if self.config.auth.upper().startswith("EXTERNAL"):
-            auth["clear_password"] = self.config.password or ""
-        return auth
+            extra["clear_password"] = self.config.password or ""
+        return extra
 
     def nodes(self) -> list[Node]:
         try:

@@ -88,6 +88,7 @@ def cluster_config_from(args: argparse.Namespace) -> ClusterConfig:
         password=args.password or None,
         auth=args.auth,
         services_alternate=args.services_alternate,
+        tls_name=args.tls_name,
         prefer_racks=racks,
         socket_timeout_ms=args.socket_timeout,
         total_timeout_ms=args.total_timeout,

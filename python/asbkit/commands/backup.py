@@ -527,9 +527,6 @@ def backup(
     except OSError as exc:
         return CommandResult("backup", report, [exc])
 
-    if config.tls:
-        return CommandResult("backup", report, [AsbError(
-            "--tls-enable: the record streams do not speak TLS yet (planned); nothing was written")])
     try:
         cluster = Cluster(config)
     except (AsbError, ValueError) as exc:

@@ -156,7 +156,7 @@ pub struct Output {
 
 /// What one producer writes into: its own file (directory mode) or the shared one.
 pub enum Job {
-    Own(Option<OpenFile>),
+    Own(Option<Box<OpenFile>>),
     Shared(Shared),
 }
 
@@ -327,16 +327,17 @@ impl Output {
         }
         if !first_file {
             if let Some(f) = self.parked.lock().unwrap().pop() {
-                return Ok(Job::Own(Some(f)));
+                return Ok(Job::Own(Some(Box::new(f))));
             }
         }
-        Ok(Job::Own(Some(self.create(first_file)?)))
+        Ok(Job::Own(Some(Box::new(self.create(first_file)?))))
     }
 
     /// Takes back a producer's file: parked for the next job if below the limit, else
     /// closed.
     pub fn release(&self, job: Job) -> Result<()> {
         if let Job::Own(Some(f)) = job {
+            let f = *f;
             if self.over_limit(&f) {
                 self.close(f)?;
             } else {
@@ -392,8 +393,8 @@ impl Output {
     pub fn rotate_if_full(&self, job: &mut Job) -> Result<()> {
         if let Job::Own(slot) = job {
             if slot.as_ref().is_some_and(|f| self.over_limit(f)) {
-                self.close(slot.take().unwrap())?;
-                *slot = Some(self.create(false)?);
+                self.close(*slot.take().unwrap())?;
+                *slot = Some(Box::new(self.create(false)?));
             }
         }
         Ok(())

@@ -33,6 +33,7 @@ fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<wire::BackupOutput>()?;
     m.add_class::<wire::BackupJob>()?;
     m.add_class::<wire::BackupCheckpoint>()?;
+    m.add_class::<wire::TlsConfig>()?;
     m.add_function(wrap_pyfunction!(wire::scan_partitions, m)?)?;
     m.add_function(wrap_pyfunction!(wire::info, m)?)?;
     m.add_function(wrap_pyfunction!(wire::hash_password, m)?)?;

@@ -50,8 +50,44 @@ fn cluster_err(e: WireError) -> PyErr {
     AsbClusterError::new_err((e.to_string(), e.node.clone(), code, e.retryable()))
 }
 
+/// TLS settings for the record streams (`--tls-*`), checked and read once.
+#[pyclass(module = "asbkit._codec", frozen)]
+pub struct TlsConfig {
+    config: Arc<rustls::ClientConfig>,
+}
+
+#[pymethods]
+impl TlsConfig {
+    #[new]
+    #[pyo3(signature = (*, cafile=None, capath=None, certfile=None, keyfile=None, protocols=None, cipher_suites=None, crl_check=false, crl_check_all=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        cafile: Option<PathBuf>,
+        capath: Option<PathBuf>,
+        certfile: Option<PathBuf>,
+        keyfile: Option<PathBuf>,
+        protocols: Option<String>,
+        cipher_suites: Option<String>,
+        crl_check: bool,
+        crl_check_all: bool,
+    ) -> PyResult<TlsConfig> {
+        let opts = asb_wire::tls::TlsOptions { cafile, capath, certfile, keyfile, protocols, cipher_suites, crl_check, crl_check_all };
+        let config = asb_wire::tls::client_config(&opts).map_err(cluster_err)?;
+        Ok(TlsConfig { config })
+    }
+}
+
+fn tls_of(tls: Option<&TlsConfig>, name: Option<String>, addr: &str) -> Option<asb_wire::Tls> {
+    tls.map(|t| asb_wire::Tls {
+        config: t.config.clone(),
+        // Without a TLS name the certificate must carry the host's name.
+        name: name.unwrap_or_else(|| addr.rsplit_once(':').map_or(addr, |(h, _)| h).trim_matches(['[', ']']).to_string()),
+    })
+}
+
 fn connect_options(connect_timeout_ms: u64, socket_timeout_ms: u64, user: Option<String>, credential: Option<String>, clear_password: Option<String>) -> ConnectOptions {
     ConnectOptions {
+        tls: None,
         connect_timeout: Duration::from_millis(connect_timeout_ms.max(1)),
         socket_timeout: Duration::from_millis(socket_timeout_ms),
         credentials: user.map(|user| Credentials {
@@ -64,7 +100,8 @@ fn connect_options(connect_timeout_ms: u64, socket_timeout_ms: u64, user: Option
 
 /// Runs info commands on one node; the values, in order.
 #[pyfunction]
-#[pyo3(signature = (addr, commands, *, timeout_ms=10_000, user=None, credential=None, clear_password=None))]
+#[pyo3(signature = (addr, commands, *, timeout_ms=10_000, user=None, credential=None, clear_password=None, tls=None, tls_name=None))]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn info(
     py: Python<'_>,
     addr: String,
@@ -73,8 +110,11 @@ pub(crate) fn info(
     user: Option<String>,
     credential: Option<String>,
     clear_password: Option<String>,
+    tls: Option<PyRef<'_, TlsConfig>>,
+    tls_name: Option<String>,
 ) -> PyResult<Vec<String>> {
-    let opts = connect_options(timeout_ms, timeout_ms, user, credential, clear_password);
+    let mut opts = connect_options(timeout_ms, timeout_ms, user, credential, clear_password);
+    opts.tls = tls_of(tls.as_deref(), tls_name, &addr);
     py.allow_threads(|| {
         let mut conn = Connection::open(&addr, &opts)?;
         let refs: Vec<&str> = commands.iter().map(String::as_str).collect();
@@ -246,6 +286,9 @@ impl BackupJob {
     }
 }
 
+/// (pid, last digest, records, done), as a saved state holds a partition.
+type SavedPartition = (u16, Option<Vec<u8>>, u64, bool);
+
 /// How far every partition got, tied to the files' committed lengths; live counters; the
 /// stop flag every scan watches.
 #[pyclass(module = "asbkit._codec", frozen)]
@@ -258,7 +301,7 @@ impl BackupCheckpoint {
     /// `partitions`: (pid, last digest or None, records, done) to start from (a saved state).
     #[new]
     #[pyo3(signature = (partitions=None))]
-    fn new(partitions: Option<Vec<(u16, Option<Vec<u8>>, u64, bool)>>) -> PyResult<BackupCheckpoint> {
+    fn new(partitions: Option<Vec<SavedPartition>>) -> PyResult<BackupCheckpoint> {
         let mut parts = vec![PartitionState::default(); N_PARTITIONS];
         for (pid, last, records, done) in partitions.unwrap_or_default() {
             let p = parts
@@ -316,7 +359,7 @@ impl BackupCheckpoint {
 /// error stay written and counted; `error` is None or a dict (kind, code, message, node,
 /// retryable).
 #[pyfunction]
-#[pyo3(signature = (output, job, checkpoint, addr, namespace, partitions, *, set=None, bins=None, no_bins=false, max_records=0, records_per_second=0, socket_timeout_ms=10_000, total_timeout_ms=0, connect_timeout_ms=10_000, filter_exp=None, compact=false, user=None, credential=None, clear_password=None, commit_seconds=2.0))]
+#[pyo3(signature = (output, job, checkpoint, addr, namespace, partitions, *, set=None, bins=None, no_bins=false, max_records=0, records_per_second=0, socket_timeout_ms=10_000, total_timeout_ms=0, connect_timeout_ms=10_000, filter_exp=None, compact=false, user=None, credential=None, clear_password=None, commit_seconds=2.0, tls=None, tls_name=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn scan_partitions<'py>(
     py: Python<'py>,
@@ -340,6 +383,8 @@ pub(crate) fn scan_partitions<'py>(
     credential: Option<String>,
     clear_password: Option<String>,
     commit_seconds: f64,
+    tls: Option<PyRef<'_, TlsConfig>>,
+    tls_name: Option<String>,
 ) -> PyResult<Bound<'py, PyDict>> {
     if let Some(bad) = partitions.iter().find(|&&p| p as usize >= N_PARTITIONS) {
         return Err(PyValueError::new_err(format!("partition {bad} is past 4095")));
@@ -356,9 +401,11 @@ pub(crate) fn scan_partitions<'py>(
         filter_exp,
         task_id: asb_wire::scan::random_task_id(),
     };
+    let mut connect = connect_options(connect_timeout_ms, socket_timeout_ms as u64, user, credential, clear_password);
+    connect.tls = tls_of(tls.as_deref(), tls_name, &addr);
     let scan = ScanJob {
         addr,
-        connect: connect_options(connect_timeout_ms, socket_timeout_ms as u64, user, credential, clear_password),
+        connect,
         request,
         decode: DecodeOptions { compact },
         total_timeout: asb_wire::scan::millis(total_timeout_ms),
@@ -388,8 +435,16 @@ pub(crate) fn scan_partitions<'py>(
 /// Scans partitions on one node and only counts the records (each decoded into a record,
 /// nothing written): the ceiling a backup over this wire layer can reach.
 #[pyfunction]
-#[pyo3(signature = (addr, namespace, partitions, *, socket_timeout_ms=10_000))]
-pub(crate) fn count_scan(py: Python<'_>, addr: String, namespace: &Bound<'_, PyAny>, partitions: Vec<u16>, socket_timeout_ms: u32) -> PyResult<u64> {
+#[pyo3(signature = (addr, namespace, partitions, *, socket_timeout_ms=10_000, tls=None, tls_name=None))]
+pub(crate) fn count_scan(
+    py: Python<'_>,
+    addr: String,
+    namespace: &Bound<'_, PyAny>,
+    partitions: Vec<u16>,
+    socket_timeout_ms: u32,
+    tls: Option<PyRef<'_, TlsConfig>>,
+    tls_name: Option<String>,
+) -> PyResult<u64> {
     let request = ScanRequest {
         namespace: text_bytes(namespace)?,
         partitions: partitions.iter().map(|&pid| PartitionCursor { pid, after: None }).collect(),
@@ -397,7 +452,8 @@ pub(crate) fn count_scan(py: Python<'_>, addr: String, namespace: &Bound<'_, PyA
         task_id: asb_wire::scan::random_task_id(),
         ..ScanRequest::default()
     };
-    let opts = connect_options(10_000, socket_timeout_ms as u64, None, None, None);
+    let mut opts = connect_options(10_000, socket_timeout_ms as u64, None, None, None);
+    opts.tls = tls_of(tls.as_deref(), tls_name, &addr);
     py.allow_threads(|| {
         let mut conn = Connection::open(&addr, &opts)?;
         let mut progress = asb_wire::Progress::default();

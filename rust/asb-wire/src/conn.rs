@@ -3,6 +3,7 @@
 
 use std::io::{self, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::admin;
@@ -20,12 +21,21 @@ pub struct Credentials {
     pub clear_password: Option<String>,
 }
 
+/// TLS for a connection: the shared configuration and the name the node's certificate
+/// must carry.
+#[derive(Clone, Debug)]
+pub struct Tls {
+    pub config: Arc<rustls::ClientConfig>,
+    pub name: String,
+}
+
 #[derive(Clone, Debug)]
 pub struct ConnectOptions {
     pub connect_timeout: Duration,
     /// 0 = none. Applies to every read and write.
     pub socket_timeout: Duration,
     pub credentials: Option<Credentials>,
+    pub tls: Option<Tls>,
 }
 
 impl Default for ConnectOptions {
@@ -34,12 +44,44 @@ impl Default for ConnectOptions {
             connect_timeout: Duration::from_secs(10),
             socket_timeout: Duration::from_secs(10),
             credentials: None,
+            tls: None,
+        }
+    }
+}
+
+/// A socket, plain or under TLS.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
         }
     }
 }
 
 pub struct Connection {
-    reader: BufReader<TcpStream>,
+    reader: BufReader<Stream>,
     addr: String,
 }
 
@@ -68,6 +110,24 @@ impl Connection {
         let timeout = (!opts.socket_timeout.is_zero()).then_some(opts.socket_timeout);
         stream.set_read_timeout(timeout).map_err(fail)?;
         stream.set_write_timeout(timeout).map_err(fail)?;
+        let stream = match &opts.tls {
+            None => Stream::Plain(stream),
+            Some(tls) => {
+                let name = rustls::pki_types::ServerName::try_from(tls.name.clone())
+                    .map_err(|e| WireError::new(WireErrorKind::Connect, format!("TLS name {:?}: {e}", tls.name)).at(addr))?;
+                let client = rustls::ClientConnection::new(tls.config.clone(), name)
+                    .map_err(|e| WireError::new(WireErrorKind::Connect, format!("TLS: {e}")).at(addr))?;
+                let mut s = rustls::StreamOwned::new(client, stream);
+                // The handshake now, so a bad certificate is reported as such.
+                while s.conn.is_handshaking() {
+                    s.conn.complete_io(&mut s.sock).map_err(|e| {
+                        let kind = if e.kind() == io::ErrorKind::InvalidData { WireErrorKind::Protocol } else { WireErrorKind::Connect };
+                        WireError::new(kind, crate::tls::handshake_error(&e, &tls.name)).at(addr)
+                    })?;
+                }
+                Stream::Tls(Box::new(s))
+            }
+        };
         let mut conn = Connection {
             reader: BufReader::with_capacity(256 * 1024, stream),
             addr: addr.to_string(),
@@ -83,9 +143,9 @@ impl Connection {
     }
 
     pub fn send(&mut self, msg: &[u8]) -> WireResult<()> {
-        self.reader
-            .get_mut()
-            .write_all(msg)
+        let s = self.reader.get_mut();
+        s.write_all(msg)
+            .and_then(|_| s.flush())
             .map_err(|e| WireError::from_io(&e, "sending a request").at(&self.addr))
     }
 

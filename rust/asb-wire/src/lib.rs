@@ -11,7 +11,8 @@ pub mod conn;
 pub mod error;
 pub mod proto;
 pub mod scan;
+pub mod tls;
 
-pub use conn::{ConnectOptions, Connection, Credentials};
+pub use conn::{ConnectOptions, Connection, Credentials, Tls};
 pub use error::{WireError, WireErrorKind, WireResult};
 pub use scan::{run_scan, DecodeOptions, PartitionCursor, Progress, ScanLimits, ScanOutcome, ScanRequest};
