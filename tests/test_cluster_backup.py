@@ -442,3 +442,14 @@ def test_record_streams_over_a_real_tls_terminator(loaded: list[Any], tmp_path: 
     for ca, name, words in ((other["ca"], "node1.test", "not signed by a CA given"), (stunnel["ca"], "wrong.test", "not for the name")):
         with pytest.raises(AsbClusterError, match=words):
             _codec.info(stunnel["addr"], ["build"], tls=_codec.TlsConfig(cafile=str(ca)), tls_name=name)
+
+
+def test_prefer_racks_on_a_cluster_without_racks_reads_masters_and_says_so(loaded: list[Any], client: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    h, p = split_addr(HOST or "")
+    with caplog.at_level(logging.WARNING, logger="asbkit.backup"):
+        result = backup(ClusterConfig(hosts=h, port=p, prefer_racks=[1]), BackupOptions(namespace=NS, directory=str(tmp_path / "bk")), progress=False)
+    assert result.ok, result.errors
+    assert set(records_of(asb_files(tmp_path / "bk"))) == digests_on_server(client)
+    assert any("--prefer-racks" in r.message for r in caplog.records)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import getpass
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any
 from .errors import AsbClusterError
 
 N_PARTITIONS = 4096
+log = logging.getLogger("asbkit.backup")
 
 
 @dataclass
@@ -237,6 +239,29 @@ class Cluster:
                         best[pid] = (regime, node)
         return {pid: node for pid, (_, node) in best.items()}
 
+    def partition_readers(self, namespace: str, prefer_racks: list[int]) -> dict[int, Node]:
+        """pid → the node to read it from: the first replica on a preferred rack, else the
+        master (asbackup's --prefer-racks). Racks are an Enterprise feature: without them
+        every partition is read from its master, and the log says so."""
+        masters = self.partition_masters(namespace)
+        if not prefer_racks:
+            return masters
+        try:
+            racks_reply = self.info_any("racks:")
+        except AsbClusterError as exc:
+            racks_reply = f"ERROR: {exc.message}"
+        rack_of = parse_racks(racks_reply, namespace)
+        if rack_of is None:
+            log.warning("--prefer-racks: the cluster reports no racks (%s): reading from masters", racks_reply.strip()[:60])
+            return masters
+        replicas: dict[int, list[tuple[int, Node]]] = {}
+        by_name = {n.name: n for n in self.nodes()}
+        for node, reply in self.info_all("replicas").items():
+            for index, pids in replica_sets(reply, namespace):
+                for pid in pids:
+                    replicas.setdefault(pid, []).append((index, node))
+        return choose_readers(masters, replicas, {by_name[n]: r for n, r in rack_of.items() if n in by_name}, prefer_racks)
+
     def stable_partition_masters(self, namespace: str, timeout: float = 30.0) -> dict[int, Node]:
         """The partition map once every partition has a master (or the best one when
         `timeout` runs out)."""
@@ -265,6 +290,54 @@ class Cluster:
                 if fields.get("set") in sets:
                     total += int(fields.get("objects", "0") or 0)
         return total // rf
+
+
+def parse_racks(reply: str, namespace: str) -> dict[str, int] | None:
+    """`racks:` → node name → rack id for the namespace; None when the cluster has none."""
+    if reply.startswith("ERROR") or "=" not in reply:
+        return None
+    out: dict[str, int] = {}
+    for entry in reply.strip().split(";"):
+        fields = entry.split(":")
+        if not fields or fields[0] != f"ns={namespace}":
+            continue
+        for f in fields[1:]:
+            key, _, nodes = f.partition("=")
+            if key.startswith("rack_") and key[5:].isdigit():
+                for n in nodes.split(","):
+                    if n:
+                        out[n] = int(key[5:])
+    return out or None
+
+
+def replica_sets(reply: str, namespace: str) -> list[tuple[int, list[int]]]:
+    """From a node's `replicas` answer: (replica index, partitions it holds at that index)."""
+    out: list[tuple[int, list[int]]] = []
+    for entry in reply.strip().split(";"):
+        ns, sep, rest = entry.partition(":")
+        if not sep or ns != namespace:
+            continue
+        parts = rest.split(",")
+        for index, b64 in enumerate(parts[2:]):
+            bitmap = base64.b64decode(b64)
+            out.append((index, [p for p in range(N_PARTITIONS) if bitmap[p >> 3] & (0x80 >> (p & 7))]))
+    return out
+
+
+def choose_readers(
+    masters: dict[int, Node], replicas: dict[int, list[tuple[int, Node]]], rack_of: dict[Node, int], prefer: list[int]
+) -> dict[int, Node]:
+    """For each partition, the first replica (in replica order) on the first preferred rack
+    that has one, else its master."""
+    out = dict(masters)
+    for pid, holders in replicas.items():
+        holders = sorted(holders, key=lambda h: h[0])
+        for rack in prefer:
+            on_rack = [n for _, n in holders if rack_of.get(n) == rack]
+            if on_rack:
+                out[pid] = on_rack[0]
+                break
+    return out
 
 
 def _masters_in_replicas(reply: str, namespace: str) -> list[tuple[int, list[int]]]:

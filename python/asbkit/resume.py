@@ -8,9 +8,11 @@ State (JSON, written atomically: temporary file, fsync, rename, fsync of the dir
      "partitions": [[pid, "<last digest, base64>" or null, records, done], ...],
      "files": [{"name", "index", "bytes", "text_bytes", "records",
                 "first_digest", "last_digest", "sha256"}, ...],
-     "indexes": 2, "udfs": 1, "saved": "2026-12-01T10:00:00Z", "tool": "asbkit 0.1.0"}
+     "jobs": [[pid, ...], ...], "indexes": 2, "udfs": 1,
+     "saved": "2026-12-01T10:00:00Z", "tool": "asbkit 0.1.0"}
 
-`partitions` lists only partitions with progress. Each file's `bytes` is its committed
+`partitions` lists only partitions with progress; `jobs` the partitions each job reads
+(a continuation reads the same ones, even if `-l` nodes' ownership has moved since). Each file's `bytes` is its committed
 length: every record before it is counted in `partitions`, none after it. Continuing cuts
 each file back to that length; `sha256` is set for files already complete.
 
@@ -104,6 +106,7 @@ def save_state(
     indexes: int,
     udfs: int,
     tool: str,
+    jobs: list[list[int]] | None = None,
 ) -> None:
     doc = {
         "format": STATE_FORMAT,
@@ -114,6 +117,7 @@ def save_state(
         "arguments": arguments,
         "partitions": [[pid, _b64(last), records, done] for pid, last, records, done in partitions],
         "files": files_to_json(files),
+        "jobs": jobs or [],
         "indexes": indexes,
         "udfs": udfs,
         "saved": now_iso(),

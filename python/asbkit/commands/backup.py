@@ -340,9 +340,12 @@ class _Engine:
         self._map_time = 0.0
 
     def masters(self, refresh: bool = False) -> dict[int, Node]:
+        """Where to read each partition: the preferred racks' replicas on a first try
+        (--prefer-racks), masters on retries."""
         with self._map_lock:
             if refresh or not self._masters or time.monotonic() - self._map_time > 5:
-                self._masters = self.cluster.partition_masters(self.o.namespace)
+                racks = self.cluster.config.prefer_racks if not refresh else []
+                self._masters = self.cluster.partition_readers(self.o.namespace, racks)
                 self._map_time = time.monotonic()
             return self._masters
 
@@ -562,6 +565,10 @@ def backup(
             resume=state["files"] if state else None, **codec,
         )
         if state:
+            if state.get("jobs"):
+                # The same partitions as before, job by job (-l ownership may have moved).
+                quota = jobs[0].quota if jobs else 0
+                jobs = [_Job(i, pids, quota) for i, pids in enumerate(state["jobs"])]
             _drop_uncommitted_files(o, state)
             ckpt = _codec.BackupCheckpoint(state["partitions"])
             report.indexes, report.udfs = state["indexes"], state["udfs"]
@@ -597,6 +604,7 @@ def backup(
                 target={"kind": kind, "path": path, "prefix": o.output_file_prefix},
                 layers=o.layers.describe(), arguments=_fingerprint(o),
                 partitions=parts, files=list(files), indexes=report.indexes, udfs=report.udfs, tool=TOOL,
+                jobs=[j.pids for j in jobs],
             )
 
         if handle_signals and threading.current_thread() is threading.main_thread():

@@ -1,0 +1,44 @@
+"""The cluster view's parsing, on answers as nodes give them: hosts, replicas, racks."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from asbkit.cluster import Node, _masters_in_replicas, choose_readers, parse_hosts, parse_racks, replica_sets
+
+
+def bitmap(pids: set[int]) -> str:
+    b = bytearray(512)
+    for p in pids:
+        b[p >> 3] |= 0x80 >> (p & 7)
+    return base64.b64encode(bytes(b)).decode()
+
+
+def test_hosts_as_the_c_tools_write_them() -> None:
+    assert parse_hosts("a,b:3100;c:tls1:3200,[::1]:3300", 3000) == [("a", 3000), ("b", 3100), ("c", 3200, "tls1"), ("::1", 3300)]
+    assert parse_hosts("h:name", 3000) == [("h", 3000, "name")]
+    for bad in ("", "h:1:2:3", "[::1:3000", "h:x:y"):
+        with pytest.raises(ValueError):
+            parse_hosts(bad)
+
+
+def test_replicas_bitmaps_are_msb_first_per_replica_index() -> None:
+    reply = f"test:0,2,{bitmap({0, 9, 4095})},{bitmap({1})};bar:0,1,{bitmap({5})}"
+    assert _masters_in_replicas(reply, "test") == [(0, [0, 9, 4095])]
+    assert replica_sets(reply, "test") == [(0, [0, 9, 4095]), (1, [1])]
+    assert replica_sets(reply, "bar") == [(0, [5])]
+
+
+def test_prefer_racks_reads_the_first_replica_on_a_preferred_rack() -> None:
+    a, b, c = (Node(n, "127.0.0.1", p) for n, p in (("A", 1), ("B", 2), ("C", 3)))
+    racks = parse_racks("ns=test:rack_1=A:rack_2=B,C;ns=bar:rack_0=A,B,C", "test")
+    assert racks == {"A": 1, "B": 2, "C": 2}
+    assert parse_racks("ERROR:25:enterprise only", "test") is None
+    masters = {0: a, 1: b, 2: c}
+    replicas = {0: [(0, a), (1, b)], 1: [(0, b), (1, a)], 2: [(1, a), (0, c)]}
+    rack_of = {a: 1, b: 2, c: 2}
+    assert choose_readers(masters, replicas, rack_of, [1]) == {0: a, 1: a, 2: a}
+    assert choose_readers(masters, replicas, rack_of, [2]) == {0: b, 1: b, 2: c}
+    assert choose_readers(masters, replicas, rack_of, [7]) == masters
