@@ -453,3 +453,37 @@ def test_prefer_racks_on_a_cluster_without_racks_reads_masters_and_says_so(loade
     assert result.ok, result.errors
     assert set(records_of(asb_files(tmp_path / "bk"))) == digests_on_server(client)
     assert any("--prefer-racks" in r.message for r in caplog.records)
+
+
+def test_throttles_hold_the_backup_to_their_rates(resume_data: set[bytes], tmp_path: Path) -> None:
+    """Lower bounds only: a throttled backup cannot be faster than its throttle allows."""
+    h, p = split_addr(HOST or "")
+    cfg = ClusterConfig(hosts=h, port=p)
+    start = time.monotonic()
+    r = backup(cfg, BackupOptions(namespace="test", sets=[RESUME_SET], directory=str(tmp_path / "n"), nice=20), progress=False)
+    took = time.monotonic() - start
+    assert r.ok, r.errors
+    assert took >= r.data.bytes / (20 << 20) * 0.9, (took, r.data.bytes)
+    start = time.monotonic()
+    r = backup(cfg, BackupOptions(namespace="test", sets=[RESUME_SET], directory=str(tmp_path / "l"), records_per_second=40_000, parallel=2), progress=False)
+    took = time.monotonic() - start
+    assert r.ok and r.data.records == RESUME_N
+    assert took >= RESUME_N / 40_000 * 0.8, took
+
+
+def test_state_file_dst_and_total_timeout(resume_data: set[bytes], tmp_path: Path) -> None:
+    state = tmp_path / "elsewhere.state"
+    d = tmp_path / "bk"
+    cut = _interrupt(_cli("-d", str(d), "-L", "20000", "--state-file-dst", str(state)), state, signal.SIGINT, 0.2)
+    assert cut.returncode != 0 and state.exists() and not (d / "test.asb.state").exists()
+    done = subprocess.run(_cli("-d", str(d), "--state-file-dst", str(state), "-c", str(state)), capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert set(records_of(asb_files(d))) == resume_data
+    # A scan past --total-timeout fails (and is not retried), with its state saved.
+    h, p = split_addr(HOST or "")
+    r = backup(
+        ClusterConfig(hosts=h, port=p, total_timeout_ms=300),
+        BackupOptions(namespace="test", sets=[RESUME_SET], directory=str(tmp_path / "t"), records_per_second=20_000),
+        progress=False, handle_signals=False,
+    )
+    assert not r.ok and "--total-timeout" in str(r.errors[0]) and r.data.state_file

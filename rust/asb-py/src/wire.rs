@@ -33,6 +33,7 @@ fn error_dict<'py>(py: Python<'py>, e: &WireError) -> PyResult<Bound<'py, PyDict
         WireErrorKind::Data => ("data", None),
         WireErrorKind::Output => ("output", None),
         WireErrorKind::Cancelled => ("cancelled", None),
+        WireErrorKind::TotalTimeout => ("total_timeout", None),
     };
     d.set_item("kind", kind)?;
     d.set_item("code", code)?;

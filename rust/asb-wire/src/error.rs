@@ -19,6 +19,8 @@ pub enum WireErrorKind {
     Output,
     /// Stopped on request (Ctrl-C, SIGTERM).
     Cancelled,
+    /// The scan ran past `--total-timeout`: not retried, as the C tools do not.
+    TotalTimeout,
 }
 
 #[derive(Clone, Debug)]
@@ -65,7 +67,7 @@ impl WireError {
         match self.kind {
             WireErrorKind::Connect | WireErrorKind::Connection => true,
             WireErrorKind::Server(code) => matches!(code, 7 | 9 | 11 | 14 | 18 | 201 | 203),
-            WireErrorKind::Protocol | WireErrorKind::Data | WireErrorKind::Output | WireErrorKind::Cancelled => false,
+            WireErrorKind::Protocol | WireErrorKind::Data | WireErrorKind::Output | WireErrorKind::Cancelled | WireErrorKind::TotalTimeout => false,
         }
     }
 

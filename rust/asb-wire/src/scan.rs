@@ -173,7 +173,7 @@ pub fn run_scan(
             if let Some(d) = limits.deadline {
                 if Instant::now() >= d {
                     return Err(WireError::new(
-                        WireErrorKind::Connection,
+                        WireErrorKind::TotalTimeout,
                         "the scan ran past --total-timeout",
                     ));
                 }

@@ -98,6 +98,11 @@ fn records_become_asb_text_with_raw_particles() {
         Bin("m", 19, &[0x81, 0xa2, 3, b'a', 1]),
         Bin("g", 23, &geo),
         Bin("h", 18, &[1, 2, 3]),
+        Bin("j", 7, b"J"),
+        Bin("c", 8, b"C"),
+        Bin("r", 10, b"R"),
+        Bin("hp", 11, b"H"),
+        Bin("e", 12, b"E"),
     ];
     let d1 = digest(5, 1);
     let d2 = digest(5, 2);
@@ -140,9 +145,10 @@ fn records_become_asb_text_with_raw_particles() {
     };
     let expected = format!(
         "Version 3.1\n# namespace test\n\
-         + k S 6 user-1\n+ n test\n+ d {}\n+ s s1\n+ g 3\n+ t 541665843\n+ b 10\n\
+         + k S 6 user-1\n+ n test\n+ d {}\n+ s s1\n+ g 3\n+ t 541665843\n+ b 15\n\
          - I i -7\n- D d 2.5\n- S s 3 a b\n- B b 4 AP8=\n- P p 4 cGs=\n- Z z T\n\
          - L ol 12 lMcAAQECAw==\n- M m 8 gaIDYQE=\n- G g 16 {{\"type\":\"Point\"}}\n- Y h 4 AQID\n\
+         - J j 4 Sg==\n- C c 4 Qw==\n- R r 4 Ug==\n- H hp 4 SA==\n- E e 4 RQ==\n\
          + k I 42\n+ n test\n+ d {}\n+ g 1\n+ t 0\n+ b 0\n\
          + k B 4 AAE=\n+ n test\n+ d {}\n+ s s1\n+ g 2\n+ t 0\n+ b 1\n- N n\n",
         b64(&d1),
