@@ -310,18 +310,27 @@ def parse_racks(reply: str, namespace: str) -> dict[str, int] | None:
     return out or None
 
 
-def replica_sets(reply: str, namespace: str) -> list[tuple[int, list[int]]]:
-    """From a node's `replicas` answer: (replica index, partitions it holds at that index)."""
-    out: list[tuple[int, list[int]]] = []
+def _replica_bitmaps(reply: str, namespace: str) -> tuple[int, list[tuple[int, list[int]]]]:
+    """From a node's `replicas` answer: the regime, and (replica index, partitions it holds
+    at that index). Bitmaps are MSB-first; index 0 is the master."""
     for entry in reply.strip().split(";"):
         ns, sep, rest = entry.partition(":")
         if not sep or ns != namespace:
             continue
         parts = rest.split(",")
+        if len(parts) < 3:
+            continue
+        held = []
         for index, b64 in enumerate(parts[2:]):
             bitmap = base64.b64decode(b64)
-            out.append((index, [p for p in range(N_PARTITIONS) if bitmap[p >> 3] & (0x80 >> (p & 7))]))
-    return out
+            held.append((index, [p for p in range(N_PARTITIONS) if bitmap[p >> 3] & (0x80 >> (p & 7))]))
+        return int(parts[0]), held
+    return 0, []
+
+
+def replica_sets(reply: str, namespace: str) -> list[tuple[int, list[int]]]:
+    """(replica index, partitions this node holds at that index)."""
+    return _replica_bitmaps(reply, namespace)[1]
 
 
 def choose_readers(
@@ -341,20 +350,9 @@ def choose_readers(
 
 
 def _masters_in_replicas(reply: str, namespace: str) -> list[tuple[int, list[int]]]:
-    """From a node's `replicas` answer, the partitions of `namespace` it masters."""
-    out: list[tuple[int, list[int]]] = []
-    for entry in reply.strip().split(";"):
-        ns, sep, rest = entry.partition(":")
-        if not sep or ns != namespace:
-            continue
-        parts = rest.split(",")
-        if len(parts) < 3:
-            continue
-        regime = int(parts[0])
-        bitmap = base64.b64decode(parts[2])
-        pids = [p for p in range(N_PARTITIONS) if bitmap[p >> 3] & (0x80 >> (p & 7))]
-        out.append((regime, pids))
-    return out
+    """From a node's `replicas` answer, (regime, the partitions of `namespace` it masters)."""
+    regime, held = _replica_bitmaps(reply, namespace)
+    return [(regime, pids) for index, pids in held if index == 0]
 
 
 def _info_value(reply: str) -> str:
