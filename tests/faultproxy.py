@@ -18,6 +18,9 @@ class Faults:
     stall_after_bytes: int = 0
     #: How many connections get the fault (then the proxy behaves), -1 for all.
     times: int = 1
+    #: Only connections whose first request is a record message (proto type 3: scans,
+    #: writes), not info commands.
+    only_records: bool = False
     used: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -62,10 +65,11 @@ class FaultProxy:
                 client.close()
                 continue
             server.settimeout(None)
-            threading.Thread(target=self._pump, args=(client, server, False), daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client, True), daemon=True).start()
+            kind: dict[str, bool] = {}
+            threading.Thread(target=self._pump, args=(client, server, False, kind), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, True, kind), daemon=True).start()
 
-    def _pump(self, src: socket.socket, dst: socket.socket, to_client: bool) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket, to_client: bool, kind: dict[str, bool]) -> None:
         sent = 0
         stalled = False
         f = self.faults
@@ -74,6 +78,12 @@ class FaultProxy:
                 data = src.recv(65536)
                 if not data:
                     break
+                if not to_client and "records" not in kind and len(data) >= 2:
+                    kind["records"] = data[1] == 3
+                if f.only_records and not kind.get("records", False):
+                    dst.sendall(data)
+                    sent += len(data)
+                    continue
                 # Only streams that carry this much data get the fault (not info replies).
                 if to_client and f.drop_after_bytes and sent + len(data) >= f.drop_after_bytes and f.take():
                     self.faulted += 1

@@ -487,3 +487,34 @@ def test_state_file_dst_and_total_timeout(resume_data: set[bytes], tmp_path: Pat
         progress=False, handle_signals=False,
     )
     assert not r.ok and "--total-timeout" in str(r.errors[0]) and r.data.state_file
+
+
+def test_one_output_file_killed_and_continued(resume_data: set[bytes], tmp_path: Path) -> None:
+    out = tmp_path / "one.asb"
+    state = Path(str(out) + ".state")
+    slow = ["-o", str(out), "-w", "2", "-L", "10000", "-z", "zstd"]
+    first = _interrupt(_cli(*slow), state, signal.SIGKILL, 0.3)
+    assert first.returncode == -signal.SIGKILL
+    last = subprocess.run(_cli(*slow[:2], "-w", "2", "-z", "zstd", "-c", str(state)), capture_output=True)
+    assert last.returncode == 0, last.stderr.decode()[-3000:]
+    from asbkit import Layers
+
+    assert set(records_of([out], Layers(compress="zstd"))) == resume_data
+    assert not state.exists()
+
+
+def test_partitions_that_cannot_be_read_fail_the_backup_by_name(loaded: list[Any], tmp_path: Path) -> None:
+    """Every connection stalls for longer than the socket timeout: no round reads anything."""
+    proxy = FaultProxy(split_addr(HOST or ""), Faults(stall_seconds=30, stall_after_bytes=1, times=-1, only_records=True))
+    try:
+        result = backup(
+            ClusterConfig(hosts="127.0.0.1", port=proxy.port, socket_timeout_ms=300),
+            BackupOptions(namespace=NS, directory=str(tmp_path / "bk"), max_retries=2, partition_list="0-10"),
+            progress=False, handle_signals=False,
+        )
+    finally:
+        proxy.close()
+    assert not result.ok
+    message = str(result.errors[0])
+    assert "partitions 0-9" in message and "after 2 retries" in message and "socket timeout" in message, message
+    assert result.data.state_file and Path(result.data.state_file).exists()

@@ -69,12 +69,24 @@ impl Write for Sink {
     }
 }
 
+/// Progress that travels with the text holding it: a partition's last record and how many
+/// of its records the text adds. A commit hands back the marks of everything it made
+/// durable, whichever job wrote it (one file takes every job's text with `--output-file`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mark {
+    pub pid: u16,
+    pub digest: [u8; 20],
+    pub records: u64,
+}
+
 /// An open output file.
 pub struct OpenFile {
     writer: LayeredWriter<Sink>,
     stats: FileStats,
     /// The file itself (None for stdout), to sync at checkpoints.
     file: Option<File>,
+    /// Marks of the text written since the last commit.
+    marks: Vec<Mark>,
 }
 
 impl OpenFile {
@@ -102,7 +114,7 @@ impl OpenFile {
 
     /// Ends the zstd frame and hands everything to the OS: the file is whole up to the
     /// returned length, even if this process is killed right after.
-    fn commit(&mut self, sync: bool) -> Result<FileStats> {
+    fn commit(&mut self, sync: bool) -> Result<(FileStats, Vec<Mark>)> {
         self.writer.end_frame().map_err(|e| e.with_path(self.stats.name.clone()))?;
         self.refresh_bytes();
         if sync {
@@ -110,10 +122,11 @@ impl OpenFile {
                 f.sync_data().map_err(|e| self.io_error(e))?;
             }
         }
-        Ok(self.stats.clone())
+        Ok((self.stats.clone(), std::mem::take(&mut self.marks)))
     }
 
     fn finish(self) -> Result<FileStats> {
+        debug_assert!(self.marks.is_empty(), "a file is closed only right after a commit");
         let name = self.stats.name.clone();
         let mut stats = self.stats;
         let sink = self.writer.finish().map_err(|e| e.with_path(name.clone()))?;
@@ -264,6 +277,7 @@ impl Output {
             writer,
             stats: f.clone(),
             file: Some(sync_handle),
+            marks: Vec::new(),
         })
     }
 
@@ -312,6 +326,7 @@ impl Output {
                 ..FileStats::default()
             },
             file,
+            marks: Vec::new(),
         };
         f.stats.text_bytes = head.len() as u64;
         f.refresh_bytes();
@@ -342,7 +357,8 @@ impl Output {
                 self.close(f)?;
             } else {
                 let mut f = f;
-                let stats = f.commit(self.sync_commits)?;
+                let (stats, marks) = f.commit(self.sync_commits)?;
+                debug_assert!(marks.is_empty(), "a job is released after its last commit");
                 self.committed.lock().unwrap().insert(stats.index, stats);
                 self.parked.lock().unwrap().push(f);
             }
@@ -357,24 +373,19 @@ impl Output {
         }
     }
 
-    /// Appends whole records' text to the job's file. Files are not rotated here: a full
-    /// file is closed by [`Output::rotate_if_full`] right after a commit, so a file is only
-    /// ever complete at a committed length.
-    pub fn append(&self, job: &mut Job, text: &[u8], records: u64, first: Option<[u8; 20]>, last: Option<[u8; 20]>) -> Result<()> {
+    /// Appends whole records' text to the job's file, with the marks of its records. Files
+    /// are not rotated here: a full file is closed by [`Output::rotate_if_full`] right after
+    /// a commit, so a file is only ever complete at a committed length.
+    pub fn append(&self, job: &mut Job, text: &[u8], records: u64, first: Option<[u8; 20]>, last: Option<[u8; 20]>, marks: &mut Vec<Mark>) -> Result<()> {
+        let write = |f: &mut OpenFile, marks: &mut Vec<Mark>| -> Result<(u64, u64)> {
+            let before = f.stats.bytes;
+            f.write_text(text, records, first, last)?;
+            f.marks.append(marks);
+            Ok((before, f.stats.bytes))
+        };
         let (before, after) = match job {
-            Job::Shared(f) => {
-                let mut guard = lock(f);
-                let f = guard.as_mut().ok_or_else(finished)?;
-                let before = f.stats.bytes;
-                f.write_text(text, records, first, last)?;
-                (before, f.stats.bytes)
-            }
-            Job::Own(slot) => {
-                let f = slot.as_mut().expect("a job holds a file");
-                let before = f.stats.bytes;
-                f.write_text(text, records, first, last)?;
-                (before, f.stats.bytes)
-            }
+            Job::Shared(f) => write(lock(f).as_mut().ok_or_else(finished)?, marks)?,
+            Job::Own(slot) => write(slot.as_mut().expect("a job holds a file"), marks)?,
         };
         self.pace(after.saturating_sub(before));
         Ok(())
@@ -420,14 +431,15 @@ impl Output {
         Ok(())
     }
 
-    /// Makes what a job wrote durable and returns its file's committed account.
-    pub fn commit(&self, job: &mut Job) -> Result<FileStats> {
-        let stats = match job {
+    /// Makes what the job's file holds durable; returns the file's committed account and the
+    /// marks of everything this commit made durable (with one shared file, other jobs' too).
+    pub fn commit(&self, job: &mut Job) -> Result<(FileStats, Vec<Mark>)> {
+        let (stats, marks) = match job {
             Job::Shared(f) => lock(f).as_mut().ok_or_else(finished)?.commit(self.sync_commits)?,
             Job::Own(slot) => slot.as_mut().expect("a job holds a file").commit(self.sync_commits)?,
         };
         self.committed.lock().unwrap().insert(stats.index, stats.clone());
-        Ok(stats)
+        Ok((stats, marks))
     }
 
     /// Closes every file; the accounts of all files, in creation order.

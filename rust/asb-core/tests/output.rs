@@ -67,9 +67,9 @@ fn directory_output_rotates_and_accounts_for_every_file() {
         let mut job = out.job(true).unwrap();
         for chunk in recs.chunks(50) {
             let text = text_of(chunk);
-            out.append(&mut job, &text, chunk.len() as u64, Some(chunk[0].digest), Some(chunk[chunk.len() - 1].digest)).unwrap();
+            out.append(&mut job, &text, chunk.len() as u64, Some(chunk[0].digest), Some(chunk[chunk.len() - 1].digest), &mut Vec::new()).unwrap();
             if out.is_full(&job) {
-                let committed = out.commit(&mut job).unwrap();
+                let (committed, _) = out.commit(&mut job).unwrap();
                 out.rotate_if_full(&mut job).unwrap();
                 // The closed file holds exactly the committed records (a zstd file may end
                 // with an empty frame after them).
@@ -110,11 +110,11 @@ fn a_committed_file_cut_after_its_commit_continues_into_a_whole_file() {
         {
             let out = Output::new(dir_target(&tmp, 0), b"test", layers.clone(), false, 0).unwrap();
             let mut job = out.job(true).unwrap();
-            out.append(&mut job, &text_of(&recs[..200]), 200, None, None).unwrap();
+            out.append(&mut job, &text_of(&recs[..200]), 200, None, None, &mut Vec::new()).unwrap();
             out.commit(&mut job).unwrap();
             committed = out.files();
             // Written but not committed, then "killed": these bytes must go.
-            out.append(&mut job, &text_of(&recs[200..300]), 100, None, None).unwrap();
+            out.append(&mut job, &text_of(&recs[200..300]), 100, None, None, &mut Vec::new()).unwrap();
             out.commit(&mut job).unwrap();
             std::mem::forget(job);
             std::mem::forget(out);
@@ -123,7 +123,7 @@ fn a_committed_file_cut_after_its_commit_continues_into_a_whole_file() {
         assert_eq!(committed[0].records, 200);
         let out = Output::resume(dir_target(&tmp, 0), b"test", layers.clone(), &committed, 0).unwrap();
         let mut job = out.job(false).unwrap();
-        out.append(&mut job, &text_of(&recs[200..]), 200, None, None).unwrap();
+        out.append(&mut job, &text_of(&recs[200..]), 200, None, None, &mut Vec::new()).unwrap();
         out.release(job).unwrap();
         let files = out.finish().unwrap();
         assert_eq!(files.len(), 1);
@@ -144,8 +144,8 @@ fn one_shared_file_takes_every_job() {
     let recs = records(100, 1);
     let mut a = out.job(true).unwrap();
     let mut b = out.job(false).unwrap();
-    out.append(&mut a, &text_of(&recs[..50]), 50, None, None).unwrap();
-    out.append(&mut b, &text_of(&recs[50..]), 50, None, None).unwrap();
+    out.append(&mut a, &text_of(&recs[..50]), 50, None, None, &mut Vec::new()).unwrap();
+    out.append(&mut b, &text_of(&recs[50..]), 50, None, None, &mut Vec::new()).unwrap();
     out.release(a).unwrap();
     out.release(b).unwrap();
     let files = out.finish().unwrap();
@@ -162,4 +162,22 @@ fn tempdir() -> std::path::PathBuf {
     let p = std::env::temp_dir().join(format!("asbkit-output-{}", u64::from_le_bytes(b)));
     std::fs::create_dir_all(&p).unwrap();
     p
+}
+
+#[test]
+fn a_shared_file_commit_hands_back_every_jobs_marks() {
+    use asb_core::output::Mark;
+    let tmp = tempdir();
+    let out = Output::new(Target::File(tmp.join("one.asb")), b"test", Layers::default(), true, 0).unwrap();
+    let recs = records(4, 2);
+    let mark = |i: usize| Mark { pid: i as u16, digest: recs[i].digest, records: 1 };
+    let mut a = out.job(true).unwrap();
+    let mut b = out.job(false).unwrap();
+    out.append(&mut a, &text_of(&recs[..1]), 1, None, None, &mut vec![mark(0)]).unwrap();
+    out.append(&mut b, &text_of(&recs[1..2]), 1, None, None, &mut vec![mark(1)]).unwrap();
+    // Job a commits: the file now holds b's record too, so b's mark comes back with a's.
+    let (_, marks) = out.commit(&mut a).unwrap();
+    assert_eq!(marks, vec![mark(0), mark(1)]);
+    let (_, again) = out.commit(&mut b).unwrap();
+    assert!(again.is_empty());
 }

@@ -274,7 +274,7 @@ impl BackupJob {
         }
         .map_err(to_py_err)?;
         let mut job = self.take()?;
-        let r = output.inner.append(&mut job, &text, 0, None, None);
+        let r = output.inner.append(&mut job, &text, 0, None, None, &mut Vec::new());
         self.put(job);
         r.map_err(to_py_err)
     }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use asb_core::output::{FileStats, Job, Output};
+use asb_core::output::{FileStats, Job, Mark, Output};
 use asb_core::write::encode_record;
 use asb_core::Record;
 
@@ -102,9 +102,8 @@ struct Sink<'a> {
     chunk_records: u64,
     first: Option<[u8; 20]>,
     last: Option<[u8; 20]>,
-    /// Progress of records already handed to the output, not yet committed.
-    pending: Vec<(u16, [u8; 20])>,
-    pending_counts: Vec<u64>,
+    /// Progress of the records in `chunk`, in order of arrival.
+    pending: Vec<Mark>,
     last_commit: Instant,
     since_commit: u64,
     /// Records still allowed under --max-records (u64::MAX: no cap).
@@ -117,7 +116,7 @@ impl Sink<'_> {
             return Ok(());
         }
         self.output
-            .append(self.job, &self.chunk, self.chunk_records, self.first, self.last)
+            .append(self.job, &self.chunk, self.chunk_records, self.first, self.last, &mut self.pending)
             .map_err(output_error)?;
         self.ckpt.text_bytes.fetch_add(self.chunk.len() as u64, Ordering::Relaxed);
         self.since_commit += self.chunk.len() as u64;
@@ -132,11 +131,12 @@ impl Sink<'_> {
     fn commit(&mut self, done: &[u16]) -> Result<(), WireError> {
         self.flush_chunk()?;
         let mut parts = self.ckpt.lock();
-        self.output.commit(self.job).map_err(output_error)?;
-        for (pid, digest) in self.pending.drain(..) {
-            let p = &mut parts[pid as usize];
-            p.last = Some(digest);
-            p.records += std::mem::take(&mut self.pending_counts[pid as usize]);
+        // The marks of everything now durable, whichever job wrote it.
+        let (_, marks) = self.output.commit(self.job).map_err(output_error)?;
+        for m in marks {
+            let p = &mut parts[m.pid as usize];
+            p.last = Some(m.digest);
+            p.records += m.records;
         }
         for &pid in done {
             parts[pid as usize].done = true;
@@ -164,12 +164,14 @@ impl RecordSink for Sink<'_> {
         }
         self.last = Some(rec.digest);
         let pid = partition_of(&rec.digest);
-        // One entry per partition in order of arrival; the last digest wins at commit.
+        // One mark per run of a partition; the last digest of the run wins.
         match self.pending.last_mut() {
-            Some((p, d)) if *p == pid => *d = rec.digest,
-            _ => self.pending.push((pid, rec.digest)),
+            Some(m) if m.pid == pid => {
+                m.digest = rec.digest;
+                m.records += 1;
+            }
+            _ => self.pending.push(Mark { pid, digest: rec.digest, records: 1 }),
         }
-        self.pending_counts[pid as usize] += 1;
         self.ckpt.records.fetch_add(1, Ordering::Relaxed);
         if self.chunk.len() >= CHUNK {
             self.flush_chunk()?;
@@ -224,7 +226,6 @@ pub fn scan_into(job: &ScanJob, output: &Output, out: &mut Job, ckpt: &Checkpoin
         first: None,
         last: None,
         pending: Vec::new(),
-        pending_counts: vec![0; N_PARTITIONS],
         last_commit: Instant::now(),
         since_commit: 0,
         quota,
