@@ -24,8 +24,12 @@ def split_addr(addr: str) -> tuple[str, int]:
 
 
 def client_for(addr: str) -> Any:
+    import tempfile
+
     aerospike = pytest.importorskip("aerospike")
-    return aerospike.client({"hosts": [split_addr(addr)], "policies": {"timeout": 10000}}).connect()
+    # The client keeps a copy of registered UDFs in its user path (else the working directory).
+    lua = {"user_path": tempfile.mkdtemp(prefix="asbkit-lua-")}
+    return aerospike.client({"hosts": [split_addr(addr)], "policies": {"timeout": 10000}, "lua": lua}).connect()
 
 
 def truncate(client: Any, namespace: str) -> None:
