@@ -132,3 +132,10 @@ def test_zstd_alone_on_the_same_text(benchmark: Any, loaded: int, tmp_path: Path
         zstandard.ZstdCompressor(level=3).compress(text)
 
     _timed(benchmark, loaded, compress)
+
+
+@pytest.mark.skipif(not C_ASBACKUP, reason="set ASBKIT_C_ASBACKUP to a built C asbackup")
+def test_c_asbackup_zstd(benchmark: Any, loaded: int, tmp_path: Path) -> None:
+    h, p = _addr()
+    cmd = [C_ASBACKUP or "", "-h", h, "-p", str(p), "-n", NS, "-d", str(tmp_path / "cz"), "-r", "-w", "2", "-z", "zstd"]
+    _timed(benchmark, loaded, lambda: _run(cmd))
