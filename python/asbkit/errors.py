@@ -101,3 +101,10 @@ class AsbClusterError(AsbError):
         d = super().to_dict()
         d.update(node=self.node, result_code=self.result_code, retryable=self.retryable)
         return d
+
+
+class BackupFailed(AsbError):
+    """`asbkit backup` stopped: the options, the output place or the cluster did not allow
+    it to finish (its state is saved when it can be continued)."""
+
+    code = "backup_failed"

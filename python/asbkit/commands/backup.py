@@ -2,11 +2,16 @@
 them, surviving node loss and continuing after any interruption.
 
 Python decides what to scan where (partition map, retries, resume state); the Rust wire
-layer scans each node's partitions straight into the output files.
+layer scans each node's partitions straight into the output files. This module holds the
+options, the report and the run of a backup (`backup`), and its command line; the scan jobs
+and their retries are in `asbkit.scan_jobs`, the index and UDF definitions in
+`asbkit.metadata`, `--estimate` in `asbkit.estimate`, the output's paths and clean-up in
+`asbkit.backup_target`.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import signal
@@ -15,23 +20,19 @@ import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 from .. import _codec, __version__
-from ..cluster import Cluster, ClusterConfig, Node, parse_hosts
-from ..errors import AsbClusterError, AsbError
+from .. import backup_target, resume as resume_mod
+from ..backup_target import remove_artifacts
+from ..cluster import Cluster, ClusterConfig
+from ..errors import AsbError, BackupFailed
+from ..estimate import Estimate, estimate_size
 from ..expressions import backup_filter, parse_backup_time
 from ..layers import Layers
-from ..partitions import (
-    N_PARTITIONS,
-    PartitionRange,
-    after_digest_range,
-    jobs_for,
-    parse_partition_list,
-)
+from ..metadata import cluster_metadata
 from ..result import CommandResult
-from .. import resume as resume_mod
+from ..scan_jobs import Engine, ScanJob, plan_jobs
 
 log = logging.getLogger("asbkit.backup")
 
@@ -87,21 +88,6 @@ class BackupFile:
 
 
 @dataclass
-class Estimate:
-    """asbackup's `--estimate`: from a sample of records written through the layers."""
-
-    samples: int
-    #: Records in the namespace (or sets), as the cluster counts them.
-    records: int
-    #: Upper bound of the average record's text (99.9999% confidence).
-    record_bytes: int
-    #: Bytes on disk per byte of text (1.0 without compression).
-    compression_ratio: float
-    #: Upper bound of the whole backup's size (99.9% confidence).
-    total_bytes: int
-
-
-@dataclass
 class BackupReport:
     namespace: str
     records: int = 0
@@ -125,32 +111,6 @@ class BackupReport:
             f"Backed up {self.records} record(s), {self.indexes} secondary index(es), "
             f"{self.udfs} UDF file(s), {self.bytes} byte(s) in total (~{per} B/rec)"
         )
-
-
-class BackupFailed(AsbError):
-    code = "backup_failed"
-
-
-def _split_sets(text: str | None) -> list[str]:
-    """Comma-separated; a name in ' or \" quotes may hold commas (as asbackup reads -s)."""
-    if not text:
-        return []
-    out, cur, quote = [], "", None
-    for ch in text:
-        if quote:
-            if ch == quote:
-                quote = None
-            else:
-                cur += ch
-        elif ch in "'\"":
-            quote = ch
-        elif ch == ",":
-            out.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    out.append(cur)
-    return [s for s in out if s]
 
 
 def check_options(o: BackupOptions) -> None:
@@ -189,298 +149,12 @@ def check_options(o: BackupOptions) -> None:
             raise ValueError(f"-B/--bin-list: bin name {name!r} is longer than 15 bytes")
 
 
-def _resolve_state_path(o: BackupOptions) -> str | None:
-    """Where the state of an interrupted backup goes (asbackup's rule)."""
-    name = f"{o.output_file_prefix or o.namespace}.asb.state"
-    if o.state_file_dst:
-        if os.path.isdir(o.state_file_dst):
-            return os.path.join(o.state_file_dst, name)
-        return o.state_file_dst
-    if o.directory:
-        return os.path.join(o.directory, name)
-    if o.output_file and o.output_file != "-":
-        return o.output_file + ".state"
-    return None
-
-
-def _manifest_path(o: BackupOptions) -> str | None:
-    if o.directory:
-        return os.path.join(o.directory, f"{o.output_file_prefix or o.namespace}.manifest.json")
-    if o.output_file and o.output_file != "-":
-        return o.output_file + ".manifest.json"
-    return None
-
-
 def _fingerprint(o: BackupOptions) -> dict[str, Any]:
     """The options a continuation must repeat: they decide what is in the files."""
     d = asdict(o)
     for volatile in ("continue_from", "remove_files", "state_file_dst", "checkpoint_seconds", "layers", "parallel", "records_per_second", "nice", "max_retries", "sleep_between_retries"):
         d.pop(volatile, None)
     return d
-
-
-def remove_artifacts(o: BackupOptions) -> list[str]:
-    removed = []
-    if o.output_file and o.output_file != "-":
-        for p in (o.output_file, o.output_file + ".manifest.json"):
-            if os.path.exists(p):
-                os.remove(p)
-                removed.append(p)
-    if o.directory and os.path.isdir(o.directory):
-        for p in sorted(Path(o.directory).iterdir()):
-            if p.name.endswith(".asb") or p.name.endswith(".manifest.json"):
-                p.unlink()
-                removed.append(str(p))
-        if not any(Path(o.directory).iterdir()):
-            os.rmdir(o.directory)
-    return removed
-
-
-def _prepare_output_place(o: BackupOptions, resuming: bool) -> None:
-    if o.directory:
-        d = Path(o.directory)
-        if not d.exists():
-            d.mkdir(mode=0o775, parents=True)
-        existing = sorted(p for p in d.iterdir() if p.name.endswith(".asb"))
-        if existing and not resuming:
-            if not o.remove_files:
-                raise BackupFailed(
-                    f"the directory already holds {len(existing)} .asb file(s); "
-                    "pass -r/--remove-files to replace them, or -c/--continue to go on with a backup",
-                    path=str(d),
-                )
-            for p in existing:
-                p.unlink()
-            manifest = _manifest_path(o)
-            if manifest and os.path.exists(manifest):
-                os.remove(manifest)
-    elif o.output_file and o.output_file != "-" and not resuming:
-        if os.path.exists(o.output_file):
-            if not o.remove_files:
-                raise BackupFailed("the output file exists; pass -r/--remove-files to replace it", path=o.output_file)
-            os.remove(o.output_file)
-
-
-def _metadata(cluster: Cluster, o: BackupOptions) -> tuple[list[Any], list[Any]]:
-    """Secondary index and UDF definitions, as asbackup puts them in the first file."""
-    indexes: list[Any] = []
-    udfs: list[Any] = []
-    if not o.no_indexes:
-        reply = cluster.info_any(f"sindex-list:ns={o.namespace};b64=true").strip()
-        for entry in (e for e in reply.split(";") if e):
-            idx = _parse_sindex(o.namespace, entry)
-            if idx is None:
-                continue
-            if o.sets and idx.set not in o.sets:
-                continue
-            indexes.append(idx)
-    if not o.no_udfs:
-        import base64
-
-        reply = cluster.info_any("udf-list").strip()
-        for entry in (e for e in reply.split(";") if e):
-            fields = dict(kv.split("=", 1) for kv in entry.split(",") if "=" in kv)
-            name = fields.get("filename")
-            if not name:
-                continue
-            got = cluster.info_any(f"udf-get:filename={name}").strip()
-            parts = dict(kv.split("=", 1) for kv in got.split(";") if "=" in kv)
-            if "content" not in parts:
-                raise AsbClusterError(f"UDF {name}: the server did not return its content ({got[:80]})")
-            udfs.append(_codec.Udf(name, base64.b64decode(parts["content"]), "L"))
-    return indexes, udfs
-
-
-_INDEX_TYPES = {"default": "N", "none": "N", "list": "L", "mapkeys": "K", "mapvalues": "V"}
-_PATH_TYPES = {"string": "S", "text": "S", "numeric": "N", "int signed": "N", "blob": "B", "geo2dsphere": "G", "geojson": "G"}
-
-
-def _parse_sindex(namespace: str, entry: str) -> Any:
-    fields = dict(kv.split("=", 1) for kv in entry.split(":") if "=" in kv)
-    name = fields.get("indexname")
-    if not name:
-        raise AsbClusterError(f"a secondary index without a name in sindex-list: {entry[:120]}")
-    bin_name = fields.get("bin")
-    if not bin_name or bin_name == "NULL":
-        # An expression index: the C tool cannot write it either; said, not hidden.
-        log.warning("secondary index %s has no bin (an expression index): not backed up", name)
-        return None
-    itype = _INDEX_TYPES.get(fields.get("indextype", "default").lower())
-    ptype = _PATH_TYPES.get(fields.get("type", "").lower())
-    if itype is None or ptype is None:
-        raise AsbClusterError(f"secondary index {name}: unknown type {fields.get('indextype')}/{fields.get('type')}")
-    set_name = fields.get("set")
-    if set_name == "NULL":
-        set_name = None
-    ctx = fields.get("context")
-    if ctx in (None, "null", "NULL"):
-        ctx = None
-    return _codec.SecondaryIndex(namespace, set_name or "", name, itype, [(bin_name, ptype)], ctx)
-
-
-@dataclass
-class _Job:
-    number: int
-    pids: list[int]
-    #: --max-records share (0: none).
-    quota: int = 0
-
-
-class _Engine:
-    def __init__(self, cluster: Cluster, o: BackupOptions, output: Any, ckpt: Any, filter_exp: bytes | None, first_file_job: bool) -> None:
-        self.cluster = cluster
-        self.o = o
-        self.output = output
-        self.ckpt = ckpt
-        self.filter_exp = filter_exp
-        self.first_file_job = first_file_job
-        self.metadata: list[Any] = []
-        self._map_lock = threading.Lock()
-        self._masters: dict[int, Node] = {}
-        self._map_time = 0.0
-
-    def masters(self, refresh: bool = False) -> dict[int, Node]:
-        """Where to read each partition: the preferred racks' replicas on a first try
-        (--prefer-racks), masters on retries."""
-        with self._map_lock:
-            if refresh or not self._masters or time.monotonic() - self._map_time > 5:
-                racks = self.cluster.config.prefer_racks if not refresh else []
-                self._masters = self.cluster.partition_readers(self.o.namespace, racks)
-                self._map_time = time.monotonic()
-            return self._masters
-
-    def run(self, job: _Job) -> None:
-        o = self.o
-        out_job = self.output.job(first_file=self.first_file_job and job.number == 0)
-        try:
-            if self.first_file_job and job.number == 0:
-                for entity in self.metadata:
-                    out_job.write(self.output, entity)
-            if o.no_records:
-                return
-            pending = [p for p in job.pids if not self.ckpt.partition(p)[2]]
-            fruitless = 0
-            taken = 0
-            refresh = False
-            last_error: dict[str, Any] | None = None
-            while pending:
-                if self.ckpt.cancelled():
-                    return
-                masters = self.masters(refresh)
-                by_node: dict[Node, list[int]] = {}
-                for pid in pending:
-                    node = masters.get(pid)
-                    if node is not None:
-                        by_node.setdefault(node, []).append(pid)
-                before = self.ckpt.counters()[0]
-                for node, pids in by_node.items():
-                    quota = 0
-                    if job.quota:
-                        quota = job.quota - taken
-                        if quota <= 0:
-                            return
-                    res = _codec.scan_partitions(
-                        self.output, out_job, self.ckpt, node.addr, o.namespace, pids,
-                        set=o.sets[0] if len(o.sets) == 1 else None,
-                        bins=o.bin_list or None,
-                        no_bins=o.no_bins,
-                        max_records=quota,
-                        records_per_second=self.rps,
-                        socket_timeout_ms=self.cluster.config.socket_timeout_ms,
-                        total_timeout_ms=self.cluster.config.total_timeout_ms,
-                        connect_timeout_ms=self.cluster.config.connect_timeout_ms,
-                        filter_exp=self.filter_exp,
-                        compact=o.compact,
-                        commit_seconds=o.checkpoint_seconds,
-                        **self.cluster.wire_auth(),
-                    )
-                    taken += res["records"]
-                    err = res["error"]
-                    if err is None:
-                        continue
-                    if err["kind"] == "cancelled":
-                        return
-                    where = _describe_pids(pids)
-                    if not err["retryable"]:
-                        raise BackupFailed(f"{_error_text(err)} (reading {where})")
-                    last_error = err
-                    log.info("retrying %s: %s", where, _error_text(err))
-                if job.quota and taken >= job.quota:
-                    return
-                pending = [p for p in pending if not self.ckpt.partition(p)[2]]
-                if not pending:
-                    return
-                # Progress resets the count: a node lost mid-scan costs tries only while
-                # nothing can be read.
-                fruitless = 0 if self.ckpt.counters()[0] > before else fruitless + 1
-                if fruitless > o.max_retries:
-                    reason = _error_text(last_error) if last_error else "no node masters them (the cluster is changing, or a node is down)"
-                    raise BackupFailed(
-                        f"{_describe_pids(pending)} could not be read after {o.max_retries} retries: {reason}; "
-                        "the backup state is saved, continue with -c/--continue once the cluster is whole"
-                    )
-                delay = max(o.sleep_between_retries / 1000, min(0.25 * 2 ** (fruitless - 1), 2.0)) if fruitless else 0.05
-                time.sleep(delay)
-                refresh = True
-        finally:
-            out_job.release(self.output)
-
-    rps = 0
-
-
-def _describe_pids(pids: list[int]) -> str:
-    if len(pids) == 1:
-        return f"partition {pids[0]}"
-    ranges = []
-    start = prev = pids[0]
-    for p in pids[1:] + [None]:  # type: ignore[list-item]
-        if p is not None and p == prev + 1:
-            prev = p
-            continue
-        ranges.append(f"{start}" if start == prev else f"{start}-{prev}")
-        if p is not None:
-            start = prev = p
-    shown = ", ".join(ranges[:8]) + (", …" if len(ranges) > 8 else "")
-    return f"partitions {shown} ({len(pids)} in all)"
-
-
-def _error_text(err: dict[str, Any]) -> str:
-    node = err.get("node")
-    msg = err["message"]
-    return f"node {node}: {msg}" if node and node not in msg else msg
-
-
-def _jobs(cluster: Cluster, o: BackupOptions) -> tuple[list[_Job], dict[int, bytes]]:
-    """The jobs and the digests some partitions start after."""
-    after: dict[int, bytes] = {}
-    if o.node_list:
-        wanted = {(h[0], h[1]) for h in parse_hosts(o.node_list)}
-        masters = cluster.stable_partition_masters(o.namespace, timeout=10)
-        pids = sorted(p for p, n in masters.items() if (n.address, n.port) in wanted)
-        known = {(n.address, n.port) for n in cluster.nodes()}
-        missing = wanted - known
-        if missing:
-            raise BackupFailed(f"-l/--node-list: {', '.join(f'{h}:{p}' for h, p in sorted(missing))} is not a node of the cluster")
-        parallel = o.parallel or 16
-        n = max(1, min(parallel, len(pids)))
-        chunks = [pids[len(pids) * i // n : len(pids) * (i + 1) // n] for i in range(n)]
-        jobs = [_Job(i, c) for i, c in enumerate(chunks) if c]
-    else:
-        if o.partition_list:
-            ranges = parse_partition_list(o.partition_list)
-        elif o.after_digest:
-            ranges = [after_digest_range(o.after_digest)]
-        else:
-            ranges = [PartitionRange(0, N_PARTITIONS)]
-        for r in ranges:
-            if r.after is not None:
-                after[r.begin] = r.after
-        jobs = [_Job(i, r.pids) for i, r in enumerate(jobs_for(ranges, o.parallel or 1))]
-    if o.max_records:
-        share = -(-o.max_records // len(jobs))
-        for j in jobs:
-            j.quota = share
-    return jobs, after
 
 
 def backup(
@@ -504,9 +178,12 @@ def backup(
         log.info("removed %d file(s)", len(removed))
         return CommandResult("backup", report)
     if o.estimate:
-        return _estimate(config, o, report)
+        report.estimate, errors = estimate_size(
+            config, o, lambda sample: backup(config, sample, progress=False, handle_signals=False)
+        )
+        return CommandResult("backup", report, errors)
 
-    state_path = _resolve_state_path(o)
+    state_path = backup_target.state_path(o)
     state = None
     if o.continue_from:
         state = resume_mod.load_state(o.continue_from)
@@ -524,7 +201,7 @@ def backup(
                 "give the same -z/-y options", path=o.continue_from)])
 
     try:
-        _prepare_output_place(o, resuming=state is not None)
+        backup_target.prepare_output_place(o, resuming=state is not None)
     except AsbError as exc:
         return CommandResult("backup", report, [exc])
     except OSError as exc:
@@ -544,8 +221,6 @@ def backup(
             )
         filter_exp = None
         if o.filter_exp:
-            import base64
-
             filter_exp = base64.b64decode(o.filter_exp)
         else:
             filter_exp = backup_filter(
@@ -554,7 +229,7 @@ def backup(
                 o.no_ttl_only,
                 o.sets,
             )
-        jobs, after = _jobs(cluster, o)
+        jobs, after = plan_jobs(cluster, o)
         codec = o.layers.codec_args()
         kind = "directory" if o.directory else "stdout" if o.output_file == "-" else "file"
         path = o.directory or (o.output_file if kind == "file" else None)
@@ -568,8 +243,8 @@ def backup(
             if state.get("jobs"):
                 # The same partitions as before, job by job (-l ownership may have moved).
                 quota = jobs[0].quota if jobs else 0
-                jobs = [_Job(i, pids, quota) for i, pids in enumerate(state["jobs"])]
-            _drop_uncommitted_files(o, state)
+                jobs = [ScanJob(i, pids, quota) for i, pids in enumerate(state["jobs"])]
+            backup_target.drop_uncommitted_files(o, state)
             ckpt = _codec.BackupCheckpoint(state["partitions"])
             report.indexes, report.udfs = state["indexes"], state["udfs"]
             if o.max_records:
@@ -581,10 +256,10 @@ def backup(
                     jobs = []
         else:
             ckpt = _codec.BackupCheckpoint([(pid, d, 0, False) for pid, d in after.items()])
-        engine = _Engine(cluster, o, output, ckpt, filter_exp, first_file_job=state is None)
-        engine.rps = max(1, o.records_per_second // max(1, len(jobs))) if o.records_per_second else 0
+        rps = max(1, o.records_per_second // max(1, len(jobs))) if o.records_per_second else 0
+        engine = Engine(cluster, o, output, ckpt, filter_exp, first_file_job=state is None, rps=rps)
         if state is None:
-            indexes, udfs = _metadata(cluster, o)
+            indexes, udfs = cluster_metadata(cluster, o.namespace, o.sets, indexes=not o.no_indexes, udfs=not o.no_udfs)
             engine.metadata = indexes + udfs
             report.indexes, report.udfs = len(indexes), len(udfs)
             if indexes:
@@ -659,7 +334,7 @@ def backup(
             return CommandResult("backup", report, [err])
         files = output.finish()
         _fill_from_files(report, files)
-        manifest = _manifest_path(o)
+        manifest = backup_target.manifest_path(o)
         if manifest:
             resume_mod.write_manifest(
                 manifest, namespace=o.namespace, files=list(files), options=_fingerprint(o),
@@ -683,86 +358,6 @@ def backup(
         cluster.close()
 
 
-def _z(p: float) -> float:
-    """The z-score of the upper bound: asbackup's `sqrt(2) * -erfinv(2p - 1)`."""
-    from statistics import NormalDist
-
-    return -NormalDist().inv_cdf(p)
-
-
-def _estimate(config: ClusterConfig, o: BackupOptions, report: BackupReport) -> CommandResult[BackupReport]:
-    """Writes up to --estimate-samples records through the layers into a scratch directory,
-    then bounds the record size and the backup's size as asbackup does."""
-    import dataclasses
-    import math
-    import shutil
-    import tempfile
-
-    scratch = tempfile.mkdtemp(prefix="asbkit-estimate-")
-    try:
-        sample_opts = dataclasses.replace(
-            o, estimate=False, directory=scratch, max_records=o.estimate_samples,
-            records_per_second=0, nice=0, file_limit=1 << 20, checkpoint_seconds=3600,
-        )
-        result = backup(config, sample_opts, progress=False, handle_signals=False)
-        if not result.ok:
-            return CommandResult("backup", report, result.errors)
-        files = sorted(Path(scratch).glob("*.asb"))
-        sizes: list[int] = []
-        header = 0
-        # Record sizes: the text each record takes, as asbackup samples them.
-        import io
-
-        from ..files import BackupReader, BackupWriter
-
-        for entity in BackupReader([str(f) for f in files], o.layers):
-            buf = io.BytesIO()
-            w = BackupWriter(buf, o.namespace, first_file=False)
-            w.write(entity)
-            w.close()
-            n = len(buf.getvalue()) - len(f"Version 3.1\n# namespace {o.namespace}\n".encode())
-            if isinstance(entity, _codec.Record):
-                sizes.append(n)
-            else:
-                header += n
-        header += len(f"Version 3.1\n# namespace {o.namespace}\n# first-file\n".encode())
-        disk = sum(f.stat().st_size for f in files)
-        n = len(sizes)
-        records = n
-        with_cluster = Cluster(config)
-        try:
-            in_cluster = with_cluster.record_estimate(o.namespace, o.sets or None)
-        finally:
-            with_cluster.close()
-        mean = sum(sizes) / n if n > 1 else 0.0
-        variance = sum((x - mean) ** 2 for x in sizes) / (n - 1) if n > 1 else 0.0
-        upper = 0 if n <= 1 else math.ceil(mean + _z(1e-6) * math.sqrt(variance / n))
-        ratio = disk / (sum(sizes) + header) if sizes else 1.0
-        z_total = _z(0.001 / max(in_cluster, 1))
-        total = header + math.ceil(in_cluster * (ratio * mean + (z_total * math.sqrt(variance / n) if n > 1 else 0)))
-        report.estimate = Estimate(records, in_cluster, upper, ratio, total)
-        if o.layers.compress:
-            log.info("Estimated overall record size before compression is %d byte(s)", upper)
-            log.info("Approximate compression ratio is %g%%", 100 * ratio)
-        else:
-            log.info("Estimated overall record size is %d byte(s)", upper)
-        log.info("Estimated total backup file size (for backup-to-file, 99.9%% confidence): %d byte(s)", total)
-        return CommandResult("backup", report)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _drop_uncommitted_files(o: BackupOptions, state: dict[str, Any]) -> None:
-    """Files made after the last saved state hold records it does not count: remove them."""
-    if not o.directory:
-        return
-    known = {os.path.abspath(f["name"]) for f in state["files"]}
-    for p in Path(o.directory).iterdir():
-        if p.name.endswith(".asb") and os.path.abspath(p) not in known:
-            log.info("removing %s: written after the last saved state", p)
-            p.unlink()
-
-
 def _fill_from_files(report: BackupReport, files: list[dict[str, Any]]) -> None:
     report.files = [
         BackupFile(f["name"], f["records"], f["bytes"], f["sha256"].hex() if f["sha256"] else None) for f in files
@@ -773,6 +368,28 @@ def _fill_from_files(report: BackupReport, files: list[dict[str, Any]]) -> None:
 
 
 # ---------------------------------------------------------------- command line
+
+
+def _split_sets(text: str | None) -> list[str]:
+    """Comma-separated; a name in ' or \" quotes may hold commas (as asbackup reads -s)."""
+    if not text:
+        return []
+    out, cur, quote = [], "", None
+    for ch in text:
+        if quote:
+            if ch == quote:
+                quote = None
+            else:
+                cur += ch
+        elif ch in "'\"":
+            quote = ch
+        elif ch == ",":
+            out.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    out.append(cur)
+    return [s for s in out if s]
 
 
 def add_arguments(p: Any) -> None:

@@ -1,0 +1,93 @@
+"""Where `asbkit backup` writes, on disk: its directory or file, the state and manifest
+paths beside them (asbackup's rules), and what is removed before, after and on request."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import BackupFailed
+
+if TYPE_CHECKING:
+    from .commands.backup import BackupOptions
+
+log = logging.getLogger("asbkit.backup")
+
+
+def state_path(o: BackupOptions) -> str | None:
+    """Where the state of an interrupted backup goes (asbackup's rule)."""
+    name = f"{o.output_file_prefix or o.namespace}.asb.state"
+    if o.state_file_dst:
+        if os.path.isdir(o.state_file_dst):
+            return os.path.join(o.state_file_dst, name)
+        return o.state_file_dst
+    if o.directory:
+        return os.path.join(o.directory, name)
+    if o.output_file and o.output_file != "-":
+        return o.output_file + ".state"
+    return None
+
+
+def manifest_path(o: BackupOptions) -> str | None:
+    if o.directory:
+        return os.path.join(o.directory, f"{o.output_file_prefix or o.namespace}.manifest.json")
+    if o.output_file and o.output_file != "-":
+        return o.output_file + ".manifest.json"
+    return None
+
+
+def remove_artifacts(o: BackupOptions) -> list[str]:
+    """--remove-artifacts: the backup's files and manifest (and its directory, if empty)."""
+    removed = []
+    if o.output_file and o.output_file != "-":
+        for p in (o.output_file, o.output_file + ".manifest.json"):
+            if os.path.exists(p):
+                os.remove(p)
+                removed.append(p)
+    if o.directory and os.path.isdir(o.directory):
+        for p in sorted(Path(o.directory).iterdir()):
+            if p.name.endswith(".asb") or p.name.endswith(".manifest.json"):
+                p.unlink()
+                removed.append(str(p))
+        if not any(Path(o.directory).iterdir()):
+            os.rmdir(o.directory)
+    return removed
+
+
+def prepare_output_place(o: BackupOptions, resuming: bool) -> None:
+    """Makes the directory; refuses to overwrite a backup without -r/--remove-files."""
+    if o.directory:
+        d = Path(o.directory)
+        if not d.exists():
+            d.mkdir(mode=0o775, parents=True)
+        existing = sorted(p for p in d.iterdir() if p.name.endswith(".asb"))
+        if existing and not resuming:
+            if not o.remove_files:
+                raise BackupFailed(
+                    f"the directory already holds {len(existing)} .asb file(s); "
+                    "pass -r/--remove-files to replace them, or -c/--continue to go on with a backup",
+                    path=str(d),
+                )
+            for p in existing:
+                p.unlink()
+            manifest = manifest_path(o)
+            if manifest and os.path.exists(manifest):
+                os.remove(manifest)
+    elif o.output_file and o.output_file != "-" and not resuming:
+        if os.path.exists(o.output_file):
+            if not o.remove_files:
+                raise BackupFailed("the output file exists; pass -r/--remove-files to replace it", path=o.output_file)
+            os.remove(o.output_file)
+
+
+def drop_uncommitted_files(o: BackupOptions, state: dict[str, Any]) -> None:
+    """Files made after the last saved state hold records it does not count: remove them."""
+    if not o.directory:
+        return
+    known = {os.path.abspath(f["name"]) for f in state["files"]}
+    for p in Path(o.directory).iterdir():
+        if p.name.endswith(".asb") and os.path.abspath(p) not in known:
+            log.info("removing %s: written after the last saved state", p)
+            p.unlink()

@@ -1,0 +1,213 @@
+"""The scan jobs of `asbkit backup` and their retries.
+
+`plan_jobs` cuts the partitions to read into jobs, as asbackup does (`-X`, `-D`, `-l`,
+`--parallel`); `Engine.run` runs one job on its own thread. A job reads each partition
+from the node that holds it now: its master (on a first try with `--prefer-racks`, a
+replica on a preferred rack), its partitions grouped by node. The Rust wire layer writes
+the records into the output and commits how far each partition got (last digest, records)
+into the checkpoint; records received before an error stay written and committed.
+
+Nodes leave and partitions migrate while a backup runs: after a retryable error, or with
+partitions that have no master, the job reads the partition map again and retries the
+unfinished partitions from their current masters, each strictly after its last committed
+digest: no record twice, none skipped.
+A round that reads nothing counts against `--max-retries`; one that reads anything resets
+the count, so node losses cost tries only while nothing can be read.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import _codec
+from .cluster import Cluster, Node, parse_hosts
+from .errors import BackupFailed
+from .partitions import N_PARTITIONS, PartitionRange, after_digest_range, jobs_for, parse_partition_list
+
+if TYPE_CHECKING:
+    from .commands.backup import BackupOptions
+
+log = logging.getLogger("asbkit.backup")
+
+
+@dataclass
+class ScanJob:
+    number: int
+    pids: list[int]
+    #: --max-records share (0: none).
+    quota: int = 0
+
+
+def plan_jobs(cluster: Cluster, o: BackupOptions) -> tuple[list[ScanJob], dict[int, bytes]]:
+    """The jobs and the digests some partitions start after."""
+    after: dict[int, bytes] = {}
+    if o.node_list:
+        wanted = {(h[0], h[1]) for h in parse_hosts(o.node_list)}
+        masters = cluster.stable_partition_masters(o.namespace, timeout=10)
+        pids = sorted(p for p, n in masters.items() if (n.address, n.port) in wanted)
+        known = {(n.address, n.port) for n in cluster.nodes()}
+        missing = wanted - known
+        if missing:
+            raise BackupFailed(f"-l/--node-list: {', '.join(f'{h}:{p}' for h, p in sorted(missing))} is not a node of the cluster")
+        parallel = o.parallel or 16
+        n = max(1, min(parallel, len(pids)))
+        chunks = [pids[len(pids) * i // n : len(pids) * (i + 1) // n] for i in range(n)]
+        jobs = [ScanJob(i, c) for i, c in enumerate(chunks) if c]
+    else:
+        if o.partition_list:
+            ranges = parse_partition_list(o.partition_list)
+        elif o.after_digest:
+            ranges = [after_digest_range(o.after_digest)]
+        else:
+            ranges = [PartitionRange(0, N_PARTITIONS)]
+        for r in ranges:
+            if r.after is not None:
+                after[r.begin] = r.after
+        jobs = [ScanJob(i, r.pids) for i, r in enumerate(jobs_for(ranges, o.parallel or 1))]
+    if o.max_records:
+        share = -(-o.max_records // len(jobs))
+        for j in jobs:
+            j.quota = share
+    return jobs, after
+
+
+class Engine:
+    """Runs the jobs of one backup (`run`, from any thread) into one output and checkpoint."""
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        o: BackupOptions,
+        output: Any,
+        ckpt: Any,
+        filter_exp: bytes | None,
+        first_file_job: bool,
+        rps: int = 0,
+    ) -> None:
+        self.cluster = cluster
+        self.o = o
+        self.output = output
+        self.ckpt = ckpt
+        self.filter_exp = filter_exp
+        self.first_file_job = first_file_job
+        #: Records per second for each job (-L shared among the jobs; 0: no limit).
+        self.rps = rps
+        #: Index and UDF definitions, written by job 0 into the first file.
+        self.metadata: list[Any] = []
+        self._map_lock = threading.Lock()
+        self._readers: dict[int, Node] = {}
+        self._map_time = 0.0
+
+    def readers(self, refresh: bool = False) -> dict[int, Node]:
+        """Where to read each partition: the preferred racks' replicas on a first try
+        (--prefer-racks), masters on retries."""
+        with self._map_lock:
+            if refresh or not self._readers or time.monotonic() - self._map_time > 5:
+                racks = self.cluster.config.prefer_racks if not refresh else []
+                self._readers = self.cluster.partition_readers(self.o.namespace, racks)
+                self._map_time = time.monotonic()
+            return self._readers
+
+    def run(self, job: ScanJob) -> None:
+        o = self.o
+        out_job = self.output.job(first_file=self.first_file_job and job.number == 0)
+        try:
+            if self.first_file_job and job.number == 0:
+                for entity in self.metadata:
+                    out_job.write(self.output, entity)
+            if o.no_records:
+                return
+            pending = [p for p in job.pids if not self.ckpt.partition(p)[2]]
+            fruitless = 0
+            taken = 0
+            refresh = False
+            last_error: dict[str, Any] | None = None
+            while pending:
+                if self.ckpt.cancelled():
+                    return
+                readers = self.readers(refresh)
+                by_node: dict[Node, list[int]] = {}
+                for pid in pending:
+                    node = readers.get(pid)
+                    if node is not None:
+                        by_node.setdefault(node, []).append(pid)
+                before = self.ckpt.counters()[0]
+                for node, pids in by_node.items():
+                    quota = 0
+                    if job.quota:
+                        quota = job.quota - taken
+                        if quota <= 0:
+                            return
+                    res = _codec.scan_partitions(
+                        self.output, out_job, self.ckpt, node.addr, o.namespace, pids,
+                        set=o.sets[0] if len(o.sets) == 1 else None,
+                        bins=o.bin_list or None,
+                        no_bins=o.no_bins,
+                        max_records=quota,
+                        records_per_second=self.rps,
+                        socket_timeout_ms=self.cluster.config.socket_timeout_ms,
+                        total_timeout_ms=self.cluster.config.total_timeout_ms,
+                        connect_timeout_ms=self.cluster.config.connect_timeout_ms,
+                        filter_exp=self.filter_exp,
+                        compact=o.compact,
+                        commit_seconds=o.checkpoint_seconds,
+                        **self.cluster.wire_auth(),
+                    )
+                    taken += res["records"]
+                    err = res["error"]
+                    if err is None:
+                        continue
+                    if err["kind"] == "cancelled":
+                        return
+                    where = describe_pids(pids)
+                    if not err["retryable"]:
+                        raise BackupFailed(f"{error_text(err)} (reading {where})")
+                    last_error = err
+                    log.info("retrying %s: %s", where, error_text(err))
+                if job.quota and taken >= job.quota:
+                    return
+                pending = [p for p in pending if not self.ckpt.partition(p)[2]]
+                if not pending:
+                    return
+                # Progress resets the count: a node lost mid-scan costs tries only while
+                # nothing can be read.
+                fruitless = 0 if self.ckpt.counters()[0] > before else fruitless + 1
+                if fruitless > o.max_retries:
+                    reason = error_text(last_error) if last_error else "no node masters them (the cluster is changing, or a node is down)"
+                    raise BackupFailed(
+                        f"{describe_pids(pending)} could not be read after {o.max_retries} retries: {reason}; "
+                        "the backup state is saved, continue with -c/--continue once the cluster is whole"
+                    )
+                delay = max(o.sleep_between_retries / 1000, min(0.25 * 2 ** (fruitless - 1), 2.0)) if fruitless else 0.05
+                time.sleep(delay)
+                refresh = True
+        finally:
+            out_job.release(self.output)
+
+
+def describe_pids(pids: list[int]) -> str:
+    """`partition 7`, or `partitions 0-99, 200 (101 in all)` (the first eight ranges)."""
+    if len(pids) == 1:
+        return f"partition {pids[0]}"
+    ranges = []
+    start = prev = pids[0]
+    for p in pids[1:] + [None]:  # type: ignore[list-item]
+        if p is not None and p == prev + 1:
+            prev = p
+            continue
+        ranges.append(f"{start}" if start == prev else f"{start}-{prev}")
+        if p is not None:
+            start = prev = p
+    shown = ", ".join(ranges[:8]) + (", …" if len(ranges) > 8 else "")
+    return f"partitions {shown} ({len(pids)} in all)"
+
+
+def error_text(err: dict[str, Any]) -> str:
+    """A wire error's message, with its node unless the message names it."""
+    node = err.get("node")
+    msg = err["message"]
+    return f"node {node}: {msg}" if node and node not in msg else msg
