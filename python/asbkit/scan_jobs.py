@@ -112,6 +112,43 @@ class Engine:
                 self._map_time = time.monotonic()
             return self._readers
 
+    def _scan_node(self, node: Node, pids: list[int], out_job: Any, quota: int) -> dict[str, Any]:
+        o = self.o
+        return _codec.scan_partitions(
+            self.output, out_job, self.ckpt, node.addr, o.namespace, pids,
+            set=o.sets[0] if len(o.sets) == 1 else None,
+            bins=o.bin_list or None,
+            no_bins=o.no_bins,
+            max_records=quota,
+            records_per_second=self.rps,
+            socket_timeout_ms=self.cluster.config.socket_timeout_ms,
+            total_timeout_ms=self.cluster.config.total_timeout_ms,
+            connect_timeout_ms=self.cluster.config.connect_timeout_ms,
+            filter_exp=self.filter_exp,
+            compact=o.compact,
+            commit_seconds=o.checkpoint_seconds,
+            **self.cluster.wire_auth(),
+        )
+
+    def _scan_nodes(self, groups: list[tuple[Node, list[int]]], out_job: Any, quotas: list[int]) -> list[dict[str, Any]]:
+        """Scans every node's partitions at once, as the C client does: the first node into
+        the job's file, the others each into a file of their own (parked or new)."""
+        if not groups:
+            return []  # no partition has a reader now: the round reads nothing
+        if len(groups) == 1:
+            node, pids = groups[0]
+            return [self._scan_node(node, pids, out_job, quotas[0])]
+        from concurrent.futures import ThreadPoolExecutor
+
+        files = [out_job] + [self.output.job() for _ in groups[1:]]
+        try:
+            with ThreadPoolExecutor(len(groups), thread_name_prefix="node") as pool:
+                futures = [pool.submit(self._scan_node, node, pids, f, q) for (node, pids), f, q in zip(groups, files, quotas)]
+                return [f.result() for f in futures]
+        finally:
+            for f in files[1:]:
+                f.release(self.output)
+
     def run(self, job: ScanJob) -> None:
         o = self.o
         out_job = self.output.job(first_file=self.first_file_job and job.number == 0)
@@ -136,27 +173,15 @@ class Engine:
                     if node is not None:
                         by_node.setdefault(node, []).append(pid)
                 before = self.ckpt.counters()[0]
-                for node, pids in by_node.items():
-                    quota = 0
-                    if job.quota:
-                        quota = job.quota - taken
-                        if quota <= 0:
-                            return
-                    res = _codec.scan_partitions(
-                        self.output, out_job, self.ckpt, node.addr, o.namespace, pids,
-                        set=o.sets[0] if len(o.sets) == 1 else None,
-                        bins=o.bin_list or None,
-                        no_bins=o.no_bins,
-                        max_records=quota,
-                        records_per_second=self.rps,
-                        socket_timeout_ms=self.cluster.config.socket_timeout_ms,
-                        total_timeout_ms=self.cluster.config.total_timeout_ms,
-                        connect_timeout_ms=self.cluster.config.connect_timeout_ms,
-                        filter_exp=self.filter_exp,
-                        compact=o.compact,
-                        commit_seconds=o.checkpoint_seconds,
-                        **self.cluster.wire_auth(),
-                    )
+                groups = list(by_node.items())
+                shares = [0] * len(groups)
+                if job.quota:
+                    left = job.quota - taken
+                    if left <= 0:
+                        return
+                    shares = [-(-left // max(1, len(groups)))] * len(groups)
+                results = self._scan_nodes(groups, out_job, shares)
+                for (node, pids), res in zip(groups, results):
                     taken += res["records"]
                     err = res["error"]
                     if err is None:
