@@ -518,3 +518,38 @@ def test_partitions_that_cannot_be_read_fail_the_backup_by_name(loaded: list[Any
     message = str(result.errors[0])
     assert "partitions 0-9" in message and "after 2 retries" in message and "socket timeout" in message, message
     assert result.data.state_file and Path(result.data.state_file).exists()
+
+
+def test_credentials_log_in_on_every_connection_and_the_password_is_asked_for(loaded: list[Any], client: Any, tmp_path: Path) -> None:
+    """Community Edition answers every login with 51 (security not supported): the official
+    client and the record streams both take that as "no login needed"; the login messages
+    go out for real on each connection."""
+    h, p = split_addr(HOST or "")
+    r = backup(ClusterConfig(hosts=h, port=p, user="admin", password="admin"), BackupOptions(namespace=NS, directory=str(tmp_path / "a")), progress=False)
+    assert r.ok, r.errors
+    assert set(records_of(asb_files(tmp_path / "a"))) == digests_on_server(client)
+    # -P alone asks on the terminal, as the C tools do.
+    import pty
+
+    cmd = [sys.executable, "-m", "asbkit", "backup", "-h", h, "-p", str(p), "-n", NS, "-s", "s1", "-d", str(tmp_path / "b"), "--no-progress", "-U", "admin", "-P"]
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(cmd[0], cmd)
+    seen = b""
+    deadline = time.monotonic() + 30
+    while b"Password for admin:" not in seen and time.monotonic() < deadline:
+        seen += os.read(fd, 1024)
+    assert b"Password for admin:" in seen
+    os.write(fd, b"admin\n")
+    try:
+        while True:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            seen += chunk
+    except OSError:
+        pass
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, seen.decode(errors="replace")
+    assert b"admin\n" not in seen.split(b"Password for admin:", 1)[1][:8], "the password was echoed"
+    assert set(records_of(asb_files(tmp_path / "b"))) == digests_on_server(client, ["s1"])
