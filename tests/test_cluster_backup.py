@@ -553,3 +553,29 @@ def test_credentials_log_in_on_every_connection_and_the_password_is_asked_for(lo
     assert os.waitstatus_to_exitcode(status) == 0, seen.decode(errors="replace")
     assert b"admin\n" not in seen.split(b"Password for admin:", 1)[1][:8], "the password was echoed"
     assert set(records_of(asb_files(tmp_path / "b"))) == digests_on_server(client, ["s1"])
+
+
+def test_a_failed_write_stops_the_backup_and_saves_no_state(loaded: list[Any], tmp_path: Path) -> None:
+    """A reader that goes away after 50 kB: the write fails (EPIPE) and the backup says so;
+    nothing is saved to continue from, and nothing is written beside a pipe or device."""
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+
+    def read_a_little() -> None:
+        with open(fifo, "rb") as f:
+            f.read(50_000)
+
+    reader = threading.Thread(target=read_a_little)
+    reader.start()
+    r = backup(config(), BackupOptions(namespace=NS, output_file=str(fifo)), progress=False, handle_signals=False)
+    reader.join(timeout=30)
+    assert not r.ok
+    assert r.exit_code != 0 and r.errors[0].code == "output_error", r.errors
+    assert "Broken pipe" in str(r.errors[0]) or "writing the backup failed" in str(r.errors[0]), r.errors
+    assert r.data.state_file is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+    full = backup(config(), BackupOptions(namespace=NS, output_file="/dev/full"), progress=False)
+    assert not full.ok and "No space left" in str(full.errors[0])
+    assert not os.path.exists("/dev/full.manifest.json") and not os.path.exists("/dev/full.state")

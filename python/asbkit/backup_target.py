@@ -16,25 +16,38 @@ if TYPE_CHECKING:
 log = logging.getLogger("asbkit.backup")
 
 
+def writes_a_file(o: BackupOptions) -> bool:
+    """Whether `-o` names a file (or a name not taken yet), not stdout, a pipe or a device:
+    only a file can be cut back and continued, or have a manifest beside it."""
+    if not o.output_file or o.output_file == "-":
+        return False
+    return not os.path.exists(o.output_file) or os.path.isfile(o.output_file)
+
+
 def state_path(o: BackupOptions) -> str | None:
-    """Where the state of an interrupted backup goes (asbackup's rule)."""
+    """Where the state of an interrupted backup goes (asbackup's rule); None for stdout, a
+    pipe or a device, which cannot be continued."""
     name = f"{o.output_file_prefix or o.namespace}.asb.state"
+    if o.output_file and not writes_a_file(o):
+        return None
     if o.state_file_dst:
         if os.path.isdir(o.state_file_dst):
             return os.path.join(o.state_file_dst, name)
         return o.state_file_dst
     if o.directory:
         return os.path.join(o.directory, name)
-    if o.output_file and o.output_file != "-":
-        return o.output_file + ".state"
+    if writes_a_file(o):
+        return f"{o.output_file}.state"
     return None
 
 
 def manifest_path(o: BackupOptions) -> str | None:
+    """Beside the files: `<dir>/<prefix>.manifest.json` or `FILE.manifest.json` (none for
+    stdout, a pipe or a device)."""
     if o.directory:
         return os.path.join(o.directory, f"{o.output_file_prefix or o.namespace}.manifest.json")
-    if o.output_file and o.output_file != "-":
-        return o.output_file + ".manifest.json"
+    if writes_a_file(o):
+        return f"{o.output_file}.manifest.json"
     return None
 
 
@@ -43,7 +56,8 @@ def remove_artifacts(o: BackupOptions) -> list[str]:
     removed = []
     if o.output_file and o.output_file != "-":
         for p in (o.output_file, o.output_file + ".manifest.json"):
-            if os.path.exists(p):
+            # Only regular files: a pipe or device (/dev/null) is never removed.
+            if os.path.isfile(p):
                 os.remove(p)
                 removed.append(p)
     if o.directory and os.path.isdir(o.directory):
@@ -76,7 +90,9 @@ def prepare_output_place(o: BackupOptions, resuming: bool) -> None:
             if manifest and os.path.exists(manifest):
                 os.remove(manifest)
     elif o.output_file and o.output_file != "-" and not resuming:
-        if os.path.exists(o.output_file):
+        # A pipe or device (/dev/null, a FIFO) is written in place; a file is replaced only
+        # with -r.
+        if os.path.isfile(o.output_file):
             if not o.remove_files:
                 raise BackupFailed("the output file exists; pass -r/--remove-files to replace it", path=o.output_file)
             os.remove(o.output_file)

@@ -108,3 +108,10 @@ class BackupFailed(AsbError):
     it to finish (its state is saved when it can be continued)."""
 
     code = "backup_failed"
+
+
+class BackupOutputFailed(BackupFailed):
+    """Writing the backup's files failed (disk full, a closed pipe): no new state is saved,
+    since the files may not hold what a state would say."""
+
+    code = "output_error"

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _codec
 from .cluster import Cluster, Node, parse_hosts
-from .errors import BackupFailed
+from .errors import BackupFailed, BackupOutputFailed
 from .partitions import N_PARTITIONS, PartitionRange, after_digest_range, jobs_for, parse_partition_list
 
 if TYPE_CHECKING:
@@ -189,6 +189,8 @@ class Engine:
                     if err["kind"] == "cancelled":
                         return
                     where = describe_pids(pids)
+                    if err["kind"] == "output":
+                        raise BackupOutputFailed(error_text(err))
                     if not err["retryable"]:
                         raise BackupFailed(f"{error_text(err)} (reading {where})")
                     last_error = err

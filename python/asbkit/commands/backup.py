@@ -26,7 +26,7 @@ from .. import _codec, __version__
 from .. import backup_target, resume as resume_mod
 from ..backup_target import remove_artifacts
 from ..cluster import Cluster, ClusterConfig
-from ..errors import AsbError, BackupFailed
+from ..errors import AsbError, BackupFailed, BackupOutputFailed
 from ..estimate import Estimate, estimate_size
 from ..expressions import backup_filter, parse_backup_time
 from ..layers import Layers
@@ -313,8 +313,7 @@ def backup(
                     last_save = time.monotonic()
         display.close()
         if failed is not None or interrupted.is_set() or ckpt.cancelled():
-            output_failed = isinstance(failed, BackupFailed) and "writing the backup failed" in str(failed)
-            if state_path and not output_failed:
+            if state_path and not isinstance(failed, BackupOutputFailed):
                 save_state()
                 report.state_file = state_path
             report.interrupted = True

@@ -299,13 +299,17 @@ impl Output {
         let (out, file, name): (Box<dyn Write + Send>, Option<File>, String) = match self.file_name(index) {
             Some(path) => {
                 let name = path.display().to_string();
-                let f = OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&path)
-                    .map_err(|e| Error::from(e).with_path(name.clone()))?;
-                let handle = f.try_clone().map_err(|e| Error::from(e).with_path(name.clone()))?;
-                (Box::new(f), Some(handle), name)
+                // A pipe or device (a FIFO, /dev/null) is written in place; files are new.
+                let special = std::fs::metadata(&path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+                let f = if special {
+                    OpenOptions::new().write(true).open(&path)
+                } else {
+                    OpenOptions::new().write(true).create_new(true).open(&path)
+                }
+                .map_err(|e| Error::from(e).with_path(name.clone()))?;
+                // Pipes and devices cannot be synced (nor continued).
+                let handle = if special { None } else { Some(f.try_clone().map_err(|e| Error::from(e).with_path(name.clone()))?) };
+                (Box::new(f), handle, name)
             }
             None => (Box::new(io::stdout()), None, "-".to_string()),
         };
