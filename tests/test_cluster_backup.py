@@ -579,3 +579,22 @@ def test_a_failed_write_stops_the_backup_and_saves_no_state(loaded: list[Any], t
     full = backup(config(), BackupOptions(namespace=NS, output_file="/dev/full"), progress=False)
     assert not full.ok and "No space left" in str(full.errors[0])
     assert not os.path.exists("/dev/full.manifest.json") and not os.path.exists("/dev/full.state")
+
+
+def test_json_envelope_and_exit_codes_from_the_command_line(loaded: list[Any], tmp_path: Path) -> None:
+    import json
+
+    h, p = split_addr(HOST or "")
+    base = [sys.executable, "-m", "asbkit", "backup", "-h", h, "-p", str(p), "-n", NS, "--no-progress", "--output", "json"]
+    ok = subprocess.run([*base, "-d", str(tmp_path / "bk")], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    doc = json.loads(ok.stdout)
+    assert (doc["schema"], doc["command"], doc["status"], doc["exit_code"]) == ("asbkit.result", "backup", "ok", 0)
+    assert doc["data"]["records"] == N and doc["data"]["server_version"] == "8.1.2.0"
+    assert sum(f["records"] for f in doc["data"]["files"]) == N
+    assert "Backed up 1200 record(s)" in ok.stderr
+    bad = subprocess.run([*base, "-d", str(tmp_path / "bk")], capture_output=True, text=True)
+    doc = json.loads(bad.stdout)
+    assert bad.returncode != 0 and doc["status"] == "error" and "--remove-files" in doc["errors"][0]["message"]
+    usage = subprocess.run([*base, "-d", "x", "-o", "y"], capture_output=True, text=True)
+    assert usage.returncode == 2 and "exactly one" in usage.stdout

@@ -514,6 +514,8 @@ def run(args: Any) -> CommandResult[BackupReport]:
     )
     try:
         config, options = options_from(args)
+        # Flags that cannot go together are a bad command line (exit 2), as in asbackup.
+        check_options(options)
     except (AsbError, ValueError) as exc:
         raise OptionError(exc) from None
     result = backup(config, options, progress=False if args.no_progress else None)
