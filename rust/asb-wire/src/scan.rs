@@ -188,30 +188,8 @@ pub fn run_scan(
                 }
                 other => return Err(WireError::protocol(format!("a scan was answered with a message of type {other}"))),
             };
-            let mut pos = 0;
-            while pos < body.len() {
-                let h = MsgHeader::parse(&body[pos..])?;
-                pos += MSG_HEADER_LEN;
-                if h.info3 & INFO3_PARTITION_DONE != 0 {
-                    if h.result_code != 0 {
-                        outcome.unavailable.push(h.generation as u16);
-                    }
-                    skip_fields_ops(body, &mut pos, &h)?;
-                    continue;
-                }
-                if h.result_code != 0 {
-                    // A job that cannot start, or one the server ended: no LAST follows.
-                    return Err(WireError::server(h.result_code, "the scan ended"));
-                }
-                if h.is_last() {
-                    return Ok(());
-                }
-                decode_record(body, &mut pos, &h, &mut rec, opts)?;
-                let pid = partition_of(&rec.digest) as usize;
-                sink.record(&rec)?;
-                progress.last[pid] = Some(rec.digest);
-                progress.records[pid] += 1;
-                outcome.records += 1;
+            if decode_reply(body, opts, &mut rec, &mut outcome, progress, sink)? {
+                return Ok(());
             }
         }
     })();
@@ -219,6 +197,44 @@ pub fn run_scan(
         outcome.error = Some(e.at(&addr));
     }
     outcome
+}
+
+/// Decodes one reply body (the messages of one proto), handing each record to `sink`;
+/// `Ok(true)` once the stream's last message came.
+pub fn decode_reply(
+    body: &[u8],
+    opts: DecodeOptions,
+    rec: &mut Record,
+    outcome: &mut ScanOutcome,
+    progress: &mut Progress,
+    sink: &mut dyn RecordSink,
+) -> WireResult<bool> {
+    let mut pos = 0;
+    while pos < body.len() {
+        let h = MsgHeader::parse(&body[pos..])?;
+        pos += MSG_HEADER_LEN;
+        if h.info3 & INFO3_PARTITION_DONE != 0 {
+            if h.result_code != 0 {
+                outcome.unavailable.push(h.generation as u16);
+            }
+            skip_fields_ops(body, &mut pos, &h)?;
+            continue;
+        }
+        if h.result_code != 0 {
+            // A job that cannot start, or one the server ended: no LAST follows.
+            return Err(WireError::server(h.result_code, "the scan ended"));
+        }
+        if h.is_last() {
+            return Ok(true);
+        }
+        decode_record(body, &mut pos, &h, rec, opts)?;
+        let pid = partition_of(&rec.digest) as usize;
+        sink.record(rec)?;
+        progress.last[pid] = Some(rec.digest);
+        progress.records[pid] += 1;
+        outcome.records += 1;
+    }
+    Ok(false)
 }
 
 fn skip_fields_ops(b: &[u8], pos: &mut usize, h: &MsgHeader) -> WireResult<()> {
