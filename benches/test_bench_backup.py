@@ -12,7 +12,6 @@ default: about 840k records of ~357 B), restored by C asrestore with 70,000,000 
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -76,12 +75,10 @@ def _run(cmd: list[str]) -> None:
 
 
 def _timed(benchmark: Any, records: int, fn: Any, rounds: int = 3) -> None:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     benchmark.pedantic(fn, rounds=rounds, warmup_rounds=0)
     best = benchmark.stats.stats.min
     benchmark.extra_info["records"] = records
     benchmark.extra_info["krec_per_s_best"] = round(records / best / 1000, 1)
-    benchmark.extra_info["peak_rss_mb_children"] = round(max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024, 1)
 
 
 def _asbkit(out: Path, *flags: str) -> list[str]:
