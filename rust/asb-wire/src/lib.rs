@@ -12,6 +12,7 @@ pub mod error;
 pub mod proto;
 pub mod scan;
 pub mod tls;
+pub mod write;
 
 pub use conn::{ConnectOptions, Connection, Credentials, Tls};
 pub use error::{WireError, WireErrorKind, WireResult};
