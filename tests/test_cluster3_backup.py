@@ -79,16 +79,18 @@ def test_node_lists_split_the_namespace_by_master(loaded: set[bytes], client: An
 
 
 @pytest.mark.skipif(not CLUSTER_DIR, reason="set ASBKIT_TEST_CLUSTER_DIR to cluster3.sh's node directory to kill a node")
-def test_a_node_killed_mid_backup_loses_and_repeats_nothing(loaded: set[bytes], client: Any, tmp_path: Path) -> None:
-    victim = Path(CLUSTER_DIR or "") / "n2"
+@pytest.mark.parametrize("into", ["directory", "one file"])
+def test_a_node_killed_mid_backup_loses_and_repeats_nothing(loaded: set[bytes], client: Any, tmp_path: Path, into: str) -> None:
+    victim = Path(CLUSTER_DIR or "") / ("n2" if into == "directory" else "n3")
     pid = int((victim / "asd.pid").read_text())
     box: dict[str, Any] = {"seen": 0}
+    where = {"directory": str(tmp_path / "bk")} if into == "directory" else {"output_file": str(tmp_path / "one.asb")}
 
     def run() -> None:
         # Throttled (the server paces each scan) so the kill lands in the middle.
         box["result"] = backup(
             seed_config(),
-            BackupOptions(namespace=NS, directory=str(tmp_path / "bk"), parallel=3, records_per_second=6_000, max_retries=10),
+            BackupOptions(namespace=NS, parallel=3, records_per_second=6_000, max_retries=10, **where),
             progress=False, handle_signals=False,
             on_progress=lambda records, _bytes, _total: box.__setitem__("seen", records),
         )
@@ -105,7 +107,7 @@ def test_a_node_killed_mid_backup_loses_and_repeats_nothing(loaded: set[bytes], 
         assert 0 < at_kill < N, f"the kill came at {at_kill} of {N} records: not in the middle"
         result = box["result"]
         assert result.ok, result.errors
-        recs = records_of(asb_files(tmp_path / "bk"))
+        recs = records_of(asb_files(tmp_path / "bk") if into == "directory" else [tmp_path / "one.asb"])
         assert set(recs) == loaded
         assert result.data.records == N
     finally:
