@@ -130,3 +130,29 @@ def _wait_for_three(client: Any) -> None:
         except Exception:
             pass
         time.sleep(1)
+
+
+def test_a_backup_killed_on_three_nodes_continues_to_every_record_once(loaded: set[bytes], tmp_path: Path) -> None:
+    """kill -9 of asbkit itself while it reads three nodes at once, then -c."""
+    import json
+    import sys
+
+    h, p = split_addr(CLUSTER or "")
+    d = tmp_path / "bk"
+    state = d / "test.asb.state"
+    cmd = [sys.executable, "-m", "asbkit", "backup", "-h", h, "-p", str(p), "-n", NS, "-d", str(d), "-w", "2", "--no-progress"]
+    proc = subprocess.Popen([*cmd, "-L", "8000"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if sum(f["records"] for f in json.loads(state.read_text())["files"]) >= N // 3:
+                break
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.05)
+    assert proc.poll() is None, "the backup ended before it could be killed"
+    proc.kill()
+    proc.wait()
+    done = subprocess.run([*cmd, "-c", str(state)], capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert set(records_of(asb_files(d))) == loaded
