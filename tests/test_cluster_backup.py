@@ -598,3 +598,19 @@ def test_json_envelope_and_exit_codes_from_the_command_line(loaded: list[Any], t
     assert bad.returncode != 0 and doc["status"] == "error" and "--remove-files" in doc["errors"][0]["message"]
     usage = subprocess.run([*base, "-d", "x", "-o", "y"], capture_output=True, text=True)
     assert usage.returncode == 2 and "exactly one" in usage.stdout
+
+
+def test_continuing_refuses_files_changed_since(resume_data: set[bytes], tmp_path: Path) -> None:
+    d = tmp_path / "bk"
+    state = d / "test.asb.state"
+    cut = _interrupt(_cli("-d", str(d), "-L", "20000", "-F", "1"), state, signal.SIGINT, 0.5)
+    assert cut.returncode != 0
+    import json
+
+    saved = json.loads(state.read_text())
+    complete = [f["name"] for f in saved["files"] if f["sha256"]]
+    assert complete, "with -F 1 some files are complete by half-way"
+    with open(complete[0], "ab") as f:
+        f.write(b"tampered")
+    again = subprocess.run(_cli("-d", str(d), "-F", "1", "-c", str(state)), capture_output=True, text=True)
+    assert again.returncode != 0 and Path(complete[0]).name in again.stderr and "changed since" in again.stderr, again.stderr[-1500:]

@@ -197,6 +197,14 @@ impl Output {
         for f in files {
             next = next.max(f.index + 1);
             if f.sha256.is_some() {
+                // A complete file must still be there as it was left.
+                let len = std::fs::metadata(&f.name).map_err(|e| Error::from(e).with_path(f.name.clone()))?.len();
+                if len != f.bytes {
+                    return Err(Error::value(format!(
+                        "{} is {len} bytes long, not the {} it had when complete: it was changed since",
+                        f.name, f.bytes
+                    )));
+                }
                 out.done.lock().unwrap().push(f.clone());
                 continue;
             }
