@@ -136,3 +136,24 @@ def test_partition_lists_and_jobs() -> None:
     assert split[0].after == digest and split[1].after is None
     assert sum(j.count for j in split) == after.count
     assert len(jobs_for([PartitionRange(5, 2)], 8)) == 2, "never more jobs than partitions"
+
+
+def test_continuing_from_a_foreign_or_mismatched_state_is_refused_before_connecting(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from asbkit.cluster import ClusterConfig
+    from asbkit.commands.backup import _fingerprint, backup
+    from asbkit.resume import save_state
+
+    nowhere = ClusterConfig(hosts="127.0.0.1", port=1)
+    bogus = tmp_path / "c.state"
+    bogus.write_bytes(b"\x00" * 64)
+    r = backup(nowhere, BackupOptions(namespace="ns", directory=str(tmp_path / "d"), continue_from=str(bogus)), progress=False)
+    assert not r.ok and "not an asbkit backup state" in str(r.errors[0])
+    before = BackupOptions(namespace="ns", directory=str(tmp_path / "d"), sets=["a"])
+    state = tmp_path / "ours.state"
+    save_state(state, namespace="ns", target={}, layers="plain", arguments=_fingerprint(before), partitions=[], files=[], indexes=0, udfs=0, tool="t")
+    changed = BackupOptions(namespace="ns", directory=str(tmp_path / "d"), sets=["b"], continue_from=str(state))
+    r = backup(nowhere, changed, progress=False)
+    assert not r.ok and "options differ" in str(r.errors[0]) and "sets" in str(r.errors[0])
+    layered = BackupOptions(namespace="ns", directory=str(tmp_path / "d"), sets=["a"], continue_from=str(state), layers=__import__("asbkit").Layers(compress="zstd"))
+    r = backup(nowhere, layered, progress=False)
+    assert not r.ok and "-z/-y" in str(r.errors[0])

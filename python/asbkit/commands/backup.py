@@ -182,156 +182,163 @@ def backup(
             config, o, lambda sample: backup(config, sample, progress=False, handle_signals=False)
         )
         return CommandResult("backup", report, errors)
-
-    state_path = backup_target.state_path(o)
-    state = None
-    if o.continue_from:
-        state = resume_mod.load_state(o.continue_from)
-        if state["namespace"] != o.namespace or state["arguments"] != _fingerprint(o):
-            changed = sorted(k for k in set(state["arguments"]) | set(_fingerprint(o)) if state["arguments"].get(k) != _fingerprint(o).get(k))
-            return CommandResult("backup", report, [BackupFailed(
-                "the options differ from those of the interrupted backup"
-                + (f" ({', '.join(changed)})" if changed else "")
-                + ": continue with the same arguments",
-                path=o.continue_from,
-            )])
-        if state["layers"] != o.layers.describe():
-            return CommandResult("backup", report, [BackupFailed(
-                f"the interrupted backup was written {state['layers']}, not {o.layers.describe()}: "
-                "give the same -z/-y options", path=o.continue_from)])
-
     try:
+        state = _continuation(o)
         backup_target.prepare_output_place(o, resuming=state is not None)
-    except AsbError as exc:
-        return CommandResult("backup", report, [exc])
-    except OSError as exc:
-        return CommandResult("backup", report, [exc])
-
-    try:
         cluster = Cluster(config)
-    except (AsbError, ValueError) as exc:
-        return CommandResult("backup", report, [exc if isinstance(exc, AsbError) else AsbError(str(exc))])
-    interrupted = threading.Event()
-    old_handlers: dict[int, Any] = {}
+    except (AsbError, OSError) as exc:
+        return CommandResult("backup", report, [exc])
+    except ValueError as exc:
+        return CommandResult("backup", report, [AsbError(str(exc))])
     try:
+        run = _Run(cluster, o, state, report)
+        run.drive(progress, on_progress, handle_signals)
+        return run.conclude(started)
+    except (AsbError, OSError) as exc:
+        report.duration_seconds = time.monotonic() - started
+        return CommandResult("backup", report, [exc])
+    except ValueError as exc:
+        return CommandResult("backup", report, [AsbError(str(exc))])
+    finally:
+        cluster.close()
+
+
+def _continuation(o: BackupOptions) -> dict[str, Any] | None:
+    """The saved state `-c` names, checked against the options now (None without `-c`)."""
+    if not o.continue_from:
+        return None
+    state = resume_mod.load_state(o.continue_from)
+    now = _fingerprint(o)
+    if state["namespace"] != o.namespace or state["arguments"] != now:
+        changed = sorted(k for k in set(state["arguments"]) | set(now) if state["arguments"].get(k) != now.get(k))
+        raise BackupFailed(
+            "the options differ from those of the interrupted backup"
+            + (f" ({', '.join(changed)})" if changed else "")
+            + ": continue with the same arguments",
+            path=o.continue_from,
+        )
+    if state["layers"] != o.layers.describe():
+        raise BackupFailed(
+            f"the interrupted backup was written {state['layers']}, not {o.layers.describe()}: give the same -z/-y options",
+            path=o.continue_from,
+        )
+    return state
+
+
+class _Run:
+    """One backup on a connected cluster: plan (jobs, output, checkpoint, metadata), drive
+    the jobs while saving the state, then conclude (manifest, or the state to continue)."""
+
+    def __init__(self, cluster: Cluster, o: BackupOptions, state: dict[str, Any] | None, report: BackupReport) -> None:
+        self.o, self.state, self.report = o, state, report
+        self.state_path = backup_target.state_path(o)
         report.server_version = cluster.build()
-        if o.namespace not in cluster.namespaces():
+        namespaces = cluster.namespaces()
+        if o.namespace not in namespaces:
             raise BackupFailed(
-                f"namespace {o.namespace!r} is not on the cluster (it has: {', '.join(cluster.namespaces()) or 'none'}); check -n/--namespace"
-            )
-        filter_exp = None
-        if o.filter_exp:
-            filter_exp = base64.b64decode(o.filter_exp)
-        else:
-            filter_exp = backup_filter(
-                parse_backup_time(o.modified_after) if o.modified_after else None,
-                parse_backup_time(o.modified_before) if o.modified_before else None,
-                o.no_ttl_only,
-                o.sets,
+                f"namespace {o.namespace!r} is not on the cluster (it has: {', '.join(namespaces) or 'none'}); check -n/--namespace"
             )
         jobs, after = plan_jobs(cluster, o)
-        codec = o.layers.codec_args()
-        kind = "directory" if o.directory else "stdout" if o.output_file == "-" else "file"
-        path = o.directory or (o.output_file if kind == "file" else None)
-        output = _codec.BackupOutput(
-            kind, path, o.namespace,
+        self.kind = "directory" if o.directory else "stdout" if o.output_file == "-" else "file"
+        self.path = o.directory or (o.output_file if self.kind == "file" else None)
+        self.output = _codec.BackupOutput(
+            self.kind, self.path, o.namespace,
             prefix=o.output_file_prefix, file_limit=o.file_limit << 20, first_file=True,
             nice_mib=o.nice, level=o.layers.compression_level,
-            resume=state["files"] if state else None, **codec,
+            resume=state["files"] if state else None, **o.layers.codec_args(),
         )
         if state:
-            if state.get("jobs"):
-                # The same partitions as before, job by job (-l ownership may have moved).
-                quota = jobs[0].quota if jobs else 0
-                jobs = [ScanJob(i, pids, quota) for i, pids in enumerate(state["jobs"])]
+            jobs = self._continued_jobs(jobs)
             backup_target.drop_uncommitted_files(o, state)
-            ckpt = _codec.BackupCheckpoint(state["partitions"])
+            self.ckpt = _codec.BackupCheckpoint(state["partitions"])
             report.indexes, report.udfs = state["indexes"], state["udfs"]
-            if o.max_records:
-                done = sum(f["records"] for f in state["files"])
-                left = max(0, o.max_records - done)
-                for j in jobs:
-                    j.quota = -(-left // len(jobs)) if left else 0
-                if not left:
-                    jobs = []
         else:
-            ckpt = _codec.BackupCheckpoint([(pid, d, 0, False) for pid, d in after.items()])
+            self.ckpt = _codec.BackupCheckpoint([(pid, d, 0, False) for pid, d in after.items()])
+        self.jobs = jobs
         rps = max(1, o.records_per_second // max(1, len(jobs))) if o.records_per_second else 0
-        engine = Engine(cluster, o, output, ckpt, filter_exp, first_file_job=state is None, rps=rps)
+        self.engine = Engine(cluster, o, self.output, self.ckpt, _filter_expression(o), first_file_job=state is None, rps=rps)
         if state is None:
             indexes, udfs = cluster_metadata(cluster, o.namespace, o.sets, indexes=not o.no_indexes, udfs=not o.no_udfs)
-            engine.metadata = indexes + udfs
+            self.engine.metadata = indexes + udfs
             report.indexes, report.udfs = len(indexes), len(udfs)
             if indexes:
                 log.info("Backing up %d secondary index(es)", len(indexes))
             if udfs:
                 log.info("Backing up %d UDF file(s)", len(udfs))
+        self.estimate = 0 if o.no_records else cluster.record_estimate(o.namespace, o.sets or None)
+        self.already = sum(f["records"] for f in state["files"]) if state else 0
+        self.failed: BaseException | None = None
+        self.interrupted = threading.Event()
 
-        estimate = 0 if o.no_records else cluster.record_estimate(o.namespace, o.sets or None)
-        already = sum(f["records"] for f in state["files"]) if state else 0
+    def _continued_jobs(self, planned: list[ScanJob]) -> list[ScanJob]:
+        """The interrupted backup's jobs (-l ownership may have moved since), with what is
+        left of --max-records."""
+        state, o = self.state or {}, self.o
+        jobs = planned
+        if state.get("jobs"):
+            jobs = [ScanJob(i, pids, planned[0].quota if planned else 0) for i, pids in enumerate(state["jobs"])]
+        if o.max_records:
+            left = max(0, o.max_records - sum(f["records"] for f in state["files"]))
+            if not left:
+                return []
+            for j in jobs:
+                j.quota = -(-left // len(jobs))
+        return jobs
 
-        def save_state() -> None:
-            if state_path is None:
-                return
-            parts, files = ckpt.snapshot(output)
-            resume_mod.save_state(
-                state_path, namespace=o.namespace,
-                target={"kind": kind, "path": path, "prefix": o.output_file_prefix},
-                layers=o.layers.describe(), arguments=_fingerprint(o),
-                partitions=parts, files=list(files), indexes=report.indexes, udfs=report.udfs, tool=TOOL,
-                jobs=[j.pids for j in jobs],
-            )
+    def save_state(self) -> None:
+        if self.state_path is None:
+            return
+        o = self.o
+        parts, files = self.ckpt.snapshot(self.output)
+        resume_mod.save_state(
+            self.state_path, namespace=o.namespace,
+            target={"kind": self.kind, "path": self.path, "prefix": o.output_file_prefix},
+            layers=o.layers.describe(), arguments=_fingerprint(o),
+            partitions=parts, files=list(files), indexes=self.report.indexes, udfs=self.report.udfs, tool=TOOL,
+            jobs=[j.pids for j in self.jobs],
+        )
 
+    def drive(self, progress: bool | None, on_progress: Callable[[int, int, int], None] | None, handle_signals: bool) -> None:
+        """Runs the jobs, showing progress and saving the state; Ctrl-C or SIGTERM stops
+        every scan at its next message."""
+        old_handlers: dict[int, Any] = {}
         if handle_signals and threading.current_thread() is threading.main_thread():
             def on_signal(signum: int, frame: Any) -> None:
-                interrupted.set()
-                ckpt.cancel()
+                self.interrupted.set()
+                self.ckpt.cancel()
 
             for sig in (signal.SIGINT, signal.SIGTERM):
                 old_handlers[sig] = signal.signal(sig, on_signal)
-
         from ..progress import BackupProgress
 
-        display = BackupProgress(estimate, already, enabled=progress)
-        with ThreadPoolExecutor(max_workers=max(1, len(jobs)), thread_name_prefix="backup") as pool:
-            futures = [pool.submit(engine.run, j) for j in jobs]
-            last_save = time.monotonic()
-            failed: BaseException | None = None
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, timeout=0.25, return_when=FIRST_EXCEPTION)
-                for f in done:
-                    if f.exception() is not None and failed is None:
-                        failed = f.exception()
-                        ckpt.cancel()
-                records, text_bytes = ckpt.counters()
-                display.update(already + records, text_bytes)
-                if on_progress:
-                    on_progress(already + records, text_bytes, estimate)
-                if state_path and time.monotonic() - last_save >= o.checkpoint_seconds:
-                    save_state()
-                    last_save = time.monotonic()
-        display.close()
-        if failed is not None or interrupted.is_set() or ckpt.cancelled():
-            if state_path and not isinstance(failed, BackupOutputFailed):
-                save_state()
-                report.state_file = state_path
-            report.interrupted = True
-            _fill_from_files(report, output.files())
-            report.duration_seconds = time.monotonic() - started
-            if failed is None:
-                err: AsbError = BackupFailed(
-                    "the backup was interrupted"
-                    + (f"; to go on, run the same command with -c {state_path}" if report.state_file else "")
-                )
-            elif isinstance(failed, AsbError):
-                err = failed
-                if report.state_file and "continue" not in err.message:
-                    err.message += f"; the state is saved: continue with -c {state_path}"
-            else:
-                raise failed
-            return CommandResult("backup", report, [err])
-        files = output.finish()
+        display = BackupProgress(self.estimate, self.already, enabled=progress)
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, len(self.jobs)), thread_name_prefix="backup") as pool:
+                pending = {pool.submit(self.engine.run, j) for j in self.jobs}
+                last_save = time.monotonic()
+                while pending:
+                    done, pending = wait(pending, timeout=0.25, return_when=FIRST_EXCEPTION)
+                    for f in done:
+                        if f.exception() is not None and self.failed is None:
+                            self.failed = f.exception()
+                            self.ckpt.cancel()
+                    records, text_bytes = self.ckpt.counters()
+                    display.update(self.already + records, text_bytes)
+                    if on_progress:
+                        on_progress(self.already + records, text_bytes, self.estimate)
+                    if self.state_path and time.monotonic() - last_save >= self.o.checkpoint_seconds:
+                        self.save_state()
+                        last_save = time.monotonic()
+        finally:
+            display.close()
+            for sig, h in old_handlers.items():
+                signal.signal(sig, h)
+
+    def conclude(self, started: float) -> CommandResult[BackupReport]:
+        o, report = self.o, self.report
+        if self.failed is not None or self.interrupted.is_set() or self.ckpt.cancelled():
+            return self._stopped(started)
+        files = self.output.finish()
         _fill_from_files(report, files)
         manifest = backup_target.manifest_path(o)
         if manifest:
@@ -341,20 +348,45 @@ def backup(
                 layers=o.layers.describe(),
             )
             report.manifest = manifest
-        for stale in {o.continue_from, state_path} - {None}:
+        for stale in {o.continue_from, self.state_path} - {None}:
             if stale and os.path.exists(stale):
                 os.remove(stale)
         report.duration_seconds = time.monotonic() - started
         return CommandResult("backup", report)
-    except (AsbError, OSError) as exc:
+
+    def _stopped(self, started: float) -> CommandResult[BackupReport]:
+        """Interrupted or failed: the state to continue from (unless writing failed)."""
+        report, failed = self.report, self.failed
+        if self.state_path and not isinstance(failed, BackupOutputFailed):
+            self.save_state()
+            report.state_file = self.state_path
+        report.interrupted = True
+        _fill_from_files(report, self.output.files())
         report.duration_seconds = time.monotonic() - started
-        return CommandResult("backup", report, [exc])
-    except ValueError as exc:
-        return CommandResult("backup", report, [AsbError(str(exc))])
-    finally:
-        for sig, h in old_handlers.items():
-            signal.signal(sig, h)
-        cluster.close()
+        if failed is None:
+            err: AsbError = BackupFailed(
+                "the backup was interrupted"
+                + (f"; to go on, run the same command with -c {self.state_path}" if report.state_file else "")
+            )
+        elif isinstance(failed, AsbError):
+            err = failed
+            if report.state_file and "continue" not in err.message:
+                err.message += f"; the state is saved: continue with -c {self.state_path}"
+        else:
+            raise failed
+        return CommandResult("backup", report, [err])
+
+
+def _filter_expression(o: BackupOptions) -> bytes | None:
+    """`-f` as given, or the expression asbackup builds for -a/-b, --no-ttl-only and sets."""
+    if o.filter_exp:
+        return base64.b64decode(o.filter_exp)
+    return backup_filter(
+        parse_backup_time(o.modified_after) if o.modified_after else None,
+        parse_backup_time(o.modified_before) if o.modified_before else None,
+        o.no_ttl_only,
+        o.sets,
+    )
 
 
 def _fill_from_files(report: BackupReport, files: list[dict[str, Any]]) -> None:
