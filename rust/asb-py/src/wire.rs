@@ -457,9 +457,8 @@ pub(crate) fn count_scan(
     opts.tls = tls_of(tls.as_deref(), tls_name, &addr);
     py.allow_threads(|| {
         let mut conn = Connection::open(&addr, &opts)?;
-        let mut progress = asb_wire::Progress::default();
         let mut count = |_: &asb_core::Record| Ok(());
-        let outcome = asb_wire::run_scan(&mut conn, &request, DecodeOptions::default(), asb_wire::ScanLimits::default(), &mut progress, &mut count);
+        let outcome = asb_wire::run_scan(&mut conn, &request, DecodeOptions::default(), asb_wire::ScanLimits::default(), &mut count);
         match outcome.error {
             Some(e) => Err(e),
             None => Ok(outcome.records),

@@ -13,7 +13,7 @@ use asb_core::Record;
 use crate::conn::{ConnectOptions, Connection};
 use crate::error::{WireError, WireErrorKind};
 use crate::proto::partition_of;
-use crate::scan::{run_scan, DecodeOptions, Progress, RecordSink, ScanLimits, ScanOutcome, ScanRequest, N_PARTITIONS};
+use crate::scan::{run_scan, DecodeOptions, RecordSink, ScanLimits, ScanOutcome, ScanRequest, N_PARTITIONS};
 
 /// Text handed to the output at once: whole records, so a file only ever holds whole ones.
 const CHUNK: usize = 64 * 1024;
@@ -243,8 +243,7 @@ pub fn scan_into(job: &ScanJob, output: &Output, out: &mut Job, ckpt: &Checkpoin
         deadline: job.total_timeout.map(|t| Instant::now() + t),
         cancel: Some(&ckpt.cancel),
     };
-    let mut progress = Progress::default();
-    let mut outcome = run_scan(&mut conn, &req, job.decode, limits, &mut progress, &mut sink);
+    let mut outcome = run_scan(&mut conn, &req, job.decode, limits, &mut sink);
     let capped = sink.quota == 0;
     if capped && matches!(&outcome.error, Some(e) if e.kind == WireErrorKind::Cancelled && !ckpt.cancel.load(Ordering::Relaxed)) {
         outcome.error = None;

@@ -16,4 +16,4 @@ pub mod write;
 
 pub use conn::{ConnectOptions, Connection, Credentials, Tls};
 pub use error::{WireError, WireErrorKind, WireResult};
-pub use scan::{run_scan, DecodeOptions, PartitionCursor, Progress, ScanLimits, ScanOutcome, ScanRequest};
+pub use scan::{run_scan, DecodeOptions, PartitionCursor, ScanLimits, ScanOutcome, ScanRequest};

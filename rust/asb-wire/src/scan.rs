@@ -98,22 +98,6 @@ pub struct DecodeOptions {
     pub compact: bool,
 }
 
-/// Per-partition progress of a scan: the last digest received and how many records.
-#[derive(Clone, Debug)]
-pub struct Progress {
-    pub last: Vec<Option<[u8; 20]>>,
-    pub records: Vec<u64>,
-}
-
-impl Default for Progress {
-    fn default() -> Progress {
-        Progress {
-            last: vec![None; N_PARTITIONS],
-            records: vec![0; N_PARTITIONS],
-        }
-    }
-}
-
 #[derive(Debug, Default)]
 pub struct ScanOutcome {
     pub records: u64,
@@ -144,15 +128,14 @@ pub struct ScanLimits<'a> {
     pub cancel: Option<&'a AtomicBool>,
 }
 
-/// Sends `req` on `conn` and hands every record to `sink`, keeping `progress` per
-/// partition. Errors after the request was sent end up in [`ScanOutcome::error`], so the
-/// caller always learns how far each partition got.
+/// Sends `req` on `conn` and hands every record to `sink`, which keeps whatever progress
+/// it needs (the backup keeps it with the text, see `backup`). Errors after the request
+/// was sent end up in [`ScanOutcome::error`]: every record before them reached the sink.
 pub fn run_scan(
     conn: &mut Connection,
     req: &ScanRequest,
     opts: DecodeOptions,
     limits: ScanLimits<'_>,
-    progress: &mut Progress,
     sink: &mut dyn RecordSink,
 ) -> ScanOutcome {
     let mut outcome = ScanOutcome::default();
@@ -188,7 +171,7 @@ pub fn run_scan(
                 }
                 other => return Err(WireError::protocol(format!("a scan was answered with a message of type {other}"))),
             };
-            if decode_reply(body, opts, &mut rec, &mut outcome, progress, sink)? {
+            if decode_reply(body, opts, &mut rec, &mut outcome, sink)? {
                 return Ok(());
             }
         }
@@ -206,7 +189,6 @@ pub fn decode_reply(
     opts: DecodeOptions,
     rec: &mut Record,
     outcome: &mut ScanOutcome,
-    progress: &mut Progress,
     sink: &mut dyn RecordSink,
 ) -> WireResult<bool> {
     let mut pos = 0;
@@ -228,10 +210,7 @@ pub fn decode_reply(
             return Ok(true);
         }
         decode_record(body, &mut pos, &h, rec, opts)?;
-        let pid = partition_of(&rec.digest) as usize;
         sink.record(rec)?;
-        progress.last[pid] = Some(rec.digest);
-        progress.records[pid] += 1;
         outcome.records += 1;
     }
     Ok(false)

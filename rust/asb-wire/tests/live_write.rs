@@ -7,7 +7,7 @@ use asb_core::digest::compute_digest;
 use asb_core::synth::{synth_record, Rng};
 use asb_core::write::encode_record;
 use asb_core::{BlobType, Key, Record, Value};
-use asb_wire::scan::{run_scan, DecodeOptions, PartitionCursor, Progress, ScanLimits, ScanRequest};
+use asb_wire::scan::{run_scan, DecodeOptions, PartitionCursor, ScanLimits, ScanRequest};
 use asb_wire::write::{encode_write, write_batch, write_record, BatchWrite, Exists, WritePolicy};
 use asb_wire::{ConnectOptions, Connection};
 
@@ -70,7 +70,7 @@ fn read_back(addr: &str, recs: &[Record]) -> std::collections::HashMap<[u8; 20],
     };
     let mut conn = Connection::open(addr, &ConnectOptions::default()).unwrap();
     let mut out = std::collections::HashMap::new();
-    let outcome = run_scan(&mut conn, &req, DecodeOptions::default(), ScanLimits::default(), &mut Progress::default(), &mut |r: &Record| {
+    let outcome = run_scan(&mut conn, &req, DecodeOptions::default(), ScanLimits::default(), &mut |r: &Record| {
         out.insert(r.digest, text_of(r));
         Ok(())
     });

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::thread;
 
 use asb_wire::proto::*;
-use asb_wire::scan::{run_scan, DecodeOptions, PartitionCursor, Progress, ScanLimits, ScanRequest};
+use asb_wire::scan::{run_scan, DecodeOptions, PartitionCursor, ScanLimits, ScanRequest};
 use asb_wire::tls::{client_config, TlsOptions};
 use asb_wire::{ConnectOptions, Connection, Tls};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, KeyUsagePurpose};
@@ -139,7 +139,7 @@ fn scan(addr: &str, tls: &TlsOptions, name: &str) -> Result<u64, String> {
     let mut conn = Connection::open(addr, &opts).map_err(|e| e.to_string())?;
     let req = ScanRequest { namespace: b"test".to_vec(), partitions: vec![PartitionCursor { pid: 3, after: None }], ..ScanRequest::default() };
     let mut n = 0;
-    let outcome = run_scan(&mut conn, &req, DecodeOptions::default(), ScanLimits::default(), &mut Progress::default(), &mut |_: &asb_core::Record| {
+    let outcome = run_scan(&mut conn, &req, DecodeOptions::default(), ScanLimits::default(), &mut |_: &asb_core::Record| {
         n += 1;
         Ok(())
     });

@@ -7,7 +7,7 @@ use std::io::Cursor;
 
 use asb_core::write::encode_record;
 use asb_core::{Entity, Header, Reader, Record};
-use asb_wire::scan::{decode_reply, DecodeOptions, Progress, ScanOutcome};
+use asb_wire::scan::{decode_reply, DecodeOptions, ScanOutcome};
 use asb_wire::WireResult;
 use libfuzzer_sys::fuzz_target;
 
@@ -40,7 +40,6 @@ fuzz_target!(|data: &[u8]| {
     let opts = DecodeOptions { compact: flags & 1 == 1 };
     let mut rec = Record::new();
     let mut outcome = ScanOutcome::default();
-    let mut progress = Progress::default();
     let mut sink = |r: &Record| check(r);
-    let _ = decode_reply(body, opts, &mut rec, &mut outcome, &mut progress, &mut sink);
+    let _ = decode_reply(body, opts, &mut rec, &mut outcome, &mut sink);
 });
