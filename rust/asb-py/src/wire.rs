@@ -335,10 +335,6 @@ impl BackupCheckpoint {
         Ok((p.last.map(|d| PyBytes::new(py, &d).unbind()), p.records, p.done))
     }
 
-    fn mark_done(&self, pids: Vec<u16>) {
-        self.inner.mark_done(&pids);
-    }
-
     /// One consistent moment: (partitions that have any progress, as (pid, last, records,
     /// done)), and the files' accounts.
     #[allow(clippy::type_complexity)]

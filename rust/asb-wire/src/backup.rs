@@ -67,13 +67,6 @@ impl Checkpoint {
         let parts = self.lock();
         (parts.clone(), output.files())
     }
-
-    pub fn mark_done(&self, pids: &[u16]) {
-        let mut parts = self.lock();
-        for &p in pids {
-            parts[p as usize].done = true;
-        }
-    }
 }
 
 #[derive(Clone, Copy, Debug)]
