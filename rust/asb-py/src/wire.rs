@@ -86,9 +86,21 @@ fn tls_of(tls: Option<&TlsConfig>, name: Option<String>, addr: &str) -> Option<a
     })
 }
 
-fn connect_options(connect_timeout_ms: u64, socket_timeout_ms: u64, user: Option<String>, credential: Option<String>, clear_password: Option<String>) -> ConnectOptions {
+/// How to reach one node: timeouts, credentials and TLS, as every entry point takes them.
+struct Peer<'a> {
+    connect_timeout_ms: u64,
+    socket_timeout_ms: u64,
+    user: Option<String>,
+    credential: Option<String>,
+    clear_password: Option<String>,
+    tls: Option<&'a TlsConfig>,
+    tls_name: Option<String>,
+}
+
+fn connect_options(addr: &str, p: Peer<'_>) -> ConnectOptions {
+    let Peer { connect_timeout_ms, socket_timeout_ms, user, credential, clear_password, tls, tls_name } = p;
     ConnectOptions {
-        tls: None,
+        tls: tls_of(tls, tls_name, addr),
         connect_timeout: Duration::from_millis(connect_timeout_ms.max(1)),
         socket_timeout: Duration::from_millis(socket_timeout_ms),
         credentials: user.map(|user| Credentials {
@@ -114,8 +126,8 @@ pub(crate) fn info(
     tls: Option<PyRef<'_, TlsConfig>>,
     tls_name: Option<String>,
 ) -> PyResult<Vec<String>> {
-    let mut opts = connect_options(timeout_ms, timeout_ms, user, credential, clear_password);
-    opts.tls = tls_of(tls.as_deref(), tls_name, &addr);
+    let peer = Peer { connect_timeout_ms: timeout_ms, socket_timeout_ms: timeout_ms, user, credential, clear_password, tls: tls.as_deref(), tls_name };
+    let opts = connect_options(&addr, peer);
     py.allow_threads(|| {
         let mut conn = Connection::open(&addr, &opts)?;
         let refs: Vec<&str> = commands.iter().map(String::as_str).collect();
@@ -398,8 +410,8 @@ pub(crate) fn scan_partitions<'py>(
         filter_exp,
         task_id: asb_wire::scan::random_task_id(),
     };
-    let mut connect = connect_options(connect_timeout_ms, socket_timeout_ms as u64, user, credential, clear_password);
-    connect.tls = tls_of(tls.as_deref(), tls_name, &addr);
+    let peer = Peer { connect_timeout_ms, socket_timeout_ms: socket_timeout_ms as u64, user, credential, clear_password, tls: tls.as_deref(), tls_name };
+    let connect = connect_options(&addr, peer);
     let scan = ScanJob {
         addr,
         connect,
@@ -449,8 +461,8 @@ pub(crate) fn count_scan(
         task_id: asb_wire::scan::random_task_id(),
         ..ScanRequest::default()
     };
-    let mut opts = connect_options(10_000, socket_timeout_ms as u64, None, None, None);
-    opts.tls = tls_of(tls.as_deref(), tls_name, &addr);
+    let peer = Peer { connect_timeout_ms: 10_000, socket_timeout_ms: socket_timeout_ms as u64, user: None, credential: None, clear_password: None, tls: tls.as_deref(), tls_name };
+    let opts = connect_options(&addr, peer);
     py.allow_threads(|| {
         let mut conn = Connection::open(&addr, &opts)?;
         let mut count = |_: &asb_core::Record| Ok(());
