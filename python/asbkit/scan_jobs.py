@@ -172,7 +172,6 @@ class Engine:
                     node = readers.get(pid)
                     if node is not None:
                         by_node.setdefault(node, []).append(pid)
-                before = self.ckpt.counters()[0]
                 groups = list(by_node.items())
                 shares = [0] * len(groups)
                 if job.quota:
@@ -201,8 +200,9 @@ class Engine:
                 if not pending:
                     return
                 # Progress resets the count: a node lost mid-scan costs tries only while
-                # nothing can be read.
-                fruitless = 0 if self.ckpt.counters()[0] > before else fruitless + 1
+                # nothing can be read. This job's own records: other jobs reading says
+                # nothing about these partitions.
+                fruitless = 0 if any(res["records"] for res in results) else fruitless + 1
                 if fruitless > o.max_retries:
                     reason = error_text(last_error) if last_error else "no node masters them (the cluster is changing, or a node is down)"
                     raise BackupFailed(
