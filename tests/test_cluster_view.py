@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from asbkit.cluster import Node, _masters_in_replicas, choose_readers, parse_hosts, parse_racks, replica_sets
+from asbkit.cluster import Node, choose_readers, parse_hosts, parse_racks, replica_bitmaps
 
 
 def bitmap(pids: set[int]) -> str:
@@ -26,9 +26,10 @@ def test_hosts_as_the_c_tools_write_them() -> None:
 
 def test_replicas_bitmaps_are_msb_first_per_replica_index() -> None:
     reply = f"test:0,2,{bitmap({0, 9, 4095})},{bitmap({1})};bar:0,1,{bitmap({5})}"
-    assert _masters_in_replicas(reply, "test") == [(0, [0, 9, 4095])]
-    assert replica_sets(reply, "test") == [(0, [0, 9, 4095]), (1, [1])]
-    assert replica_sets(reply, "bar") == [(0, [5])]
+    regime, held = replica_bitmaps(reply, "test")
+    assert regime == 0 and [pids for index, pids in held if index == 0] == [[0, 9, 4095]]
+    assert held == [(0, [0, 9, 4095]), (1, [1])]
+    assert replica_bitmaps(reply, "bar") == (0, [(0, [5])])
 
 
 def test_prefer_racks_reads_the_first_replica_on_a_preferred_rack() -> None:

@@ -145,6 +145,7 @@ class Cluster:
             raise AsbClusterError(f"cannot connect to {config.hosts} (port {config.port}): {_client_message(exc)}; {hint}") from exc
         self.client = client
         self._credential: str | None = None
+        self._no_racks = False
         self._tls: Any = None
         if config.tls:
             from . import _codec
@@ -228,24 +229,32 @@ class Cluster:
     def namespaces(self) -> list[str]:
         return [n for n in self.info_any("namespaces").strip().split(";") if n]
 
+    def _replicas(self, namespace: str) -> tuple[dict[int, Node], dict[int, list[tuple[int, Node]]]]:
+        """From one `replicas` round: pid → its master (a larger regime wins; partitions
+        without a master are absent), and pid → (replica index, node) of every holder."""
+        best: dict[int, tuple[int, Node]] = {}
+        holders: dict[int, list[tuple[int, Node]]] = {}
+        for node, reply in self.info_all("replicas").items():
+            regime, held = replica_bitmaps(reply, namespace)
+            for index, pids in held:
+                for pid in pids:
+                    holders.setdefault(pid, []).append((index, node))
+                    if index == 0:
+                        seen = best.get(pid)
+                        if seen is None or regime > seen[0]:
+                            best[pid] = (regime, node)
+        return {pid: node for pid, (_, node) in best.items()}, holders
+
     def partition_masters(self, namespace: str) -> dict[int, Node]:
         """pid → the node that masters it now (partitions without a master are absent)."""
-        best: dict[int, tuple[int, Node]] = {}
-        for node, reply in self.info_all("replicas").items():
-            for regime, pids in _masters_in_replicas(reply, namespace):
-                for pid in pids:
-                    seen = best.get(pid)
-                    if seen is None or regime > seen[0]:
-                        best[pid] = (regime, node)
-        return {pid: node for pid, (_, node) in best.items()}
+        return self._replicas(namespace)[0]
 
     def partition_readers(self, namespace: str, prefer_racks: list[int]) -> dict[int, Node]:
         """pid → the node to read it from: the first replica on a preferred rack, else the
         master (asbackup's --prefer-racks). Racks are an Enterprise feature: without them
-        every partition is read from its master, and the log says so."""
-        masters = self.partition_masters(namespace)
-        if not prefer_racks:
-            return masters
+        every partition is read from its master, and the log says so (once)."""
+        if not prefer_racks or self._no_racks:
+            return self.partition_masters(namespace)
         try:
             racks_reply = self.info_any("racks:")
         except AsbClusterError as exc:
@@ -253,14 +262,11 @@ class Cluster:
         rack_of = parse_racks(racks_reply, namespace)
         if rack_of is None:
             log.warning("--prefer-racks: the cluster reports no racks (%s): reading from masters", racks_reply.strip()[:60])
-            return masters
-        replicas: dict[int, list[tuple[int, Node]]] = {}
+            self._no_racks = True
+            return self.partition_masters(namespace)
+        masters, holders = self._replicas(namespace)
         by_name = {n.name: n for n in self.nodes()}
-        for node, reply in self.info_all("replicas").items():
-            for index, pids in replica_sets(reply, namespace):
-                for pid in pids:
-                    replicas.setdefault(pid, []).append((index, node))
-        return choose_readers(masters, replicas, {by_name[n]: r for n, r in rack_of.items() if n in by_name}, prefer_racks)
+        return choose_readers(masters, holders, {by_name[n]: r for n, r in rack_of.items() if n in by_name}, prefer_racks)
 
     def stable_partition_masters(self, namespace: str, timeout: float = 30.0) -> dict[int, Node]:
         """The partition map once every partition has a master (or the best one when
@@ -310,7 +316,7 @@ def parse_racks(reply: str, namespace: str) -> dict[str, int] | None:
     return out or None
 
 
-def _replica_bitmaps(reply: str, namespace: str) -> tuple[int, list[tuple[int, list[int]]]]:
+def replica_bitmaps(reply: str, namespace: str) -> tuple[int, list[tuple[int, list[int]]]]:
     """From a node's `replicas` answer: the regime, and (replica index, partitions it holds
     at that index). Bitmaps are MSB-first; index 0 is the master."""
     for entry in reply.strip().split(";"):
@@ -328,11 +334,6 @@ def _replica_bitmaps(reply: str, namespace: str) -> tuple[int, list[tuple[int, l
     return 0, []
 
 
-def replica_sets(reply: str, namespace: str) -> list[tuple[int, list[int]]]:
-    """(replica index, partitions this node holds at that index)."""
-    return _replica_bitmaps(reply, namespace)[1]
-
-
 def choose_readers(
     masters: dict[int, Node], replicas: dict[int, list[tuple[int, Node]]], rack_of: dict[Node, int], prefer: list[int]
 ) -> dict[int, Node]:
@@ -347,12 +348,6 @@ def choose_readers(
                 out[pid] = on_rack[0]
                 break
     return out
-
-
-def _masters_in_replicas(reply: str, namespace: str) -> list[tuple[int, list[int]]]:
-    """From a node's `replicas` answer, (regime, the partitions of `namespace` it masters)."""
-    regime, held = _replica_bitmaps(reply, namespace)
-    return [(regime, pids) for index, pids in held if index == 0]
 
 
 def _info_value(reply: str) -> str:
