@@ -104,8 +104,9 @@ impl OpenFile {
         Ok(())
     }
 
+    /// The bytes the file holds now (the sink under the layers counts them as they go).
     fn refresh_bytes(&mut self) {
-        self.stats.bytes = sink_of(&self.writer).bytes;
+        self.stats.bytes = self.writer.get_ref().bytes;
     }
 
     fn io_error(&self, e: io::Error) -> Error {
@@ -137,12 +138,6 @@ impl OpenFile {
         }
         Ok(stats)
     }
-}
-
-/// The sink under the layers, for its byte count (written through `Write`, so always
-/// current after a write returns).
-fn sink_of(w: &LayeredWriter<Sink>) -> &Sink {
-    w.get_ref()
 }
 
 /// Paces written bytes to `-N/--nice` MiB/s across all jobs.
