@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from asbkit import _codec
+from asbkit.cluster import info_fields
 
 HOST = os.environ.get("ASBKIT_BENCH_HOST")
 C_ASBACKUP = os.environ.get("ASBKIT_C_ASBACKUP")
@@ -42,7 +43,7 @@ def _addr() -> tuple[str, int]:
 def _objects() -> int:
     h, p = _addr()
     stats = _codec.info(f"{h}:{p}", [f"namespace/{NS}"])[0]
-    return int(dict(kv.split("=", 1) for kv in stats.split(";") if "=" in kv)["objects"])
+    return int(info_fields(stats)["objects"])
 
 
 @pytest.fixture(scope="module")

@@ -283,16 +283,16 @@ class Cluster:
         total = 0
         if not sets:
             for reply in self.info_all(f"namespace/{namespace}").values():
-                stats = dict(kv.split("=", 1) for kv in reply.strip().split(";") if "=" in kv)
+                stats = info_fields(reply)
                 total += int(stats.get("master_objects", stats.get("objects", "0")) or 0)
             return total
         rf = 1
         for reply in self.info_all(f"namespace/{namespace}").values():
-            stats = dict(kv.split("=", 1) for kv in reply.strip().split(";") if "=" in kv)
+            stats = info_fields(reply)
             rf = max(rf, int(stats.get("effective_replication_factor", "1") or 1))
         for reply in self.info_all(f"sets/{namespace}").values():
             for entry in reply.strip().split(";"):
-                fields = dict(kv.split("=", 1) for kv in entry.split(":") if "=" in kv)
+                fields = info_fields(entry, ":")
                 if fields.get("set") in sets:
                     total += int(fields.get("objects", "0") or 0)
         return total // rf
@@ -348,6 +348,12 @@ def choose_readers(
                 out[pid] = on_rack[0]
                 break
     return out
+
+
+def info_fields(text: str, sep: str = ";") -> dict[str, str]:
+    """`k=v` pairs of an info answer, split at `sep` (`;` for stats, `:` inside an entry of
+    sindex-list or sets, `,` in udf-list); parts without `=` are left out."""
+    return dict(kv.split("=", 1) for kv in text.strip().split(sep) if "=" in kv)
 
 
 def _info_value(reply: str) -> str:

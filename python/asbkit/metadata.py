@@ -9,7 +9,7 @@ import logging
 from typing import Any
 
 from . import _codec
-from .cluster import Cluster
+from .cluster import Cluster, info_fields
 from .errors import AsbClusterError
 
 log = logging.getLogger("asbkit.backup")
@@ -37,12 +37,12 @@ def cluster_metadata(
     if udfs:
         reply = cluster.info_any("udf-list").strip()
         for entry in (e for e in reply.split(";") if e):
-            fields = dict(kv.split("=", 1) for kv in entry.split(",") if "=" in kv)
+            fields = info_fields(entry, ",")
             name = fields.get("filename")
             if not name:
                 continue
             got = cluster.info_any(f"udf-get:filename={name}").strip()
-            parts = dict(kv.split("=", 1) for kv in got.split(";") if "=" in kv)
+            parts = info_fields(got)
             if "content" not in parts:
                 raise AsbClusterError(f"UDF {name}: the server did not return its content ({got[:80]})")
             found_udfs.append(_codec.Udf(name, base64.b64decode(parts["content"]), "L"))
@@ -51,7 +51,7 @@ def cluster_metadata(
 
 def parse_sindex(namespace: str, entry: str) -> Any:
     """One `sindex-list` entry as a SecondaryIndex; None for an expression index."""
-    fields = dict(kv.split("=", 1) for kv in entry.split(":") if "=" in kv)
+    fields = info_fields(entry, ":")
     name = fields.get("indexname")
     if not name:
         raise AsbClusterError(f"a secondary index without a name in sindex-list: {entry[:120]}")
