@@ -7,7 +7,6 @@ import argparse
 from typing import Any
 
 from ..cluster import ClusterConfig, resolve_password
-from ..layers import Layers
 
 
 class _OptionalPassword(argparse.Action):
@@ -42,25 +41,6 @@ def add_connection_options(p: argparse.ArgumentParser) -> None:
     t.add_argument("--tls-certfile", "--tlsCertFile", help="client certificate (mutual TLS)")
     t.add_argument("--tls-crl-check", "--tlsCrlCheck", action="store_true", help="check the leaf certificate against CRLs")
     t.add_argument("--tls-crl-check-all", "--tlsCrlCheckAll", action="store_true", help="check the whole chain against CRLs")
-
-
-def add_layer_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("layers")
-    g.add_argument("-z", "--compress", choices=["zstd"], help="compress the files with zstd")
-    g.add_argument("--compression-level", type=int, default=0, metavar="N", help="zstd level (0: default 3)")
-    g.add_argument("-y", "--encrypt", choices=["aes128", "aes256"], help="encrypt the files")
-    g.add_argument("--encryption-key-file", metavar="PEM", help="private key to derive the encryption key from")
-    g.add_argument("--encryption-key-env", metavar="VAR", help="environment variable holding the base64 key")
-
-
-def layers_from(args: argparse.Namespace) -> Layers:
-    return Layers(
-        compress=args.compress,
-        encrypt=args.encrypt,
-        key_file=args.encryption_key_file,
-        key_env=args.encryption_key_env,
-        compression_level=args.compression_level,
-    )
 
 
 def cluster_config_from(args: argparse.Namespace) -> ClusterConfig:

@@ -80,11 +80,19 @@ def add_input_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-d", "--directory", action="append", default=[], metavar="DIR", help="a directory of .asb files")
 
 
-def add_layer_options(p: argparse.ArgumentParser) -> None:
+def add_layer_options(p: argparse.ArgumentParser, *, writing: bool = False) -> None:
+    """-z, -y and the key options; `writing` (a backup) words them for writing and adds
+    --compression-level."""
     g = p.add_argument_group("layers (as asbackup/asrestore take them)")
-    g.add_argument("-z", "--compress", choices=["zstd"], help="the files are zstd-compressed")
-    g.add_argument("-y", "--encrypt", choices=["aes128", "aes256"], help="the files are encrypted")
-    g.add_argument("--encryption-key-file", metavar="PEM", help="private key the backup was encrypted with")
+    if writing:
+        g.add_argument("-z", "--compress", choices=["zstd"], help="compress the files with zstd")
+        g.add_argument("--compression-level", type=int, default=0, metavar="N", help="zstd level (0: default 3)")
+        g.add_argument("-y", "--encrypt", choices=["aes128", "aes256"], help="encrypt the files")
+        g.add_argument("--encryption-key-file", metavar="PEM", help="private key to derive the encryption key from")
+    else:
+        g.add_argument("-z", "--compress", choices=["zstd"], help="the files are zstd-compressed")
+        g.add_argument("-y", "--encrypt", choices=["aes128", "aes256"], help="the files are encrypted")
+        g.add_argument("--encryption-key-file", metavar="PEM", help="private key the backup was encrypted with")
     g.add_argument("--encryption-key-env", metavar="VAR", help="environment variable holding the base64 key")
 
 

@@ -33,6 +33,8 @@ from ..layers import Layers
 from ..metadata import cluster_metadata
 from ..result import CommandResult
 from ..scan_jobs import Engine, ScanJob, plan_jobs
+from ._cluster_options import add_connection_options, cluster_config_from
+from ._options import Command, OptionError, add_layer_options, layers_from
 
 log = logging.getLogger("asbkit.backup")
 
@@ -425,8 +427,6 @@ def _split_sets(text: str | None) -> list[str]:
 
 def add_arguments(p: Any) -> None:
     """asbackup's flags, short and long, with its defaults."""
-    from ._cluster_options import add_connection_options, add_layer_options
-
     add_connection_options(p)
     g = p.add_argument_group("what")
     g.add_argument("-n", "--namespace", required=False, help="the namespace to back up (required)")
@@ -462,12 +462,10 @@ def add_arguments(p: Any) -> None:
     g.add_argument("-N", "--nice", type=int, default=0, metavar="MiB/s", help="write at most this many MiB/s")
     g = p.add_argument_group("file format")
     g.add_argument("-C", "--compact", action="store_true", help="blobs as raw bytes, not base64")
-    add_layer_options(p)
+    add_layer_options(p, writing=True)
 
 
 def options_from(args: Any) -> tuple[ClusterConfig, BackupOptions]:
-    from ._cluster_options import cluster_config_from, layers_from
-
     if not args.namespace and not args.remove_artifacts:
         raise ValueError("-n/--namespace is required")
     return cluster_config_from(args), BackupOptions(
@@ -536,8 +534,6 @@ def _add_all_arguments(p: Any) -> None:
 
 
 def run(args: Any) -> CommandResult[BackupReport]:
-    from ._options import OptionError
-
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         stream=sys.stderr,
@@ -564,13 +560,9 @@ def _stdout_data(args: Any) -> bool:
     return getattr(args, "output_file", None) == "-"
 
 
-def _command() -> Any:
-    from ._options import Command
-
-    return Command(
+COMMANDS = (
+    Command(
         "backup", HELP, _add_all_arguments, run, render, description=HELP,
         help_flags=("--help", "-Z", "--usage"), data_on_stdout=_stdout_data,
-    )
-
-
-COMMANDS = (_command(),)
+    ),
+)
