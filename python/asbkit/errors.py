@@ -115,3 +115,9 @@ class BackupOutputFailed(BackupFailed):
     since the files may not hold what a state would say."""
 
     code = "output_error"
+
+
+class RestoreFailed(AsbError):
+    """`asbkit restore` (or `verify`) stopped, or some records could not be written."""
+
+    code = "restore_failed"

@@ -121,3 +121,62 @@ class BackupProgress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.stop()  # type: ignore[attr-defined]
+
+
+class RestoreProgress:
+    """Records read and written, rate, percent of the input and ETA: a live display (rich)
+    on a terminal, asrestore's periodic counter lines otherwise."""
+
+    LOG_EVERY = 10.0
+
+    def __init__(self, total_bytes: int, enabled: bool | None = None, stream: TextIO | None = None) -> None:
+        import logging
+
+        self.stream = stream or sys.stderr
+        self.live = self.stream.isatty() if enabled is None else enabled
+        self.total = total_bytes
+        self.start = time.monotonic()
+        self._log = logging.getLogger("asbkit.restore")
+        self._last_log = self.start
+        self._bar: object = None
+        if self.live:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress as RichProgress, TextColumn, TimeRemainingColumn
+
+            self._bar = RichProgress(
+                TextColumn("{task.fields[records]:>12,} records"),
+                BarColumn(),
+                TextColumn("{task.percentage:>5.1f}%"),
+                TextColumn("{task.fields[rate]:>9,.0f} rec/s  {task.fields[failed]} failed"),
+                TimeRemainingColumn(),
+                console=Console(file=self.stream),
+                transient=True,
+            )
+            self._bar.start()  # type: ignore[attr-defined]
+            self._task = self._bar.add_task("restore", total=max(total_bytes, 1), records=0, rate=0.0, failed=0)  # type: ignore[attr-defined]
+
+    def update(self, c: dict[str, int]) -> None:
+        now = time.monotonic()
+        elapsed = max(now - self.start, 1e-9)
+        rate = c["read"] / elapsed
+        if self._bar is not None:
+            self._bar.update(self._task, completed=min(c["raw_bytes"], self.total or c["raw_bytes"]), records=c["read"], rate=rate, failed=c["failed"])  # type: ignore[attr-defined]
+            return
+        if now - self._last_log < self.LOG_EVERY:
+            return
+        self._last_log = now
+        self._log.info(
+            "%d record(s) (%d rec/s, %d KiB/s, retries: %d)", c["read"], rate, c["raw_bytes"] / 1024 / elapsed, c["retries"]
+        )
+        self._log.info(
+            "Expired %d : skipped %d : err_ignored %d : inserted %d: failed %d (existed %d , fresher %d)",
+            c["expired"], c["skipped"], c["err_ignored"], c["inserted"] + c["updated"], c["existed"] + c["fresher"], c["existed"], c["fresher"],
+        )
+        if self.total:
+            frac = min(c["raw_bytes"] / self.total, 1.0)
+            left = (1 - frac) * elapsed / frac if frac > 0 else 0
+            self._log.info("%d%% complete, ~%s remaining", frac * 100, _eta(left))
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()  # type: ignore[attr-defined]

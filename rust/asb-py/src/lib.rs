@@ -4,6 +4,7 @@
 mod convert;
 mod errors;
 mod files;
+mod restore;
 mod summary;
 mod types;
 mod wire;
@@ -38,5 +39,6 @@ fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(wire::info, m)?)?;
     m.add_function(wrap_pyfunction!(wire::hash_password, m)?)?;
     m.add_function(wrap_pyfunction!(wire::count_scan, m)?)?;
+    m.add_class::<restore::RestoreRun>()?;
     Ok(())
 }

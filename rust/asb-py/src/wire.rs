@@ -43,7 +43,7 @@ fn error_dict<'py>(py: Python<'py>, e: &WireError) -> PyResult<Bound<'py, PyDict
     Ok(d)
 }
 
-fn cluster_err(e: WireError) -> PyErr {
+pub(crate) fn cluster_err(e: WireError) -> PyErr {
     let code = match e.kind {
         WireErrorKind::Server(c) => Some(c),
         _ => None,
@@ -87,17 +87,17 @@ fn tls_of(tls: Option<&TlsConfig>, name: Option<String>, addr: &str) -> Option<a
 }
 
 /// How to reach one node: timeouts, credentials and TLS, as every entry point takes them.
-struct Peer<'a> {
-    connect_timeout_ms: u64,
-    socket_timeout_ms: u64,
-    user: Option<String>,
-    credential: Option<String>,
-    clear_password: Option<String>,
-    tls: Option<&'a TlsConfig>,
-    tls_name: Option<String>,
+pub(crate) struct Peer<'a> {
+    pub connect_timeout_ms: u64,
+    pub socket_timeout_ms: u64,
+    pub user: Option<String>,
+    pub credential: Option<String>,
+    pub clear_password: Option<String>,
+    pub tls: Option<&'a TlsConfig>,
+    pub tls_name: Option<String>,
 }
 
-fn connect_options(addr: &str, p: Peer<'_>) -> ConnectOptions {
+pub(crate) fn connect_options(addr: &str, p: Peer<'_>) -> ConnectOptions {
     let Peer { connect_timeout_ms, socket_timeout_ms, user, credential, clear_password, tls, tls_name } = p;
     ConnectOptions {
         tls: tls_of(tls, tls_name, addr),

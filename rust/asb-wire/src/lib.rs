@@ -10,6 +10,7 @@ pub mod backup;
 pub mod conn;
 pub mod error;
 pub mod proto;
+pub mod restore;
 pub mod scan;
 pub mod tls;
 pub mod write;

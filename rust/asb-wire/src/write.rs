@@ -222,42 +222,8 @@ impl BatchWrite {
 
     /// Adds a row; its index is the number of rows before it.
     pub fn push(&mut self, rec: &Record, namespace: Option<&[u8]>, ttl: u32, policy: &WritePolicy) {
-        let r = &mut self.rows;
-        r.extend_from_slice(&self.n_rows.to_be_bytes());
-        r.extend_from_slice(&rec.digest);
-        r.push(ROW_HAS_EXTRA_INFO | ROW_HAS_GENERATION | ROW_HAS_RECORD_TTL);
-        r.push(0); // info1
-        r.push(policy.info2() | INFO2_RESPOND_ALL_OPS);
-        r.push(policy.info3());
-        // Rows carry a 16-bit generation (GEN_GT compares with wrap-around).
-        r.extend_from_slice(&(if policy.generation_gt { rec.generation } else { 0 }).to_be_bytes());
-        r.extend_from_slice(&ttl.to_be_bytes());
-        let key = if policy.send_key { rec.key() } else { None };
-        let n_fields: u16 = 1 + rec.set().is_some() as u16 + key.is_some() as u16;
-        r.extend_from_slice(&n_fields.to_be_bytes());
-        r.extend_from_slice(&(rec.bin_count() as u16).to_be_bytes());
-        let mut field = |kind: u8, data: &[u8]| {
-            r.extend_from_slice(&(data.len() as u32 + 1).to_be_bytes());
-            r.push(kind);
-            r.extend_from_slice(data);
-        };
-        // Namespace first; the digest is the row's own.
-        field(FIELD_NAMESPACE, namespace.unwrap_or(rec.namespace()));
-        if let Some(set) = rec.set() {
-            field(FIELD_SET, set);
-        }
-        if let Some(key) = key {
-            key_field(&key, &mut self.scratch);
-            field(FIELD_KEY, &self.scratch);
-        }
-        for i in 0..rec.bin_count() {
-            let (name, value) = rec.bin(i);
-            let ptype = particle(&value, &mut self.scratch);
-            r.extend_from_slice(&((4 + name.len() + self.scratch.len()) as u32).to_be_bytes());
-            r.extend_from_slice(&[OP_WRITE, ptype, 0, name.len() as u8]);
-            r.extend_from_slice(name);
-            r.extend_from_slice(&self.scratch);
-        }
+        self.rows.extend_from_slice(&self.n_rows.to_be_bytes());
+        encode_row(&mut self.rows, &mut self.scratch, rec, namespace, ttl, policy);
         self.n_rows += 1;
     }
 
@@ -275,6 +241,61 @@ impl BatchWrite {
         self.n_rows = 0;
         m.finish()
     }
+}
+
+/// One batch row after its index: digest, attributes, namespace (first), set, key, ops.
+pub fn encode_row(r: &mut Vec<u8>, scratch: &mut Vec<u8>, rec: &Record, namespace: Option<&[u8]>, ttl: u32, policy: &WritePolicy) {
+    r.extend_from_slice(&rec.digest);
+    r.push(ROW_HAS_EXTRA_INFO | ROW_HAS_GENERATION | ROW_HAS_RECORD_TTL);
+    r.push(0); // info1
+    r.push(policy.info2() | INFO2_RESPOND_ALL_OPS);
+    r.push(policy.info3());
+    // Rows carry a 16-bit generation (GEN_GT compares with wrap-around).
+    r.extend_from_slice(&(if policy.generation_gt { rec.generation } else { 0 }).to_be_bytes());
+    r.extend_from_slice(&ttl.to_be_bytes());
+    let key = if policy.send_key { rec.key() } else { None };
+    let n_fields: u16 = 1 + rec.set().is_some() as u16 + key.is_some() as u16;
+    r.extend_from_slice(&n_fields.to_be_bytes());
+    r.extend_from_slice(&(rec.bin_count() as u16).to_be_bytes());
+    let mut field = |kind: u8, data: &[u8]| {
+        r.extend_from_slice(&(data.len() as u32 + 1).to_be_bytes());
+        r.push(kind);
+        r.extend_from_slice(data);
+    };
+    // Namespace first; the digest is the row's own.
+    field(FIELD_NAMESPACE, namespace.unwrap_or(rec.namespace()));
+    if let Some(set) = rec.set() {
+        field(FIELD_SET, set);
+    }
+    if let Some(key) = key {
+        key_field(&key, scratch);
+        field(FIELD_KEY, scratch);
+    }
+    for i in 0..rec.bin_count() {
+        let (name, value) = rec.bin(i);
+        let ptype = particle(&value, scratch);
+        r.extend_from_slice(&((4 + name.len() + scratch.len()) as u32).to_be_bytes());
+        r.extend_from_slice(&[OP_WRITE, ptype, 0, name.len() as u8]);
+        r.extend_from_slice(name);
+        r.extend_from_slice(scratch);
+    }
+}
+
+/// A batch message of rows made by [`encode_row`], indexed in the order given.
+pub fn batch_message<'a>(rows: impl ExactSizeIterator<Item = &'a [u8]> + Clone, timeout_ms: u32) -> Vec<u8> {
+    let n = rows.len() as u32;
+    let len = 5 + rows.clone().map(|r| 4 + r.len()).sum::<usize>();
+    let mut m = MsgBuilder::new(MsgHeader { info1: INFO1_BATCH, transaction_ttl: timeout_ms, ..MsgHeader::default() });
+    m.field_with(FIELD_BATCH, len, |b| {
+        b.reserve(len);
+        b.extend_from_slice(&n.to_be_bytes());
+        b.push(BATCH_PARENT_FLAGS);
+        for (i, row) in rows.enumerate() {
+            b.extend_from_slice(&(i as u32).to_be_bytes());
+            b.extend_from_slice(row);
+        }
+    });
+    m.finish()
 }
 
 /// Sends a batch and collects every row's result, by row index (`n_rows` of them).

@@ -1,0 +1,149 @@
+"""Putting a backup's secondary indexes and UDFs on a cluster, as asrestore does (spec 8.4):
+a UDF is registered; an index that exists identically is left alone, one of the same name
+that differs is dropped (waited out) and created again, a missing one is created."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .cluster import Cluster, info_fields
+from .errors import AsbClusterError
+from .metadata import parse_sindex
+
+log = logging.getLogger("asbkit.restore")
+
+#: `.asb` letters → the words `sindex-create` takes.
+INDEX_WORDS = {"N": "default", "L": "list", "K": "mapkeys", "V": "mapvalues"}
+PATH_WORDS = {"N": "numeric", "S": "string", "B": "blob", "G": "geo2dsphere"}
+
+
+@dataclass
+class MetadataCounts:
+    udfs: int = 0
+    indexes_created: int = 0
+    #: Already on the cluster exactly as in the backup: left alone.
+    indexes_matched: int = 0
+    #: On the cluster under the same name but different: dropped and created again.
+    indexes_replaced: int = 0
+    #: On sets that --set-list leaves out.
+    indexes_skipped: int = 0
+    replaced_names: list[str] = field(default_factory=list)
+
+    @property
+    def indexes(self) -> int:
+        return self.indexes_created + self.indexes_matched + self.indexes_replaced
+
+
+def _same(a: Any, b: Any) -> bool:
+    return (a.set or "", a.index_type, list(a.paths), a.context or None) == (b.set or "", b.index_type, list(b.paths), b.context or None)
+
+
+class MetadataApplier:
+    """Applies indexes and UDFs as a restore meets them (or at the end with -L)."""
+
+    def __init__(self, cluster: Cluster, namespace_map: tuple[str, str] | None, sets: list[str], timeout_s: float = 10.0) -> None:
+        self.cluster = cluster
+        self.rename = namespace_map
+        self.sets = sets
+        self.timeout_s = timeout_s
+        self.counts = MetadataCounts()
+        self._udfs: list[str] = []
+        self._indexes: list[tuple[str, str]] = []
+
+    def apply(self, entity: Any) -> None:
+        if hasattr(entity, "content"):
+            self.put_udf(entity)
+        else:
+            self.put_index(entity)
+
+    def put_udf(self, udf: Any) -> None:
+        content = base64.b64encode(bytes(udf.content)).decode()
+        reply = self.cluster.info_any(
+            f"udf-put:filename={udf.name};content={content};content-len={len(content)};udf-type=LUA;"
+        ).strip()
+        if reply.lower().startswith("error") or "error=" in reply:
+            raise AsbClusterError(f"UDF {udf.name} could not be registered: {reply[:200]} (-F/--no-udfs leaves UDFs out)")
+        self.counts.udfs += 1
+        self._udfs.append(udf.name)
+        log.info("registered UDF %s", udf.name)
+
+    def _existing(self, namespace: str) -> dict[str, Any]:
+        reply = self.cluster.info_any(f"sindex-list:ns={namespace};b64=true").strip()
+        out = {}
+        for entry in (e for e in reply.split(";") if e):
+            idx = parse_sindex(namespace, entry)
+            if idx is not None:
+                out[idx.name] = idx
+        return out
+
+    def put_index(self, idx: Any) -> None:
+        namespace = idx.namespace
+        if self.rename and namespace == self.rename[0]:
+            namespace = self.rename[1]
+        if self.sets and (idx.set or "") not in self.sets:
+            self.counts.indexes_skipped += 1
+            return
+        existing = self._existing(namespace).get(idx.name)
+        if existing is not None and _same(existing, idx):
+            self.counts.indexes_matched += 1
+            log.info("secondary index %s exists as in the backup: left alone", idx.name)
+            return
+        if existing is not None:
+            log.warning("secondary index %s differs on the cluster: dropping and creating it as in the backup", idx.name)
+            self._drop(namespace, idx.name)
+            self.counts.indexes_replaced += 1
+            self.counts.replaced_names.append(idx.name)
+        else:
+            self.counts.indexes_created += 1
+        self._create(namespace, idx)
+        self._indexes.append((namespace, idx.name))
+
+    def _drop(self, namespace: str, name: str) -> None:
+        reply = self.cluster.info_any(f"sindex-delete:namespace={namespace};indexname={name}").strip()
+        if reply.lower().startswith("error") and ":201:" not in reply:
+            raise AsbClusterError(f"secondary index {name} could not be dropped: {reply[:200]}")
+        for _ in range(10):
+            if name not in self._existing(namespace):
+                return
+            time.sleep(1.0)
+        raise AsbClusterError(f"secondary index {name} was still there 10 s after it was dropped")
+
+    def _create(self, namespace: str, idx: Any) -> None:
+        if len(idx.paths) != 1:
+            raise AsbClusterError(f"secondary index {idx.name} has {len(idx.paths)} paths; the server takes one")
+        (bin_name, ptype), = idx.paths
+        command = (
+            f"sindex-create:namespace={namespace};"
+            + (f"set={idx.set};" if idx.set else "")
+            + f"indexname={idx.name};bin={bin_name};type={PATH_WORDS[ptype]};indextype={INDEX_WORDS[idx.index_type]}"
+            + (f";context={idx.context}" if idx.context else "")
+        )
+        reply = self.cluster.info_any(command).strip()
+        if reply.lower() != "ok":
+            raise AsbClusterError(f"secondary index {idx.name} could not be created: {reply[:200]} (-I/--no-indexes leaves indexes out)")
+        log.info("created secondary index %s", idx.name)
+
+    def wait(self) -> None:
+        """`--wait`: every index built on every node, every UDF on every node."""
+        deadline = time.monotonic() + max(self.timeout_s, 60.0)
+        for namespace, name in self._indexes:
+            while True:
+                stats = self.cluster.info_all(f"sindex-stat:namespace={namespace};indexname={name}")
+                if stats and all(info_fields(s).get("load_pct") == "100" for s in stats.values()):
+                    break
+                if time.monotonic() > deadline:
+                    raise AsbClusterError(f"secondary index {name} was not built in time (--wait)")
+                time.sleep(0.5)
+        for udf in self._udfs:
+            while True:
+                lists = self.cluster.info_all("udf-list")
+                if lists and all(f"filename={udf}," in s for s in lists.values()):
+                    break
+                if time.monotonic() > deadline:
+                    raise AsbClusterError(f"UDF {udf} did not reach every node in time (--wait)")
+                time.sleep(0.5)
+

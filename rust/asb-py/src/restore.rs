@@ -1,0 +1,212 @@
+//! Binding of `asb_wire::restore`: the restore runs on its own threads with the GIL free;
+//! Python publishes the partition map, drains indexes and UDFs, and reads the counters.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use asb_core::{Entity, Layers};
+use asb_wire::restore::{Fatal, Metadata, Restore, RestoreConfig, Routes};
+use asb_wire::write::{Exists, WritePolicy};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+use crate::errors::to_py_err;
+use crate::files::layers;
+use crate::types::{entity_to_py, text_bytes};
+use crate::wire::{cluster_err, connect_options, Peer, TlsConfig};
+
+/// One restore: configured in full when made, started once.
+#[pyclass(module = "asbkit._codec", frozen)]
+pub struct RestoreRun {
+    shared: Arc<Restore>,
+    setup: Mutex<Option<(RestoreConfig, Vec<PathBuf>, Layers)>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+fn name_set(items: Option<Vec<Bound<'_, PyAny>>>) -> PyResult<Option<std::collections::HashSet<Vec<u8>>>> {
+    items.map(|v| v.iter().map(text_bytes).collect()).transpose()
+}
+
+#[pymethods]
+impl RestoreRun {
+    #[new]
+    #[pyo3(signature = (inputs, *, zstd=false, cipher=None, key_material=None, expect_namespace=None, write_namespace=None, sets=None, bins=None, no_records=false, no_indexes=false, no_udfs=false, unique=false, replace=false, no_generation=false, extra_ttl=0, batch_writes=true, batch_size=128, max_async_batches=32, readers=2, writers=8, max_retries=5, retry_scale_ms=150.0, ignore_record_error=false, socket_timeout_ms=10_000, total_timeout_ms=10_000, connect_timeout_ms=10_000, tps=0, bandwidth=0, user=None, credential=None, clear_password=None, tls=None, tls_name=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        inputs: Vec<PathBuf>,
+        zstd: bool,
+        cipher: Option<&str>,
+        key_material: Option<Vec<u8>>,
+        expect_namespace: Option<&Bound<'_, PyAny>>,
+        write_namespace: Option<&Bound<'_, PyAny>>,
+        sets: Option<Vec<Bound<'_, PyAny>>>,
+        bins: Option<Vec<Bound<'_, PyAny>>>,
+        no_records: bool,
+        no_indexes: bool,
+        no_udfs: bool,
+        unique: bool,
+        replace: bool,
+        no_generation: bool,
+        extra_ttl: i64,
+        batch_writes: bool,
+        batch_size: usize,
+        max_async_batches: usize,
+        readers: usize,
+        writers: usize,
+        max_retries: u32,
+        retry_scale_ms: f64,
+        ignore_record_error: bool,
+        socket_timeout_ms: u64,
+        total_timeout_ms: u32,
+        connect_timeout_ms: u64,
+        tps: u64,
+        bandwidth: u64,
+        user: Option<String>,
+        credential: Option<String>,
+        clear_password: Option<String>,
+        tls: Option<PyRef<'_, TlsConfig>>,
+        tls_name: Option<String>,
+    ) -> PyResult<RestoreRun> {
+        if unique && (replace || no_generation) {
+            return Err(PyValueError::new_err("--unique cannot be combined with --replace or --no-generation"));
+        }
+        let exists = if unique { Exists::Create } else if replace { Exists::CreateOrReplace } else { Exists::Ignore };
+        let policy = WritePolicy { exists, generation_gt: !no_generation, send_key: true, timeout_ms: total_timeout_ms };
+        let peer = Peer { connect_timeout_ms, socket_timeout_ms, user, credential, clear_password, tls: tls.as_deref(), tls_name: tls_name.clone() };
+        let cfg = RestoreConfig {
+            expect_namespace: expect_namespace.map(text_bytes).transpose()?,
+            write_namespace: write_namespace.map(text_bytes).transpose()?,
+            sets: name_set(sets)?,
+            bins: name_set(bins)?,
+            no_records,
+            no_indexes,
+            no_udfs,
+            policy,
+            extra_ttl,
+            batch_writes,
+            batch_size: batch_size.max(1),
+            max_async_batches,
+            readers,
+            writers,
+            max_retries,
+            retry_scale: Duration::from_secs_f64(retry_scale_ms.max(0.0) / 1000.0),
+            ignore_record_error,
+            connect: connect_options(tls_name.as_deref().unwrap_or("localhost:0"), peer),
+            tps,
+            bandwidth,
+        };
+        let layers = layers(zstd, 0, cipher, key_material.as_deref())?;
+        Ok(RestoreRun { shared: Arc::new(Restore::new()), setup: Mutex::new(Some((cfg, inputs, layers))), thread: Mutex::new(None) })
+    }
+
+    /// Starts reading and writing (publish the partition map first).
+    fn start(&self) -> PyResult<()> {
+        let (cfg, inputs, layers) = self.setup.lock().unwrap().take().ok_or_else(|| PyValueError::new_err("this restore was started already"))?;
+        let shared = self.shared.clone();
+        let handle = std::thread::Builder::new()
+            .name("restore".into())
+            .spawn(move || asb_wire::restore::run(&cfg, inputs, &layers, &shared))
+            .map_err(|e| PyValueError::new_err(format!("cannot start the restore: {e}")))?;
+        *self.thread.lock().unwrap() = Some(handle);
+        Ok(())
+    }
+
+    /// The partition map: node addresses, and per partition the index of its master.
+    fn publish_routes(&self, nodes: Vec<String>, masters: Vec<Option<u16>>) -> PyResult<()> {
+        if masters.len() != asb_wire::scan::N_PARTITIONS {
+            return Err(PyValueError::new_err("a map of 4096 partitions"));
+        }
+        if let Some(bad) = masters.iter().flatten().find(|&&i| i as usize >= nodes.len()) {
+            return Err(PyValueError::new_err(format!("node index {bad} of {} nodes", nodes.len())));
+        }
+        self.shared.routes.publish(Routes { nodes, masters });
+        Ok(())
+    }
+
+    /// A write failed as if the map were out of date.
+    fn routes_stale(&self) -> bool {
+        self.shared.routes.is_stale()
+    }
+
+    fn counters<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let c = &self.shared.counters;
+        let d = PyDict::new(py);
+        for (k, v) in [
+            ("read", &c.read),
+            ("expired", &c.expired),
+            ("skipped", &c.skipped),
+            ("err_ignored", &c.err_ignored),
+            ("inserted", &c.inserted),
+            ("updated", &c.updated),
+            ("existed", &c.existed),
+            ("fresher", &c.fresher),
+            ("failed", &c.failed),
+            ("retries", &c.retries),
+            ("batches", &c.batches),
+            ("in_flight", &c.in_flight),
+        ] {
+            d.set_item(k, v.load(Ordering::Relaxed))?;
+        }
+        d.set_item("raw_bytes", self.shared.raw_bytes.load(Ordering::Relaxed))?;
+        Ok(d)
+    }
+
+    /// The indexes and UDFs read since the last call, as Python objects.
+    fn take_metadata(&self, py: Python<'_>) -> PyResult<Vec<PyObject>> {
+        self.shared
+            .take_metadata()
+            .into_iter()
+            .map(|m| match m {
+                Metadata::Index(s) => entity_to_py(py, Entity::SecondaryIndex(s)),
+                Metadata::Udf(u) => entity_to_py(py, Entity::Udf(u)),
+            })
+            .collect()
+    }
+
+    /// Waits up to `timeout` seconds; whether the restore has ended.
+    fn wait(&self, py: Python<'_>, timeout: f64) -> bool {
+        let deadline = std::time::Instant::now() + Duration::from_secs_f64(timeout.max(0.0));
+        py.allow_threads(|| loop {
+            let done = self.thread.lock().unwrap().as_ref().is_none_or(|h| h.is_finished());
+            if done || std::time::Instant::now() >= deadline {
+                return done;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        })
+    }
+
+    /// Asks readers and writers to stop (records in flight are not counted as written).
+    fn cancel(&self) {
+        self.shared.cancel.store(true, Ordering::Relaxed);
+    }
+
+    /// Why the restore stopped early, as the exception to raise (None: it did not).
+    fn fatal(&self, py: Python<'_>) -> Option<PyObject> {
+        let err = match self.shared.take_fatal()? {
+            Fatal::Input(e) => to_py_err(e),
+            Fatal::Wire(mut e, digest) => {
+                if let Some(d) = digest {
+                    let mut b64 = Vec::new();
+                    asb_core::b64::encode_append(&d, &mut b64);
+                    e.message = format!("record {}: {}", String::from_utf8_lossy(&b64), e.message);
+                }
+                cluster_err(e)
+            }
+        };
+        Some(err.into_value(py).into_any())
+    }
+
+    /// Records not written (or ignored): (digest, result code, message, ignored).
+    #[allow(clippy::type_complexity)]
+    fn failures(&self, py: Python<'_>) -> Vec<(Py<PyBytes>, Option<u8>, String, bool)> {
+        self.shared
+            .failures()
+            .into_iter()
+            .map(|f| (PyBytes::new(py, &f.digest).unbind(), f.code, f.message, f.ignored))
+            .collect()
+    }
+}
