@@ -368,7 +368,7 @@ class _Run:
             m.udfs, m.indexes_created, m.indexes_matched, m.indexes_replaced, m.indexes_skipped,
         )
         r.failures = [
-            Failure(base64.b64encode(d).decode(), code, msg) for d, code, msg, _ in self.rust.failures()[:1000]
+            Failure(base64.b64encode(d).decode(), code, msg) for d, code, msg, _ in self.rust.failures()
         ]
         r.duration_seconds = time.monotonic() - started
         errors: list[AsbError | OSError] = []

@@ -1,0 +1,339 @@
+"""`asbkit restore` against a real one-node server (ASBKIT_TEST_HOST; namespace `bar` is
+truncated and reloaded): fidelity, asrestore's write policies, filters, layers, inputs,
+record errors, faults on the connection, interruption."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from asbkit import Bin, BackupWriter, Key, Layers, Record, compute_digest
+from asbkit.cluster import ClusterConfig
+from asbkit.commands.backup import BackupOptions, backup
+from asbkit.commands.restore import RestoreOptions, restore
+
+from .cluster_data import ASBACKUP, HOST, asb_files, client_for, load_mixed, needs_host, records_of, split_addr, truncate
+from .faultproxy import FaultProxy, Faults
+
+pytestmark = [pytest.mark.cluster, needs_host, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+NS = "bar"
+N = 1200
+CITRUSLEAF_EPOCH = 1_262_304_000
+
+
+def config(port: int | None = None, **kw: Any) -> ClusterConfig:
+    h, p = split_addr(HOST or "")
+    return ClusterConfig(hosts=h, port=port or p, **kw)
+
+
+@pytest.fixture(scope="module")
+def client() -> Any:
+    assert HOST
+    c = client_for(HOST)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def source(client: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A backup of `bar` holding every particle type, two indexes and a UDF."""
+    truncate(client, NS)
+    for name in ("asbkit_idx_int", "asbkit_idx_list"):
+        client.info_all(f"sindex-delete:namespace={NS};indexname={name}")
+    load_mixed(client, NS, N)
+    client.info_all(f"sindex-create:namespace={NS};set=s1;indexname=asbkit_idx_int;bin=int;type=numeric")
+    client.info_all(f"sindex-create:namespace={NS};set=s2;indexname=asbkit_idx_list;bin=list;type=string;indextype=list")
+    for u in client.udf_list():
+        client.udf_remove(u["name"])
+    lua = tmp_path_factory.mktemp("udf") / "asbkit_restore.lua"
+    lua.write_text("function hi(rec)\n  return 2\nend\n")
+    client.udf_put(str(lua))
+    time.sleep(0.5)
+    out = tmp_path_factory.mktemp("src") / "bk"
+    r = backup(config(), BackupOptions(namespace=NS, directory=str(out)), progress=False)
+    assert r.ok, r.errors
+    client.udf_remove("asbkit_restore.lua")
+    return out
+
+
+def without_generation(recs: dict[bytes, str]) -> dict[bytes, str]:
+    return {d: re.sub(r"^\+ g \d+\n", "", t, flags=re.M) for d, t in recs.items()}
+
+
+def on_cluster(tmp: Path, namespace: str = NS, **kw: Any) -> dict[bytes, str]:
+    """What the cluster holds now, as a backup of it reads."""
+    out = tmp / f"now{time.monotonic_ns()}"
+    r = backup(config(), BackupOptions(namespace=namespace, directory=str(out), no_indexes=True, no_udfs=True, **kw), progress=False)
+    assert r.ok, r.errors
+    return records_of(asb_files(out))
+
+
+def run_restore(src: Path | str, port: int | None = None, cfg: dict[str, Any] | None = None, **kw: Any) -> Any:
+    opts = RestoreOptions(**({"input_file": str(src)} if Path(src).is_file() or str(src) == "-" else {"directory": str(src)}), **kw)
+    return restore(config(port, **(cfg or {})), opts, progress=False, handle_signals=False)
+
+
+def test_a_restore_puts_back_every_record_bin_key_and_type(client: Any, source: Path, tmp_path: Path) -> None:
+    truncate(client, NS)
+    r = run_restore(source)
+    assert r.ok, r.errors
+    d = r.data
+    assert (d.records_read, d.inserted, d.updated, d.failed, d.not_written) == (N, N, 0, 0, 0)
+    assert d.udfs == 1 and d.indexes == 2
+    # Every record as backed up: bins, types, list/map bytes (order flags), keys, void times;
+    # only the generation starts again at 1.
+    assert without_generation(on_cluster(tmp_path)) == without_generation(records_of(asb_files(source)))
+    names = client.info_all(f"sindex-list:ns={NS}")
+    assert all("asbkit_idx_int" in v[1] and "asbkit_idx_list" in v[1] for v in names.values())
+    assert any(u["name"] == "asbkit_restore.lua" for u in client.udf_list())
+
+
+def test_asrestore_write_policies(client: Any, source: Path, tmp_path: Path) -> None:
+    import aerospike
+
+    truncate(client, NS)
+    assert run_restore(source).ok
+    backed_up = records_of(asb_files(source))
+    newer = sum(1 for t in backed_up.values() if not re.search(r"^\+ g 1$", t, re.M))
+    # Again: records the backup holds at a higher generation are updated, the rest are
+    # fresher (or as fresh) on the cluster and left alone.
+    r = run_restore(source)
+    assert r.ok, r.errors
+    assert (r.data.inserted, r.data.updated, r.data.fresher) == (0, newer, N - newer)
+    # --unique: nothing touched.
+    r = run_restore(source, unique=True)
+    assert (r.data.existed, r.data.inserted + r.data.updated) == (N, 0)
+    # A record changed on the cluster since: default leaves it, -g merges into it, -g -r
+    # replaces it (its extra bin goes).
+    key = (NS, "s2", "user-3")
+    for _ in range(5):
+        client.put(key, {"extra": 1})
+    r = run_restore(source)
+    assert r.data.fresher >= 1
+    assert client.get(key)[2]["extra"] == 1 and client.get(key)[2]["int"] == 3 * 7 - 100
+    client.put(key, {"int": 0})
+    r = run_restore(source, no_generation=True)
+    assert r.data.updated == N
+    bins = client.get(key)[2]
+    assert bins["extra"] == 1 and bins["int"] == 3 * 7 - 100, "-g merges bins"
+    r = run_restore(source, no_generation=True, replace=True)
+    assert r.data.updated == N
+    assert "extra" not in client.get(key)[2], "-r drops the bins the backup lacks"
+    # A record deleted on the cluster comes back as inserted.
+    client.remove(key)
+    r = run_restore(source, no_generation=True)
+    assert (r.data.inserted, r.data.updated) == (1, N - 1)
+    with pytest.raises(aerospike.exception.RecordNotFound):
+        client.get((NS, "s1", "no-such-user"))
+
+
+def test_unique_with_replace_is_refused(source: Path) -> None:
+    r = run_restore(source, unique=True, replace=True)
+    assert not r.ok and "--unique" in str(r.errors[0])
+
+
+def test_filters_skip_and_count(client: Any, source: Path, tmp_path: Path) -> None:
+    backed_up = records_of(asb_files(source))
+    in_s1 = {d for d, t in backed_up.items() if "\n+ s s1\n" in t}
+    truncate(client, NS)
+    r = run_restore(source, sets=["s1"])
+    assert r.ok, r.errors
+    assert (r.data.inserted, r.data.skipped) == (len(in_s1), N - len(in_s1))
+    assert set(on_cluster(tmp_path)) == in_s1
+    assert r.data.indexes_skipped == 1, "the index on s2 is left out with its set"
+    truncate(client, NS)
+    r = run_restore(source, bin_list=["int", "str"])
+    assert r.ok and r.data.inserted == N
+    now = on_cluster(tmp_path)
+    assert all(re.findall(r"^- \w (\S+) ", t, re.M) == ["int", "str"] for t in now.values())
+
+
+def test_namespace_remap_and_wrong_namespace(client: Any, source: Path, tmp_path: Path) -> None:
+    client.truncate("test", "s1", 0)
+    client.truncate("test", "s2", 0)
+    r = run_restore(source, namespace=f"{NS},test", no_indexes=True, sets=["s1", "s2"])
+    assert r.ok, r.errors
+    moved = on_cluster(tmp_path, "test", sets=["s1", "s2"])
+    assert len(moved) == r.data.inserted > 0
+    assert all("\n+ n test\n" in "\n" + t for t in moved.values())
+    client.truncate("test", "s1", 0)
+    client.truncate("test", "s2", 0)
+    truncate(client, NS)
+    r = run_restore(source, namespace="test")
+    assert not r.ok and "namespace 'bar'" in str(r.errors[0]) and "-n" in str(r.errors[0])
+    assert str(next(iter(asb_files(source)))) in str(r.errors[0])
+    r = run_restore(source, namespace=f"{NS},nosuchns")
+    assert not r.ok and "nosuchns" in str(r.errors[0])
+    assert on_cluster(tmp_path) == {}, "nothing is written when the checks fail"
+
+
+def _write(path: Path, records: list[Any], layers: Layers | None = None) -> Path:
+    with BackupWriter(path, NS, layers=layers) as w:
+        for rec in records:
+            w.write(rec)
+    return path
+
+
+def _rec(i: int, void_time: int = 0, bins: list[Any] | None = None) -> Any:
+    key = Key("S", f"made-{i}")
+    return Record(NS, compute_digest("made", key), bins or [Bin("i", "I", i)], set="made", key=key, void_time=void_time)
+
+
+def test_expired_records_are_skipped_and_extra_ttl_revives_them(client: Any, tmp_path: Path) -> None:
+    now = int(time.time()) - CITRUSLEAF_EPOCH
+    path = _write(tmp_path / "ttl.asb", [_rec(0, now - 100), _rec(1, now + 1000), _rec(2, 0)])
+    truncate(client, NS)
+    r = run_restore(path)
+    assert r.ok and (r.data.expired, r.data.inserted) == (1, 2)
+    _, meta, _ = client.get((NS, "made", "made-1"))
+    assert 990 <= meta["ttl"] <= 1000, "the TTL is what is left of the void time"
+    r = run_restore(path, extra_ttl=500, no_generation=True)
+    assert (r.data.expired, r.data.inserted, r.data.updated) == (0, 1, 2)
+    _, meta, _ = client.get((NS, "made", "made-0"))
+    assert 390 <= meta["ttl"] <= 400
+
+
+def test_layers_restore_and_a_mismatch_is_said_before_writing(client: Any, tmp_path: Path, test_key: Path) -> None:
+    layers = Layers(compress="zstd", encrypt="aes256", key_file=str(test_key))
+    path = _write(tmp_path / "layered.asb", [_rec(i) for i in range(50)], layers)
+    truncate(client, NS)
+    r = run_restore(path)
+    assert not r.ok and "--encrypt" in str(r.errors[0]) and "layered.asb" in str(r.errors[0])
+    assert on_cluster(tmp_path) == {}
+    r = run_restore(path, layers=layers)
+    assert r.ok and r.data.inserted == 50
+
+
+def _cli(*args: str) -> list[str]:
+    h, p = split_addr(HOST or "")
+    return [sys.executable, "-m", "asbkit", "restore", "-h", h, "-p", str(p), "--no-progress", *args]
+
+
+def test_stdin_and_asrestore_s_counter_line(client: Any, source: Path) -> None:
+    truncate(client, NS)
+    file = next(iter(asb_files(source)))
+    with open(file, "rb") as f:
+        p = subprocess.run(_cli("-i", "-"), stdin=f, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    m = re.search(r"^Expired (\d+) : skipped (\d+) : err_ignored (\d+) : inserted (\d+): failed (\d+) \(existed (\d+) , fresher (\d+)\)$", p.stderr, re.M)
+    assert m, p.stderr
+    assert [int(x) for x in m.groups()] == [0, 0, 0, N, 0, 0, 0]
+    p = subprocess.run(_cli("-d", str(source)), capture_output=True, text=True, timeout=120)
+    m = re.search(r"inserted (\d+): failed (\d+) \(existed (\d+) , fresher (\d+)\)", p.stderr)
+    assert m and int(m.group(1)) + int(m.group(4)) == N and int(m.group(2)) == int(m.group(4))
+
+
+def test_one_by_one_writes_match_batch_writes(client: Any, source: Path, tmp_path: Path) -> None:
+    truncate(client, NS)
+    r = run_restore(source, disable_batch_writes=True, parallel=4)
+    assert r.ok and r.data.inserted == N
+    assert without_generation(on_cluster(tmp_path)) == without_generation(records_of(asb_files(source)))
+
+
+def test_a_record_the_server_rejects_stops_the_restore_unless_ignored(client: Any, tmp_path: Path) -> None:
+    # The digest of made-7 with another user key: the server answers "key mismatch".
+    impostor = Record(NS, _rec(7).digest, [Bin("i", "I", -1)], set="made", key=Key("S", "someone-else"))
+    truncate(client, NS)
+    assert run_restore(_write(tmp_path / "good.asb", [_rec(i) for i in range(20)])).ok
+    path = _write(tmp_path / "bad.asb", [_rec(i) for i in range(20, 40)] + [impostor])
+    r = run_restore(path, no_generation=True)
+    assert not r.ok
+    msg = str(r.errors[0])
+    assert base64.b64encode(impostor.digest).decode() in msg and "key mismatch" in msg and "--ignore-record-error" in msg
+    r = run_restore(path, no_generation=True, ignore_record_error=True)
+    assert r.ok, r.errors
+    assert (r.data.err_ignored, r.data.inserted + r.data.updated) == (1, 20)
+    assert r.data.failures[0].digest == base64.b64encode(impostor.digest).decode()
+    assert client.get((NS, "made", "made-7"))[2]["i"] == 7, "the stored record is untouched"
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [Faults(drop_after_bytes=200, times=3, only_records=True), Faults(stall_seconds=3, stall_after_bytes=1, times=2, only_records=True)],
+    ids=["drop", "stall"],
+)
+def test_dropped_and_stalled_writes_are_retried(client: Any, source: Path, tmp_path: Path, faults: Faults) -> None:
+    truncate(client, NS)
+    proxy = FaultProxy(split_addr(HOST or ""), faults)
+    try:
+        r = run_restore(source, port=proxy.port, cfg={"socket_timeout_ms": 1000}, retry_scale_factor_ms=20)
+        assert r.ok, r.errors
+        assert proxy.faulted >= 1 and r.data.retries >= 1
+    finally:
+        proxy.close()
+    assert r.data.inserted + r.data.updated + r.data.fresher == N
+    assert set(on_cluster(tmp_path)) == set(records_of(asb_files(source)))
+
+
+def test_writes_that_never_get_through_are_failed_with_their_digests(client: Any, source: Path) -> None:
+    truncate(client, NS)
+    proxy = FaultProxy(split_addr(HOST or ""), Faults(drop_after_bytes=1, times=-1, only_records=True))
+    try:
+        r = run_restore(source, port=proxy.port, max_retries=2, retry_scale_factor_ms=10)
+    finally:
+        proxy.close()
+    assert not r.ok and r.exit_code != 0
+    assert r.data.failed == N and r.data.not_written == 0, "every record is accounted for"
+    assert "could not be written" in str(r.errors[0]) and "--max-retries" in str(r.errors[0])
+    assert len(r.data.failures) == N and all(len(base64.b64decode(f.digest)) == 20 for f in r.data.failures)
+
+
+def test_an_existing_index_that_differs_is_replaced(client: Any, source: Path) -> None:
+    truncate(client, NS)
+    client.info_all(f"sindex-delete:namespace={NS};indexname=asbkit_idx_int")
+    time.sleep(0.5)
+    client.info_all(f"sindex-create:namespace={NS};set=s1;indexname=asbkit_idx_int;bin=str;type=string")
+    time.sleep(0.5)
+    r = run_restore(source, indexes_last=True, wait=True)
+    assert r.ok, r.errors
+    assert (r.data.indexes_replaced, r.data.indexes_matched) == (1, 1)
+    listed = next(iter(client.info_all(f"sindex-list:ns={NS}").values()))[1]
+    entry = next(e for e in listed.split(";") if "indexname=asbkit_idx_int" in e)
+    assert "bin=int" in entry and "type=numeric" in entry
+
+
+def test_interrupted_restore_accounts_for_every_record(client: Any, tmp_path: Path) -> None:
+    path = _write(tmp_path / "many.asb", [_rec(i, bins=[Bin("i", "I", i), Bin("p", "S", "x" * 200)]) for i in range(60_000)])
+    truncate(client, NS)
+    proc = subprocess.Popen(_cli("-i", str(path), "-N", "0,8000", "--output", "json"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    assert proc.poll() is None, "the restore ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    import json
+
+    data = json.loads(out)["data"]
+    assert "interrupted" in json.loads(out)["errors"][0]["message"]
+    settled = sum(data[k] for k in ("expired", "skipped", "err_ignored", "inserted", "updated", "existed", "fresher", "failed"))
+    assert 0 < data["inserted"] < 60_000
+    assert settled + data["not_written"] == data["records_read"]
+
+
+def test_validate_needs_no_cluster(source: Path) -> None:
+    p = subprocess.run([sys.executable, "-m", "asbkit", "restore", "-h", "127.0.0.1", "-p", "1", "--validate", "-d", str(source)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert str(N) in p.stdout.replace(",", "")
+
+
+@pytest.mark.skipif(not ASBACKUP, reason="set ASBKIT_C_ASBACKUP to C asbackup to restore its backups")
+def test_a_c_asbackup_backup_restores_to_the_same_records(client: Any, source: Path, tmp_path: Path) -> None:
+    truncate(client, NS)
+    assert run_restore(source).ok
+    h, p = split_addr(HOST or "")
+    c_dir = tmp_path / "c"
+    subprocess.run([ASBACKUP or "", "-h", h, "-p", str(p), "-n", NS, "-d", str(c_dir)], check=True, capture_output=True, timeout=120)
+    truncate(client, NS)
+    r = run_restore(c_dir)
+    assert r.ok and r.data.inserted == N
+    strip = lambda recs: {d: re.sub(r"^\+ t \d+\n", "", t, flags=re.M) for d, t in without_generation(recs).items()}  # noqa: E731
+    assert strip(on_cluster(tmp_path)) == strip(records_of(asb_files(c_dir)))
