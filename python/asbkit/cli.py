@@ -21,7 +21,7 @@ from .result import EXIT_USAGE, CommandResult, error_dict
 
 #: The command modules of `asbkit.commands`, in the order `asbkit --help` lists their
 #: commands. A new command is one more module name here.
-COMMAND_MODULES = ("backup", "restore", "validate", "inspect", "stats", "convert", "filter")
+COMMAND_MODULES = ("backup", "restore", "verify", "validate", "inspect", "stats", "convert", "filter")
 
 
 def commands() -> dict[str, Command]:

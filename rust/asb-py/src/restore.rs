@@ -19,7 +19,8 @@ use crate::files::layers;
 use crate::types::{entity_to_py, text_bytes};
 use crate::wire::{cluster_err, connect_options, Peer, TlsConfig};
 
-/// One restore: configured in full when made, started once.
+/// One restore (or, with `verify`, a read-back comparison): configured in full when made,
+/// started once.
 #[pyclass(module = "asbkit._codec", frozen)]
 pub struct RestoreRun {
     shared: Arc<Restore>,
@@ -34,7 +35,7 @@ fn name_set(items: Option<Vec<Bound<'_, PyAny>>>) -> PyResult<Option<std::collec
 #[pymethods]
 impl RestoreRun {
     #[new]
-    #[pyo3(signature = (inputs, *, zstd=false, cipher=None, key_material=None, expect_namespace=None, write_namespace=None, sets=None, bins=None, no_records=false, no_indexes=false, no_udfs=false, unique=false, replace=false, no_generation=false, extra_ttl=0, batch_writes=true, batch_size=128, max_async_batches=32, readers=2, writers=8, max_retries=5, retry_scale_ms=150.0, ignore_record_error=false, socket_timeout_ms=10_000, total_timeout_ms=10_000, connect_timeout_ms=10_000, tps=0, bandwidth=0, user=None, credential=None, clear_password=None, tls=None, tls_name=None))]
+    #[pyo3(signature = (inputs, *, zstd=false, cipher=None, key_material=None, expect_namespace=None, write_namespace=None, sets=None, bins=None, no_records=false, no_indexes=false, no_udfs=false, unique=false, replace=false, no_generation=false, extra_ttl=0, batch_writes=true, batch_size=128, max_async_batches=32, readers=2, writers=8, max_retries=5, retry_scale_ms=150.0, ignore_record_error=false, socket_timeout_ms=10_000, total_timeout_ms=10_000, connect_timeout_ms=10_000, tps=0, bandwidth=0, user=None, credential=None, clear_password=None, tls=None, tls_name=None, verify=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         inputs: Vec<PathBuf>,
@@ -70,6 +71,7 @@ impl RestoreRun {
         clear_password: Option<String>,
         tls: Option<PyRef<'_, TlsConfig>>,
         tls_name: Option<String>,
+        verify: bool,
     ) -> PyResult<RestoreRun> {
         if unique && (replace || no_generation) {
             return Err(PyValueError::new_err("--unique cannot be combined with --replace or --no-generation"));
@@ -98,6 +100,7 @@ impl RestoreRun {
             connect: connect_options(tls_name.as_deref().unwrap_or("localhost:0"), peer),
             tps,
             bandwidth,
+            verify,
         };
         let layers = layers(zstd, 0, cipher, key_material.as_deref())?;
         Ok(RestoreRun { shared: Arc::new(Restore::new()), setup: Mutex::new(Some((cfg, inputs, layers))), thread: Mutex::new(None) })
@@ -148,6 +151,9 @@ impl RestoreRun {
             ("retries", &c.retries),
             ("batches", &c.batches),
             ("in_flight", &c.in_flight),
+            ("same", &c.same),
+            ("missing", &c.missing),
+            ("different", &c.different),
         ] {
             d.set_item(k, v.load(Ordering::Relaxed))?;
         }

@@ -13,6 +13,7 @@ pub mod proto;
 pub mod restore;
 pub mod scan;
 pub mod tls;
+pub mod verify;
 pub mod write;
 
 pub use conn::{ConnectOptions, Connection, Credentials, Tls};

@@ -92,6 +92,8 @@ pub struct RestoreConfig {
     pub tps: u64,
     /// Backup bytes per second read, at most (0: no limit).
     pub bandwidth: u64,
+    /// Read the records back and compare instead of writing them (`asbkit verify`).
+    pub verify: bool,
 }
 
 /// Live counts; every record read ends in exactly one of the outcome counters.
@@ -108,6 +110,10 @@ pub struct Counters {
     pub failed: AtomicU64,
     pub retries: AtomicU64,
     pub batches: AtomicU64,
+    /// `verify`: on the cluster as in the backup, absent, or with other bins.
+    pub same: AtomicU64,
+    pub missing: AtomicU64,
+    pub different: AtomicU64,
     /// Records handed to the writers and not yet settled.
     pub in_flight: AtomicU64,
 }
@@ -211,9 +217,9 @@ impl Batch {
         &self.data[a..b]
     }
 
-    fn digest(&self, i: usize, batch_writes: bool) -> [u8; 20] {
+    fn digest(&self, i: usize, rows: bool) -> [u8; 20] {
         let row = self.row(i);
-        if batch_writes {
+        if rows {
             return row[..20].try_into().unwrap();
         }
         digest_of_message(row).unwrap_or([0; 20])
@@ -381,7 +387,7 @@ impl ReaderTask<'_> {
         let batch = self.pending.get_mut(addr).unwrap();
         let start = batch.data.len();
         let ns = cfg.write_namespace.as_deref();
-        if cfg.batch_writes {
+        if cfg.batch_writes || cfg.verify {
             encode_row(&mut batch.data, &mut self.scratch, rec, ns, ttl, &cfg.policy);
         } else {
             batch.data.extend_from_slice(&encode_write(rec, ns, ttl, &cfg.policy));
@@ -459,9 +465,44 @@ enum BatchError {
     Fatal(WireError),
 }
 
+/// A node's answer for one row; `difference` only when verifying.
+struct RowAnswer {
+    code: u8,
+    generation: u32,
+    difference: Option<String>,
+}
+
 impl<'a> Writer<'a> {
     fn new(cfg: &'a RestoreConfig, restore: &'a Restore) -> Writer<'a> {
         Writer { cfg, restore, conns: HashMap::new() }
+    }
+
+    /// Whether batches hold batch rows (digest first) rather than whole messages.
+    fn rows(&self) -> bool {
+        self.cfg.batch_writes || self.cfg.verify
+    }
+
+    /// How a verify counts a row the node answered (None: try again).
+    fn settle_verify(&self, b: &Batch, i: usize, a: RowAnswer) -> Option<&'a AtomicU64> {
+        let c = &self.restore.counters;
+        let digest = b.digest(i, true);
+        let note = |message: String| self.restore.note_failure(Failure { digest, code: Some(a.code), message, ignored: false });
+        match (a.code, a.difference) {
+            (0, None) => Some(&c.same),
+            (0, Some(d)) => {
+                note(d);
+                Some(&c.different)
+            }
+            (2, _) => {
+                note("missing on the cluster".into());
+                Some(&c.missing)
+            }
+            (code, _) if classify(code) == Outcome::Retry => None,
+            (code, _) => {
+                self.restore.stop_with(Fatal::Wire(WireError::server(code, "a batch read").at(&b.addr), Some(digest)));
+                Some(&c.failed)
+            }
+        }
     }
 
     fn run(&mut self, rx: &Mutex<Receiver<Batch>>) {
@@ -498,10 +539,25 @@ impl<'a> Writer<'a> {
         again.retries = b.retries;
         let mut last = None;
         for (i, r) in results.into_iter().enumerate() {
-            let Some((code, generation)) = r else {
+            let Some(answer) = r else {
                 again.push_row(b.row(i));
                 continue;
             };
+            if self.cfg.verify {
+                let code = answer.code;
+                match self.settle_verify(&b, i, answer) {
+                    Some(counter) => {
+                        counter.fetch_add(1, Ordering::Relaxed);
+                        c.in_flight.fetch_sub(1, Ordering::Relaxed);
+                    }
+                    None => {
+                        last = Some(WireError::server(code, "a record's read").at(&b.addr));
+                        again.push_row(b.row(i));
+                    }
+                }
+                continue;
+            }
+            let (code, generation) = (answer.code, answer.generation);
             let settled = match classify(code) {
                 Outcome::Written if generation <= 1 => &c.inserted,
                 Outcome::Written => &c.updated,
@@ -514,14 +570,14 @@ impl<'a> Writer<'a> {
                 }
                 Outcome::RecordError if self.cfg.ignore_record_error => {
                     let e = WireError::server(code, "a record's write");
-                    self.restore.note_failure(Failure { digest: b.digest(i, self.cfg.batch_writes), code: Some(code), message: e.message, ignored: true });
+                    self.restore.note_failure(Failure { digest: b.digest(i, self.rows()), code: Some(code), message: e.message, ignored: true });
                     &c.err_ignored
                 }
                 Outcome::RecordError | Outcome::Permanent => {
                     let hint = if code == 150 { "a record's write (the cluster has batch writes off: use --disable-batch-writes)" } else if classify(code) == Outcome::RecordError { "a record's write (--ignore-record-error counts such records and goes on)" } else { "a record's write" };
                     let e = WireError::server(code, hint).at(&b.addr);
                     c.in_flight.fetch_sub(1, Ordering::Relaxed);
-                    self.restore.stop_with(Fatal::Wire(e, Some(b.digest(i, self.cfg.batch_writes))));
+                    self.restore.stop_with(Fatal::Wire(e, Some(b.digest(i, self.rows()))));
                     continue;
                 }
             };
@@ -544,17 +600,37 @@ impl<'a> Writer<'a> {
 
     /// Each row's (result code, generation), or None for a row the node did not answer.
     #[allow(clippy::type_complexity)]
-    fn send(&mut self, b: &Batch) -> Result<Vec<Option<(u8, u32)>>, BatchError> {
+    fn send(&mut self, b: &Batch) -> Result<Vec<Option<RowAnswer>>, BatchError> {
         if b.addr.is_empty() {
             return Err(BatchError::Retry(WireError::new(WireErrorKind::Server(11), "partition without a master (the cluster is changing)")));
         }
         let timeout = self.cfg.policy.timeout_ms;
-        let batch_writes = self.cfg.batch_writes;
+        let cfg = self.cfg;
+        let batch_writes = cfg.batch_writes;
         let addr = b.addr.clone();
         let conn = self.connection(&addr).map_err(BatchError::Retry)?;
-        let outcome = if batch_writes {
+        let answer = |code, generation| RowAnswer { code, generation, difference: None };
+        let outcome = if cfg.verify {
+            let rows = (0..b.rows.len()).map(|i| b.row(i));
+            let only_listed = cfg.bins.is_some();
+            crate::verify::read_message(rows, timeout)
+                .and_then(|msg| crate::verify::read_batch(conn, &msg, b.rows.len()))
+                .and_then(|answers| {
+                    answers
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, a)| {
+                            a.map(|a| {
+                                let difference = if a.result_code == 0 { crate::verify::compare(b.row(i), &a.bins, only_listed)? } else { None };
+                                Ok(RowAnswer { code: a.result_code, generation: a.generation, difference })
+                            })
+                            .transpose()
+                        })
+                        .collect()
+                })
+        } else if batch_writes {
             let msg = batch_message((0..b.rows.len()).map(|i| b.row(i)), timeout);
-            write_batch(conn, &msg, b.rows.len()).map(|rs| rs.into_iter().map(|r| r.map(|r| (r.result_code, r.generation))).collect())
+            write_batch(conn, &msg, b.rows.len()).map(|rs| rs.into_iter().map(|r| r.map(|r| answer(r.result_code, r.generation))).collect())
         } else {
             let mut out = Vec::with_capacity(b.rows.len());
             let mut err = None;
@@ -564,7 +640,7 @@ impl<'a> Writer<'a> {
                     continue;
                 }
                 match write_record(conn, b.row(i)) {
-                    Ok(r) => out.push(Some((r.result_code, r.generation))),
+                    Ok(r) => out.push(Some(answer(r.result_code, r.generation))),
                     Err(e) => {
                         out.push(None);
                         err = Some(e);
@@ -614,7 +690,7 @@ impl<'a> Writer<'a> {
                     WireErrorKind::Server(code) => Some(code),
                     _ => None,
                 };
-                self.restore.note_failure(Failure { digest: b.digest(i, self.cfg.batch_writes), code, message: format!("{err} (after {} retries)", self.cfg.max_retries), ignored: false });
+                self.restore.note_failure(Failure { digest: b.digest(i, self.rows()), code, message: format!("{err} (after {} retries)", self.cfg.max_retries), ignored: false });
             }
             c.failed.fetch_add(n, Ordering::Relaxed);
             c.in_flight.fetch_sub(n, Ordering::Relaxed);
@@ -630,7 +706,7 @@ impl<'a> Writer<'a> {
         let routes = self.restore.routes.current();
         let mut by_node: HashMap<String, Batch> = HashMap::new();
         for i in 0..b.rows.len() {
-            let digest = b.digest(i, self.cfg.batch_writes);
+            let digest = b.digest(i, self.rows());
             let addr = routes.master(partition_of(&digest)).unwrap_or("").to_string();
             let nb = by_node.entry(addr.clone()).or_insert_with(|| {
                 let mut nb = Batch::new(addr, b.rows.len());
