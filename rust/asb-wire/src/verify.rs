@@ -31,8 +31,11 @@ pub struct ReadAnswer {
     pub bins: Vec<BinValue>,
 }
 
-/// A write row's namespace and bins (name, particle type, bytes), borrowed.
-pub fn row_parts(row: &[u8]) -> WireResult<(&[u8], Vec<(&[u8], u8, &[u8])>)> {
+/// A bin of a write row: name, particle type, bytes.
+pub type RowBin<'a> = (&'a [u8], u8, &'a [u8]);
+
+/// A write row's namespace and bins, borrowed.
+pub fn row_parts(row: &[u8]) -> WireResult<(&[u8], Vec<RowBin<'_>>)> {
     let bad = || WireError::protocol("a malformed batch row");
     let mut pos = 20 + WRITE_ROW_ATTRS;
     let counts = row.get(pos..pos + 4).ok_or_else(bad)?;
