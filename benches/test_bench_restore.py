@@ -68,6 +68,46 @@ def test_c_asrestore(benchmark: Any, corpus: tuple[str, int]) -> None:
     _timed(benchmark, corpus[1], [C_ASRESTORE or "", "-h", h, "-p", str(p), "-i", corpus[0], *COMMON])
 
 
+@pytest.fixture(scope="module")
+def split_dir(corpus: tuple[str, int], tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The same corpus as a directory of four files."""
+    out = tmp_path_factory.mktemp("split") / "four"
+    subprocess.run([sys.executable, "-m", "asbkit", "split", corpus[0], str(out), "--parts", "4"], check=True, capture_output=True)
+    return str(out)
+
+
+def test_asbkit_restore_directory(benchmark: Any, corpus: tuple[str, int], split_dir: str) -> None:
+    cmd = _asbkit("restore", corpus[0])
+    cmd[cmd.index("-i")] = "-d"
+    cmd[cmd.index(corpus[0])] = split_dir
+    _timed(benchmark, corpus[1], cmd)
+
+
+@pytest.mark.skipif(not C_ASRESTORE, reason="set ASBKIT_C_ASRESTORE to a built C asrestore")
+def test_c_asrestore_directory(benchmark: Any, corpus: tuple[str, int], split_dir: str) -> None:
+    h, p = _addr()
+    _timed(benchmark, corpus[1], [C_ASRESTORE or "", "-h", h, "-p", str(p), "-d", split_dir, *COMMON])
+
+
+def test_intake_ceiling(benchmark: Any, corpus: tuple[str, int]) -> None:
+    """The server's intake: the corpus encoded into batches first (not in `send_seconds`),
+    then only sent by 20 writers, as the restore's writers send them."""
+    h, p = _addr()
+    sends: list[float] = []
+
+    def once() -> None:
+        run = _codec.RestoreRun([corpus[0]], write_namespace="test", no_generation=True, extra_ttl=70_000_000, writers=20)
+        records, seconds = run.intake_ceiling(f"{h}:{p}")
+        assert records == corpus[1]
+        sends.append(seconds)
+
+    benchmark.pedantic(once, rounds=3, warmup_rounds=0)
+    benchmark.extra_info["records"] = corpus[1]
+    benchmark.extra_info["send_seconds_min"] = round(min(sends), 3)
+    benchmark.extra_info["send_seconds_median"] = round(sorted(sends)[1], 3)
+    benchmark.extra_info["krec_per_s_best"] = round(corpus[1] / min(sends) / 1000, 1)
+
+
 def test_asbkit_verify(benchmark: Any, corpus: tuple[str, int]) -> None:
     """Reads every record back and compares it (after a restore of the same corpus)."""
     subprocess.run(_asbkit("restore", corpus[0]), check=True, capture_output=True)

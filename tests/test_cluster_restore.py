@@ -367,3 +367,56 @@ def test_verify_cli_json(client: Any, source: Path) -> None:
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert (doc["command"], doc["status"], doc["data"]["same"], doc["data"]["missing"]) == ("verify", "ok", N, 0)
+
+
+def test_round_trip_into_another_namespace_holds_the_same_records(client: Any, source: Path, tmp_path: Path) -> None:
+    """Back up (every type), restore into another namespace, back that up: the same records
+    (digests, keys, bins, values; lists and maps byte-equal), and verify says so."""
+    from asbkit.commands.verify import verify
+
+    truncate(client, "test")
+    r = run_restore(source, namespace=f"{NS},test", no_indexes=True, no_udfs=True)
+    assert r.ok and r.data.inserted == N, r.errors
+    copy = on_cluster(tmp_path, "test")
+    same = lambda recs: {d: re.sub(r"^\+ n \S+\n", "", t, flags=re.M) for d, t in without_generation(recs).items()}  # noqa: E731
+    assert same(copy) == same(records_of(asb_files(source)))
+    v = verify(config(), RestoreOptions(directory=str(source), namespace=f"{NS},test"), progress=False, handle_signals=False)
+    assert v.ok and (v.data.same, v.data.missing, v.data.different) == (N, 0, 0)
+    truncate(client, "test")
+
+
+def test_no_records_restores_only_the_metadata_and_nice_throttles(client: Any, source: Path) -> None:
+    truncate(client, NS)
+    r = run_restore(source, no_records=True)
+    assert r.ok and (r.data.records_read, r.data.inserted, r.data.indexes, r.data.udfs) == (0, 0, 2, 1)
+    r = run_restore(source, no_indexes=True, no_udfs=True, tps=3000)
+    assert r.ok and (r.data.inserted, r.data.indexes, r.data.udfs) == (N, 0, 0)
+    # 1200 records at 3000/s cannot take less than 0.4 s.
+    assert r.data.duration_seconds >= 0.35
+
+
+def test_batch_writes_off_on_the_server_is_said(client: Any, source: Path) -> None:
+    h, p = split_addr(HOST or "")
+    from asbkit import _codec
+
+    before = [x for x in _codec.info(f"{h}:{p}", ["get-config:context=service"])[0].split(";") if x.startswith("batch-index-threads=")][0]
+    if _codec.info(f"{h}:{p}", ["set-config:context=service;batch-index-threads=0"])[0].strip() != "ok":
+        pytest.skip("this server does not let batch-index-threads be set to 0")
+    try:
+        r = run_restore(source)
+        assert not r.ok and "--disable-batch-writes" in str(r.errors[0])
+        truncate(client, NS)
+        r = run_restore(source, disable_batch_writes=True)
+        assert r.ok and r.data.inserted == N
+    finally:
+        _codec.info(f"{h}:{p}", [f"set-config:context=service;{before}"])
+
+
+def test_a_permanent_error_stops_the_restore_with_its_reason(client: Any, tmp_path: Path) -> None:
+    # The header says bar (on the cluster); the records say a namespace the cluster lacks.
+    stray = [Record("nosuchns", _rec(i).digest, [Bin("i", "I", i)], set="made") for i in range(300)]
+    path = _write(tmp_path / "stray.asb", stray)
+    r = run_restore(path)
+    assert not r.ok
+    assert "namespace not found" in str(r.errors[0]) and "result code 20" in str(r.errors[0])
+    assert r.data.failed == 0 and r.data.retries == 0, "not retried"

@@ -43,3 +43,14 @@ def test_prefer_racks_reads_the_first_replica_on_a_preferred_rack() -> None:
     assert choose_readers(masters, replicas, rack_of, [1]) == {0: a, 1: a, 2: a}
     assert choose_readers(masters, replicas, rack_of, [2]) == {0: b, 1: b, 2: c}
     assert choose_readers(masters, replicas, rack_of, [7]) == masters
+
+
+def test_a_refused_login_is_worded_as_the_c_tools_word_it() -> None:
+    from asbkit.cluster import _client_message
+
+    class Refused(Exception):
+        code = 62
+        msg = "AEROSPIKE_INVALID_PASSWORD"
+
+    said = _client_message(Refused())
+    assert said.startswith("Invalid username or password") and "-P/--password" in said

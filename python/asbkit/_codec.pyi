@@ -295,3 +295,54 @@ class TlsConfig:
         crl_check: bool = False,
         crl_check_all: bool = False,
     ) -> None: ...
+
+class RestoreRun:
+    """A restore (or, with verify=True, a read-back comparison) on its own threads."""
+
+    def __init__(
+        self,
+        inputs: list[str],
+        *,
+        zstd: bool = False,
+        cipher: _Cipher | None = None,
+        key_material: bytes | None = None,
+        expect_namespace: str | None = None,
+        write_namespace: str | None = None,
+        sets: list[str] | None = None,
+        bins: list[str] | None = None,
+        no_records: bool = False,
+        no_indexes: bool = False,
+        no_udfs: bool = False,
+        unique: bool = False,
+        replace: bool = False,
+        no_generation: bool = False,
+        extra_ttl: int = 0,
+        batch_writes: bool = True,
+        batch_size: int = 128,
+        max_async_batches: int = 32,
+        readers: int = 2,
+        writers: int = 8,
+        max_retries: int = 5,
+        retry_scale_ms: float = 150.0,
+        ignore_record_error: bool = False,
+        socket_timeout_ms: int = 10_000,
+        total_timeout_ms: int = 10_000,
+        connect_timeout_ms: int = 10_000,
+        tps: int = 0,
+        bandwidth: int = 0,
+        user: str | None = None,
+        credential: str | None = None,
+        clear_password: str | None = None,
+        tls: TlsConfig | None = None,
+        tls_name: str | None = None,
+        verify: bool = False,
+    ) -> None: ...
+    def start(self) -> None: ...
+    def publish_routes(self, nodes: list[str], masters: list[int | None]) -> None: ...
+    def routes_stale(self) -> bool: ...
+    def counters(self) -> dict[str, int]: ...
+    def take_metadata(self) -> list[SecondaryIndex | Udf]: ...
+    def wait(self, timeout: float) -> bool: ...
+    def cancel(self) -> None: ...
+    def fatal(self) -> Exception | None: ...
+    def failures(self) -> list[tuple[bytes, int | None, str, bool]]: ...

@@ -375,9 +375,15 @@ def _auth_mode(aerospike: Any, auth: str) -> Any:
     return getattr(aerospike, name, 0)
 
 
+#: Result codes of a refused login, worded as the C tools' documentation words them.
+LOGIN_REFUSED = {60: "Invalid username or password", 62: "Invalid username or password", 65: "Invalid username or password", 63: "Password expired"}
+
+
 def _client_message(exc: Exception) -> str:
     msg = getattr(exc, "msg", None) or str(exc)
     code = getattr(exc, "code", None)
+    if code in LOGIN_REFUSED:
+        return f"{LOGIN_REFUSED[code]} (-U/--user, -P/--password; {msg}, code {code})"
     return f"{msg} (code {code})" if code is not None else str(msg)
 
 

@@ -101,9 +101,23 @@ impl RestoreRun {
             tps,
             bandwidth,
             verify,
+            ceiling_node: None,
         };
         let layers = layers(zstd, 0, cipher, key_material.as_deref())?;
         Ok(RestoreRun { shared: Arc::new(Restore::new()), setup: Mutex::new(Some((cfg, inputs, layers))), thread: Mutex::new(None) })
+    }
+
+    /// The intake ceiling of one node at `addr`: the inputs encoded first, then only sent
+    /// (records, seconds sending). For benchmarks.
+    fn intake_ceiling(&self, py: Python<'_>, addr: String) -> PyResult<(u64, f64)> {
+        let (mut cfg, inputs, layers) = self.setup.lock().unwrap().take().ok_or_else(|| PyValueError::new_err("this restore was started already"))?;
+        cfg.ceiling_node = Some(addr);
+        let out = py.allow_threads(|| asb_wire::restore::intake_ceiling(&cfg, &inputs, &layers));
+        match out {
+            Ok((n, d)) => Ok((n, d.as_secs_f64())),
+            Err(Fatal::Input(e)) => Err(to_py_err(e)),
+            Err(Fatal::Wire(e, _)) => Err(cluster_err(e)),
+        }
     }
 
     /// Starts reading and writing (publish the partition map first).

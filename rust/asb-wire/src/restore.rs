@@ -94,6 +94,8 @@ pub struct RestoreConfig {
     pub bandwidth: u64,
     /// Read the records back and compare instead of writing them (`asbkit verify`).
     pub verify: bool,
+    /// [`intake_ceiling`] only: the node every batch goes to.
+    pub ceiling_node: Option<String>,
 }
 
 /// Live counts; every record read ends in exactly one of the outcome counters.
@@ -716,6 +718,71 @@ impl<'a> Writer<'a> {
             nb.push_row(b.row(i));
         }
         by_node.into_values().collect()
+    }
+}
+
+/// The server's intake ceiling: every record of `inputs` encoded into batches first (not
+/// timed), then only the sending, by `writers` threads with nothing else to do. Returns the
+/// records sent and the seconds the sending took. A benchmark's yardstick for [`run`].
+pub fn intake_ceiling(cfg: &RestoreConfig, inputs: &[PathBuf], layers: &Layers) -> Result<(u64, Duration), Fatal> {
+    let restore = Restore::new();
+    let mut batches: Vec<(String, Vec<u8>, usize)> = Vec::new();
+    let mut rows: HashMap<String, Batch> = HashMap::new();
+    let mut scratch = Vec::new();
+    let now = now_clepoch();
+    let mut records = 0u64;
+    let node = cfg.ceiling_node.clone().unwrap_or_default();
+    for path in inputs {
+        let mut reader = open_path(path, layers, restore.raw_bytes.clone()).map_err(Fatal::Input)?;
+        while let Some(e) = reader.next_entity().map_err(Fatal::Input)? {
+            let Entity::Record(rec) = e else { continue };
+            let Some(ttl) = ttl_from_void_time(rec.void_time, now, cfg.extra_ttl) else { continue };
+            let b = rows.entry(node.clone()).or_insert_with(|| Batch::new(node.clone(), cfg.batch_size));
+            let start = b.data.len();
+            encode_row(&mut b.data, &mut scratch, rec, cfg.write_namespace.as_deref(), ttl, &cfg.policy);
+            b.rows.push((start, b.data.len()));
+            records += 1;
+            if b.rows.len() >= cfg.batch_size {
+                let full = rows.remove(&node).unwrap();
+                batches.push((node.clone(), batch_message((0..full.rows.len()).map(|i| full.row(i)), cfg.policy.timeout_ms), full.rows.len()));
+            }
+        }
+    }
+    for (_, b) in rows {
+        batches.push((b.addr.clone(), batch_message((0..b.rows.len()).map(|i| b.row(i)), cfg.policy.timeout_ms), b.rows.len()));
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failed: Mutex<Option<WireError>> = Mutex::new(None);
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..cfg.writers.max(1) {
+            s.spawn(|| {
+                let mut conns: HashMap<String, Connection> = HashMap::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((addr, msg, n)) = batches.get(i) else { return };
+                    let conn = match conns.entry(addr.clone()) {
+                        std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                        std::collections::hash_map::Entry::Vacant(v) => match Connection::open(addr, &cfg.connect) {
+                            Ok(c) => v.insert(c),
+                            Err(e) => {
+                                *failed.lock().unwrap() = Some(e);
+                                return;
+                            }
+                        },
+                    };
+                    if let Err(e) = write_batch(conn, msg, *n) {
+                        *failed.lock().unwrap() = Some(e);
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let elapsed = started.elapsed();
+    match failed.into_inner().unwrap() {
+        Some(e) => Err(Fatal::Wire(e, None)),
+        None => Ok((records, elapsed)),
     }
 }
 
