@@ -417,6 +417,9 @@ def test_a_permanent_error_stops_the_restore_with_its_reason(client: Any, tmp_pa
     stray = [Record("nosuchns", _rec(i).digest, [Bin("i", "I", i)], set="made") for i in range(300)]
     path = _write(tmp_path / "stray.asb", stray)
     r = run_restore(path)
-    assert not r.ok
-    assert "namespace not found" in str(r.errors[0]) and "result code 20" in str(r.errors[0])
+    assert not r.ok and "result code 4" in str(r.errors[0]) and "namespace" in str(r.errors[0])
     assert r.data.failed == 0 and r.data.retries == 0, "not retried"
+    r = run_restore(path, disable_batch_writes=True)
+    assert not r.ok and "namespace not found (result code 20)" in str(r.errors[0])
+    assert base64.b64encode(stray[0].digest).decode() in str(r.errors[0]) or "record" in str(r.errors[0])
+    assert r.data.failed == 0 and r.data.retries == 0

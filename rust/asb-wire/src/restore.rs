@@ -665,7 +665,11 @@ impl<'a> Writer<'a> {
                 match e.kind {
                     WireErrorKind::Server(code) => match classify(code) {
                         Outcome::Permanent => {
-                            let e = if code == 150 { WireError::server(code, "batch write (the cluster has batch writes off: use --disable-batch-writes)").at(&addr) } else { e };
+                            let e = match code {
+                                150 => WireError::server(code, "batch write (the cluster has batch writes off: use --disable-batch-writes)").at(&addr),
+                                4 => WireError::server(code, "the node refused the whole batch (records of a namespace it does not have do this; -n OLD,NEW writes them elsewhere)").at(&addr),
+                                _ => e,
+                            };
                             Err(BatchError::Fatal(e))
                         }
                         _ => Err(BatchError::Retry(e)),
