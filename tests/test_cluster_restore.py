@@ -423,3 +423,33 @@ def test_a_permanent_error_stops_the_restore_with_its_reason(client: Any, tmp_pa
     assert not r.ok and "namespace not found (result code 20)" in str(r.errors[0])
     assert base64.b64encode(stray[0].digest).decode() in str(r.errors[0]) or "record" in str(r.errors[0])
     assert r.data.failed == 0 and r.data.retries == 0
+
+
+def test_an_absctl_backup_restores_with_its_expression_and_set_indexes(client: Any, tmp_path: Path) -> None:
+    """absctl's 3.2 files: Go's shortest doubles, an expression index (`* e`) and a set
+    index (`* i … S 1  E`)."""
+    exp = base64.b64encode(bytes([0x93, 0x51, 0x02, 0xA3]) + b"age").decode()  # bin "age" as an integer
+    lines = [b"Version 3.2", b"# namespace bar", b"# first-file", f"* e bar demo asbkit_expidx N 1 age N {exp}".encode(), b"* i bar demo asbkit_setidx S 1  E"]
+    for i in range(10):
+        key = Key("S", f"go-{i}")
+        digest = base64.b64encode(compute_digest("demo", key)).decode()
+        lines += [f"+ k S {len(key.value)} go-{i}".encode(), b"+ n bar", f"+ d {digest}".encode(), b"+ s demo", b"+ g 1", b"+ t 0", b"+ b 2",
+                  f"- I age {30 + i}".encode(), b"- D d 0.1"]
+    path = tmp_path / "absctl.asb"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    truncate(client, NS)
+    client.info_all(f"sindex-delete:namespace={NS};indexname=asbkit_expidx")
+    try:
+        r = run_restore(path)
+        assert r.ok, r.errors
+        assert (r.data.inserted, r.data.indexes_created) == (10, 2)
+        _, _, bins = client.get((NS, "demo", "go-3"))
+        assert bins == {"age": 33, "d": 0.1}
+        listed = next(iter(client.info_all(f"sindex-list:ns={NS};b64=true").values()))[1]
+        assert f"indexname=asbkit_expidx:set=demo:bin=null:type=numeric:indextype=default:context=null:exp={exp}" in listed
+        assert "enable-index=true" in next(iter(client.info_all(f"sets/{NS}/demo").values()))[1]
+        r = run_restore(path)
+        assert r.ok and (r.data.indexes_matched, r.data.indexes_created) == (2, 0), "the second time both are there"
+    finally:
+        client.info_all(f"sindex-delete:namespace={NS};indexname=asbkit_expidx")
+        client.info_all(f"set-config:context=namespace;id={NS};set=demo;enable-index=false")

@@ -12,7 +12,6 @@ from typing import Any
 
 from .cluster import Cluster, info_fields
 from .errors import AsbClusterError
-from .metadata import parse_sindex
 
 log = logging.getLogger("asbkit.restore")
 
@@ -36,10 +35,6 @@ class MetadataCounts:
     @property
     def indexes(self) -> int:
         return self.indexes_created + self.indexes_matched + self.indexes_replaced
-
-
-def _same(a: Any, b: Any) -> bool:
-    return (a.set or "", a.index_type, list(a.paths), a.context or None) == (b.set or "", b.index_type, list(b.paths), b.context or None)
 
 
 class MetadataApplier:
@@ -71,14 +66,28 @@ class MetadataApplier:
         self._udfs.append(udf.name)
         log.info("registered UDF %s", udf.name)
 
-    def _existing(self, namespace: str) -> dict[str, Any]:
+    def _existing(self, namespace: str) -> dict[str, dict[str, str]]:
+        """The namespace's indexes by name, as `sindex-list` describes them."""
         reply = self.cluster.info_any(f"sindex-list:ns={namespace};b64=true").strip()
         out = {}
         for entry in (e for e in reply.split(";") if e):
-            idx = parse_sindex(namespace, entry)
-            if idx is not None:
-                out[idx.name] = idx
+            fields = info_fields(entry, ":")
+            if "indexname" in fields:
+                out[fields["indexname"]] = fields
         return out
+
+    @staticmethod
+    def _described(idx: Any) -> dict[str, str]:
+        """How `sindex-list` would describe the backup's index."""
+        bin_name, ptype = idx.paths[0] if idx.paths else ("", "N")
+        return {
+            "set": idx.set or "null",
+            "bin": bin_name if not idx.expression else "null",
+            "type": PATH_WORDS.get(ptype, "?"),
+            "indextype": INDEX_WORDS.get(idx.index_type, "?"),
+            "context": idx.context or "null",
+            "exp": idx.expression or "null",
+        }
 
     def put_index(self, idx: Any) -> None:
         namespace = idx.namespace
@@ -87,12 +96,16 @@ class MetadataApplier:
         if self.sets and (idx.set or "") not in self.sets:
             self.counts.indexes_skipped += 1
             return
-        existing = self._existing(namespace).get(idx.name)
-        if existing is not None and _same(existing, idx):
+        if idx.index_type == "S":
+            self._set_index(namespace, idx)
+            return
+        found = self._existing(namespace).get(idx.name)
+        want = self._described(idx)
+        if found is not None and all(found.get(k, "null").lower() == v.lower() for k, v in want.items()):
             self.counts.indexes_matched += 1
             log.info("secondary index %s exists as in the backup: left alone", idx.name)
             return
-        if existing is not None:
+        if found is not None:
             log.warning("secondary index %s differs on the cluster: dropping and creating it as in the backup", idx.name)
             self._drop(namespace, idx.name)
             self.counts.indexes_replaced += 1
@@ -101,6 +114,17 @@ class MetadataApplier:
             self.counts.indexes_created += 1
         self._create(namespace, idx)
         self._indexes.append((namespace, idx.name))
+
+    def _set_index(self, namespace: str, idx: Any) -> None:
+        """A set index (absctl's `* i … S`): the set's enable-index switch."""
+        stats = info_fields(self.cluster.info_any(f"sets/{namespace}/{idx.set}").strip().rstrip(";"), ":")
+        if stats.get("enable-index") == "true":
+            self.counts.indexes_matched += 1
+            return
+        reply = self.cluster.info_any(f"set-config:context=namespace;id={namespace};set={idx.set};enable-index=true").strip()
+        if reply.lower() != "ok":
+            raise AsbClusterError(f"the set index of {idx.set} could not be enabled: {reply[:200]}")
+        self.counts.indexes_created += 1
 
     def _drop(self, namespace: str, name: str) -> None:
         reply = self.cluster.info_any(f"sindex-delete:namespace={namespace};indexname={name}").strip()
@@ -116,10 +140,11 @@ class MetadataApplier:
         if len(idx.paths) != 1:
             raise AsbClusterError(f"secondary index {idx.name} has {len(idx.paths)} paths; the server takes one")
         (bin_name, ptype), = idx.paths
+        what = f"exp={idx.expression}" if idx.expression else f"bin={bin_name}"
         command = (
             f"sindex-create:namespace={namespace};"
             + (f"set={idx.set};" if idx.set else "")
-            + f"indexname={idx.name};bin={bin_name};type={PATH_WORDS[ptype]};indextype={INDEX_WORDS[idx.index_type]}"
+            + f"indexname={idx.name};{what};type={PATH_WORDS[ptype]};indextype={INDEX_WORDS[idx.index_type]}"
             + (f";context={idx.context}" if idx.context else "")
         )
         reply = self.cluster.info_any(command).strip()
