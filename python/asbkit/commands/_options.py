@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import base64
+import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -94,6 +96,25 @@ def add_layer_options(p: argparse.ArgumentParser, *, writing: bool = False) -> N
         g.add_argument("-y", "--encrypt", choices=["aes128", "aes256"], help="the files are encrypted")
         g.add_argument("--encryption-key-file", metavar="PEM", help="private key the backup was encrypted with")
     g.add_argument("--encryption-key-env", metavar="VAR", help="environment variable holding the base64 key")
+
+
+def add_cluster_output_options(p: argparse.ArgumentParser, version: str) -> None:
+    """-V and asbkit's own output flags of the commands that talk to a cluster."""
+    p.add_argument("-V", "--version", action="version", version=version)
+    g = p.add_argument_group("output of asbkit")
+    g.add_argument("--output", choices=["text", "json"], default="text", help="result format (default text)")
+    g.add_argument("--no-progress", action="store_true", help="no live display even on a terminal")
+    g.add_argument("-v", "--verbose", action="store_true", help="more log lines")
+
+
+def configure_logging(verbose: bool, level: int = logging.INFO) -> None:
+    """Log lines on stderr, dated as the C tools date theirs."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname).3s %(message)s",
+        datefmt="%Y-%m-%d %H:%M:%S %Z",
+    )
 
 
 def add_output_options(p: argparse.ArgumentParser) -> None:

@@ -27,7 +27,7 @@ from ..layers import Layers
 from ..restore_metadata import MetadataApplier
 from ..result import CommandResult
 from ._cluster_options import add_connection_options, cluster_config_from
-from ._options import Command, OptionError, add_layer_options, layers_from
+from ._options import Command, OptionError, add_cluster_output_options, add_layer_options, configure_logging, layers_from
 
 log = logging.getLogger("asbkit.restore")
 
@@ -505,21 +505,12 @@ def render(result: CommandResult[Any]) -> str:
 
 
 def _add_all_arguments(p: Any) -> None:
-    p.add_argument("-V", "--version", action="version", version=TOOL)
+    add_cluster_output_options(p, TOOL)
     add_arguments(p)
-    g = p.add_argument_group("output of asbkit")
-    g.add_argument("--output", choices=["text", "json"], default="text", help="result format (default text)")
-    g.add_argument("--no-progress", action="store_true", help="no live display even on a terminal")
-    g.add_argument("-v", "--verbose", action="store_true", help="more log lines")
 
 
 def run(args: Any) -> CommandResult[Any]:
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname).3s %(message)s",
-        datefmt="%Y-%m-%d %H:%M:%S %Z",
-    )
+    configure_logging(args.verbose)
     try:
         config, options = options_from(args)
         check_options(options)

@@ -18,7 +18,7 @@ from ..errors import AsbError, RestoreFailed
 from ..result import CommandResult
 from . import restore as restore_mod
 from ._cluster_options import add_connection_options, cluster_config_from
-from ._options import Command, OptionError, add_layer_options, layers_from
+from ._options import Command, OptionError, add_cluster_output_options, add_layer_options, configure_logging, layers_from
 from .restore import RestoreOptions
 
 log = logging.getLogger("asbkit.verify")
@@ -115,11 +115,8 @@ def add_arguments(p: Any) -> None:
     g.add_argument("--batch-size", type=int, default=128, metavar="N", help="records per batch read (default 128)")
     g.add_argument("--retry-scale-factor", type=int, default=150_000, metavar="µs", help="first retry pause, doubled each retry (default 150000)")
     add_layer_options(p)
-    g = p.add_argument_group("output of asbkit")
-    g.add_argument("--max-differences", type=int, default=20, metavar="N", help="list the first N records missing or different (default 20)")
-    g.add_argument("--output", choices=["text", "json"], default="text", help="result format (default text)")
-    g.add_argument("--no-progress", action="store_true", help="no live display even on a terminal")
-    g.add_argument("-v", "--verbose", action="store_true", help="more log lines")
+    add_cluster_output_options(p, restore_mod.TOOL)
+    p.add_argument("--max-differences", type=int, default=20, metavar="N", help="list the first N records missing or different (default 20)")
 
 
 def options_from(args: Any) -> tuple[ClusterConfig, RestoreOptions]:
@@ -149,12 +146,7 @@ def options_from(args: Any) -> tuple[ClusterConfig, RestoreOptions]:
 
 
 def run(args: Any) -> CommandResult[VerifyReport]:
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname).3s %(message)s",
-        datefmt="%Y-%m-%d %H:%M:%S %Z",
-    )
+    configure_logging(args.verbose, logging.WARNING)
     try:
         config, options = options_from(args)
         restore_mod.check_options(options)

@@ -82,39 +82,12 @@ pub fn read_message<'a>(rows: impl ExactSizeIterator<Item = &'a [u8]>, timeout_m
 
 /// Sends a batch read and collects every row's answer by row index.
 pub fn read_batch(conn: &mut Connection, msg: &[u8], n_rows: usize) -> WireResult<Vec<Option<ReadAnswer>>> {
-    conn.send(msg)?;
-    let mut answers = vec![None; n_rows];
-    let mut body = Vec::new();
-    loop {
-        let kind = conn.read_proto(&mut body)?;
-        if kind != TYPE_MSG {
-            return Err(WireError::protocol(format!("a batch read was answered with a message of type {kind}")));
-        }
-        let mut pos = 0;
-        while pos < body.len() {
-            let h = MsgHeader::parse(&body[pos..])?;
-            pos += MSG_HEADER_LEN;
-            for _ in 0..h.n_fields {
-                read_field(&body, &mut pos)?;
-            }
-            let mut bins = Vec::with_capacity(h.n_ops as usize);
-            for _ in 0..h.n_ops {
-                let op = read_op(&body, &mut pos)?;
-                bins.push(BinValue { name: op.name.to_vec(), particle_type: op.particle_type, value: op.value.to_vec() });
-            }
-            if h.is_last() {
-                if h.result_code != 0 {
-                    return Err(WireError::server(h.result_code, "the batch read failed"));
-                }
-                return Ok(answers);
-            }
-            let index = h.transaction_ttl as usize;
-            let slot = answers
-                .get_mut(index)
-                .ok_or_else(|| WireError::protocol(format!("a batch answer for row {index} of {n_rows}")))?;
-            *slot = Some(ReadAnswer { result_code: h.result_code, generation: h.generation, void_time: h.record_ttl, bins });
-        }
-    }
+    crate::write::batch_answers(conn, msg, n_rows, |h, ops| ReadAnswer {
+        result_code: h.result_code,
+        generation: h.generation,
+        void_time: h.record_ttl,
+        bins: ops.iter().map(|op| BinValue { name: op.name.to_vec(), particle_type: op.particle_type, value: op.value.to_vec() }).collect(),
+    })
 }
 
 /// The JSON of a GeoJSON particle: written as `00 0000 json`, read back with the server's

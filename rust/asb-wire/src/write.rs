@@ -298,10 +298,16 @@ pub fn batch_message<'a>(rows: impl ExactSizeIterator<Item = &'a [u8]> + Clone, 
     m.finish()
 }
 
-/// Sends a batch and collects every row's result, by row index (`n_rows` of them).
-pub fn write_batch(conn: &mut Connection, msg: &[u8], n_rows: usize) -> WireResult<Vec<Option<WriteResult>>> {
+/// Sends a batch message and collects one answer per row, by row index (`n_rows` of them):
+/// `answer` makes it from the row's header and ops. Batch writes and batch reads share it.
+pub fn batch_answers<T: Clone>(
+    conn: &mut Connection,
+    msg: &[u8],
+    n_rows: usize,
+    mut answer: impl FnMut(&MsgHeader, Vec<Op<'_>>) -> T,
+) -> WireResult<Vec<Option<T>>> {
     conn.send(msg)?;
-    let mut results = vec![None; n_rows];
+    let mut answers = vec![None; n_rows];
     let mut body = Vec::new();
     loop {
         let kind = conn.read_proto(&mut body)?;
@@ -315,23 +321,26 @@ pub fn write_batch(conn: &mut Connection, msg: &[u8], n_rows: usize) -> WireResu
             for _ in 0..h.n_fields {
                 read_field(&body, &mut pos)?;
             }
-            for _ in 0..h.n_ops {
-                read_op(&body, &mut pos)?;
-            }
+            let ops = (0..h.n_ops).map(|_| read_op(&body, &mut pos)).collect::<WireResult<Vec<_>>>()?;
             if h.is_last() {
                 if h.result_code != 0 {
                     return Err(WireError::server(h.result_code, "the batch failed"));
                 }
-                return Ok(results);
+                return Ok(answers);
             }
             let index = h.transaction_ttl as usize;
-            match results.get_mut(index) {
-                Some(slot) => *slot = Some(WriteResult { result_code: h.result_code, generation: h.generation }),
+            match answers.get_mut(index) {
+                Some(slot) => *slot = Some(answer(&h, ops)),
                 None if n_rows == 0 || h.result_code != 0 => return Err(WireError::server(h.result_code, "the batch failed")),
                 None => return Err(WireError::protocol(format!("a batch answer for row {index} of {n_rows}"))),
             }
         }
     }
+}
+
+/// Sends a batch of writes and collects every row's result, by row index.
+pub fn write_batch(conn: &mut Connection, msg: &[u8], n_rows: usize) -> WireResult<Vec<Option<WriteResult>>> {
+    batch_answers(conn, msg, n_rows, |h, _| WriteResult { result_code: h.result_code, generation: h.generation })
 }
 
 #[cfg(test)]
