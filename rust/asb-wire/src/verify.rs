@@ -251,7 +251,8 @@ fn canonical_item(b: &[u8], pos: &mut usize, out: &mut Vec<u8>, depth: usize) ->
         _ => {
             push_head(out, b'm', n);
             *pos += head;
-            let mut entries = Vec::with_capacity(n);
+            // A length is only a claim: never reserve more than the bytes could hold.
+            let mut entries = Vec::with_capacity(n.min(b.len() - *pos));
             for _ in 0..n {
                 let mut entry = Vec::new();
                 canonical_item(b, pos, &mut entry, depth + 1)?;
@@ -273,7 +274,7 @@ fn canonical_item(b: &[u8], pos: &mut usize, out: &mut Vec<u8>, depth: usize) ->
 }
 
 /// Whether two particles of the same type hold the same value.
-fn same_value(ptype: u8, a: &[u8], b: &[u8]) -> bool {
+pub fn same_value(ptype: u8, a: &[u8], b: &[u8]) -> bool {
     if a == b {
         return true;
     }
