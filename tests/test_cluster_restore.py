@@ -453,3 +453,15 @@ def test_an_absctl_backup_restores_with_its_expression_and_set_indexes(client: A
     finally:
         client.info_all(f"sindex-delete:namespace={NS};indexname=asbkit_expidx")
         client.info_all(f"set-config:context=namespace;id={NS};set=demo;enable-index=false")
+
+
+def test_directory_list_with_parent_directory(client: Any, source: Path, tmp_path: Path) -> None:
+    parent = tmp_path / "parent"
+    (parent / "extra").mkdir(parents=True)
+    _write(parent / "extra" / "made.asb", [_rec(i) for i in range(30)])
+    (parent / "orig").symlink_to(source)
+    truncate(client, NS)
+    r = restore(config(), RestoreOptions(directory_list=["orig", "extra"], parent_directory=str(parent)), progress=False, handle_signals=False)
+    assert r.ok, r.errors
+    assert (r.data.records_read, r.data.inserted) == (N + 30, N + 30)
+    assert len(r.data.files) == 2

@@ -100,3 +100,20 @@ def test_verify_flags() -> None:
     _, o = verify_options(args)
     assert (o.input_file, o.namespace, o.bin_list, o.parallel) == ("bk.asb", "a,b", ["x"], 3)
     assert args.max_differences == 5
+
+
+def test_progress_logs_asrestore_s_lines_when_not_on_a_terminal(caplog: pytest.LogCaptureFixture) -> None:
+    import io
+    import logging
+
+    from asbkit.progress import RestoreProgress
+
+    p = RestoreProgress(1000, enabled=False, stream=io.StringIO())
+    p.LOG_EVERY = 0.0
+    counters = dict(read=10, expired=1, skipped=2, err_ignored=0, inserted=4, updated=1, existed=1, fresher=1, failed=0, retries=3, raw_bytes=500)
+    with caplog.at_level(logging.INFO, logger="asbkit.restore"):
+        p.update(counters)
+    lines = [r.getMessage() for r in caplog.records]
+    assert "Expired 1 : skipped 2 : err_ignored 0 : inserted 5: failed 2 (existed 1 , fresher 1)" in lines
+    assert any(line.startswith("50% complete, ~") for line in lines)
+    assert any("retries: 3" in line for line in lines)
