@@ -17,7 +17,7 @@ from typing import Any
 from . import __version__
 from .commands._options import Command, OptionError, UsageError
 from .errors import AsbError
-from .result import EXIT_USAGE, CommandResult, error_dict
+from .result import EXIT_INVALID, EXIT_USAGE, CommandResult, error_dict
 
 #: The command modules of `asbkit.commands`, in the order `asbkit --help` lists their
 #: commands. A new command is one more module name here.
@@ -39,9 +39,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-V", "--version", action="version", version=f"asbkit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    by_name = {}
     for command in commands().values():
-        command.add_parser(sub)
+        by_name[command.name] = command.add_parser(sub)
+    parser.set_defaults(_subparsers=by_name)
     return parser
+
+
+def _with_config(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str], command: Command) -> argparse.Namespace:
+    """The command line again over the configuration files' values (the line wins), with
+    secret-agent references resolved."""
+    from .config import apply_settings, config_flags, read_settings
+    from .secret_agent import resolve_secrets
+
+    settings = read_settings(config_flags(argv), command.config_sections)
+    if settings:
+        apply_settings(args._subparsers[command.name], settings, command.config_sections[-1], command.name)
+        args = parser.parse_args(argv)
+    resolve_secrets(args)
+    return args
 
 
 def render_error(err: AsbError | OSError) -> str:
@@ -53,8 +69,19 @@ def render_error(err: AsbError | OSError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     command = commands()[args.command]
+    if command.config_sections:
+        from .secret_agent import SecretError
+
+        try:
+            args = _with_config(parser, args, argv, command)
+        except SecretError as exc:
+            print(f"asbkit {args.command}: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+        except AsbError as exc:
+            return _option_error(args, exc)
     try:
         result = command.run(args)
     except OptionError as exc:

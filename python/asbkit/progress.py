@@ -57,11 +57,51 @@ def total_size(sources: list[object]) -> int | None:
     return total
 
 
-def _eta(seconds: float) -> str:
+def c_eta(seconds: float) -> str:
+    """A time left as the C tools write it: `1h2m3s`, `45s`, `>100d`."""
     seconds = int(seconds)
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s" if m else f"{s}s"
+    if seconds > 100 * 86400:
+        return ">100d"
+    seconds = max(seconds, 0)
+    out, printed = "", False
+    for div, label in ((86400, "d"), (3600, "h"), (60, "m"), (1, "s")):
+        val = seconds // div
+        if val == 0 and not printed and label != "s":
+            continue
+        seconds -= val * div
+        out += f"{val}{label}"
+        printed = True
+    return out
+
+
+class MachineLines:
+    """The C tools' machine-readable lines (`-m/--machine PATH`: a file, appended to, or a
+    FIFO): `PROGRESS:<percent>` and `REMAINING:<eta>` about every second, `SUMMARY:…` at
+    the end."""
+
+    EVERY = 1.0
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.file = open(path, "a", buffering=1, encoding="utf-8")
+        self._last = (time.monotonic(), 0)
+
+    def progress(self, done: int, total: int) -> None:
+        """`done` of `total` units (records, bytes); the ETA from the rate since last time."""
+        now = time.monotonic()
+        t0, d0 = self._last
+        if now - t0 < self.EVERY or total <= 0:
+            return
+        self.file.write(f"PROGRESS:{done * 100 // total}\n")
+        if done > d0:
+            self.file.write(f"REMAINING:{c_eta((total - done) * (now - t0) / (done - d0))}\n")
+        self._last = (now, done)
+
+    def summary(self, *fields: object) -> None:
+        self.file.write("SUMMARY:" + ":".join(str(f) for f in fields) + "\n")
+
+    def close(self) -> None:
+        self.file.close()
 
 
 class BackupProgress:
@@ -70,9 +110,10 @@ class BackupProgress:
 
     LOG_EVERY = 10.0
 
-    def __init__(self, estimate: int, already: int = 0, enabled: bool | None = None, stream: TextIO | None = None) -> None:
+    def __init__(self, estimate: int, already: int = 0, enabled: bool | None = None, stream: TextIO | None = None, machine: MachineLines | None = None) -> None:
         import logging
 
+        self.machine = machine
         self.stream = stream or sys.stderr
         self.live = self.stream.isatty() if enabled is None else enabled
         self.estimate = estimate
@@ -98,6 +139,8 @@ class BackupProgress:
             self._task = self._bar.add_task("backup", total=max(estimate, 1), records=already, rate=0.0, mbs=0.0)  # type: ignore[attr-defined]
 
     def update(self, records: int, text_bytes: int) -> None:
+        if self.machine is not None:
+            self.machine.progress(records, self.estimate)
         now = time.monotonic()
         elapsed = max(now - self.start, 1e-9)
         rate = (records - self.already) / elapsed
@@ -114,7 +157,7 @@ class BackupProgress:
             "%d%% complete (~%d KiB/s, ~%d rec/s, ~%d B/rec)", percent, nbytes / 1024 / dt, recs / dt, nbytes // recs if recs else 0
         )
         if recs:
-            self._log.info("~%s remaining", _eta(max(self.estimate - records, 0) / (recs / dt)))
+            self._log.info("~%s remaining", c_eta(max(self.estimate - records, 0) / (recs / dt)))
         self._last = (now, records, text_bytes)
         self._last_log = now
 
@@ -129,9 +172,10 @@ class RestoreProgress:
 
     LOG_EVERY = 10.0
 
-    def __init__(self, total_bytes: int, enabled: bool | None = None, stream: TextIO | None = None) -> None:
+    def __init__(self, total_bytes: int, enabled: bool | None = None, stream: TextIO | None = None, machine: MachineLines | None = None) -> None:
         import logging
 
+        self.machine = machine
         self.stream = stream or sys.stderr
         self.live = self.stream.isatty() if enabled is None else enabled
         self.total = total_bytes
@@ -156,6 +200,8 @@ class RestoreProgress:
             self._task = self._bar.add_task("restore", total=max(total_bytes, 1), records=0, rate=0.0, failed=0)  # type: ignore[attr-defined]
 
     def update(self, c: dict[str, int]) -> None:
+        if self.machine is not None:
+            self.machine.progress(c["raw_bytes"], self.total)
         now = time.monotonic()
         elapsed = max(now - self.start, 1e-9)
         rate = c["read"] / elapsed
@@ -175,7 +221,7 @@ class RestoreProgress:
         if self.total:
             frac = min(c["raw_bytes"] / self.total, 1.0)
             left = (1 - frac) * elapsed / frac if frac > 0 else 0
-            self._log.info("%d%% complete, ~%s remaining", frac * 100, _eta(left))
+            self._log.info("%d%% complete, ~%s remaining", frac * 100, c_eta(left))
 
     def close(self) -> None:
         if self._bar is not None:

@@ -7,6 +7,8 @@ import argparse
 from typing import Any
 
 from ..cluster import ClusterConfig, resolve_password
+from ..config import add_config_options
+from ..secret_agent import add_secret_agent_options
 
 
 class _OptionalPassword(argparse.Action):
@@ -41,6 +43,40 @@ def add_connection_options(p: argparse.ArgumentParser) -> None:
     t.add_argument("--tls-certfile", "--tlsCertFile", help="client certificate (mutual TLS)")
     t.add_argument("--tls-crl-check", "--tlsCrlCheck", action="store_true", help="check the leaf certificate against CRLs")
     t.add_argument("--tls-crl-check-all", "--tlsCrlCheckAll", action="store_true", help="check the whole chain against CRLs")
+    t.add_argument("--tls-cert-blacklist", "--tlsCertBlackList", "--tls-cert-blackList", dest="tls_cert_blacklist", metavar="PATH", help="deprecated in the C tools; accepted, without effect (use --tls-crl-check)")
+    t.add_argument("--tls-log-session-info", "--tlsLogSessionInfo", action="store_true", help="accepted for the C tools' scripts; without effect")
+    t.add_argument("--tlsEncryptOnly", dest="tls_encrypt_only", action="store_true", help="refused, as the C tools refuse it")
+    add_secret_agent_options(p)
+    add_config_options(p)
+    s3 = p.add_argument_group("object storage (the C tools' S3 flags: not supported yet; refused when given)")
+    for flag in S3_FLAGS:
+        if flag == "--s3-allow-system-proxy":
+            s3.add_argument(flag, action="store_true", help=argparse.SUPPRESS)
+        else:
+            s3.add_argument(flag, metavar="VALUE", help=argparse.SUPPRESS)
+
+
+#: C asbackup's and asrestore's S3 flags.
+S3_FLAGS = (
+    "--s3-region", "--s3-profile", "--s3-endpoint-override", "--s3-max-async-downloads", "--s3-log-level",
+    "--s3-connect-timeout", "--s3-allow-system-proxy", "--s3-min-part-size", "--s3-max-async-uploads",
+)
+
+
+def compatibility_notes(args: argparse.Namespace) -> list[str]:
+    """What flags accepted only for the C tools' scripts do (nothing, said); raises
+    ValueError for those asbkit cannot honour, so none is silently ignored."""
+    used_s3 = [f for f in S3_FLAGS if getattr(args, f[2:].replace("-", "_"), None) not in (None, False)]
+    if used_s3:
+        raise ValueError(f"{', '.join(used_s3)}: object storage (S3) is not supported yet; write to a directory and copy it")
+    if getattr(args, "tls_encrypt_only", False):
+        raise ValueError("--tlsEncryptOnly is not supported (the C tools refuse it too): give --tls-cafile or --tls-capath")
+    notes = []
+    if getattr(args, "tls_cert_blacklist", None):
+        notes.append("--tls-cert-blacklist is deprecated (as in the C tools) and has no effect: use --tls-crl-check")
+    if getattr(args, "tls_log_session_info", False):
+        notes.append("--tls-log-session-info is accepted for the C tools' scripts and has no effect")
+    return notes
 
 
 def cluster_config_from(args: argparse.Namespace) -> ClusterConfig:

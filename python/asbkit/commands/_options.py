@@ -60,6 +60,9 @@ class Command:
     #: True when the command writes its data to stdout (an output of `-`): the text
     #: summary then goes to stderr, not into the stream.
     data_on_stdout: Callable[[argparse.Namespace], bool] = _never
+    #: The astools.conf sections whose keys are this command's defaults, in the order they
+    #: are read (later wins); none: the command reads no configuration file.
+    config_sections: tuple[str, ...] = ()
 
     def add_parser(self, subparsers: Any) -> argparse.ArgumentParser:
         default_help = self.help_flags == ("-h", "--help")
@@ -105,16 +108,35 @@ def add_cluster_output_options(p: argparse.ArgumentParser, version: str) -> None
     g.add_argument("--output", choices=["text", "json"], default="text", help="result format (default text)")
     g.add_argument("--no-progress", action="store_true", help="no live display even on a terminal")
     g.add_argument("-v", "--verbose", action="store_true", help="more log lines")
+    g.add_argument("--log-json", action="store_true", help="log lines as JSON objects (time, level, logger, message), one a line")
 
 
-def configure_logging(verbose: bool, level: int = logging.INFO) -> None:
-    """Log lines on stderr, dated as the C tools date theirs."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname).3s %(message)s",
-        datefmt="%Y-%m-%d %H:%M:%S %Z",
-    )
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object a line: time (UTC, ISO 8601), level, logger, message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        import json
+        from datetime import datetime, timezone
+
+        entry = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(verbose: bool, level: int = logging.INFO, log_json: bool = False) -> None:
+    """Log lines on stderr, dated as the C tools date theirs (or as JSON objects)."""
+    handler = logging.StreamHandler(sys.stderr)
+    if log_json:
+        handler.setFormatter(JsonLogFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname).3s %(message)s", "%Y-%m-%d %H:%M:%S %Z"))
+    logging.basicConfig(level=logging.DEBUG if verbose else level, handlers=[handler])
 
 
 def add_output_options(p: argparse.ArgumentParser) -> None:

@@ -31,9 +31,10 @@ from ..estimate import Estimate, estimate_size
 from ..expressions import backup_filter, parse_backup_time
 from ..layers import Layers
 from ..metadata import cluster_metadata
+from ..progress import MachineLines
 from ..result import CommandResult
 from ..scan_jobs import Engine, ScanJob, plan_jobs
-from ._cluster_options import add_connection_options, cluster_config_from
+from ._cluster_options import add_connection_options, cluster_config_from, compatibility_notes
 from ._options import Command, OptionError, add_cluster_output_options, add_layer_options, configure_logging, layers_from
 
 log = logging.getLogger("asbkit.backup")
@@ -166,6 +167,7 @@ def backup(
     progress: bool | None = None,
     on_progress: Callable[[int, int, int], None] | None = None,
     handle_signals: bool = True,
+    machine: MachineLines | None = None,
 ) -> CommandResult[BackupReport]:
     """Runs a backup; returns its report (and errors, which make the exit code non-zero)."""
     o = options
@@ -194,7 +196,7 @@ def backup(
         return CommandResult("backup", report, [AsbError(str(exc))])
     try:
         run = _Run(cluster, o, state, report)
-        run.drive(progress, on_progress, handle_signals)
+        run.drive(progress, on_progress, handle_signals, machine)
         return run.conclude(started)
     except (AsbError, OSError) as exc:
         report.duration_seconds = time.monotonic() - started
@@ -300,7 +302,7 @@ class _Run:
             jobs=[j.pids for j in self.jobs],
         )
 
-    def drive(self, progress: bool | None, on_progress: Callable[[int, int, int], None] | None, handle_signals: bool) -> None:
+    def drive(self, progress: bool | None, on_progress: Callable[[int, int, int], None] | None, handle_signals: bool, machine: MachineLines | None = None) -> None:
         """Runs the jobs, showing progress and saving the state; Ctrl-C or SIGTERM stops
         every scan at its next message."""
         old_handlers: dict[int, Any] = {}
@@ -313,7 +315,7 @@ class _Run:
                 old_handlers[sig] = signal.signal(sig, on_signal)
         from ..progress import BackupProgress
 
-        display = BackupProgress(self.estimate, self.already, enabled=progress)
+        display = BackupProgress(self.estimate, self.already, enabled=progress, machine=machine)
         try:
             with ThreadPoolExecutor(max_workers=max(1, len(self.jobs)), thread_name_prefix="backup") as pool:
                 pending = {pool.submit(self.engine.run, j) for j in self.jobs}
@@ -460,6 +462,7 @@ def add_arguments(p: Any) -> None:
     g.add_argument("-w", "--parallel", type=int, metavar="N", help="partition ranges scanned at once (default 1; 16 with -l)")
     g.add_argument("-L", "--records-per-second", type=int, default=0, metavar="N", help="scan at most N records/s (0: no limit)")
     g.add_argument("-N", "--nice", type=int, default=0, metavar="MiB/s", help="write at most this many MiB/s")
+    g.add_argument("-m", "--machine", metavar="PATH", help="write machine-readable progress and summary lines to PATH (a file, appended to, or a FIFO)")
     g = p.add_argument_group("file format")
     g.add_argument("-C", "--compact", action="store_true", help="blobs as raw bytes, not base64")
     add_layer_options(p, writing=True)
@@ -530,17 +533,29 @@ def _add_all_arguments(p: Any) -> None:
 
 
 def run(args: Any) -> CommandResult[BackupReport]:
-    configure_logging(args.verbose)
+    configure_logging(args.verbose, log_json=args.log_json)
     try:
         config, options = options_from(args)
         # Flags that cannot go together are a bad command line (exit 2), as in asbackup.
         check_options(options)
+        for note in compatibility_notes(args):
+            log.info("%s", note)
+        machine = MachineLines(args.machine) if args.machine else None
+    except OSError as exc:
+        raise OptionError(ValueError(f"-m/--machine {args.machine}: {exc.strerror or exc}")) from None
     except (AsbError, ValueError) as exc:
         raise OptionError(exc) from None
-    result = backup(config, options, progress=False if args.no_progress else None)
-    if not options.remove_artifacts and not options.estimate:
-        # asbackup's last line, which operators' scripts parse.
-        print(result.data.summary_line(), file=sys.stderr)
+    try:
+        result = backup(config, options, progress=False if args.no_progress else None, machine=machine)
+        if not options.remove_artifacts and not options.estimate:
+            # asbackup's last line, which operators' scripts parse.
+            r = result.data
+            log.info("%s", r.summary_line()) if args.log_json else print(r.summary_line(), file=sys.stderr)
+            if machine is not None:
+                machine.summary(r.records, r.indexes, r.udfs, r.bytes, r.bytes // r.records if r.records else 0)
+    finally:
+        if machine is not None:
+            machine.close()
     return result
 
 
@@ -554,6 +569,6 @@ def _stdout_data(args: Any) -> bool:
 COMMANDS = (
     Command(
         "backup", HELP, _add_all_arguments, run, render, description=HELP,
-        help_flags=("--help", "-Z", "--usage"), data_on_stdout=_stdout_data,
+        help_flags=("--help", "-Z", "--usage", "--options"), config_sections=("cluster", "secret-agent", "asbackup"), data_on_stdout=_stdout_data,
     ),
 )

@@ -24,9 +24,10 @@ from .. import _codec, __version__
 from ..cluster import N_PARTITIONS, Cluster, ClusterConfig, info_fields
 from ..errors import AsbError, RestoreFailed
 from ..layers import Layers
+from ..progress import MachineLines, RestoreProgress
 from ..restore_metadata import MetadataApplier
 from ..result import CommandResult
-from ._cluster_options import add_connection_options, cluster_config_from
+from ._cluster_options import add_connection_options, cluster_config_from, compatibility_notes
 from ._options import Command, OptionError, add_cluster_output_options, add_layer_options, configure_logging, layers_from
 
 log = logging.getLogger("asbkit.restore")
@@ -107,6 +108,11 @@ class RestoreReport:
     @property
     def indexes(self) -> int:
         return self.indexes_created + self.indexes_matched + self.indexes_replaced
+
+    def machine_summary(self) -> list[object]:
+        """asrestore's SUMMARY fields; its format has a space before the inserted count."""
+        return [self.udfs, self.indexes, self.records_read, self.expired, self.skipped, f"{self.err_ignored} ",
+                self.inserted + self.updated, self.existed, self.fresher]
 
     def asrestore_lines(self) -> list[str]:
         """asrestore's own summary lines, which operators' scripts parse (spec 8.6): its
@@ -199,6 +205,7 @@ def restore(
     progress: bool | None = None,
     on_progress: Callable[[dict[str, int]], None] | None = None,
     handle_signals: bool = True,
+    machine: MachineLines | None = None,
 ) -> CommandResult[RestoreReport]:
     """Runs a restore; returns its report (and errors, which make the exit code non-zero)."""
     o = options
@@ -216,7 +223,7 @@ def restore(
         return CommandResult("restore", report, [exc])
     try:
         run = _Run(cluster, o, files, namespaces, report)
-        run.drive(progress, on_progress, handle_signals)
+        run.drive(progress, on_progress, handle_signals, machine)
         return run.conclude(started)
     except (AsbError, OSError) as exc:
         report.duration_seconds = time.monotonic() - started
@@ -319,10 +326,9 @@ class _Run:
                 self.metadata.apply(entity)
             self.deferred = []
 
-    def drive(self, progress: bool | None, on_progress: Callable[[dict[str, int]], None] | None, handle_signals: bool) -> None:
+    def drive(self, progress: bool | None, on_progress: Callable[[dict[str, int]], None] | None, handle_signals: bool, machine: MachineLines | None = None) -> None:
         """Runs the restore; keeps the map current, applies indexes and UDFs as they come,
         shows progress. Ctrl-C or SIGTERM stops it (what was written stays written)."""
-        from ..progress import RestoreProgress
 
         old_handlers: dict[int, Any] = {}
         if handle_signals and threading.current_thread() is threading.main_thread():
@@ -332,7 +338,7 @@ class _Run:
 
             for sig in (signal.SIGINT, signal.SIGTERM):
                 old_handlers[sig] = signal.signal(sig, on_signal)
-        display = RestoreProgress(self.total_bytes, enabled=progress)
+        display = RestoreProgress(self.total_bytes, enabled=progress, machine=machine)
         self.rust.start()
         try:
             while True:
@@ -427,6 +433,7 @@ def add_arguments(p: Any) -> None:
     g.add_argument("--directory-list", metavar="DIRS", help="restore the .asb files of these directories (comma-separated)")
     g.add_argument("--parent-directory", metavar="DIR", help="the directory --directory-list's names are in")
     g.add_argument("--validate", action="store_true", help="only parse the backup (as asbkit validate); no cluster")
+    g.add_argument("-m", "--machine", metavar="PATH", help="write machine-readable progress and summary lines to PATH (a file, appended to, or a FIFO)")
     g = p.add_argument_group("what")
     g.add_argument("-n", "--namespace", metavar="A[,B]", help="the backup's namespace A; with B, write it into B")
     g.add_argument("-s", "--set-list", metavar="SETS", help="only these sets (comma-separated)")
@@ -455,6 +462,9 @@ def add_arguments(p: Any) -> None:
 
 def options_from(args: Any) -> tuple[ClusterConfig, RestoreOptions]:
     bandwidth, tps = _nice(args.nice)
+    if args.nice is None:
+        # astools.conf's [asrestore] bandwidth and tps, which -N sets together.
+        bandwidth, tps = getattr(args, "nice_bandwidth", 0), getattr(args, "nice_tps", 0)
     return cluster_config_from(args), RestoreOptions(
         directory=args.directory,
         input_file=args.input_file,
@@ -510,10 +520,12 @@ def _add_all_arguments(p: Any) -> None:
 
 
 def run(args: Any) -> CommandResult[Any]:
-    configure_logging(args.verbose)
+    configure_logging(args.verbose, log_json=args.log_json)
     try:
         config, options = options_from(args)
         check_options(options)
+        for note in compatibility_notes(args):
+            log.info("%s", note)
     except (AsbError, ValueError) as exc:
         raise OptionError(exc) from None
     if args.validate:
@@ -528,16 +540,27 @@ def run(args: Any) -> CommandResult[Any]:
         log.info("--event-loops is accepted for asrestore's scripts and has no effect: -t/--parallel sets the writers")
     if args.sleep_between_retries:
         log.info("--sleep-between-retries/--retry-delay has no effect on a restore (as in asrestore): --retry-scale-factor sets the pauses")
-    result = restore(config, options, progress=False if args.no_progress else None)
-    if result.data.server_version is not None:
-        # asrestore's closing counters, which operators' scripts parse.
-        for line in result.data.asrestore_lines():
-            print(line, file=sys.stderr)
+    try:
+        machine = MachineLines(args.machine) if args.machine else None
+    except OSError as exc:
+        raise OptionError(ValueError(f"-m/--machine {args.machine}: {exc.strerror or exc}")) from None
+    try:
+        result = restore(config, options, progress=False if args.no_progress else None, machine=machine)
+        r = result.data
+        if r.server_version is not None:
+            # asrestore's closing counters, which operators' scripts parse.
+            for line in r.asrestore_lines():
+                log.info("%s", line) if args.log_json else print(line, file=sys.stderr)
+        if machine is not None:
+            machine.summary(*r.machine_summary())
+    finally:
+        if machine is not None:
+            machine.close()
     return result
 
 
 HELP = "restore .asb backups into a live cluster (asrestore's flags)"
 
 COMMANDS = (
-    Command("restore", HELP, _add_all_arguments, run, render, description=HELP, help_flags=("--help", "-Z", "--usage")),
+    Command("restore", HELP, _add_all_arguments, run, render, description=HELP, help_flags=("--help", "-Z", "--usage", "--options"), config_sections=("cluster", "secret-agent", "asrestore")),
 )

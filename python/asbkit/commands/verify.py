@@ -146,7 +146,7 @@ def options_from(args: Any) -> tuple[ClusterConfig, RestoreOptions]:
 
 
 def run(args: Any) -> CommandResult[VerifyReport]:
-    configure_logging(args.verbose, logging.WARNING)
+    configure_logging(args.verbose, logging.WARNING, log_json=args.log_json)
     try:
         config, options = options_from(args)
         restore_mod.check_options(options)
@@ -171,4 +171,4 @@ def render(result: CommandResult[VerifyReport]) -> str:
 
 HELP = "check that a cluster holds what a backup holds (record by record, bin by bin)"
 
-COMMANDS = (Command("verify", HELP, add_arguments, run, render, description=HELP, help_flags=("--help", "-Z", "--usage")),)
+COMMANDS = (Command("verify", HELP, add_arguments, run, render, description=HELP, help_flags=("--help", "-Z", "--usage", "--options"), config_sections=("cluster", "secret-agent", "asbkit-verify")),)
