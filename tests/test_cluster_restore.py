@@ -465,3 +465,78 @@ def test_directory_list_with_parent_directory(client: Any, source: Path, tmp_pat
     assert r.ok, r.errors
     assert (r.data.records_read, r.data.inserted) == (N + 30, N + 30)
     assert len(r.data.files) == 2
+
+
+@pytest.fixture
+def mutual_tls(tmp_path: Path) -> Any:
+    """Debian's stunnel4 in front of the server, demanding a client certificate."""
+    import shutil
+    import socket
+
+    exe = shutil.which("stunnel4") or shutil.which("stunnel")
+    if not exe:
+        pytest.skip("stunnel4 is not installed (apt-get install stunnel4)")
+    from .tls_certs import make_pki
+
+    (tmp_path / "pki").mkdir()
+    pki = make_pki(tmp_path / "pki")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    h, p = split_addr(HOST or "")
+    conf = tmp_path / "stunnel.conf"
+    conf.write_text(
+        f"foreground = yes\n[aerospike]\naccept = 127.0.0.1:{port}\nconnect = {h}:{p}\n"
+        f"cert = {pki['cert']}\nkey = {pki['key']}\nCAfile = {pki['ca']}\nverifyChain = yes\nrequireCert = yes\n"
+    )
+    proc = subprocess.Popen([exe, str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(50):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield {"addr": f"127.0.0.1:{port}", **pki}
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _over_tls(addr: str, files: list[str], tls: Any, verify: bool = False) -> Any:
+    from asbkit import _codec
+
+    run = _codec.RestoreRun(files, tls=tls, tls_name="node1.test", verify=verify, max_retries=0)
+    run.publish_routes([addr], [0] * 4096)
+    run.start()
+    while not run.wait(0.2):
+        pass
+    return run
+
+
+def test_restore_and_verify_through_mutual_tls_with_an_encrypted_client_key(client: Any, source: Path, mutual_tls: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The official client cannot reach a Community node through TLS (it asks for TLS
+    peers, an Enterprise feature), so this drives the Rust restore and verify, with the
+    settings the CLI gives them, through a terminator that demands a client certificate."""
+    from asbkit import _codec
+    from asbkit.cluster import decrypted_key_file, resolve_password
+
+    files = [str(f) for f in asb_files(source)]
+    monkeypatch.setenv("ASBKIT_TEST_KEYPASS", "keypass")
+    key = decrypted_key_file(str(mutual_tls["client_key_encrypted"]), resolve_password("env:ASBKIT_TEST_KEYPASS") or "")
+    tls = _codec.TlsConfig(cafile=str(mutual_tls["ca"]), certfile=str(mutual_tls["client_cert"]), keyfile=key)
+    truncate(client, NS)
+    run = _over_tls(mutual_tls["addr"], files, tls)
+    assert run.fatal() is None
+    c = run.counters()
+    assert (c["inserted"], c["failed"]) == (N, 0)
+    run = _over_tls(mutual_tls["addr"], files, tls, verify=True)
+    assert run.fatal() is None and run.counters()["same"] == N
+    # Without the client certificate the terminator refuses: every record fails, said.
+    bare = _codec.TlsConfig(cafile=str(mutual_tls["ca"]))
+    run = _over_tls(mutual_tls["addr"], files[:1], bare)
+    assert run.counters()["failed"] == N
+    said = run.failures()[0][2]
+    assert "CertificateRequired" in said and mutual_tls["addr"] in said
+    from asbkit.errors import AsbClusterError
+
+    with pytest.raises(AsbClusterError, match="--tls-keyfile-password"):
+        decrypted_key_file(str(mutual_tls["client_key_encrypted"]), "wrong")

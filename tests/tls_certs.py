@@ -38,4 +38,19 @@ def make_pki(d: Path, name: str = "node1.test") -> dict[str, Path]:
     out["ca"].write_bytes(ca.public_bytes(pem))
     out["cert"].write_bytes(node.public_bytes(pem))
     out["key"].write_bytes(node_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    # A client certificate for mutual TLS, its key also encrypted with the password "keypass".
+    client_key = key()
+    client = (
+        x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "asbkit client")]))
+        .issuer_name(ca_name).public_key(client_key.public_key()).serial_number(3)
+        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    out.update(client_cert=d / "client.pem", client_key=d / "client.key", client_key_encrypted=d / "client.enc.key")
+    out["client_cert"].write_bytes(client.public_bytes(pem))
+    out["client_key"].write_bytes(client_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    out["client_key_encrypted"].write_bytes(
+        client_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"keypass"))
+    )
     return out

@@ -152,8 +152,11 @@ class Cluster:
 
             t = config.tls
             try:
+                keyfile = t.get("keyfile")
+                if keyfile and t.get("keyfile_pw"):
+                    keyfile = decrypted_key_file(keyfile, t["keyfile_pw"])
                 self._tls = _codec.TlsConfig(
-                    cafile=t.get("cafile"), capath=t.get("capath"), certfile=t.get("certfile"), keyfile=t.get("keyfile"),
+                    cafile=t.get("cafile"), capath=t.get("capath"), certfile=t.get("certfile"), keyfile=keyfile,
                     protocols=t.get("protocols"), cipher_suites=t.get("cipher_suite"),
                     crl_check=bool(t.get("crl_check")), crl_check_all=bool(t.get("crl_check_all")),
                 )
@@ -385,6 +388,24 @@ def _client_message(exc: Exception) -> str:
     if code in LOGIN_REFUSED:
         return f"{LOGIN_REFUSED[code]} (-U/--user, -P/--password; {msg}, code {code})"
     return f"{msg} (code {code})" if code is not None else str(msg)
+
+
+def decrypted_key_file(path: str, password: str) -> str:
+    """An encrypted private key (`--tls-keyfile` with `--tls-keyfile-password`) decrypted
+    into a private file the record streams' TLS reads (rustls takes no encrypted keys)."""
+    from cryptography.hazmat.primitives import serialization
+
+    from .secret_agent import private_file
+
+    try:
+        with open(path, "rb") as f:
+            key = serialization.load_pem_private_key(f.read(), password.encode())
+    except OSError as exc:
+        raise AsbClusterError(f"--tls-keyfile {path}: {exc.strerror or exc}") from exc
+    except (ValueError, TypeError) as exc:
+        raise AsbClusterError(f"--tls-keyfile {path} could not be decrypted with --tls-keyfile-password (a wrong password, or not a PEM private key)") from exc
+    plain = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return private_file("tls_keyfile", plain)
 
 
 def resolve_password(value: str | None) -> str | None:

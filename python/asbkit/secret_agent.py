@@ -119,7 +119,8 @@ def _read(conn: Any, n: int) -> bytes:
 _private_dir: str | None = None
 
 
-def _private_file(name: str, content: bytes) -> str:
+def private_file(name: str, content: bytes) -> str:
+    """`content` in a file only this user can read, removed at exit; its path."""
     global _private_dir
     if _private_dir is None:
         _private_dir = tempfile.mkdtemp(prefix="asbkit-secrets-")
@@ -143,7 +144,7 @@ def resolve_secrets(args: argparse.Namespace) -> list[str]:
         resource, key = parse_reference(value)
         secret = agent.fetch(resource, key)
         if dest in FILE_OPTIONS:
-            setattr(args, dest, _private_file(dest, secret))
+            setattr(args, dest, private_file(dest, secret))
         else:
             try:
                 setattr(args, dest, secret.decode("utf-8"))
