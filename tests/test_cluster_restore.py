@@ -540,3 +540,37 @@ def test_restore_and_verify_through_mutual_tls_with_an_encrypted_client_key(clie
 
     with pytest.raises(AsbClusterError, match="--tls-keyfile-password"):
         decrypted_key_file(str(mutual_tls["client_key_encrypted"]), "wrong")
+
+
+def test_machine_lines_into_a_fifo_and_json_logs(client: Any, tmp_path: Path) -> None:
+    import json
+    import threading
+
+    path = _write(tmp_path / "many.asb", [_rec(i, bins=[Bin("i", "I", i), Bin("p", "S", "x" * 100)]) for i in range(30_000)])
+    fifo = tmp_path / "machine.fifo"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.extend(open(fifo, encoding="utf-8").read().splitlines()))
+    reader.start()
+    truncate(client, NS)
+    p = subprocess.run(_cli("-i", str(path), "-N", "0,10000", "-m", str(fifo), "--log-json"), capture_output=True, text=True, timeout=120)
+    reader.join(timeout=30)
+    assert p.returncode == 0, p.stderr
+    progress = [int(line.split(":")[1]) for line in got if line.startswith("PROGRESS:")]
+    assert len(progress) >= 2 and progress == sorted(progress) and all(0 <= x <= 100 for x in progress)
+    assert any(re.fullmatch(r"REMAINING:(\d+[dhm])*\d+s", line) for line in got)
+    assert got[-1] == "SUMMARY:0:0:30000:0:0:0 :30000:0:0", "asrestore's fields, its space included"
+    logs = [json.loads(line) for line in p.stderr.splitlines() if line.strip()]
+    assert any(e["message"].startswith("Expired 0 : skipped 0 : err_ignored 0 : inserted 30000:") for e in logs)
+    assert all({"time", "level", "logger", "message"} <= set(e) for e in logs)
+    # asbackup's, into a file appended to.
+    machine = tmp_path / "backup.machine"
+    machine.write_text("earlier line\n")
+    h, port = split_addr(HOST or "")
+    b = subprocess.run([sys.executable, "-m", "asbkit", "backup", "-h", h, "-p", str(port), "-n", NS, "-d", str(tmp_path / "bk"), "--no-progress", "-L", "10000", "-m", str(machine)],
+                       capture_output=True, text=True, timeout=120)
+    assert b.returncode == 0, b.stderr
+    lines = machine.read_text().splitlines()
+    assert lines[0] == "earlier line" and any(x.startswith("PROGRESS:") for x in lines)
+    m = re.fullmatch(r"SUMMARY:(\d+):(\d+):(\d+):(\d+):(\d+)", lines[-1])
+    assert m and int(m.group(1)) == 30_000

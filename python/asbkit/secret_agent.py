@@ -43,7 +43,7 @@ class SecretError(AsbError):
 
 
 def add_secret_agent_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("secret agent (values written secrets[:resource]:key are fetched from it)")
+    g = p.add_argument_group("[secret-agent] (values written secrets[:resource]:key are fetched from it)")
     g.add_argument("--sa-address", default="127.0.0.1", metavar="HOST[:PORT]", help="the agent's address (default 127.0.0.1)")
     g.add_argument("--sa-port", type=int, default=3005, metavar="PORT", help="its port (default 3005)")
     g.add_argument("--sa-timeout", type=int, default=1000, metavar="MS", help="connect and answer timeout (default 1000)")

@@ -19,7 +19,7 @@ class _OptionalPassword(argparse.Action):
 
 
 def add_connection_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("connection (as the C tools take it)")
+    g = p.add_argument_group("[cluster] connection (as the C tools take it)")
     g.add_argument("-h", "--host", default="127.0.0.1", metavar="HOSTS", help="host[:tls-name][:port],… (default 127.0.0.1)")
     g.add_argument("-p", "--port", type=int, default=3000, help="port (default 3000)")
     g.add_argument("-U", "--user", help="user name (Enterprise security)")
@@ -31,7 +31,7 @@ def add_connection_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--total-timeout", type=int, default=0, metavar="MS", help="total scan timeout (default 0: none)")
     g.add_argument("--max-retries", type=int, default=5, metavar="N", help="tries of a partition that cannot be read (default 5)")
     g.add_argument("--sleep-between-retries", "--retry-delay", type=int, default=0, metavar="MS", help="pause between tries (default 0)")
-    t = p.add_argument_group("TLS")
+    t = p.add_argument_group("[cluster] TLS")
     t.add_argument("--tls-enable", "--tlsEnable", action="store_true", help="connect with TLS")
     t.add_argument("--tls-name", "--tlsName", help="the name the nodes' certificates carry")
     t.add_argument("--tls-cafile", "--tlsCaFile", help="CA certificate file")
@@ -48,12 +48,12 @@ def add_connection_options(p: argparse.ArgumentParser) -> None:
     t.add_argument("--tlsEncryptOnly", dest="tls_encrypt_only", action="store_true", help="refused, as the C tools refuse it")
     add_secret_agent_options(p)
     add_config_options(p)
-    s3 = p.add_argument_group("object storage (the C tools' S3 flags: not supported yet; refused when given)")
+    s3 = p.add_argument_group("object storage (the C tools' S3 flags: not supported yet, refused when given)")
     for flag in S3_FLAGS:
         if flag == "--s3-allow-system-proxy":
-            s3.add_argument(flag, action="store_true", help=argparse.SUPPRESS)
+            s3.add_argument(flag, action="store_true", help="refused: S3 is not supported yet")
         else:
-            s3.add_argument(flag, metavar="VALUE", help=argparse.SUPPRESS)
+            s3.add_argument(flag, metavar="VALUE", help="refused: S3 is not supported yet")
 
 
 #: C asbackup's and asrestore's S3 flags.
