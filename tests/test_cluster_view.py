@@ -54,3 +54,29 @@ def test_a_refused_login_is_worded_as_the_c_tools_word_it() -> None:
 
     said = _client_message(Refused())
     assert said.startswith("Invalid username or password") and "-P/--password" in said
+
+
+def test_tls_keyfile_password_forms(tmp_path: Any, monkeypatch: Any) -> None:
+    from asbkit.cluster import decrypted_key_file, resolve_password
+    from asbkit.errors import AsbClusterError
+
+    from .tls_certs import make_pki
+
+    pki = make_pki(tmp_path)
+    monkeypatch.setenv("ASBKIT_KEYPASS", "keypass")
+    (tmp_path / "pw.txt").write_text("keypass\n")
+    forms = ["env:ASBKIT_KEYPASS", f"file:{tmp_path / 'pw.txt'}", "keypass"]
+    assert [resolve_password(f) for f in forms] == ["keypass"] * 3
+    plain = pki["client_key"].read_bytes()
+    from cryptography.hazmat.primitives import serialization
+
+    want = serialization.load_pem_private_key(plain, None).private_numbers()
+    for form in forms:
+        path = decrypted_key_file(str(pki["client_key_encrypted"]), resolve_password(form) or "")
+        assert serialization.load_pem_private_key(open(path, "rb").read(), None).private_numbers() == want
+    try:
+        decrypted_key_file(str(pki["client_key_encrypted"]), "nope")
+    except AsbClusterError as exc:
+        assert "--tls-keyfile-password" in str(exc) and "nope" not in str(exc)
+    else:
+        raise AssertionError("a wrong password was taken")
