@@ -19,8 +19,6 @@ import binascii
 import json
 import os
 import shutil
-import socket
-import ssl
 import struct
 import tempfile
 from typing import Any
@@ -72,6 +70,10 @@ class SecretAgent:
         return f"{self.host}:{self.port}" + (" (TLS)" if self.cafile else "")
 
     def fetch(self, resource: str, key: str) -> bytes:
+        # Imported here: ssl costs start-up time and memory every run otherwise.
+        import socket
+        import ssl
+
         what = f"secret {key!r}" + (f" of resource {resource!r}" if resource else "")
         request = json.dumps({"Resource": resource, "SecretKey": key}).encode()
         try:
