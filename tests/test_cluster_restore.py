@@ -582,3 +582,31 @@ def test_machine_lines_into_a_fifo_and_json_logs(client: Any, tmp_path: Path) ->
     assert lines[0] == "earlier line" and any(x.startswith("PROGRESS:") for x in lines)
     m = re.fullmatch(r"SUMMARY:(\d+):(\d+):(\d+):(\d+):(\d+)", lines[-1])
     assert m and int(m.group(1)) == 30_000
+
+
+def test_a_terminal_gets_a_live_display(client: Any, tmp_path: Path) -> None:
+    """On a terminal (a pty here) the restore draws records, percent, rate and time left."""
+    import pty
+
+    path = _write(tmp_path / "live.asb", [_rec(i, bins=[Bin("i", "I", i)]) for i in range(20_000)])
+    truncate(client, NS)
+    h, p = split_addr(HOST or "")
+    cmd = [sys.executable, "-m", "asbkit", "restore", "-h", h, "-p", str(p), "-i", str(path), "-N", "0,8000"]
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["COLUMNS"] = "120"
+        os.execv(cmd[0], cmd)
+    seen = b""
+    try:
+        while True:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            seen += chunk
+    except OSError:
+        pass
+    _, status = os.waitpid(pid, 0)
+    text = seen.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert re.search(r"\d[\d,]* records", text) and re.search(r"\d+\.\d%", text) and "rec/s" in text, text[-2000:]
+    assert "Expired 0 : skipped 0 : err_ignored 0 : inserted 20000" in text
