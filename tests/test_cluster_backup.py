@@ -93,8 +93,6 @@ def test_every_record_once_with_its_particles_and_metadata(loaded: list[Any], ud
     r = result.data
     assert r.records == N and r.indexes == 2 and r.udfs >= 1
     # Raw list and map bytes are the server's own (the client's undeserialized form).
-    import aerospike
-
     for key in loaded[:60]:
         (_, _, _, digest), meta, bins = client.get(key, {"deserialize": False})
         text = recs[bytes(digest)]

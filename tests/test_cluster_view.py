@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import pathlib
 
 import pytest
 
@@ -56,7 +57,7 @@ def test_a_refused_login_is_worded_as_the_c_tools_word_it() -> None:
     assert said.startswith("Invalid username or password") and "-P/--password" in said
 
 
-def test_tls_keyfile_password_forms(tmp_path: Any, monkeypatch: Any) -> None:
+def test_tls_keyfile_password_forms(tmp_path: "pathlib.Path", monkeypatch: pytest.MonkeyPatch) -> None:
     from asbkit.cluster import decrypted_key_file, resolve_password
     from asbkit.errors import AsbClusterError
 

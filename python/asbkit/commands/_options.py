@@ -111,6 +111,27 @@ def add_cluster_output_options(p: argparse.ArgumentParser, version: str) -> None
     g.add_argument("--log-json", action="store_true", help="log lines as JSON objects (time, level, logger, message), one a line")
 
 
+def open_machine_lines(args: argparse.Namespace) -> Any:
+    """`-m/--machine PATH` opened (a MachineLines), or None without it."""
+    from ..progress import MachineLines
+
+    if not getattr(args, "machine", None):
+        return None
+    try:
+        return MachineLines(args.machine)
+    except OSError as exc:
+        raise OptionError(ValueError(f"-m/--machine {args.machine}: {exc.strerror or exc}")) from None
+
+
+def say_tool_line(args: argparse.Namespace, line: str, log: logging.Logger) -> None:
+    """One of the C tools' closing lines, which scripts parse: on stderr as they print it,
+    or as a JSON log line with --log-json."""
+    if getattr(args, "log_json", False):
+        log.info("%s", line)
+    else:
+        print(line, file=sys.stderr)
+
+
 class JsonLogFormatter(logging.Formatter):
     """One JSON object a line: time (UTC, ISO 8601), level, logger, message."""
 

@@ -15,7 +15,6 @@ import base64
 import logging
 import os
 import signal
-import sys
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -35,7 +34,7 @@ from ..progress import MachineLines
 from ..result import CommandResult
 from ..scan_jobs import Engine, ScanJob, plan_jobs
 from ._cluster_options import add_connection_options, cluster_config_from, compatibility_notes
-from ._options import Command, OptionError, add_cluster_output_options, add_layer_options, configure_logging, layers_from
+from ._options import Command, OptionError, add_cluster_output_options, add_layer_options, configure_logging, layers_from, open_machine_lines, say_tool_line
 
 log = logging.getLogger("asbkit.backup")
 
@@ -540,17 +539,15 @@ def run(args: Any) -> CommandResult[BackupReport]:
         check_options(options)
         for note in compatibility_notes(args):
             log.info("%s", note)
-        machine = MachineLines(args.machine) if args.machine else None
-    except OSError as exc:
-        raise OptionError(ValueError(f"-m/--machine {args.machine}: {exc.strerror or exc}")) from None
     except (AsbError, ValueError) as exc:
         raise OptionError(exc) from None
+    machine = open_machine_lines(args)
     try:
         result = backup(config, options, progress=False if args.no_progress else None, machine=machine)
         if not options.remove_artifacts and not options.estimate:
             # asbackup's last line, which operators' scripts parse.
             r = result.data
-            log.info("%s", r.summary_line()) if args.log_json else print(r.summary_line(), file=sys.stderr)
+            say_tool_line(args, r.summary_line(), log)
             if machine is not None:
                 machine.summary(r.records, r.indexes, r.udfs, r.bytes, r.bytes // r.records if r.records else 0)
     finally:

@@ -14,7 +14,6 @@ import base64
 import logging
 import os
 import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from ..progress import MachineLines, RestoreProgress
 from ..restore_metadata import MetadataApplier
 from ..result import CommandResult
 from ._cluster_options import add_connection_options, cluster_config_from, compatibility_notes
-from ._options import Command, OptionError, add_cluster_output_options, add_layer_options, configure_logging, layers_from
+from ._options import Command, OptionError, add_cluster_output_options, add_layer_options, configure_logging, layers_from, open_machine_lines, say_tool_line
 
 log = logging.getLogger("asbkit.restore")
 
@@ -540,17 +539,14 @@ def run(args: Any) -> CommandResult[Any]:
         log.info("--event-loops is accepted for asrestore's scripts and has no effect: -t/--parallel sets the writers")
     if args.sleep_between_retries:
         log.info("--sleep-between-retries/--retry-delay has no effect on a restore (as in asrestore): --retry-scale-factor sets the pauses")
-    try:
-        machine = MachineLines(args.machine) if args.machine else None
-    except OSError as exc:
-        raise OptionError(ValueError(f"-m/--machine {args.machine}: {exc.strerror or exc}")) from None
+    machine = open_machine_lines(args)
     try:
         result = restore(config, options, progress=False if args.no_progress else None, machine=machine)
         r = result.data
         if r.server_version is not None:
             # asrestore's closing counters, which operators' scripts parse.
             for line in r.asrestore_lines():
-                log.info("%s", line) if args.log_json else print(line, file=sys.stderr)
+                say_tool_line(args, line, log)
         if machine is not None:
             machine.summary(*r.machine_summary())
     finally:
