@@ -503,7 +503,8 @@ def render(result: CommandResult[Any]) -> str:
         return render_validate(result)
     lines = [
         f"{'restored' if result.ok else 'restored before stopping'}: {r.records_read:,} records read in {r.duration_seconds:.2f} s: "
-        f"{r.inserted:,} inserted, {r.updated:,} updated, {r.existed:,} existed (unique), {r.fresher:,} fresher on the cluster, "
+        f"{r.inserted:,} inserted, {r.updated:,} updated, {r.existed:,} existed (\"Record exists\", --unique), "
+        f"{r.fresher:,} fresher on the cluster (\"Generation mismatch\"), "
         f"{r.expired:,} expired, {r.skipped:,} skipped by filters, {r.err_ignored:,} ignored errors, {r.failed:,} failed"
         + (f", {r.not_written:,} not written" if r.not_written else ""),
         f"{r.udfs} UDF(s); indexes: {r.indexes_created} created, {r.indexes_matched} already there, "
