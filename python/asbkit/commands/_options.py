@@ -256,6 +256,11 @@ def _keys(values: list[str] | None) -> list[tuple[str, object]] | None:
 # Text output.
 
 
+def comma_list(text: str | None) -> list[str]:
+    """A comma-separated flag value as its non-empty items."""
+    return [s for s in (text or "").split(",") if s]
+
+
 def mib(n: int) -> str:
     return f"{n / 2**20:,.1f} MiB" if n >= 2**20 else f"{n:,} bytes"
 

@@ -12,13 +12,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import __version__
 from ..cluster import Cluster, ClusterConfig
 from ..errors import AsbError, RestoreFailed
 from ..result import CommandResult
-from . import restore as restore_mod
 from ._cluster_options import add_connection_options, cluster_config_from
-from ._options import Command, OptionError, add_cluster_output_options, add_layer_options, configure_logging, layers_from
-from .restore import RestoreOptions
+from ._options import Command, OptionError, add_cluster_output_options, add_layer_options, comma_list, configure_logging, layers_from
+from ..restore_engine import RestoreDriver, RestoreOptions, check_options, prepare
 
 log = logging.getLogger("asbkit.verify")
 
@@ -61,14 +61,14 @@ def verify(
     report = VerifyReport()
     started = time.monotonic()
     try:
-        files, namespaces = restore_mod.prepare(options, report)
+        files, namespaces = prepare(options, report)
         cluster = Cluster(config)
     except (AsbError, OSError) as exc:
         return CommandResult("verify", report, [exc])
     except ValueError as exc:
         return CommandResult("verify", report, [AsbError(str(exc))])
     try:
-        run = restore_mod._Run(cluster, options, files, namespaces, report, verify=True)
+        run = RestoreDriver(cluster, options, files, namespaces, report, verify=True)
         run.drive(progress, None, handle_signals)
     except (AsbError, OSError) as exc:
         return CommandResult("verify", report, [exc])
@@ -114,7 +114,7 @@ def add_arguments(p: Any) -> None:
     g.add_argument("--batch-size", type=int, default=128, metavar="N", help="records per batch read (default 128)")
     g.add_argument("--retry-scale-factor", type=int, default=150_000, metavar="µs", help="first retry pause, doubled each retry (default 150000)")
     add_layer_options(p)
-    add_cluster_output_options(p, restore_mod.TOOL)
+    add_cluster_output_options(p, f"asbkit {__version__}")
     p.add_argument("--max-differences", type=int, default=20, metavar="N", help="list the first N records missing or different (default 20)")
 
 
@@ -129,11 +129,11 @@ def options_from(args: Any) -> tuple[ClusterConfig, RestoreOptions]:
     return cluster_config_from(args), RestoreOptions(
         directory=directory,
         input_file=input_file,
-        directory_list=restore_mod._list(args.directory_list),
+        directory_list=comma_list(args.directory_list),
         parent_directory=args.parent_directory,
         namespace=args.namespace,
-        sets=restore_mod._list(args.set_list),
-        bin_list=restore_mod._list(args.bin_list),
+        sets=comma_list(args.set_list),
+        bin_list=comma_list(args.bin_list),
         extra_ttl=args.extra_ttl,
         layers=layers_from(args),
         parallel=args.parallel,
@@ -148,7 +148,7 @@ def run(args: Any) -> CommandResult[VerifyReport]:
     configure_logging(args.verbose, logging.WARNING, log_json=args.log_json)
     try:
         config, options = options_from(args)
-        restore_mod.check_options(options)
+        check_options(options)
     except (AsbError, ValueError) as exc:
         raise OptionError(exc) from None
     return verify(config, options, max_differences=args.max_differences, progress=False if args.no_progress else None)
