@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 
 class Progress:
@@ -104,6 +104,24 @@ class MachineLines:
         self.file.close()
 
 
+def _live_bar(stream: TextIO, extra: str, total: int, **fields: object) -> tuple[Any, Any]:
+    """A started rich display: records, bar, percent, rate and `extra`, time left."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress as RichProgress, TextColumn, TimeRemainingColumn
+
+    bar = RichProgress(
+        TextColumn("{task.fields[records]:>12,} records"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TextColumn("{task.fields[rate]:>9,.0f} rec/s  " + extra),
+        TimeRemainingColumn(),
+        console=Console(file=stream),
+        transient=True,
+    )
+    bar.start()
+    return bar, bar.add_task("", total=total, **fields)
+
+
 class BackupProgress:
     """Records, records/s, MB/s, percent of the estimate and ETA: a live display (rich) on
     a terminal, asbackup's periodic log lines otherwise."""
@@ -124,19 +142,7 @@ class BackupProgress:
         self._last = (self.start, already, 0)
         self._bar: object = None
         if self.live:
-            from rich.progress import BarColumn, Progress as RichProgress, TextColumn, TimeRemainingColumn
-
-            self._bar = RichProgress(
-                TextColumn("{task.fields[records]:>12,} records"),
-                BarColumn(),
-                TextColumn("{task.percentage:>5.1f}%"),
-                TextColumn("{task.fields[rate]:>9,.0f} rec/s  {task.fields[mbs]:>6.1f} MB/s"),
-                TimeRemainingColumn(),
-                console=__import__("rich.console", fromlist=["Console"]).Console(file=self.stream),
-                transient=True,
-            )
-            self._bar.start()  # type: ignore[attr-defined]
-            self._task = self._bar.add_task("backup", total=max(estimate, 1), records=already, rate=0.0, mbs=0.0)  # type: ignore[attr-defined]
+            self._bar, self._task = _live_bar(self.stream, "{task.fields[mbs]:>6.1f} MB/s", max(estimate, 1), records=already, rate=0.0, mbs=0.0)
 
     def update(self, records: int, text_bytes: int) -> None:
         if self.machine is not None:
@@ -184,20 +190,7 @@ class RestoreProgress:
         self._last_log = self.start
         self._bar: object = None
         if self.live:
-            from rich.console import Console
-            from rich.progress import BarColumn, Progress as RichProgress, TextColumn, TimeRemainingColumn
-
-            self._bar = RichProgress(
-                TextColumn("{task.fields[records]:>12,} records"),
-                BarColumn(),
-                TextColumn("{task.percentage:>5.1f}%"),
-                TextColumn("{task.fields[rate]:>9,.0f} rec/s  {task.fields[failed]} failed"),
-                TimeRemainingColumn(),
-                console=Console(file=self.stream),
-                transient=True,
-            )
-            self._bar.start()  # type: ignore[attr-defined]
-            self._task = self._bar.add_task("restore", total=max(total_bytes, 1), records=0, rate=0.0, failed=0)  # type: ignore[attr-defined]
+            self._bar, self._task = _live_bar(self.stream, "{task.fields[failed]} failed", max(total_bytes, 1), records=0, rate=0.0, failed=0)
 
     def update(self, c: dict[str, int]) -> None:
         if self.machine is not None:
