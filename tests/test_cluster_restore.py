@@ -558,7 +558,7 @@ def test_machine_lines_into_a_fifo_and_json_logs(client: Any, tmp_path: Path) ->
     fifo = tmp_path / "machine.fifo"
     os.mkfifo(fifo)
     got: list[str] = []
-    reader = threading.Thread(target=lambda: got.extend(open(fifo, encoding="utf-8").read().splitlines()))
+    reader = threading.Thread(target=lambda: got.extend(open(fifo, encoding="utf-8").read().splitlines()), daemon=True)
     reader.start()
     truncate(client, NS)
     p = subprocess.run(_cli("-i", str(path), "-N", "0,10000", "-m", str(fifo), "--log-json"), capture_output=True, text=True, timeout=120)
@@ -610,3 +610,23 @@ def test_a_terminal_gets_a_live_display(client: Any, tmp_path: Path) -> None:
     assert os.waitstatus_to_exitcode(status) == 0, text
     assert re.search(r"\d[\d,]* records", text) and re.search(r"\d+\.\d%", text) and "rec/s" in text, text[-2000:]
     assert "Expired 0 : skipped 0 : err_ignored 0 : inserted 20000" in text
+
+
+def test_stdin_with_asrestore_s_size_hint_shows_progress(client: Any, tmp_path: Path) -> None:
+    path = _write(tmp_path / "sized.asb", [_rec(i) for i in range(20_000)])
+    fifo = tmp_path / "m.fifo"
+    os.mkfifo(fifo)
+    import threading
+
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.extend(open(fifo, encoding="utf-8").read().splitlines()), daemon=True)
+    reader.start()
+    truncate(client, NS)
+    with open(path, "rb") as f:
+        p = subprocess.run(_cli("-i", f"-:{path.stat().st_size}", "-N", "0,8000", "-m", str(fifo)), stdin=f, capture_output=True, text=True, timeout=120)
+    reader.join(timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert any(line.startswith("PROGRESS:") for line in got), "a size for stdin gives percentages"
+    assert got[-1].startswith("SUMMARY:0:0:20000:")
+    p = subprocess.run(_cli("-i", "-:lots"), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0 and "size in bytes" in p.stderr

@@ -117,3 +117,14 @@ def test_progress_logs_asrestore_s_lines_when_not_on_a_terminal(caplog: pytest.L
     assert "Expired 1 : skipped 2 : err_ignored 0 : inserted 5: failed 2 (existed 1 , fresher 1)" in lines
     assert any(line.startswith("50% complete, ~") for line in lines)
     assert any("retries: 3" in line for line in lines)
+
+
+def test_stdin_with_a_size_parses_as_asrestore_takes_it() -> None:
+    from asbkit.cli import _join_stdin_sizes
+    from asbkit.restore_engine import input_files, stdin_size
+
+    assert _join_stdin_sizes(["restore", "-i", "-:123", "-n", "x"]) == ["restore", "-i-:123", "-n", "x"]
+    assert _join_stdin_sizes(["restore", "--input-file", "-:9"]) == ["restore", "--input-file=-:9"]
+    o = parse(*_join_stdin_sizes(["-i", "-:123"])[0:])
+    assert o.input_file == "-:123" and input_files(o) == ["-"] and stdin_size(o.input_file) == 123
+    assert stdin_size("-") == 0 and stdin_size("f.asb") is None

@@ -67,9 +67,21 @@ def render_error(err: AsbError | OSError) -> str:
     return f"error: {d['path'] + ': ' if d['path'] else ''}{d['message']}"
 
 
+def _join_stdin_sizes(argv: list[str]) -> list[str]:
+    """asrestore's `-i -:BYTES` (stdin with its size): argparse would take `-:BYTES` for a
+    flag, so it is joined to its option."""
+    out: list[str] = []
+    for tok in argv:
+        if out and out[-1] in ("-i", "--input-file") and tok.startswith("-:"):
+            out[-1] = f"{out[-1]}={tok}" if out[-1].startswith("--") else out[-1] + tok
+        else:
+            out.append(tok)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _join_stdin_sizes(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     command = commands()[args.command]
     if command.config_sections:

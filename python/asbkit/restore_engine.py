@@ -84,11 +84,23 @@ def check_options(o: RestoreOptions) -> None:
             raise ValueError(f"-s/--set-list: set name {name!r} is not 1 to 63 bytes")
 
 
+def stdin_size(input_file: str | None) -> int | None:
+    """The size a `-:BYTES` input gives for stdin (0 for a bare `-`), else None."""
+    if input_file == "-":
+        return 0
+    if input_file and input_file.startswith("-:"):
+        try:
+            return max(int(input_file[2:]), 0)
+        except ValueError:
+            raise RestoreFailed(f"-i {input_file}: after '-:' comes the input's size in bytes") from None
+    return None
+
+
 def input_files(o: RestoreOptions) -> list[str]:
     """The files to restore: a directory's `*.asb` files (sorted), several directories', or
-    one file (`-` for stdin)."""
+    one file (`-` for stdin; asrestore's `-:BYTES` is stdin with its size, for progress)."""
     if o.input_file:
-        return [o.input_file]
+        return ["-"] if stdin_size(o.input_file) is not None else [o.input_file]
     dirs = [o.directory] if o.directory else [os.path.join(o.parent_directory or "", d) for d in o.directory_list]
     files: list[str] = []
     for d in dirs:
@@ -154,7 +166,7 @@ class RestoreDriver:
             self._check_batch_writes(report.server_version)
         self.metadata = MetadataApplier(cluster, self.rename, o.sets, timeout_s=o.timeout_ms / 1000)
         self.deferred: list[Any] = []
-        self.total_bytes = sum(os.path.getsize(f) for f in files if f != "-") if "-" not in files else 0
+        self.total_bytes = stdin_size(o.input_file) or 0 if "-" in files else sum(os.path.getsize(f) for f in files)
         auth = cluster.wire_auth()
         if "tls" in auth and "tls_name" not in auth:
             auth["tls_name"] = cluster.config.seeds()[0][0]
