@@ -28,6 +28,8 @@ use crate::write::{batch_message, encode_row, encode_write, now_clepoch, ttl_fro
 pub struct RouteMap {
     routes: RwLock<Arc<Routes>>,
     stale: AtomicBool,
+    /// Bumped by every publish, so readers take the lock only when the map changed.
+    version: AtomicU64,
 }
 
 #[derive(Default)]
@@ -49,6 +51,12 @@ impl RouteMap {
     pub fn publish(&self, routes: Routes) {
         *self.routes.write().unwrap() = Arc::new(routes);
         self.stale.store(false, Ordering::Release);
+        self.version.fetch_add(1, Ordering::Release);
+    }
+
+    /// Changes whenever a map is published.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
     }
 
     pub fn current(&self) -> Arc<Routes> {
@@ -283,7 +291,7 @@ pub fn run(cfg: &RestoreConfig, inputs: Vec<PathBuf>, layers: &Layers, restore: 
             let tx = tx.clone();
             let (queue, tps, bandwidth) = (&queue, &tps, &bandwidth);
             s.spawn(move || {
-                let mut reader = ReaderTask { cfg, restore, tx, pending: HashMap::new(), scratch: Vec::new(), tps, bandwidth };
+                let mut reader = ReaderTask { cfg, restore, tx, pending: HashMap::new(), scratch: Vec::new(), tps, bandwidth, routes: Arc::default(), routes_version: u64::MAX };
                 while let Some(path) = next_input(queue, restore) {
                     if let Err(e) = reader.read_file(&path, layers) {
                         restore.stop_with(Fatal::Input(e));
@@ -312,6 +320,9 @@ struct ReaderTask<'a> {
     scratch: Vec<u8>,
     tps: &'a Pace,
     bandwidth: &'a Pace,
+    /// The map as of `routes_version`, kept between records.
+    routes: Arc<Routes>,
+    routes_version: u64,
 }
 
 impl ReaderTask<'_> {
@@ -381,8 +392,11 @@ impl ReaderTask<'_> {
 
     fn add(&mut self, rec: &Record, ttl: u32) {
         let cfg = self.cfg;
-        let routes = self.restore.routes.current();
-        let addr = routes.master(partition_of(&rec.digest)).unwrap_or("");
+        let version = self.restore.routes.version();
+        if version != self.routes_version {
+            (self.routes, self.routes_version) = (self.restore.routes.current(), version);
+        }
+        let addr = self.routes.master(partition_of(&rec.digest)).unwrap_or("");
         if !self.pending.contains_key(addr) {
             self.pending.insert(addr.to_string(), Batch::new(addr.to_string(), cfg.batch_size));
         }
@@ -691,11 +705,11 @@ impl<'a> Writer<'a> {
         let retries = b.retries + 1;
         if retries > self.cfg.max_retries {
             let n = b.rows.len() as u64;
+            let code = match err.kind {
+                WireErrorKind::Server(code) => Some(code),
+                _ => None,
+            };
             for i in 0..b.rows.len() {
-                let code = match err.kind {
-                    WireErrorKind::Server(code) => Some(code),
-                    _ => None,
-                };
                 self.restore.note_failure(Failure { digest: b.digest(i, self.rows()), code, message: format!("{err} (after {} retries)", self.cfg.max_retries), ignored: false });
             }
             c.failed.fetch_add(n, Ordering::Relaxed);
@@ -821,8 +835,10 @@ mod tests {
         assert_eq!((r.master(0), r.master(7), r.master(8)), (Some("a:1"), Some("b:2"), None));
         map.mark_stale();
         assert!(map.is_stale());
+        let before = map.version();
         map.publish(Routes::default());
         assert!(!map.is_stale());
+        assert_ne!(map.version(), before, "readers see that the map changed");
         assert_eq!(map.current().master(0), None);
     }
 
