@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -82,37 +82,52 @@ def test_node_lists_split_the_namespace_by_master(loaded: set[bytes], client: An
 @pytest.mark.parametrize("into", ["directory", "one file"])
 def test_a_node_killed_mid_backup_loses_and_repeats_nothing(loaded: set[bytes], client: Any, tmp_path: Path, into: str) -> None:
     victim = Path(CLUSTER_DIR or "") / ("n2" if into == "directory" else "n3")
-    pid = int((victim / "asd.pid").read_text())
-    box: dict[str, Any] = {"seen": 0}
     where = {"directory": str(tmp_path / "bk")} if into == "directory" else {"output_file": str(tmp_path / "one.asb")}
 
-    def run() -> None:
+    def run(report: Callable[[int], None]) -> Any:
         # Throttled (the server paces each scan) so the kill lands in the middle.
-        box["result"] = backup(
+        return backup(
             seed_config(),
             BackupOptions(namespace=NS, parallel=3, records_per_second=6_000, max_retries=10, **where),
             progress=False, handle_signals=False,
-            on_progress=lambda records, _bytes, _total: box.__setitem__("seen", records),
+            on_progress=lambda records, _bytes, _total: report(records),
         )
 
-    t = threading.Thread(target=run)
-    t.start()
-    deadline = time.monotonic() + 60
-    while box["seen"] < N // 5 and time.monotonic() < deadline and t.is_alive():
-        time.sleep(0.05)
-    at_kill = box["seen"]
-    os.kill(pid, signal.SIGKILL)
-    t.join(timeout=300)
+    result, at_kill = kill_midway(victim, run, N // 5)
     try:
         assert 0 < at_kill < N, f"the kill came at {at_kill} of {N} records: not in the middle"
-        result = box["result"]
         assert result.ok, result.errors
         recs = records_of(asb_files(tmp_path / "bk") if into == "directory" else [tmp_path / "one.asb"])
         assert set(recs) == loaded
         assert result.data.records == N
     finally:
-        subprocess.run([_asd(), "--config-file", str(victim / "aerospike.conf")], check=False)
-        _wait_for_three(client)
+        restart(victim, client)
+
+
+def kill_midway(victim: Path, job: Callable[[Callable[[int], None]], Any], at: int) -> tuple[Any, int]:
+    """Runs `job(report)` on a thread and SIGKILLs the node of `victim` (a cluster3.sh node
+    directory) once the job has reported `at` (or after 60 s); the job's result, and how far
+    it had got at the kill."""
+    box: dict[str, Any] = {"seen": 0}
+
+    def report(n: int) -> None:
+        box["seen"] = n
+
+    t = threading.Thread(target=lambda: box.__setitem__("result", job(report)))
+    t.start()
+    deadline = time.monotonic() + 60
+    while box["seen"] < at and time.monotonic() < deadline and t.is_alive():
+        time.sleep(0.05)
+    at_kill = box["seen"]
+    os.kill(int((victim / "asd.pid").read_text()), signal.SIGKILL)
+    t.join(timeout=300)
+    return box.get("result"), at_kill
+
+
+def restart(victim: Path, client: Any) -> None:
+    """Starts a killed node again and waits for the cluster of three, migrations done."""
+    subprocess.run([_asd(), "--config-file", str(victim / "aerospike.conf")], check=False)
+    _wait_for_three(client)
 
 
 def _asd() -> str:

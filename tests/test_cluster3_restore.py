@@ -4,13 +4,8 @@ to its master; a node killed with SIGKILL in the middle of a restore loses nothi
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import threading
-import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -20,7 +15,7 @@ from asbkit.commands.restore import RestoreOptions, restore
 from asbkit.commands.verify import verify
 
 from .cluster_data import CLUSTER, client_for, load_bulk, needs_cluster, split_addr, truncate
-from .test_cluster3_backup import CLUSTER_DIR, _asd, _wait_for_three
+from .test_cluster3_backup import CLUSTER_DIR, kill_midway, restart
 
 pytestmark = [pytest.mark.cluster, needs_cluster, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 NS = "test"
@@ -85,28 +80,18 @@ def test_every_record_once_to_its_master(client: Any, source: Path, tmp_path: Pa
 def test_a_node_killed_mid_restore_loses_nothing(client: Any, source: Path, tmp_path: Path) -> None:
     truncate(client, NS)
     victim = Path(CLUSTER_DIR or "") / "n2"
-    pid = int((victim / "asd.pid").read_text())
-    box: dict[str, Any] = {"read": 0}
 
-    def run() -> None:
-        box["result"] = restore(
+    def run(report: Callable[[int], None]) -> Any:
+        return restore(
             seed_config(),
             RestoreOptions(directory=str(source), tps=10_000, max_retries=10, parallel=4),
             progress=False, handle_signals=False,
-            on_progress=lambda c: box.__setitem__("read", c["read"]),
+            on_progress=lambda c: report(c["read"]),
         )
 
-    t = threading.Thread(target=run)
-    t.start()
-    deadline = time.monotonic() + 60
-    while box["read"] < N // 4 and time.monotonic() < deadline and t.is_alive():
-        time.sleep(0.05)
-    at_kill = box["read"]
-    os.kill(pid, signal.SIGKILL)
-    t.join(timeout=300)
+    r, at_kill = kill_midway(victim, run, N // 4)
     try:
         assert 0 < at_kill < N, f"the kill came at {at_kill} of {N} records: not in the middle"
-        r = box["result"]
         assert r.ok, r.errors
         assert r.data.failed == 0 and r.data.retries >= 1
         # Writes the dead node took but never answered come back as "fresher" on retry.
@@ -115,5 +100,4 @@ def test_a_node_killed_mid_restore_loses_nothing(client: Any, source: Path, tmp_
         v = verify(seed_config(), RestoreOptions(directory=str(source), max_retries=10), progress=False, handle_signals=False)
         assert v.ok and (v.data.same, v.data.missing, v.data.different) == (N, 0, 0), v.errors
     finally:
-        subprocess.run([_asd(), "--config-file", str(victim / "aerospike.conf")], check=False)
-        _wait_for_three(client)
+        restart(victim, client)

@@ -383,34 +383,10 @@ def test_estimate_bounds_the_backup_and_writes_nothing(loaded: list[Any], tmp_pa
 @pytest.fixture
 def stunnel(tmp_path: Path) -> Any:
     """A real TLS terminator (Debian's stunnel4) in front of the server."""
-    import shutil
-    import socket
+    from .stunnel import terminator
 
-    exe = shutil.which("stunnel4") or shutil.which("stunnel")
-    if not exe:
-        pytest.skip("stunnel4 is not installed (apt-get install stunnel4)")
-    from .tls_certs import make_pki
-
-    pki = make_pki(tmp_path)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    h, p = split_addr(HOST or "")
-    conf = tmp_path / "stunnel.conf"
-    conf.write_text(
-        f"foreground = yes\n[aerospike]\naccept = 127.0.0.1:{port}\nconnect = {h}:{p}\n"
-        f"cert = {pki['cert']}\nkey = {pki['key']}\n"
-    )
-    proc = subprocess.Popen([exe, str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(50):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield {"addr": f"127.0.0.1:{port}", **pki}
-    proc.terminate()
-    proc.wait(timeout=10)
+    with terminator(tmp_path, split_addr(HOST or "")) as t:
+        yield t
 
 
 def test_record_streams_over_a_real_tls_terminator(loaded: list[Any], tmp_path: Path, stunnel: dict[str, Any]) -> None:

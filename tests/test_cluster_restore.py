@@ -470,35 +470,10 @@ def test_directory_list_with_parent_directory(client: Any, source: Path, tmp_pat
 @pytest.fixture
 def mutual_tls(tmp_path: Path) -> Any:
     """Debian's stunnel4 in front of the server, demanding a client certificate."""
-    import shutil
-    import socket
+    from .stunnel import terminator
 
-    exe = shutil.which("stunnel4") or shutil.which("stunnel")
-    if not exe:
-        pytest.skip("stunnel4 is not installed (apt-get install stunnel4)")
-    from .tls_certs import make_pki
-
-    (tmp_path / "pki").mkdir()
-    pki = make_pki(tmp_path / "pki")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    h, p = split_addr(HOST or "")
-    conf = tmp_path / "stunnel.conf"
-    conf.write_text(
-        f"foreground = yes\n[aerospike]\naccept = 127.0.0.1:{port}\nconnect = {h}:{p}\n"
-        f"cert = {pki['cert']}\nkey = {pki['key']}\nCAfile = {pki['ca']}\nverifyChain = yes\nrequireCert = yes\n"
-    )
-    proc = subprocess.Popen([exe, str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(50):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield {"addr": f"127.0.0.1:{port}", **pki}
-    proc.terminate()
-    proc.wait(timeout=10)
+    with terminator(tmp_path, split_addr(HOST or ""), demand_client_cert=True) as t:
+        yield t
 
 
 def _over_tls(addr: str, files: list[str], tls: Any, verify: bool = False) -> Any:
