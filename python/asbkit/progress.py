@@ -103,6 +103,12 @@ class MachineLines:
     def close(self) -> None:
         self.file.close()
 
+    def __enter__(self) -> MachineLines:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def _live_bar(stream: TextIO, extra: str, total: int, **fields: object) -> tuple[Any, Any]:
     """A started rich display: records, bar, percent, rate and `extra`, time left."""

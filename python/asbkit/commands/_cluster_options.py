@@ -4,9 +4,12 @@ spell them (`-h` is the host there, so help is `--help`, `-Z` or `--usage`)."""
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import logging
+from typing import Any, Callable, TypeVar
 
 from ..cluster import ClusterConfig, resolve_password
+from ..errors import AsbError
+from ._options import OptionError
 from ..config import add_config_options
 from ..secret_agent import add_secret_agent_options
 
@@ -56,11 +59,27 @@ def add_connection_options(p: argparse.ArgumentParser) -> None:
             s3.add_argument(flag, metavar="VALUE", help="refused: S3 is not supported yet")
 
 
+T = TypeVar("T")
+
 #: C asbackup's and asrestore's S3 flags.
 S3_FLAGS = (
     "--s3-region", "--s3-profile", "--s3-endpoint-override", "--s3-max-async-downloads", "--s3-log-level",
     "--s3-connect-timeout", "--s3-allow-system-proxy", "--s3-min-part-size", "--s3-max-async-uploads",
 )
+
+
+def options_from_flags(args: argparse.Namespace, options_from: Callable[[argparse.Namespace], tuple[ClusterConfig, T]], check: Callable[[T], None], log: logging.Logger) -> tuple[ClusterConfig, T]:
+    """A cluster command's configuration and options from its flags. Flags that cannot be
+    used, or not together, are a bad command line (OptionError: exit 2), as in the C tools;
+    flags kept only for the C tools' scripts say so in the log."""
+    try:
+        config, options = options_from(args)
+        check(options)
+        for note in compatibility_notes(args):
+            log.info("%s", note)
+    except (AsbError, ValueError) as exc:
+        raise OptionError(exc) from None
+    return config, options
 
 
 def compatibility_notes(args: argparse.Namespace) -> list[str]:

@@ -112,11 +112,14 @@ def add_cluster_output_options(p: argparse.ArgumentParser, version: str) -> None
 
 
 def open_machine_lines(args: argparse.Namespace) -> Any:
-    """`-m/--machine PATH` opened (a MachineLines), or None without it."""
+    """`-m/--machine PATH` opened, as a context that gives the MachineLines and closes them
+    (it gives None without the flag)."""
+    from contextlib import nullcontext
+
     from ..progress import MachineLines
 
     if not getattr(args, "machine", None):
-        return None
+        return nullcontext(None)
     try:
         return MachineLines(args.machine)
     except OSError as exc:

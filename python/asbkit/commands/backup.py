@@ -33,8 +33,8 @@ from ..metadata import cluster_metadata
 from ..progress import MachineLines
 from ..result import CommandResult
 from ..scan_jobs import Engine, ScanJob, plan_jobs
-from ._cluster_options import add_connection_options, cluster_config_from, compatibility_notes
-from ._options import Command, OptionError, add_cluster_output_options, add_layer_options, configure_logging, layers_from, open_machine_lines, say_tool_line
+from ._cluster_options import add_connection_options, cluster_config_from, options_from_flags
+from ._options import Command, add_cluster_output_options, add_layer_options, configure_logging, layers_from, open_machine_lines, say_tool_line
 
 log = logging.getLogger("asbkit.backup")
 
@@ -533,16 +533,8 @@ def _add_all_arguments(p: Any) -> None:
 
 def run(args: Any) -> CommandResult[BackupReport]:
     configure_logging(args.verbose, log_json=args.log_json)
-    try:
-        config, options = options_from(args)
-        # Flags that cannot go together are a bad command line (exit 2), as in asbackup.
-        check_options(options)
-        for note in compatibility_notes(args):
-            log.info("%s", note)
-    except (AsbError, ValueError) as exc:
-        raise OptionError(exc) from None
-    machine = open_machine_lines(args)
-    try:
+    config, options = options_from_flags(args, options_from, check_options, log)
+    with open_machine_lines(args) as machine:
         result = backup(config, options, progress=False if args.no_progress else None, machine=machine)
         if not options.remove_artifacts and not options.estimate:
             # asbackup's last line, which operators' scripts parse.
@@ -550,9 +542,6 @@ def run(args: Any) -> CommandResult[BackupReport]:
             say_tool_line(args, r.summary_line(), log)
             if machine is not None:
                 machine.summary(r.records, r.indexes, r.udfs, r.bytes, r.bytes // r.records if r.records else 0)
-    finally:
-        if machine is not None:
-            machine.close()
     return result
 
 

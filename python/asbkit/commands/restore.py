@@ -22,8 +22,8 @@ from ..errors import AsbError, RestoreFailed
 from ..progress import MachineLines
 from ..restore_engine import RestoreDriver, RestoreOptions, check_options, input_files, prepare
 from ..result import CommandResult
-from ._cluster_options import add_connection_options, cluster_config_from, compatibility_notes
-from ._options import Command, OptionError, add_cluster_output_options, add_layer_options, comma_list, configure_logging, layers_from, open_machine_lines, say_tool_line
+from ._cluster_options import add_connection_options, cluster_config_from, options_from_flags
+from ._options import Command, add_cluster_output_options, add_layer_options, comma_list, configure_logging, layers_from, open_machine_lines, say_tool_line
 
 log = logging.getLogger("asbkit.restore")
 
@@ -272,13 +272,7 @@ def _add_all_arguments(p: Any) -> None:
 
 def run(args: Any) -> CommandResult[Any]:
     configure_logging(args.verbose, log_json=args.log_json)
-    try:
-        config, options = options_from(args)
-        check_options(options)
-        for note in compatibility_notes(args):
-            log.info("%s", note)
-    except (AsbError, ValueError) as exc:
-        raise OptionError(exc) from None
+    config, options = options_from_flags(args, options_from, check_options, log)
     if args.validate:
         from .validate import validate
 
@@ -291,8 +285,7 @@ def run(args: Any) -> CommandResult[Any]:
         log.info("--event-loops is accepted for asrestore's scripts and has no effect: -t/--parallel sets the writers")
     if args.sleep_between_retries:
         log.info("--sleep-between-retries/--retry-delay has no effect on a restore (as in asrestore): --retry-scale-factor sets the pauses")
-    machine = open_machine_lines(args)
-    try:
+    with open_machine_lines(args) as machine:
         result = restore(config, options, progress=False if args.no_progress else None, machine=machine)
         r = result.data
         if r.server_version is not None:
@@ -301,9 +294,6 @@ def run(args: Any) -> CommandResult[Any]:
                 say_tool_line(args, line, log)
         if machine is not None:
             machine.summary(*r.machine_summary())
-    finally:
-        if machine is not None:
-            machine.close()
     return result
 
 

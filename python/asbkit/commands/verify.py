@@ -16,8 +16,8 @@ from .. import __version__
 from ..cluster import Cluster, ClusterConfig
 from ..errors import AsbError, RestoreFailed
 from ..result import CommandResult
-from ._cluster_options import add_connection_options, cluster_config_from
-from ._options import Command, OptionError, add_cluster_output_options, add_layer_options, comma_list, configure_logging, layers_from
+from ._cluster_options import add_connection_options, cluster_config_from, options_from_flags
+from ._options import Command, add_cluster_output_options, add_layer_options, comma_list, configure_logging, layers_from
 from ..restore_engine import RestoreDriver, RestoreOptions, check_options, prepare
 
 log = logging.getLogger("asbkit.verify")
@@ -146,11 +146,7 @@ def options_from(args: Any) -> tuple[ClusterConfig, RestoreOptions]:
 
 def run(args: Any) -> CommandResult[VerifyReport]:
     configure_logging(args.verbose, logging.WARNING, log_json=args.log_json)
-    try:
-        config, options = options_from(args)
-        check_options(options)
-    except (AsbError, ValueError) as exc:
-        raise OptionError(exc) from None
+    config, options = options_from_flags(args, options_from, check_options, log)
     return verify(config, options, max_differences=args.max_differences, progress=False if args.no_progress else None)
 
 
