@@ -36,9 +36,19 @@ pub type RowBin<'a> = (&'a [u8], u8, &'a [u8]);
 
 /// A write row's namespace and bins, borrowed.
 pub fn row_parts(row: &[u8]) -> WireResult<(&[u8], Vec<RowBin<'_>>)> {
-    let bad = || WireError::protocol("a malformed batch row");
+    let (namespace, n_ops, mut pos) = row_namespace(row)?;
+    let mut bins = Vec::with_capacity(n_ops as usize);
+    for _ in 0..n_ops {
+        let op = read_op(row, &mut pos)?;
+        bins.push((op.name, op.particle_type, op.value));
+    }
+    Ok((namespace, bins))
+}
+
+/// A write row's namespace, its op count and where its ops start (the ops unread).
+fn row_namespace(row: &[u8]) -> WireResult<(&[u8], u16, usize)> {
     let mut pos = 20 + WRITE_ROW_ATTRS;
-    let counts = row.get(pos..pos + 4).ok_or_else(bad)?;
+    let counts = row.get(pos..pos + 4).ok_or_else(|| WireError::protocol("a malformed batch row"))?;
     let n_fields = u16::from_be_bytes([counts[0], counts[1]]);
     let n_ops = u16::from_be_bytes([counts[2], counts[3]]);
     pos += 4;
@@ -49,12 +59,7 @@ pub fn row_parts(row: &[u8]) -> WireResult<(&[u8], Vec<RowBin<'_>>)> {
             namespace = f.data;
         }
     }
-    let mut bins = Vec::with_capacity(n_ops as usize);
-    for _ in 0..n_ops {
-        let op = read_op(row, &mut pos)?;
-        bins.push((op.name, op.particle_type, op.value));
-    }
-    Ok((namespace, bins))
+    Ok((namespace, n_ops, pos))
 }
 
 /// A batch read of every bin of the rows' records, in the rows' order.
@@ -64,7 +69,7 @@ pub fn read_message<'a>(rows: impl ExactSizeIterator<Item = &'a [u8]>, timeout_m
     data.extend_from_slice(&n.to_be_bytes());
     data.push(BATCH_PARENT_FLAGS);
     for (i, row) in rows.enumerate() {
-        let (namespace, _) = row_parts(row)?;
+        let (namespace, _, _) = row_namespace(row)?;
         data.extend_from_slice(&(i as u32).to_be_bytes());
         data.extend_from_slice(&row[..20]);
         data.push(0); // no extra attributes
