@@ -744,30 +744,34 @@ impl<'a> Writer<'a> {
 /// records sent and the seconds the sending took. A benchmark's yardstick for [`run`].
 pub fn intake_ceiling(cfg: &RestoreConfig, inputs: &[PathBuf], layers: &Layers) -> Result<(u64, Duration), Fatal> {
     let restore = Restore::new();
+    let node = cfg.ceiling_node.clone().unwrap_or_default();
+    let size = cfg.batch_size.max(1);
+    // (node, message, rows): every batch for the one node.
     let mut batches: Vec<(String, Vec<u8>, usize)> = Vec::new();
-    let mut rows: HashMap<String, Batch> = HashMap::new();
+    let mut batch = Batch::new(node.clone(), size);
     let mut scratch = Vec::new();
     let now = now_clepoch();
     let mut records = 0u64;
-    let node = cfg.ceiling_node.clone().unwrap_or_default();
+    let mut seal = |b: &mut Batch| {
+        let full = std::mem::replace(b, Batch::new(node.clone(), size));
+        batches.push((node.clone(), batch_message((0..full.rows.len()).map(|i| full.row(i)), cfg.policy.timeout_ms), full.rows.len()));
+    };
     for path in inputs {
         let mut reader = open_path(path, layers, restore.raw_bytes.clone()).map_err(Fatal::Input)?;
         while let Some(e) = reader.next_entity().map_err(Fatal::Input)? {
             let Entity::Record(rec) = e else { continue };
             let Some(ttl) = ttl_from_void_time(rec.void_time, now, cfg.extra_ttl) else { continue };
-            let b = rows.entry(node.clone()).or_insert_with(|| Batch::new(node.clone(), cfg.batch_size));
-            let start = b.data.len();
-            encode_row(&mut b.data, &mut scratch, rec, cfg.write_namespace.as_deref(), ttl, &cfg.policy);
-            b.rows.push((start, b.data.len()));
+            let start = batch.data.len();
+            encode_row(&mut batch.data, &mut scratch, rec, cfg.write_namespace.as_deref(), ttl, &cfg.policy);
+            batch.rows.push((start, batch.data.len()));
             records += 1;
-            if b.rows.len() >= cfg.batch_size {
-                let full = rows.remove(&node).unwrap();
-                batches.push((node.clone(), batch_message((0..full.rows.len()).map(|i| full.row(i)), cfg.policy.timeout_ms), full.rows.len()));
+            if batch.rows.len() >= size {
+                seal(&mut batch);
             }
         }
     }
-    for (_, b) in rows {
-        batches.push((b.addr.clone(), batch_message((0..b.rows.len()).map(|i| b.row(i)), cfg.policy.timeout_ms), b.rows.len()));
+    if !batch.rows.is_empty() {
+        seal(&mut batch);
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
     let failed: Mutex<Option<WireError>> = Mutex::new(None);
