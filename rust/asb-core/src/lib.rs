@@ -15,6 +15,7 @@ pub mod layers;
 pub mod model;
 pub mod numbers;
 pub mod output;
+pub mod pace;
 pub mod parallel;
 pub mod read;
 pub mod scan;

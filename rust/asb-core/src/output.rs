@@ -9,13 +9,13 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::layers::{LayeredWriter, Layers};
 use crate::model::Header;
+use crate::pace::Pace;
 use crate::write::encode_header;
 
 #[derive(Clone, Debug)]
@@ -140,13 +140,6 @@ impl OpenFile {
     }
 }
 
-/// Paces written bytes to `-N/--nice` MiB/s across all jobs.
-struct Pace {
-    bytes_per_sec: u64,
-    start: Instant,
-    bytes: u64,
-}
-
 pub struct Output {
     target: Target,
     namespace: Vec<u8>,
@@ -157,7 +150,8 @@ pub struct Output {
     /// The last commit of each open file.
     committed: Mutex<std::collections::BTreeMap<u64, FileStats>>,
     shared: Option<Shared>,
-    pace: Option<Mutex<Pace>>,
+    /// `-N/--nice`: written bytes per second across all jobs.
+    pace: Option<Pace>,
     /// sync_data at every checkpoint (a kill loses nothing committed; a power cut neither).
     pub sync_commits: bool,
 }
@@ -227,13 +221,7 @@ impl Output {
             done: Mutex::new(Vec::new()),
             committed: Mutex::default(),
             shared: None,
-            pace: (nice_mib > 0).then(|| {
-                Mutex::new(Pace {
-                    bytes_per_sec: nice_mib << 20,
-                    start: Instant::now(),
-                    bytes: 0,
-                })
-            }),
+            pace: Pace::new(nice_mib << 20),
             sync_commits: true,
         }
     }
@@ -419,15 +407,8 @@ impl Output {
     }
 
     fn pace(&self, bytes: u64) {
-        let Some(pace) = &self.pace else { return };
-        let wait = {
-            let mut p = pace.lock().unwrap();
-            p.bytes += bytes;
-            let due = Duration::from_secs_f64(p.bytes as f64 / p.bytes_per_sec as f64);
-            due.checked_sub(p.start.elapsed())
-        };
-        if let Some(w) = wait {
-            std::thread::sleep(w);
+        if let Some(pace) = &self.pace {
+            std::thread::sleep(pace.take(bytes));
         }
     }
 

@@ -15,6 +15,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use asb_core::pace::Pace;
 use asb_core::source::open_path;
 use asb_core::{Entity, Layers, Position, Record, SecondaryIndex, Udf};
 
@@ -135,10 +136,14 @@ pub enum Metadata {
     Udf(Udf),
 }
 
-/// A record that was not written: its digest and why.
+/// A record that was not written (or, verifying, not found as in the backup): its digest,
+/// set and user key, and why.
 #[derive(Clone, Debug)]
 pub struct Failure {
     pub digest: [u8; 20],
+    pub set: Option<Vec<u8>>,
+    /// The user key as `--key` takes it (`S:text`, `I:number`, `B:base64`, `D:double`).
+    pub key: Option<String>,
     pub code: Option<u8>,
     pub message: String,
     /// Counted as `err_ignored` (`--ignore-record-error`) rather than failed.
@@ -235,11 +240,57 @@ impl Batch {
         digest_of_message(row).unwrap_or([0; 20])
     }
 
+    /// The row's set and user key, if it carries them.
+    fn set_and_key(&self, i: usize, rows: bool) -> (Option<Vec<u8>>, Option<String>) {
+        let row = self.row(i);
+        let (mut pos, n_fields) = if rows {
+            // digest, flags, info1-3, generation, ttl; then the field and op counts.
+            (34, row.get(30..32).map_or(0, |n| u16::from_be_bytes([n[0], n[1]])))
+        } else {
+            match row.get(8..).map(crate::proto::MsgHeader::parse) {
+                Some(Ok(h)) => (8 + crate::proto::MSG_HEADER_LEN, h.n_fields),
+                _ => return (None, None),
+            }
+        };
+        let (mut set, mut key) = (None, None);
+        for _ in 0..n_fields {
+            let Ok(f) = crate::proto::read_field(row, &mut pos) else { break };
+            match f.kind {
+                crate::proto::FIELD_SET => set = Some(f.data.to_vec()),
+                crate::proto::FIELD_KEY => key = key_text(f.data),
+                _ => {}
+            }
+        }
+        (set, key)
+    }
+
+    fn failure(&self, i: usize, rows: bool, code: Option<u8>, message: String, ignored: bool) -> Failure {
+        let (set, key) = self.set_and_key(i, rows);
+        Failure { digest: self.digest(i, rows), set, key, code, message, ignored }
+    }
+
     fn push_row(&mut self, row: &[u8]) {
         let start = self.data.len();
         self.data.extend_from_slice(row);
         self.rows.push((start, self.data.len()));
     }
+}
+
+/// A key field (particle type, value) as `--key` takes it.
+fn key_text(data: &[u8]) -> Option<String> {
+    let (&ptype, v) = data.split_first()?;
+    let be = || v.try_into().ok().map(u64::from_be_bytes);
+    Some(match ptype {
+        1 => format!("I:{}", be()? as i64),
+        2 => format!("D:{}", f64::from_bits(be()?)),
+        3 => format!("S:{}", String::from_utf8_lossy(v)),
+        4 => {
+            let mut b64 = Vec::new();
+            asb_core::b64::encode_append(v, &mut b64);
+            format!("B:{}", String::from_utf8_lossy(&b64))
+        }
+        _ => return None,
+    })
 }
 
 /// The digest field of a single-record write message.
@@ -255,21 +306,27 @@ fn digest_of_message(msg: &[u8]) -> Option<[u8; 20]> {
     None
 }
 
-/// Keeps a rate: after `done` units, sleeps until the rate allows them.
-struct Pace {
-    start: Instant,
-    per_second: u64,
+/// `-N MiB/s,TPS`: records written and backup bytes read per second, for the whole
+/// restore whatever its readers.
+struct Paces {
+    tps: Option<Pace>,
+    bandwidth: Option<Pace>,
+    /// Backup bytes already taken from `bandwidth` (readers share the byte counter).
+    paced_bytes: AtomicU64,
 }
 
-impl Pace {
-    fn wait(&self, done: u64) {
-        if self.per_second == 0 {
-            return;
+impl Paces {
+    fn after_record(&self, restore: &Restore) {
+        let stop = || restore.stopped();
+        if let Some(tps) = &self.tps {
+            tps.wait(1, stop);
         }
-        let due = Duration::from_secs_f64(done as f64 / self.per_second as f64);
-        let elapsed = self.start.elapsed();
-        if due > elapsed + Duration::from_millis(2) {
-            std::thread::sleep(due - elapsed);
+        if let Some(bw) = &self.bandwidth {
+            let read = restore.raw_bytes.load(Ordering::Relaxed);
+            let before = self.paced_bytes.fetch_max(read, Ordering::Relaxed);
+            if read > before {
+                bw.wait(read - before, stop);
+            }
         }
     }
 }
@@ -281,17 +338,16 @@ pub fn run(cfg: &RestoreConfig, inputs: Vec<PathBuf>, layers: &Layers, restore: 
     let queue = Mutex::new(VecDeque::from(inputs));
     let (tx, rx) = sync_channel::<Batch>(cfg.max_async_batches.max(1));
     let rx = Mutex::new(rx);
-    let tps = Pace { start: Instant::now(), per_second: cfg.tps };
-    let bandwidth = Pace { start: Instant::now(), per_second: cfg.bandwidth };
+    let paces = Paces { tps: Pace::new(cfg.tps), bandwidth: Pace::new(cfg.bandwidth), paced_bytes: AtomicU64::new(0) };
     std::thread::scope(|s| {
         for _ in 0..cfg.writers.max(1) {
             s.spawn(|| Writer::new(cfg, restore).run(&rx));
         }
         for _ in 0..readers {
             let tx = tx.clone();
-            let (queue, tps, bandwidth) = (&queue, &tps, &bandwidth);
+            let (queue, paces) = (&queue, &paces);
             s.spawn(move || {
-                let mut reader = ReaderTask { cfg, restore, tx, pending: HashMap::new(), scratch: Vec::new(), tps, bandwidth, routes: Arc::default(), routes_version: u64::MAX };
+                let mut reader = ReaderTask { cfg, restore, tx, pending: HashMap::new(), scratch: Vec::new(), paces, routes: Arc::default(), routes_version: u64::MAX };
                 while let Some(path) = next_input(queue, restore) {
                     if let Err(e) = reader.read_file(&path, layers) {
                         restore.stop_with(Fatal::Input(e));
@@ -318,8 +374,7 @@ struct ReaderTask<'a> {
     tx: SyncSender<Batch>,
     pending: HashMap<String, Batch>,
     scratch: Vec<u8>,
-    tps: &'a Pace,
-    bandwidth: &'a Pace,
+    paces: &'a Paces,
     /// The map as of `routes_version`, kept between records.
     routes: Arc<Routes>,
     routes_version: u64,
@@ -385,8 +440,7 @@ impl ReaderTask<'_> {
                 continue;
             };
             self.add(rec, ttl);
-            self.tps.wait(c.read.load(Ordering::Relaxed));
-            self.bandwidth.wait(self.restore.raw_bytes.load(Ordering::Relaxed));
+            self.paces.after_record(self.restore);
         }
     }
 
@@ -502,7 +556,7 @@ impl<'a> Writer<'a> {
     fn settle_verify(&self, b: &Batch, i: usize, a: RowAnswer) -> Option<&'a AtomicU64> {
         let c = &self.restore.counters;
         let digest = b.digest(i, true);
-        let note = |message: String| self.restore.note_failure(Failure { digest, code: Some(a.code), message, ignored: false });
+        let note = |message: String| self.restore.note_failure(b.failure(i, true, Some(a.code), message, false));
         match (a.code, a.difference) {
             (0, None) => Some(&c.same),
             (0, Some(d)) => {
@@ -586,7 +640,7 @@ impl<'a> Writer<'a> {
                 }
                 Outcome::RecordError if self.cfg.ignore_record_error => {
                     let e = WireError::server(code, "a record's write");
-                    self.restore.note_failure(Failure { digest: b.digest(i, self.rows()), code: Some(code), message: e.message, ignored: true });
+                    self.restore.note_failure(b.failure(i, self.rows(), Some(code), e.message, true));
                     &c.err_ignored
                 }
                 Outcome::RecordError | Outcome::Permanent => {
@@ -710,7 +764,7 @@ impl<'a> Writer<'a> {
                 _ => None,
             };
             for i in 0..b.rows.len() {
-                self.restore.note_failure(Failure { digest: b.digest(i, self.rows()), code, message: format!("{err} (after {} retries)", self.cfg.max_retries), ignored: false });
+                self.restore.note_failure(b.failure(i, self.rows(), code, format!("{err} (after {} retries)", self.cfg.max_retries), false));
             }
             c.failed.fetch_add(n, Ordering::Relaxed);
             c.in_flight.fetch_sub(n, Ordering::Relaxed);
@@ -811,6 +865,38 @@ pub fn intake_ceiling(cfg: &RestoreConfig, inputs: &[PathBuf], layers: &Layers) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failure_names_the_rows_set_and_user_key() {
+        use asb_core::Key;
+        let policy = WritePolicy { send_key: true, ..WritePolicy::default() };
+        let mut rec = Record::new();
+        rec.set_namespace(b"test");
+        rec.digest = [7; 20];
+        let mut b = Batch::new("n".into(), 4);
+        let mut scratch = Vec::new();
+        for (set, key) in [(Some(&b"s1"[..]), Some(Key::Str(b"user-5"))), (None, Some(Key::Int(-3))), (Some(b"s2"), None), (None, Some(Key::Bytes { bytes: b"\x00\xff", compact: false }))] {
+            rec.set_set(set);
+            rec.set_key(key);
+            let start = b.data.len();
+            encode_row(&mut b.data, &mut scratch, &rec, None, 0, &policy);
+            b.rows.push((start, b.data.len()));
+            let start = b.data.len();
+            b.data.extend_from_slice(&encode_write(&rec, None, 0, &policy));
+            b.rows.push((start, b.data.len()));
+        }
+        let got: Vec<_> = (0..b.rows.len()).map(|i| b.failure(i, i % 2 == 0, None, String::new(), false)).map(|f| (f.digest, f.set, f.key)).collect();
+        let want = [
+            (Some(b"s1".to_vec()), Some("S:user-5")),
+            (None, Some("I:-3")),
+            (Some(b"s2".to_vec()), None),
+            (None, Some("B:AP8=")),
+        ];
+        for (i, (digest, set, key)) in got.into_iter().enumerate() {
+            assert_eq!(digest, [7; 20]);
+            assert_eq!((set, key.as_deref()), (want[i / 2].0.clone(), want[i / 2].1), "row {i}");
+        }
+    }
 
     #[test]
     fn result_codes_fall_into_asrestore_s_classes() {
