@@ -3,8 +3,9 @@
 
 use std::io::{self, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::admin;
 use crate::error::{WireError, WireErrorKind, WireResult};
@@ -49,6 +50,31 @@ impl Default for ConnectOptions {
     }
 }
 
+/// A blocked read wakes this often to look at its [`ReadLimits`]: a stop request or a
+/// deadline is acted on within one tick, whatever the node sends.
+const READ_TICK: Duration = Duration::from_millis(100);
+
+/// What ends a read from the client side, besides the socket timeout.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReadLimits<'a> {
+    /// Whole-operation deadline (`--total-timeout`).
+    pub deadline: Option<Instant>,
+    /// Set from another thread (Ctrl-C) to stop.
+    pub cancel: Option<&'a AtomicBool>,
+}
+
+impl ReadLimits<'_> {
+    fn check(&self) -> WireResult<()> {
+        if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(WireError::new(WireErrorKind::Cancelled, "interrupted"));
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(WireError::new(WireErrorKind::TotalTimeout, "the scan ran past --total-timeout"));
+        }
+        Ok(())
+    }
+}
+
 /// A socket, plain or under TLS.
 enum Stream {
     Plain(TcpStream),
@@ -83,6 +109,8 @@ impl Write for Stream {
 pub struct Connection {
     reader: BufReader<Stream>,
     addr: String,
+    /// How long a read may see no byte before the node counts as silent (None: forever).
+    socket_timeout: Option<Duration>,
 }
 
 impl Connection {
@@ -128,9 +156,16 @@ impl Connection {
                 Stream::Tls(Box::new(s))
             }
         };
+        // From here on reads tick (see read_exact), the socket timeout counted across ticks.
+        let tcp = match &stream {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => &s.sock,
+        };
+        tcp.set_read_timeout(Some(READ_TICK)).map_err(fail)?;
         let mut conn = Connection {
             reader: BufReader::with_capacity(256 * 1024, stream),
             addr: addr.to_string(),
+            socket_timeout: timeout,
         };
         if let Some(c) = &opts.credentials {
             conn.login(c)?;
@@ -151,19 +186,47 @@ impl Connection {
 
     /// Reads one proto: its type and its body into `body` (reused).
     pub fn read_proto(&mut self, body: &mut Vec<u8>) -> WireResult<u8> {
+        self.read_proto_within(body, ReadLimits::default())
+    }
+
+    /// [`Connection::read_proto`], stopping early (between any two bytes) when `limits` say so.
+    pub fn read_proto_within(&mut self, body: &mut Vec<u8>, limits: ReadLimits<'_>) -> WireResult<u8> {
+        limits.check().map_err(|e| e.at(&self.addr))?;
         let mut head = [0u8; 8];
-        self.read_exact(&mut head)?;
+        self.read_exact(&mut head, limits)?;
         let (kind, size) = parse_proto_header(head).map_err(|e| e.at(&self.addr))?;
         body.clear();
         body.resize(size, 0);
-        self.read_exact(body)?;
+        self.read_exact(body, limits)?;
         Ok(kind)
     }
 
-    fn read_exact(&mut self, buf: &mut [u8]) -> WireResult<()> {
-        self.reader
-            .read_exact(buf)
-            .map_err(|e| WireError::from_io(&e, "reading the answer").at(&self.addr))
+    /// Fills `buf`, waking every READ_TICK to look at `limits`; a node that sends nothing
+    /// for the socket timeout is a timeout, as a plain blocking read would say.
+    fn read_exact(&mut self, buf: &mut [u8], limits: ReadLimits<'_>) -> WireResult<()> {
+        let mut filled = 0;
+        let mut last_byte = Instant::now();
+        while filled < buf.len() {
+            match self.reader.read(&mut buf[filled..]) {
+                Ok(0) => {
+                    let e = io::Error::new(io::ErrorKind::UnexpectedEof, "the node closed the connection");
+                    return Err(WireError::from_io(&e, "reading the answer").at(&self.addr));
+                }
+                Ok(n) => {
+                    filled += n;
+                    last_byte = Instant::now();
+                }
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    limits.check().map_err(|e| e.at(&self.addr))?;
+                    if self.socket_timeout.is_some_and(|t| last_byte.elapsed() >= t) {
+                        return Err(WireError::from_io(&e, "reading the answer").at(&self.addr));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(WireError::from_io(&e, "reading the answer").at(&self.addr)),
+            }
+        }
+        Ok(())
     }
 
     /// Runs info commands; answers in request order, each without its echoed name.

@@ -1,12 +1,11 @@
 //! Partition scans (the 8.x "query by partition"): the request, and the record stream
 //! decoded straight into [`asb_core::Record`]s, each bin as its particle's own bytes.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use asb_core::{BlobType, Key, Record, Value};
 
-use crate::conn::Connection;
+use crate::conn::{Connection, ReadLimits};
 use crate::error::{WireError, WireErrorKind, WireResult};
 use crate::proto::*;
 
@@ -101,6 +100,8 @@ pub struct DecodeOptions {
 #[derive(Debug, Default)]
 pub struct ScanOutcome {
     pub records: u64,
+    /// `.asb` text the records made, where the sink counts it (a backup's scan does).
+    pub text_bytes: u64,
     /// Partitions the node could not serve (not its master, or migrating): scan them again,
     /// after their last digest, where the partition map now says.
     pub unavailable: Vec<u16>,
@@ -120,13 +121,7 @@ impl<F: FnMut(&Record) -> WireResult<()>> RecordSink for F {
 }
 
 /// Limits that end a scan from the client side.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ScanLimits<'a> {
-    /// Whole-scan deadline (`--total-timeout`).
-    pub deadline: Option<Instant>,
-    /// Set from another thread (Ctrl-C) to stop between messages.
-    pub cancel: Option<&'a AtomicBool>,
-}
+pub type ScanLimits<'a> = ReadLimits<'a>;
 
 /// Sends `req` on `conn` and hands every record to `sink`, which keeps whatever progress
 /// it needs (the backup keeps it with the text, see `backup`). Errors after the request
@@ -148,20 +143,7 @@ pub fn run_scan(
     let addr = conn.addr().to_string();
     let result = (|| -> WireResult<()> {
         loop {
-            if let Some(c) = limits.cancel {
-                if c.load(Ordering::Relaxed) {
-                    return Err(WireError::new(WireErrorKind::Cancelled, "interrupted"));
-                }
-            }
-            if let Some(d) = limits.deadline {
-                if Instant::now() >= d {
-                    return Err(WireError::new(
-                        WireErrorKind::TotalTimeout,
-                        "the scan ran past --total-timeout",
-                    ));
-                }
-            }
-            let kind = conn.read_proto(&mut body)?;
+            let kind = conn.read_proto_within(&mut body, limits)?;
             let body = match kind {
                 TYPE_MSG => &body[..],
                 TYPE_COMPRESSED => {

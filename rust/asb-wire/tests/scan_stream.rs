@@ -268,3 +268,85 @@ fn server_errors_and_dropped_connections_end_the_stream_with_progress_kept() {
     assert!(e.to_string().contains("127.0.0.1:"), "names the node: {e}");
     assert_eq!(progress.last(3), Some(d));
 }
+
+/// A node that answers a scan with one record, then keeps the connection open and silent
+/// for `silent_for`.
+fn serve_then_stall(silent_for: std::time::Duration) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        let mut head = [0u8; 8];
+        s.read_exact(&mut head).unwrap();
+        let (_, size) = parse_proto_header(head).unwrap();
+        let mut body = vec![0; size];
+        s.read_exact(&mut body).unwrap();
+        s.write_all(&proto(&[record_msg(digest(1, 1), None, None, 1, 0, &[Bin("i", 1, &1i64.to_be_bytes())])])).unwrap();
+        thread::sleep(silent_for);
+    });
+    addr
+}
+
+fn one_partition() -> ScanRequest {
+    ScanRequest {
+        namespace: b"test".to_vec(),
+        partitions: vec![PartitionCursor { pid: 1, after: None }],
+        ..ScanRequest::default()
+    }
+}
+
+#[test]
+fn a_stop_request_ends_a_scan_while_the_node_is_silent() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    let addr = serve_then_stall(Duration::from_secs(20));
+    let mut conn = Connection::open(&addr, &ConnectOptions::default()).unwrap();
+    let cancel = AtomicBool::new(false);
+    let mut records = 0;
+    let started = Instant::now();
+    let outcome = thread::scope(|s| {
+        s.spawn(|| {
+            thread::sleep(Duration::from_millis(300));
+            cancel.store(true, Ordering::Relaxed);
+        });
+        let limits = ScanLimits { deadline: None, cancel: Some(&cancel) };
+        run_scan(&mut conn, &one_partition(), DecodeOptions::default(), limits, &mut |_: &asb_core::Record| {
+            records += 1;
+            Ok(())
+        })
+    });
+    // The socket timeout is 10 s: only the stop request can have ended it this soon.
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert_eq!(outcome.error.map(|e| e.kind), Some(WireErrorKind::Cancelled));
+    assert_eq!((records, outcome.records), (1, 1));
+}
+
+#[test]
+fn a_node_silent_past_the_socket_timeout_is_a_timeout() {
+    use std::time::{Duration, Instant};
+
+    let addr = serve_then_stall(Duration::from_secs(20));
+    let opts = ConnectOptions { socket_timeout: Duration::from_millis(400), ..ConnectOptions::default() };
+    let mut conn = Connection::open(&addr, &opts).unwrap();
+    let started = Instant::now();
+    let outcome = run_scan(&mut conn, &one_partition(), DecodeOptions::default(), ScanLimits::default(), &mut |_: &asb_core::Record| Ok(()));
+    let took = started.elapsed();
+    let err = outcome.error.expect("a timeout");
+    assert_eq!(err.kind, WireErrorKind::Connection);
+    assert!(err.message.contains("socket timeout"), "{}", err.message);
+    assert!(took >= Duration::from_millis(400) && took < Duration::from_secs(3), "{took:?}");
+}
+
+#[test]
+fn a_deadline_ends_a_scan_while_the_node_is_silent() {
+    use std::time::{Duration, Instant};
+
+    let addr = serve_then_stall(Duration::from_secs(20));
+    let mut conn = Connection::open(&addr, &ConnectOptions::default()).unwrap();
+    let started = Instant::now();
+    let limits = ScanLimits { deadline: Some(Instant::now() + Duration::from_millis(300)), cancel: None };
+    let outcome = run_scan(&mut conn, &one_partition(), DecodeOptions::default(), limits, &mut |_: &asb_core::Record| Ok(()));
+    assert_eq!(outcome.error.map(|e| e.kind), Some(WireErrorKind::TotalTimeout));
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
