@@ -220,13 +220,17 @@ impl RestoreRun {
         Some(err.into_value(py).into_any())
     }
 
-    /// Records not written (or ignored): (digest, result code, message, ignored).
+    /// Records not written (or ignored): (digest, set, user key as `--key` takes it,
+    /// result code, message, ignored).
     #[allow(clippy::type_complexity)]
-    fn failures(&self, py: Python<'_>) -> Vec<(Py<PyBytes>, Option<u8>, String, bool)> {
+    fn failures(&self, py: Python<'_>) -> Vec<(Py<PyBytes>, Option<String>, Option<String>, Option<u8>, String, bool)> {
         self.shared
             .failures()
             .into_iter()
-            .map(|f| (PyBytes::new(py, &f.digest).unbind(), f.code, f.message, f.ignored))
+            .map(|f| {
+                let set = f.set.map(|s| String::from_utf8_lossy(&s).into_owned());
+                (PyBytes::new(py, &f.digest).unbind(), set, f.key, f.code, f.message, f.ignored)
+            })
             .collect()
     }
 }

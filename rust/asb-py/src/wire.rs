@@ -311,10 +311,11 @@ pub struct BackupCheckpoint {
 
 #[pymethods]
 impl BackupCheckpoint {
-    /// `partitions`: (pid, last digest or None, records, done) to start from (a saved state).
+    /// `partitions`: (pid, last digest or None, records, done) to start from (a saved state);
+    /// `records_per_second`: the whole backup's rate, whatever its scans (0: no limit).
     #[new]
-    #[pyo3(signature = (partitions=None))]
-    fn new(partitions: Option<Vec<SavedPartition>>) -> PyResult<BackupCheckpoint> {
+    #[pyo3(signature = (partitions=None, *, records_per_second=0))]
+    fn new(partitions: Option<Vec<SavedPartition>>, records_per_second: u64) -> PyResult<BackupCheckpoint> {
         let mut parts = vec![PartitionState::default(); N_PARTITIONS];
         for (pid, last, records, done) in partitions.unwrap_or_default() {
             let p = parts
@@ -322,7 +323,7 @@ impl BackupCheckpoint {
                 .ok_or_else(|| PyValueError::new_err(format!("partition {pid} is past 4095")))?;
             *p = PartitionState { last: digest_of(last)?, records, done };
         }
-        Ok(BackupCheckpoint { inner: Arc::new(Checkpoint::new(parts)) })
+        Ok(BackupCheckpoint { inner: Arc::new(Checkpoint::new(parts).with_rate(records_per_second)) })
     }
 
     /// Records and text bytes handed to the output so far (live, for progress).
@@ -433,6 +434,7 @@ pub(crate) fn scan_partitions<'py>(
     job.put(out_job);
     let d = PyDict::new(py);
     d.set_item("records", outcome.records)?;
+    d.set_item("bytes", outcome.text_bytes)?;
     d.set_item("unavailable", outcome.unavailable)?;
     match &outcome.error {
         Some(e) => d.set_item("error", error_dict(py, e)?)?,

@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use asb_core::output::{FileStats, Job, Mark, Output};
+use asb_core::pace::Pace;
 use asb_core::write::encode_record;
 use asb_core::Record;
 
@@ -34,6 +35,8 @@ pub struct Checkpoint {
     pub records: AtomicU64,
     pub text_bytes: AtomicU64,
     pub cancel: AtomicBool,
+    /// `-L/--records-per-second`: the whole backup's rate, whatever its scans.
+    pub pace: Option<Pace>,
 }
 
 impl Default for Checkpoint {
@@ -50,7 +53,15 @@ impl Checkpoint {
             records: AtomicU64::new(0),
             text_bytes: AtomicU64::new(0),
             cancel: AtomicBool::new(false),
+            pace: None,
         }
+    }
+
+    /// At most `records_per_second` records handed to the output by all scans together
+    /// (0: no limit).
+    pub fn with_rate(mut self, records_per_second: u64) -> Checkpoint {
+        self.pace = Pace::new(records_per_second);
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, Vec<PartitionState>> {
@@ -101,6 +112,8 @@ struct Sink<'a> {
     since_commit: u64,
     /// Records still allowed under --max-records (u64::MAX: no cap).
     quota: u64,
+    /// Text handed to the output by this scan.
+    text_bytes: u64,
 }
 
 impl Sink<'_> {
@@ -113,6 +126,7 @@ impl Sink<'_> {
             .map_err(output_error)?;
         self.ckpt.text_bytes.fetch_add(self.chunk.len() as u64, Ordering::Relaxed);
         self.since_commit += self.chunk.len() as u64;
+        self.text_bytes += self.chunk.len() as u64;
         self.chunk.clear();
         self.chunk_records = 0;
         self.first = None;
@@ -166,6 +180,11 @@ impl RecordSink for Sink<'_> {
             _ => self.pending.push(Mark { pid, digest: rec.digest, records: 1 }),
         }
         self.ckpt.records.fetch_add(1, Ordering::Relaxed);
+        if let Some(pace) = &self.ckpt.pace {
+            if !pace.wait(1, || self.ckpt.cancel.load(Ordering::Relaxed)) {
+                return Err(WireError::new(WireErrorKind::Cancelled, "interrupted"));
+            }
+        }
         if self.chunk.len() >= CHUNK {
             self.flush_chunk()?;
             if self.since_commit >= self.policy.bytes
@@ -191,6 +210,23 @@ pub struct ScanJob {
     pub decode: DecodeOptions,
     pub total_timeout: Option<Duration>,
     pub commit: CommitPolicy,
+}
+
+/// A node sends a scan's records in chunks of about 1 MiB (its `QUERY_CHUNK_LIMIT`), and
+/// nothing in between: throttled to `rps` records/s, it is silent while it fills one.
+const SERVER_CHUNK: u64 = 1 << 20;
+/// The smallest record message (header, digest and namespace fields): a chunk holds at
+/// most SERVER_CHUNK / this many records.
+const SMALLEST_RECORD: u64 = 48;
+
+/// How long a throttled scan may be silent before its node counts as gone: the socket
+/// timeout past the time the node may take to fill a chunk at `rps` (0: no timeout).
+fn throttled_silence(connect: &ConnectOptions, rps: u32) -> Duration {
+    let timeout = connect.socket_timeout;
+    if rps == 0 || timeout.is_zero() {
+        return timeout;
+    }
+    timeout + Duration::from_secs(SERVER_CHUNK / SMALLEST_RECORD / rps as u64)
 }
 
 /// Scans `job.request`'s partitions on one node into `out`: partitions resume after the
@@ -222,8 +258,10 @@ pub fn scan_into(job: &ScanJob, output: &Output, out: &mut Job, ckpt: &Checkpoin
         last_commit: Instant::now(),
         since_commit: 0,
         quota,
+        text_bytes: 0,
     };
-    let mut conn = match Connection::open(&job.addr, &job.connect) {
+    let connect = ConnectOptions { socket_timeout: throttled_silence(&job.connect, req.records_per_second), ..job.connect.clone() };
+    let mut conn = match Connection::open(&job.addr, &connect) {
         Ok(c) => c,
         Err(e) => {
             return ScanOutcome {
@@ -255,5 +293,6 @@ pub fn scan_into(job: &ScanJob, output: &Output, out: &mut Job, ckpt: &Checkpoin
     if let Err(e) = sink.commit(&done) {
         outcome.error = Some(e);
     }
+    outcome.text_bytes = sink.text_bytes;
     outcome
 }
