@@ -825,17 +825,21 @@ impl<R: Read> Reader<R> {
     /// The next index, UDF or record; `None` at a clean end of the stream.
     pub fn next_entity(&mut self) -> Result<Option<Entity<'_>>> {
         let legacy = self.header.version.is_legacy();
-        let parsed = self.parse_step(true, |cur, rec| parse_entity(cur, rec, legacy))?;
+        let parsed = self.parse_step(true, |cur, rec| parse_entity(cur, rec, legacy));
         if let Window::Mapped(..) = self.data {
             if let Some(counter) = &self.counter {
-                let now = self.offset();
-                if now - self.counted >= 1 << 20 || parsed.is_none() {
-                    counter.fetch_add(now - self.counted, Ordering::Relaxed);
+                // At an error, the whole mapping was read (a truncated file is all there).
+                let now = if parsed.is_err() { self.base + self.end as u64 } else { self.offset() };
+                if now - self.counted >= 1 << 20 || !matches!(parsed, Ok(Some(_))) {
+                    counter.fetch_add(now.saturating_sub(self.counted), Ordering::Relaxed);
                     self.counted = now;
                 }
             }
-            self.release_parsed();
+            if parsed.is_ok() {
+                self.release_parsed();
+            }
         }
+        let parsed = parsed?;
         Ok(match parsed {
             None => None,
             Some(Parsed::Record) => Some(Entity::Record(&self.record)),
