@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..files import Source
 from ..layers import Layers
@@ -48,6 +48,8 @@ class DeepReport:
     findings: list[Finding]
     #: The manifests (written by `asbkit backup`) the files were checked against.
     manifests: list[str] | None = None
+    #: What the check says besides findings (a file checked under another name).
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -105,8 +107,9 @@ def validate(
         if not errors:
             from ..manifest import check_manifests
 
-            manifests, manifest_findings = check_manifests(sources, files)
+            manifests, manifest_findings, notes = check_manifests(sources, files)
             report.deep.manifests = manifests
+            report.deep.notes = notes
             for f in manifest_findings:
                 report.deep.finding_counts[f.kind] = report.deep.finding_counts.get(f.kind, 0) + 1
                 if len(report.deep.findings) < max_errors:
@@ -149,6 +152,7 @@ def render(result: CommandResult[ValidateReport]) -> str:
         lines.append(f"deep: {d.keys_checked:,} digests recomputed from their keys, duplicates checked")
         for m in d.manifests or []:
             lines.append(f"  checked against the manifest {m} (sizes, SHA-256, records, first and last digests)")
+        lines += [f"  note: {n}" for n in d.notes]
         for kind, n in d.finding_counts.items():
             lines.append(f"  {n:,} {kind.replace('_', ' ')}")
         for f in d.findings:
