@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .cluster import Cluster, info_fields
+from .metadata import NO_SET_WORDS, index_sets
 from .errors import AsbClusterError
 
 log = logging.getLogger("asbkit.restore")
@@ -64,15 +65,20 @@ class MetadataApplier:
             raise AsbClusterError(f"UDF {udf.name} could not be registered: {reply[:200]} (-F/--no-udfs leaves UDFs out)")
         self.counts.udfs += 1
         self._udfs.append(udf.name)
-        log.info("registered UDF %s", udf.name)
+        log.info("Restoring UDF file %s (size %d)", udf.name, len(bytes(udf.content)))
 
     def _existing(self, namespace: str) -> dict[str, dict[str, str]]:
-        """The namespace's indexes by name, as `sindex-list` describes them."""
+        """The namespace's indexes by name, as `sindex-list` describes them (but `set` empty
+        for an index on no set, told from one on a set named `null`)."""
         reply = self.cluster.info_any(f"sindex-list:ns={namespace};b64=true").strip()
+        entries = [e for e in reply.split(";") if e]
+        sets = index_sets(self.cluster, namespace, entries)
         out = {}
-        for entry in (e for e in reply.split(";") if e):
+        for entry in entries:
             fields = info_fields(entry, ":")
             if "indexname" in fields:
+                if fields.get("set") in NO_SET_WORDS:
+                    fields["set"] = sets.get(fields["indexname"]) or ""
                 out[fields["indexname"]] = fields
         return out
 
@@ -81,7 +87,7 @@ class MetadataApplier:
         """How `sindex-list` would describe the backup's index."""
         bin_name, ptype = idx.paths[0] if idx.paths else ("", "N")
         return {
-            "set": idx.set or "null",
+            "set": idx.set or "",
             "bin": bin_name if not idx.expression else "null",
             "type": PATH_WORDS.get(ptype, "?"),
             "indextype": INDEX_WORDS.get(idx.index_type, "?"),
@@ -101,7 +107,7 @@ class MetadataApplier:
             return
         found = self._existing(namespace).get(idx.name)
         want = self._described(idx)
-        if found is not None and all(found.get(k, "null").lower() == v.lower() for k, v in want.items()):
+        if found is not None and all(found.get(k, "null").lower() == v.lower() if k != "set" else found.get(k) == v for k, v in want.items()):
             self.counts.indexes_matched += 1
             log.info("secondary index %s exists as in the backup: left alone", idx.name)
             return
