@@ -14,6 +14,9 @@ HOST = os.environ.get("ASBKIT_TEST_HOST")
 CLUSTER = os.environ.get("ASBKIT_TEST_CLUSTER")
 ASBACKUP = os.environ.get("ASBKIT_C_ASBACKUP")
 
+#: The start of a C tools' log line (`2026-12-03 18:25:45 GMT [INF] [ 4242] `), as a regex.
+C_LOG = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT \[INF\] \[[ \d]{4}\d\] "
+
 needs_host = pytest.mark.skipif(not HOST, reason="set ASBKIT_TEST_HOST=host:port to a test Aerospike server (namespace bar is truncated)")
 needs_cluster = pytest.mark.skipif(not CLUSTER, reason="set ASBKIT_TEST_CLUSTER=host:port to a seed of the three-node test cluster")
 

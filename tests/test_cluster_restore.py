@@ -21,7 +21,7 @@ from asbkit.cluster import ClusterConfig
 from asbkit.commands.backup import BackupOptions, backup
 from asbkit.commands.restore import RestoreOptions, restore
 
-from .cluster_data import ASBACKUP, HOST, asb_files, client_for, load_mixed, needs_host, records_of, split_addr, truncate
+from .cluster_data import C_LOG, ASBACKUP, HOST, asb_files, client_for, load_mixed, needs_host, records_of, split_addr, truncate
 from .faultproxy import FaultProxy, Faults
 
 pytestmark = [pytest.mark.cluster, needs_host, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -224,7 +224,7 @@ def test_stdin_and_asrestore_s_counter_line(client: Any, source: Path) -> None:
     with open(file, "rb") as f:
         p = subprocess.run(_cli("-i", "-"), stdin=f, capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
-    m = re.search(r"^Expired (\d+) : skipped (\d+) : err_ignored (\d+) : inserted (\d+): failed (\d+) \(existed (\d+) , fresher (\d+)\)$", p.stderr, re.M)
+    m = re.search(C_LOG + r"Expired (\d+) : skipped (\d+) : err_ignored (\d+) : inserted (\d+): failed (\d+) \(existed (\d+) , fresher (\d+)\)$", p.stderr, re.M)
     assert m, p.stderr
     assert [int(x) for x in m.groups()] == [0, 0, 0, N, 0, 0, 0]
     p = subprocess.run(_cli("-d", str(source)), capture_output=True, text=True, timeout=120)
@@ -517,7 +517,7 @@ def test_restore_and_verify_through_mutual_tls_with_an_encrypted_client_key(clie
     bare = _codec.TlsConfig(cafile=str(mutual_tls["ca"]))
     run = _over_tls(mutual_tls["addr"], files[:1], bare)
     assert run.counters()["failed"] == N
-    said = run.failures()[0][2]
+    said = run.failures()[0][4]
     assert "CertificateRequired" in said and mutual_tls["addr"] in said
     from asbkit.errors import AsbClusterError
 

@@ -3,6 +3,8 @@ short and long, with its defaults; the combinations it refuses; --validate."""
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -128,3 +130,11 @@ def test_stdin_with_a_size_parses_as_asrestore_takes_it() -> None:
     o = parse(*_join_stdin_sizes(["-i", "-:123"])[0:])
     assert o.input_file == "-:123" and input_files(o) == ["-"] and stdin_size(o.input_file) == 123
     assert stdin_size("-") == 0 and stdin_size("f.asb") is None
+
+
+def test_restore_help_speaks_of_writes() -> None:
+    p = subprocess.run([sys.executable, "-m", "asbkit", "restore", "--help"], env={**os.environ, "COLUMNS": "300"}, capture_output=True, text=True)
+    text = " ".join(p.stdout.split())
+    assert "total timeout of a batch write" in text and "retries of a batch whose write failed" in text
+    assert "scan" not in text and "tries of a partition" not in text
+    assert "--sleep-between-retries MS, --retry-delay MS accepted for asrestore's scripts, without effect" in text and "pause between tries (default 0)" not in text

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import BackupFailed
+from .errors import OutputExists
 
 if TYPE_CHECKING:
     from .commands.backup import BackupOptions
@@ -70,32 +70,50 @@ def remove_artifacts(o: BackupOptions) -> list[str]:
     return removed
 
 
+def check_output_place(o: BackupOptions, resuming: bool) -> None:
+    """Refuses to overwrite a backup without -r/--remove-files; changes nothing."""
+    if resuming:
+        return
+    if o.directory:
+        d = Path(o.directory)
+        if d.exists() and not d.is_dir():
+            raise OutputExists("-d/--directory names something that is not a directory", path=str(d))
+        existing = _backup_files(d)
+        if existing and not o.remove_files:
+            raise OutputExists(
+                f"the directory already holds {len(existing)} .asb file(s); "
+                "pass -r/--remove-files to replace them, or -c/--continue to go on with a backup",
+                path=str(d),
+            )
+    elif o.output_file and o.output_file != "-" and os.path.isfile(o.output_file) and not o.remove_files:
+        # A pipe or device (/dev/null, a FIFO) is written in place; a file is replaced only
+        # with -r.
+        raise OutputExists("the output file exists; pass -r/--remove-files to replace it", path=o.output_file)
+
+
 def prepare_output_place(o: BackupOptions, resuming: bool) -> None:
-    """Makes the directory; refuses to overwrite a backup without -r/--remove-files."""
+    """Makes the directory, and with -r/--remove-files removes the backup already there
+    (once the cluster has answered: a backup that cannot start removes nothing)."""
+    check_output_place(o, resuming)
     if o.directory:
         d = Path(o.directory)
         if not d.exists():
+            log.info("Directory %s does not exist, creating", d)
             d.mkdir(mode=0o775, parents=True)
-        existing = sorted(p for p in d.iterdir() if p.name.endswith(".asb"))
-        if existing and not resuming:
-            if not o.remove_files:
-                raise BackupFailed(
-                    f"the directory already holds {len(existing)} .asb file(s); "
-                    "pass -r/--remove-files to replace them, or -c/--continue to go on with a backup",
-                    path=str(d),
-                )
-            for p in existing:
-                p.unlink()
-            manifest = manifest_path(o)
-            if manifest and os.path.exists(manifest):
-                os.remove(manifest)
-    elif o.output_file and o.output_file != "-" and not resuming:
-        # A pipe or device (/dev/null, a FIFO) is written in place; a file is replaced only
-        # with -r.
-        if os.path.isfile(o.output_file):
-            if not o.remove_files:
-                raise BackupFailed("the output file exists; pass -r/--remove-files to replace it", path=o.output_file)
-            os.remove(o.output_file)
+        if resuming:
+            return
+        for p in _backup_files(d):
+            p.unlink()
+        manifest = manifest_path(o)
+        if manifest and os.path.exists(manifest):
+            os.remove(manifest)
+        log.info("Directory %s prepared for backup", d)
+    elif o.output_file and o.output_file != "-" and not resuming and os.path.isfile(o.output_file):
+        os.remove(o.output_file)
+
+
+def _backup_files(d: Path) -> list[Path]:
+    return sorted(p for p in d.iterdir() if p.name.endswith(".asb")) if d.is_dir() else []
 
 
 def drop_uncommitted_files(o: BackupOptions, state: dict[str, Any]) -> None:

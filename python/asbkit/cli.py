@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__
-from .commands._options import Command, OptionError, UsageError
-from .errors import AsbError
+from .commands._options import Command, OptionError, UsageError, log_error
+from .errors import AsbError, BadOption
 from .result import EXIT_INVALID, EXIT_USAGE, CommandResult, error_dict
 
 #: The command modules of `asbkit.commands`, in the order `asbkit --help` lists their
@@ -60,11 +60,15 @@ def _with_config(parser: argparse.ArgumentParser, args: argparse.Namespace, argv
     return args
 
 
-def render_error(err: AsbError | OSError) -> str:
+def error_text(err: AsbError | OSError) -> str:
     if isinstance(err, AsbError):
-        return f"error: {err}"
+        return str(err)
     d = error_dict(err)
-    return f"error: {d['path'] + ': ' if d['path'] else ''}{d['message']}"
+    return f"{d['path'] + ': ' if d['path'] else ''}{d['message']}"
+
+
+def render_error(err: AsbError | OSError) -> str:
+    return f"error: {error_text(err)}"
 
 
 def _join_stdin_sizes(argv: list[str]) -> list[str]:
@@ -90,14 +94,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             args = _with_config(parser, args, argv, command)
         except SecretError as exc:
-            print(f"asbkit {args.command}: {exc}", file=sys.stderr)
+            if command.errors_as_log_lines:
+                log_error(command.name, str(exc))
+            else:
+                print(f"asbkit {args.command}: {exc}", file=sys.stderr)
             return EXIT_INVALID
         except AsbError as exc:
-            return _option_error(args, exc)
+            return _option_error(args, command, exc)
     try:
         result = command.run(args)
     except OptionError as exc:
-        return _option_error(args, exc.cause)
+        return _option_error(args, command, exc.cause)
     except UsageError as exc:
         parser.error(str(exc))
     if any(isinstance(err, BrokenPipeError) for err in result.errors):
@@ -110,12 +117,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     return result.exit_code
 
 
-def _option_error(args: argparse.Namespace, exc: AsbError | ValueError) -> int:
+def _option_error(args: argparse.Namespace, command: Command, exc: AsbError | ValueError) -> int:
     if getattr(args, "output", "text") == "json":
-        result = CommandResult(args.command, None, [exc if isinstance(exc, AsbError) else AsbError(str(exc))])
+        result = CommandResult(args.command, None, [exc if isinstance(exc, AsbError) else BadOption(str(exc))])
         print(result.to_json())
         return result.exit_code if isinstance(exc, AsbError) else EXIT_USAGE
-    print(f"asbkit {args.command}: {exc}", file=sys.stderr)
+    if command.errors_as_log_lines:
+        log_error(command.name, str(exc))
+    else:
+        print(f"asbkit {args.command}: {exc}", file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -133,9 +143,17 @@ def _render(args: argparse.Namespace, command: Command, result: CommandResult[An
         print(result.to_json())
     else:
         text = command.render(result)
-        if text:
+        if text and command.errors_as_log_lines:
+            # stderr holds only log lines in the C tools' form; with the backup itself on
+            # stdout, those lines say it all.
+            if not command.data_on_stdout(args):
+                print(text)
+        elif text:
             # A converted stream on stdout must not be mixed with the summary.
             to_stdout = result.ok and not command.data_on_stdout(args)
             print(text, file=sys.stdout if to_stdout else sys.stderr)
         for err in result.errors:
-            print(render_error(err), file=sys.stderr)
+            if command.errors_as_log_lines:
+                log_error(command.name, error_text(err))
+            else:
+                print(render_error(err), file=sys.stderr)

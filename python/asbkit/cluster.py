@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import AsbClusterError
+from .errors import AsbClusterError, AuthFailed, ClusterUnreachable
 
 N_PARTITIONS = 4096
 log = logging.getLogger("asbkit.backup")
@@ -142,7 +142,9 @@ class Cluster:
                     "; with --tls-enable also the CA, the TLS name, and that the cluster speaks TLS "
                     "(a Community Edition server behind a TLS terminator does not: its nodes cannot name TLS peers)"
                 )
-            raise AsbClusterError(f"cannot connect to {config.hosts} (port {config.port}): {_client_message(exc)}; {hint}") from exc
+            if getattr(exc, "code", None) in LOGIN_REFUSED:
+                raise AuthFailed(f"the cluster at {config.hosts} refused the login: {_client_message(exc)}", result_code=exc.code) from exc  # type: ignore[attr-defined]
+            raise ClusterUnreachable(f"cannot connect to {config.hosts} (port {config.port}): {_client_message(exc)}; {hint}") from exc
         self.client = client
         self._credential: str | None = None
         self._no_racks = False
@@ -281,24 +283,31 @@ class Cluster:
                 return masters
             time.sleep(0.25)
 
-    def record_estimate(self, namespace: str, sets: list[str] | None) -> int:
-        """Master records of the namespace (or of the sets), for percent and ETA."""
-        total = 0
-        if not sets:
-            for reply in self.info_all(f"namespace/{namespace}").values():
-                stats = info_fields(reply)
-                total += int(stats.get("master_objects", stats.get("objects", "0")) or 0)
-            return total
-        rf = 1
-        for reply in self.info_all(f"namespace/{namespace}").values():
+    def object_counts(self, namespace: str, sets: list[str] | None) -> list[tuple[Node, int, int, int]]:
+        """Per node: (node, objects of the namespace or of the sets, master objects of the
+        namespace, effective replication factor), as asbackup's node table shows them."""
+        out = []
+        for node, reply in self.info_all(f"namespace/{namespace}").items():
             stats = info_fields(reply)
-            rf = max(rf, int(stats.get("effective_replication_factor", "1") or 1))
-        for reply in self.info_all(f"sets/{namespace}").values():
-            for entry in reply.strip().split(";"):
-                fields = info_fields(entry, ":")
-                if fields.get("set") in sets:
-                    total += int(fields.get("objects", "0") or 0)
-        return total // rf
+            objects = int(stats.get("objects", "0") or 0)
+            masters = int(stats.get("master_objects", objects) or 0)
+            rf = int(stats.get("effective_replication_factor", "1") or 1)
+            if sets:
+                objects = 0
+                for entry in self.info_node(f"sets/{namespace}", node).strip().split(";"):
+                    fields = info_fields(entry, ":")
+                    if fields.get("set") in sets:
+                        objects += int(fields.get("objects", "0") or 0)
+            out.append((node, objects, masters, rf))
+        return out
+
+    def record_estimate(self, namespace: str, sets: list[str] | None, counts: list[tuple[Node, int, int, int]] | None = None) -> int:
+        """Master records of the namespace (or of the sets), for percent and ETA."""
+        counts = self.object_counts(namespace, sets) if counts is None else counts
+        if not sets:
+            return sum(masters for _, _, masters, _ in counts)
+        rf = max([1, *(rf for *_, rf in counts)])
+        return sum(objects for _, objects, _, _ in counts) // rf
 
 
 def parse_racks(reply: str, namespace: str) -> dict[str, int] | None:

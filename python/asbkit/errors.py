@@ -121,3 +121,86 @@ class RestoreFailed(AsbError):
     """`asbkit restore` (or `verify`) stopped, or some records could not be written."""
 
     code = "restore_failed"
+
+
+class ClusterUnreachable(AsbClusterError):
+    """No seed answered (wrong host or port, server down, TLS refused)."""
+
+    code = "cannot_connect"
+
+
+class NamespaceNotFound(AsbClusterError):
+    """The namespace is not on the cluster."""
+
+    code = "namespace_not_found"
+
+
+class AuthFailed(AsbClusterError):
+    """The cluster refused the login (user, password, expired session)."""
+
+    code = "auth_failed"
+
+
+class PermissionDenied(AsbClusterError):
+    """The user is not allowed what the command needs (role, allow-list)."""
+
+    code = "permission_denied"
+
+
+#: Result codes whose cause has its own exception class.
+_BY_RESULT_CODE: dict[int, type[AsbClusterError]] = {
+    20: NamespaceNotFound,
+    **{code: AuthFailed for code in (60, 62, 63, 65, 66, 80)},
+    **{code: PermissionDenied for code in (81, 82)},
+}
+
+
+def cluster_error(message: str, node: str | None = None, result_code: int | None = None, retryable: bool = False) -> AsbClusterError:
+    """The AsbClusterError for a node's answer, of the class its result code names."""
+    cls = _BY_RESULT_CODE.get(result_code, AsbClusterError) if result_code is not None else AsbClusterError
+    return cls(message, node=node, result_code=result_code, retryable=retryable)
+
+
+def refined(err: AsbError) -> AsbError:
+    """A cluster error raised as the plain class (from Rust) as the class of its cause."""
+    if type(err) is AsbClusterError and err.result_code in _BY_RESULT_CODE:
+        return cluster_error(err.message, err.node, err.result_code, err.retryable)
+    return err
+
+
+class Interrupted(AsbError):
+    """A backup, restore or verify stopped on request (Ctrl-C, SIGTERM, a cancel)."""
+
+    code = "interrupted"
+
+
+class InputUnreadable(AsbError):
+    """An input that cannot be opened or listed (missing, not permitted): exit code 4, as
+    for any file that cannot be read."""
+
+    code = "input_unreadable"
+
+
+class BadInput(AsbError):
+    """An input a restore cannot take as given: another namespace than -n says, a
+    directory without backup files."""
+
+    code = "bad_input"
+
+
+class BadOption(AsbError):
+    """A flag's value, or a combination of flags, that cannot be used."""
+
+    code = "bad_option"
+
+
+class OutputExists(BackupFailed):
+    """The backup's directory or file already holds a backup (-r replaces it)."""
+
+    code = "output_exists"
+
+
+class RecordsFailed(RestoreFailed):
+    """Some records could not be written (or read back) after the retries."""
+
+    code = "records_failed"

@@ -130,9 +130,10 @@ def _live_bar(stream: TextIO, extra: str, total: int, **fields: object) -> tuple
 
 class BackupProgress:
     """Records, records/s, MB/s, percent of the estimate and ETA: a live display (rich) on
-    a terminal, asbackup's periodic log lines otherwise."""
+    a terminal, asbackup's periodic log lines otherwise (after a second, then every ten)."""
 
     LOG_EVERY = 10.0
+    FIRST_LOG = 1.0
 
     def __init__(self, estimate: int, already: int = 0, enabled: bool | None = None, stream: TextIO | None = None, machine: MachineLines | None = None) -> None:
         import logging
@@ -144,7 +145,7 @@ class BackupProgress:
         self.start = time.monotonic()
         self.already = already
         self._log = logging.getLogger("asbkit.backup")
-        self._last_log = self.start
+        self._last_log = self.start - self.LOG_EVERY + self.FIRST_LOG
         self._last = (self.start, already, 0)
         self._bar: object = None
         if self.live:
@@ -180,9 +181,11 @@ class BackupProgress:
 
 class RestoreProgress:
     """Records read and written, rate, percent of the input and ETA: a live display (rich)
-    on a terminal, asrestore's periodic counter lines otherwise."""
+    on a terminal, asrestore's periodic counter lines otherwise (after a second, then every
+    ten)."""
 
     LOG_EVERY = 10.0
+    FIRST_LOG = 1.0
 
     def __init__(self, total_bytes: int, enabled: bool | None = None, stream: TextIO | None = None, machine: MachineLines | None = None) -> None:
         import logging
@@ -193,12 +196,13 @@ class RestoreProgress:
         self.total = total_bytes
         self.start = time.monotonic()
         self._log = logging.getLogger("asbkit.restore")
-        self._last_log = self.start
+        self._last_log = self.start - self.LOG_EVERY + self.FIRST_LOG
+        self._last = (self.start, 0, 0)
         self._bar: object = None
         if self.live:
             self._bar, self._task = _live_bar(self.stream, "{task.fields[failed]} failed", max(total_bytes, 1), records=0, rate=0.0, failed=0)
 
-    def update(self, c: dict[str, int]) -> None:
+    def update(self, c: dict[str, int], udfs: int = 0, indexes: int = 0) -> None:
         if self.machine is not None:
             self.machine.progress(c["raw_bytes"], self.total)
         now = time.monotonic()
@@ -210,18 +214,28 @@ class RestoreProgress:
         if now - self._last_log < self.LOG_EVERY:
             return
         self._last_log = now
-        self._log.info(
-            "%d record(s) (%d rec/s, %d KiB/s, retries: %d)", c["read"], rate, c["raw_bytes"] / 1024 / elapsed, c["retries"]
-        )
-        self._log.info(
-            "Expired %d : skipped %d : err_ignored %d : inserted %d: failed %d (existed %d , fresher %d)",
-            c["expired"], c["skipped"], c["err_ignored"], c["inserted"] + c["updated"], c["existed"] + c["fresher"], c["existed"], c["fresher"],
-        )
-        if self.total:
-            frac = min(c["raw_bytes"] / self.total, 1.0)
-            left = (1 - frac) * elapsed / frac if frac > 0 else 0
-            self._log.info("%d%% complete, ~%s remaining", frac * 100, c_eta(left))
+        t0, r0, b0 = self._last
+        dt = max(now - t0, 1e-9)
+        recs, nbytes = c["read"] - r0, c["raw_bytes"] - b0
+        self._last = (now, c["read"], c["raw_bytes"])
+        for line in restore_counter_lines(c, udfs, indexes, recs / dt, nbytes / 1024 / dt, nbytes // recs if recs else 0):
+            self._log.info("%s", line)
+        if self.total and nbytes > 0:
+            percent = c["raw_bytes"] * 100 // self.total
+            self._log.info("%d%% complete, ~%s remaining", percent, c_eta(max(self.total - c["raw_bytes"], 0) * dt / nbytes))
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.stop()  # type: ignore[attr-defined]
+
+
+def restore_counter_lines(c: dict[str, int], udfs: int, indexes: int, rec_s: float, kib_s: float, per_record: int) -> list[str]:
+    """asrestore's two counter lines (its progress and its closing words): its 'inserted'
+    is every record written, its 'failed' the existing and fresher ones."""
+    return [
+        f"{udfs} UDF file(s), {indexes} secondary index(es), {c['read']} record(s) "
+        f"({int(rec_s)} rec/s, {int(kib_s)} KiB/s, {per_record} B/rec, retries: {c['retries']})",
+        f"Expired {c['expired']} : skipped {c['skipped']} : err_ignored {c['err_ignored']} : "
+        f"inserted {c['inserted'] + c['updated']}: failed {c['existed'] + c['fresher']} "
+        f"(existed {c['existed']} , fresher {c['fresher']})",
+    ]

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from . import _codec
 from .cluster import N_PARTITIONS, Cluster, info_fields
-from .errors import AsbError, RestoreFailed
+from .errors import AsbError, BadInput, BadOption, InputUnreadable, NamespaceNotFound, RestoreFailed
 from .layers import Layers
 from .progress import MachineLines, RestoreProgress
 from .restore_metadata import MetadataApplier
@@ -92,8 +92,19 @@ def stdin_size(input_file: str | None) -> int | None:
         try:
             return max(int(input_file[2:]), 0)
         except ValueError:
-            raise RestoreFailed(f"-i {input_file}: after '-:' comes the input's size in bytes") from None
+            raise BadOption(f"-i {input_file}: after '-:' comes the input's size in bytes") from None
     return None
+
+
+def under_parent(parent: str | None, entry: str) -> str:
+    """A --directory-list entry under --parent-directory, joined as asrestore joins them:
+    as text, with a `/` between only when neither side has one (`/backups` and `/b` give
+    `/backups/b`, not `/b`)."""
+    if not parent:
+        return entry
+    if parent.endswith("/") or entry.startswith("/"):
+        return parent + entry
+    return f"{parent}/{entry}"
 
 
 def input_files(o: RestoreOptions) -> list[str]:
@@ -101,15 +112,16 @@ def input_files(o: RestoreOptions) -> list[str]:
     one file (`-` for stdin; asrestore's `-:BYTES` is stdin with its size, for progress)."""
     if o.input_file:
         return ["-"] if stdin_size(o.input_file) is not None else [o.input_file]
-    dirs = [o.directory] if o.directory else [os.path.join(o.parent_directory or "", d) for d in o.directory_list]
+    dirs = [o.directory] if o.directory else [under_parent(o.parent_directory, d) for d in o.directory_list]
     files: list[str] = []
     for d in dirs:
         try:
             found = [str(f) for f in _codec.list_backup_files(d)]
         except OSError as exc:
-            raise RestoreFailed(f"cannot list the directory: {exc.strerror or exc}", path=d) from exc
+            raise InputUnreadable(f"cannot list the directory: {exc.strerror or exc}", path=d) from exc
         if not found:
-            raise RestoreFailed("the directory holds no .asb files (check -d/--directory)", path=d)
+            raise BadInput("the directory holds no .asb files (check -d/--directory)", path=d)
+        log.info("Found %d backup file(s) in %s", len(found), d)
         files += found
     return files
 
@@ -126,7 +138,7 @@ def check_inputs(files: list[str], o: RestoreOptions) -> list[str | None]:
         reader = _codec.Reader(f, **o.layers.codec_args())
         ns = reader.header.namespace
         if expected is not None and ns is not None and ns != expected:
-            raise RestoreFailed(
+            raise BadInput(
                 f"the file holds namespace {ns!r}, not {expected!r}: give -n {ns} (or -n {ns},NEW to write it into NEW)", path=f
             )
         namespaces.append(ns)
@@ -149,13 +161,14 @@ class RestoreDriver:
     def __init__(self, cluster: Cluster, o: RestoreOptions, files: list[str], namespaces: list[str | None], report: Any, *, verify: bool = False) -> None:
         self.cluster, self.o, self.report = cluster, o, report
         report.server_version = cluster.build()
+        log.info("Processing %d node(s)", len(cluster.nodes()))
         rename = tuple(o.namespace.split(",")) if o.namespace and "," in o.namespace else None
         self.rename: tuple[str, str] | None = rename  # type: ignore[assignment]
         targets = {rename[1]} if rename else {ns for ns in namespaces if ns} | ({o.namespace} if o.namespace else set())
         on_cluster = cluster.namespaces()
         missing = sorted(t for t in targets if t not in on_cluster)
         if missing:
-            raise RestoreFailed(
+            raise NamespaceNotFound(
                 f"namespace {', '.join(map(repr, missing))} is not on the cluster (it has: {', '.join(on_cluster) or 'none'}); "
                 "-n OLD,NEW writes the backup into another namespace"
             )
@@ -262,7 +275,7 @@ class RestoreDriver:
                     self.error = self.error or exc
                     self.rust.cancel()
                 counters = self.rust.counters()
-                display.update(counters)
+                display.update(counters, self.metadata.counts.udfs, self.metadata.counts.indexes)
                 if on_progress:
                     on_progress(counters)
                 if done:

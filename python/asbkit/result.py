@@ -38,8 +38,10 @@ class CommandResult(Generic[T]):
         if not self.errors:
             return EXIT_INVALID if self.findings else EXIT_OK
         err = self.errors[0]
-        if isinstance(err, OSError):
+        if isinstance(err, OSError) or err.code == "input_unreadable":
             return EXIT_IO
+        if err.code == "bad_option":
+            return EXIT_USAGE
         if err.code == "key_error":
             return EXIT_KEY
         return EXIT_INVALID

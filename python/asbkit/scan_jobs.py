@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _codec
 from .cluster import Cluster, Node, parse_hosts
-from .errors import BackupFailed, BackupOutputFailed
+from .errors import BackupFailed, BackupOutputFailed, BadOption, cluster_error
 from .partitions import N_PARTITIONS, PartitionRange, after_digest_range, jobs_for, parse_partition_list
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def plan_jobs(cluster: Cluster, o: BackupOptions) -> tuple[list[ScanJob], dict[i
         known = {(n.address, n.port) for n in cluster.nodes()}
         missing = wanted - known
         if missing:
-            raise BackupFailed(f"-l/--node-list: {', '.join(f'{h}:{p}' for h, p in sorted(missing))} is not a node of the cluster")
+            raise BadOption(f"-l/--node-list: {', '.join(f'{h}:{p}' for h, p in sorted(missing))} is not a node of the cluster")
         parallel = o.parallel or 16
         n = max(1, min(parallel, len(pids)))
         chunks = [pids[len(pids) * i // n : len(pids) * (i + 1) // n] for i in range(n)]
@@ -114,6 +114,7 @@ class Engine:
 
     def _scan_node(self, node: Node, pids: list[int], out_job: Any, quota: int) -> dict[str, Any]:
         o = self.o
+        log.debug("scanning %s on node %s (%s)", describe_pids(pids), node.name, node.addr)
         return _codec.scan_partitions(
             self.output, out_job, self.ckpt, node.addr, o.namespace, pids,
             set=o.sets[0] if len(o.sets) == 1 else None,
@@ -149,71 +150,108 @@ class Engine:
             for f in files[1:]:
                 f.release(self.output)
 
-    def run(self, job: ScanJob) -> None:
-        o = self.o
+    def run(self, job: ScanJob) -> bool:
+        """Runs one job; whether it read all it had to (False: stopped by a request)."""
         out_job = self.output.job(first_file=self.first_file_job and job.number == 0)
         try:
             if self.first_file_job and job.number == 0:
                 for entity in self.metadata:
                     out_job.write(self.output, entity)
-            if o.no_records:
-                return
-            pending = [p for p in job.pids if not self.ckpt.partition(p)[2]]
-            fruitless = 0
-            taken = 0
-            refresh = False
-            last_error: dict[str, Any] | None = None
-            while pending:
-                if self.ckpt.cancelled():
-                    return
-                readers = self.readers(refresh)
-                by_node: dict[Node, list[int]] = {}
-                for pid in pending:
-                    node = readers.get(pid)
-                    if node is not None:
-                        by_node.setdefault(node, []).append(pid)
-                groups = list(by_node.items())
-                shares = [0] * len(groups)
-                if job.quota:
-                    left = job.quota - taken
-                    if left <= 0:
-                        return
-                    shares = [-(-left // max(1, len(groups)))] * len(groups)
-                results = self._scan_nodes(groups, out_job, shares)
-                for (node, pids), res in zip(groups, results):
-                    taken += res["records"]
-                    err = res["error"]
-                    if err is None:
-                        continue
-                    if err["kind"] == "cancelled":
-                        return
-                    where = describe_pids(pids)
-                    if err["kind"] == "output":
-                        raise BackupOutputFailed(error_text(err))
-                    if not err["retryable"]:
-                        raise BackupFailed(f"{error_text(err)} (reading {where})")
-                    last_error = err
-                    log.info("retrying %s: %s", where, error_text(err))
-                if job.quota and taken >= job.quota:
-                    return
-                pending = [p for p in pending if not self.ckpt.partition(p)[2]]
-                if not pending:
-                    return
-                # Progress resets the count: a node lost mid-scan costs tries only while
-                # nothing can be read. This job's own records: other jobs reading says
-                # nothing about these partitions.
-                fruitless = 0 if any(res["records"] for res in results) else fruitless + 1
-                if fruitless > o.max_retries:
-                    reason = error_text(last_error) if last_error else "no node masters them (the cluster is changing, or a node is down)"
-                    raise BackupFailed(
-                        f"{describe_pids(pending)} could not be read after {o.max_retries} retries: {reason}; "
-                        "the backup state is saved, continue with -c/--continue once the cluster is whole"
-                    )
-                delay = max(o.sleep_between_retries / 1000, min(0.25 * 2 ** (fruitless - 1), 2.0)) if fruitless else 0.05
-                time.sleep(delay)
-                refresh = True
+            if self.o.no_records:
+                return True
+            desc = job_description(job.pids)
+            log.info("Starting backup for %s", desc)
+            finished, records, size = self._read(job, out_job)
+            per = size // records if records else 0
+            if finished:
+                log.info("Completed backup for %s, records: %d, size: %d (~%d B/rec)", desc, records, size, per)
+            else:
+                log.info("Backup of %s interrupted, records: %d, size: %d (~%d B/rec)", desc, records, size, per)
+            return finished
         finally:
             out_job.release(self.output)
+
+    def _read(self, job: ScanJob, out_job: Any) -> tuple[bool, int, int]:
+        """Reads the job's partitions until done, stopped, or out of retries: (finished,
+        records, text bytes)."""
+        o = self.o
+        pending = [p for p in job.pids if not self.ckpt.partition(p)[2]]
+        fruitless = 0
+        taken = size = 0
+        refresh = False
+        last_error: dict[str, Any] | None = None
+        while pending:
+            if self.ckpt.cancelled():
+                return False, taken, size
+            readers = self.readers(refresh)
+            by_node: dict[Node, list[int]] = {}
+            for pid in pending:
+                node = readers.get(pid)
+                if node is not None:
+                    by_node.setdefault(node, []).append(pid)
+            groups = list(by_node.items())
+            shares = [0] * len(groups)
+            if job.quota:
+                left = job.quota - taken
+                if left <= 0:
+                    return True, taken, size
+                shares = [-(-left // max(1, len(groups)))] * len(groups)
+            results = self._scan_nodes(groups, out_job, shares)
+            for (node, pids), res in zip(groups, results):
+                taken += res["records"]
+                size += res["bytes"]
+                err = res["error"]
+                if err is None:
+                    continue
+                if err["kind"] == "cancelled":
+                    return False, taken, size
+                where = describe_pids(pids)
+                if err["kind"] == "output":
+                    raise BackupOutputFailed(error_text(err))
+                if not err["retryable"]:
+                    raise cluster_error(f"{error_text(err)} (reading {where})", err.get("node"), err.get("code"))
+                last_error = err
+                log.info("retrying %s: %s", where, error_text(err))
+            if job.quota and taken >= job.quota:
+                return True, taken, size
+            pending = [p for p in pending if not self.ckpt.partition(p)[2]]
+            if not pending:
+                break
+            # Progress resets the count: a node lost mid-scan costs tries only while
+            # nothing can be read. This job's own records: other jobs reading says
+            # nothing about these partitions.
+            fruitless = 0 if any(res["records"] for res in results) else fruitless + 1
+            if fruitless > o.max_retries:
+                reason = error_text(last_error) if last_error else "no node masters them (the cluster is changing, or a node is down)"
+                raise BackupFailed(
+                    f"{describe_pids(pending)} could not be read after {o.max_retries} retries: {reason}; "
+                    "the backup state is saved, continue with -c/--continue once the cluster is whole"
+                )
+            delay = max(o.sleep_between_retries / 1000, min(0.25 * 2 ** (fruitless - 1), 2.0)) if fruitless else 0.05
+            if not self._pause(delay):
+                return False, taken, size
+            refresh = True
+        return True, taken, size
+
+    def _pause(self, seconds: float) -> bool:
+        """Sleeps between tries, waking for a stop request; False when one came."""
+        until = time.monotonic() + seconds
+        while not self.ckpt.cancelled():
+            left = until - time.monotonic()
+            if left <= 0:
+                return True
+            time.sleep(min(left, 0.05))
+        return False
+
+
+def job_description(pids: list[int]) -> str:
+    """A job's partitions as asbackup names them in its log: `partition 7`, `4096
+    partitions from 0 to 4095`, else as describe_pids lists them."""
+    if len(pids) == 1:
+        return f"partition {pids[0]}"
+    if pids == list(range(pids[0], pids[0] + len(pids))):
+        return f"{len(pids)} partitions from {pids[0]} to {pids[-1]}"
+    return describe_pids(pids)
 
 
 def describe_pids(pids: list[int]) -> str:

@@ -21,7 +21,24 @@ class _OptionalPassword(argparse.Action):
         setattr(namespace, self.dest, values if values is not None else "")
 
 
-def add_connection_options(p: argparse.ArgumentParser) -> None:
+#: How the timeout and retry flags read for what a command sends: backup's scans, or the
+#: writes (restore) and reads (verify) of record batches.
+RETRY_WORDS = {
+    "scan": ("total scan timeout (default 0: none)", "tries of a partition that cannot be read (default 5)", "pause between tries (default 0)"),
+    "write": (
+        "total timeout of a batch write (default 0: -T/--timeout)", "retries of a batch whose write failed (default 5)",
+        "accepted for asrestore's scripts, without effect: --retry-scale-factor sets the pauses",
+    ),
+    "read": (
+        "total timeout of a batch read (default 0: -T/--timeout)", "retries of a batch whose read failed (default 5)",
+        "accepted, without effect: --retry-scale-factor sets the pauses",
+    ),
+}
+
+
+def add_connection_options(p: argparse.ArgumentParser, sends: str = "scan") -> None:
+    """`sends`: what the command's timeouts and retries are about (a RETRY_WORDS key)."""
+    total_help, retries_help, sleep_help = RETRY_WORDS[sends]
     g = p.add_argument_group("[cluster] connection (as the C tools take it)")
     g.add_argument("-h", "--host", default="127.0.0.1", metavar="HOSTS", help="host[:tls-name][:port],… (default 127.0.0.1)")
     g.add_argument("-p", "--port", type=int, default=3000, help="port (default 3000)")
@@ -31,9 +48,9 @@ def add_connection_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("-S", "--services-alternate", action="store_true", help="use the nodes' alternate access addresses")
     g.add_argument("--prefer-racks", metavar="IDS", help="read from these racks first (comma-separated ids)")
     g.add_argument("--socket-timeout", type=int, default=10_000, metavar="MS", help="socket idle timeout (default 10000)")
-    g.add_argument("--total-timeout", type=int, default=0, metavar="MS", help="total scan timeout (default 0: none)")
-    g.add_argument("--max-retries", type=int, default=5, metavar="N", help="tries of a partition that cannot be read (default 5)")
-    g.add_argument("--sleep-between-retries", "--retry-delay", type=int, default=0, metavar="MS", help="pause between tries (default 0)")
+    g.add_argument("--total-timeout", type=int, default=0, metavar="MS", help=total_help)
+    g.add_argument("--max-retries", type=int, default=5, metavar="N", help=retries_help)
+    g.add_argument("--sleep-between-retries", "--retry-delay", type=int, default=0, metavar="MS", help=sleep_help)
     t = p.add_argument_group("[cluster] TLS")
     t.add_argument("--tls-enable", "--tlsEnable", action="store_true", help="connect with TLS")
     t.add_argument("--tls-name", "--tlsName", help="the name the nodes' certificates carry")

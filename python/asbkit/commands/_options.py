@@ -63,6 +63,9 @@ class Command:
     #: The astools.conf sections whose keys are this command's defaults, in the order they
     #: are read (later wins); none: the command reads no configuration file.
     config_sections: tuple[str, ...] = ()
+    #: Its errors are log lines in the C tools' form (`... [ERR] [ 4242] ...`), as the C
+    #: tools whose flags it takes print theirs.
+    errors_as_log_lines: bool = False
 
     def add_parser(self, subparsers: Any) -> argparse.ArgumentParser:
         default_help = self.help_flags == ("-h", "--help")
@@ -126,13 +129,36 @@ def open_machine_lines(args: argparse.Namespace) -> Any:
         raise OptionError(ValueError(f"-m/--machine {args.machine}: {exc.strerror or exc}")) from None
 
 
-def say_tool_line(args: argparse.Namespace, line: str, log: logging.Logger) -> None:
-    """One of the C tools' closing lines, which scripts parse: on stderr as they print it,
-    or as a JSON log line with --log-json."""
-    if getattr(args, "log_json", False):
-        log.info("%s", line)
-    else:
-        print(line, file=sys.stderr)
+def say_tool_line(line: str, log: logging.Logger) -> None:
+    """One of the C tools' closing lines, which scripts parse: a log line, in the C tools'
+    form (or JSON with --log-json)."""
+    log.info("%s", line)
+
+
+class CToolsLogFormatter(logging.Formatter):
+    """The C tools' log line (`log_line` in their `src/utils.c`), which operators' scripts
+    and monitoring parse: `2026-12-03 18:25:45 GMT [INF] [ 4242] message`, the time in GMT,
+    the level as they name it (`VER` for -v, `INF`, `ERR`; they have no warning level and
+    say `INF` with "Warning: "), the thread id in five columns."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        import threading
+        import time
+
+        when = time.strftime("%Y-%m-%d %H:%M:%S GMT", time.gmtime(record.created))
+        message = record.getMessage()
+        if record.levelno >= logging.ERROR:
+            level = "ERR"
+        elif record.levelno >= logging.WARNING:
+            level, message = "INF", f"Warning: {message}"
+        elif record.levelno >= logging.INFO:
+            level = "INF"
+        else:
+            level = "VER"
+        if record.exc_info:
+            message += "\n" + self.formatException(record.exc_info)
+        # Formatted in the thread that logs (StreamHandler), as the C tools print theirs.
+        return f"{when} [{level}] [{threading.get_native_id() % 100_000:5d}] {message}"
 
 
 class JsonLogFormatter(logging.Formatter):
@@ -153,14 +179,27 @@ class JsonLogFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+_log_handler: logging.Handler | None = None
+
+
+def log_error(command: str, message: str) -> None:
+    """An error as a log line of the command (configuring the log if the command has not)."""
+    if _log_handler is None:
+        configure_logging(False)
+    logging.getLogger(f"asbkit.{command}").error("%s", message)
+
+
 def configure_logging(verbose: bool, level: int = logging.INFO, log_json: bool = False) -> None:
-    """Log lines on stderr, dated as the C tools date theirs (or as JSON objects)."""
-    handler = logging.StreamHandler(sys.stderr)
-    if log_json:
-        handler.setFormatter(JsonLogFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname).3s %(message)s", "%Y-%m-%d %H:%M:%S %Z"))
-    logging.basicConfig(level=logging.DEBUG if verbose else level, handlers=[handler])
+    """asbkit's log lines on stderr in the C tools' form (or as JSON objects); one handler
+    on the `asbkit` logger, replaced by the next call."""
+    global _log_handler
+    logger = logging.getLogger("asbkit")
+    if _log_handler is not None:
+        logger.removeHandler(_log_handler)
+    _log_handler = logging.StreamHandler(sys.stderr)
+    _log_handler.setFormatter(JsonLogFormatter() if log_json else CToolsLogFormatter())
+    logger.addHandler(_log_handler)
+    logger.setLevel(logging.DEBUG if verbose else level)
 
 
 def add_output_options(p: argparse.ArgumentParser) -> None:

@@ -25,7 +25,7 @@ from .. import _codec, __version__
 from .. import backup_target, resume as resume_mod
 from ..backup_target import remove_artifacts
 from ..cluster import Cluster, ClusterConfig
-from ..errors import AsbError, BackupFailed, BackupOutputFailed
+from ..errors import AsbError, BackupFailed, BackupOutputFailed, BadOption, Interrupted, NamespaceNotFound
 from ..estimate import Estimate, estimate_size
 from ..expressions import backup_filter, parse_backup_time
 from ..layers import Layers
@@ -106,6 +106,10 @@ class BackupReport:
     interrupted: bool = False
     estimate: Estimate | None = None
 
+    def started(self) -> bool:
+        """Whether the backup wrote anything (else only its error is said)."""
+        return bool(self.files or self.records)
+
     def summary_line(self) -> str:
         """asbackup's own last line, which scripts parse."""
         per = self.bytes // self.records if self.records else 0
@@ -175,7 +179,7 @@ def backup(
     try:
         check_options(o)
     except ValueError as exc:
-        return CommandResult("backup", report, [AsbError(str(exc))])
+        return CommandResult("backup", report, [BadOption(str(exc))])
     if o.remove_artifacts:
         removed = remove_artifacts(o)
         log.info("removed %d file(s)", len(removed))
@@ -185,14 +189,17 @@ def backup(
             config, o, lambda sample: backup(config, sample, progress=False, handle_signals=False)
         )
         return CommandResult("backup", report, errors)
+    log.info("%s", _starting_line(config, o))
     try:
         state = _continuation(o)
-        backup_target.prepare_output_place(o, resuming=state is not None)
+        # Refused before connecting, created only once the cluster answered (as asbackup:
+        # a backup that cannot connect leaves nothing behind, and removes nothing).
+        backup_target.check_output_place(o, resuming=state is not None)
         cluster = Cluster(config)
     except (AsbError, OSError) as exc:
         return CommandResult("backup", report, [exc])
     except ValueError as exc:
-        return CommandResult("backup", report, [AsbError(str(exc))])
+        return CommandResult("backup", report, [BadOption(str(exc))])
     try:
         run = _Run(cluster, o, state, report)
         run.drive(progress, on_progress, handle_signals, machine)
@@ -201,9 +208,26 @@ def backup(
         report.duration_seconds = time.monotonic() - started
         return CommandResult("backup", report, [exc])
     except ValueError as exc:
-        return CommandResult("backup", report, [AsbError(str(exc))])
+        return CommandResult("backup", report, [BadOption(str(exc))])
     finally:
         cluster.close()
+
+
+def _c_time(text: str | None) -> str:
+    """-a/-b as asbackup says them (UTC; the epoch when not given)."""
+    ns = parse_backup_time(text) if text else 0
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ns // 1_000_000_000))
+
+
+def _starting_line(config: ClusterConfig, o: BackupOptions) -> str:
+    """asbackup's first log line."""
+    to = "[stdout]" if o.output_file == "-" else o.output_file or o.directory or "[none]"
+    return (
+        f"Starting backup of {o.node_list or config.hosts} (namespace: {o.namespace}, "
+        f"set: [{', '.join(o.sets) if o.sets else 'all'}], bins: {','.join(o.bin_list) if o.bin_list else '[all]'}, "
+        f"after: {_c_time(o.modified_after)}, before: {_c_time(o.modified_before)}, "
+        f"no ttl only: {'true' if o.no_ttl_only else 'false'}, limit: {o.max_records}) to {to}"
+    )
 
 
 def _continuation(o: BackupOptions) -> dict[str, Any] | None:
@@ -236,12 +260,14 @@ class _Run:
         self.o, self.state, self.report = o, state, report
         self.state_path = backup_target.state_path(o)
         report.server_version = cluster.build()
+        log.info("Processing %d node(s)", len(cluster.nodes()))
         namespaces = cluster.namespaces()
         if o.namespace not in namespaces:
-            raise BackupFailed(
+            raise NamespaceNotFound(
                 f"namespace {o.namespace!r} is not on the cluster (it has: {', '.join(namespaces) or 'none'}); check -n/--namespace"
             )
         jobs, after = plan_jobs(cluster, o)
+        backup_target.prepare_output_place(o, resuming=state is not None)
         self.kind = "directory" if o.directory else "stdout" if o.output_file == "-" else "file"
         self.path = o.directory or (o.output_file if self.kind == "file" else None)
         self.output = _codec.BackupOutput(
@@ -253,25 +279,44 @@ class _Run:
         if state:
             jobs = self._continued_jobs(jobs)
             backup_target.drop_uncommitted_files(o, state)
-            self.ckpt = _codec.BackupCheckpoint(state["partitions"])
+            saved = state["partitions"]
             report.indexes, report.udfs = state["indexes"], state["udfs"]
         else:
-            self.ckpt = _codec.BackupCheckpoint([(pid, d, 0, False) for pid, d in after.items()])
+            saved = [(pid, d, 0, False) for pid, d in after.items()]
+        # -L bounds the whole backup (as in asbackup): the checkpoint paces every scan
+        # together; each node is also asked for its share, so it does not read ahead.
+        self.ckpt = _codec.BackupCheckpoint(saved, records_per_second=o.records_per_second)
         self.jobs = jobs
-        rps = max(1, o.records_per_second // max(1, len(jobs))) if o.records_per_second else 0
+        scans = max(1, len(jobs)) * max(1, len(cluster.nodes()))
+        rps = max(1, o.records_per_second // scans) if o.records_per_second else 0
         self.engine = Engine(cluster, o, self.output, self.ckpt, _filter_expression(o), first_file_job=state is None, rps=rps)
         if state is None:
             indexes, udfs = cluster_metadata(cluster, o.namespace, o.sets, indexes=not o.no_indexes, udfs=not o.no_udfs)
             self.engine.metadata = indexes + udfs
             report.indexes, report.udfs = len(indexes), len(udfs)
-            if indexes:
-                log.info("Backing up %d secondary index(es)", len(indexes))
-            if udfs:
+            if not o.no_indexes:
+                log.info("Backing up %d secondary index(es)", len(indexes)) if indexes else log.info("No secondary indexes")
+            if not o.no_udfs:
                 log.info("Backing up %d UDF file(s)", len(udfs))
-        self.estimate = 0 if o.no_records else cluster.record_estimate(o.namespace, o.sets or None)
+        self.estimate = 0
+        if not o.no_records:
+            counts = cluster.object_counts(o.namespace, o.sets or None)
+            # asbackup's node table and count, which operators read.
+            log.info("%-20s%-15s%-15s", "Node ID", "Objects", "Replication")
+            for node, objects, _, rf in counts:
+                log.info("%-20s%-15d%-15d", node.name, objects, rf)
+            self.estimate = cluster.record_estimate(o.namespace, o.sets or None, counts)
+            if o.sets:
+                many = len(o.sets) != 1
+                log.info("Set%s %s contain%s %d record(s)", "s" if many else "", ",".join(o.sets), "" if many else "s", self.estimate)
+            else:
+                log.info("Namespace %s contains %d record(s)", o.namespace, self.estimate)
         self.already = sum(f["records"] for f in state["files"]) if state else 0
         self.failed: BaseException | None = None
         self.interrupted = threading.Event()
+        #: Jobs that read all their partitions (a signal after the last record still
+        #: leaves a finished backup).
+        self.finished_jobs = 0
 
     def _continued_jobs(self, planned: list[ScanJob]) -> list[ScanJob]:
         """The interrupted backup's jobs (-l ownership may have moved since), with what is
@@ -322,9 +367,12 @@ class _Run:
                 while pending:
                     done, pending = wait(pending, timeout=0.25, return_when=FIRST_EXCEPTION)
                     for f in done:
-                        if f.exception() is not None and self.failed is None:
-                            self.failed = f.exception()
-                            self.ckpt.cancel()
+                        if f.exception() is not None:
+                            if self.failed is None:
+                                self.failed = f.exception()
+                                self.ckpt.cancel()
+                        elif f.result():
+                            self.finished_jobs += 1
                     records, text_bytes = self.ckpt.counters()
                     display.update(self.already + records, text_bytes)
                     if on_progress:
@@ -339,8 +387,10 @@ class _Run:
 
     def conclude(self, started: float) -> CommandResult[BackupReport]:
         o, report = self.o, self.report
-        if self.failed is not None or self.interrupted.is_set() or self.ckpt.cancelled():
+        if self.failed is not None or self.finished_jobs < len(self.jobs):
             return self._stopped(started)
+        if self.interrupted.is_set():
+            log.info("the signal came after the last record: the backup is complete")
         files = self.output.finish()
         _fill_from_files(report, files)
         manifest = backup_target.manifest_path(o)
@@ -366,8 +416,13 @@ class _Run:
         report.interrupted = True
         _fill_from_files(report, self.output.files())
         report.duration_seconds = time.monotonic() - started
+        if failed is None and report.state_file:
+            log.info(
+                "Backup was interrupted, to resume, run backup with `--continue %s` and all the same arguments (except --remove-files)",
+                self.state_path,
+            )
         if failed is None:
-            err: AsbError = BackupFailed(
+            err: AsbError = Interrupted(
                 "the backup was interrupted"
                 + (f"; to go on, run the same command with -c {self.state_path}" if report.state_file else "")
             )
@@ -514,6 +569,8 @@ def render(result: CommandResult[BackupReport]) -> str:
             f"estimate from {e.samples:,} sampled records of {e.records:,}: about {e.record_bytes:,} bytes a record, "
             f"{e.total_bytes:,} bytes in all" + (f" ({100 * e.compression_ratio:.1f}% after the layers)" if e.compression_ratio < 0.999 else "")
         )
+    if not result.ok and not r.started():
+        return ""  # only the error: nothing was written
     lines = []
     if len(r.files) > 1:
         lines += [f"  {f.name}: {f.records:,} records, {f.bytes:,} bytes" for f in r.files]
@@ -536,10 +593,11 @@ def run(args: Any) -> CommandResult[BackupReport]:
     config, options = options_from_flags(args, options_from, check_options, log)
     with open_machine_lines(args) as machine:
         result = backup(config, options, progress=False if args.no_progress else None, machine=machine)
-        if not options.remove_artifacts and not options.estimate:
-            # asbackup's last line, which operators' scripts parse.
-            r = result.data
-            say_tool_line(args, r.summary_line(), log)
+        r = result.data
+        if not options.remove_artifacts and not options.estimate and (result.ok or r.started()):
+            # asbackup's last line, which operators' scripts parse (not said when nothing
+            # was written: a failure before the first file gives only its error).
+            say_tool_line(r.summary_line(), log)
             if machine is not None:
                 machine.summary(r.records, r.indexes, r.udfs, r.bytes, r.bytes // r.records if r.records else 0)
     return result
@@ -555,6 +613,6 @@ def _stdout_data(args: Any) -> bool:
 COMMANDS = (
     Command(
         "backup", HELP, _add_all_arguments, run, render, description=HELP,
-        help_flags=("--help", "-Z", "--usage", "--options"), config_sections=("cluster", "secret-agent", "asbackup"), data_on_stdout=_stdout_data,
+        help_flags=("--help", "-Z", "--usage", "--options"), config_sections=("cluster", "secret-agent", "asbackup"), data_on_stdout=_stdout_data, errors_as_log_lines=True,
     ),
 )

@@ -18,8 +18,8 @@ from typing import Any, Callable
 
 from .. import __version__
 from ..cluster import Cluster, ClusterConfig
-from ..errors import AsbError, RestoreFailed
-from ..progress import MachineLines
+from ..errors import AsbError, BadOption, Interrupted, RecordsFailed, refined
+from ..progress import MachineLines, restore_counter_lines
 from ..restore_engine import RestoreDriver, RestoreOptions, check_options, input_files, prepare
 from ..result import CommandResult
 from ._cluster_options import add_connection_options, cluster_config_from, options_from_flags
@@ -35,6 +35,15 @@ class Failure:
     digest: str
     result_code: int | None
     message: str
+    set: str | None = None
+    #: The user key as --key takes it (S:text, I:number, B:base64), when the record has one.
+    key: str | None = None
+
+    def where(self) -> str:
+        """`digest (set s1, key S:user-5)`."""
+        named = [f"set {self.set}"] if self.set else []
+        named += [f"key {self.key}"] if self.key else []
+        return self.digest + (f" ({', '.join(named)})" if named else "")
 
 
 @dataclass
@@ -60,6 +69,8 @@ class RestoreReport:
     indexes_replaced: int = 0
     indexes_skipped: int = 0
     bytes_read: int = 0
+    #: The inputs' size, when known (not for stdin without -:BYTES).
+    total_bytes: int = 0
     duration_seconds: float = 0.0
     interrupted: bool = False
     #: The first records not written (or ignored), with why.
@@ -69,23 +80,29 @@ class RestoreReport:
     def indexes(self) -> int:
         return self.indexes_created + self.indexes_matched + self.indexes_replaced
 
+    def started(self) -> bool:
+        """Whether anything was read for writing (else a failure came before the first
+        write, and only its error is said)."""
+        return bool(self.records_read or self.udfs or self.indexes or self.indexes_skipped)
+
     def machine_summary(self) -> list[object]:
         """asrestore's SUMMARY fields; its format has a space before the inserted count."""
         return [self.udfs, self.indexes, self.records_read, self.expired, self.skipped, f"{self.err_ignored} ",
                 self.inserted + self.updated, self.existed, self.fresher]
 
     def asrestore_lines(self) -> list[str]:
-        """asrestore's own summary lines, which operators' scripts parse (spec 8.6): its
-        'inserted' is every record written, its 'failed' the existing and fresher ones."""
-        rate = self.records_read / self.duration_seconds if self.duration_seconds else 0
+        """asrestore's own closing lines, which operators' scripts parse (spec 8.6)."""
+        seconds = max(self.duration_seconds, 1e-9)
+        counts = {
+            "read": self.records_read, "retries": self.retries, "expired": self.expired, "skipped": self.skipped,
+            "err_ignored": self.err_ignored, "inserted": self.inserted, "updated": self.updated,
+            "existed": self.existed, "fresher": self.fresher,
+        }
         per = self.bytes_read // self.records_read if self.records_read else 0
-        return [
-            f"{self.udfs} UDF file(s), {self.indexes} secondary index(es), {self.records_read} record(s) "
-            f"({rate:.0f} rec/s, {self.bytes_read / 1024 / max(self.duration_seconds, 1e-9):.0f} KiB/s, {per} B/rec, retries: {self.retries})",
-            f"Expired {self.expired} : skipped {self.skipped} : err_ignored {self.err_ignored} : "
-            f"inserted {self.inserted + self.updated}: failed {self.existed + self.fresher} "
-            f"(existed {self.existed} , fresher {self.fresher})",
-        ]
+        lines = restore_counter_lines(counts, self.udfs, self.indexes, self.records_read / seconds, self.bytes_read / 1024 / seconds, per)
+        if self.total_bytes and not self.interrupted:
+            lines.append(f"{min(100, self.bytes_read * 100 // self.total_bytes)}% complete, ~0s remaining")
+        return lines
 
 
 def restore(
@@ -101,12 +118,17 @@ def restore(
     o = options
     report = RestoreReport()
     started = time.monotonic()
+    source = "[stdin]" if o.input_file and o.input_file.startswith("-") else o.input_file or o.directory or ",".join(o.directory_list)
+    log.info(
+        "Starting restore to %s (bins: %s, sets: %s) from %s",
+        config.hosts, ",".join(o.bin_list) or "[all]", ",".join(o.sets) or "[all]", source,
+    )
     try:
         files, namespaces = prepare(o, report)
     except (AsbError, OSError) as exc:
         return CommandResult("restore", report, [exc])
     except ValueError as exc:
-        return CommandResult("restore", report, [AsbError(str(exc))])
+        return CommandResult("restore", report, [BadOption(str(exc))])
     try:
         cluster = Cluster(config)
     except (AsbError, OSError) as exc:
@@ -126,7 +148,7 @@ def _conclude(run: RestoreDriver, started: float) -> CommandResult[RestoreReport
     r, c = run.report, run.rust.counters()
     r.records_read, r.expired, r.skipped, r.err_ignored = c["read"], c["expired"], c["skipped"], c["err_ignored"]
     r.inserted, r.updated, r.existed, r.fresher, r.failed = c["inserted"], c["updated"], c["existed"], c["fresher"], c["failed"]
-    r.retries, r.bytes_read = c["retries"], c["raw_bytes"]
+    r.retries, r.bytes_read, r.total_bytes = c["retries"], c["raw_bytes"], run.total_bytes
     settled = r.expired + r.skipped + r.err_ignored + r.inserted + r.updated + r.existed + r.fresher + r.failed
     r.not_written = max(0, r.records_read - settled)
     m = run.metadata.counts
@@ -134,23 +156,23 @@ def _conclude(run: RestoreDriver, started: float) -> CommandResult[RestoreReport
         m.udfs, m.indexes_created, m.indexes_matched, m.indexes_replaced, m.indexes_skipped,
     )
     r.failures = [
-        Failure(base64.b64encode(d).decode(), code, msg) for d, code, msg, _ in run.rust.failures()
+        Failure(base64.b64encode(d).decode(), code, msg, set_name, key) for d, set_name, key, code, msg, _ in run.rust.failures()
     ]
     r.duration_seconds = time.monotonic() - started
     errors: list[AsbError | OSError] = []
     fatal = run.rust.fatal()
     if fatal is not None:
-        errors.append(fatal)
+        errors.append(refined(fatal))
     if run.error is not None:
         errors.append(run.error)
     if run.interrupted.is_set() and not errors:
         r.interrupted = True
-        errors.append(RestoreFailed(f"the restore was interrupted; {r.not_written} record(s) read were not written"))
+        errors.append(Interrupted(f"the restore was interrupted; {r.not_written} record(s) read were not written"))
     if r.failed and not errors:
         first = r.failures[0] if r.failures else None
-        errors.append(RestoreFailed(
+        errors.append(RecordsFailed(
             f"{r.failed} record(s) could not be written after {run.o.max_retries} retries"
-            + (f" (first: digest {first.digest}: {first.message})" if first else "")
+            + (f" (first: digest {first.where()}: {first.message})" if first else "")
             + "; --max-retries and --retry-scale-factor allow more patience"
         ))
     return CommandResult("restore", r, errors)
@@ -175,7 +197,7 @@ def _nice(text: str | None) -> tuple[int, int]:
 
 def add_arguments(p: Any) -> None:
     """asrestore's flags, short and long, with its defaults."""
-    add_connection_options(p)
+    add_connection_options(p, sends="write")
     p.add_argument("-T", "--timeout", type=int, default=10_000, metavar="MS", help="write and info timeout when --total-timeout is 0 (default 10000)")
     g = p.add_argument_group("[asrestore] input")
     g.add_argument("-d", "--directory", metavar="DIR", help="restore every .asb file in DIR")
@@ -252,6 +274,8 @@ def render(result: CommandResult[Any]) -> str:
         from .validate import render as render_validate
 
         return render_validate(result)
+    if not result.ok and not r.started():
+        return ""  # only the error: there are no counts to give
     lines = [
         f"{'restored' if result.ok else 'restored before stopping'}: {r.records_read:,} records read in {r.duration_seconds:.2f} s: "
         f"{r.inserted:,} inserted, {r.updated:,} updated, {r.existed:,} existed (\"Record exists\", --unique), "
@@ -261,7 +285,7 @@ def render(result: CommandResult[Any]) -> str:
         f"{r.udfs} UDF(s); indexes: {r.indexes_created} created, {r.indexes_matched} already there, "
         f"{r.indexes_replaced} replaced" + (f", {r.indexes_skipped} skipped (sets)" if r.indexes_skipped else ""),
     ]
-    lines += [f"  not written: {f.digest}: {f.message}" for f in r.failures[:10]]
+    lines += [f"  not written: {f.where()}: {f.message}" for f in r.failures[:10]]
     return "\n".join(lines)
 
 
@@ -288,10 +312,10 @@ def run(args: Any) -> CommandResult[Any]:
     with open_machine_lines(args) as machine:
         result = restore(config, options, progress=False if args.no_progress else None, machine=machine)
         r = result.data
-        if r.server_version is not None:
+        if r.server_version is not None and (result.ok or r.started()):
             # asrestore's closing counters, which operators' scripts parse.
             for line in r.asrestore_lines():
-                say_tool_line(args, line, log)
+                say_tool_line(line, log)
         if machine is not None:
             machine.summary(*r.machine_summary())
     return result
@@ -300,5 +324,5 @@ def run(args: Any) -> CommandResult[Any]:
 HELP = "restore .asb backups into a live cluster (asrestore's flags)"
 
 COMMANDS = (
-    Command("restore", HELP, _add_all_arguments, run, render, description=HELP, help_flags=("--help", "-Z", "--usage", "--options"), config_sections=("cluster", "secret-agent", "asrestore")),
+    Command("restore", HELP, _add_all_arguments, run, render, description=HELP, help_flags=("--help", "-Z", "--usage", "--options"), config_sections=("cluster", "secret-agent", "asrestore"), errors_as_log_lines=True),
 )

@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import __version__
 from ..cluster import Cluster, ClusterConfig
-from ..errors import AsbError, RestoreFailed
+from ..errors import AsbError, BadOption, Interrupted, RecordsFailed, refined
 from ..result import CommandResult
 from ._cluster_options import add_connection_options, cluster_config_from, options_from_flags
 from ._options import Command, add_cluster_output_options, add_layer_options, comma_list, configure_logging, layers_from
@@ -27,6 +27,15 @@ log = logging.getLogger("asbkit.verify")
 class Difference:
     digest: str
     what: str
+    set: str | None = None
+    #: The user key as --key takes it (S:text, I:number, B:base64), when the record has one.
+    key: str | None = None
+
+    def where(self) -> str:
+        """`digest (set s1, key S:user-5)`."""
+        named = [f"set {self.set}"] if self.set else []
+        named += [f"key {self.key}"] if self.key else []
+        return self.digest + (f" ({', '.join(named)})" if named else "")
 
 
 @dataclass
@@ -66,7 +75,7 @@ def verify(
     except (AsbError, OSError) as exc:
         return CommandResult("verify", report, [exc])
     except ValueError as exc:
-        return CommandResult("verify", report, [AsbError(str(exc))])
+        return CommandResult("verify", report, [BadOption(str(exc))])
     try:
         run = RestoreDriver(cluster, options, files, namespaces, report, verify=True)
         run.drive(progress, None, handle_signals)
@@ -79,25 +88,25 @@ def verify(
     report.records_read, report.same, report.missing, report.different = c["read"], c["same"], c["missing"], c["different"]
     report.expired, report.skipped, report.unreadable, report.retries = c["expired"], c["skipped"], c["failed"], c["retries"]
     report.differences = [
-        Difference(base64.b64encode(d).decode(), msg) for d, _code, msg, _ in run.rust.failures()[:max_differences]
+        Difference(base64.b64encode(d).decode(), msg, set_name, key) for d, set_name, key, _code, msg, _ in run.rust.failures()[:max_differences]
     ]
     report.duration_seconds = time.monotonic() - started
     errors: list[AsbError | OSError] = []
     fatal = run.rust.fatal()
     if fatal is not None:
-        errors.append(fatal)
+        errors.append(refined(fatal))
     if run.error is not None:
         errors.append(run.error)
     if run.interrupted.is_set() and not errors:
-        errors.append(RestoreFailed("the verify was interrupted"))
+        errors.append(Interrupted("the verify was interrupted"))
     if report.unreadable and not errors:
-        errors.append(RestoreFailed(f"{report.unreadable} record(s) could not be read back after {options.max_retries} retries"))
+        errors.append(RecordsFailed(f"{report.unreadable} record(s) could not be read back after {options.max_retries} retries"))
     return CommandResult("verify", report, errors, findings=report.missing + report.different)
 
 
 def add_arguments(p: Any) -> None:
     p.add_argument("backup", nargs="?", metavar="BACKUP", help="a backup file (- for stdin) or a directory of .asb files")
-    add_connection_options(p)
+    add_connection_options(p, sends="read")
     p.add_argument("-T", "--timeout", type=int, default=10_000, metavar="MS", help="read timeout when --total-timeout is 0 (default 10000)")
     g = p.add_argument_group("input (as asrestore takes it)")
     g.add_argument("-d", "--directory", metavar="DIR", help="the .asb files in DIR")
@@ -160,10 +169,10 @@ def render(result: CommandResult[VerifyReport]) -> str:
         + (f", {r.skipped:,} skipped by filters" if r.skipped else "")
         + (f", {r.unreadable:,} unreadable" if r.unreadable else "")
     ]
-    lines += [f"  {d.digest}: {d.what}" for d in r.differences]
+    lines += [f"  {d.where()}: {d.what}" for d in r.differences]
     return "\n".join(lines)
 
 
 HELP = "check that a cluster holds what a backup holds (record by record, bin by bin)"
 
-COMMANDS = (Command("verify", HELP, add_arguments, run, render, description=HELP, help_flags=("--help", "-Z", "--usage", "--options"), config_sections=("cluster", "secret-agent", "asbkit-verify")),)
+COMMANDS = (Command("verify", HELP, add_arguments, run, render, description=HELP, help_flags=("--help", "-Z", "--usage", "--options"), config_sections=("cluster", "secret-agent", "asbkit-verify"), errors_as_log_lines=True),)
