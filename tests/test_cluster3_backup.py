@@ -65,6 +65,16 @@ def test_every_record_exactly_once_from_the_masters(loaded: set[bytes], tmp_path
     assert result.data.records == N
 
 
+def test_records_per_second_bounds_the_whole_backup_across_nodes_and_jobs(loaded: set[bytes], tmp_path: Path) -> None:
+    # 4 jobs, each reading three nodes at once: -L is the rate of all twelve scans together.
+    start = time.monotonic()
+    result = backup(seed_config(), BackupOptions(namespace=NS, directory=str(tmp_path / "bk"), parallel=4, max_records=6000, records_per_second=2000), progress=False)
+    took = time.monotonic() - start
+    assert result.ok, result.errors
+    assert result.data.records >= 5000
+    assert result.data.records / took <= 2000 * 1.1, f"{result.data.records} records in {took:.2f} s"
+
+
 def test_node_lists_split_the_namespace_by_master(loaded: set[bytes], client: Any, tmp_path: Path) -> None:
     union: dict[bytes, str] = {}
     for i, node in enumerate(client.get_node_names()):

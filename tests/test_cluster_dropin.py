@@ -115,18 +115,25 @@ def test_a_signal_after_the_last_record_leaves_a_finished_backup(loaded: set[byt
     import logging
 
     class SignalWhenAJobCompletes(logging.Handler):
+        sent = False
+
         def emit(self, record: logging.LogRecord) -> None:
             if record.getMessage().startswith("Completed backup for"):
+                self.sent = True
                 os.kill(os.getpid(), signal.SIGINT)
 
     h, p = addr()
     hook = SignalWhenAJobCompletes()
-    logging.getLogger("asbkit.backup").addHandler(hook)
+    logger = logging.getLogger("asbkit.backup")
+    level = logger.level
+    logger.addHandler(hook)
+    logger.setLevel(logging.INFO)
     try:
         r = backup(ClusterConfig(hosts=h, port=p), BackupOptions(namespace=NS, sets=[SET], directory=str(tmp_path / "bk")), progress=False)
     finally:
-        logging.getLogger("asbkit.backup").removeHandler(hook)
-    assert r.ok, r.errors
+        logger.removeHandler(hook)
+        logger.setLevel(level)
+    assert hook.sent and r.ok, r.errors
     assert r.data.records == N and r.data.manifest and not r.data.interrupted
     assert validate(str(tmp_path / "bk"), deep=True, progress=False).ok
 
