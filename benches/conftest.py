@@ -19,7 +19,7 @@ def key_material() -> bytes:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from asbkit.keys import material_from_file
+    from asbkit.io.keys import material_from_file
 
     DATA.mkdir(exist_ok=True)
     if not KEY_PEM.exists():

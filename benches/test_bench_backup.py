@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from asbkit import _codec
-from asbkit.cluster import info_fields
+from asbkit.cluster.client import info_fields
 
 HOST = os.environ.get("ASBKIT_BENCH_HOST")
 C_ASBACKUP = os.environ.get("ASBKIT_C_ASBACKUP")

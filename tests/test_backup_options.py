@@ -8,10 +8,12 @@ import datetime as dt
 
 import pytest
 
-from asbkit.cli import build_parser
-from asbkit.commands.backup import BackupOptions, check_options, options_from
-from asbkit.expressions import backup_filter, parse_backup_time
-from asbkit.partitions import PartitionRange, after_digest_range, jobs_for, parse_partition_list
+from asbkit.cli.app import build_parser
+from asbkit import BackupOptions
+from asbkit.backup.options import check_options
+from asbkit.cli.commands.backup import options_from
+from asbkit.cluster.expressions import backup_filter, parse_backup_time
+from asbkit.cluster.partitions import PartitionRange, after_digest_range, jobs_for, parse_partition_list
 
 
 def parse(*argv: str):  # type: ignore[no-untyped-def]
@@ -46,8 +48,8 @@ def test_every_asbackup_flag_short_and_long() -> None:
         "--tls-protocols", "TLSv1.3", "--tls-cipher-suite", "X", "--tls-keyfile", "kf", "--tls-keyfile-password", "pw",
         "--tls-certfile", "cf", "--tls-crl-check", "--tls-crl-check-all",
     )
-    assert (cfg.prefer_racks, cfg.socket_timeout_ms, cfg.total_timeout_ms, cfg.tls_name) == ([1, 2], 5, 6, "tn")
-    assert cfg.tls == {
+    assert (cfg.prefer_racks, cfg.socket_timeout_ms, cfg.total_timeout_ms, cfg.tls.name) == ([1, 2], 5, 6, "tn")
+    assert cfg.tls.client_settings() == {
         "enable": True, "cafile": "ca", "capath": "cap", "protocols": "TLSv1.3", "cipher_suite": "X",
         "keyfile": "kf", "certfile": "cf", "keyfile_pw": "pw", "crl_check": True, "crl_check_all": True,
     }
@@ -55,7 +57,7 @@ def test_every_asbackup_flag_short_and_long() -> None:
     assert (o.layers.compression_level, o.layers.key_file, o.no_ttl_only, o.filter_exp) == (5, "k.pem", True, "kwGRRf8=")
     # The legacy camelCase TLS spellings.
     cfg, _ = parse("-n", "ns", "-d", "d", "--tlsEnable", "--tlsCaFile", "ca", "--tlsName", "tn")
-    assert cfg.tls["cafile"] == "ca" and cfg.tls_name == "tn"
+    assert cfg.tls.cafile == "ca" and cfg.tls.name == "tn"
 
 
 def test_defaults_are_asbackup_s() -> None:
@@ -139,21 +141,23 @@ def test_partition_lists_and_jobs() -> None:
 
 
 def test_continuing_from_a_foreign_or_mismatched_state_is_refused_before_connecting(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from asbkit.cluster import ClusterConfig
-    from asbkit.commands.backup import _fingerprint, backup
-    from asbkit.resume import save_state
+    from asbkit import ClusterConfig
+    from asbkit import backup
+    from asbkit.backup.options import fingerprint
+    from .results import result_of
+    from asbkit.backup.state import save_state
 
     nowhere = ClusterConfig(hosts="127.0.0.1", port=1)
     bogus = tmp_path / "c.state"
     bogus.write_bytes(b"\x00" * 64)
-    r = backup(nowhere, BackupOptions(namespace="ns", directory=str(tmp_path / "d"), continue_from=str(bogus)), progress=False)
+    r = result_of(backup, nowhere, BackupOptions(namespace="ns", directory=str(tmp_path / "d"), continue_from=str(bogus)))
     assert not r.ok and "not an asbkit backup state" in str(r.errors[0])
     before = BackupOptions(namespace="ns", directory=str(tmp_path / "d"), sets=["a"])
     state = tmp_path / "ours.state"
-    save_state(state, namespace="ns", target={}, layers="plain", arguments=_fingerprint(before), partitions=[], files=[], indexes=0, udfs=0, tool="t")
+    save_state(state, namespace="ns", target={}, layers="plain", arguments=fingerprint(before), partitions=[], files=[], indexes=0, udfs=0, tool="t")
     changed = BackupOptions(namespace="ns", directory=str(tmp_path / "d"), sets=["b"], continue_from=str(state))
-    r = backup(nowhere, changed, progress=False)
+    r = result_of(backup, nowhere, changed)
     assert not r.ok and "options differ" in str(r.errors[0]) and "sets" in str(r.errors[0])
     layered = BackupOptions(namespace="ns", directory=str(tmp_path / "d"), sets=["a"], continue_from=str(state), layers=__import__("asbkit").Layers(compress="zstd"))
-    r = backup(nowhere, layered, progress=False)
+    r = result_of(backup, nowhere, layered)
     assert not r.ok and "-z/-y" in str(r.errors[0])

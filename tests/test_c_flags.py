@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from asbkit.cli import build_parser
+from asbkit.cli.app import build_parser
 
 ASBACKUP_LONG = """after-digest auth bin-list compact compress compression-level config-file continue directory encrypt
 encryption-key-env encryption-key-file estimate estimate-samples file-limit filter-exp help host instance machine
@@ -68,11 +68,11 @@ def test_compatibility_flags_say_what_they_do(tmp_path: object) -> None:
 
 
 def test_camel_case_tls_aliases() -> None:
-    from asbkit.commands._cluster_options import cluster_config_from
+    from asbkit.cli.cluster_flags import cluster_config_from
 
     args = build_parser().parse_args(["backup", "--tlsEnable", "--tlsName", "n1", "--tlsCaFile", "ca.pem", "--tlsCaPath", "cas", "--tlsProtocols", "TLSv1.3",
                                       "--tlsCipherSuite", "TLS_AES_128_GCM_SHA256", "--tlsKeyFile", "k.pem", "--tlsCertFile", "c.pem", "--tlsCrlCheck", "--tlsCrlCheckAll"])
-    c = cluster_config_from(args)
-    assert c.tls_name == "n1"
-    assert c.tls == {"enable": True, "cafile": "ca.pem", "capath": "cas", "protocols": "TLSv1.3", "cipher_suite": "TLS_AES_128_GCM_SHA256",
+    c = cluster_config_from(args, "backup")
+    assert c.tls.name == "n1"
+    assert c.tls.client_settings() == {"enable": True, "cafile": "ca.pem", "capath": "cas", "protocols": "TLSv1.3", "cipher_suite": "TLS_AES_128_GCM_SHA256",
                      "keyfile": "k.pem", "certfile": "c.pem", "crl_check": True, "crl_check_all": True}

@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import asbkit
-import asbkit.commands
 from asbkit import BackupWriter, Header, Layers, _codec
 
 from .conftest import SAMPLE, vector
+from .results import result_of
 from .test_roundtrip import records
 
 ASRESTORE = os.environ.get("ASBKIT_C_ASRESTORE")
@@ -87,7 +87,7 @@ def test_both_reject_the_bad_vector_at_the_same_place() -> None:
     bad = vector("tools-backup/test/test_bad_backup_file.asb")
     code, output = c_validate(bad)
     assert code != 0 and "(line 13, col 3)" in output
-    result = asbkit.commands.validate(bad, progress=False)
+    result = result_of(asbkit.validate, bad)
     assert (result.errors[0].line, result.errors[0].column) == (13, 3)
 
 

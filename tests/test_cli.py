@@ -14,9 +14,10 @@ import pytest
 
 from asbkit import _codec
 from asbkit.cli import main
-from asbkit.progress import Progress
+from asbkit.cli.display import Progress
 
 from .conftest import SAMPLE, vector
+from .results import result_of
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -202,7 +203,7 @@ def test_progress_bar_on_a_real_terminal(tmp_path: Path, command: str) -> None:
 
 
 def test_directory_scans_in_parallel_give_the_same_figures(tmp_path: Path) -> None:
-    from asbkit.commands import inspect, validate
+    from asbkit import inspect, validate
 
     for i in range(5):
         _codec.write_synthetic(str(tmp_path / f"p_{i:05}.asb"), 300_000, seed=i)
@@ -215,9 +216,9 @@ def test_directory_scans_in_parallel_give_the_same_figures(tmp_path: Path) -> No
     for d in (a, b):
         d.pop("indexes")
     assert a == b
-    assert inspect(str(tmp_path), progress=False).data.records == a["records"]
+    assert result_of(inspect, str(tmp_path)).data.records == a["records"]
     (tmp_path / "p_00002.asb").write_bytes(b"Version 3.1\n+ x\n")
-    result = validate(str(tmp_path), progress=False)
+    result = result_of(validate, str(tmp_path))
     assert result.errors[0].path.endswith("p_00002.asb") and result.errors[0].line == 2
 
 

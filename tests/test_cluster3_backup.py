@@ -18,10 +18,11 @@ from typing import Any, Callable
 
 import pytest
 
-from asbkit.cluster import ClusterConfig
-from asbkit.commands.backup import BackupOptions, backup
+from asbkit import ClusterConfig
+from asbkit import BackupOptions, backup
 
 from .cluster_data import CLUSTER, asb_files, client_for, load_bulk, needs_cluster, records_of, split_addr, truncate
+from .results import result_of
 
 pytestmark = [pytest.mark.cluster, needs_cluster, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 NS = "test"
@@ -58,7 +59,7 @@ def seed_config() -> ClusterConfig:
 
 def test_every_record_exactly_once_from_the_masters(loaded: set[bytes], tmp_path: Path) -> None:
     assert len(loaded) == N
-    result = backup(seed_config(), BackupOptions(namespace=NS, directory=str(tmp_path / "bk"), parallel=4), progress=False)
+    result = result_of(backup, seed_config(), BackupOptions(namespace=NS, directory=str(tmp_path / "bk"), parallel=4))
     assert result.ok, result.errors
     recs = records_of(asb_files(tmp_path / "bk"))  # raises on a duplicate digest
     assert set(recs) == loaded
@@ -68,7 +69,7 @@ def test_every_record_exactly_once_from_the_masters(loaded: set[bytes], tmp_path
 def test_records_per_second_bounds_the_whole_backup_across_nodes_and_jobs(loaded: set[bytes], tmp_path: Path) -> None:
     # 4 jobs, each reading three nodes at once: -L is the rate of all twelve scans together.
     start = time.monotonic()
-    result = backup(seed_config(), BackupOptions(namespace=NS, directory=str(tmp_path / "bk"), parallel=4, max_records=6000, records_per_second=2000), progress=False)
+    result = result_of(backup, seed_config(), BackupOptions(namespace=NS, directory=str(tmp_path / "bk"), parallel=4, max_records=6000, records_per_second=2000))
     took = time.monotonic() - start
     assert result.ok, result.errors
     assert result.data.records >= 5000
@@ -79,7 +80,7 @@ def test_node_lists_split_the_namespace_by_master(loaded: set[bytes], client: An
     union: dict[bytes, str] = {}
     for i, node in enumerate(client.get_node_names()):
         d = tmp_path / f"n{i}"
-        result = backup(seed_config(), BackupOptions(namespace=NS, directory=str(d), node_list=f"{node['address']}:{node['port']}"), progress=False)
+        result = result_of(backup, seed_config(), BackupOptions(namespace=NS, directory=str(d), node_list=f"{node['address']}:{node['port']}"))
         assert result.ok, result.errors
         part = records_of(asb_files(d))
         assert part, f"node {node['node_name']} masters no record?"
@@ -96,11 +97,10 @@ def test_a_node_killed_mid_backup_loses_and_repeats_nothing(loaded: set[bytes], 
 
     def run(report: Callable[[int], None]) -> Any:
         # Throttled (the server paces each scan) so the kill lands in the middle.
-        return backup(
+        return result_of(backup, 
             seed_config(),
             BackupOptions(namespace=NS, parallel=3, records_per_second=6_000, max_retries=10, **where),
-            progress=False, handle_signals=False,
-            on_progress=lambda records, _bytes, _total: report(records),
+            on_progress=lambda p: report(p.records),
         )
 
     result, at_kill = kill_midway(victim, run, N // 5)

@@ -9,13 +9,15 @@ from typing import Any, Callable
 
 import pytest
 
-from asbkit.cluster import ClusterConfig, info_fields
-from asbkit.commands.backup import BackupOptions, backup
-from asbkit.commands.restore import RestoreOptions, restore
-from asbkit.commands.verify import verify
+from asbkit import ClusterConfig
+from asbkit.cluster.client import info_fields
+from asbkit import BackupOptions, backup
+from asbkit import RestoreOptions, restore
+from asbkit import verify
 
 from .cluster_data import CLUSTER, client_for, load_bulk, needs_cluster, split_addr, truncate
 from .test_cluster3_backup import CLUSTER_DIR, kill_midway, restart
+from .results import result_of
 
 pytestmark = [pytest.mark.cluster, needs_cluster, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 NS = "test"
@@ -41,7 +43,7 @@ def source(client: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     truncate(client, NS)
     load_bulk(client, NS, N)
     out = tmp_path_factory.mktemp("src3") / "bk"
-    r = backup(seed_config(), BackupOptions(namespace=NS, directory=str(out), parallel=3), progress=False)
+    r = result_of(backup, seed_config(), BackupOptions(namespace=NS, directory=str(out), parallel=3))
     assert r.ok and r.data.records == N, r.errors
     return out
 
@@ -67,12 +69,12 @@ def _masters_and_replicas(client: Any) -> tuple[int, int]:
 def test_every_record_once_to_its_master(client: Any, source: Path, tmp_path: Path) -> None:
     truncate(client, NS)
     proxied = _proxied(client)
-    r = restore(seed_config(), RestoreOptions(directory=str(source)), progress=False, handle_signals=False)
+    r = result_of(restore, seed_config(), RestoreOptions(directory=str(source)))
     assert r.ok, r.errors
     assert (r.data.inserted, r.data.failed, r.data.retries) == (N, 0, 0)
     assert _proxied(client) == proxied, "a write went to a node that does not master its partition"
     assert _masters_and_replicas(client) == (N, N)
-    v = verify(seed_config(), RestoreOptions(directory=str(source)), progress=False, handle_signals=False)
+    v = result_of(verify, seed_config(), RestoreOptions(directory=str(source)))
     assert v.ok and (v.data.same, v.data.missing, v.data.different) == (N, 0, 0), v.errors
 
 
@@ -82,11 +84,10 @@ def test_a_node_killed_mid_restore_loses_nothing(client: Any, source: Path, tmp_
     victim = Path(CLUSTER_DIR or "") / "n2"
 
     def run(report: Callable[[int], None]) -> Any:
-        return restore(
+        return result_of(restore, 
             seed_config(),
             RestoreOptions(directory=str(source), tps=10_000, max_retries=10, parallel=4),
-            progress=False, handle_signals=False,
-            on_progress=lambda c: report(c["read"]),
+            on_progress=lambda p: report(p.counts["read"]),
         )
 
     r, at_kill = kill_midway(victim, run, N // 4)
@@ -97,7 +98,7 @@ def test_a_node_killed_mid_restore_loses_nothing(client: Any, source: Path, tmp_
         # Writes the dead node took but never answered come back as "fresher" on retry.
         assert r.data.inserted + r.data.updated + r.data.fresher == N
         # Read back with two nodes of three: none missing, none different.
-        v = verify(seed_config(), RestoreOptions(directory=str(source), max_retries=10), progress=False, handle_signals=False)
+        v = result_of(verify, seed_config(), RestoreOptions(directory=str(source), max_retries=10))
         assert v.ok and (v.data.same, v.data.missing, v.data.different) == (N, 0, 0), v.errors
     finally:
         restart(victim, client)

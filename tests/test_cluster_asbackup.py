@@ -16,9 +16,10 @@ import pytest
 
 import asbkit
 from asbkit import Layers
-from asbkit.commands import convert, validate
+from asbkit import convert, validate
 
 from .conftest import rewrite
+from .results import result_of
 
 HOST = os.environ.get("ASBKIT_TEST_HOST")
 ASBACKUP = os.environ.get("ASBKIT_C_ASBACKUP")
@@ -63,7 +64,7 @@ def loaded() -> int:
     return n
 
 
-def backup(tmp_path: Path, name: str, *flags: str) -> Path:
+def c_backup(tmp_path: Path, name: str, *flags: str) -> Path:
     assert HOST and ASBACKUP
     host, port = HOST.rsplit(":", 1)
     out = tmp_path / name
@@ -76,14 +77,14 @@ def backup(tmp_path: Path, name: str, *flags: str) -> Path:
 
 @pytest.mark.parametrize("flags", [(), ("--compact",)])
 def test_asbackup_files_rewrite_byte_for_byte(tmp_path: Path, loaded: int, flags: tuple[str, ...]) -> None:
-    path = backup(tmp_path, "x.asb", *flags)
+    path = c_backup(tmp_path, "x.asb", *flags)
     records = [e for e in asbkit.read_backup(path) if isinstance(e, asbkit.Record)]
     assert len(records) == loaded
     assert rewrite(path) == path.read_bytes()
-    assert convert(str(path), str(tmp_path / "x.jsonl")).ok
-    assert convert(str(tmp_path / "x.jsonl"), str(tmp_path / "y.asb")).ok
+    assert result_of(convert, str(path), str(tmp_path / "x.jsonl")).ok
+    assert result_of(convert, str(tmp_path / "x.jsonl"), str(tmp_path / "y.asb")).ok
     assert (tmp_path / "y.asb").read_bytes() == path.read_bytes()
-    deep = validate(str(path), deep=True, progress=False)
+    deep = result_of(validate, str(path), deep=True)
     assert deep.ok, deep.data.deep
     assert deep.data.deep is not None and deep.data.deep.keys_checked == loaded
     if flags:
@@ -92,7 +93,7 @@ def test_asbackup_files_rewrite_byte_for_byte(tmp_path: Path, loaded: int, flags
 
 def test_asbackup_zstd_file_decodes_and_round_trips(tmp_path: Path, loaded: int) -> None:
     zstandard = pytest.importorskip("zstandard")
-    path = backup(tmp_path, "z.asb", "--compress", "zstd")
+    path = c_backup(tmp_path, "z.asb", "--compress", "zstd")
     layers = Layers(compress="zstd")
     assert len([e for e in asbkit.read_backup(path, layers) if isinstance(e, asbkit.Record)]) == loaded
     decoded = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(path.read_bytes()), read_across_frames=True).read()

@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 
 from asbkit import Layers
-from asbkit.cluster import ClusterConfig
-from asbkit.commands.backup import BackupOptions, backup
-from asbkit.errors import AsbClusterError
+from asbkit import ClusterConfig
+from asbkit import BackupOptions, backup
+from asbkit import AsbClusterError
 
 from .cluster_data import ASBACKUP, HOST, asb_files, client_for, load_mixed, needs_host, records_of, split_addr, truncate
 from .faultproxy import FaultProxy, Faults
+from .results import result_of
 
 pytestmark = [pytest.mark.cluster, needs_host, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 NS = "bar"
@@ -63,7 +64,7 @@ def config(host: str | None = None) -> ClusterConfig:
 def run(tmp: Path, **kw: Any) -> tuple[Any, dict[bytes, str]]:
     kw.setdefault("directory", str(tmp / "bk"))
     layers = kw.get("layers")
-    result = backup(config(kw.pop("host", None)), BackupOptions(namespace=NS, **kw), progress=False)
+    result = result_of(backup, config(kw.pop("host", None)), BackupOptions(namespace=NS, **kw))
     assert result.ok, result.errors
     paths = asb_files(kw["directory"]) if kw.get("directory") else [Path(kw["output_file"])]
     return result, records_of(paths, layers)
@@ -173,7 +174,7 @@ def test_sets_bins_and_metadata_selections(loaded: list[Any], client: Any, tmp_p
 
 
 def test_partition_selections_and_max_records(loaded: list[Any], client: Any, tmp_path: Path) -> None:
-    from asbkit.partitions import partition_of
+    from asbkit.cluster.partitions import partition_of
 
     everything = digests_on_server(client)
     _, part = run(tmp_path / "a", partition_list="0-1000,2000-10")
@@ -203,7 +204,7 @@ def test_time_and_ttl_filters(loaded: list[Any], client: Any, tmp_path: Path) ->
     assert set(never) == {d for d, t in plain.items() if "+ t 0\n" in t}
     _, exp = run(tmp_path / "d", filter_exp=base64.b64encode(bytes.fromhex("93019145ff")).decode())
     assert set(exp) == set(never)
-    r = backup(config(), BackupOptions(namespace=NS, directory=str(tmp_path / "e"), filter_exp="kwGRRf8=", no_ttl_only=True), progress=False)
+    r = result_of(backup, config(), BackupOptions(namespace=NS, directory=str(tmp_path / "e"), filter_exp="kwGRRf8=", no_ttl_only=True))
     assert not r.ok and "--filter-exp" in str(r.errors[0])
 
 
@@ -228,15 +229,15 @@ def test_single_file_stdout_and_existing_outputs(loaded: list[Any], client: Any,
     out = tmp_path / "one.asb"
     _, recs = run(tmp_path, directory=None, output_file=str(out), parallel=2)
     assert len(recs) == N and out.read_text().startswith("Version 3.1\n# namespace bar\n# first-file\n")
-    again = backup(config(), BackupOptions(namespace=NS, output_file=str(out)), progress=False)
+    again = result_of(backup, config(), BackupOptions(namespace=NS, output_file=str(out)))
     assert not again.ok and "-r/--remove-files" in str(again.errors[0])
-    replaced = backup(config(), BackupOptions(namespace=NS, output_file=str(out), remove_files=True, sets=["s1"]), progress=False)
+    replaced = result_of(backup, config(), BackupOptions(namespace=NS, output_file=str(out), remove_files=True, sets=["s1"]))
     assert replaced.ok and len(records_of([out])) < N
     d = tmp_path / "bk"
     run(tmp_path)
-    refused = backup(config(), BackupOptions(namespace=NS, directory=str(d)), progress=False)
+    refused = result_of(backup, config(), BackupOptions(namespace=NS, directory=str(d)))
     assert not refused.ok and "--remove-files" in str(refused.errors[0])
-    gone = backup(config(), BackupOptions(namespace=NS, directory=str(d), remove_artifacts=True), progress=False)
+    gone = result_of(backup, config(), BackupOptions(namespace=NS, directory=str(d), remove_artifacts=True))
     assert gone.ok and not d.exists()
     h, p = split_addr(HOST or "")
     proc = subprocess.run(
@@ -251,9 +252,9 @@ def test_single_file_stdout_and_existing_outputs(loaded: list[Any], client: Any,
 
 
 def test_errors_name_the_cause(loaded: list[Any], tmp_path: Path) -> None:
-    r = backup(config(), BackupOptions(namespace="nosuchns", directory=str(tmp_path / "x")), progress=False)
+    r = result_of(backup, config(), BackupOptions(namespace="nosuchns", directory=str(tmp_path / "x")))
     assert not r.ok and "nosuchns" in str(r.errors[0]) and "-n/--namespace" in str(r.errors[0])
-    r = backup(config("127.0.0.1:1"), BackupOptions(namespace=NS, directory=str(tmp_path / "y")), progress=False)
+    r = result_of(backup, config("127.0.0.1:1"), BackupOptions(namespace=NS, directory=str(tmp_path / "y")))
     assert not r.ok and "127.0.0.1" in str(r.errors[0])
     assert r.exit_code != 0
 
@@ -262,10 +263,9 @@ def test_errors_name_the_cause(loaded: list[Any], tmp_path: Path) -> None:
 def test_dropped_and_stalled_connections_are_retried(loaded: list[Any], client: Any, tmp_path: Path, faults: Faults) -> None:
     proxy = FaultProxy(split_addr(HOST or ""), faults)
     try:
-        result = backup(
+        result = result_of(backup, 
             ClusterConfig(hosts="127.0.0.1", port=proxy.port, socket_timeout_ms=1000),
             BackupOptions(namespace=NS, directory=str(tmp_path / "bk"), parallel=2),
-            progress=False,
         )
         assert result.ok, result.errors
         assert proxy.faulted >= 1, "the proxy never got to inject its fault"
@@ -361,7 +361,7 @@ def test_estimate_bounds_the_backup_and_writes_nothing(loaded: list[Any], tmp_pa
     _, recs = run(tmp_path / "real")
     real = sum(f.stat().st_size for f in asb_files(tmp_path / "real" / "bk"))
     os.chdir(tmp_path)
-    result = backup(config(), BackupOptions(namespace=NS, estimate=True, estimate_samples=500), progress=False)
+    result = result_of(backup, config(), BackupOptions(namespace=NS, estimate=True, estimate_samples=500))
     assert result.ok, result.errors
     e = result.data.estimate
     assert e is not None and e.samples == 500 and e.records == N
@@ -370,7 +370,7 @@ def test_estimate_bounds_the_backup_and_writes_nothing(loaded: list[Any], tmp_pa
     assert real * 0.9 <= e.total_bytes <= real * 1.2
     assert list(tmp_path.iterdir()) == [tmp_path / "real"], "an estimate writes no file"
     for clash in ({"directory": "x"}, {"output_file": "y"}, {"parallel": 2}, {"no_records": True}):
-        r = backup(config(), BackupOptions(namespace=NS, estimate=True, **clash), progress=False)
+        r = result_of(backup, config(), BackupOptions(namespace=NS, estimate=True, **clash))
         assert not r.ok and "--estimate" in str(r.errors[0])
     if ASBACKUP:
         h, p = split_addr(HOST or "")
@@ -423,7 +423,7 @@ def test_prefer_racks_on_a_cluster_without_racks_reads_masters_and_says_so(loade
 
     h, p = split_addr(HOST or "")
     with caplog.at_level(logging.WARNING, logger="asbkit.backup"):
-        result = backup(ClusterConfig(hosts=h, port=p, prefer_racks=[1]), BackupOptions(namespace=NS, directory=str(tmp_path / "bk")), progress=False)
+        result = result_of(backup, ClusterConfig(hosts=h, port=p, prefer_racks=[1]), BackupOptions(namespace=NS, directory=str(tmp_path / "bk")))
     assert result.ok, result.errors
     assert set(records_of(asb_files(tmp_path / "bk"))) == digests_on_server(client)
     assert any("--prefer-racks" in r.message for r in caplog.records)
@@ -434,12 +434,12 @@ def test_throttles_hold_the_backup_to_their_rates(resume_data: set[bytes], tmp_p
     h, p = split_addr(HOST or "")
     cfg = ClusterConfig(hosts=h, port=p)
     start = time.monotonic()
-    r = backup(cfg, BackupOptions(namespace="test", sets=[RESUME_SET], directory=str(tmp_path / "n"), nice=20), progress=False)
+    r = result_of(backup, cfg, BackupOptions(namespace="test", sets=[RESUME_SET], directory=str(tmp_path / "n"), nice=20))
     took = time.monotonic() - start
     assert r.ok, r.errors
     assert took >= r.data.bytes / (20 << 20) * 0.9, (took, r.data.bytes)
     start = time.monotonic()
-    r = backup(cfg, BackupOptions(namespace="test", sets=[RESUME_SET], directory=str(tmp_path / "l"), records_per_second=40_000, parallel=2), progress=False)
+    r = result_of(backup, cfg, BackupOptions(namespace="test", sets=[RESUME_SET], directory=str(tmp_path / "l"), records_per_second=40_000, parallel=2))
     took = time.monotonic() - start
     assert r.ok and r.data.records == RESUME_N
     assert took >= RESUME_N / 40_000 * 0.8, took
@@ -455,10 +455,9 @@ def test_state_file_dst_and_total_timeout(resume_data: set[bytes], tmp_path: Pat
     assert set(records_of(asb_files(d))) == resume_data
     # A scan past --total-timeout fails (and is not retried), with its state saved.
     h, p = split_addr(HOST or "")
-    r = backup(
+    r = result_of(backup, 
         ClusterConfig(hosts=h, port=p, total_timeout_ms=300),
         BackupOptions(namespace="test", sets=[RESUME_SET], directory=str(tmp_path / "t"), records_per_second=20_000),
-        progress=False, handle_signals=False,
     )
     assert not r.ok and "--total-timeout" in str(r.errors[0]) and r.data.state_file
 
@@ -481,10 +480,9 @@ def test_partitions_that_cannot_be_read_fail_the_backup_by_name(loaded: list[Any
     """Every connection stalls for longer than the socket timeout: no round reads anything."""
     proxy = FaultProxy(split_addr(HOST or ""), Faults(stall_seconds=30, stall_after_bytes=1, times=-1, only_records=True))
     try:
-        result = backup(
+        result = result_of(backup, 
             ClusterConfig(hosts="127.0.0.1", port=proxy.port, socket_timeout_ms=300),
             BackupOptions(namespace=NS, directory=str(tmp_path / "bk"), max_retries=2, partition_list="0-10"),
-            progress=False, handle_signals=False,
         )
     finally:
         proxy.close()
@@ -499,7 +497,7 @@ def test_credentials_log_in_on_every_connection_and_the_password_is_asked_for(lo
     client and the record streams both take that as "no login needed"; the login messages
     go out for real on each connection."""
     h, p = split_addr(HOST or "")
-    r = backup(ClusterConfig(hosts=h, port=p, user="admin", password="admin"), BackupOptions(namespace=NS, directory=str(tmp_path / "a")), progress=False)
+    r = result_of(backup, ClusterConfig(hosts=h, port=p, user="admin", password="admin"), BackupOptions(namespace=NS, directory=str(tmp_path / "a")))
     assert r.ok, r.errors
     assert set(records_of(asb_files(tmp_path / "a"))) == digests_on_server(client)
     # -P alone asks on the terminal, as the C tools do.
@@ -543,14 +541,14 @@ def test_a_failed_write_stops_the_backup_and_saves_no_state(loaded: list[Any], t
 
     reader = threading.Thread(target=read_a_little)
     reader.start()
-    r = backup(config(), BackupOptions(namespace=NS, output_file=str(fifo)), progress=False, handle_signals=False)
+    r = result_of(backup, config(), BackupOptions(namespace=NS, output_file=str(fifo)))
     reader.join(timeout=30)
     assert not r.ok
     assert r.exit_code != 0 and r.errors[0].code == "output_error", r.errors
     assert "Broken pipe" in str(r.errors[0]) or "writing the backup failed" in str(r.errors[0]), r.errors
     assert r.data.state_file is None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
-    full = backup(config(), BackupOptions(namespace=NS, output_file="/dev/full"), progress=False)
+    full = result_of(backup, config(), BackupOptions(namespace=NS, output_file="/dev/full"))
     assert not full.ok and "No space left" in str(full.errors[0])
     assert not os.path.exists("/dev/full.manifest.json") and not os.path.exists("/dev/full.state")
 

@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 
-from asbkit.cluster import ClusterConfig
-from asbkit.commands.backup import BackupOptions, backup
-from asbkit.commands.validate import validate
+from asbkit import ClusterConfig
+from asbkit import BackupOptions, backup
+from asbkit import validate
 
 from .cluster_data import C_LOG, HOST, asb_files, client_for, load_bulk, needs_host, records_of, split_addr, truncate
+from .results import result_of
 
 pytestmark = [pytest.mark.cluster, needs_host, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 NS = "test"
@@ -69,20 +70,20 @@ def run(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
 def test_a_single_file_is_checked_against_its_own_manifest_under_any_name(loaded: set[bytes], tmp_path: Path) -> None:
     b = tmp_path / "b.asb"
     assert run(cli("backup", "-n", NS, "-s", SET, "-o", str(b))).returncode == 0
-    assert validate(str(b), deep=True, progress=False).ok
+    assert result_of(validate, str(b), deep=True).ok
     # A copy under another name, cut at a record boundary: invalid, whatever sits beside it.
     t = tmp_path / "t.asb"
     text = b.read_bytes()
     t.write_bytes(text[: text.rindex(b"\n+ k ") + 1])
     shutil.copy(str(b) + ".manifest.json", str(t) + ".manifest.json")
-    r = validate(str(t), deep=True, progress=False)
+    r = result_of(validate, str(t), deep=True)
     assert r.exit_code == 1 and r.data.deep is not None
     assert r.data.deep.finding_counts.get("manifest_mismatch", 0) >= 1
     assert all(f.path == str(t) for f in r.data.deep.findings)
     assert any("names the file b.asb; checked t.asb" in n for n in r.data.deep.notes)
     # Without b.asb nothing is said about a file the user never named.
     b.unlink()
-    r = validate(str(t), deep=True, progress=False)
+    r = result_of(validate, str(t), deep=True)
     assert r.exit_code == 1 and "missing" not in " ".join(f.message for f in r.data.deep.findings)
     # An intact copy under another name is valid, and the name is said.
     t.write_bytes(text)
@@ -111,31 +112,34 @@ def test_a_signal_stops_a_throttled_backup_within_a_second(loaded: set[bytes], t
     assert set(records_of(asb_files(d))) == loaded
 
 
-def test_a_signal_after_the_last_record_leaves_a_finished_backup(loaded: set[bytes], tmp_path: Path) -> None:
+def test_a_stop_request_after_the_last_record_leaves_a_finished_backup(loaded: set[bytes], tmp_path: Path) -> None:
+    """What the CLI's SIGINT does (it sets the call's Cancel), at the worst moment: a job
+    has read all its partitions, the backup has not concluded."""
     import logging
 
-    class SignalWhenAJobCompletes(logging.Handler):
-        sent = False
+    import asbkit
 
+    cancel = asbkit.Cancel()
+
+    class StopWhenAJobCompletes(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             if record.getMessage().startswith("Completed backup for"):
-                self.sent = True
-                os.kill(os.getpid(), signal.SIGINT)
+                cancel.set()
 
     h, p = addr()
-    hook = SignalWhenAJobCompletes()
+    hook = StopWhenAJobCompletes()
     logger = logging.getLogger("asbkit.backup")
     level = logger.level
     logger.addHandler(hook)
     logger.setLevel(logging.INFO)
     try:
-        r = backup(ClusterConfig(hosts=h, port=p), BackupOptions(namespace=NS, sets=[SET], directory=str(tmp_path / "bk")), progress=False)
+        r = asbkit.backup(ClusterConfig(hosts=h, port=p), BackupOptions(namespace=NS, sets=[SET], directory=str(tmp_path / "bk")), cancel=cancel)
     finally:
         logger.removeHandler(hook)
         logger.setLevel(level)
-    assert hook.sent and r.ok, r.errors
-    assert r.data.records == N and r.data.manifest and not r.data.interrupted
-    assert validate(str(tmp_path / "bk"), deep=True, progress=False).ok
+    assert cancel.is_set()
+    assert r.records == N and r.manifest and not r.interrupted
+    assert result_of(validate, str(tmp_path / "bk"), deep=True).ok
 
 
 # ---------------------------------------------------------------- 3. rates

@@ -17,12 +17,13 @@ from typing import Any
 import pytest
 
 from asbkit import Bin, BackupWriter, Key, Layers, Record, compute_digest
-from asbkit.cluster import ClusterConfig
-from asbkit.commands.backup import BackupOptions, backup
-from asbkit.commands.restore import RestoreOptions, restore
+from asbkit import ClusterConfig
+from asbkit import BackupOptions, backup
+from asbkit import RestoreOptions, restore
 
 from .cluster_data import C_LOG, ASBACKUP, HOST, asb_files, client_for, load_mixed, needs_host, records_of, split_addr, truncate
 from .faultproxy import FaultProxy, Faults
+from .results import result_of
 
 pytestmark = [pytest.mark.cluster, needs_host, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 NS = "bar"
@@ -59,7 +60,7 @@ def source(client: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     client.udf_put(str(lua))
     time.sleep(0.5)
     out = tmp_path_factory.mktemp("src") / "bk"
-    r = backup(config(), BackupOptions(namespace=NS, directory=str(out)), progress=False)
+    r = result_of(backup, config(), BackupOptions(namespace=NS, directory=str(out)))
     assert r.ok, r.errors
     client.udf_remove("asbkit_restore.lua")
     return out
@@ -72,14 +73,14 @@ def without_generation(recs: dict[bytes, str]) -> dict[bytes, str]:
 def on_cluster(tmp: Path, namespace: str = NS, **kw: Any) -> dict[bytes, str]:
     """What the cluster holds now, as a backup of it reads."""
     out = tmp / f"now{time.monotonic_ns()}"
-    r = backup(config(), BackupOptions(namespace=namespace, directory=str(out), no_indexes=True, no_udfs=True, **kw), progress=False)
+    r = result_of(backup, config(), BackupOptions(namespace=namespace, directory=str(out), no_indexes=True, no_udfs=True, **kw))
     assert r.ok, r.errors
     return records_of(asb_files(out))
 
 
 def run_restore(src: Path | str, port: int | None = None, cfg: dict[str, Any] | None = None, **kw: Any) -> Any:
     opts = RestoreOptions(**({"input_file": str(src)} if Path(src).is_file() or str(src) == "-" else {"directory": str(src)}), **kw)
-    return restore(config(port, **(cfg or {})), opts, progress=False, handle_signals=False)
+    return result_of(restore, config(port, **(cfg or {})), opts)
 
 
 def test_a_restore_puts_back_every_record_bin_key_and_type(client: Any, source: Path, tmp_path: Path) -> None:
@@ -265,7 +266,7 @@ def test_dropped_and_stalled_writes_are_retried(client: Any, source: Path, tmp_p
     truncate(client, NS)
     proxy = FaultProxy(split_addr(HOST or ""), faults)
     try:
-        r = run_restore(source, port=proxy.port, cfg={"socket_timeout_ms": 1000}, retry_scale_factor_ms=20)
+        r = run_restore(source, port=proxy.port, cfg={"socket_timeout_ms": 1000}, retry_scale_factor_us=20_000)
         assert r.ok, r.errors
         assert proxy.faulted >= 1 and r.data.retries >= 1
     finally:
@@ -278,7 +279,7 @@ def test_writes_that_never_get_through_are_failed_with_their_digests(client: Any
     truncate(client, NS)
     proxy = FaultProxy(split_addr(HOST or ""), Faults(drop_after_bytes=1, times=-1, only_records=True))
     try:
-        r = run_restore(source, port=proxy.port, max_retries=2, retry_scale_factor_ms=10)
+        r = run_restore(source, port=proxy.port, max_retries=2, retry_scale_factor_us=10_000)
     finally:
         proxy.close()
     assert not r.ok and r.exit_code != 0
@@ -334,18 +335,18 @@ def test_a_c_asbackup_backup_restores_to_the_same_records(client: Any, source: P
 
 
 def test_verify_finds_missing_and_different_records(client: Any, source: Path) -> None:
-    from asbkit.commands.verify import verify
+    from asbkit import verify
 
     truncate(client, NS)
     assert run_restore(source).ok
     opts = RestoreOptions(directory=str(source))
-    r = verify(config(), opts, progress=False, handle_signals=False)
+    r = result_of(verify, config(), opts)
     assert r.ok and r.exit_code == 0, r.errors
     assert (r.data.records_read, r.data.same, r.data.missing, r.data.different) == (N, N, 0, 0)
     changed, gone = (NS, "s2", "user-3"), (NS, "s2", "user-9")
     client.put(changed, {"int": 1, "added": "x"})
     client.remove(gone)
-    r = verify(config(), opts, progress=False, handle_signals=False)
+    r = result_of(verify, config(), opts)
     assert not r.ok and r.exit_code == 1
     assert (r.data.same, r.data.missing, r.data.different) == (N - 2, 1, 1)
     by_digest = {d.digest: d.what for d in r.data.differences}
@@ -353,7 +354,7 @@ def test_verify_finds_missing_and_different_records(client: Any, source: Path) -
     assert by_digest[digest(gone)] == "missing on the cluster"
     assert by_digest[digest(changed)] == "bin 'int' differs, bin 'added' is not in the backup"
     # With -B only the listed bins are compared.
-    r = verify(config(), RestoreOptions(directory=str(source), bin_list=["str"]), progress=False, handle_signals=False)
+    r = result_of(verify, config(), RestoreOptions(directory=str(source), bin_list=["str"]))
     assert (r.data.same, r.data.missing, r.data.different) == (N - 1, 1, 0)
 
 
@@ -372,7 +373,7 @@ def test_verify_cli_json(client: Any, source: Path) -> None:
 def test_round_trip_into_another_namespace_holds_the_same_records(client: Any, source: Path, tmp_path: Path) -> None:
     """Back up (every type), restore into another namespace, back that up: the same records
     (digests, keys, bins, values; lists and maps byte-equal), and verify says so."""
-    from asbkit.commands.verify import verify
+    from asbkit import verify
 
     truncate(client, "test")
     r = run_restore(source, namespace=f"{NS},test", no_indexes=True, no_udfs=True)
@@ -380,7 +381,7 @@ def test_round_trip_into_another_namespace_holds_the_same_records(client: Any, s
     copy = on_cluster(tmp_path, "test")
     same = lambda recs: {d: re.sub(r"^\+ n \S+\n", "", t, flags=re.M) for d, t in without_generation(recs).items()}  # noqa: E731
     assert same(copy) == same(records_of(asb_files(source)))
-    v = verify(config(), RestoreOptions(directory=str(source), namespace=f"{NS},test"), progress=False, handle_signals=False)
+    v = result_of(verify, config(), RestoreOptions(directory=str(source), namespace=f"{NS},test"))
     assert v.ok and (v.data.same, v.data.missing, v.data.different) == (N, 0, 0)
     truncate(client, "test")
 
@@ -461,7 +462,7 @@ def test_directory_list_with_parent_directory(client: Any, source: Path, tmp_pat
     _write(parent / "extra" / "made.asb", [_rec(i) for i in range(30)])
     (parent / "orig").symlink_to(source)
     truncate(client, NS)
-    r = restore(config(), RestoreOptions(directory_list=["orig", "extra"], parent_directory=str(parent)), progress=False, handle_signals=False)
+    r = result_of(restore, config(), RestoreOptions(directory_list=["orig", "extra"], parent_directory=str(parent)))
     assert r.ok, r.errors
     assert (r.data.records_read, r.data.inserted) == (N + 30, N + 30)
     assert len(r.data.files) == 2
@@ -492,7 +493,7 @@ def test_restore_and_verify_through_mutual_tls_with_an_encrypted_client_key(clie
     peers, an Enterprise feature), so this drives the Rust restore and verify, with the
     settings the CLI gives them, through a terminator that demands a client certificate."""
     from asbkit import _codec
-    from asbkit.cluster import decrypted_key_file, resolve_password
+    from asbkit.cluster.client import decrypted_key_file, resolve_password
 
     files = [str(f) for f in asb_files(source)]
     monkeypatch.setenv("ASBKIT_TEST_KEYPASS", "keypass")
@@ -519,7 +520,7 @@ def test_restore_and_verify_through_mutual_tls_with_an_encrypted_client_key(clie
     assert run.counters()["failed"] == N
     said = run.failures()[0][4]
     assert "CertificateRequired" in said and mutual_tls["addr"] in said
-    from asbkit.errors import AsbClusterError
+    from asbkit import AsbClusterError
 
     with pytest.raises(AsbClusterError, match="--tls-keyfile-password"):
         decrypted_key_file(str(mutual_tls["client_key_encrypted"]), "wrong")

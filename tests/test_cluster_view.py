@@ -7,7 +7,7 @@ import pathlib
 
 import pytest
 
-from asbkit.cluster import Node, choose_readers, parse_hosts, parse_racks, replica_bitmaps
+from asbkit.cluster.client import Node, choose_readers, parse_hosts, parse_racks, replica_bitmaps
 
 
 def bitmap(pids: set[int]) -> str:
@@ -47,19 +47,19 @@ def test_prefer_racks_reads_the_first_replica_on_a_preferred_rack() -> None:
 
 
 def test_a_refused_login_is_worded_as_the_c_tools_word_it() -> None:
-    from asbkit.cluster import _client_message
+    from asbkit.cluster.client import client_message
 
     class Refused(Exception):
         code = 62
         msg = "AEROSPIKE_INVALID_PASSWORD"
 
-    said = _client_message(Refused())
+    said = client_message(Refused())
     assert said.startswith("Invalid username or password") and "-P/--password" in said
 
 
 def test_tls_keyfile_password_forms(tmp_path: "pathlib.Path", monkeypatch: pytest.MonkeyPatch) -> None:
-    from asbkit.cluster import decrypted_key_file, resolve_password
-    from asbkit.errors import AsbClusterError
+    from asbkit.cluster.client import decrypted_key_file, resolve_password
+    from asbkit import AsbClusterError
 
     from .tls_certs import make_pki
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from asbkit.cli import _with_config, build_parser, commands
-from asbkit.commands.restore import options_from as restore_options
-from asbkit.config import ConfigError, config_flags, files_to_read
+from asbkit.cli.app import build_parser, commands, with_config
+from asbkit.cli.commands.restore import options_from as restore_options
+from asbkit.cli.config import ConfigError, config_flags, files_to_read
 
 
 @pytest.fixture(autouse=True)
@@ -28,7 +28,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def args_for(*argv: str) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(list(argv))
-    return _with_config(parser, args, list(argv), commands()[args.command])
+    return with_config(parser, args, list(argv), commands()[args.command])
 
 
 def test_home_file_then_config_file_then_the_command_line(home: Path, tmp_path: Path) -> None:
@@ -36,13 +36,13 @@ def test_home_file_then_config_file_then_the_command_line(home: Path, tmp_path: 
     extra = tmp_path / "extra.conf"
     extra.write_text('[asbackup]\nparallel = 5\nno-bins = true\n')
     a = args_for("backup", "-d", "x", "--config-file", str(extra))
-    assert (a.host, a.port, a.parallel, a.namespace, a.no_bins) == ("10.0.0.1", 3100, 5, "from_home", True)
+    assert (a.hosts, a.port, a.parallel, a.namespace, a.no_bins) == ("10.0.0.1", 3100, 5, "from_home", True)
     a = args_for("backup", "-d", "x", "--config-file", str(extra), "-w", "9", "-p", "4000")
     assert (a.parallel, a.port) == (9, 4000), "the command line wins"
     a = args_for("backup", "-d", "x", "--no-config-file")
-    assert (a.host, a.parallel) == ("127.0.0.1", None)
+    assert (a.hosts, a.parallel) == ("127.0.0.1", None)
     a = args_for("backup", "-d", "x", "--only-config-file", str(extra))
-    assert (a.host, a.parallel, a.namespace) == ("127.0.0.1", 5, None)
+    assert (a.hosts, a.parallel, a.namespace) == ("127.0.0.1", 5, "")
 
 
 def test_default_files_are_etc_then_home(home: Path) -> None:
@@ -75,7 +75,7 @@ def test_includes_files_and_directories_three_deep(tmp_path: Path) -> None:
         args_for("restore", "-d", "x", "--only-config-file", str(main))
 
 
-def test_asrestore_s_config_only_keys_and_asbackup_s_nice(tmp_path: Path) -> None:
+def test_asrestore_s_config_only_keys_and_asbackup_sparse_nice(tmp_path: Path) -> None:
     conf = tmp_path / "c.conf"
     conf.write_text("[asrestore]\nbandwidth = 20\ntps = 4000\n[asbackup]\nnice = 7\n")
     _, o = restore_options(args_for("restore", "-d", "x", "--only-config-file", str(conf)))

@@ -14,10 +14,11 @@ import pytest
 import asbkit
 from asbkit import Layers, _codec
 from asbkit.cli import main
-from asbkit.commands import Selection, convert
+from asbkit import Selection, convert
 
 from .conftest import SAMPLE, vector, write_into_fifo
 from .test_vectors import GENERATED
+from .results import result_of
 
 
 def jsonl(path: Path) -> list[dict]:
@@ -31,8 +32,8 @@ def test_asb_to_json_and_back_is_byte_identical(tmp_path: Path, source: str, ups
         _codec.write_synthetic(str(src), 3_000_000, seed=3)
     else:
         src = upstream_asb if source == "upstream" else SAMPLE
-    assert convert(str(src), str(tmp_path / "x.jsonl")).ok
-    result = convert(str(tmp_path / "x.jsonl"), str(tmp_path / "back.asb"))
+    assert result_of(convert, str(src), str(tmp_path / "x.jsonl")).ok
+    result = result_of(convert, str(tmp_path / "x.jsonl"), str(tmp_path / "back.asb"))
     assert result.ok, result.errors
     assert (tmp_path / "back.asb").read_bytes() == src.read_bytes()
 
@@ -42,16 +43,16 @@ def test_layered_vectors_convert_both_ways(
     tmp_path: Path, name: str, compress: str | None, encrypt: str | None, test_key: Path, upstream_asb: Path
 ) -> None:
     layers = Layers(compress=compress, encrypt=encrypt, key_file=str(test_key) if encrypt else None)
-    assert convert(str(vector(f"generated/{name}")), str(tmp_path / "x.jsonl"), layers).ok
-    assert convert(str(tmp_path / "x.jsonl"), str(tmp_path / "y.asb"), layers).ok
+    assert result_of(convert, str(vector(f"generated/{name}")), str(tmp_path / "x.jsonl"), layers).ok
+    assert result_of(convert, str(tmp_path / "x.jsonl"), str(tmp_path / "y.asb"), layers).ok
     # The written layers decode to the upstream text again.
-    assert convert(str(tmp_path / "y.asb"), str(tmp_path / "z.jsonl"), layers).ok
-    assert convert(str(tmp_path / "z.jsonl"), str(tmp_path / "plain.asb")).ok
+    assert result_of(convert, str(tmp_path / "y.asb"), str(tmp_path / "z.jsonl"), layers).ok
+    assert result_of(convert, str(tmp_path / "z.jsonl"), str(tmp_path / "plain.asb")).ok
     assert (tmp_path / "plain.asb").read_bytes() == upstream_asb.read_bytes()
 
 
 def test_json_values_for_people(tmp_path: Path) -> None:
-    assert convert(str(SAMPLE), str(tmp_path / "s.jsonl")).ok
+    assert result_of(convert, str(SAMPLE), str(tmp_path / "s.jsonl")).ok
     header, idx_age, idx_tags, udf, alice, num, raw = jsonl(tmp_path / "s.jsonl")
     assert (header["type"], header["namespace"], header["first_file"], header["file"]) == ("header", "test", True, "sample.asb")
     assert idx_tags == {"type": "sindex", "namespace": "test", "set": "", "name": "idx_tags", "index_type": "L", "paths": [{"bin": "tags", "type": "S"}]}
@@ -93,7 +94,7 @@ def test_extreme_values_survive(tmp_path: Path) -> None:
     w = _codec.Writer(str(src), Header("ns\udcff", True))
     w.write(rec)
     w.close()
-    assert convert(str(src), str(tmp_path / "x.jsonl")).ok
+    assert result_of(convert, str(src), str(tmp_path / "x.jsonl")).ok
     header, doc = jsonl(tmp_path / "x.jsonl")
     assert header["namespace"] == {"b64": "bnP/"}
     bins = {b["name"] if isinstance(b["name"], str) else b["name"]["b64"]: b for b in doc["bins"]}
@@ -104,39 +105,39 @@ def test_extreme_values_survive(tmp_path: Path) -> None:
     assert bins["ordered"]["view"] == {"flags": 1, "list": [1, 2, 3]}
     assert bins["kv"]["view"] == {"flags": 3, "map": {"a": 2, "z": 1}}
     assert doc["expires"] == "2146-02-07T06:28:15Z" and doc["key"] == {"t": "D", "v": 1.5}
-    assert convert(str(tmp_path / "x.jsonl"), str(tmp_path / "y.asb")).ok
+    assert result_of(convert, str(tmp_path / "x.jsonl"), str(tmp_path / "y.asb")).ok
     assert (tmp_path / "y.asb").read_bytes() == src.read_bytes()
 
 
 def test_filters(tmp_path: Path) -> None:
     sel = Selection(sets=["demo"], bins=["age"], namespace=("test", "prod"), max_records=5)
-    result = convert(str(SAMPLE), str(tmp_path / "f.jsonl"), selection=sel)
+    result = result_of(convert, str(SAMPLE), str(tmp_path / "f.jsonl"), selection=sel)
     assert result.ok and (result.data.records, result.data.skipped) == (2, 1)
     docs = jsonl(tmp_path / "f.jsonl")
     assert docs[0]["namespace"] == "prod" and {d["namespace"] for d in docs[1:] if "namespace" in d} == {"prod"}
     records = [d for d in docs if d["type"] == "record"]
     assert [r["bins"] for r in records] == [[{"name": "age", "t": "I", "v": 42}], []]
-    wrong = convert(str(SAMPLE), str(tmp_path / "g.jsonl"), selection=Selection(namespace=("other", "x")))
+    wrong = result_of(convert, str(SAMPLE), str(tmp_path / "g.jsonl"), selection=Selection(namespace=("other", "x")))
     assert not wrong.ok and "expected \"other\"" in str(wrong.errors[0])
     assert not (tmp_path / "g.jsonl").exists(), "a failed conversion leaves no file"
 
 
 def test_bad_json_is_located_and_leaves_nothing(tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
-    assert convert(str(SAMPLE), str(src)).ok
+    assert result_of(convert, str(SAMPLE), str(src)).ok
     lines = src.read_text().splitlines()
     lines[5] = lines[5].replace('"generation":1', '"generation":70000')
     src.write_text("\n".join(lines) + "\n")
-    result = convert(str(src), str(tmp_path / "out.asb"))
+    result = result_of(convert, str(src), str(tmp_path / "out.asb"))
     (err,) = result.errors
     assert (err.line, err.path) == (6, str(src)) and "generation" in err.message
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
 
 
 def test_format_must_be_known(tmp_path: Path) -> None:
-    result = convert(str(SAMPLE), str(tmp_path / "out.txt"))
+    result = result_of(convert, str(SAMPLE), str(tmp_path / "out.txt"))
     assert "pass --to asb|jsonl" in str(result.errors[0])
-    assert "both sides are asb" in str(convert(str(SAMPLE), str(tmp_path / "o.asb")).errors[0])
+    assert "both sides are asb" in str(result_of(convert, str(SAMPLE), str(tmp_path / "o.asb")).errors[0])
 
 
 def test_cli_streams_stdin_to_stdout(tmp_path: Path) -> None:
@@ -164,14 +165,14 @@ def test_cli_convert_options(capsys: pytest.CaptureFixture[str], tmp_path: Path)
 
 
 def test_select_by_key_and_digest(tmp_path: Path) -> None:
-    by_key = convert(str(SAMPLE), str(tmp_path / "k.jsonl"), selection=Selection(keys=[("S", "alice"), ("I", 12345)]))
+    by_key = result_of(convert, str(SAMPLE), str(tmp_path / "k.jsonl"), selection=Selection(keys=[("S", "alice"), ("I", 12345)]))
     assert by_key.ok and (by_key.data.records, by_key.data.skipped) == (2, 1)
     digest = base64.b64decode("6PwJ4/v/twYVahR7CrobAPP2UWY=")
-    by_digest = convert(str(SAMPLE), str(tmp_path / "d.jsonl"), selection=Selection(digests=[digest]))
+    by_digest = result_of(convert, str(SAMPLE), str(tmp_path / "d.jsonl"), selection=Selection(digests=[digest]))
     assert by_digest.ok and by_digest.data.records == 1
     (rec,) = [d for d in jsonl(tmp_path / "d.jsonl") if d["type"] == "record"]
     assert rec["digest"] == "6PwJ4/v/twYVahR7CrobAPP2UWY="
-    raw = convert(str(SAMPLE), str(tmp_path / "b.jsonl"), selection=Selection(keys=[("B", b"\x00\xffab")]))
+    raw = result_of(convert, str(SAMPLE), str(tmp_path / "b.jsonl"), selection=Selection(keys=[("B", b"\x00\xffab")]))
     assert raw.data.records == 1
     assert main(["convert", str(SAMPLE), str(tmp_path / "c.jsonl"), "--digest", "notbase64!"]) == 2
 
@@ -181,17 +182,17 @@ def test_directory_round_trips_through_one_jsonl(tmp_path: Path, upstream_asb: P
     src.mkdir()
     (src / "t_00000.asb").write_bytes(SAMPLE.read_bytes())
     (src / "t_00001.asb").write_bytes(upstream_asb.read_bytes().replace(b"# first-file\n", b""))
-    assert convert(str(src), str(tmp_path / "all.jsonl")).ok
+    assert result_of(convert, str(src), str(tmp_path / "all.jsonl")).ok
     headers = [d for d in jsonl(tmp_path / "all.jsonl") if d["type"] == "header"]
     assert [h["file"] for h in headers] == ["t_00000.asb", "t_00001.asb"]
-    back = convert(str(tmp_path / "all.jsonl"), str(tmp_path / "back") + "/")
+    back = result_of(convert, str(tmp_path / "all.jsonl"), str(tmp_path / "back") + "/")
     assert back.ok, back.errors
     assert [Path(f).name for f in back.data.files] == ["t_00000.asb", "t_00001.asb"]
     for name in ("t_00000.asb", "t_00001.asb"):
         assert (tmp_path / "back" / name).read_bytes() == (src / name).read_bytes()
-    single = convert(str(tmp_path / "all.jsonl"), str(tmp_path / "one.asb"))
+    single = result_of(convert, str(tmp_path / "all.jsonl"), str(tmp_path / "one.asb"))
     assert "several backup files" in str(single.errors[0]) and not (tmp_path / "one.asb").exists()
-    again = convert(str(tmp_path / "all.jsonl"), str(tmp_path / "back"))
+    again = result_of(convert, str(tmp_path / "all.jsonl"), str(tmp_path / "back"))
     assert "exists already" in str(again.errors[0])
     assert sorted(p.name for p in (tmp_path / "back").iterdir()) == ["t_00000.asb", "t_00001.asb"]
 
@@ -203,7 +204,7 @@ def test_outputs_that_are_not_regular_files_are_written_in_place(tmp_path: Path)
     import stat
 
     fifo = tmp_path / "pipe.jsonl"
-    result, received = write_into_fifo(fifo, lambda path: convert(str(SAMPLE), path))
+    result, received = write_into_fifo(fifo, lambda path: result_of(convert, str(SAMPLE), path))
     assert result.ok, result.errors
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     lines = received.splitlines()
@@ -218,13 +219,13 @@ def test_replaced_outputs_keep_their_mode_and_new_ones_follow_the_umask(tmp_path
     kept = tmp_path / "kept.jsonl"
     kept.write_text("old")
     kept.chmod(0o640)
-    assert convert(str(SAMPLE), str(kept)).ok
+    assert result_of(convert, str(SAMPLE), str(kept)).ok
     assert stat.S_IMODE(os.stat(kept).st_mode) == 0o640
     assert kept.read_text().startswith('{"type":"header"')
     old = os.umask(0o022)
     try:
         fresh = tmp_path / "fresh.jsonl"
-        assert convert(str(SAMPLE), str(fresh)).ok
+        assert result_of(convert, str(SAMPLE), str(fresh)).ok
     finally:
         os.umask(old)
     assert stat.S_IMODE(os.stat(fresh).st_mode) == 0o644
@@ -257,30 +258,30 @@ def test_go_double_text_converts_back_byte_for_byte(tmp_path: Path) -> None:
     src = tmp_path / "go.asb"
     src.write_bytes(GO_DOUBLES)
     # By default the values are kept (exact bits) and written back in C's form.
-    assert convert(str(src), str(tmp_path / "plain.jsonl")).ok
+    assert result_of(convert, str(src), str(tmp_path / "plain.jsonl")).ok
     _, doc = jsonl(tmp_path / "plain.jsonl")
     assert not any("text" in b for b in doc["bins"])
-    assert convert(str(tmp_path / "plain.jsonl"), str(tmp_path / "c_form.asb")).ok
+    assert result_of(convert, str(tmp_path / "plain.jsonl"), str(tmp_path / "c_form.asb")).ok
     assert b"- D a 0.10000000000000001\n- D b 1234567\n- D c inf\n" in (tmp_path / "c_form.asb").read_bytes()
     assert main(["convert", str(src), str(tmp_path / "go.jsonl"), "--keep-double-text"]) == 0
     _, doc = jsonl(tmp_path / "go.jsonl")
     texts = {b["name"]: b.get("text") for b in doc["bins"]}
     assert texts == {"a": "0.1", "b": "1.234567e+06", "c": "+Inf", "d": "-Inf", "e": "NaN", "f": None, "g": "5e-324"}
     assert doc["key"] == {"t": "D", "v": 0.1, "text": "0.1"}
-    assert convert(str(tmp_path / "go.jsonl"), str(tmp_path / "back.asb")).ok
+    assert result_of(convert, str(tmp_path / "go.jsonl"), str(tmp_path / "back.asb")).ok
     assert (tmp_path / "back.asb").read_bytes() == GO_DOUBLES
     # asb to asb keeps the text too.
-    assert asbkit.commands.filter_backup(str(src), str(tmp_path / "copy.asb")).ok
+    assert result_of(asbkit.filter, str(src), str(tmp_path / "copy.asb")).ok
     assert (tmp_path / "copy.asb").read_bytes() == GO_DOUBLES
 
 
 def test_double_text_must_read_as_its_value(tmp_path: Path) -> None:
     src = tmp_path / "go.asb"
     src.write_bytes(GO_DOUBLES)
-    assert convert(str(src), str(tmp_path / "go.jsonl"), selection=Selection(keep_double_text=True)).ok
+    assert result_of(convert, str(src), str(tmp_path / "go.jsonl"), selection=Selection(keep_double_text=True)).ok
     text = (tmp_path / "go.jsonl").read_text().replace('"text":"1.234567e+06"', '"text":"1.5"')
     (tmp_path / "bad.jsonl").write_text(text)
-    result = convert(str(tmp_path / "bad.jsonl"), str(tmp_path / "bad.asb"))
+    result = result_of(convert, str(tmp_path / "bad.jsonl"), str(tmp_path / "bad.asb"))
     assert not result.ok
     assert "does not read as the value" in str(result.errors[0]) and result.errors[0].line == 2
     assert not (tmp_path / "bad.asb").exists()

@@ -7,9 +7,11 @@ from pathlib import Path
 import asbkit
 from asbkit import Layers, _codec
 from asbkit.cli import main
-from asbkit.commands import Selection, filter_backup, split_backup, validate
+from asbkit import Selection, validate
+from asbkit.transform import filter_backup, split_backup
 
 from .conftest import SAMPLE, write_into_fifo
+from .results import result_of
 
 
 def records_of(path: Path | str, layers: Layers | None = None) -> list[asbkit.Record]:
@@ -18,7 +20,7 @@ def records_of(path: Path | str, layers: Layers | None = None) -> list[asbkit.Re
 
 def test_filter_keeps_what_the_selection_keeps(tmp_path: Path) -> None:
     out = tmp_path / "f.asb"
-    result = filter_backup(str(SAMPLE), str(out), selection=Selection(sets=["demo"], bins=["age"]))
+    result = result_of(filter_backup, str(SAMPLE), str(out), selection=Selection(sets=["demo"], bins=["age"]))
     assert result.ok and (result.data.records, result.data.skipped) == (2, 1)
     recs = records_of(out)
     assert [r.set for r in recs] == ["demo", "demo"]
@@ -27,7 +29,7 @@ def test_filter_keeps_what_the_selection_keeps(tmp_path: Path) -> None:
 
 def test_filter_without_selection_is_identity(tmp_path: Path) -> None:
     out = tmp_path / "same.asb"
-    assert filter_backup(str(SAMPLE), str(out)).ok
+    assert result_of(filter_backup, str(SAMPLE), str(out)).ok
     assert out.read_bytes() == SAMPLE.read_bytes()
 
 
@@ -36,7 +38,7 @@ def test_split_parts_restore_on_their_own(tmp_path: Path) -> None:
     _codec.write_synthetic(str(src), 3_000_000, seed=9, zstd=True)
     layers = Layers(compress="zstd")
     original = records_of(src, layers)
-    result = split_backup(str(src), str(tmp_path / "parts"), layers, parts=3)
+    result = result_of(split_backup, str(src), str(tmp_path / "parts"), layers, parts=3)
     assert result.ok, result.errors
     outputs = [Path(p) for p in result.data.outputs]
     assert [p.name for p in outputs] == ["bench_00000.asb", "bench_00001.asb", "bench_00002.asb"]
@@ -46,7 +48,7 @@ def test_split_parts_restore_on_their_own(tmp_path: Path) -> None:
         recs = [e for e in reader if isinstance(e, asbkit.Record)]
         assert reader.header is not None and reader.header.namespace == "bench"
         assert reader.header.first_file == (p == outputs[0])
-        assert validate(str(p), layers, progress=False).ok
+        assert result_of(validate, str(p), layers).ok
         counts.append(len(recs))
     assert sum(counts) == len(original) and max(counts) - min(counts) <= 1
     joined = [r.digest for p in outputs for r in records_of(p, layers)]
@@ -54,12 +56,12 @@ def test_split_parts_restore_on_their_own(tmp_path: Path) -> None:
 
 
 def test_split_by_size_keeps_metadata_in_the_first(tmp_path: Path) -> None:
-    result = split_backup(str(SAMPLE), str(tmp_path / "s"), size_mb=0.0001)
+    result = result_of(split_backup, str(SAMPLE), str(tmp_path / "s"), size_mb=0.0001)
     assert result.ok
     first = list(asbkit.read_backup(result.data.outputs[0]))
     assert [type(e).__name__ for e in first][:3] == ["SecondaryIndex", "SecondaryIndex", "Udf"]
     assert sum(len(records_of(p)) for p in result.data.outputs) == 3
-    again = split_backup(str(SAMPLE), str(tmp_path / "s"), records=1)
+    again = result_of(split_backup, str(SAMPLE), str(tmp_path / "s"), records=1)
     assert not again.ok and "already holds" in str(again.errors[0])
 
 
@@ -71,7 +73,7 @@ def test_split_with_a_selection_cuts_between_kept_records(tmp_path: Path) -> Non
         for i, set_name in enumerate(["a", "a", "a", "a", "b", "b", "b"]):
             w.write(asbkit.Record(namespace="test", set=set_name, digest=bytes([i]) * 20, key=None,
                                   generation=1, void_time=0, bins=[asbkit.Bin("x", "I", i)]))
-    result = split_backup(str(src), str(tmp_path / "parts"), records=2, selection=Selection(sets=["a"]))
+    result = result_of(split_backup, str(src), str(tmp_path / "parts"), records=2, selection=Selection(sets=["a"]))
     assert result.ok, result.errors
     assert (result.data.records, result.data.skipped) == (4, 3)
     parts = [records_of(Path(p)) for p in result.data.outputs]
@@ -82,7 +84,7 @@ def test_split_with_a_selection_cuts_between_kept_records(tmp_path: Path) -> Non
 def test_failed_filter_leaves_nothing(tmp_path: Path) -> None:
     bad = tmp_path / "bad.asb"
     bad.write_bytes(SAMPLE.read_bytes()[:-3])
-    result = filter_backup(str(bad), str(tmp_path / "out.asb"))
+    result = result_of(filter_backup, str(bad), str(tmp_path / "out.asb"))
     assert not result.ok and result.errors[0].path == str(bad)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.asb"]
 
@@ -96,12 +98,12 @@ def test_filter_replaces_a_file_as_convert_does(tmp_path: Path) -> None:
     out = tmp_path / "out.asb"
     out.write_bytes(b"old")
     out.chmod(0o640)
-    assert filter_backup(str(SAMPLE), str(out)).ok
+    assert result_of(filter_backup, str(SAMPLE), str(out)).ok
     assert out.read_bytes() == SAMPLE.read_bytes()
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o640
     bad = tmp_path / "bad.asb"
     bad.write_bytes(SAMPLE.read_bytes()[:-3])
-    assert not filter_backup(str(bad), str(out)).ok
+    assert not result_of(filter_backup, str(bad), str(out)).ok
     assert out.read_bytes() == SAMPLE.read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.asb", "out.asb"]
 
@@ -111,12 +113,12 @@ def test_filter_writes_pipes_and_devices_in_place(tmp_path: Path) -> None:
     import stat
 
     fifo = tmp_path / "pipe.asb"
-    result, received = write_into_fifo(fifo, lambda path: filter_backup(str(SAMPLE), path))
+    result, received = write_into_fifo(fifo, lambda path: result_of(filter_backup, str(SAMPLE), path))
     assert result.ok, result.errors
     assert received == SAMPLE.read_bytes() and result.data.outputs == [str(fifo)]
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.asb"], "nothing staged"
-    assert filter_backup(str(SAMPLE), os.devnull).ok
+    assert result_of(filter_backup, str(SAMPLE), os.devnull).ok
     assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from asbkit import BackupWriter, Record, compute_digest, Key
-from asbkit.commands.validate import validate
-from asbkit.resume import write_manifest
+from asbkit import validate
+from asbkit.io.manifest import write_manifest
+from .results import result_of
 
 
 def _backup(d: Path, files: int = 3, per_file: int = 20) -> None:
@@ -37,14 +38,14 @@ def _backup(d: Path, files: int = 3, per_file: int = 20) -> None:
 
 
 def _kinds(d: Path) -> dict[str, int]:
-    r = validate(str(d), deep=True)
+    r = result_of(validate, str(d), deep=True)
     assert r.data.deep is not None and r.data.deep.manifests == [str(d / "test.manifest.json")]
     return {k: v for k, v in r.data.deep.finding_counts.items() if k.startswith("manifest")}
 
 
 def test_a_whole_backup_matches_its_manifest(tmp_path: Path) -> None:
     _backup(tmp_path / "b")
-    r = validate(str(tmp_path / "b"), deep=True)
+    r = result_of(validate, str(tmp_path / "b"), deep=True)
     assert r.ok and r.data.deep.manifests
 
 
@@ -76,5 +77,5 @@ def test_each_kind_of_damage_is_found(tmp_path: Path, damage: str, kind: str) ->
         (d / "test.manifest.json").write_text(json.dumps(m))
     found = _kinds(d)
     assert found.get(kind, 0) >= 1, found
-    r = validate(str(d), deep=True)
+    r = result_of(validate, str(d), deep=True)
     assert not r.ok and r.exit_code == 1

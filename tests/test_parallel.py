@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from asbkit import Bin, Header, Key, Record, _codec
-from asbkit.commands import Selection
-from asbkit.errors import AsbParseError
+from asbkit import Selection
+from asbkit import AsbParseError
 
 # Small pieces so that a few hundred kB make many of them.
 PIECES = [4096, 5003, 9000, 20000]

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from asbkit.cli import build_parser
-from asbkit.commands.restore import RestoreOptions, _nice, check_options, options_from
+from asbkit.cli.app import build_parser
+from asbkit import RestoreOptions
+from asbkit.cli.commands.restore import options_from, parse_nice
+from asbkit.restore.options import check_options
 
 
 def parse(*argv: str) -> RestoreOptions:
@@ -50,11 +52,11 @@ def test_refused_combinations(argv: list[str], words: str) -> None:
 
 
 def test_nice_takes_bandwidth_and_tps() -> None:
-    assert _nice("10,500") == (10, 500)
-    assert _nice("10") == (10, 0)
-    assert _nice(None) == (0, 0)
+    assert parse_nice("10,500") == (10, 500)
+    assert parse_nice("10") == (10, 0)
+    assert parse_nice(None) == (0, 0)
     with pytest.raises(ValueError, match="MiB/s,TPS"):
-        _nice("fast")
+        parse_nice("fast")
 
 
 def run_cli(*argv: str) -> subprocess.CompletedProcess[str]:
@@ -96,7 +98,7 @@ def test_a_wrong_layer_is_said_before_connecting(upstream_asb: Path) -> None:
 
 
 def test_verify_flags() -> None:
-    from asbkit.commands.verify import options_from as verify_options
+    from asbkit.cli.commands.verify import options_from as verify_options
 
     args = build_parser().parse_args(["verify", "bk.asb", "-n", "a,b", "-B", "x", "-t", "3", "--max-differences", "5"])
     _, o = verify_options(args)
@@ -108,13 +110,14 @@ def test_progress_logs_asrestore_s_lines_when_not_on_a_terminal(caplog: pytest.L
     import io
     import logging
 
-    from asbkit.progress import RestoreProgress
+    from asbkit import RestoreProgress
+    from asbkit.cli.display import RestoreDisplay
 
-    p = RestoreProgress(1000, enabled=False, stream=io.StringIO())
+    p = RestoreDisplay(enabled=False, stream=io.StringIO())
     p.LOG_EVERY = 0.0
     counters = dict(read=10, expired=1, skipped=2, err_ignored=0, inserted=4, updated=1, existed=1, fresher=1, failed=0, retries=3, raw_bytes=500)
     with caplog.at_level(logging.INFO, logger="asbkit.restore"):
-        p.update(counters)
+        p(RestoreProgress(counters, total_bytes=1000))
     lines = [r.getMessage() for r in caplog.records]
     assert "Expired 1 : skipped 2 : err_ignored 0 : inserted 5: failed 2 (existed 1 , fresher 1)" in lines
     assert any(line.startswith("50% complete, ~") for line in lines)
@@ -122,12 +125,12 @@ def test_progress_logs_asrestore_s_lines_when_not_on_a_terminal(caplog: pytest.L
 
 
 def test_stdin_with_a_size_parses_as_asrestore_takes_it() -> None:
-    from asbkit.cli import _join_stdin_sizes
-    from asbkit.restore_engine import input_files, stdin_size
+    from asbkit.cli.app import join_stdin_sizes
+    from asbkit.restore.options import input_files, stdin_size
 
-    assert _join_stdin_sizes(["restore", "-i", "-:123", "-n", "x"]) == ["restore", "-i-:123", "-n", "x"]
-    assert _join_stdin_sizes(["restore", "--input-file", "-:9"]) == ["restore", "--input-file=-:9"]
-    o = parse(*_join_stdin_sizes(["-i", "-:123"])[0:])
+    assert join_stdin_sizes(["restore", "-i", "-:123", "-n", "x"]) == ["restore", "-i-:123", "-n", "x"]
+    assert join_stdin_sizes(["restore", "--input-file", "-:9"]) == ["restore", "--input-file=-:9"]
+    o = parse(*join_stdin_sizes(["-i", "-:123"])[0:])
     assert o.input_file == "-:123" and input_files(o) == ["-"] and stdin_size(o.input_file) == 123
     assert stdin_size("-") == 0 and stdin_size("f.asb") is None
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from asbkit.cli import _with_config, build_parser, commands
-from asbkit.secret_agent import SecretAgent, SecretError, parse_reference
+from asbkit.cli.app import build_parser, commands, with_config
+from asbkit.cli.secret_agent import SecretAgent, SecretError, parse_reference
 
 from .secret_agent_server import SecretAgentServer
 from .tls_certs import make_pki
@@ -32,7 +32,7 @@ def agent() -> SecretAgentServer:
 def args_for(*argv: str) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(list(argv))
-    return _with_config(parser, args, list(argv), commands()[args.command])
+    return with_config(parser, args, list(argv), commands()[args.command])
 
 
 def test_references_name_resource_and_key() -> None:

@@ -11,16 +11,17 @@ import pytest
 import asbkit
 from asbkit import _codec
 from asbkit.cli import main
-from asbkit.commands import stats
+from asbkit import stats
 
 from .conftest import SAMPLE
+from .results import result_of
 
 
 def test_figures_match_the_records(tmp_path: Path) -> None:
     path = tmp_path / "s.asb"
     _codec.write_synthetic(str(path), 2_000_000, seed=5)
     records = [e for e in asbkit.read_backup(path) if isinstance(e, asbkit.Record)]
-    result = stats(str(path), progress=False)
+    result = result_of(stats, str(path))
     assert result.ok
     r = result.data
     assert r.records == len(records) and r.duplicate_digests == 0

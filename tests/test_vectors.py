@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 import asbkit
 from asbkit import AsbKeyError, AsbLayerError, AsbParseError, BackupWriter, Layers
 from asbkit import _codec
-from asbkit.keys import material_from_env, material_from_file
+from asbkit.io.keys import material_from_env, material_from_file
 
 from .conftest import SAMPLE, rewrite, vector
 

@@ -1,32 +1,48 @@
-"""asbkit: Aerospike backup (`.asb`) files, read and written by a Rust codec.
+"""asbkit: Aerospike backups (`.asb`) as a Python library, with a Rust codec and wire layer.
+
+The file side reads, writes, checks and converts backups; the cluster side backs up,
+restores and verifies against a live cluster. Every call takes typed options, returns a
+typed report and raises typed exceptions (each carrying the report so far as `.report`).
 
     import asbkit
-    for entity in asbkit.read_backup("backup_dir", asbkit.Layers(compress="zstd")):
-        if isinstance(entity, asbkit.Record):
-            ...
+
+    report = asbkit.backup("127.0.0.1:3000", namespace="test", directory="/backups/test")
+    asbkit.validate("/backups/test", deep=True)
+    asbkit.restore("10.0.0.2:3000", directory="/backups/test")
+    for entity in asbkit.read_backup("/backups/test"):
+        ...
 """
 
 from ._codec import Bin, Header, Key, Record, SecondaryIndex, Udf, __version__, compute_digest
-from .errors import AsbError, AsbKeyError, AsbLayerError, AsbParseError, AsbWriteError
-from .files import BackupReader, BackupWriter, read_backup
-from .layers import Layers
+from .backup import BackupFile, BackupOptions, BackupReport, Estimate, backup
+from .check import DeepReport, Finding, InspectReport, StatsReport, ValidateReport, inspect, stats, validate
+from .cluster import ClusterConfig, TlsOptions
+from .control import BackupProgress, Cancel, RestoreProgress
+from .errors import (
+    AsbClusterError, AsbError, AsbKeyError, AsbLayerError, AsbParseError, AsbWriteError, AuthFailed, BackupFailed,
+    BackupOutputFailed, BadInput, BadOption, ClusterUnreachable, InputUnreadable, Interrupted, NamespaceNotFound,
+    OutputExists, PermissionDenied, RecordsFailed, RestoreFailed,
+)
+from .io import BackupReader, BackupWriter, Layers, read_backup
+from .restore import Difference, Failure, RestoreOptions, RestoreReport, VerifyReport, restore, verify
+from .transform import ConvertReport, FilterReport, Selection, convert
+from .transform import filter_backup as filter  # noqa: A004 (asbkit.filter, as the command is named)
+from .transform import split_backup as split
 
 __all__ = [
     "__version__",
-    "AsbError",
-    "AsbKeyError",
-    "AsbLayerError",
-    "AsbParseError",
-    "AsbWriteError",
-    "BackupReader",
-    "BackupWriter",
-    "Bin",
-    "Header",
-    "Key",
-    "Layers",
-    "Record",
-    "SecondaryIndex",
-    "Udf",
-    "compute_digest",
-    "read_backup",
+    # file side
+    "BackupReader", "BackupWriter", "Bin", "Header", "Key", "Layers", "Record", "SecondaryIndex", "Udf",
+    "compute_digest", "read_backup",
+    "validate", "inspect", "stats", "ValidateReport", "DeepReport", "Finding", "InspectReport", "StatsReport",
+    "convert", "filter", "split", "Selection", "ConvertReport", "FilterReport",
+    # cluster side
+    "ClusterConfig", "TlsOptions", "Cancel", "BackupProgress", "RestoreProgress",
+    "backup", "BackupOptions", "BackupReport", "BackupFile", "Estimate",
+    "restore", "verify", "RestoreOptions", "RestoreReport", "Failure", "VerifyReport", "Difference",
+    # errors
+    "AsbError", "AsbParseError", "AsbLayerError", "AsbKeyError", "AsbWriteError", "AsbClusterError",
+    "ClusterUnreachable", "AuthFailed", "PermissionDenied", "NamespaceNotFound", "BadOption", "BadInput",
+    "InputUnreadable", "OutputExists", "Interrupted", "RecordsFailed", "BackupFailed", "BackupOutputFailed",
+    "RestoreFailed",
 ]

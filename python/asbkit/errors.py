@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 
 class AsbError(ValueError):
-    """A backup could not be read or written. Carries where, when known."""
+    """A backup could not be read or written. Carries where, when known, and (raised by a
+    library call) what was done before it as `report`."""
 
     code = "asb_error"
+    report: object | None = None
 
     def __init__(
         self,
@@ -204,3 +208,13 @@ class RecordsFailed(RestoreFailed):
     """Some records could not be written (or read back) after the retries."""
 
     code = "records_failed"
+
+
+E = TypeVar("E", bound=BaseException)
+
+
+def with_report(exc: E, report: object) -> E:
+    """`exc` carrying `report` (what was done before it) as `exc.report`: every error a
+    library call raises carries one, OSError included."""
+    exc.report = report  # type: ignore[attr-defined]
+    return exc

@@ -1,0 +1,277 @@
+"""The jobs of a backup and their retries.
+
+`plan_jobs` cuts the partitions to read into jobs, as asbackup does (`-X`, `-D`, `-l`,
+`--parallel`); `JobRunner.run` runs one job on its own thread. A job reads each partition
+from the node that holds it now: its master (on a first try with `--prefer-racks`, a
+replica on a preferred rack), its partitions grouped by node. The Rust wire layer writes
+the records into the output and commits how far each partition got (last digest, records)
+into the checkpoint; records received before an error stay written and committed.
+
+Nodes leave and partitions migrate while a backup runs: after a retryable error, or with
+partitions that have no master, the job reads the partition map again and retries the
+unfinished partitions from their current masters, each strictly after its last committed
+digest: no record twice, none skipped.
+A round that reads nothing counts against `--max-retries`; one that reads anything resets
+the count, so node losses cost tries only while nothing can be read.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .. import _codec
+from ..cluster.client import Cluster, Node, parse_hosts
+from ..cluster.partitions import N_PARTITIONS, PartitionRange, after_digest_range, jobs_for, parse_partition_list
+from ..errors import BackupFailed, BackupOutputFailed, BadOption, cluster_error
+
+from .options import BackupOptions
+
+log = logging.getLogger("asbkit.backup")
+
+
+@dataclass
+class ScanJob:
+    number: int
+    pids: list[int]
+    #: --max-records share (0: none).
+    quota: int = 0
+
+
+def plan_jobs(cluster: Cluster, o: BackupOptions) -> tuple[list[ScanJob], dict[int, bytes]]:
+    """The jobs and the digests some partitions start after."""
+    after: dict[int, bytes] = {}
+    if o.node_list:
+        wanted = {(h[0], h[1]) for h in parse_hosts(o.node_list)}
+        masters = cluster.stable_partition_masters(o.namespace, timeout=10)
+        pids = sorted(p for p, n in masters.items() if (n.address, n.port) in wanted)
+        known = {(n.address, n.port) for n in cluster.nodes()}
+        missing = wanted - known
+        if missing:
+            raise BadOption(f"-l/--node-list: {', '.join(f'{h}:{p}' for h, p in sorted(missing))} is not a node of the cluster")
+        parallel = o.parallel or 16
+        n = max(1, min(parallel, len(pids)))
+        chunks = [pids[len(pids) * i // n : len(pids) * (i + 1) // n] for i in range(n)]
+        jobs = [ScanJob(i, c) for i, c in enumerate(chunks) if c]
+    else:
+        if o.partition_list:
+            ranges = parse_partition_list(o.partition_list)
+        elif o.after_digest:
+            ranges = [after_digest_range(o.after_digest)]
+        else:
+            ranges = [PartitionRange(0, N_PARTITIONS)]
+        for r in ranges:
+            if r.after is not None:
+                after[r.begin] = r.after
+        jobs = [ScanJob(i, r.pids) for i, r in enumerate(jobs_for(ranges, o.parallel or 1))]
+    if o.max_records:
+        share = -(-o.max_records // len(jobs))
+        for j in jobs:
+            j.quota = share
+    return jobs, after
+
+
+class JobRunner:
+    """Runs the jobs of one backup (`run`, from any thread) into one output and checkpoint."""
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        o: BackupOptions,
+        output: Any,
+        ckpt: Any,
+        filter_exp: bytes | None,
+        first_file_job: bool,
+        rps: int = 0,
+    ) -> None:
+        self.cluster = cluster
+        self.o = o
+        self.output = output
+        self.ckpt = ckpt
+        self.filter_exp = filter_exp
+        self.first_file_job = first_file_job
+        #: Records per second for each job (-L shared among the jobs; 0: no limit).
+        self.rps = rps
+        #: Index and UDF definitions, written by job 0 into the first file.
+        self.metadata: list[Any] = []
+        self._map_lock = threading.Lock()
+        self._readers: dict[int, Node] = {}
+        self._map_time = 0.0
+
+    def readers(self, refresh: bool = False) -> dict[int, Node]:
+        """Where to read each partition: the preferred racks' replicas on a first try
+        (--prefer-racks), masters on retries."""
+        with self._map_lock:
+            if refresh or not self._readers or time.monotonic() - self._map_time > 5:
+                racks = self.cluster.config.prefer_racks if not refresh else []
+                self._readers = self.cluster.partition_readers(self.o.namespace, racks)
+                self._map_time = time.monotonic()
+            return self._readers
+
+    def _scan_node(self, node: Node, pids: list[int], out_job: Any, quota: int) -> dict[str, Any]:
+        o = self.o
+        log.debug("scanning %s on node %s (%s)", describe_pids(pids), node.name, node.addr)
+        return _codec.scan_partitions(
+            self.output, out_job, self.ckpt, node.addr, o.namespace, pids,
+            set=o.sets[0] if len(o.sets) == 1 else None,
+            bins=o.bin_list or None,
+            no_bins=o.no_bins,
+            max_records=quota,
+            records_per_second=self.rps,
+            socket_timeout_ms=self.cluster.config.socket_timeout_ms,
+            total_timeout_ms=self.cluster.config.total_timeout_ms,
+            connect_timeout_ms=self.cluster.config.connect_timeout_ms,
+            filter_exp=self.filter_exp,
+            compact=o.compact,
+            commit_seconds=o.checkpoint_seconds,
+            **self.cluster.wire_auth(),
+        )
+
+    def _scan_nodes(self, groups: list[tuple[Node, list[int]]], out_job: Any, quotas: list[int]) -> list[dict[str, Any]]:
+        """Scans every node's partitions at once, as the C client does: the first node into
+        the job's file, the others each into a file of their own (parked or new)."""
+        if not groups:
+            return []  # no partition has a reader now: the round reads nothing
+        if len(groups) == 1:
+            node, pids = groups[0]
+            return [self._scan_node(node, pids, out_job, quotas[0])]
+        from concurrent.futures import ThreadPoolExecutor
+
+        files = [out_job] + [self.output.job() for _ in groups[1:]]
+        try:
+            with ThreadPoolExecutor(len(groups), thread_name_prefix="node") as pool:
+                futures = [pool.submit(self._scan_node, node, pids, f, q) for (node, pids), f, q in zip(groups, files, quotas)]
+                return [f.result() for f in futures]
+        finally:
+            for f in files[1:]:
+                f.release(self.output)
+
+    def run(self, job: ScanJob) -> bool:
+        """Runs one job; whether it read all it had to (False: stopped by a request)."""
+        out_job = self.output.job(first_file=self.first_file_job and job.number == 0)
+        try:
+            if self.first_file_job and job.number == 0:
+                for entity in self.metadata:
+                    out_job.write(self.output, entity)
+            if self.o.no_records:
+                return True
+            desc = job_description(job.pids)
+            log.info("Starting backup for %s", desc)
+            finished, records, size = self._read(job, out_job)
+            per = size // records if records else 0
+            if finished:
+                log.info("Completed backup for %s, records: %d, size: %d (~%d B/rec)", desc, records, size, per)
+            else:
+                log.info("Backup of %s interrupted, records: %d, size: %d (~%d B/rec)", desc, records, size, per)
+            return finished
+        finally:
+            out_job.release(self.output)
+
+    def _read(self, job: ScanJob, out_job: Any) -> tuple[bool, int, int]:
+        """Reads the job's partitions until done, stopped, or out of retries: (finished,
+        records, text bytes)."""
+        o = self.o
+        pending = [p for p in job.pids if not self.ckpt.partition(p)[2]]
+        fruitless = 0
+        taken = size = 0
+        refresh = False
+        last_error: dict[str, Any] | None = None
+        while pending:
+            if self.ckpt.cancelled():
+                return False, taken, size
+            readers = self.readers(refresh)
+            by_node: dict[Node, list[int]] = {}
+            for pid in pending:
+                node = readers.get(pid)
+                if node is not None:
+                    by_node.setdefault(node, []).append(pid)
+            groups = list(by_node.items())
+            shares = [0] * len(groups)
+            if job.quota:
+                left = job.quota - taken
+                if left <= 0:
+                    return True, taken, size
+                shares = [-(-left // max(1, len(groups)))] * len(groups)
+            results = self._scan_nodes(groups, out_job, shares)
+            for (node, pids), res in zip(groups, results):
+                taken += res["records"]
+                size += res["bytes"]
+                err = res["error"]
+                if err is None:
+                    continue
+                if err["kind"] == "cancelled":
+                    return False, taken, size
+                where = describe_pids(pids)
+                if err["kind"] == "output":
+                    raise BackupOutputFailed(error_text(err))
+                if not err["retryable"]:
+                    raise cluster_error(f"{error_text(err)} (reading {where})", err.get("node"), err.get("code"))
+                last_error = err
+                log.info("retrying %s: %s", where, error_text(err))
+            if job.quota and taken >= job.quota:
+                return True, taken, size
+            pending = [p for p in pending if not self.ckpt.partition(p)[2]]
+            if not pending:
+                break
+            # Progress resets the count: a node lost mid-scan costs tries only while
+            # nothing can be read. This job's own records: other jobs reading says
+            # nothing about these partitions.
+            fruitless = 0 if any(res["records"] for res in results) else fruitless + 1
+            if fruitless > o.max_retries:
+                reason = error_text(last_error) if last_error else "no node masters them (the cluster is changing, or a node is down)"
+                raise BackupFailed(
+                    f"{describe_pids(pending)} could not be read after {o.max_retries} retries: {reason}; "
+                    "the backup state is saved, continue with -c/--continue once the cluster is whole"
+                )
+            delay = max(o.sleep_between_retries / 1000, min(0.25 * 2 ** (fruitless - 1), 2.0)) if fruitless else 0.05
+            if not self._pause(delay):
+                return False, taken, size
+            refresh = True
+        return True, taken, size
+
+    def _pause(self, seconds: float) -> bool:
+        """Sleeps between tries, waking for a stop request; False when one came."""
+        until = time.monotonic() + seconds
+        while not self.ckpt.cancelled():
+            left = until - time.monotonic()
+            if left <= 0:
+                return True
+            time.sleep(min(left, 0.05))
+        return False
+
+
+def job_description(pids: list[int]) -> str:
+    """A job's partitions as asbackup names them in its log: `partition 7`, `4096
+    partitions from 0 to 4095`, else as describe_pids lists them."""
+    if len(pids) == 1:
+        return f"partition {pids[0]}"
+    if pids == list(range(pids[0], pids[0] + len(pids))):
+        return f"{len(pids)} partitions from {pids[0]} to {pids[-1]}"
+    return describe_pids(pids)
+
+
+def describe_pids(pids: list[int]) -> str:
+    """`partition 7`, or `partitions 0-99, 200 (101 in all)` (the first eight ranges)."""
+    if len(pids) == 1:
+        return f"partition {pids[0]}"
+    ranges = []
+    start = prev = pids[0]
+    for p in pids[1:] + [None]:  # type: ignore[list-item]
+        if p is not None and p == prev + 1:
+            prev = p
+            continue
+        ranges.append(f"{start}" if start == prev else f"{start}-{prev}")
+        if p is not None:
+            start = prev = p
+    shown = ", ".join(ranges[:8]) + (", …" if len(ranges) > 8 else "")
+    return f"partitions {shown} ({len(pids)} in all)"
+
+
+def error_text(err: dict[str, Any]) -> str:
+    """A wire error's message, with its node unless the message names it."""
+    node = err.get("node")
+    msg = err["message"]
+    return f"node {node}: {msg}" if node and node not in msg else msg

@@ -1,0 +1,45 @@
+"""What a backup reports: its files, counts and where it stands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .estimate import Estimate
+
+
+@dataclass
+class BackupFile:
+    name: str
+    records: int
+    bytes: int
+    sha256: str | None
+
+
+@dataclass
+class BackupReport:
+    namespace: str
+    records: int = 0
+    bytes: int = 0
+    text_bytes: int = 0
+    indexes: int = 0
+    udfs: int = 0
+    files: list[BackupFile] = field(default_factory=list)
+    duration_seconds: float = 0.0
+    server_version: str | None = None
+    manifest: str | None = None
+    #: Written when the backup stopped before its end: continue with `--continue` it.
+    state_file: str | None = None
+    interrupted: bool = False
+    estimate: Estimate | None = None
+
+    def started(self) -> bool:
+        """Whether the backup wrote anything (else only its error is said)."""
+        return bool(self.files or self.records)
+
+    def summary_line(self) -> str:
+        """asbackup's own last line, which scripts parse."""
+        per = self.bytes // self.records if self.records else 0
+        return (
+            f"Backed up {self.records} record(s), {self.indexes} secondary index(es), "
+            f"{self.udfs} UDF file(s), {self.bytes} byte(s) in total (~{per} B/rec)"
+        )

@@ -1,0 +1,54 @@
+"""`asbkit stats`: what the data in a backup looks like, per set and per bin."""
+
+from __future__ import annotations
+
+import argparse
+
+from ...check.stats import StatsReport, TtlSummary, stats
+from ...io.layers import Layers
+from ..envelope import CommandResult, outcome
+from ..flags import Command, FlagBuilder, add_input_arguments, add_output_options, layers_from, mib, plural, progress_from, sources_from
+from ._tables import set_table, type_counts
+from .validate import progress_bar
+
+HELP = "statistics: per set and bin, value sizes, TTLs by month, duplicate digests"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_input_arguments(p)
+    FlagBuilder(p, "stats").declared(Layers)
+    add_output_options(p)
+
+
+def run(args: argparse.Namespace) -> CommandResult[StatsReport]:
+    layers, sources = layers_from(args, "stats"), sources_from(args)
+    bar = progress_bar(sources, progress_from(args))
+    empty = StatsReport(layers.describe(), 0, 0, 0, [], [], TtlSummary(0, 0), None, 0, [])
+    try:
+        return outcome("stats", lambda: stats(sources, layers, on_progress=bar.update), empty)
+    finally:
+        bar.close()
+
+
+def render(result: CommandResult[StatsReport]) -> str:
+    r = result.data
+    out = [f"{plural(r.files, 'file')}, {plural(r.records, 'record')}, {mib(r.text_bytes)} of text ({r.layers})"]
+    if r.sets:
+        out += ["", *set_table(r.sets)]
+    if r.bins:
+        width = max(max(len(b.name) for b in r.bins), 3)
+        out += ["", f"  {'bin':<{width}}  {'count':>12}  {'size min/median/max':>24}  types"]
+        for b in r.bins:
+            sizes = f"{b.size_min:,}/{b.size_median:,}/{b.size_max:,}"
+            out.append(f"  {b.name:<{width}}  {b.count:>12,}  {sizes:>24}  {type_counts(b.types)}")
+    t = r.ttl
+    out += ["", f"TTL: {t.never_expire:,} never expire, {t.expired_now:,} already expired"]
+    out += [f"  {month}  {n:>12,}" for month, n in t.by_month.items()]
+    if r.generation:
+        out.append(f"Generation: {r.generation.min:,} to {r.generation.max:,}")
+    out.append(f"Duplicate digests: {r.duplicate_digests:,}")
+    out += [f"  {d}" for d in r.duplicates]
+    return "\n".join(out)
+
+
+COMMANDS = (Command("stats", HELP, add_arguments, run, render, description=HELP),)

@@ -1,0 +1,79 @@
+"""`asbkit validate`: parse everything, count, and locate the first error."""
+
+from __future__ import annotations
+
+import argparse
+
+from ...check.validate import ValidateReport, validate
+from ...io.files import expand_sources, total_size
+from ..display import Progress
+from ..envelope import CommandResult, outcome
+from ..flags import (
+    Command, FlagBuilder, add_input_arguments, add_output_options, layers_from, mib, plural, progress_from, sources_from,
+)
+from ...io.layers import Layers
+
+HELP = "parse a backup completely; print counts or the first error, located"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_input_arguments(p)
+    FlagBuilder(p, "validate").declared(Layers)
+    add_output_options(p)
+    p.add_argument("--deep", action="store_true", help="also recompute digests from set and key, check the namespace, find duplicate digests")
+    p.add_argument("--max-errors", type=int, default=100, metavar="N", help="with --deep, go on after syntax errors and list up to N findings (default 100; 1 stops at the first error)")
+
+
+def progress_bar(sources: object, enabled: bool | None) -> Progress:
+    """A bar over the inputs' bytes (none for a stream)."""
+    try:
+        total = total_size(expand_sources(sources))  # type: ignore[arg-type]
+    except (OSError, ValueError):
+        total = None
+    return Progress(total, enabled=enabled)
+
+
+def run(args: argparse.Namespace) -> CommandResult[ValidateReport]:
+    layers, sources = layers_from(args, "validate"), sources_from(args)
+    bar = progress_bar(sources, progress_from(args))
+    empty = ValidateReport(layers.describe(), [], 0, 0, 0, 0, 0)
+    try:
+        return outcome(
+            "validate", lambda: validate(sources, layers, deep=args.deep, max_errors=args.max_errors, on_progress=bar.update),
+            empty, findings=lambda r: r.findings,
+        )
+    finally:
+        bar.close()
+
+
+def render(result: CommandResult[ValidateReport]) -> str:
+    r = result.data
+    lines = []
+    for f in r.files if len(r.files) > 1 else []:
+        lines.append(f"  {f.path}: {plural(f.records, 'record')}, {mib(f.text_bytes)}")
+    summary = (
+        f"{plural(len(r.files), 'file')}, {plural(r.records, 'record')}, "
+        f"{plural(r.indexes, 'index')}".replace("indexs", "indexes")
+        + f", {plural(r.udfs, 'UDF')}, {mib(r.text_bytes)} of text"
+        + (f" ({mib(r.raw_bytes)} on disk, {r.layers})" if r.layers != "plain" else "")
+    )
+    d = r.deep
+    if d is not None:
+        lines.append(f"deep: {d.keys_checked:,} digests recomputed from their keys, duplicates checked")
+        for m in d.manifests or []:
+            lines.append(f"  checked against the manifest {m} (sizes, SHA-256, records, first and last digests)")
+        lines += [f"  note: {n}" for n in d.notes]
+        for kind, n in d.finding_counts.items():
+            lines.append(f"  {n:,} {kind.replace('_', ' ')}")
+        for f in d.findings:
+            where = f.path + (f":{f.line}:{f.column} (byte {f.offset})" if f.line is not None else "")
+            lines.append(f"  {where}: {f.message}")
+    if result.errors:
+        prefix = "read before the error: "
+    else:
+        prefix = "valid: " if result.ok else "parsed, with findings: "
+    lines.append(prefix + summary)
+    return "\n".join(lines)
+
+
+COMMANDS = (Command("validate", HELP, add_arguments, run, render, description=HELP),)

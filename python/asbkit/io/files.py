@@ -1,0 +1,135 @@
+"""Reading and writing backups: files, directories of `*.asb` files, stdin/stdout."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Union
+
+from .. import _codec
+from .._codec import Header, Record, SecondaryIndex, Udf
+from ..errors import AsbError
+from .layers import Layers
+
+Entity = Union[Record, SecondaryIndex, Udf]
+Source = Union[str, os.PathLike[str], IO[bytes]]
+
+
+def expand_sources(sources: Source | list[Source]) -> list[Source]:
+    """Files as given, directories as their `*.asb` files (sorted), `-` as stdin."""
+    items = sources if isinstance(sources, list) else [sources]
+    out: list[Source] = []
+    for item in items:
+        if isinstance(item, (str, os.PathLike)) and str(item) != "-" and Path(item).is_dir():
+            files = _codec.list_backup_files(str(item))
+            if not files:
+                raise AsbError("the directory holds no .asb files", path=str(item))
+            out.extend(str(f) for f in files)
+        elif isinstance(item, (str, os.PathLike)):
+            out.append(str(item))
+        else:
+            out.append(item)
+    return out
+
+
+def total_size(sources: list[Source]) -> int | None:
+    """Bytes of all the files, or None when one is a stream or cannot be sized."""
+    total = 0
+    for s in sources:
+        if not isinstance(s, (str, os.PathLike)) or str(s) == "-":
+            return None
+        try:
+            total += os.path.getsize(s)
+        except OSError:
+            return None
+    return total
+
+
+class BackupReader:
+    """Iterates the entities (indexes, UDFs, records) of one or more backup files.
+
+    `header` is the header of the file being read; `path` its name.
+    """
+
+    def __init__(self, sources: Source | list[Source], layers: Layers | None = None) -> None:
+        self._sources = expand_sources(sources)
+        self._args = (layers or Layers()).codec_args()
+        self.header: Header | None = None
+        self.path: str | None = None
+
+    def files(self) -> Iterator[_codec.Reader]:
+        """One codec reader per file, opened in turn."""
+        for source in self._sources:
+            reader = _codec.Reader(source, **self._args)
+            self.header = reader.header
+            self.path = source if isinstance(source, str) else getattr(source, "name", None)
+            yield reader
+
+    def __iter__(self) -> Iterator[Entity]:
+        for reader in self.files():
+            yield from reader
+
+
+def read_backup(sources: Source | list[Source], layers: Layers | None = None) -> BackupReader:
+    return BackupReader(sources, layers)
+
+
+class BackupWriter:
+    """Writes one backup file in C asbackup's exact form.
+
+    A path is written under a temporary name and renamed when closed without error, so a
+    failed write never leaves a file that looks complete. `-` writes to stdout.
+    """
+
+    def __init__(
+        self,
+        dest: str | os.PathLike[str] | IO[bytes],
+        namespace: str,
+        *,
+        first_file: bool = True,
+        layers: Layers | None = None,
+        header: Header | None = None,
+    ) -> None:
+        layers = layers or Layers()
+        self._final: Path | None = None
+        target: object = dest
+        self._tmp: Path | None = None
+        if isinstance(dest, (str, os.PathLike)) and str(dest) != "-":
+            target, tmp = _codec.stage_output(dest)
+            if tmp is not None:
+                self._final, self._tmp = Path(dest), Path(tmp)
+        elif isinstance(dest, (str, os.PathLike)):
+            target = "-"
+        header = header or Header(namespace, first_file)
+        args = layers.codec_args()
+        self._writer = _codec.Writer(target, header, level=layers.compression_level, **args)
+
+    def write(self, entity: Entity) -> None:
+        self._writer.write(entity)
+
+    @property
+    def text_bytes(self) -> int:
+        return self._writer.text_bytes
+
+    def close(self) -> None:
+        self._writer.close()
+        if self._final is not None and self._tmp is not None:
+            os.replace(self._tmp, self._final)
+
+    def abort(self) -> None:
+        """Drops a partly written file."""
+        try:
+            self._writer.close()
+        finally:
+            if self._tmp is not None:
+                self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> BackupWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()

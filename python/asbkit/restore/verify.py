@@ -1,0 +1,123 @@
+"""Verify: does the cluster hold what the backup holds? Every record of the
+backup is read back by digest (batch reads over the Rust wire layer, raw particles) and its
+bins compared byte for byte with the backup's: lists and maps as the server's msgpack,
+GeoJSON as its text. Reads the same inputs, layers, namespace map and filters as `restore`,
+so it checks a restore made with them."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import dataclasses
+from collections.abc import Callable
+
+from ..cluster.client import Cluster, ClusterConfig, Hosts
+from ..control import Cancel, RestoreProgress
+from ..errors import AsbError, BadOption, Interrupted, RecordsFailed, refined, with_report
+from .driver import RestoreDriver
+from .options import RestoreOptions, prepare
+
+log = logging.getLogger("asbkit.verify")
+
+
+@dataclass
+class Difference:
+    digest: str
+    what: str
+    set: str | None = None
+    #: The user key as --key takes it (S:text, I:number, B:base64), when the record has one.
+    key: str | None = None
+
+    def where(self) -> str:
+        """`digest (set s1, key S:user-5)`."""
+        named = [f"set {self.set}"] if self.set else []
+        named += [f"key {self.key}"] if self.key else []
+        return self.digest + (f" ({', '.join(named)})" if named else "")
+
+
+@dataclass
+class VerifyReport:
+    server_version: str | None = None
+    namespace: str | None = None
+    files: list[str] = field(default_factory=list)
+    records_read: int = 0
+    same: int = 0
+    missing: int = 0
+    different: int = 0
+    expired: int = 0
+    skipped: int = 0
+    #: Records that could not be read back (after --max-retries).
+    unreadable: int = 0
+    retries: int = 0
+    duration_seconds: float = 0.0
+    #: The first records missing or different, with how.
+    differences: list[Difference] = field(default_factory=list)
+
+    @property
+    def findings(self) -> int:
+        """Records missing or different: the cluster does not hold the backup."""
+        return self.missing + self.different
+
+
+def verify(
+    cluster: ClusterConfig | Hosts,
+    options: RestoreOptions | None = None,
+    *,
+    max_differences: int = 20,
+    on_progress: Callable[[RestoreProgress], None] | None = None,
+    cancel: Cancel | None = None,
+    **option_values: Any,
+) -> VerifyReport:
+    """Compares the cluster with a backup (read with the options a restore of it took);
+    the report counts records the same, missing and different (`report.findings`: the
+    cluster does not hold the backup), with the first `max_differences` of them.
+
+    Raises, with the report so far as `.report`, when it cannot finish: the options, the
+    inputs, the cluster, a stop request (Interrupted), records that could not be read back
+    (RecordsFailed)."""
+    config = cluster if isinstance(cluster, ClusterConfig) else ClusterConfig(hosts=cluster)
+    o = dataclasses.replace(options, **option_values) if options is not None else RestoreOptions(**option_values)
+    report = VerifyReport()
+    started = time.monotonic()
+    try:
+        try:
+            files, namespaces = prepare(o, report)
+        except ValueError as exc:
+            if isinstance(exc, AsbError):
+                raise
+            raise BadOption(str(exc)) from None
+        connected = Cluster(config)
+        try:
+            run = RestoreDriver(connected, o, files, namespaces, report, verify=True)
+            run.drive(on_progress, cancel)
+        finally:
+            connected.close()
+    except (AsbError, OSError) as exc:
+        raise with_report(exc, report) from None
+    c = run.rust.counters()
+    report.namespace = run.namespace
+    report.records_read, report.same, report.missing, report.different = c["read"], c["same"], c["missing"], c["different"]
+    report.expired, report.skipped, report.unreadable, report.retries = c["expired"], c["skipped"], c["failed"], c["retries"]
+    report.differences = [
+        Difference(base64.b64encode(d).decode(), msg, set_name, key) for d, set_name, key, _code, msg, _ in run.rust.failures()[:max_differences]
+    ]
+    report.duration_seconds = time.monotonic() - started
+    errors: list[AsbError] = []
+    fatal = run.rust.fatal()
+    if fatal is not None:
+        errors.append(refined(fatal))
+    if run.error is not None:
+        errors.append(run.error)
+    if run.interrupted and not errors:
+        errors.append(Interrupted("the verify was interrupted"))
+    if report.unreadable and not errors:
+        errors.append(RecordsFailed(f"{report.unreadable} record(s) could not be read back after {o.max_retries} retries"))
+    if errors:
+        first = with_report(errors[0], report)
+        first.also = errors[1:]  # type: ignore[attr-defined]
+        raise first
+    return report

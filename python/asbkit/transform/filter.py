@@ -1,0 +1,101 @@
+"""Filter (asb to asb through asrestore's filters) and split (one backup into files that
+restore on their own)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import _codec
+from ..errors import AsbError, with_report
+from ..io.files import Source, expand_sources
+from ..io.layers import Layers
+from .selection import Selection
+
+OnBytes = Callable[[int], None]
+
+
+@dataclass
+class FilterReport:
+    source: str
+    dest: str
+    layers: str
+    records: int = 0
+    skipped: int = 0
+    indexes: int = 0
+    udfs: int = 0
+    #: The files written.
+    outputs: list[str] = field(default_factory=list)
+
+
+def _copy(
+    source: Source, dest: str, layers: Layers, selection: Selection, on_progress: OnBytes | None, **split: object
+) -> FilterReport:
+    report = FilterReport(str(source), dest, layers.describe())
+    try:
+        files = expand_sources(source)
+        counts, outputs = _codec.asb_to_asb(
+            files, dest, level=layers.compression_level, progress=on_progress,
+            **split, **layers.codec_args(), **selection.codec_args()
+        )
+    except (AsbError, OSError) as exc:
+        raise with_report(exc, report) from None
+    except ValueError as exc:
+        raise with_report(AsbError(str(exc)), report) from None
+    report.records, report.skipped = counts["records"], counts["skipped"]
+    report.indexes, report.udfs = counts["indexes"], counts["udfs"]
+    # A pipe, a device or `-` is written in place: not among the renamed files.
+    report.outputs = [str(p) for p in outputs] or ([dest] if not split else [])
+    return report
+
+
+def filter_backup(
+    source: Source,
+    dest: str,
+    layers: Layers | None = None,
+    *,
+    selection: Selection | None = None,
+    on_progress: OnBytes | None = None,
+) -> FilterReport:
+    """Copies a backup (file, directory or stdin) into one `.asb` file (or `-`), keeping what
+    the selection keeps. The output is written whole or not at all."""
+    return _copy(source, dest, layers or Layers(), selection or Selection(), on_progress)
+
+
+def split_backup(
+    source: Source,
+    dest_dir: str,
+    layers: Layers | None = None,
+    *,
+    parts: int | None = None,
+    records: int | None = None,
+    size_mb: float | None = None,
+    prefix: str | None = None,
+    selection: Selection | None = None,
+    on_progress: OnBytes | None = None,
+) -> FilterReport:
+    """Splits a backup into files of about equal record count (`parts` or `records` per
+    file) or size (`size_mb` of text per file), each restorable on its own: every file has
+    the header, the first keeps the indexes and UDFs. Cuts fall between records."""
+    layers = layers or Layers()
+    empty = FilterReport(str(source), dest_dir, layers.describe())
+    if sum(x is not None for x in (parts, records, size_mb)) != 1:
+        raise with_report(AsbError("give one of --parts, --records, --size"), empty)
+    out = Path(dest_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if any(out.glob("*.asb")):
+        raise with_report(AsbError("the directory already holds .asb files", path=dest_dir), empty)
+    if parts is not None:
+        scanner = _codec.Scanner()
+        try:
+            for f in expand_sources(source):
+                scanner.scan(f, **layers.codec_args())
+        except (AsbError, OSError) as exc:
+            raise with_report(exc, empty) from None
+        records = max(1, math.ceil(scanner.result()["records"] / max(parts, 1)))
+    split = {"split_records": records} if records is not None else {"split_bytes": int((size_mb or 0) * 2**20)}
+    return _copy(source, dest_dir, layers, selection or Selection(), on_progress, prefix=prefix, **split)
+
+
