@@ -1,25 +1,17 @@
+"""Fixtures shared by every test: the upstream vectors, and the test servers (found through
+ASBKIT_TEST_HOST, a one-node server, and ASBKIT_TEST_CLUSTER, a seed of three nodes;
+without them the tests that need them skip, saying why)."""
+
 from __future__ import annotations
 
-import io
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Callable, TypeVar, Union
+from typing import Any
 
 import pytest
 
-from asbkit import Layers, _codec
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "vectors"
-SAMPLE = ROOT / "examples" / "sample.asb"
-
-T = TypeVar("T")
-
-
-def vector(rel: str) -> Path:
-    path = SHARED / rel
-    if not path.exists():
-        raise FileNotFoundError(f"test vector {path} is missing: the repo expects ../shared beside it")
-    return path
+from .helpers.cluster_data import CLUSTER, HOST, client_for
+from .helpers.files import vector
 
 
 @pytest.fixture
@@ -37,29 +29,21 @@ def test_key() -> Path:
     return vector("tools-backup/test/test_key.pem")
 
 
-def rewrite(source: Union[Path, str, IO[bytes]], layers: Layers | None = None) -> bytes:
-    """Reads every entity of a backup and writes it back as plain text."""
-    src = str(source) if isinstance(source, (Path, str)) else source
-    reader = _codec.Reader(src, **(layers or Layers()).codec_args())
-    out = io.BytesIO()
-    writer = _codec.Writer(out, reader.header)
-    for entity in reader:
-        writer.write(entity)
-    writer.close()
-    return out.getvalue()
+@pytest.fixture(scope="session")
+def host_client() -> Iterator[Any]:
+    """The official client on the one-node test server."""
+    if not HOST:
+        pytest.skip("set ASBKIT_TEST_HOST=host:port to a test Aerospike server (namespaces bar and test are truncated)")
+    c = client_for(HOST)
+    yield c
+    c.close()
 
 
-def write_into_fifo(fifo: Path, write: Callable[[str], T]) -> tuple[T, bytes]:
-    """Makes a named pipe at `fifo`, runs `write(path)` while a thread reads the pipe, and
-    returns what `write` returned and the bytes that came through."""
-    import os
-    import threading
-
-    os.mkfifo(fifo)
-    received: list[bytes] = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
-    reader.start()
-    result = write(str(fifo))
-    reader.join(timeout=30)
-    assert received, "nothing read from the pipe"
-    return result, received[0]
+@pytest.fixture(scope="session")
+def cluster_client() -> Iterator[Any]:
+    """The official client on the three-node test cluster."""
+    if not CLUSTER:
+        pytest.skip("set ASBKIT_TEST_CLUSTER=host:port to a seed of the three-node test cluster")
+    c = client_for(CLUSTER)
+    yield c
+    c.close()

@@ -19,14 +19,30 @@ from .check import DeepReport, Finding, InspectReport, StatsReport, ValidateRepo
 from .cluster import ClusterConfig, TlsOptions
 from .control import BackupProgress, Cancel, RestoreProgress
 from .errors import (
-    AsbClusterError, AsbError, AsbKeyError, AsbLayerError, AsbParseError, AsbWriteError, AuthFailed, BackupFailed,
-    BackupOutputFailed, BadInput, BadOption, ClusterUnreachable, InputUnreadable, Interrupted, NamespaceNotFound,
-    OutputExists, PermissionDenied, RecordsFailed, RestoreFailed,
+    AsbClusterError,
+    AsbError,
+    AsbKeyError,
+    AsbLayerError,
+    AsbParseError,
+    AsbWriteError,
+    AuthFailed,
+    BackupFailed,
+    BackupOutputFailed,
+    BadInput,
+    BadOption,
+    ClusterUnreachable,
+    InputUnreadable,
+    Interrupted,
+    NamespaceNotFound,
+    OutputExists,
+    PermissionDenied,
+    RecordsFailed,
+    RestoreFailed,
 )
 from .io import BackupReader, BackupWriter, Layers, read_backup
 from .restore import Difference, Failure, RestoreOptions, RestoreReport, VerifyReport, restore, verify
 from .transform import ConvertReport, FilterReport, Selection, convert
-from .transform import filter_backup as filter  # noqa: A004 (asbkit.filter, as the command is named)
+from .transform import filter_backup as filter
 from .transform import split_backup as split
 
 __all__ = [

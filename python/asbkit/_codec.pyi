@@ -1,38 +1,49 @@
 """Type stubs of the Rust codec (`rust/asb-py`)."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from os import PathLike
 from pathlib import Path
-from typing import IO, Literal, Union
+from typing import IO, Any, Literal, Self, final
+
+__all__ = [
+    "__version__", "Header", "Key", "Bin", "Record", "SecondaryIndex", "Udf", "Reader", "Writer", "Scanner",
+    "list_backup_files", "stage_output", "write_synthetic", "compute_digest", "asb_to_jsonl", "jsonl_to_asb",
+    "asb_to_asb", "BackupOutput", "BackupJob", "BackupCheckpoint", "TlsConfig", "scan_partitions", "info",
+    "hash_password", "count_scan", "RestoreRun",
+]
 
 __version__: str
 
-_Source = Union[str, PathLike[str], IO[bytes]]
-_Dest = Union[str, PathLike[str], IO[bytes]]
+_Source = str | PathLike[str] | IO[bytes]
+_Dest = str | PathLike[str] | IO[bytes]
 _Cipher = Literal["aes128", "aes256"]
 
+@final
 class Header:
     version: str
     namespace: str | None
     first_file: bool
-    def __init__(self, namespace: str | bytes | None, first_file: bool = False, version: str = "3.1") -> None: ...
+    def __new__(cls, namespace: str | bytes | None, first_file: bool = False, version: str = ...) -> Self: ...
 
+@final
 class Key:
     #: "I" integer, "D" double, "S" string, "B" bytes.
     type: str
     value: int | float | str | bytes
     #: `B!`: raw bytes instead of base64 (asbackup --compact).
     compact: bool
-    def __init__(self, type: str, value: int | float | str | bytes, compact: bool = False) -> None: ...
+    def __new__(cls, type: str, value: int | float | str | bytes, compact: bool = False) -> Self: ...
 
+@final
 class Bin:
     name: str
     #: N Z I D S G, or a blob letter B J C P R H E Y M L.
     type: str
     value: None | bool | int | float | str | bytes
     compact: bool
-    def __init__(self, name: str | bytes, type: str, value: None | bool | int | float | str | bytes, compact: bool = False) -> None: ...
+    def __new__(cls, name: str | bytes, type: str, value: None | bool | int | float | str | bytes, compact: bool = False) -> Self: ...
 
+@final
 class Record:
     namespace: str
     set: str | None
@@ -42,8 +53,8 @@ class Record:
     #: Seconds since 2010-01-01T00:00:00Z; 0 = never expires.
     void_time: int
     bins: list[Bin]
-    def __init__(
-        self,
+    def __new__(
+        cls,
         namespace: str | bytes,
         digest: bytes,
         bins: list[Bin],
@@ -52,8 +63,9 @@ class Record:
         key: Key | None = None,
         generation: int = 1,
         void_time: int = 0,
-    ) -> None: ...
+    ) -> Self: ...
 
+@final
 class SecondaryIndex:
     namespace: str
     set: str
@@ -63,8 +75,8 @@ class SecondaryIndex:
     paths: list[tuple[str, str]]
     context: str | None
     expression: str | None
-    def __init__(
-        self,
+    def __new__(
+        cls,
         namespace: str,
         set: str,
         name: str,
@@ -72,28 +84,31 @@ class SecondaryIndex:
         paths: list[tuple[str, str]],
         context: str | None = None,
         expression: str | None = None,
-    ) -> None: ...
+    ) -> Self: ...
 
+@final
 class Udf:
     name: str
     content: bytes
     udf_type: str
-    def __init__(self, name: str | bytes, content: bytes, udf_type: str = "L") -> None: ...
+    def __new__(cls, name: str | bytes, content: bytes, udf_type: str = ...) -> Self: ...
 
+@final
 class Reader:
     header: Header
     raw_bytes: int
     text_bytes: int
-    def __init__(
-        self, source: _Source, *, zstd: bool = False, cipher: _Cipher | None = None, key_material: bytes | None = None
-    ) -> None: ...
+    def __new__(
+        cls, source: _Source, *, zstd: bool = False, cipher: _Cipher | None = None, key_material: bytes | None = None
+    ) -> Self: ...
     def __iter__(self) -> Iterator[Record | SecondaryIndex | Udf]: ...
     def __next__(self) -> Record | SecondaryIndex | Udf: ...
 
+@final
 class Writer:
     text_bytes: int
-    def __init__(
-        self,
+    def __new__(
+        cls,
         dest: _Dest,
         header: Header,
         *,
@@ -101,13 +116,14 @@ class Writer:
         level: int = 0,
         cipher: _Cipher | None = None,
         key_material: bytes | None = None,
-    ) -> None: ...
+    ) -> Self: ...
     def write(self, entity: Record | SecondaryIndex | Udf) -> None: ...
     def close(self) -> None: ...
 
+@final
 class Scanner:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         detail: bool = False,
         *,
         deep: bool = False,
@@ -115,7 +131,7 @@ class Scanner:
         continue_after_errors: bool = False,
         max_issues: int = 100,
         memory_digests: int | None = None,
-    ) -> None: ...
+    ) -> Self: ...
     def scan(
         self,
         source: _Source,
@@ -127,7 +143,7 @@ class Scanner:
     ) -> None: ...
     def scan_parallel(
         self,
-        paths: list[str | PathLike[str]],
+        paths: list[_Source],
         *,
         threads: int = 2,
         zstd: bool = False,
@@ -168,7 +184,8 @@ def asb_to_jsonl(
     selection: _Selection | None = None,
     threads: int | None = None,
     piece_size: int = ...,
-) -> dict[str, int]: ...
+    progress: Callable[[int], object] | None = None,
+) -> dict[str, Any]: ...
 def jsonl_to_asb(
     source: _Source,
     dest: _Dest,
@@ -178,7 +195,7 @@ def jsonl_to_asb(
     cipher: _Cipher | None = None,
     key_material: bytes | None = None,
     selection: _Selection | None = None,
-) -> dict[str, object]: ...
+) -> dict[str, Any]: ...
 def asb_to_asb(
     sources: list[_Source],
     dest: str | PathLike[str],
@@ -191,6 +208,7 @@ def asb_to_asb(
     cipher: _Cipher | None = None,
     key_material: bytes | None = None,
     selection: _Selection | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> tuple[dict[str, int], list[str]]: ...
 
 # -- Cluster: the wire layer and the backup output (rust/asb-py/src/wire.rs).
@@ -201,9 +219,10 @@ _FileStats = dict[str, object]
 #: (pid, last digest or None, records, done)
 _PartitionState = tuple[int, bytes | None, int, bool]
 
+@final
 class BackupOutput:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         kind: str,
         path: str | PathLike[str] | None,
         namespace: str | bytes,
@@ -218,17 +237,19 @@ class BackupOutput:
         key_material: bytes | None = None,
         resume: list[_FileStats] | None = None,
         sync: bool = True,
-    ) -> None: ...
+    ) -> Self: ...
     def job(self, first_file: bool = False) -> BackupJob: ...
     def files(self) -> list[_FileStats]: ...
     def finish(self) -> list[_FileStats]: ...
 
+@final
 class BackupJob:
     def write(self, output: BackupOutput, entity: SecondaryIndex | Udf) -> None: ...
     def release(self, output: BackupOutput) -> None: ...
 
+@final
 class BackupCheckpoint:
-    def __init__(self, partitions: list[_PartitionState] | None = None, *, records_per_second: int = 0) -> None: ...
+    def __new__(cls, partitions: list[_PartitionState] | None = None, *, records_per_second: int = 0) -> Self: ...
     def counters(self) -> tuple[int, int]: ...
     def cancel(self) -> None: ...
     def cancelled(self) -> bool: ...
@@ -244,7 +265,7 @@ def scan_partitions(
     partitions: list[int],
     *,
     set: str | bytes | None = None,
-    bins: list[str | bytes] | None = None,
+    bins: Sequence[str | bytes] | None = None,
     no_bins: bool = False,
     max_records: int = 0,
     records_per_second: int = 0,
@@ -282,9 +303,10 @@ def count_scan(
     tls_name: str | None = None,
 ) -> int: ...
 
+@final
 class TlsConfig:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         cafile: str | PathLike[str] | None = None,
         capath: str | PathLike[str] | None = None,
@@ -294,13 +316,14 @@ class TlsConfig:
         cipher_suites: str | None = None,
         crl_check: bool = False,
         crl_check_all: bool = False,
-    ) -> None: ...
+    ) -> Self: ...
 
+@final
 class RestoreRun:
     """A restore (or, with verify=True, a read-back comparison) on its own threads."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         inputs: list[str],
         *,
         zstd: bool = False,
@@ -336,8 +359,11 @@ class RestoreRun:
         tls: TlsConfig | None = None,
         tls_name: str | None = None,
         verify: bool = False,
-    ) -> None: ...
+    ) -> Self: ...
     def start(self) -> None: ...
+    def intake_ceiling(self, addr: str) -> tuple[int, float]:
+        """The intake ceiling of one node: the inputs encoded first, then only sent
+        (records, seconds sending). For benchmarks."""
     def publish_routes(self, nodes: list[str], masters: list[int | None]) -> None: ...
     def routes_stale(self) -> bool: ...
     def counters(self) -> dict[str, int]: ...

@@ -37,13 +37,14 @@ Kind = Literal["value", "switch", "optional", "append"]
 
 T = TypeVar("T")
 #: A value, or the values by command (`"*"` for the others).
-PerCommand = Union[T, Mapping[str, T]]
+PerCommand = Union[T, Mapping[str, T]]  # noqa: UP007 (a generic alias)
 
 
 def pick(value: PerCommand[T], command: str) -> T:
     """`value` for `command` (a mapping is looked up, `"*"` standing for the others)."""
     if isinstance(value, Mapping):
-        return value[command] if command in value else value["*"]
+        found: T = value[command] if command in value else value["*"]
+        return found
     return value
 
 

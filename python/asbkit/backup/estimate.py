@@ -9,15 +9,16 @@ import logging
 import math
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
-from typing import Any, Callable
+from typing import Any
 
-from .. import _codec
+import asbkit._codec as _codec
+
 from ..cluster.client import Cluster, ClusterConfig
 from ..io.files import BackupReader, BackupWriter
-
 from .options import BackupOptions
 
 log = logging.getLogger("asbkit.backup")

@@ -23,11 +23,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .. import _codec
+import asbkit._codec as _codec
+
 from ..cluster.client import Cluster, Node, parse_hosts
 from ..cluster.partitions import N_PARTITIONS, PartitionRange, after_digest_range, jobs_for, parse_partition_list
 from ..errors import BackupFailed, BackupOutputFailed, BadOption, cluster_error
-
 from .options import BackupOptions
 
 log = logging.getLogger("asbkit.backup")
@@ -143,7 +143,7 @@ class JobRunner:
         files = [out_job] + [self.output.job() for _ in groups[1:]]
         try:
             with ThreadPoolExecutor(len(groups), thread_name_prefix="node") as pool:
-                futures = [pool.submit(self._scan_node, node, pids, f, q) for (node, pids), f, q in zip(groups, files, quotas)]
+                futures = [pool.submit(self._scan_node, node, pids, f, q) for (node, pids), f, q in zip(groups, files, quotas, strict=True)]
                 return [f.result() for f in futures]
         finally:
             for f in files[1:]:
@@ -196,7 +196,7 @@ class JobRunner:
                     return True, taken, size
                 shares = [-(-left // max(1, len(groups)))] * len(groups)
             results = self._scan_nodes(groups, out_job, shares)
-            for (node, pids), res in zip(groups, results):
+            for (_, pids), res in zip(groups, results, strict=True):
                 taken += res["records"]
                 size += res["bytes"]
                 err = res["error"]
@@ -259,7 +259,8 @@ def describe_pids(pids: list[int]) -> str:
         return f"partition {pids[0]}"
     ranges = []
     start = prev = pids[0]
-    for p in pids[1:] + [None]:  # type: ignore[list-item]
+    ends: list[int | None] = [*pids[1:], None]
+    for p in ends:
         if p is not None and p == prev + 1:
             prev = p
             continue

@@ -14,13 +14,14 @@ import base64
 import dataclasses
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
-from .. import __version__, _codec
+import asbkit._codec as _codec
+
+from .._codec import __version__
 from ..cluster.client import Cluster, ClusterConfig, Hosts
 from ..cluster.expressions import backup_filter, parse_backup_time
 from ..cluster.metadata import cluster_metadata

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OutputExists
-
 from .options import BackupOptions
 
 log = logging.getLogger("asbkit.backup")
@@ -54,11 +53,11 @@ def remove_artifacts(o: BackupOptions) -> list[str]:
     """--remove-artifacts: the backup's files and manifest (and its directory, if empty)."""
     removed = []
     if o.output_file and o.output_file != "-":
-        for p in (o.output_file, o.output_file + ".manifest.json"):
+        for name in (o.output_file, o.output_file + ".manifest.json"):
             # Only regular files: a pipe or device (/dev/null) is never removed.
-            if os.path.isfile(p):
-                os.remove(p)
-                removed.append(p)
+            if os.path.isfile(name):
+                os.remove(name)
+                removed.append(name)
     if o.directory and os.path.isdir(o.directory):
         for p in sorted(Path(o.directory).iterdir()):
             if p.name.endswith(".asb") or p.name.endswith(".manifest.json"):

@@ -7,7 +7,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from .. import _codec
+import asbkit._codec as _codec
+
 from ..errors import AsbError
 from ..io.files import Source, expand_sources
 from ..io.layers import Layers

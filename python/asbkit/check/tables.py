@@ -4,7 +4,7 @@ the per-set and per-bin tables built from the scanner's summary."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 #: Void times count seconds from 2010-01-01T00:00:00Z (the "citrusleaf" epoch).
@@ -19,7 +19,7 @@ BIN_TYPE_NAMES = {
 
 
 def void_time_iso(void_time: int) -> str:
-    when = datetime.fromtimestamp(CITRUSLEAF_EPOCH + void_time, tz=timezone.utc)
+    when = datetime.fromtimestamp(CITRUSLEAF_EPOCH + void_time, tz=UTC)
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .. import __version__
+from .._codec import __version__
 from ..errors import AsbError, BadOption
 from .envelope import EXIT_INVALID, EXIT_USAGE, CommandResult, error_dict
 from .flags import Command, OptionError, UsageError, log_error

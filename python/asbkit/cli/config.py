@@ -167,7 +167,7 @@ def apply_settings(parser: argparse.ArgumentParser, settings: dict[str, Setting]
     defaults: dict[str, Any] = {}
     for setting_key, s in settings.items():
         key = setting_key.split("\0", 1)[1]
-        where = {"path": s.path, "line": s.line}
+        where: dict[str, Any] = {"path": s.path, "line": s.line}
         extra = CONFIG_ONLY.get(tool, {}).get(key)
         if extra:
             if isinstance(s.value, bool) or not isinstance(s.value, int) or s.value < 0:
@@ -182,7 +182,7 @@ def apply_settings(parser: argparse.ArgumentParser, settings: dict[str, Setting]
 
 
 def _convert(action: argparse.Action, s: Setting, key: str) -> Any:
-    where = {"path": s.path, "line": s.line}
+    where: dict[str, Any] = {"path": s.path, "line": s.line}
     v = s.value
     if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
         if not isinstance(v, bool):

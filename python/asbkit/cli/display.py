@@ -101,10 +101,11 @@ class MachineLines:
         self.close()
 
 
-def _live_bar(stream: TextIO, extra: str, total: int, **fields: object) -> tuple[Any, Any]:
+def _live_bar(stream: TextIO, extra: str, total: int, **fields: Any) -> tuple[Any, Any]:
     """A started rich display: records, bar, percent, rate and `extra`, time left."""
     from rich.console import Console
-    from rich.progress import BarColumn, Progress as RichProgress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import Progress as RichProgress
 
     bar = RichProgress(
         TextColumn("{task.fields[records]:>12,} records"),

@@ -16,7 +16,6 @@ import argparse
 import base64
 import binascii
 import json
-import os
 import struct
 from typing import Any
 
@@ -85,7 +84,7 @@ class SecretAgent:
                 if magic != MAGIC or length > MAX_REPLY:
                     raise SecretError(f"the secret agent at {self.where} answered for {what} with something that is not its protocol")
                 reply = json.loads(_read(conn, length))
-        except socket.timeout as exc:
+        except TimeoutError as exc:
             raise SecretError(f"the secret agent at {self.where} did not answer for {what} within --sa-timeout ({self.timeout * 1000:.0f} ms)") from exc
         except ssl.SSLError as exc:
             raise SecretError(f"TLS to the secret agent at {self.where} failed for {what}: {exc.reason or exc} (check --sa-cafile)") from exc

@@ -9,11 +9,12 @@ import getpass
 import logging
 import os
 import time
-from dataclasses import dataclass, field
 from collections.abc import Sequence
-from typing import Any, Union
+from dataclasses import dataclass
+from typing import Any
 
-from .. import _codec
+import asbkit._codec as _codec
+
 from ..errors import AsbClusterError, AuthFailed, ClusterUnreachable
 from ..io.private import private_file
 from ..spec import nested, option
@@ -23,7 +24,7 @@ log = logging.getLogger("asbkit.backup")
 
 
 #: Seeds as the C tools' `-h` takes them (`"h1:3000,h2"`), or as (host, port) pairs.
-Hosts = Union[str, Sequence[tuple[str, int]]]
+Hosts = str | Sequence[tuple[str, int]]
 
 #: Help sections of the connection flags, as the C tools' help names them.
 CONNECTION = "[cluster] connection (as the C tools take it)"
@@ -188,6 +189,7 @@ class Cluster:
             config.password = getpass.getpass(f"Password for {config.user}: ")
         seeds = config.seeds()
         tls_settings = config.tls.client_settings()
+        hosts: list[tuple[Any, ...]]
         if tls_settings:
             # A host's own tls-name wins over --tls-name.
             hosts = [(s[0], s[1], s[2] if len(s) == 3 else config.tls.name or s[0]) for s in seeds]

@@ -8,7 +8,8 @@ import base64
 import logging
 from typing import Any
 
-from .. import _codec
+import asbkit._codec as _codec
+
 from ..errors import AsbClusterError
 from .client import Cluster, info_fields
 

@@ -67,7 +67,7 @@ def parse_partition_list(text: str) -> list[PartitionRange]:
     if not out:
         raise ValueError("-X/--partition-list is empty")
     out.sort(key=lambda r: r.begin)
-    for a, b in zip(out, out[1:]):
+    for a, b in zip(out, out[1:], strict=False):
         if b.begin < a.begin + a.count:
             raise ValueError(f"-X/--partition-list: {a.describe()} and {b.describe()} overlap")
     return out

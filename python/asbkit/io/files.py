@@ -5,15 +5,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Union
+from typing import IO
 
-from .. import _codec
+import asbkit._codec as _codec
+
 from .._codec import Header, Record, SecondaryIndex, Udf
 from ..errors import AsbError
 from .layers import Layers
 
-Entity = Union[Record, SecondaryIndex, Udf]
-Source = Union[str, os.PathLike[str], IO[bytes]]
+Entity = Record | SecondaryIndex | Udf
+Source = str | os.PathLike[str] | IO[bytes]
 
 
 def expand_sources(sources: Source | list[Source]) -> list[Source]:
@@ -93,7 +94,7 @@ class BackupWriter:
     ) -> None:
         layers = layers or Layers()
         self._final: Path | None = None
-        target: object = dest
+        target: str | os.PathLike[str] | IO[bytes] = dest
         self._tmp: Path | None = None
         if isinstance(dest, (str, os.PathLike)) and str(dest) != "-":
             target, tmp = _codec.stage_output(dest)

@@ -35,7 +35,7 @@ def _unb64(s: str | None) -> bytes | None:
 
 
 def now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def write_atomically(path: str | os.PathLike[str], text: str) -> None:

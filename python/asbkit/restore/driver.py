@@ -11,7 +11,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .. import _codec
+import asbkit._codec as _codec
+
 from ..cluster.client import N_PARTITIONS, Cluster, info_fields
 from ..control import Cancel, RestoreProgress
 from ..errors import AsbError, NamespaceNotFound, RestoreFailed

@@ -4,11 +4,11 @@ takes a part of them), the combinations asrestore refuses, and the inputs they n
 from __future__ import annotations
 
 import logging
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from .. import _codec
+import asbkit._codec as _codec
+
 from ..cluster.client import CONNECTION
 from ..errors import BadInput, BadOption, InputUnreadable
 from ..io.layers import Layers

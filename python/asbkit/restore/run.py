@@ -104,7 +104,7 @@ def _conclude(run: RestoreDriver, started: float) -> list[AsbError]:
     r.duration_seconds = time.monotonic() - started
     errors: list[AsbError] = []
     fatal = run.rust.fatal()
-    if fatal is not None:
+    if isinstance(fatal, AsbError):
         errors.append(refined(fatal))
     if run.error is not None:
         errors.append(run.error)

@@ -7,13 +7,12 @@ so it checks a restore made with them."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-import dataclasses
-from collections.abc import Callable
 
 from ..cluster.client import Cluster, ClusterConfig, Hosts
 from ..control import Cancel, RestoreProgress
@@ -108,7 +107,7 @@ def verify(
     report.duration_seconds = time.monotonic() - started
     errors: list[AsbError] = []
     fatal = run.rust.fatal()
-    if fatal is not None:
+    if isinstance(fatal, AsbError):
         errors.append(refined(fatal))
     if run.error is not None:
         errors.append(run.error)

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import _codec
+import asbkit._codec as _codec
+
 from ..errors import AsbError, with_report
 from ..io.files import Source, expand_sources
 from ..io.layers import Layers
@@ -66,7 +67,7 @@ def convert(
     layers = layers or Layers()
     selection = selection or Selection()
     report = ConvertReport(source, dest, source_format or "?", dest_format or "?", layers.describe())
-    tmp: str | None = None
+    tmp: Path | None = None
     try:
         report.source_format = detect_format(source, source_format, "input")
         report.dest_format = detect_format(dest, dest_format, "output")
@@ -91,7 +92,7 @@ def convert(
             os.replace(tmp, dest)
             tmp = None
         if "files" in counts:
-            report.files = [str(f) for f in counts["files"]]
+            report.files = [str(f) for f in counts["files"]]  # a directory's files, back from JSON
         report.records, report.skipped = counts["records"], counts["skipped"]
         report.indexes, report.udfs = counts["indexes"], counts["udfs"]
         return report

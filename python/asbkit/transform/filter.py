@@ -7,8 +7,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from .. import _codec
+import asbkit._codec as _codec
+
 from ..errors import AsbError, with_report
 from ..io.files import Source, expand_sources
 from ..io.layers import Layers
@@ -31,7 +33,7 @@ class FilterReport:
 
 
 def _copy(
-    source: Source, dest: str, layers: Layers, selection: Selection, on_progress: OnBytes | None, **split: object
+    source: Source, dest: str, layers: Layers, selection: Selection, on_progress: OnBytes | None, **split: Any
 ) -> FilterReport:
     report = FilterReport(str(source), dest, layers.describe())
     try:
@@ -94,8 +96,8 @@ def split_backup(
                 scanner.scan(f, **layers.codec_args())
         except (AsbError, OSError) as exc:
             raise with_report(exc, empty) from None
-        records = max(1, math.ceil(scanner.result()["records"] / max(parts, 1)))
-    split = {"split_records": records} if records is not None else {"split_bytes": int((size_mb or 0) * 2**20)}
+        records = max(1, math.ceil(int(scanner.result()["records"]) / max(parts, 1)))  # type: ignore[call-overload]
+    split: dict[str, Any] = {"split_records": records} if records is not None else {"split_bytes": int((size_mb or 0) * 2**20)}
     return _copy(source, dest_dir, layers, selection or Selection(), on_progress, prefix=prefix, **split)
 
 

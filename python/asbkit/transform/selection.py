@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from typing import Any
 
 from ..spec import option
 
@@ -70,8 +71,10 @@ class Selection:
         "so converting back gives the same bytes (a few percent slower)",
     )
 
-    def codec_args(self) -> dict[str, object]:
-        enc = lambda s: s.encode("utf-8", "surrogateescape")  # noqa: E731
+    def codec_args(self) -> dict[str, Any]:
+        def enc(s: str) -> bytes:
+            return s.encode("utf-8", "surrogateescape")
+
         return {
             "selection": {
                 "sets": [enc(s) for s in self.sets] if self.sets else None,

@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 import logging
 
-from ... import __version__
+from ..._codec import __version__
 from ...backup.options import SPEED, BackupOptions, check_options
 from ...backup.report import BackupReport
 from ...backup.run import backup
+from ...cluster.client import ClusterConfig
 from ..cluster_flags import add_cluster_flags, cluster_config_from, options_from_flags
 from ..display import BackupDisplay
 from ..envelope import CommandResult, outcome
@@ -29,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_cluster_flags(b, BackupOptions, retries=[fields_of(BackupOptions, "max_retries", "sleep_between_retries")], extras=[machine])
 
 
-def options_from(args: argparse.Namespace) -> tuple[object, BackupOptions]:
+def options_from(args: argparse.Namespace) -> tuple[ClusterConfig, BackupOptions]:
     return cluster_config_from(args, "backup"), build(BackupOptions, args, "backup")
 
 
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> CommandResult[BackupReport]:
         display = BackupDisplay(enabled=False if args.no_progress else None, machine=machine)
         try:
             result = outcome(
-                "backup", lambda: backup(config, options, on_progress=display, cancel=cancel),  # type: ignore[arg-type]
+                "backup", lambda: backup(config, options, on_progress=display, cancel=cancel),
                 BackupReport(namespace=options.namespace),
             )
         finally:

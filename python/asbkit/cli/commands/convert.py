@@ -8,7 +8,7 @@ from ...io.layers import Layers
 from ...transform.convert import FORMATS, ConvertReport, convert
 from ...transform.selection import Selection
 from ..envelope import CommandResult, outcome
-from ..flags import Command, FlagBuilder, add_output_options, fields_of, layers_from, plural, progress_from, selection_from
+from ..flags import Command, FlagBuilder, add_output_options, layers_from, plural, progress_from, selection_from
 from .validate import progress_bar
 
 

@@ -7,10 +7,11 @@ import argparse
 import logging
 from typing import Any
 
-from ... import __version__
+from ..._codec import __version__
 from ...check.validate import ValidateReport, validate
 from ...cluster.client import CONNECTION, ClusterConfig
 from ...errors import AsbError
+from ...io.files import Source
 from ...restore.options import INPUT, SPEED, RestoreOptions, check_options, input_files
 from ...restore.report import RestoreReport
 from ...restore.run import restore
@@ -75,7 +76,8 @@ def run(args: argparse.Namespace) -> CommandResult[Any]:
         except AsbError as exc:
             return CommandResult("restore", RestoreReport(), [exc])
         empty = ValidateReport(options.layers.describe(), [], 0, 0, 0, 0, 0)
-        return outcome("validate", lambda: validate(files, options.layers), empty, findings=lambda r: r.findings)
+        sources: list[Source] = list(files)
+        return outcome("validate", lambda: validate(sources, options.layers), empty, findings=lambda r: r.findings)
     if args.event_loops != 1:
         log.info("--event-loops is accepted for asrestore's scripts and has no effect: -t/--parallel sets the writers")
     if args.sleep_between_retries:

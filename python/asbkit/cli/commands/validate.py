@@ -6,12 +6,20 @@ import argparse
 
 from ...check.validate import ValidateReport, validate
 from ...io.files import expand_sources, total_size
+from ...io.layers import Layers
 from ..display import Progress
 from ..envelope import CommandResult, outcome
 from ..flags import (
-    Command, FlagBuilder, add_input_arguments, add_output_options, layers_from, mib, plural, progress_from, sources_from,
+    Command,
+    FlagBuilder,
+    add_input_arguments,
+    add_output_options,
+    layers_from,
+    mib,
+    plural,
+    progress_from,
+    sources_from,
 )
-from ...io.layers import Layers
 
 HELP = "parse a backup completely; print counts or the first error, located"
 
@@ -48,9 +56,7 @@ def run(args: argparse.Namespace) -> CommandResult[ValidateReport]:
 
 def render(result: CommandResult[ValidateReport]) -> str:
     r = result.data
-    lines = []
-    for f in r.files if len(r.files) > 1 else []:
-        lines.append(f"  {f.path}: {plural(f.records, 'record')}, {mib(f.text_bytes)}")
+    lines = [f"  {c.path}: {plural(c.records, 'record')}, {mib(c.text_bytes)}" for c in (r.files if len(r.files) > 1 else [])]
     summary = (
         f"{plural(len(r.files), 'file')}, {plural(r.records, 'record')}, "
         f"{plural(r.indexes, 'index')}".replace("indexs", "indexes")

@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import Any
 
-from ... import __version__
+from ..._codec import __version__
 from ...cluster.client import CONNECTION, ClusterConfig
 from ...restore.options import RestoreOptions, check_options
 from ...restore.verify import VerifyReport, verify
@@ -35,7 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def options_from(args: argparse.Namespace) -> tuple[ClusterConfig, RestoreOptions]:
-    given: dict[str, object] = {}
+    given: dict[str, Any] = {}
     if args.backup:
         if args.directory or args.input_file or args.directory_list:
             raise ValueError("give the backup once: BACKUP, -d, -i or --directory-list")

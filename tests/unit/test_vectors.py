@@ -12,20 +12,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 import asbkit
-from asbkit import AsbKeyError, AsbLayerError, AsbParseError, BackupWriter, Layers
-from asbkit import _codec
+from asbkit import AsbKeyError, AsbLayerError, AsbParseError, BackupWriter, Layers, _codec
 from asbkit.io.keys import material_from_env, material_from_file
 
-from .conftest import SAMPLE, rewrite, vector
-
-GENERATED = [
-    ("test_backup_file.zstd.asb", "zstd", None),
-    ("test_backup_file.zstd-multiframe.asb", "zstd", None),
-    ("test_backup_file.aes128.asb", None, "aes128"),
-    ("test_backup_file.aes256.asb", None, "aes256"),
-    ("test_backup_file.zstd.aes128.asb", "zstd", "aes128"),
-    ("test_backup_file.zstd.aes256.asb", "zstd", "aes256"),
-]
+from ..helpers.files import GENERATED, SAMPLE, rewrite, vector
 
 
 def test_upstream_file_reads_as_typed_objects(upstream_asb: Path) -> None:

@@ -8,34 +8,27 @@ The node kill needs ASBKIT_TEST_CLUSTER_DIR: the directory holding n1..n3 of clu
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-from asbkit import ClusterConfig
-from asbkit import BackupOptions, backup
+from asbkit import BackupOptions, ClusterConfig, backup
 
-from .cluster_data import CLUSTER, asb_files, client_for, load_bulk, needs_cluster, records_of, split_addr, truncate
-from .results import result_of
+from ..helpers.cluster_data import CLUSTER, CLUSTER_DIR, asb_files, kill_midway, load_bulk, needs_cluster, records_of, restart, split_addr, truncate
+from ..helpers.results import result_of
 
 pytestmark = [pytest.mark.cluster, needs_cluster, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 NS = "test"
 N = 60_000
-CLUSTER_DIR = os.environ.get("ASBKIT_TEST_CLUSTER_DIR")
 
 
 @pytest.fixture(scope="module")
-def client() -> Any:
-    assert CLUSTER
-    c = client_for(CLUSTER)
-    yield c
-    c.close()
+def client(cluster_client: Any) -> Any:
+    return cluster_client
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +90,7 @@ def test_a_node_killed_mid_backup_loses_and_repeats_nothing(loaded: set[bytes], 
 
     def run(report: Callable[[int], None]) -> Any:
         # Throttled (the server paces each scan) so the kill lands in the middle.
-        return result_of(backup, 
+        return result_of(backup,
             seed_config(),
             BackupOptions(namespace=NS, parallel=3, records_per_second=6_000, max_retries=10, **where),
             on_progress=lambda p: report(p.records),
@@ -112,49 +105,6 @@ def test_a_node_killed_mid_backup_loses_and_repeats_nothing(loaded: set[bytes], 
         assert result.data.records == N
     finally:
         restart(victim, client)
-
-
-def kill_midway(victim: Path, job: Callable[[Callable[[int], None]], Any], at: int) -> tuple[Any, int]:
-    """Runs `job(report)` on a thread and SIGKILLs the node of `victim` (a cluster3.sh node
-    directory) once the job has reported `at` (or after 60 s); the job's result, and how far
-    it had got at the kill."""
-    box: dict[str, Any] = {"seen": 0}
-
-    def report(n: int) -> None:
-        box["seen"] = n
-
-    t = threading.Thread(target=lambda: box.__setitem__("result", job(report)))
-    t.start()
-    deadline = time.monotonic() + 60
-    while box["seen"] < at and time.monotonic() < deadline and t.is_alive():
-        time.sleep(0.05)
-    at_kill = box["seen"]
-    os.kill(int((victim / "asd.pid").read_text()), signal.SIGKILL)
-    t.join(timeout=300)
-    return box.get("result"), at_kill
-
-
-def restart(victim: Path, client: Any) -> None:
-    """Starts a killed node again and waits for the cluster of three, migrations done."""
-    subprocess.run([_asd(), "--config-file", str(victim / "aerospike.conf")], check=False)
-    _wait_for_three(client)
-
-
-def _asd() -> str:
-    return os.environ.get("ASBKIT_TEST_ASD", "asd")
-
-
-def _wait_for_three(client: Any) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if len(client.get_nodes()) == 3:
-                stats = client.info_all("statistics")
-                if all("migrate_partitions_remaining=0" in (v[1] or "") for v in stats.values()):
-                    return
-        except Exception:
-            pass
-        time.sleep(1)
 
 
 def test_a_backup_killed_on_three_nodes_continues_to_every_record_once(loaded: set[bytes], tmp_path: Path) -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from asbkit import BackupWriter, Record, compute_digest, Key
-from asbkit import validate
+from asbkit import BackupWriter, Key, Record, compute_digest, validate
 from asbkit.io.manifest import write_manifest
-from .results import result_of
+
+from ..helpers.results import result_of
 
 
 def _backup(d: Path, files: int = 3, per_file: int = 20) -> None:

@@ -57,11 +57,11 @@ def test_a_refused_login_is_worded_as_the_c_tools_word_it() -> None:
     assert said.startswith("Invalid username or password") and "-P/--password" in said
 
 
-def test_tls_keyfile_password_forms(tmp_path: "pathlib.Path", monkeypatch: pytest.MonkeyPatch) -> None:
-    from asbkit.cluster.client import decrypted_key_file, resolve_password
+def test_tls_keyfile_password_forms(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from asbkit import AsbClusterError
+    from asbkit.cluster.client import decrypted_key_file, resolve_password
 
-    from .tls_certs import make_pki
+    from ..helpers.tls_certs import make_pki
 
     pki = make_pki(tmp_path)
     monkeypatch.setenv("ASBKIT_KEYPASS", "keypass")

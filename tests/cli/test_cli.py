@@ -16,8 +16,8 @@ from asbkit import _codec
 from asbkit.cli import main
 from asbkit.cli.display import Progress
 
-from .conftest import SAMPLE, vector
-from .results import result_of
+from ..helpers.files import SAMPLE, vector
+from ..helpers.results import result_of
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -8,9 +8,9 @@ import datetime as dt
 
 import pytest
 
-from asbkit.cli.app import build_parser
 from asbkit import BackupOptions
 from asbkit.backup.options import check_options
+from asbkit.cli.app import build_parser
 from asbkit.cli.commands.backup import options_from
 from asbkit.cluster.expressions import backup_filter, parse_backup_time
 from asbkit.cluster.partitions import PartitionRange, after_digest_range, jobs_for, parse_partition_list
@@ -141,11 +141,11 @@ def test_partition_lists_and_jobs() -> None:
 
 
 def test_continuing_from_a_foreign_or_mismatched_state_is_refused_before_connecting(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from asbkit import ClusterConfig
-    from asbkit import backup
+    from asbkit import ClusterConfig, backup
     from asbkit.backup.options import fingerprint
-    from .results import result_of
     from asbkit.backup.state import save_state
+
+    from ..helpers.results import result_of
 
     nowhere = ClusterConfig(hosts="127.0.0.1", port=1)
     bogus = tmp_path / "c.state"

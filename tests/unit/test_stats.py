@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 
 import asbkit
-from asbkit import _codec
+from asbkit import _codec, stats
 from asbkit.cli import main
-from asbkit import stats
 
-from .conftest import SAMPLE
-from .results import result_of
+from ..helpers.files import SAMPLE
+from ..helpers.results import result_of
 
 
 def test_figures_match_the_records(tmp_path: Path) -> None:

@@ -55,7 +55,7 @@ def test_every_c_long_flag_is_an_option_of_ours(command: str, longs: list[str]) 
 
 
 def test_compatibility_flags_say_what_they_do(tmp_path: object) -> None:
-    run = lambda *a: subprocess.run([sys.executable, "-m", "asbkit", *a], capture_output=True, text=True)  # noqa: E731
+    run = lambda *a: subprocess.run([sys.executable, "-m", "asbkit", *a], capture_output=True, text=True)
     for command in (["restore", "-d", "nowhere"], ["verify", "nowhere"], ["backup", "-n", "x", "-d", "nowhere"]):
         p = run(*command, "-p", "1", "--s3-region", "eu-west-1")
         assert p.returncode == 2 and "S3" in p.stderr, command

@@ -4,15 +4,14 @@ short and long, with its defaults; the combinations it refuses; --validate."""
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from asbkit.cli.app import build_parser
 from asbkit import RestoreOptions
+from asbkit.cli.app import build_parser
 from asbkit.cli.commands.restore import options_from, parse_nice
 from asbkit.restore.options import check_options
 

@@ -4,20 +4,17 @@ to its master; a node killed with SIGKILL in the middle of a restore loses nothi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-from asbkit import ClusterConfig
+from asbkit import BackupOptions, ClusterConfig, RestoreOptions, backup, restore, verify
 from asbkit.cluster.client import info_fields
-from asbkit import BackupOptions, backup
-from asbkit import RestoreOptions, restore
-from asbkit import verify
 
-from .cluster_data import CLUSTER, client_for, load_bulk, needs_cluster, split_addr, truncate
-from .test_cluster3_backup import CLUSTER_DIR, kill_midway, restart
-from .results import result_of
+from ..helpers.cluster_data import CLUSTER, CLUSTER_DIR, kill_midway, load_bulk, needs_cluster, restart, split_addr, truncate
+from ..helpers.results import result_of
 
 pytestmark = [pytest.mark.cluster, needs_cluster, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 NS = "test"
@@ -25,11 +22,8 @@ N = 60_000
 
 
 @pytest.fixture(scope="module")
-def client() -> Any:
-    assert CLUSTER
-    c = client_for(CLUSTER)
-    yield c
-    c.close()
+def client(cluster_client: Any) -> Any:
+    return cluster_client
 
 
 def seed_config() -> ClusterConfig:
@@ -84,7 +78,7 @@ def test_a_node_killed_mid_restore_loses_nothing(client: Any, source: Path, tmp_
     victim = Path(CLUSTER_DIR or "") / "n2"
 
     def run(report: Callable[[int], None]) -> Any:
-        return result_of(restore, 
+        return result_of(restore,
             seed_config(),
             RestoreOptions(directory=str(source), tps=10_000, max_retries=10, parallel=4),
             on_progress=lambda p: report(p.counts["read"]),

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import asbkit
-from asbkit import Layers, _codec
+from asbkit import Layers, Selection, _codec, validate
 from asbkit.cli import main
-from asbkit import Selection, validate
 from asbkit.transform import filter_backup, split_backup
 
-from .conftest import SAMPLE, write_into_fifo
-from .results import result_of
+from ..helpers.files import SAMPLE, write_into_fifo
+from ..helpers.results import result_of
 
 
 def records_of(path: Path | str, layers: Layers | None = None) -> list[asbkit.Record]:

@@ -12,13 +12,11 @@ from pathlib import Path
 import pytest
 
 import asbkit
-from asbkit import Layers, _codec
+from asbkit import Layers, Selection, _codec, convert
 from asbkit.cli import main
-from asbkit import Selection, convert
 
-from .conftest import SAMPLE, vector, write_into_fifo
-from .test_vectors import GENERATED
-from .results import result_of
+from ..helpers.files import GENERATED, SAMPLE, vector, write_into_fifo
+from ..helpers.results import result_of
 
 
 def jsonl(path: Path) -> list[dict]:

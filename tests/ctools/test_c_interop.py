@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 import asbkit
 from asbkit import BackupWriter, Header, Layers, _codec
 
-from .conftest import SAMPLE, vector
-from .results import result_of
-from .test_roundtrip import records
+from ..helpers.files import SAMPLE, vector
+from ..helpers.records import records
+from ..helpers.results import result_of
 
 ASRESTORE = os.environ.get("ASBKIT_C_ASRESTORE")
 pytestmark = pytest.mark.skipif(not ASRESTORE, reason="set ASBKIT_C_ASRESTORE to a C asrestore binary")

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from asbkit import _codec
+from asbkit import _codec, validate
 from asbkit.cli import main
-from asbkit import validate
 
-from .conftest import SAMPLE
-from .results import result_of
+from ..helpers.files import SAMPLE
+from ..helpers.results import result_of
 
 
 def test_clean_backup_passes(upstream_asb: Path) -> None:

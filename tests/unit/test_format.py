@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from asbkit import AsbParseError, _codec
 
-from .conftest import rewrite
+from ..helpers.files import rewrite
 
 HEAD = b"Version 3.1\n# namespace test\n"
 REC = b"+ n test\n+ d 7JEZLUt/jONdXXjTS8ply6qqyWA=\n+ g 1\n+ t 0\n"

@@ -15,11 +15,10 @@ from pathlib import Path
 import pytest
 
 import asbkit
-from asbkit import Layers
-from asbkit import convert, validate
+from asbkit import Layers, convert, validate
 
-from .conftest import rewrite
-from .results import result_of
+from ..helpers.files import rewrite
+from ..helpers.results import result_of
 
 HOST = os.environ.get("ASBKIT_TEST_HOST")
 ASBACKUP = os.environ.get("ASBKIT_C_ASBACKUP")

@@ -9,9 +9,7 @@ from typing import Any
 
 import pytest
 
-from asbkit import Bin, Header, Key, Record, _codec
-from asbkit import Selection
-from asbkit import AsbParseError
+from asbkit import AsbParseError, Bin, Header, Key, Record, Selection, _codec
 
 # Small pieces so that a few hundred kB make many of them.
 PIECES = [4096, 5003, 9000, 20000]

@@ -16,14 +16,11 @@ from typing import Any
 
 import pytest
 
-from asbkit import Bin, BackupWriter, Key, Layers, Record, compute_digest
-from asbkit import ClusterConfig
-from asbkit import BackupOptions, backup
-from asbkit import RestoreOptions, restore
+from asbkit import BackupOptions, BackupWriter, Bin, ClusterConfig, Key, Layers, Record, RestoreOptions, backup, compute_digest, restore
 
-from .cluster_data import C_LOG, ASBACKUP, HOST, asb_files, client_for, load_mixed, needs_host, records_of, split_addr, truncate
-from .faultproxy import FaultProxy, Faults
-from .results import result_of
+from ..helpers.cluster_data import ASBACKUP, C_LOG, HOST, asb_files, load_mixed, needs_host, records_of, split_addr, truncate
+from ..helpers.faultproxy import FaultProxy, Faults
+from ..helpers.results import result_of
 
 pytestmark = [pytest.mark.cluster, needs_host, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 NS = "bar"
@@ -37,11 +34,8 @@ def config(port: int | None = None, **kw: Any) -> ClusterConfig:
 
 
 @pytest.fixture(scope="module")
-def client() -> Any:
-    assert HOST
-    c = client_for(HOST)
-    yield c
-    c.close()
+def client(host_client: Any) -> Any:
+    return host_client
 
 
 @pytest.fixture(scope="module")
@@ -330,7 +324,7 @@ def test_a_c_asbackup_backup_restores_to_the_same_records(client: Any, source: P
     truncate(client, NS)
     r = run_restore(c_dir)
     assert r.ok and r.data.inserted == N
-    strip = lambda recs: {d: re.sub(r"^\+ t \d+\n", "", t, flags=re.M) for d, t in without_generation(recs).items()}  # noqa: E731
+    strip = lambda recs: {d: re.sub(r"^\+ t \d+\n", "", t, flags=re.M) for d, t in without_generation(recs).items()}
     assert strip(on_cluster(tmp_path)) == strip(records_of(asb_files(c_dir)))
 
 
@@ -350,7 +344,7 @@ def test_verify_finds_missing_and_different_records(client: Any, source: Path) -
     assert not r.ok and r.exit_code == 1
     assert (r.data.same, r.data.missing, r.data.different) == (N - 2, 1, 1)
     by_digest = {d.digest: d.what for d in r.data.differences}
-    digest = lambda key: base64.b64encode(compute_digest(key[1], Key("S", key[2]))).decode()  # noqa: E731
+    digest = lambda key: base64.b64encode(compute_digest(key[1], Key("S", key[2]))).decode()
     assert by_digest[digest(gone)] == "missing on the cluster"
     assert by_digest[digest(changed)] == "bin 'int' differs, bin 'added' is not in the backup"
     # With -B only the listed bins are compared.
@@ -379,7 +373,7 @@ def test_round_trip_into_another_namespace_holds_the_same_records(client: Any, s
     r = run_restore(source, namespace=f"{NS},test", no_indexes=True, no_udfs=True)
     assert r.ok and r.data.inserted == N, r.errors
     copy = on_cluster(tmp_path, "test")
-    same = lambda recs: {d: re.sub(r"^\+ n \S+\n", "", t, flags=re.M) for d, t in without_generation(recs).items()}  # noqa: E731
+    same = lambda recs: {d: re.sub(r"^\+ n \S+\n", "", t, flags=re.M) for d, t in without_generation(recs).items()}
     assert same(copy) == same(records_of(asb_files(source)))
     v = result_of(verify, config(), RestoreOptions(directory=str(source), namespace=f"{NS},test"))
     assert v.ok and (v.data.same, v.data.missing, v.data.different) == (N, 0, 0)
@@ -471,7 +465,7 @@ def test_directory_list_with_parent_directory(client: Any, source: Path, tmp_pat
 @pytest.fixture
 def mutual_tls(tmp_path: Path) -> Any:
     """Debian's stunnel4 in front of the server, demanding a client certificate."""
-    from .stunnel import terminator
+    from ..helpers.stunnel import terminator
 
     with terminator(tmp_path, split_addr(HOST or ""), demand_client_cert=True) as t:
         yield t

@@ -17,12 +17,10 @@ from typing import Any
 
 import pytest
 
-from asbkit import ClusterConfig
-from asbkit import BackupOptions, backup
-from asbkit import validate
+from asbkit import BackupOptions, ClusterConfig, validate
 
-from .cluster_data import C_LOG, HOST, asb_files, client_for, load_bulk, needs_host, records_of, split_addr, truncate
-from .results import result_of
+from ..helpers.cluster_data import C_LOG, HOST, asb_files, load_bulk, needs_host, records_of, split_addr, truncate
+from ..helpers.results import result_of
 
 pytestmark = [pytest.mark.cluster, needs_host, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 NS = "test"
@@ -33,11 +31,8 @@ C_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT \[(INF|ERR|VER)\] \[[ 
 
 
 @pytest.fixture(scope="module")
-def client() -> Any:
-    assert HOST
-    c = client_for(HOST)
-    yield c
-    c.close()
+def client(host_client: Any) -> Any:
+    return host_client
 
 
 @pytest.fixture(scope="module")
@@ -344,7 +339,7 @@ def test_verify_differences_name_set_and_user_key(loaded: set[bytes], client: An
 def indexes(client: Any) -> Any:
     """An index on the whole namespace and one on a set named `null`, dropped after. The
     namespace is emptied first (a backup of it all follows): this test comes last."""
-    from .cluster_data import truncate
+    from ..helpers.cluster_data import truncate
 
     names = ("asbkit_noset", "asbkit_nullset")
     for name in names:

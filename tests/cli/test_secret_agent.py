@@ -18,8 +18,8 @@ import pytest
 from asbkit.cli.app import build_parser, commands, with_config
 from asbkit.cli.secret_agent import SecretAgent, SecretError, parse_reference
 
-from .secret_agent_server import SecretAgentServer
-from .tls_certs import make_pki
+from ..helpers.secret_agent_server import SecretAgentServer
+from ..helpers.tls_certs import make_pki
 
 
 @pytest.fixture

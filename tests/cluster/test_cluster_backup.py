@@ -14,14 +14,11 @@ from typing import Any
 
 import pytest
 
-from asbkit import Layers
-from asbkit import ClusterConfig
-from asbkit import BackupOptions, backup
-from asbkit import AsbClusterError
+from asbkit import AsbClusterError, BackupOptions, ClusterConfig, Layers, backup
 
-from .cluster_data import ASBACKUP, HOST, asb_files, client_for, load_mixed, needs_host, records_of, split_addr, truncate
-from .faultproxy import FaultProxy, Faults
-from .results import result_of
+from ..helpers.cluster_data import ASBACKUP, HOST, asb_files, load_mixed, needs_host, records_of, split_addr, truncate
+from ..helpers.faultproxy import FaultProxy, Faults
+from ..helpers.results import result_of
 
 pytestmark = [pytest.mark.cluster, needs_host, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 NS = "bar"
@@ -29,11 +26,8 @@ N = 1200
 
 
 @pytest.fixture(scope="module")
-def client() -> Any:
-    assert HOST
-    c = client_for(HOST)
-    yield c
-    c.close()
+def client(host_client: Any) -> Any:
+    return host_client
 
 
 @pytest.fixture(scope="module")
@@ -263,7 +257,7 @@ def test_errors_name_the_cause(loaded: list[Any], tmp_path: Path) -> None:
 def test_dropped_and_stalled_connections_are_retried(loaded: list[Any], client: Any, tmp_path: Path, faults: Faults) -> None:
     proxy = FaultProxy(split_addr(HOST or ""), faults)
     try:
-        result = result_of(backup, 
+        result = result_of(backup,
             ClusterConfig(hosts="127.0.0.1", port=proxy.port, socket_timeout_ms=1000),
             BackupOptions(namespace=NS, directory=str(tmp_path / "bk"), parallel=2),
         )
@@ -281,7 +275,7 @@ RESUME_N = 100_000
 
 @pytest.fixture(scope="module")
 def resume_data(client: Any) -> set[bytes]:
-    from .cluster_data import load_bulk
+    from ..helpers.cluster_data import load_bulk
 
     client.truncate("test", RESUME_SET, 0)
     time.sleep(0.5)
@@ -383,7 +377,7 @@ def test_estimate_bounds_the_backup_and_writes_nothing(loaded: list[Any], tmp_pa
 @pytest.fixture
 def stunnel(tmp_path: Path) -> Any:
     """A real TLS terminator (Debian's stunnel4) in front of the server."""
-    from .stunnel import terminator
+    from ..helpers.stunnel import terminator
 
     with terminator(tmp_path, split_addr(HOST or "")) as t:
         yield t
@@ -409,7 +403,7 @@ def test_record_streams_over_a_real_tls_terminator(loaded: list[Any], tmp_path: 
     out.finish()
     assert records_of(asb_files(tmp_path / "tls")) == plain
     # A wrong CA or name is refused in words, and the backup says so.
-    from .tls_certs import make_pki
+    from ..helpers.tls_certs import make_pki
 
     (tmp_path / "other").mkdir()
     other = make_pki(tmp_path / "other")
@@ -455,7 +449,7 @@ def test_state_file_dst_and_total_timeout(resume_data: set[bytes], tmp_path: Pat
     assert set(records_of(asb_files(d))) == resume_data
     # A scan past --total-timeout fails (and is not retried), with its state saved.
     h, p = split_addr(HOST or "")
-    r = result_of(backup, 
+    r = result_of(backup,
         ClusterConfig(hosts=h, port=p, total_timeout_ms=300),
         BackupOptions(namespace="test", sets=[RESUME_SET], directory=str(tmp_path / "t"), records_per_second=20_000),
     )
@@ -480,7 +474,7 @@ def test_partitions_that_cannot_be_read_fail_the_backup_by_name(loaded: list[Any
     """Every connection stalls for longer than the socket timeout: no round reads anything."""
     proxy = FaultProxy(split_addr(HOST or ""), Faults(stall_seconds=30, stall_after_bytes=1, times=-1, only_records=True))
     try:
-        result = result_of(backup, 
+        result = result_of(backup,
             ClusterConfig(hosts="127.0.0.1", port=proxy.port, socket_timeout_ms=300),
             BackupOptions(namespace=NS, directory=str(tmp_path / "bk"), max_retries=2, partition_list="0-10"),
         )

@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import base64
 import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pytest
 
 HOST = os.environ.get("ASBKIT_TEST_HOST")
 CLUSTER = os.environ.get("ASBKIT_TEST_CLUSTER")
 ASBACKUP = os.environ.get("ASBKIT_C_ASBACKUP")
+#: The directory of cluster3.sh's nodes (n1..n3, their pid files and configs), to kill one.
+CLUSTER_DIR = os.environ.get("ASBKIT_TEST_CLUSTER_DIR")
 
 #: The start of a C tools' log line (`2026-12-03 18:25:45 GMT [INF] [ 4242] `), as a regex.
 C_LOG = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT \[INF\] \[[ \d]{4}\d\] "
@@ -139,3 +146,46 @@ def records_of(paths: Iterable[str | Path], layers: Any = None) -> dict[bytes, s
 
 def asb_files(directory: str | Path) -> list[Path]:
     return sorted(Path(directory).glob("*.asb"))
+
+
+def kill_midway(victim: Path, job: Callable[[Callable[[int], None]], Any], at: int) -> tuple[Any, int]:
+    """Runs `job(report)` on a thread and SIGKILLs the node of `victim` (a cluster3.sh node
+    directory) once the job has reported `at` (or after 60 s); the job's result, and how far
+    it had got at the kill."""
+    box: dict[str, Any] = {"seen": 0}
+
+    def report(n: int) -> None:
+        box["seen"] = n
+
+    t = threading.Thread(target=lambda: box.__setitem__("result", job(report)))
+    t.start()
+    deadline = time.monotonic() + 60
+    while box["seen"] < at and time.monotonic() < deadline and t.is_alive():
+        time.sleep(0.05)
+    at_kill = box["seen"]
+    os.kill(int((victim / "asd.pid").read_text()), signal.SIGKILL)
+    t.join(timeout=300)
+    return box.get("result"), at_kill
+
+
+def restart(victim: Path, client: Any) -> None:
+    """Starts a killed node again and waits for the cluster of three, migrations done."""
+    subprocess.run([_asd(), "--config-file", str(victim / "aerospike.conf")], check=False)
+    _wait_for_three(client)
+
+
+def _asd() -> str:
+    return os.environ.get("ASBKIT_TEST_ASD", "asd")
+
+
+def _wait_for_three(client: Any) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if len(client.get_nodes()) == 3:
+                stats = client.info_all("statistics")
+                if all("migrate_partitions_remaining=0" in (v[1] or "") for v in stats.values()):
+                    return
+        except Exception:
+            pass
+        time.sleep(1)

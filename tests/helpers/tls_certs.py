@@ -15,7 +15,7 @@ def make_pki(d: Path, name: str = "node1.test") -> dict[str, Path]:
     def key() -> ec.EllipticCurvePrivateKey:
         return ec.generate_private_key(ec.SECP256R1())
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = key()
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "asbkit test CA")])
     ca = (
