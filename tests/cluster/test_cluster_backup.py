@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 
 from asbkit import AsbClusterError, BackupOptions, ClusterConfig, Layers, backup
 
-from ..helpers.cluster_data import ASBACKUP, HOST, asb_files, load_mixed, needs_host, records_of, split_addr, truncate
+from ..helpers.cluster_data import ASBACKUP, HOST, asb_files, index_lines, load_mixed, needs_host, records_of, split_addr, truncate
 from ..helpers.faultproxy import FaultProxy, Faults
 from ..helpers.results import result_of
 
@@ -31,23 +32,26 @@ def client(host_client: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def loaded(client: Any) -> list[Any]:
+def loaded(client: Any) -> Iterator[list[Any]]:
     truncate(client, NS)
     for name in ("asbkit_idx_int", "asbkit_idx_list"):
         client.info_all(f"sindex-delete:namespace={NS};indexname={name}")
     keys = load_mixed(client, NS, N)
     client.info_all(f"sindex-create:namespace={NS};set=s1;indexname=asbkit_idx_int;bin=int;type=numeric")
     client.info_all(f"sindex-create:namespace={NS};set=s2;indexname=asbkit_idx_list;bin=list;type=string;indextype=list")
-    return keys
+    yield keys
+    for name in ("asbkit_idx_int", "asbkit_idx_list"):
+        client.info_all(f"sindex-delete:namespace={NS};indexname={name}")
 
 
 @pytest.fixture(scope="module")
-def udf(client: Any, tmp_path_factory: pytest.TempPathFactory) -> str:
+def udf(client: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     path = tmp_path_factory.mktemp("udf") / "asbkit_test.lua"
     path.write_text("function hello(rec)\n  return 1\nend\n")
     client.udf_put(str(path))
     time.sleep(0.5)
-    return path.read_text()
+    yield path.read_text()
+    client.udf_remove("asbkit_test.lua")
 
 
 def config(host: str | None = None) -> ClusterConfig:
@@ -86,7 +90,9 @@ def test_every_record_once_with_its_particles_and_metadata(loaded: list[Any], ud
     assert set(recs) == digests_on_server(client)
     assert len(recs) == N
     r = result.data
-    assert r.records == N and r.indexes == 2 and r.udfs >= 1
+    # Ours among them (a user's cluster holds others), each counted.
+    lines = index_lines(asb_files(tmp_path / "bk")[0])
+    assert r.records == N and r.indexes == len(lines) >= 2 and r.udfs >= 1
     # Raw list and map bytes are the server's own (the client's undeserialized form).
     for key in loaded[:60]:
         (_, _, _, digest), meta, bins = client.get(key, {"deserialize": False})
@@ -144,7 +150,11 @@ def test_same_records_as_c_asbackup(loaded: list[Any], udf: str, tmp_path: Path)
     def head(path: Path) -> list[str]:
         return [l for l in path.read_text(errors="replace").split("\n+ ", 1)[0].split("\n") if l.startswith(("* ", "#", "Version"))]
 
-    assert sorted(head(asb_files(tmp_path / "bk")[0])) == sorted(head(next(p for p in asb_files(tmp_path / "c") if "# first-file" in p.read_text(errors="replace")[:200])))
+    def as_c_writes_it(line: str) -> str:
+        # On purpose (README): C 4.5.8 writes an index on no set as one on a set "null".
+        return line.replace(f"* i {NS}  ", f"* i {NS} null ", 1)
+
+    assert sorted(map(as_c_writes_it, head(asb_files(tmp_path / "bk")[0]))) == sorted(head(next(p for p in asb_files(tmp_path / "c") if "# first-file" in p.read_text(errors="replace")[:200])))
 
 
 def test_sets_bins_and_metadata_selections(loaded: list[Any], client: Any, tmp_path: Path) -> None:
@@ -159,7 +169,7 @@ def test_sets_bins_and_metadata_selections(loaded: list[Any], client: Any, tmp_p
     _, nobins = run(tmp_path / "d", no_bins=True)
     assert len(nobins) == N and all("+ b 0\n" in t and "\n- " not in t for t in nobins.values())
     r, none = run(tmp_path / "e", no_records=True)
-    assert none == {} and r.data.indexes == 2
+    assert none == {} and r.data.indexes == len(index_lines(asb_files(tmp_path / "e" / "bk")[0])) >= 2
     head = asb_files(tmp_path / "e" / "bk")[0].read_text()
     assert "* i " in head and "* u " in head
     r, _ = run(tmp_path / "f", no_indexes=True, no_udfs=True)

@@ -188,8 +188,6 @@ class BackupRun:
             indexes, udfs = cluster_metadata(cluster, o.namespace, o.sets, indexes=not o.no_indexes, udfs=not o.no_udfs)
             self.runner.metadata = indexes + udfs
             report.indexes, report.udfs = len(indexes), len(udfs)
-            if not o.no_indexes:
-                log.info("Backing up %d secondary index(es)", len(indexes)) if indexes else log.info("No secondary indexes")
             if not o.no_udfs:
                 log.info("Backing up %d UDF file(s)", len(udfs))
         self.estimate = 0

@@ -23,20 +23,22 @@ PATH_TYPES = {"string": "S", "text": "S", "numeric": "N", "int signed": "N", "bl
 def cluster_metadata(
     cluster: Cluster, namespace: str, sets: list[str], *, indexes: bool = True, udfs: bool = True
 ) -> tuple[list[Any], list[Any]]:
-    """The namespace's secondary indexes (of `sets` only, when given) and the cluster's UDFs."""
+    """The namespace's secondary indexes (of `sets` only, when given) and the cluster's UDFs,
+    said in asbackup's words."""
     found_indexes: list[Any] = []
     found_udfs: list[Any] = []
     if indexes:
         reply = cluster.info_any(f"sindex-list:ns={namespace};b64=true").strip()
         entries = [e for e in reply.split(";") if e]
         index_set = index_sets(cluster, namespace, entries)
-        for entry in entries:
-            idx = parse_sindex(namespace, entry, index_set)
-            if idx is None:
-                continue
-            if sets and idx.set not in sets:
-                continue
-            found_indexes.append(idx)
+        parsed = [idx for idx in (parse_sindex(namespace, entry, index_set) for entry in entries) if idx is not None]
+        found_indexes = [idx for idx in parsed if not sets or idx.set in sets]
+        if parsed:
+            log.info("Backing up %d secondary index(es)", len(parsed))
+        else:
+            log.info("No secondary indexes")
+        if len(parsed) > len(found_indexes):
+            log.info("Skipped %d index(es) with unwanted set(s)", len(parsed) - len(found_indexes))
     if udfs:
         reply = cluster.info_any("udf-list").strip()
         for entry in (e for e in reply.split(";") if e):
