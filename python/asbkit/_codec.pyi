@@ -8,7 +8,7 @@ from typing import IO, Any, Literal, Self, final
 __all__ = [
     "__version__", "Header", "Key", "Bin", "Record", "SecondaryIndex", "Udf", "Reader", "Writer", "Scanner",
     "list_backup_files", "stage_output", "write_synthetic", "compute_digest", "asb_to_jsonl", "jsonl_to_asb",
-    "asb_to_asb", "BackupOutput", "BackupJob", "BackupCheckpoint", "TlsConfig", "scan_partitions", "info",
+    "asb_to_asb", "BackupOutput", "BackupJob", "BackupCheckpoint", "TlsConfig", "ScanResult", "scan_partitions", "info",
     "hash_password", "count_scan", "RestoreRun",
 ]
 
@@ -256,6 +256,16 @@ class BackupCheckpoint:
     def partition(self, pid: int) -> tuple[bytes | None, int, bool]: ...
     def snapshot(self, output: BackupOutput) -> tuple[list[_PartitionState], list[_FileStats]]: ...
 
+@final
+class ScanResult:
+    """What one node's scan did; `error`: why it ended early (Interrupted,
+    BackupOutputFailed or AsbClusterError), not raised."""
+
+    records: int
+    text_bytes: int
+    unavailable: list[int]
+    error: Exception | None
+
 def scan_partitions(
     output: BackupOutput,
     job: BackupJob,
@@ -280,7 +290,7 @@ def scan_partitions(
     commit_seconds: float = 2.0,
     tls: TlsConfig | None = None,
     tls_name: str | None = None,
-) -> dict[str, object]: ...
+) -> ScanResult: ...
 def info(
     addr: str,
     commands: list[str],

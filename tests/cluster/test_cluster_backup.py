@@ -408,7 +408,7 @@ def test_record_streams_over_a_real_tls_terminator(loaded: list[Any], tmp_path: 
     ckpt = _codec.BackupCheckpoint()
     job = out.job(True)
     res = _codec.scan_partitions(out, job, ckpt, stunnel["addr"], NS, list(range(4096)), tls=tls, tls_name="node1.test")
-    assert res["error"] is None, res
+    assert res.error is None, res.error
     job.release(out)
     out.finish()
     assert records_of(asb_files(tmp_path / "tls")) == plain

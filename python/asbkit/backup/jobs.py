@@ -27,7 +27,7 @@ import asbkit._codec as _codec
 
 from ..cluster.client import Cluster, Node, parse_hosts
 from ..cluster.partitions import N_PARTITIONS, PartitionRange, after_digest_range, jobs_for, parse_partition_list
-from ..errors import BackupFailed, BackupOutputFailed, BadOption, cluster_error
+from ..errors import AsbClusterError, BackupFailed, BadOption, Interrupted, cluster_error
 from .options import BackupOptions
 
 log = logging.getLogger("asbkit.backup")
@@ -111,7 +111,7 @@ class JobRunner:
                 self._map_time = time.monotonic()
             return self._readers
 
-    def _scan_node(self, node: Node, pids: list[int], out_job: Any, quota: int) -> dict[str, Any]:
+    def _scan_node(self, node: Node, pids: list[int], out_job: Any, quota: int) -> _codec.ScanResult:
         o = self.o
         log.debug("scanning %s on node %s (%s)", describe_pids(pids), node.name, node.addr)
         return _codec.scan_partitions(
@@ -130,7 +130,7 @@ class JobRunner:
             **self.cluster.wire_auth(),
         )
 
-    def _scan_nodes(self, groups: list[tuple[Node, list[int]]], out_job: Any, quotas: list[int]) -> list[dict[str, Any]]:
+    def _scan_nodes(self, groups: list[tuple[Node, list[int]]], out_job: Any, quotas: list[int]) -> list[_codec.ScanResult]:
         """Scans every node's partitions at once, as the C client does: the first node into
         the job's file, the others each into a file of their own (parked or new)."""
         if not groups:
@@ -178,7 +178,7 @@ class JobRunner:
         fruitless = 0
         taken = size = 0
         refresh = False
-        last_error: dict[str, Any] | None = None
+        last_error: AsbClusterError | None = None
         while pending:
             if self.ckpt.cancelled():
                 return False, taken, size
@@ -197,20 +197,20 @@ class JobRunner:
                 shares = [-(-left // max(1, len(groups)))] * len(groups)
             results = self._scan_nodes(groups, out_job, shares)
             for (_, pids), res in zip(groups, results, strict=True):
-                taken += res["records"]
-                size += res["bytes"]
-                err = res["error"]
+                taken += res.records
+                size += res.text_bytes
+                err = res.error
                 if err is None:
                     continue
-                if err["kind"] == "cancelled":
+                if isinstance(err, Interrupted):
                     return False, taken, size
                 where = describe_pids(pids)
-                if err["kind"] == "output":
-                    raise BackupOutputFailed(error_text(err))
-                if not err["retryable"]:
-                    raise cluster_error(f"{error_text(err)} (reading {where})", err.get("node"), err.get("code"))
+                if not isinstance(err, AsbClusterError):
+                    raise err  # BackupOutputFailed: the files, not the cluster
+                if not err.retryable:
+                    raise cluster_error(f"{err} (reading {where})", err.node, err.result_code)
                 last_error = err
-                log.info("retrying %s: %s", where, error_text(err))
+                log.info("retrying %s: %s", where, err)
             if job.quota and taken >= job.quota:
                 return True, taken, size
             pending = [p for p in pending if not self.ckpt.partition(p)[2]]
@@ -219,9 +219,9 @@ class JobRunner:
             # Progress resets the count: a node lost mid-scan costs tries only while
             # nothing can be read. This job's own records: other jobs reading says
             # nothing about these partitions.
-            fruitless = 0 if any(res["records"] for res in results) else fruitless + 1
+            fruitless = 0 if any(res.records for res in results) else fruitless + 1
             if fruitless > o.max_retries:
-                reason = error_text(last_error) if last_error else "no node masters them (the cluster is changing, or a node is down)"
+                reason = str(last_error) if last_error else "no node masters them (the cluster is changing, or a node is down)"
                 raise BackupFailed(
                     f"{describe_pids(pending)} could not be read after {o.max_retries} retries: {reason}; "
                     "the backup state is saved, continue with -c/--continue once the cluster is whole"
@@ -270,9 +270,3 @@ def describe_pids(pids: list[int]) -> str:
     shown = ", ".join(ranges[:8]) + (", …" if len(ranges) > 8 else "")
     return f"partitions {shown} ({len(pids)} in all)"
 
-
-def error_text(err: dict[str, Any]) -> str:
-    """A wire error's message, with its node unless the message names it."""
-    node = err.get("node")
-    msg = err["message"]
-    return f"node {node}: {msg}" if node and node not in msg else msg

@@ -594,3 +594,142 @@ pub fn asb_to_asb<R: Read, W: Write, T>(
     }
     Ok(done)
 }
+
+/// An input of a conversion: a path (`-`: stdin), opened here, or a stream already opened.
+pub enum Input {
+    Path(std::path::PathBuf),
+    Reader(Box<BoxedReader<'static>>),
+}
+
+/// Text per piece when converting big plain files: small enough that the JSON of the pieces
+/// in flight stays a few tens of MB.
+pub const CONVERT_PIECE_SIZE: u64 = 4 << 20;
+
+/// Converts every input, in order, to JSON Lines in `out`. Plain files are converted in
+/// pieces on `threads` threads when that pays off: two threads (parse | encode) already
+/// keep two cores busy with less memory traffic than pieces whose JSON waits its turn, so
+/// pieces from three cores on, and not with `max_records` (it needs every count before).
+#[allow(clippy::too_many_arguments)]
+pub fn inputs_to_jsonl(
+    inputs: Vec<Input>,
+    layers: &Layers,
+    threads: usize,
+    piece_size: u64,
+    raw_count: &Arc<AtomicU64>,
+    out: &mut (impl Write + Send),
+    filter: &Filter,
+    mut tick: impl FnMut() -> Result<()>,
+) -> Result<Counts> {
+    let mut counts = Counts::default();
+    let paths: Option<Vec<std::path::PathBuf>> = inputs
+        .iter()
+        .map(|i| match i {
+            Input::Path(p) if p.as_os_str() != "-" => Some(p.clone()),
+            _ => None,
+        })
+        .collect();
+    let in_pieces = layers.is_plain() && filter.max_records.is_none() && threads > 2;
+    if let Some(paths) = paths.filter(|_| in_pieces) {
+        let planned = crate::parallel::plan(&paths, layers, piece_size)?;
+        asb_files_to_jsonl(&planned, layers, threads, raw_count, out, filter, &mut counts, &mut tick)?;
+        out.flush()?;
+        return Ok(counts);
+    }
+    for input in inputs {
+        if filter.done(&counts) {
+            break;
+        }
+        let mut reader = match input {
+            Input::Path(p) => crate::source::open_path(&p, layers, raw_count.clone())?,
+            Input::Reader(r) => *r,
+        };
+        let file = reader.path().map(file_name);
+        asb_to_jsonl(&mut reader, file.as_deref(), out, filter, &mut counts, &mut tick)?;
+    }
+    out.flush()?;
+    Ok(counts)
+}
+
+/// JSON Lines holding one backup file into `.asb` in `out`, through `layers`.
+pub fn jsonl_to_asb_stream(input: impl BufRead, label: &str, out: impl Write, layers: &Layers, filter: &Filter) -> Result<Counts> {
+    let mut counts = Counts::default();
+    let layered = jsonl_to_asb(input, label, |_| crate::layers::LayeredWriter::new(out, layers), filter, &mut counts)?;
+    layered.finish()?;
+    Ok(counts)
+}
+
+/// JSON Lines holding any number of backup files into the directory `dir`: one file per
+/// header, under the name it records (else `<namespace>_<NNNNN>.asb`), written under
+/// temporary names and renamed only when all are complete. The counts, and the files.
+pub fn jsonl_to_asb_dir(input: impl BufRead, label: &str, dir: &std::path::Path, layers: &Layers, filter: &Filter) -> Result<(Counts, Vec<std::path::PathBuf>)> {
+    let mut counts = Counts::default();
+    let mut staged = crate::source::StagedFiles::default();
+    jsonl_to_asb_files(
+        input,
+        label,
+        |n, header, file| {
+            let name = file
+                .and_then(|f| std::path::Path::new(f).file_name())
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_else(|| numbered_name(&default_stem(header), n));
+            let file = staged.create(dir.join(&name))?;
+            crate::layers::LayeredWriter::new(std::io::BufWriter::with_capacity(crate::source::OUTPUT_BUFFER, file), layers)
+        },
+        |w| w.finish().map(drop),
+        filter,
+        &mut counts,
+    )?;
+    Ok((counts, staged.commit()?))
+}
+
+/// Where a copy through the filters goes: `-` (stdout), one file (replaced only when the
+/// copy is complete), or with a split, files `<prefix>_<NNNNN>.asb` in a directory.
+#[allow(clippy::too_many_arguments)]
+pub fn copy_to(
+    readers: Vec<BoxedReader<'static>>,
+    dest: &std::path::Path,
+    prefix: Option<&str>,
+    split: Split,
+    layers: &Layers,
+    filter: &Filter,
+    tick: impl FnMut() -> Result<()>,
+) -> Result<(Counts, Vec<std::path::PathBuf>)> {
+    let to_stdout = dest.as_os_str() == "-";
+    if to_stdout && split != Split::None {
+        return Err(Error::value("a split writes several files: give a directory, not -"));
+    }
+    let mut counts = Counts::default();
+    let mut staged = crate::source::StagedFiles::default();
+    asb_to_asb(
+        readers.into_iter().map(Ok),
+        |n, header| {
+            let out: Box<dyn Write + Send> = if to_stdout {
+                crate::source::create_output(dest)?
+            } else {
+                let file = if split == Split::None {
+                    staged.replace(dest.to_path_buf())?
+                } else {
+                    let stem = prefix.map_or_else(|| default_stem(header), str::to_string);
+                    staged.create(dest.join(numbered_name(&stem, n)))?
+                };
+                Box::new(std::io::BufWriter::with_capacity(crate::source::OUTPUT_BUFFER, file))
+            };
+            crate::layers::LayeredWriter::new(out, layers)
+        },
+        |w| w.finish().map(drop),
+        filter,
+        split,
+        &mut counts,
+        tick,
+    )?;
+    Ok((counts, staged.commit()?))
+}
+
+/// A backup file's name as asbackup makes it: `<stem>_<NNNNN>.asb`.
+pub fn numbered_name(stem: &str, n: usize) -> String {
+    format!("{stem}_{n:05}.asb")
+}
+
+fn default_stem(header: &Header) -> String {
+    String::from_utf8_lossy(header.namespace().unwrap_or(b"backup")).into_owned()
+}

@@ -7,6 +7,7 @@
 pub mod b64;
 pub mod convert;
 pub mod deep;
+pub mod delimit;
 pub mod digest;
 pub mod error;
 pub mod json;
@@ -18,7 +19,6 @@ pub mod output;
 pub mod pace;
 pub mod parallel;
 pub mod read;
-pub mod scan;
 pub mod source;
 pub mod summary;
 pub mod synth;

@@ -14,7 +14,7 @@ use memchr::{memchr, memchr_iter, memrchr};
 use crate::error::{show_byte, Error, Position, Result};
 use crate::model::{BlobType, Header, Meta, Record, SecondaryIndex, SpanValue, Udf, Version};
 use crate::numbers::{parse_double, parse_i64, parse_u64};
-use crate::scan::{find_name_end, is_end, Ends};
+use crate::delimit::{find_name_end, is_end, Ends};
 
 const INITIAL_WINDOW: usize = 1 << 20;
 /// Parsed text of a mapped file is given back in steps of this many bytes (a power of 2).

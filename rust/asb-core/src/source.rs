@@ -1,7 +1,7 @@
 //! Where backup bytes come from: files, directories of `*.asb` files, stdin, any reader.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -185,6 +185,28 @@ impl Read for Prefetch {
         self.at += n;
         Ok(n)
     }
+}
+
+/// Bytes go to files and to stdout through a buffer this big.
+pub const OUTPUT_BUFFER: usize = 1 << 20;
+
+/// A path or `-` (stdin) as raw bytes to read, and the name errors give it.
+pub fn open_input(path: &Path) -> Result<(Box<dyn Read + Send>, String)> {
+    if path.as_os_str() == "-" {
+        return Ok((Box::new(std::io::stdin()), "<stdin>".into()));
+    }
+    let label = path.display().to_string();
+    let file = File::open(path).map_err(|e| Error::from(e).with_path(label.clone()))?;
+    Ok((Box::new(file), label))
+}
+
+/// A path or `-` (stdout) to write, buffered; a path is created (or truncated) as it is.
+pub fn create_output(path: &Path) -> Result<Box<dyn Write + Send>> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(BufWriter::with_capacity(OUTPUT_BUFFER, std::io::stdout())));
+    }
+    let file = File::create(path).map_err(|e| Error::from(e).with_path(path.display().to_string()))?;
+    Ok(Box::new(BufWriter::with_capacity(OUTPUT_BUFFER, file)))
 }
 
 /// One named output, opened by the rule every command follows: a regular file (or a name that

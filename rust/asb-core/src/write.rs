@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::model::{Header, Key, Meta, Record, SecondaryIndex, Udf, Value};
 use crate::numbers::push_c_double;
 use crate::read::{MAX_BIN_NAME, MAX_NAMESPACE, MAX_SET, MAX_TOKEN};
-use crate::scan::{find_name_end, Ends, SPECIAL};
+use crate::delimit::{find_name_end, Ends, SPECIAL};
 
 const FLUSH_AT: usize = 256 * 1024;
 

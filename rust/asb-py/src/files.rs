@@ -7,13 +7,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use asb_core::layers::LayeredWriter;
-use asb_core::source::{backup_files, open_path, open_stream, BoxedReader};
+use asb_core::source::{backup_files, create_output, open_path, open_stream, BoxedReader};
 use asb_core::{Cipher, EncryptionKey, Entity, Layers};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::errors::{to_py_err, AsbKeyError};
+use crate::errors::{value, AsbKeyError, Result};
 use crate::types::{entity_to_core, entity_to_py, header_from_core, header_to_core, Header};
 
 /// A Python object with `readinto` (or `read`), seen from Rust.
@@ -67,23 +67,19 @@ pub(crate) fn layers(
     level: i32,
     cipher: Option<&str>,
     key_material: Option<&[u8]>,
-) -> PyResult<Layers> {
+) -> Result<Layers> {
     let encryption = match (cipher, key_material) {
         (None, None) => None,
         (Some(c), Some(m)) => {
             let cipher = match c {
                 "aes128" => Cipher::Aes128,
                 "aes256" => Cipher::Aes256,
-                other => return Err(PyValueError::new_err(format!("unknown cipher {other:?}"))),
+                other => return Err(value(format!("unknown cipher {other:?}"))),
             };
             Some(EncryptionKey::from_material(cipher, m))
         }
-        (Some(_), None) => {
-            return Err(AsbKeyError::new_err(
-                ("encryption needs a key".to_string(),),
-            ))
-        }
-        (None, Some(_)) => return Err(PyValueError::new_err("a key was given without a cipher")),
+        (Some(_), None) => return Err(AsbKeyError::new_err(("encryption needs a key".to_string(),)).into()),
+        (None, Some(_)) => return Err(value("a key was given without a cipher")),
     };
     Ok(Layers {
         zstd,
@@ -96,42 +92,39 @@ pub(crate) fn open_source(
     source: &Bound<'_, PyAny>,
     layers: &Layers,
     raw_count: Arc<AtomicU64>,
-) -> PyResult<BoxedReader<'static>> {
+) -> Result<BoxedReader<'static>> {
     if let Ok(path) = source.extract::<PathBuf>() {
-        return open_path(&path, layers, raw_count).map_err(to_py_err);
+        return Ok(open_path(&path, layers, raw_count)?);
     }
     if source.hasattr("read")? {
-        let label = source
-            .getattr("name")
-            .and_then(|n| n.extract::<String>())
-            .unwrap_or_else(|_| "<stream>".to_string());
+        let label = source.getattr("name").and_then(|n| n.extract::<String>()).unwrap_or_else(|_| "<stream>".to_string());
         let reader = PyReader(source.clone().unbind());
-        return open_stream(reader, layers, &label, raw_count).map_err(to_py_err);
+        return Ok(open_stream(reader, layers, &label, raw_count)?);
     }
-    Err(PyTypeError::new_err(
-        "source must be a path, \"-\" or a binary file object",
-    ))
+    Err(PyTypeError::new_err("source must be a path, \"-\" or a binary file object").into())
 }
 
-pub(crate) fn open_dest(dest: &Bound<'_, PyAny>) -> PyResult<Box<dyn Write + Send>> {
+/// A path or `-` as the core opens it, or a Python object with `read`: raw bytes and
+/// their name.
+pub(crate) fn open_input(source: &Bound<'_, PyAny>) -> Result<(Box<dyn Read + Send>, String)> {
+    if let Ok(path) = source.extract::<PathBuf>() {
+        return Ok(asb_core::source::open_input(&path)?);
+    }
+    if source.hasattr("read")? {
+        return Ok((Box::new(PyReader(source.clone().unbind())), "<stream>".into()));
+    }
+    Err(PyTypeError::new_err("source must be a path, \"-\" or a binary file object").into())
+}
+
+/// A path or `-` as the core opens it, or a Python object with `write`.
+pub(crate) fn open_dest(dest: &Bound<'_, PyAny>) -> Result<Box<dyn Write + Send>> {
     if let Ok(path) = dest.extract::<PathBuf>() {
-        if path.as_os_str() == "-" {
-            return Ok(Box::new(io::BufWriter::with_capacity(
-                1 << 20,
-                io::stdout(),
-            )));
-        }
-        let label = path.display().to_string();
-        let file = std::fs::File::create(&path)
-            .map_err(|e| to_py_err(asb_core::Error::from(e).with_path(label)))?;
-        return Ok(Box::new(io::BufWriter::with_capacity(1 << 20, file)));
+        return Ok(create_output(&path)?);
     }
     if dest.hasattr("write")? {
         return Ok(Box::new(PyWriter(dest.clone().unbind())));
     }
-    Err(PyTypeError::new_err(
-        "dest must be a path, \"-\" or a binary file object",
-    ))
+    Err(PyTypeError::new_err("dest must be a path, \"-\" or a binary file object").into())
 }
 
 /// Calls `progress(raw bytes read so far)`, if given, holding the GIL only for the call.
@@ -167,7 +160,7 @@ impl Reader {
         zstd: bool,
         cipher: Option<&str>,
         key_material: Option<&[u8]>,
-    ) -> PyResult<Reader> {
+    ) -> Result<Reader> {
         let layers = layers(zstd, 0, cipher, key_material)?;
         let raw_count = Arc::new(AtomicU64::new(0));
         let inner = open_source(source, &layers, raw_count.clone())?;
@@ -204,7 +197,7 @@ impl Reader {
         slf
     }
 
-    fn __next__(&self, py: Python<'_>) -> PyResult<Option<PyObject>> {
+    fn __next__(&self, py: Python<'_>) -> Result<Option<PyObject>> {
         let mut guard = self.inner.lock().unwrap();
         let Some(reader) = guard.as_mut() else {
             return Ok(None);
@@ -217,10 +210,10 @@ impl Reader {
             }
             Err(e) => {
                 *guard = None;
-                return Err(to_py_err(e));
+                return Err(e.into());
             }
         };
-        entity_to_py(py, entity).map(Some)
+        Ok(Some(entity_to_py(py, entity)?))
     }
 }
 
@@ -247,27 +240,10 @@ impl Writer {
         level: i32,
         cipher: Option<&str>,
         key_material: Option<&[u8]>,
-    ) -> PyResult<Writer> {
+    ) -> Result<Writer> {
         let layers = layers(zstd, level, cipher, key_material)?;
-        let out: Box<dyn Write + Send> = if let Ok(path) = dest.extract::<PathBuf>() {
-            if path.as_os_str() == "-" {
-                Box::new(io::stdout())
-            } else {
-                let label = path.display().to_string();
-                let file = std::fs::File::create(&path)
-                    .map_err(|e| to_py_err(asb_core::Error::from(e).with_path(label)))?;
-                Box::new(io::BufWriter::with_capacity(1 << 20, file))
-            }
-        } else if dest.hasattr("write")? {
-            Box::new(PyWriter(dest.clone().unbind()))
-        } else {
-            return Err(PyTypeError::new_err(
-                "dest must be a path, \"-\" or a binary file object",
-            ));
-        };
-        let layered = LayeredWriter::new(out, &layers).map_err(to_py_err)?;
-        let inner =
-            asb_core::Writer::new(layered, &header_to_core(py, header)?).map_err(to_py_err)?;
+        let layered = LayeredWriter::new(open_dest(dest)?, &layers)?;
+        let inner = asb_core::Writer::new(layered, &header_to_core(py, header)?)?;
         Ok(Writer {
             inner: Mutex::new(WriterState {
                 writer: Some(inner),
@@ -277,19 +253,16 @@ impl Writer {
     }
 
     /// Writes a Record, SecondaryIndex or Udf.
-    fn write(&self, py: Python<'_>, entity: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn write(&self, py: Python<'_>, entity: &Bound<'_, PyAny>) -> Result<()> {
         let mut guard = self.inner.lock().unwrap();
         let state = &mut *guard;
-        let w = state
-            .writer
-            .as_mut()
-            .ok_or_else(|| PyValueError::new_err("the writer is closed"))?;
+        let w = state.writer.as_mut().ok_or_else(|| value("the writer is closed"))?;
         match entity_to_core(py, entity, &mut state.scratch)? {
-            Entity::Record(r) => w.write_record(r),
-            Entity::SecondaryIndex(s) => w.write_sindex(&s),
-            Entity::Udf(u) => w.write_udf(&u),
+            Entity::Record(r) => w.write_record(r)?,
+            Entity::SecondaryIndex(s) => w.write_sindex(&s)?,
+            Entity::Udf(u) => w.write_udf(&u)?,
         }
-        .map_err(to_py_err)
+        Ok(())
     }
 
     /// Text bytes written so far (before compression and encryption).
@@ -303,10 +276,10 @@ impl Writer {
             .map_or(0, |w| w.text_bytes())
     }
 
-    fn close(&self) -> PyResult<()> {
+    fn close(&self) -> Result<()> {
         let writer = self.inner.lock().unwrap().writer.take();
         if let Some(w) = writer {
-            w.into_inner().and_then(|l| l.finish()).map_err(to_py_err)?;
+            w.into_inner().and_then(|l| l.finish())?;
         }
         Ok(())
     }
@@ -314,8 +287,8 @@ impl Writer {
 
 /// The `*.asb` files of a directory, sorted by name.
 #[pyfunction]
-pub(crate) fn list_backup_files(dir: PathBuf) -> PyResult<Vec<PathBuf>> {
-    backup_files(&dir).map_err(to_py_err)
+pub(crate) fn list_backup_files(dir: PathBuf) -> Result<Vec<PathBuf>> {
+    Ok(backup_files(&dir)?)
 }
 
 /// Writes a synthetic backup of at least `target_bytes` of text; returns (records, bytes).
@@ -331,26 +304,23 @@ pub(crate) fn write_synthetic(
     level: i32,
     cipher: Option<&str>,
     key_material: Option<&[u8]>,
-) -> PyResult<(u64, u64)> {
+) -> Result<(u64, u64)> {
     let layers = layers(zstd, level, cipher, key_material)?;
-    py.allow_threads(|| {
-        let label = path.display().to_string();
-        let file =
-            std::fs::File::create(&path).map_err(|e| asb_core::Error::from(e).with_path(label))?;
-        let mut out = LayeredWriter::new(io::BufWriter::with_capacity(1 << 20, file), &layers)?;
+    let counts = py.allow_threads(|| {
+        let mut out = LayeredWriter::new(create_output(&path)?, &layers)?;
         let counts = asb_core::synth::write_synthetic(&mut out, target_bytes, seed)?;
         out.finish()?;
-        Ok(counts)
-    })
-    .map_err(to_py_err)
+        Ok::<_, asb_core::Error>(counts)
+    })?;
+    Ok(counts)
 }
 
 /// Where to write the output `dest` and the temporary name to rename onto it when complete
 /// (`None`: written in place, as pipes and devices are). The rule of
 /// `asb_core::source::Output`, for outputs that Python renames itself.
 #[pyfunction]
-pub(crate) fn stage_output(dest: PathBuf) -> PyResult<(PathBuf, Option<PathBuf>)> {
-    match asb_core::source::stage_output(&dest).map_err(to_py_err)? {
+pub(crate) fn stage_output(dest: PathBuf) -> Result<(PathBuf, Option<PathBuf>)> {
+    match asb_core::source::stage_output(&dest)? {
         asb_core::source::Output::InPlace => Ok((dest, None)),
         asb_core::source::Output::Staged(_, tmp) => Ok((tmp.clone(), Some(tmp))),
     }

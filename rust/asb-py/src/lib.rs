@@ -1,5 +1,6 @@
-//! Python binding of `asb-core`: converts types and errors, nothing else. Each module is a
-//! thin layer over one part of the core; this file only registers them as `asbkit._codec`.
+//! Python binding of `asb-core` and `asb-wire`: converts types and errors, nothing else (one
+//! error type, `errors::Error`). Each module is a thin layer over one part of the crates;
+//! this file only registers them as `asbkit._codec`.
 
 mod convert;
 mod errors;
@@ -35,6 +36,7 @@ fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<wire::BackupJob>()?;
     m.add_class::<wire::BackupCheckpoint>()?;
     m.add_class::<wire::TlsConfig>()?;
+    m.add_class::<wire::ScanResult>()?;
     m.add_function(wrap_pyfunction!(wire::scan_partitions, m)?)?;
     m.add_function(wrap_pyfunction!(wire::info, m)?)?;
     m.add_function(wrap_pyfunction!(wire::hash_password, m)?)?;

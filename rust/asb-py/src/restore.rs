@@ -4,20 +4,34 @@
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use asb_core::{Entity, Layers};
-use asb_wire::restore::{Fatal, Metadata, Restore, RestoreConfig, Routes};
-use asb_wire::write::{Exists, WritePolicy};
-use pyo3::exceptions::PyValueError;
+use asb_wire::restore::{Fatal, Metadata, Restore, RestoreConfig, Routes, Running};
+use asb_wire::write::WritePolicy;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use crate::errors::to_py_err;
+use crate::errors::{value, Error, Result};
 use crate::files::layers;
 use crate::types::{entity_to_py, text_bytes};
-use crate::wire::{cluster_err, connect_options, Peer, TlsConfig};
+use crate::wire::{connect_options, Peer, TlsConfig};
+
+impl From<Fatal> for Error {
+    fn from(f: Fatal) -> Error {
+        match f {
+            Fatal::Input(e) => e.into(),
+            Fatal::Wire(mut e, digest) => {
+                if let Some(d) = digest {
+                    let mut b64 = Vec::new();
+                    asb_core::b64::encode_append(&d, &mut b64);
+                    e.message = format!("record {}: {}", String::from_utf8_lossy(&b64), e.message);
+                }
+                e.into()
+            }
+        }
+    }
+}
 
 /// One restore (or, with `verify`, a read-back comparison): configured in full when made,
 /// started once.
@@ -25,7 +39,7 @@ use crate::wire::{cluster_err, connect_options, Peer, TlsConfig};
 pub struct RestoreRun {
     shared: Arc<Restore>,
     setup: Mutex<Option<(RestoreConfig, Vec<PathBuf>, Layers)>>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    running: Mutex<Option<Running>>,
 }
 
 fn name_set(items: Option<Vec<Bound<'_, PyAny>>>) -> PyResult<Option<std::collections::HashSet<Vec<u8>>>> {
@@ -72,12 +86,8 @@ impl RestoreRun {
         tls: Option<PyRef<'_, TlsConfig>>,
         tls_name: Option<String>,
         verify: bool,
-    ) -> PyResult<RestoreRun> {
-        if unique && (replace || no_generation) {
-            return Err(PyValueError::new_err("--unique cannot be combined with --replace or --no-generation"));
-        }
-        let exists = if unique { Exists::Create } else if replace { Exists::CreateOrReplace } else { Exists::Ignore };
-        let policy = WritePolicy { exists, generation_gt: !no_generation, send_key: true, timeout_ms: total_timeout_ms };
+    ) -> Result<RestoreRun> {
+        let policy = WritePolicy::from_asrestore_flags(unique, replace, no_generation, total_timeout_ms).map_err(value)?;
         let peer = Peer { connect_timeout_ms, socket_timeout_ms, user, credential, clear_password, tls: tls.as_deref(), tls_name: tls_name.clone() };
         let cfg = RestoreConfig {
             expect_namespace: expect_namespace.map(text_bytes).transpose()?,
@@ -104,41 +114,32 @@ impl RestoreRun {
             ceiling_node: None,
         };
         let layers = layers(zstd, 0, cipher, key_material.as_deref())?;
-        Ok(RestoreRun { shared: Arc::new(Restore::new()), setup: Mutex::new(Some((cfg, inputs, layers))), thread: Mutex::new(None) })
+        Ok(RestoreRun { shared: Arc::new(Restore::new()), setup: Mutex::new(Some((cfg, inputs, layers))), running: Mutex::new(None) })
     }
 
     /// The intake ceiling of one node at `addr`: the inputs encoded first, then only sent
     /// (records, seconds sending). For benchmarks.
-    fn intake_ceiling(&self, py: Python<'_>, addr: String) -> PyResult<(u64, f64)> {
-        let (mut cfg, inputs, layers) = self.setup.lock().unwrap().take().ok_or_else(|| PyValueError::new_err("this restore was started already"))?;
+    fn intake_ceiling(&self, py: Python<'_>, addr: String) -> Result<(u64, f64)> {
+        let (mut cfg, inputs, layers) = self.setup.lock().unwrap().take().ok_or_else(|| value("this restore was started already"))?;
         cfg.ceiling_node = Some(addr);
-        let out = py.allow_threads(|| asb_wire::restore::intake_ceiling(&cfg, &inputs, &layers));
-        match out {
-            Ok((n, d)) => Ok((n, d.as_secs_f64())),
-            Err(Fatal::Input(e)) => Err(to_py_err(e)),
-            Err(Fatal::Wire(e, _)) => Err(cluster_err(e)),
-        }
+        let (n, d) = py.allow_threads(|| asb_wire::restore::intake_ceiling(&cfg, &inputs, &layers))?;
+        Ok((n, d.as_secs_f64()))
     }
 
     /// Starts reading and writing (publish the partition map first).
-    fn start(&self) -> PyResult<()> {
-        let (cfg, inputs, layers) = self.setup.lock().unwrap().take().ok_or_else(|| PyValueError::new_err("this restore was started already"))?;
-        let shared = self.shared.clone();
-        let handle = std::thread::Builder::new()
-            .name("restore".into())
-            .spawn(move || asb_wire::restore::run(&cfg, inputs, &layers, &shared))
-            .map_err(|e| PyValueError::new_err(format!("cannot start the restore: {e}")))?;
-        *self.thread.lock().unwrap() = Some(handle);
+    fn start(&self) -> Result<()> {
+        let (cfg, inputs, layers) = self.setup.lock().unwrap().take().ok_or_else(|| value("this restore was started already"))?;
+        *self.running.lock().unwrap() = Some(asb_wire::restore::start(cfg, inputs, layers, self.shared.clone())?);
         Ok(())
     }
 
     /// The partition map: node addresses, and per partition the index of its master.
-    fn publish_routes(&self, nodes: Vec<String>, masters: Vec<Option<u16>>) -> PyResult<()> {
+    fn publish_routes(&self, nodes: Vec<String>, masters: Vec<Option<u16>>) -> Result<()> {
         if masters.len() != asb_wire::scan::N_PARTITIONS {
-            return Err(PyValueError::new_err("a map of 4096 partitions"));
+            return Err(value("a map of 4096 partitions"));
         }
         if let Some(bad) = masters.iter().flatten().find(|&&i| i as usize >= nodes.len()) {
-            return Err(PyValueError::new_err(format!("node index {bad} of {} nodes", nodes.len())));
+            return Err(value(format!("node index {bad} of {} nodes", nodes.len())));
         }
         self.shared.routes.publish(Routes { nodes, masters });
         Ok(())
@@ -187,16 +188,10 @@ impl RestoreRun {
             .collect()
     }
 
-    /// Waits up to `timeout` seconds; whether the restore has ended.
+    /// Waits up to `timeout` seconds; whether the restore has ended (true before a start).
     fn wait(&self, py: Python<'_>, timeout: f64) -> bool {
-        let deadline = std::time::Instant::now() + Duration::from_secs_f64(timeout.max(0.0));
-        py.allow_threads(|| loop {
-            let done = self.thread.lock().unwrap().as_ref().is_none_or(|h| h.is_finished());
-            if done || std::time::Instant::now() >= deadline {
-                return done;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        })
+        let timeout = Duration::from_secs_f64(timeout.max(0.0));
+        py.allow_threads(|| self.running.lock().unwrap().as_ref().is_none_or(|r| r.wait(timeout)))
     }
 
     /// Asks readers and writers to stop (records in flight are not counted as written).
@@ -206,17 +201,7 @@ impl RestoreRun {
 
     /// Why the restore stopped early, as the exception to raise (None: it did not).
     fn fatal(&self, py: Python<'_>) -> Option<PyObject> {
-        let err = match self.shared.take_fatal()? {
-            Fatal::Input(e) => to_py_err(e),
-            Fatal::Wire(mut e, digest) => {
-                if let Some(d) = digest {
-                    let mut b64 = Vec::new();
-                    asb_core::b64::encode_append(&d, &mut b64);
-                    e.message = format!("record {}: {}", String::from_utf8_lossy(&b64), e.message);
-                }
-                cluster_err(e)
-            }
-        };
+        let err: PyErr = Error::from(self.shared.take_fatal()?).into();
         Some(err.into_value(py).into_any())
     }
 

@@ -10,7 +10,7 @@ use asb_core::summary::{Summary, BIN_LETTERS, KEY_LETTERS};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
-use crate::errors::to_py_err;
+use crate::errors::Result;
 use crate::files::{layers, open_source, progress_tick};
 use crate::types::{opt_text, py_text, sindex_from_core};
 
@@ -63,7 +63,7 @@ impl Scanner {
         cipher: Option<&str>,
         key_material: Option<&[u8]>,
         progress: Option<PyObject>,
-    ) -> PyResult<()> {
+    ) -> Result<()> {
         let layers = layers(zstd, 0, cipher, key_material)?;
         let raw_count = Arc::new(AtomicU64::new(0));
         let mut reader = open_source(source, &layers, raw_count.clone())?;
@@ -74,7 +74,7 @@ impl Scanner {
             summary.scan(&mut reader, deep, |_| tick())
         });
         self.raw_bytes += raw_count.load(Ordering::Relaxed);
-        result.map_err(to_py_err)
+        Ok(result?)
     }
 
     /// Reads files (paths) on `threads` threads, big plain files in pieces cut at proven
@@ -92,7 +92,7 @@ impl Scanner {
         key_material: Option<&[u8]>,
         progress: Option<PyObject>,
         piece_size: u64,
-    ) -> PyResult<()> {
+    ) -> Result<()> {
         let layers = layers(zstd, 0, cipher, key_material)?;
         let raw = Arc::new(AtomicU64::new(0));
         let progress_tick = progress_tick(&progress, &raw);
@@ -113,16 +113,16 @@ impl Scanner {
             summary.scan_files(&planned, &layers, threads, &raw, deep, tick)
         });
         self.raw_bytes += raw.load(Ordering::Relaxed);
-        result.map_err(to_py_err)
+        Ok(result?)
     }
 
     /// The summary as plain Python data (ends the deep checks: call it last).
-    fn result<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    fn result<'py>(&mut self, py: Python<'py>) -> Result<Bound<'py, PyDict>> {
         let d = summary_to_dict(py, &self.summary, self.raw_bytes)?;
         if let Some(deep) = self.deep.as_mut() {
             if !self.deep_done {
                 self.deep_done = true;
-                py.allow_threads(|| deep.finish()).map_err(to_py_err)?;
+                py.allow_threads(|| deep.finish())?;
             }
             let dd = PyDict::new(py);
             dd.set_item("keys_checked", deep.keys_checked)?;

@@ -11,45 +11,13 @@ use asb_core::write::{encode_sindex, encode_udf};
 use asb_core::Entity;
 use asb_wire::backup::{scan_into, Checkpoint, CommitPolicy, PartitionState, ScanJob};
 use asb_wire::scan::{DecodeOptions, PartitionCursor, ScanRequest, N_PARTITIONS};
-use asb_wire::{ConnectOptions, Connection, Credentials, WireError, WireErrorKind};
-use pyo3::exceptions::PyValueError;
+use asb_wire::{ConnectOptions, Connection, Credentials};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
-use crate::errors::to_py_err;
+use crate::errors::{value, wire_exception, Result};
 use crate::files::layers;
 use crate::types::{entity_to_core, text_bytes};
-
-pyo3::import_exception!(asbkit.errors, AsbClusterError);
-
-/// The error as Python sees it: kind, message, node, result code, whether to retry.
-fn error_dict<'py>(py: Python<'py>, e: &WireError) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    let (kind, code) = match e.kind {
-        WireErrorKind::Connect => ("connect", None),
-        WireErrorKind::Connection => ("connection", None),
-        WireErrorKind::Protocol => ("protocol", None),
-        WireErrorKind::Server(c) => ("server", Some(c)),
-        WireErrorKind::Data => ("data", None),
-        WireErrorKind::Output => ("output", None),
-        WireErrorKind::Cancelled => ("cancelled", None),
-        WireErrorKind::TotalTimeout => ("total_timeout", None),
-    };
-    d.set_item("kind", kind)?;
-    d.set_item("code", code)?;
-    d.set_item("message", &e.message)?;
-    d.set_item("node", &e.node)?;
-    d.set_item("retryable", e.retryable())?;
-    Ok(d)
-}
-
-pub(crate) fn cluster_err(e: WireError) -> PyErr {
-    let code = match e.kind {
-        WireErrorKind::Server(c) => Some(c),
-        _ => None,
-    };
-    AsbClusterError::new_err((e.to_string(), e.node.clone(), code, e.retryable()))
-}
 
 /// TLS settings for the record streams (`--tls-*`), checked and read once.
 #[pyclass(module = "asbkit._codec", frozen)]
@@ -71,20 +39,12 @@ impl TlsConfig {
         cipher_suites: Option<String>,
         crl_check: bool,
         crl_check_all: bool,
-    ) -> PyResult<TlsConfig> {
+    ) -> Result<TlsConfig> {
         let opts = asb_wire::tls::TlsOptions { cafile, capath, certfile, keyfile, protocols, cipher_suites, crl_check, crl_check_all };
-        let config = asb_wire::tls::client_config(&opts).map_err(cluster_err)?;
-        Ok(TlsConfig { config })
+        Ok(TlsConfig { config: asb_wire::tls::client_config(&opts)? })
     }
 }
 
-fn tls_of(tls: Option<&TlsConfig>, name: Option<String>, addr: &str) -> Option<asb_wire::Tls> {
-    tls.map(|t| asb_wire::Tls {
-        config: t.config.clone(),
-        // Without a TLS name the certificate must carry the host's name.
-        name: name.unwrap_or_else(|| addr.rsplit_once(':').map_or(addr, |(h, _)| h).trim_matches(['[', ']']).to_string()),
-    })
-}
 
 /// How to reach one node: timeouts, credentials and TLS, as every entry point takes them.
 pub(crate) struct Peer<'a> {
@@ -100,7 +60,7 @@ pub(crate) struct Peer<'a> {
 pub(crate) fn connect_options(addr: &str, p: Peer<'_>) -> ConnectOptions {
     let Peer { connect_timeout_ms, socket_timeout_ms, user, credential, clear_password, tls, tls_name } = p;
     ConnectOptions {
-        tls: tls_of(tls, tls_name, addr),
+        tls: tls.map(|t| asb_wire::Tls::for_node(t.config.clone(), tls_name, addr)),
         connect_timeout: Duration::from_millis(connect_timeout_ms.max(1)),
         socket_timeout: Duration::from_millis(socket_timeout_ms),
         credentials: user.map(|user| Credentials {
@@ -125,15 +85,15 @@ pub(crate) fn info(
     clear_password: Option<String>,
     tls: Option<PyRef<'_, TlsConfig>>,
     tls_name: Option<String>,
-) -> PyResult<Vec<String>> {
+) -> Result<Vec<String>> {
     let peer = Peer { connect_timeout_ms: timeout_ms, socket_timeout_ms: timeout_ms, user, credential, clear_password, tls: tls.as_deref(), tls_name };
     let opts = connect_options(&addr, peer);
-    py.allow_threads(|| {
+    let answers = py.allow_threads(|| {
         let mut conn = Connection::open(&addr, &opts)?;
         let refs: Vec<&str> = commands.iter().map(String::as_str).collect();
         conn.info(&refs)
-    })
-    .map_err(cluster_err)
+    })?;
+    Ok(answers)
 }
 
 /// The credential clients send for a password (bcrypt, the clients' fixed salt).
@@ -155,16 +115,12 @@ fn stats_dict<'py>(py: Python<'py>, f: &FileStats) -> PyResult<Bound<'py, PyDict
     Ok(d)
 }
 
-fn digest_of(v: Option<Vec<u8>>) -> PyResult<Option<[u8; 20]>> {
-    v.map(|d| d.try_into().map_err(|_| PyValueError::new_err("a digest is 20 bytes")))
-        .transpose()
+fn digest_of(v: Option<Vec<u8>>) -> Result<Option<[u8; 20]>> {
+    v.map(|d| d.try_into().map_err(|_| value("a digest is 20 bytes"))).transpose()
 }
 
-fn stats_from(d: &Bound<'_, PyDict>) -> PyResult<FileStats> {
-    let get = |k: &str| -> PyResult<Bound<'_, PyAny>> {
-        d.get_item(k)?
-            .ok_or_else(|| PyValueError::new_err(format!("a file entry without {k}")))
-    };
+fn stats_from(d: &Bound<'_, PyDict>) -> Result<FileStats> {
+    let get = |k: &str| -> Result<Bound<'_, PyAny>> { d.get_item(k)?.ok_or_else(|| value(format!("a file entry without {k}"))) };
     let sha: Option<Vec<u8>> = get("sha256")?.extract()?;
     Ok(FileStats {
         name: get("name")?.extract()?,
@@ -174,9 +130,7 @@ fn stats_from(d: &Bound<'_, PyDict>) -> PyResult<FileStats> {
         records: get("records")?.extract()?,
         first_digest: digest_of(get("first_digest")?.extract()?)?,
         last_digest: digest_of(get("last_digest")?.extract()?)?,
-        sha256: sha
-            .map(|s| s.try_into().map_err(|_| PyValueError::new_err("a SHA-256 is 32 bytes")))
-            .transpose()?,
+        sha256: sha.map(|s| s.try_into().map_err(|_| value("a SHA-256 is 32 bytes"))).transpose()?,
     })
 }
 
@@ -207,7 +161,7 @@ impl BackupOutput {
         key_material: Option<Vec<u8>>,
         resume: Option<Vec<Bound<'_, PyDict>>>,
         sync: bool,
-    ) -> PyResult<BackupOutput> {
+    ) -> Result<BackupOutput> {
         let ns = text_bytes(namespace)?;
         let target = match (kind, path) {
             ("directory", Some(dir)) => Target::Directory {
@@ -217,25 +171,24 @@ impl BackupOutput {
             },
             ("file", Some(p)) => Target::File(p),
             ("stdout", _) => Target::Stdout,
-            (k, _) => return Err(PyValueError::new_err(format!("unknown output {k:?} or no path"))),
+            (k, _) => return Err(value(format!("unknown output {k:?} or no path"))),
         };
         let layers = layers(zstd, level, cipher, key_material.as_deref())?;
         let mut out = match resume {
             Some(files) => {
-                let files = files.iter().map(stats_from).collect::<PyResult<Vec<_>>>()?;
+                let files = files.iter().map(stats_from).collect::<Result<Vec<_>>>()?;
                 Output::resume(target, &ns, layers, &files, nice_mib)
             }
             None => Output::new(target, &ns, layers, first_file, nice_mib),
-        }
-        .map_err(to_py_err)?;
+        }?;
         out.sync_commits = sync;
         Ok(BackupOutput { inner: Arc::new(out) })
     }
 
     /// A file to write into: new when `first_file`, else one a finished job left open.
     #[pyo3(signature = (first_file=false))]
-    fn job(&self, first_file: bool) -> PyResult<BackupJob> {
-        let job = self.inner.job(first_file).map_err(to_py_err)?;
+    fn job(&self, first_file: bool) -> Result<BackupJob> {
+        let job = self.inner.job(first_file)?;
         Ok(BackupJob { inner: Mutex::new(Some(job)) })
     }
 
@@ -246,10 +199,10 @@ impl BackupOutput {
     }
 
     /// Closes every file; the accounts, complete with their SHA-256.
-    fn finish<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+    fn finish<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyList>> {
         let out = self.inner.clone();
-        let files = py.allow_threads(move || out.finish()).map_err(to_py_err)?;
-        PyList::new(py, files.iter().map(|f| stats_dict(py, f)).collect::<PyResult<Vec<_>>>()?)
+        let files = py.allow_threads(move || out.finish())?;
+        Ok(PyList::new(py, files.iter().map(|f| stats_dict(py, f)).collect::<PyResult<Vec<_>>>()?)?)
     }
 }
 
@@ -260,12 +213,8 @@ pub struct BackupJob {
 }
 
 impl BackupJob {
-    fn take(&self) -> PyResult<Job> {
-        self.inner
-            .lock()
-            .unwrap()
-            .take()
-            .ok_or_else(|| PyValueError::new_err("this job was released, or is scanning"))
+    fn take(&self) -> Result<Job> {
+        self.inner.lock().unwrap().take().ok_or_else(|| value("this job was released, or is scanning"))
     }
 
     fn put(&self, job: Job) {
@@ -276,26 +225,25 @@ impl BackupJob {
 #[pymethods]
 impl BackupJob {
     /// Writes a secondary index or UDF line (they go at the top of the first file).
-    fn write(&self, py: Python<'_>, output: &BackupOutput, entity: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn write(&self, py: Python<'_>, output: &BackupOutput, entity: &Bound<'_, PyAny>) -> Result<()> {
         let mut scratch = asb_core::Record::new();
         let mut text = Vec::new();
         match entity_to_core(py, entity, &mut scratch)? {
-            Entity::SecondaryIndex(s) => encode_sindex(&mut text, &s),
-            Entity::Udf(u) => encode_udf(&mut text, &u),
-            Entity::Record(_) => return Err(PyValueError::new_err("records come from scans")),
+            Entity::SecondaryIndex(s) => encode_sindex(&mut text, &s)?,
+            Entity::Udf(u) => encode_udf(&mut text, &u)?,
+            Entity::Record(_) => return Err(value("records come from scans")),
         }
-        .map_err(to_py_err)?;
         let mut job = self.take()?;
         let r = output.inner.append(&mut job, &text, 0, None, None, &mut Vec::new());
         self.put(job);
-        r.map_err(to_py_err)
+        Ok(r?)
     }
 
     /// Hands the file back to the output (parked for the next job, or closed when full).
-    fn release(&self, py: Python<'_>, output: &BackupOutput) -> PyResult<()> {
+    fn release(&self, py: Python<'_>, output: &BackupOutput) -> Result<()> {
         let job = self.take()?;
         let out = output.inner.clone();
-        py.allow_threads(move || out.release(job)).map_err(to_py_err)
+        Ok(py.allow_threads(move || out.release(job))?)
     }
 }
 
@@ -315,12 +263,10 @@ impl BackupCheckpoint {
     /// `records_per_second`: the whole backup's rate, whatever its scans (0: no limit).
     #[new]
     #[pyo3(signature = (partitions=None, *, records_per_second=0))]
-    fn new(partitions: Option<Vec<SavedPartition>>, records_per_second: u64) -> PyResult<BackupCheckpoint> {
+    fn new(partitions: Option<Vec<SavedPartition>>, records_per_second: u64) -> Result<BackupCheckpoint> {
         let mut parts = vec![PartitionState::default(); N_PARTITIONS];
         for (pid, last, records, done) in partitions.unwrap_or_default() {
-            let p = parts
-                .get_mut(pid as usize)
-                .ok_or_else(|| PyValueError::new_err(format!("partition {pid} is past 4095")))?;
+            let p = parts.get_mut(pid as usize).ok_or_else(|| value(format!("partition {pid} is past 4095")))?;
             *p = PartitionState { last: digest_of(last)?, records, done };
         }
         Ok(BackupCheckpoint { inner: Arc::new(Checkpoint::new(parts).with_rate(records_per_second)) })
@@ -340,9 +286,9 @@ impl BackupCheckpoint {
         self.inner.cancel.load(Ordering::Relaxed)
     }
 
-    fn partition(&self, py: Python<'_>, pid: u16) -> PyResult<(Option<Py<PyBytes>>, u64, bool)> {
+    fn partition(&self, py: Python<'_>, pid: u16) -> Result<(Option<Py<PyBytes>>, u64, bool)> {
         if pid as usize >= N_PARTITIONS {
-            return Err(PyValueError::new_err(format!("partition {pid} is past 4095")));
+            return Err(value(format!("partition {pid} is past 4095")));
         }
         let p = self.inner.partition(pid);
         Ok((p.last.map(|d| PyBytes::new(py, &d).unbind()), p.records, p.done))
@@ -364,10 +310,20 @@ impl BackupCheckpoint {
     }
 }
 
+/// What one node's scan did: records and text written, partitions the node could not serve
+/// (to read again where the map now says), and why it ended early, if it did: the exception
+/// (not raised) for it: Interrupted, BackupOutputFailed, or AsbClusterError (with node,
+/// result_code and retryable).
+#[pyclass(module = "asbkit._codec", frozen, get_all)]
+pub struct ScanResult {
+    records: u64,
+    text_bytes: u64,
+    unavailable: Vec<u16>,
+    error: Option<PyObject>,
+}
+
 /// Scans `partitions` of `namespace` on the node at `addr` into `job`'s file, resuming each
-/// after its last committed digest; returns {records, unavailable, error}. Records before an
-/// error stay written and counted; `error` is None or a dict (kind, code, message, node,
-/// retryable).
+/// after its last committed digest. Records before an error stay written and counted.
 #[pyfunction]
 #[pyo3(signature = (output, job, checkpoint, addr, namespace, partitions, *, set=None, bins=None, no_bins=false, max_records=0, records_per_second=0, socket_timeout_ms=10_000, total_timeout_ms=0, connect_timeout_ms=10_000, filter_exp=None, compact=false, user=None, credential=None, clear_password=None, commit_seconds=2.0, tls=None, tls_name=None))]
 #[allow(clippy::too_many_arguments)]
@@ -395,9 +351,9 @@ pub(crate) fn scan_partitions<'py>(
     commit_seconds: f64,
     tls: Option<PyRef<'_, TlsConfig>>,
     tls_name: Option<String>,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> Result<ScanResult> {
     if let Some(bad) = partitions.iter().find(|&&p| p as usize >= N_PARTITIONS) {
-        return Err(PyValueError::new_err(format!("partition {bad} is past 4095")));
+        return Err(value(format!("partition {bad} is past 4095")));
     }
     let request = ScanRequest {
         namespace: text_bytes(namespace)?,
@@ -432,15 +388,12 @@ pub(crate) fn scan_partitions<'py>(
         (o, out_job)
     });
     job.put(out_job);
-    let d = PyDict::new(py);
-    d.set_item("records", outcome.records)?;
-    d.set_item("bytes", outcome.text_bytes)?;
-    d.set_item("unavailable", outcome.unavailable)?;
-    match &outcome.error {
-        Some(e) => d.set_item("error", error_dict(py, e)?)?,
-        None => d.set_item("error", py.None())?,
-    }
-    Ok(d)
+    Ok(ScanResult {
+        records: outcome.records,
+        text_bytes: outcome.text_bytes,
+        unavailable: outcome.unavailable,
+        error: outcome.error.map(|e| wire_exception(py, e)),
+    })
 }
 
 /// Scans partitions on one node and only counts the records (each decoded into a record,
@@ -455,7 +408,7 @@ pub(crate) fn count_scan(
     socket_timeout_ms: u32,
     tls: Option<PyRef<'_, TlsConfig>>,
     tls_name: Option<String>,
-) -> PyResult<u64> {
+) -> Result<u64> {
     let request = ScanRequest {
         namespace: text_bytes(namespace)?,
         partitions: partitions.iter().map(|&pid| PartitionCursor { pid, after: None }).collect(),
@@ -465,7 +418,7 @@ pub(crate) fn count_scan(
     };
     let peer = Peer { connect_timeout_ms: 10_000, socket_timeout_ms: socket_timeout_ms as u64, user: None, credential: None, clear_password: None, tls: tls.as_deref(), tls_name };
     let opts = connect_options(&addr, peer);
-    py.allow_threads(|| {
+    let records = py.allow_threads(|| {
         let mut conn = Connection::open(&addr, &opts)?;
         let mut count = |_: &asb_core::Record| Ok(());
         let outcome = asb_wire::run_scan(&mut conn, &request, DecodeOptions::default(), asb_wire::ScanLimits::default(), &mut count);
@@ -473,6 +426,6 @@ pub(crate) fn count_scan(
             Some(e) => Err(e),
             None => Ok(outcome.records),
         }
-    })
-    .map_err(cluster_err)
+    })?;
+    Ok(records)
 }

@@ -30,6 +30,15 @@ pub struct Tls {
     pub name: String,
 }
 
+impl Tls {
+    /// TLS to the node at `addr` (`host:port`, `[v6]:port`): its certificate must carry
+    /// `name` (`--tls-name`, or a seed's `host:tls-name:port`), else the host itself.
+    pub fn for_node(config: Arc<rustls::ClientConfig>, name: Option<String>, addr: &str) -> Tls {
+        let host = || addr.rsplit_once(':').map_or(addr, |(h, _)| h).trim_matches(['[', ']']).to_string();
+        Tls { config, name: name.unwrap_or_else(host) }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ConnectOptions {
     pub connect_timeout: Duration,

@@ -331,6 +331,34 @@ impl Paces {
     }
 }
 
+/// A restore running on its own thread: `wait` for it with a timeout.
+pub struct Running {
+    done: Arc<(Mutex<bool>, std::sync::Condvar)>,
+}
+
+impl Running {
+    /// Waits up to `timeout`; whether the restore has ended.
+    pub fn wait(&self, timeout: Duration) -> bool {
+        let (lock, cv) = &*self.done;
+        let guard = lock.lock().unwrap();
+        let (guard, _) = cv.wait_timeout_while(guard, timeout, |done| !*done).unwrap();
+        *guard
+    }
+}
+
+/// Starts [`run`] on a thread of its own.
+pub fn start(cfg: RestoreConfig, inputs: Vec<PathBuf>, layers: Layers, restore: Arc<Restore>) -> std::io::Result<Running> {
+    let done = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+    let signal = done.clone();
+    std::thread::Builder::new().name("restore".into()).spawn(move || {
+        run(&cfg, inputs, &layers, &restore);
+        let (lock, cv) = &*signal;
+        *lock.lock().unwrap() = true;
+        cv.notify_all();
+    })?;
+    Ok(Running { done })
+}
+
 /// Runs a restore of `inputs` (files, `-` for stdin) to its end, a fatal error, or
 /// `restore.cancel`; the outcome is in `restore`.
 pub fn run(cfg: &RestoreConfig, inputs: Vec<PathBuf>, layers: &Layers, restore: &Arc<Restore>) {

@@ -42,6 +42,16 @@ pub struct WritePolicy {
 }
 
 impl WritePolicy {
+    /// asrestore's write policy from its flags (`-u`, `-r`, `-g`), the user key always sent;
+    /// `-u` with `-r` or `-g` is refused, as asrestore refuses it.
+    pub fn from_asrestore_flags(unique: bool, replace: bool, no_generation: bool, timeout_ms: u32) -> Result<WritePolicy, String> {
+        if unique && (replace || no_generation) {
+            return Err("--unique cannot be combined with --replace or --no-generation".into());
+        }
+        let exists = if unique { Exists::Create } else if replace { Exists::CreateOrReplace } else { Exists::Ignore };
+        Ok(WritePolicy { exists, generation_gt: !no_generation, send_key: true, timeout_ms })
+    }
+
     fn info2(&self) -> u8 {
         let mut info2 = INFO2_WRITE;
         if self.generation_gt {
