@@ -15,6 +15,7 @@ import pytest
 from asbkit import _codec
 from asbkit.cli import main
 from asbkit.cli.display import Progress
+from asbkit.io import write_synthetic
 
 from ..helpers.files import SAMPLE, vector
 from ..helpers.results import result_of
@@ -144,7 +145,7 @@ def test_console_script_is_installed(bad_asb: Path) -> None:
 
 def test_progress_bar_draws_only_when_enabled(tmp_path: Path) -> None:
     path = tmp_path / "big.asb"
-    _codec.write_synthetic(str(path), 3_000_000)
+    write_synthetic(path, 3_000_000)
     stream = io.StringIO()
     bar = Progress(path.stat().st_size, enabled=True, stream=stream)
     bar._last = -1.0  # draw at the first update
@@ -177,7 +178,7 @@ def test_asrestore_spellings_of_inputs(capsys: pytest.CaptureFixture[str], tmp_p
 def test_progress_bar_on_a_real_terminal(tmp_path: Path, command: str) -> None:
     pty = pytest.importorskip("pty")
     path = tmp_path / "big.asb"
-    _codec.write_synthetic(str(path), 40_000_000)
+    write_synthetic(path, 40_000_000)
     dest = {"validate": [], "convert": [str(tmp_path / "out.jsonl")], "filter": [str(tmp_path / "out.asb")]}[command]
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
@@ -206,7 +207,7 @@ def test_directory_scans_in_parallel_give_the_same_figures(tmp_path: Path) -> No
     from asbkit import inspect, validate
 
     for i in range(5):
-        _codec.write_synthetic(str(tmp_path / f"p_{i:05}.asb"), 300_000, seed=i)
+        write_synthetic(tmp_path / f"p_{i:05}.asb", 300_000, seed=i)
     one_by_one = _codec.Scanner(True)
     for f in sorted(tmp_path.iterdir()):
         one_by_one.scan(str(f))
@@ -226,7 +227,7 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path: Path) -> N
     # `asbkit convert big.asb - | head`: the closed pipe is not an error worth a message,
     # and the exit code says SIGPIPE as cat's would.
     src = tmp_path / "big.asb"
-    _codec.write_synthetic(str(src), 3_000_000, seed=4)
+    write_synthetic(src, 3_000_000, seed=4)
     proc = subprocess.Popen(
         [sys.executable, "-m", "asbkit", "convert", str(src), "-", "--to", "jsonl"],
         stdout=subprocess.PIPE,

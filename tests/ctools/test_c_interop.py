@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import asbkit
 from asbkit import BackupWriter, Header, Layers, _codec
+from asbkit.io import write_synthetic
 
 from ..helpers.files import SAMPLE, vector
 from ..helpers.records import records
@@ -64,7 +65,7 @@ def test_c_reads_what_we_write(tmp_path: Path, compress: str | None, encrypt: st
 
 def test_c_reads_a_synthetic_backup(tmp_path: Path) -> None:
     out = tmp_path / "syn.asb"
-    records_written, _ = _codec.write_synthetic(str(out), 2_000_000)
+    records_written, _ = write_synthetic(out, 2_000_000)
     code, output = c_validate(out)
     assert code == 0, output
     assert c_counts(output)[2] == records_written

@@ -14,6 +14,7 @@ import pytest
 import asbkit
 from asbkit import Layers, Selection, _codec, convert
 from asbkit.cli import main
+from asbkit.io import write_synthetic
 
 from ..helpers.files import GENERATED, SAMPLE, vector, write_into_fifo
 from ..helpers.results import result_of
@@ -27,7 +28,7 @@ def jsonl(path: Path) -> list[dict]:
 def test_asb_to_json_and_back_is_byte_identical(tmp_path: Path, source: str, upstream_asb: Path) -> None:
     if source == "synthetic":
         src = tmp_path / "syn.asb"
-        _codec.write_synthetic(str(src), 3_000_000, seed=3)
+        write_synthetic(src, 3_000_000, seed=3)
     else:
         src = upstream_asb if source == "upstream" else SAMPLE
     assert result_of(convert, str(src), str(tmp_path / "x.jsonl")).ok
@@ -232,7 +233,7 @@ def test_replaced_outputs_keep_their_mode_and_new_ones_follow_the_umask(tmp_path
 @pytest.mark.parametrize("threads", [1, 3])
 def test_progress_reports_the_bytes_read(tmp_path: Path, threads: int) -> None:
     src = tmp_path / "big.asb"
-    _codec.write_synthetic(str(src), 5_000_000, seed=8)
+    write_synthetic(src, 5_000_000, seed=8)
     size = src.stat().st_size
     seen: list[int] = []
     _codec.asb_to_jsonl([str(src)], str(tmp_path / "out.jsonl"), progress=seen.append, threads=threads, piece_size=1 << 20)

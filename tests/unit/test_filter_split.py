@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import asbkit
-from asbkit import Layers, Selection, _codec, validate
+from asbkit import Layers, Selection, validate
 from asbkit.cli import main
+from asbkit.io import write_synthetic
 from asbkit.transform import filter_backup, split_backup
 
 from ..helpers.files import SAMPLE, write_into_fifo
@@ -34,7 +35,7 @@ def test_filter_without_selection_is_identity(tmp_path: Path) -> None:
 
 def test_split_parts_restore_on_their_own(tmp_path: Path) -> None:
     src = tmp_path / "big.asb"
-    _codec.write_synthetic(str(src), 3_000_000, seed=9, zstd=True)
+    write_synthetic(src, 3_000_000, seed=9, layers=Layers(compress="zstd"))
     layers = Layers(compress="zstd")
     original = records_of(src, layers)
     result = result_of(split_backup, str(src), str(tmp_path / "parts"), layers, parts=3)

@@ -38,3 +38,18 @@ def test_every_public_name_is_importable_from_the_facade() -> None:
     assert not missing
     for name in ("backup", "restore", "verify", "validate", "inspect", "stats", "convert", "filter", "split"):
         assert callable(getattr(asbkit, name)), name
+
+
+def test_the_calls_stay_functions_after_their_packages_modules_are_imported() -> None:
+    # `asbkit.backup` and `asbkit.restore` are both subpackages and calls: importing a
+    # module of the package (as the CLI does) must not leave the package where the call was.
+    import subprocess
+    import sys
+
+    code = (
+        "import asbkit.backup.run, asbkit.restore.run, asbkit.restore.verify, asbkit\n"
+        "import types\n"
+        "bad = [n for n in ('backup', 'restore', 'verify') if isinstance(getattr(asbkit, n), types.ModuleType)]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

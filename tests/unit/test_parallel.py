@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from asbkit import AsbParseError, Bin, Header, Key, Record, Selection, _codec
+from asbkit import AsbParseError, Bin, Header, Key, Layers, Record, Selection, _codec
+from asbkit.io import write_synthetic
 
 # Small pieces so that a few hundred kB make many of them.
 PIECES = [4096, 5003, 9000, 20000]
@@ -71,7 +72,7 @@ def test_pieces_match_reading_in_order(decoy_file: Path, piece_size: int) -> Non
 
 def test_directory_of_cut_and_whole_files(tmp_path: Path, decoy_file: Path) -> None:
     small = write(tmp_path / "b.asb", [decoy_record(i, random.Random(i)) for i in range(3)])
-    _codec.write_synthetic(str(tmp_path / "c.asb"), 300_000, seed=3)
+    write_synthetic(tmp_path / "c.asb", 300_000, seed=3)
     paths = [decoy_file, small, tmp_path / "c.asb"]
     want, _ = scan(paths, parallel=False, deep=True)
     got, _ = scan(paths, parallel=True, deep=True)
@@ -126,7 +127,7 @@ def test_deep_findings_in_later_pieces(tmp_path: Path) -> None:
 
 def test_layered_files_are_read_whole(tmp_path: Path) -> None:
     path = tmp_path / "z.asb"
-    _codec.write_synthetic(str(path), 400_000, seed=2, zstd=True)
+    write_synthetic(path, 400_000, seed=2, layers=Layers(compress="zstd"))
     s = _codec.Scanner(True)
     s.scan(str(path), zstd=True)
     p = _codec.Scanner(True)

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 import asbkit
-from asbkit import _codec, stats
+from asbkit import stats
 from asbkit.cli import main
+from asbkit.io import write_synthetic
 
 from ..helpers.files import SAMPLE
 from ..helpers.results import result_of
@@ -18,7 +19,7 @@ from ..helpers.results import result_of
 
 def test_figures_match_the_records(tmp_path: Path) -> None:
     path = tmp_path / "s.asb"
-    _codec.write_synthetic(str(path), 2_000_000, seed=5)
+    write_synthetic(path, 2_000_000, seed=5)
     records = [e for e in asbkit.read_backup(path) if isinstance(e, asbkit.Record)]
     result = result_of(stats, str(path))
     assert result.ok

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 import asbkit
-from asbkit import BackupWriter, Layers, _codec
+from asbkit import BackupWriter, Layers
+from asbkit.io import write_synthetic
 
 
 @pytest.mark.parametrize("compress", ["zstd", None])
@@ -19,7 +20,7 @@ def test_validating_a_large_file_keeps_memory_flat(tmp_path: Path, compress: str
     # zstd files are streamed through a window; plain ones are mapped, read in pieces on
     # every core, and give their parsed pages back.
     path = tmp_path / "big.asb"
-    records, text_bytes = _codec.write_synthetic(str(path), 300_000_000, zstd=compress == "zstd", level=1)
+    records, text_bytes = write_synthetic(path, 300_000_000, layers=Layers(compress=compress, compression_level=1))
     assert text_bytes >= 300_000_000
     script = textwrap.dedent(
         f"""

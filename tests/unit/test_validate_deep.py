@@ -10,6 +10,7 @@ import pytest
 
 from asbkit import _codec, validate
 from asbkit.cli import main
+from asbkit.io import write_synthetic
 
 from ..helpers.files import SAMPLE
 from ..helpers.results import result_of
@@ -58,7 +59,7 @@ def test_duplicates_and_namespaces_across_files(tmp_path: Path) -> None:
 
 def test_duplicates_found_when_digests_spill_to_disk(tmp_path: Path) -> None:
     path = tmp_path / "s.asb"
-    _codec.write_synthetic(str(path), 1_000_000)
+    write_synthetic(path, 1_000_000)
     for memory in (10, 10**9):
         scanner = _codec.Scanner(deep=True, memory_digests=memory)
         scanner.scan(str(path))

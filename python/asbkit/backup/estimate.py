@@ -12,7 +12,6 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from statistics import NormalDist
 from typing import Any
 
 import asbkit._codec as _codec
@@ -41,6 +40,9 @@ class Estimate:
 
 def z_score(p: float) -> float:
     """The z-score of the upper bound: asbackup's `sqrt(2) * -erfinv(2p - 1)`."""
+    # Imported here: statistics costs tens of milliseconds at every start of the CLI.
+    from statistics import NormalDist
+
     return -NormalDist().inv_cdf(p)
 
 

@@ -16,32 +16,37 @@ from typing import Any
 
 from .._codec import __version__
 from ..errors import AsbError, BadOption
+from .commands import INDEX
 from .envelope import EXIT_INVALID, EXIT_USAGE, CommandResult, error_dict
 from .flags import Command, OptionError, UsageError, log_error
 
-#: The command modules of `asbkit.cli.commands`, in the order `asbkit --help` lists their
-#: commands. A new command is one more module name here.
-COMMAND_MODULES = ("backup", "restore", "verify", "validate", "inspect", "stats", "convert", "filter")
 
-
-def commands() -> dict[str, Command]:
-    """Every command by name, in the order of COMMAND_MODULES."""
-    found: dict[str, Command] = {}
-    for module in COMMAND_MODULES:
-        for command in importlib.import_module(f"{__package__}.commands.{module}").COMMANDS:
-            found[command.name] = command
+def load_command(name: str) -> Command:
+    """The command `name` (its module imported now)."""
+    module, _ = INDEX[name]
+    found: Command = next(c for c in importlib.import_module(f"{__package__}.commands.{module}").COMMANDS if c.name == name)
     return found
 
 
-def build_parser() -> argparse.ArgumentParser:
+def commands() -> dict[str, Command]:
+    """Every command by name, in the order of INDEX."""
+    return {name: load_command(name) for name in INDEX}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with `only`, the flags of that command alone (the others
+    are listed by name and help, their modules not imported)."""
     parser = argparse.ArgumentParser(
         prog="asbkit", description="Aerospike backup (.asb) toolkit."
     )
     parser.add_argument("-V", "--version", action="version", version=f"asbkit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     by_name = {}
-    for command in commands().values():
-        by_name[command.name] = command.add_parser(sub)
+    for name, (_, help_text) in INDEX.items():
+        if only is None or name == only:
+            by_name[name] = load_command(name).add_parser(sub)
+        else:
+            sub.add_parser(name, help=help_text, add_help=False)
     parser.set_defaults(_subparsers=by_name)
     return parser
 
@@ -84,10 +89,10 @@ def join_stdin_sizes(argv: list[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
     argv = join_stdin_sizes(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser(only=argv[0] if argv and argv[0] in INDEX else None)
     args = parser.parse_args(argv)
-    command = commands()[args.command]
+    command = load_command(args.command)
     if command.config_sections:
         from .secret_agent import SecretError
 

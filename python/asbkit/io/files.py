@@ -34,6 +34,14 @@ def expand_sources(sources: Source | list[Source]) -> list[Source]:
     return out
 
 
+def write_synthetic(path: str | os.PathLike[str], target_bytes: int, *, seed: int = 1, layers: Layers | None = None) -> tuple[int, int]:
+    """A synthetic backup of at least `target_bytes` of text (a fixed mix of every type,
+    for tests and benchmarks), through `layers`; (records, text bytes)."""
+    layers = layers or Layers()
+    args = layers.codec_args()
+    return _codec.write_synthetic(str(path), target_bytes, seed=seed, level=layers.compression_level, **args)
+
+
 def total_size(sources: list[Source]) -> int | None:
     """Bytes of all the files, or None when one is a stream or cannot be sized."""
     total = 0

@@ -16,11 +16,12 @@ from ..display import BackupDisplay
 from ..envelope import CommandResult, outcome
 from ..flags import Command, FlagBuilder, add_cluster_output_options, build, configure_logging, extra, fields_of, open_machine_lines
 from ..signals import stop_on_signals
+from . import INDEX
 
 log = logging.getLogger("asbkit.backup")
 
 TOOL = f"asbkit {__version__}"
-HELP = "back up a namespace of a live cluster into .asb files (asbackup's flags)"
+HELP = INDEX["backup"][1]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -9,6 +9,7 @@ from ...transform.convert import FORMATS, ConvertReport, convert
 from ...transform.selection import Selection
 from ..envelope import CommandResult, outcome
 from ..flags import Command, FlagBuilder, add_output_options, layers_from, plural, progress_from, selection_from
+from . import INDEX
 from .validate import progress_bar
 
 
@@ -57,7 +58,7 @@ def to_stdout(args: argparse.Namespace) -> bool:
 COMMANDS = (
     Command(
         "convert",
-        "convert a backup to JSON Lines or back, losslessly",
+        INDEX["convert"][1],
         add_arguments,
         run,
         render,

@@ -9,6 +9,7 @@ from ...transform.filter import FilterReport, filter_backup, split_backup
 from ...transform.selection import Selection
 from ..envelope import CommandResult, outcome
 from ..flags import Command, FlagBuilder, add_output_options, layers_from, plural, progress_from, selection_from
+from . import INDEX
 from .validate import progress_bar
 
 
@@ -83,8 +84,8 @@ def to_stdout(args: argparse.Namespace) -> bool:
 
 COMMANDS = (
     Command(
-        "filter", "copy a backup into one .asb file, keeping what the filters keep",
+        "filter", INDEX["filter"][1],
         add_filter_arguments, run_filter, render, data_on_stdout=to_stdout,
     ),
-    Command("split", "split a backup into files that restore on their own", add_split_arguments, run_split, render),
+    Command("split", INDEX["split"][1], add_split_arguments, run_split, render),
 )

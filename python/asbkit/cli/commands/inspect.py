@@ -8,10 +8,11 @@ from ...check.inspect import Expiry, InspectReport, inspect
 from ...io.layers import Layers
 from ..envelope import CommandResult, outcome
 from ..flags import Command, FlagBuilder, add_input_arguments, add_output_options, layers_from, mib, progress_from, sources_from
+from . import INDEX
 from ._tables import set_table, type_counts
 from .validate import progress_bar
 
-HELP = "show what a backup holds: sets, bins, keys, TTLs, sizes, indexes, UDFs"
+HELP = INDEX["inspect"][1]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

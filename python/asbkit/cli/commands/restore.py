@@ -20,12 +20,13 @@ from ..display import RestoreDisplay
 from ..envelope import CommandResult, outcome
 from ..flags import Command, FlagBuilder, add_cluster_output_options, build, configure_logging, extra, fields_of, open_machine_lines
 from ..signals import stop_on_signals
+from . import INDEX
 from .validate import render as render_validate
 
 log = logging.getLogger("asbkit.restore")
 
 TOOL = f"asbkit {__version__}"
-HELP = "restore .asb backups into a live cluster (asrestore's flags)"
+HELP = INDEX["restore"][1]
 
 
 def parse_nice(text: str | None) -> tuple[int, int]:

@@ -8,10 +8,11 @@ from ...check.stats import StatsReport, TtlSummary, stats
 from ...io.layers import Layers
 from ..envelope import CommandResult, outcome
 from ..flags import Command, FlagBuilder, add_input_arguments, add_output_options, layers_from, mib, plural, progress_from, sources_from
+from . import INDEX
 from ._tables import set_table, type_counts
 from .validate import progress_bar
 
-HELP = "statistics: per set and bin, value sizes, TTLs by month, duplicate digests"
+HELP = INDEX["stats"][1]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -20,8 +20,9 @@ from ..flags import (
     progress_from,
     sources_from,
 )
+from . import INDEX
 
-HELP = "parse a backup completely; print counts or the first error, located"
+HELP = INDEX["validate"][1]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

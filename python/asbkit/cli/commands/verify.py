@@ -17,10 +17,11 @@ from ..display import RestoreDisplay
 from ..envelope import CommandResult, outcome
 from ..flags import Command, FlagBuilder, add_cluster_output_options, build, configure_logging, extra, fields_of
 from ..signals import stop_on_signals
+from . import INDEX
 
 log = logging.getLogger("asbkit.verify")
 
-HELP = "check that a cluster holds what a backup holds (record by record, bin by bin)"
+HELP = INDEX["verify"][1]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
