@@ -66,7 +66,7 @@ def _scan(path: Path, *, cores: str = "one", detail: bool = False, **options: ob
         scanner.scan_parallel([str(path)], **layers)
     else:
         scanner.scan(str(path), **layers)
-    return scanner.result()["records"]
+    return scanner.result().records
 
 
 def test_plain_read_baseline(benchmark, corpus_plain) -> None:

@@ -18,7 +18,7 @@ from asbkit.cli.display import Progress
 from asbkit.io import write_synthetic
 
 from ..helpers.files import SAMPLE, vector
-from ..helpers.results import result_of
+from ..helpers.results import as_data, result_of
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -213,7 +213,7 @@ def test_directory_scans_in_parallel_give_the_same_figures(tmp_path: Path) -> No
         one_by_one.scan(str(f))
     parallel = _codec.Scanner(True)
     parallel.scan_parallel([str(f) for f in sorted(tmp_path.iterdir())], threads=3)
-    a, b = one_by_one.result(), parallel.result()
+    a, b = as_data(one_by_one.result()), as_data(parallel.result())
     for d in (a, b):
         d.pop("indexes")
     assert a == b

@@ -64,10 +64,10 @@ def test_duplicates_found_when_digests_spill_to_disk(tmp_path: Path) -> None:
         scanner = _codec.Scanner(deep=True, memory_digests=memory)
         scanner.scan(str(path))
         scanner.scan(str(path))
-        deep = scanner.result()["deep"]
-        records = scanner.result()["records"] // 2
-        assert deep["issue_counts"] == {"duplicate_digest": records}, memory
-        assert len(deep["issues"]) == 100
+        summary = scanner.result()
+        assert summary.deep is not None
+        assert summary.deep.issue_counts == {"duplicate_digest": summary.records // 2}, memory
+        assert len(summary.deep.issues) == 100
 
 
 def test_cli_deep_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+
+import asbkit._codec as _codec
 
 from ..errors import with_report
 from ..io.files import Source
@@ -85,26 +86,24 @@ class InspectReport:
     udfs: list[UdfInfo] = field(default_factory=list)
 
 
-def report_from_summary(summary: dict[str, Any], layers: Layers) -> InspectReport:
+def report_from_summary(summary: _codec.ScanSummary, layers: Layers) -> InspectReport:
     files = [
-        FileInfo(**{**f, "first_digest": b64(f["first_digest"]), "last_digest": b64(f["last_digest"])})
-        for f in summary["files"]
+        FileInfo(
+            f.path, f.version, f.namespace, f.first_file, f.records, f.indexes, f.udfs, f.text_bytes,
+            b64(f.first_digest), b64(f.last_digest),
+        )
+        for f in summary.files
     ]
-    vt = summary.get("void_time")
-    expiry = Expiry(
-        never_expire=summary.get("never_expire", 0),
-        expiring=vt["count"] if vt else 0,
-        expired_now=summary.get("expired", 0),
-    )
+    vt = summary.void_time
+    expiry = Expiry(never_expire=summary.never_expire, expiring=vt.count if vt else 0, expired_now=summary.expired)
     if vt:
-        expiry.earliest_void_time, expiry.latest_void_time = vt["min"], vt["max"]
-        expiry.earliest, expiry.latest = void_time_iso(vt["min"]), void_time_iso(vt["max"])
-    keys = {KEY_TYPE_NAMES[k]: n for k, n in summary.get("key_types", {}).items()}
+        expiry.earliest_void_time, expiry.latest_void_time = vt.min, vt.max
+        expiry.earliest, expiry.latest = void_time_iso(vt.min), void_time_iso(vt.max)
+    keys = {KEY_TYPE_NAMES[k]: n for k, n in summary.key_types.items()}
     sets = sets_of(summary)
-    bins = [BinInfo(name, count, types) for name, count, types in bin_types_of(summary)]
+    bins = [BinInfo(b.name, count, types) for b, count, types in bin_types_of(summary)]
     namespaces = sorted(
-        {f.namespace for f in files if f.namespace is not None}
-        | set(summary.get("record_namespaces", {}))
+        {f.namespace for f in files if f.namespace is not None} | {ns for ns, _ in summary.record_namespaces}
     )
     return InspectReport(
         layers=layers.describe(),
@@ -113,23 +112,23 @@ def report_from_summary(summary: dict[str, Any], layers: Layers) -> InspectRepor
         first_file=next((f.path for f in files if f.first_file), None),
         records=sum(f.records for f in files),
         text_bytes=sum(f.text_bytes for f in files),
-        raw_bytes=summary["raw_bytes"],
+        raw_bytes=summary.raw_bytes,
         files=files,
         sets=sets,
         keys=keys,
         records_without_key=sum(s.records - s.with_key for s in sets),
         bins=bins,
         expiry=expiry,
-        record_size=min_max(summary.get("record_size")),
-        generation=min_max(summary.get("generation")),
+        record_size=min_max(summary.record_size),
+        generation=min_max(summary.generation),
         indexes=[
             IndexInfo(
                 i.namespace, i.set, i.name, i.index_type,
                 [[p, t] for p, t in i.paths], i.context, i.expression,
             )
-            for i in summary["indexes"]
+            for i in summary.indexes
         ],
-        udfs=[UdfInfo(name, size) for name, size in summary["udfs"]],
+        udfs=[UdfInfo(name, size) for name, size in summary.udfs],
     )
 
 

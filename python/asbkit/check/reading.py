@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
 
 import asbkit._codec as _codec
 
@@ -27,7 +26,7 @@ def read_through(
     max_issues: int = 100,
     continue_after_errors: bool = False,
     on_progress: OnBytes | None = None,
-) -> tuple[dict[str, Any], AsbError | OSError | None]:
+) -> tuple[_codec.ScanSummary, AsbError | OSError | None]:
     """The scanner's summary of every file, and the error that stopped it (None: it read to
     the end). It stops at the first error, as asrestore --validate does, unless deep checks
     go on after syntax errors (they become findings)."""

@@ -55,22 +55,23 @@ def stats(
     summary, error = read_through(
         sources, layers, detail=True, deep=True, check_digests=False, max_issues=max_listed, on_progress=on_progress
     )
-    sizes = summary.get("bin_sizes", {})
-    bins = [BinSummary(name, count, types, *sizes[name]) for name, count, types in bin_types_of(summary)]
-    sets = sets_of(summary)
-    deep = summary.get("deep", {"issue_counts": {}, "issues": []})
-    gen = summary.get("generation")
+    bins = [
+        BinSummary(b.name, count, types, b.min_size, b.median_size, b.max_size)
+        for b, count, types in bin_types_of(summary)
+    ]
+    deep = summary.deep
+    issues = deep.issues if deep else []
     report = StatsReport(
         layers=layers.describe(),
-        files=len(summary["files"]),
-        records=sum(f["records"] for f in summary["files"]),
-        text_bytes=sum(f["text_bytes"] for f in summary["files"]),
-        sets=sets,
+        files=len(summary.files),
+        records=sum(f.records for f in summary.files),
+        text_bytes=sum(f.text_bytes for f in summary.files),
+        sets=sets_of(summary),
         bins=bins,
-        ttl=TtlSummary(summary.get("never_expire", 0), summary.get("expired", 0), summary.get("expiry_months", {})),
-        generation=min_max(gen),
-        duplicate_digests=deep["issue_counts"].get("duplicate_digest", 0),
-        duplicates=[f"{i['path']}: {i['message']}" for i in deep["issues"] if i["kind"] == "duplicate_digest"],
+        ttl=TtlSummary(summary.never_expire, summary.expired, summary.expiry_months),
+        generation=min_max(summary.generation),
+        duplicate_digests=deep.issue_counts.get("duplicate_digest", 0) if deep else 0,
+        duplicates=[f"{i.path}: {i.message}" for i in issues if i.kind == "duplicate_digest"],
     )
     if error is not None:
         raise with_report(error, report)

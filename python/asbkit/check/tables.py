@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+
+import asbkit._codec as _codec
 
 #: Void times count seconds from 2010-01-01T00:00:00Z (the "citrusleaf" epoch).
 CITRUSLEAF_EPOCH = 1262304000
@@ -37,19 +38,17 @@ class MinMax:
     max: int
 
 
-def min_max(r: dict[str, int] | None) -> MinMax | None:
-    return MinMax(r["min"], r["max"]) if r else None
+def min_max(r: _codec.ValueRange | None) -> MinMax | None:
+    return MinMax(r.min, r.max) if r else None
 
 
-def sets_of(summary: dict[str, Any]) -> list[SetInfo]:
+def sets_of(summary: _codec.ScanSummary) -> list[SetInfo]:
     """The summary's sets, most records first."""
-    return sorted((SetInfo(**s) for s in summary.get("sets", [])), key=lambda s: (-s.records, s.set or ""))
+    sets = (SetInfo(s.set, s.records, s.bytes, s.with_key) for s in summary.sets)
+    return sorted(sets, key=lambda s: (-s.records, s.set or ""))
 
 
-def bin_types_of(summary: dict[str, Any]) -> list[tuple[str, int, dict[str, int]]]:
+def bin_types_of(summary: _codec.ScanSummary) -> list[tuple[_codec.BinSummary, int, dict[str, int]]]:
     """(bin, values, type name → count) of the summary's bins, most values first."""
-    rows = [
-        (name, sum(t.values()), {BIN_TYPE_NAMES[k]: n for k, n in t.items()})
-        for name, t in summary.get("bins", {}).items()
-    ]
-    return sorted(rows, key=lambda r: (-r[1], r[0]))
+    rows = [(b, sum(b.counts.values()), {BIN_TYPE_NAMES[k]: n for k, n in b.counts.items()}) for b in summary.bins]
+    return sorted(rows, key=lambda r: (-r[1], r[0].name))

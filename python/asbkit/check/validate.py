@@ -76,8 +76,8 @@ def validate(
         continue_after_errors=deep and max_errors > 1, on_progress=on_progress,
     )
     files = [
-        FileCounts(f["path"], f["records"], f["indexes"], f["udfs"], f["text_bytes"], b64(f["first_digest"]), b64(f["last_digest"]))
-        for f in summary["files"]
+        FileCounts(f.path, f.records, f.indexes, f.udfs, f.text_bytes, b64(f.first_digest), b64(f.last_digest))
+        for f in summary.files
     ]
     report = ValidateReport(
         layers=layers.describe(),
@@ -86,11 +86,12 @@ def validate(
         indexes=sum(f.indexes for f in files),
         udfs=sum(f.udfs for f in files),
         text_bytes=sum(f.text_bytes for f in files),
-        raw_bytes=summary["raw_bytes"],
+        raw_bytes=summary.raw_bytes,
     )
-    if "deep" in summary:
-        d = summary["deep"]
-        report.deep = DeepReport(d["keys_checked"], dict(d["issue_counts"]), [Finding(**i) for i in d["issues"]])
+    if summary.deep is not None:
+        d = summary.deep
+        findings = [Finding(i.kind, i.path, i.line, i.column, i.offset, i.message) for i in d.issues]
+        report.deep = DeepReport(d.keys_checked, d.issue_counts, findings)
         if error is None:
             manifests, manifest_findings, notes = check_manifests(sources, files)
             report.deep.manifests = manifests

@@ -96,7 +96,7 @@ def split_backup(
                 scanner.scan(f, **layers.codec_args())
         except (AsbError, OSError) as exc:
             raise with_report(exc, empty) from None
-        records = max(1, math.ceil(int(scanner.result()["records"]) / max(parts, 1)))  # type: ignore[call-overload]
+        records = max(1, math.ceil(scanner.result().records / max(parts, 1)))
     split: dict[str, Any] = {"split_records": records} if records is not None else {"split_bytes": int((size_mb or 0) * 2**20)}
     return _copy(source, dest_dir, layers, selection or Selection(), on_progress, prefix=prefix, **split)
 

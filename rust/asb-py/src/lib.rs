@@ -25,6 +25,13 @@ fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<files::Reader>()?;
     m.add_class::<files::Writer>()?;
     m.add_class::<summary::Scanner>()?;
+    m.add_class::<summary::ScanSummary>()?;
+    m.add_class::<summary::FileSummary>()?;
+    m.add_class::<summary::SetSummary>()?;
+    m.add_class::<summary::BinSummary>()?;
+    m.add_class::<summary::ValueRange>()?;
+    m.add_class::<summary::DeepSummary>()?;
+    m.add_class::<summary::DeepIssue>()?;
     m.add_function(wrap_pyfunction!(files::list_backup_files, m)?)?;
     m.add_function(wrap_pyfunction!(files::stage_output, m)?)?;
     m.add_function(wrap_pyfunction!(files::write_synthetic, m)?)?;

@@ -1,5 +1,6 @@
-//! The Scanner pyclass (validate, inspect, stats) and its summary as plain Python data.
+//! The Scanner pyclass (validate, inspect, stats) and the summary it returns.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -8,11 +9,11 @@ use asb_core::deep::DeepCheck;
 use asb_core::source::open_path;
 use asb_core::summary::{Summary, BIN_LETTERS, KEY_LETTERS};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyBytes, PyDict};
 
 use crate::errors::Result;
 use crate::files::{layers, open_source, progress_tick};
-use crate::types::{opt_text, py_text, sindex_from_core};
+use crate::types::{py_text, sindex_from_core};
 
 // Counts (and with `detail`, statistics; with `deep`, digest and duplicate checks) over
 // any number of backup streams, in Rust.
@@ -116,141 +117,268 @@ impl Scanner {
         Ok(result?)
     }
 
-    /// The summary as plain Python data (ends the deep checks: call it last).
-    fn result<'py>(&mut self, py: Python<'py>) -> Result<Bound<'py, PyDict>> {
-        let d = summary_to_dict(py, &self.summary, self.raw_bytes)?;
+    /// The summary (ends the deep checks: call it last).
+    fn result(&mut self, py: Python<'_>) -> Result<ScanSummary> {
+        let mut summary = summary_of(py, &self.summary, self.raw_bytes)?;
         if let Some(deep) = self.deep.as_mut() {
             if !self.deep_done {
                 self.deep_done = true;
                 py.allow_threads(|| deep.finish())?;
             }
-            let dd = PyDict::new(py);
-            dd.set_item("keys_checked", deep.keys_checked)?;
-            let counts = PyDict::new(py);
-            for (k, v) in &deep.issue_counts {
-                counts.set_item(*k, v)?;
-            }
-            dd.set_item("issue_counts", counts)?;
-            let issues = PyList::empty(py);
-            for i in &deep.issues {
-                let id = PyDict::new(py);
-                id.set_item("kind", i.kind)?;
-                id.set_item("path", &i.path)?;
-                id.set_item("line", i.position.map(|p| p.line))?;
-                id.set_item("column", i.position.map(|p| p.column))?;
-                id.set_item("offset", i.position.map(|p| p.offset))?;
-                id.set_item("message", &i.message)?;
-                issues.append(id)?;
-            }
-            dd.set_item("issues", issues)?;
-            d.set_item("deep", dd)?;
+            let issues = deep
+                .issues
+                .iter()
+                .map(|i| {
+                    Py::new(
+                        py,
+                        DeepIssue {
+                            kind: i.kind,
+                            path: i.path.clone(),
+                            line: i.position.map(|p| p.line),
+                            column: i.position.map(|p| p.column),
+                            offset: i.position.map(|p| p.offset),
+                            message: i.message.clone(),
+                        },
+                    )
+                })
+                .collect::<PyResult<_>>()?;
+            let deep = DeepSummary {
+                keys_checked: deep.keys_checked,
+                issue_counts: deep.issue_counts.iter().map(|(k, v)| (*k, *v)).collect(),
+                issues,
+            };
+            summary.deep = Some(Py::new(py, deep)?);
         }
-        Ok(d)
+        Ok(summary)
     }
 }
 
-fn range_dict<'py>(
-    py: Python<'py>,
-    r: &asb_core::summary::Range64,
-) -> PyResult<Option<Bound<'py, PyDict>>> {
+/// What a Scanner read: counts per file, the indexes and UDFs, and with `detail` the
+/// per-set, per-bin, TTL and size statistics (empty without it).
+#[pyclass(frozen, module = "asbkit._codec")]
+pub(crate) struct ScanSummary {
+    #[pyo3(get)]
+    records: u64,
+    #[pyo3(get)]
+    text_bytes: u64,
+    #[pyo3(get)]
+    raw_bytes: u64,
+    #[pyo3(get)]
+    files: Vec<Py<FileSummary>>,
+    #[pyo3(get)]
+    indexes: Vec<Py<crate::types::SecondaryIndex>>,
+    /// (file name, content bytes)
+    #[pyo3(get)]
+    udfs: Vec<(PyObject, u64)>,
+    #[pyo3(get)]
+    sets: Vec<Py<SetSummary>>,
+    /// (namespace, records) of the records' own namespaces.
+    #[pyo3(get)]
+    record_namespaces: Vec<(PyObject, u64)>,
+    key_types: Vec<(char, u64)>,
+    #[pyo3(get)]
+    bins: Vec<Py<BinSummary>>,
+    /// "YYYY-MM" → records expiring that month.
+    #[pyo3(get)]
+    expiry_months: BTreeMap<String, u64>,
+    #[pyo3(get)]
+    never_expire: u64,
+    #[pyo3(get)]
+    expired: u64,
+    #[pyo3(get)]
+    void_time: Option<Py<ValueRange>>,
+    #[pyo3(get)]
+    record_size: Option<Py<ValueRange>>,
+    #[pyo3(get)]
+    generation: Option<Py<ValueRange>>,
+    #[pyo3(get)]
+    deep: Option<Py<DeepSummary>>,
+}
+
+#[pyclass(frozen, get_all, module = "asbkit._codec")]
+pub(crate) struct FileSummary {
+    path: String,
+    version: &'static str,
+    namespace: Option<PyObject>,
+    first_file: bool,
+    records: u64,
+    indexes: u64,
+    udfs: u64,
+    text_bytes: u64,
+    first_digest: Option<Py<PyBytes>>,
+    last_digest: Option<Py<PyBytes>>,
+}
+
+#[pyclass(frozen, get_all, module = "asbkit._codec")]
+pub(crate) struct SetSummary {
+    set: Option<PyObject>,
+    records: u64,
+    bytes: u64,
+    with_key: u64,
+}
+
+#[pyclass(frozen, module = "asbkit._codec")]
+pub(crate) struct BinSummary {
+    #[pyo3(get)]
+    name: PyObject,
+    counts: Vec<(char, u64)>,
+    #[pyo3(get)]
+    min_size: u64,
+    #[pyo3(get)]
+    median_size: u64,
+    #[pyo3(get)]
+    max_size: u64,
+}
+
+#[pyclass(frozen, get_all, module = "asbkit._codec")]
+pub(crate) struct ValueRange {
+    min: u64,
+    max: u64,
+    count: u64,
+}
+
+#[pyclass(frozen, get_all, module = "asbkit._codec")]
+pub(crate) struct DeepSummary {
+    keys_checked: u64,
+    /// Finding kind → how many (all of them, beyond the ones listed).
+    issue_counts: BTreeMap<&'static str, u64>,
+    issues: Vec<Py<DeepIssue>>,
+}
+
+#[pyclass(frozen, get_all, module = "asbkit._codec")]
+pub(crate) struct DeepIssue {
+    kind: &'static str,
+    path: String,
+    line: Option<u64>,
+    column: Option<u64>,
+    offset: Option<u64>,
+    message: String,
+}
+
+fn range_of(py: Python<'_>, r: &asb_core::summary::Range64) -> PyResult<Option<Py<ValueRange>>> {
     if r.count == 0 {
         return Ok(None);
     }
-    let d = PyDict::new(py);
-    d.set_item("min", r.min)?;
-    d.set_item("max", r.max)?;
-    d.set_item("count", r.count)?;
-    Ok(Some(d))
+    let range = ValueRange {
+        min: r.min,
+        max: r.max,
+        count: r.count,
+    };
+    Py::new(py, range).map(Some)
 }
 
-fn summary_to_dict<'py>(
-    py: Python<'py>,
-    s: &Summary,
-    raw_bytes: u64,
-) -> PyResult<Bound<'py, PyDict>> {
+/// Type letter → count, in the letters' order (as C lists them), the zero counts left out.
+fn letter_counts(letters: &[u8], counts: &[u64]) -> Vec<(char, u64)> {
+    letters
+        .iter()
+        .zip(counts)
+        .filter(|(_, n)| **n > 0)
+        .map(|(l, n)| (*l as char, *n))
+        .collect()
+}
+
+fn ordered_dict<'py>(py: Python<'py>, pairs: &[(char, u64)]) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    d.set_item("records", s.records)?;
-    d.set_item("text_bytes", s.text_bytes)?;
-    d.set_item("raw_bytes", raw_bytes)?;
-    let files = PyList::empty(py);
-    for f in &s.files {
-        let fd = PyDict::new(py);
-        fd.set_item("path", &f.path)?;
-        fd.set_item("version", f.version.as_str())?;
-        fd.set_item("namespace", opt_text(py, f.namespace.as_deref()))?;
-        fd.set_item("first_file", f.first_file)?;
-        fd.set_item("records", f.records)?;
-        fd.set_item("indexes", f.sindexes)?;
-        fd.set_item("udfs", f.udfs)?;
-        fd.set_item("text_bytes", f.text_bytes)?;
-        fd.set_item("first_digest", f.first_digest.map(|d| pyo3::types::PyBytes::new(py, &d)))?;
-        fd.set_item("last_digest", f.last_digest.map(|d| pyo3::types::PyBytes::new(py, &d)))?;
-        files.append(fd)?;
+    for (letter, n) in pairs {
+        d.set_item(letter, n)?;
     }
-    d.set_item("files", files)?;
-    let idx = PyList::empty(py);
-    for i in &s.sindexes {
-        idx.append(Py::new(py, sindex_from_core(py, i))?)?;
+    Ok(d)
+}
+
+#[pymethods]
+impl ScanSummary {
+    /// Key type letter → records.
+    #[getter]
+    fn key_types<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        ordered_dict(py, &self.key_types)
     }
-    d.set_item("indexes", idx)?;
-    let udfs = PyList::empty(py);
-    for (name, size) in &s.udfs {
-        udfs.append((py_text(py, name), *size))?;
+}
+
+#[pymethods]
+impl BinSummary {
+    /// Bin type letter → values.
+    #[getter]
+    fn counts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        ordered_dict(py, &self.counts)
     }
-    d.set_item("udfs", udfs)?;
-    if !s.detail {
-        return Ok(d);
-    }
-    let sets = PyList::empty(py);
-    for (name, st) in &s.sets {
-        let sd = PyDict::new(py);
-        sd.set_item("set", opt_text(py, name.as_deref()))?;
-        sd.set_item("records", st.records)?;
-        sd.set_item("bytes", st.bytes)?;
-        sd.set_item("with_key", st.with_key)?;
-        sets.append(sd)?;
-    }
-    d.set_item("sets", sets)?;
-    let nss = PyDict::new(py);
-    for (ns, n) in &s.record_namespaces {
-        nss.set_item(py_text(py, ns), n)?;
-    }
-    d.set_item("record_namespaces", nss)?;
-    let keys = PyDict::new(py);
-    for (i, l) in KEY_LETTERS.iter().enumerate() {
-        if s.key_types[i] > 0 {
-            keys.set_item((*l as char).to_string(), s.key_types[i])?;
-        }
-    }
-    d.set_item("key_types", keys)?;
-    let bins = PyDict::new(py);
+}
+
+fn summary_of(py: Python<'_>, s: &Summary, raw_bytes: u64) -> PyResult<ScanSummary> {
+    let text = |b: &[u8]| py_text(py, b).unbind();
+    let digest = |d: &Option<[u8; 20]>| d.map(|d| PyBytes::new(py, &d).unbind());
+    let files = s
+        .files
+        .iter()
+        .map(|f| {
+            let file = FileSummary {
+                path: f.path.clone(),
+                version: f.version.as_str(),
+                namespace: f.namespace.as_deref().map(text),
+                first_file: f.first_file,
+                records: f.records,
+                indexes: f.sindexes,
+                udfs: f.udfs,
+                text_bytes: f.text_bytes,
+                first_digest: digest(&f.first_digest),
+                last_digest: digest(&f.last_digest),
+            };
+            Py::new(py, file)
+        })
+        .collect::<PyResult<_>>()?;
+    let indexes = s
+        .sindexes
+        .iter()
+        .map(|i| Py::new(py, sindex_from_core(py, i)))
+        .collect::<PyResult<_>>()?;
+    let sets = s
+        .sets
+        .iter()
+        .map(|(name, st)| {
+            let set = SetSummary {
+                set: name.as_deref().map(text),
+                records: st.records,
+                bytes: st.bytes,
+                with_key: st.with_key,
+            };
+            Py::new(py, set)
+        })
+        .collect::<PyResult<_>>()?;
     let mut names: Vec<_> = s.bins.iter().collect();
     names.sort_by(|a, b| a.0.cmp(b.0));
-    let sizes = PyDict::new(py);
-    for (name, stats) in names {
-        let cd = PyDict::new(py);
-        for (i, l) in BIN_LETTERS.iter().enumerate() {
-            if stats.counts[i] > 0 {
-                cd.set_item((*l as char).to_string(), stats.counts[i])?;
-            }
-        }
-        bins.set_item(py_text(py, name), cd)?;
-        sizes.set_item(
-            py_text(py, name),
-            (stats.min_size, stats.median_size(), stats.max_size),
-        )?;
-    }
-    d.set_item("bins", bins)?;
-    d.set_item("bin_sizes", sizes)?;
-    let months = PyDict::new(py);
-    for (m, n) in &s.expiry_months {
-        months.set_item(format!("{:04}-{:02}", 2010 + m / 12, m % 12 + 1), n)?;
-    }
-    d.set_item("expiry_months", months)?;
-    d.set_item("never_expire", s.never_expire)?;
-    d.set_item("expired", s.expired)?;
-    d.set_item("void_time", range_dict(py, &s.void_time)?)?;
-    d.set_item("record_size", range_dict(py, &s.record_size)?)?;
-    d.set_item("generation", range_dict(py, &s.generation)?)?;
-    Ok(d)
+    let bins = names
+        .into_iter()
+        .map(|(name, stats)| {
+            let bin = BinSummary {
+                name: text(name),
+                counts: letter_counts(BIN_LETTERS, &stats.counts),
+                min_size: stats.min_size,
+                median_size: stats.median_size(),
+                max_size: stats.max_size,
+            };
+            Py::new(py, bin)
+        })
+        .collect::<PyResult<_>>()?;
+    Ok(ScanSummary {
+        records: s.records,
+        text_bytes: s.text_bytes,
+        raw_bytes,
+        files,
+        indexes,
+        udfs: s.udfs.iter().map(|(n, size)| (text(n), *size)).collect(),
+        sets,
+        record_namespaces: s.record_namespaces.iter().map(|(n, c)| (text(n), *c)).collect(),
+        key_types: letter_counts(KEY_LETTERS, &s.key_types),
+        bins,
+        expiry_months: s
+            .expiry_months
+            .iter()
+            .map(|(m, n)| (format!("{:04}-{:02}", 2010 + m / 12, m % 12 + 1), *n))
+            .collect(),
+        never_expire: s.never_expire,
+        expired: s.expired,
+        void_time: range_of(py, &s.void_time)?,
+        record_size: range_of(py, &s.record_size)?,
+        generation: range_of(py, &s.generation)?,
+        deep: None,
+    })
 }
