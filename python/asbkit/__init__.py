@@ -13,7 +13,7 @@ typed report and raises typed exceptions (each carrying the report so far as `.r
         ...
 """
 
-from ._codec import Bin, Header, Key, Record, SecondaryIndex, Udf, __version__, compute_digest
+from ._codec import Bin, Header, Key, Record, RestoreCounters, SecondaryIndex, Udf, __version__, compute_digest
 from .backup import BackupFile, BackupOptions, BackupReport, Estimate, backup
 from .check import DeepReport, Finding, InspectReport, StatsReport, ValidateReport, inspect, stats, validate
 from .cluster import ClusterConfig, TlsOptions
@@ -53,7 +53,7 @@ __all__ = [
     "validate", "inspect", "stats", "ValidateReport", "DeepReport", "Finding", "InspectReport", "StatsReport",
     "convert", "filter", "split", "Selection", "ConvertReport", "FilterReport",
     # cluster side
-    "ClusterConfig", "TlsOptions", "Cancel", "BackupProgress", "RestoreProgress",
+    "ClusterConfig", "TlsOptions", "Cancel", "BackupProgress", "RestoreProgress", "RestoreCounters",
     "backup", "BackupOptions", "BackupReport", "BackupFile", "Estimate",
     "restore", "verify", "RestoreOptions", "RestoreReport", "Failure", "VerifyReport", "Difference",
     # errors

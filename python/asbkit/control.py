@@ -5,8 +5,9 @@ progress events a callback receives."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass
+
+from ._codec import RestoreCounters
 
 
 class Cancel:
@@ -49,7 +50,7 @@ class RestoreProgress:
     #: The record counters: read, expired, skipped, err_ignored, inserted, updated,
     #: existed, fresher, failed, retries, in_flight, same, missing, different, raw_bytes
     #: (backup bytes read).
-    counts: Mapping[str, int]
+    counts: RestoreCounters
     #: Bytes of the inputs in all (0: not known, stdin).
     total_bytes: int
     udfs: int = 0

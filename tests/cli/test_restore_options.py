@@ -109,12 +109,12 @@ def test_progress_logs_asrestore_s_lines_when_not_on_a_terminal(caplog: pytest.L
     import io
     import logging
 
-    from asbkit import RestoreProgress
+    from asbkit import RestoreCounters, RestoreProgress
     from asbkit.cli.display import RestoreDisplay
 
     p = RestoreDisplay(enabled=False, stream=io.StringIO())
     p.LOG_EVERY = 0.0
-    counters = dict(read=10, expired=1, skipped=2, err_ignored=0, inserted=4, updated=1, existed=1, fresher=1, failed=0, retries=3, raw_bytes=500)
+    counters = RestoreCounters(read=10, expired=1, skipped=2, err_ignored=0, inserted=4, updated=1, existed=1, fresher=1, failed=0, retries=3, raw_bytes=500)
     with caplog.at_level(logging.INFO, logger="asbkit.restore"):
         p(RestoreProgress(counters, total_bytes=1000))
     lines = [r.getMessage() for r in caplog.records]

@@ -81,7 +81,7 @@ def test_a_node_killed_mid_restore_loses_nothing(client: Any, source: Path, tmp_
         return result_of(restore,
             seed_config(),
             RestoreOptions(directory=str(source), tps=10_000, max_retries=10, parallel=4),
-            on_progress=lambda p: report(p.counts["read"]),
+            on_progress=lambda p: report(p.counts.read),
         )
 
     r, at_kill = kill_midway(victim, run, N // 4)

@@ -497,9 +497,9 @@ def test_restore_and_verify_through_mutual_tls_with_an_encrypted_client_key(clie
     run = _over_tls(mutual_tls["addr"], files, tls)
     assert run.fatal() is None
     c = run.counters()
-    assert (c["inserted"], c["failed"]) == (N, 0)
+    assert (c.inserted, c.failed) == (N, 0)
     run = _over_tls(mutual_tls["addr"], files, tls, verify=True)
-    assert run.fatal() is None and run.counters()["same"] == N
+    assert run.fatal() is None and run.counters().same == N
     # The CA from a directory, TLS 1.2 only, or one TLS 1.3 suite (OpenSSL's or IANA's name):
     # the terminator (OpenSSL) takes each.
     client = {"certfile": str(mutual_tls["client_cert"]), "keyfile": key}
@@ -507,12 +507,12 @@ def test_restore_and_verify_through_mutual_tls_with_an_encrypted_client_key(clie
                   {"cafile": str(mutual_tls["ca"]), "cipher_suites": "TLS_AES_256_GCM_SHA384"},
                   {"cafile": str(mutual_tls["ca"]), "protocols": "TLSv1.2", "cipher_suites": "ECDHE-ECDSA-AES128-GCM-SHA256"}):
         run = _over_tls(mutual_tls["addr"], files, _codec.TlsConfig(**client, **extra), verify=True)
-        assert run.fatal() is None and run.counters()["same"] == N, extra
+        assert run.fatal() is None and run.counters().same == N, extra
     # Without the client certificate the terminator refuses: every record fails, said.
     bare = _codec.TlsConfig(cafile=str(mutual_tls["ca"]))
     run = _over_tls(mutual_tls["addr"], files[:1], bare)
-    assert run.counters()["failed"] == N
-    said = run.failures()[0][4]
+    assert run.counters().failed == N
+    said = run.failures()[0].message
     assert "CertificateRequired" in said and mutual_tls["addr"] in said
     from asbkit import AsbClusterError
 

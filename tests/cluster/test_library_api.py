@@ -68,7 +68,7 @@ def test_restore_and_verify_as_calls(loaded: set[bytes], host_client: Any, tmp_p
     progress: list[asbkit.RestoreProgress] = []
     r = asbkit.restore(f"{host}:{port}", directory=str(d), on_progress=progress.append)
     assert isinstance(r, asbkit.RestoreReport) and (r.records_read, r.inserted, r.failed) == (N, N, 0)
-    assert progress and progress[-1].counts["read"] == N and progress[-1].total_bytes > 0
+    assert progress and progress[-1].counts.read == N and progress[-1].total_bytes > 0
     v = asbkit.verify(pairs(), asbkit.RestoreOptions(directory=str(d)))
     assert isinstance(v, asbkit.VerifyReport) and (v.same, v.findings) == (N, 0)
     # The CLI says the same of the same backup.

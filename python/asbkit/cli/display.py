@@ -10,6 +10,7 @@ import sys
 import time
 from typing import Any, TextIO
 
+from .._codec import RestoreCounters
 from ..control import BackupProgress, RestoreProgress
 
 
@@ -206,31 +207,31 @@ class RestoreDisplay:
             self.total = event.total_bytes
             if self.live:
                 self._bar, self._task = _live_bar(self.stream, "{task.fields[failed]} failed", max(self.total, 1), records=0, rate=0.0, failed=0)
-        self.update(dict(event.counts), event.udfs, event.indexes)
+        self.update(event.counts, event.udfs, event.indexes)
 
-    def update(self, c: dict[str, int], udfs: int = 0, indexes: int = 0) -> None:
+    def update(self, c: RestoreCounters, udfs: int = 0, indexes: int = 0) -> None:
         if self.machine is not None:
-            self.machine.progress(c["raw_bytes"], self.total)
+            self.machine.progress(c.raw_bytes, self.total)
         now = time.monotonic()
         elapsed = max(now - self.start, 1e-9)
-        rate = c["read"] / elapsed
+        rate = c.read / elapsed
         if self._bar is not None:
-            self._bar.update(self._task, completed=min(c["raw_bytes"], self.total or c["raw_bytes"]), records=c["read"], rate=rate, failed=c["failed"])  # type: ignore[attr-defined]
+            self._bar.update(self._task, completed=min(c.raw_bytes, self.total or c.raw_bytes), records=c.read, rate=rate, failed=c.failed)  # type: ignore[attr-defined]
             return
         if now - self._last_log < self.LOG_EVERY:
             return
         self._last_log = now
         t0, r0, b0 = self._last
         dt = max(now - t0, 1e-9)
-        recs, nbytes = c["read"] - r0, c["raw_bytes"] - b0
-        self._last = (now, c["read"], c["raw_bytes"])
+        recs, nbytes = c.read - r0, c.raw_bytes - b0
+        self._last = (now, c.read, c.raw_bytes)
         from ..restore.report import restore_counter_lines  # the restore's words, with the restore
 
         for line in restore_counter_lines(c, udfs, indexes, recs / dt, nbytes / 1024 / dt, nbytes // recs if recs else 0):
             self._log.info("%s", line)
         if self.total and nbytes > 0:
-            percent = c["raw_bytes"] * 100 // self.total
-            self._log.info("%d%% complete, ~%s remaining", percent, c_eta(max(self.total - c["raw_bytes"], 0) * dt / nbytes))
+            percent = c.raw_bytes * 100 // self.total
+            self._log.info("%d%% complete, ~%s remaining", percent, c_eta(max(self.total - c.raw_bytes, 0) * dt / nbytes))
 
     def close(self) -> None:
         if self._bar is not None:

@@ -4,6 +4,7 @@ the first records not written."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 
 @dataclass
@@ -66,33 +67,53 @@ class RestoreReport:
         return [self.udfs, self.indexes, self.records_read, self.expired, self.skipped, f"{self.err_ignored} ",
                 self.inserted + self.updated, self.existed, self.fresher]
 
-    def counts(self) -> dict[str, int]:
-        """The counters by asrestore's names, as the progress events carry them."""
-        return {
-            "read": self.records_read, "retries": self.retries, "expired": self.expired, "skipped": self.skipped,
-            "err_ignored": self.err_ignored, "inserted": self.inserted, "updated": self.updated,
-            "existed": self.existed, "fresher": self.fresher,
-        }
+    @property
+    def read(self) -> int:
+        """`records_read` by asrestore's name, as the progress counters carry it."""
+        return self.records_read
 
     def asrestore_lines(self) -> list[str]:
         """asrestore's own closing lines, which operators' scripts parse (spec 8.6)."""
         seconds = max(self.duration_seconds, 1e-9)
         per = self.bytes_read // self.records_read if self.records_read else 0
-        lines = restore_counter_lines(self.counts(), self.udfs, self.indexes, self.records_read / seconds, self.bytes_read / 1024 / seconds, per)
+        lines = restore_counter_lines(self, self.udfs, self.indexes, self.records_read / seconds, self.bytes_read / 1024 / seconds, per)
         if self.total_bytes and not self.interrupted:
             lines.append(f"{min(100, self.bytes_read * 100 // self.total_bytes)}% complete, ~0s remaining")
         return lines
 
 
-def restore_counter_lines(c: dict[str, int], udfs: int, indexes: int, rec_s: float, kib_s: float, per_record: int) -> list[str]:
+class Counts(Protocol):
+    """The counters asrestore's lines name: a run's live counters or its report."""
+
+    @property
+    def read(self) -> int: ...
+    @property
+    def retries(self) -> int: ...
+    @property
+    def expired(self) -> int: ...
+    @property
+    def skipped(self) -> int: ...
+    @property
+    def err_ignored(self) -> int: ...
+    @property
+    def inserted(self) -> int: ...
+    @property
+    def updated(self) -> int: ...
+    @property
+    def existed(self) -> int: ...
+    @property
+    def fresher(self) -> int: ...
+
+
+def restore_counter_lines(c: Counts, udfs: int, indexes: int, rec_s: float, kib_s: float, per_record: int) -> list[str]:
     """asrestore's two counter lines (its progress and its closing words): its 'inserted'
     is every record written, its 'failed' the existing and fresher ones."""
     return [
-        f"{udfs} UDF file(s), {indexes} secondary index(es), {c['read']} record(s) "
-        f"({int(rec_s)} rec/s, {int(kib_s)} KiB/s, {per_record} B/rec, retries: {c['retries']})",
-        f"Expired {c['expired']} : skipped {c['skipped']} : err_ignored {c['err_ignored']} : "
-        f"inserted {c['inserted'] + c['updated']}: failed {c['existed'] + c['fresher']} "
-        f"(existed {c['existed']} , fresher {c['fresher']})",
+        f"{udfs} UDF file(s), {indexes} secondary index(es), {c.read} record(s) "
+        f"({int(rec_s)} rec/s, {int(kib_s)} KiB/s, {per_record} B/rec, retries: {c.retries})",
+        f"Expired {c.expired} : skipped {c.skipped} : err_ignored {c.err_ignored} : "
+        f"inserted {c.inserted + c.updated}: failed {c.existed + c.fresher} "
+        f"(existed {c.existed} , fresher {c.fresher})",
     ]
 
 

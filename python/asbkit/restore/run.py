@@ -89,9 +89,9 @@ def _say_counters(r: RestoreReport, ok: bool) -> None:
 def _conclude(run: RestoreDriver, started: float) -> list[AsbError]:
     """Fills the report from the run's counters; the errors that stopped it, if any."""
     r, c = run.report, run.rust.counters()
-    r.records_read, r.expired, r.skipped, r.err_ignored = c["read"], c["expired"], c["skipped"], c["err_ignored"]
-    r.inserted, r.updated, r.existed, r.fresher, r.failed = c["inserted"], c["updated"], c["existed"], c["fresher"], c["failed"]
-    r.retries, r.bytes_read, r.total_bytes = c["retries"], c["raw_bytes"], run.total_bytes
+    r.records_read, r.expired, r.skipped, r.err_ignored = c.read, c.expired, c.skipped, c.err_ignored
+    r.inserted, r.updated, r.existed, r.fresher, r.failed = c.inserted, c.updated, c.existed, c.fresher, c.failed
+    r.retries, r.bytes_read, r.total_bytes = c.retries, c.raw_bytes, run.total_bytes
     settled = r.expired + r.skipped + r.err_ignored + r.inserted + r.updated + r.existed + r.fresher + r.failed
     r.not_written = max(0, r.records_read - settled)
     m = run.metadata.counts
@@ -99,7 +99,7 @@ def _conclude(run: RestoreDriver, started: float) -> list[AsbError]:
         m.udfs, m.indexes_created, m.indexes_matched, m.indexes_replaced, m.indexes_skipped,
     )
     r.failures = [
-        Failure(base64.b64encode(d).decode(), code, msg, set_name, key) for d, set_name, key, code, msg, _ in run.rust.failures()
+        Failure(base64.b64encode(f.digest).decode(), f.result_code, f.message, f.set, f.key) for f in run.rust.failures()
     ]
     r.duration_seconds = time.monotonic() - started
     errors: list[AsbError] = []

@@ -99,10 +99,10 @@ def verify(
         raise with_report(exc, report) from None
     c = run.rust.counters()
     report.namespace = run.namespace
-    report.records_read, report.same, report.missing, report.different = c["read"], c["same"], c["missing"], c["different"]
-    report.expired, report.skipped, report.unreadable, report.retries = c["expired"], c["skipped"], c["failed"], c["retries"]
+    report.records_read, report.same, report.missing, report.different = c.read, c.same, c.missing, c.different
+    report.expired, report.skipped, report.unreadable, report.retries = c.expired, c.skipped, c.failed, c.retries
     report.differences = [
-        Difference(base64.b64encode(d).decode(), msg, set_name, key) for d, set_name, key, _code, msg, _ in run.rust.failures()[:max_differences]
+        Difference(base64.b64encode(f.digest).decode(), f.message, f.set, f.key) for f in run.rust.failures()[:max_differences]
     ]
     report.duration_seconds = time.monotonic() - started
     errors: list[AsbError] = []

@@ -631,7 +631,16 @@ pub fn inputs_to_jsonl(
     let in_pieces = layers.is_plain() && filter.max_records.is_none() && threads > 2;
     if let Some(paths) = paths.filter(|_| in_pieces) {
         let planned = crate::parallel::plan(&paths, layers, piece_size)?;
-        asb_files_to_jsonl(&planned, layers, threads, raw_count, out, filter, &mut counts, &mut tick)?;
+        asb_files_to_jsonl(
+            &planned,
+            layers,
+            threads,
+            raw_count,
+            out,
+            filter,
+            &mut counts,
+            &mut tick,
+        )?;
         out.flush()?;
         return Ok(counts);
     }
@@ -644,16 +653,35 @@ pub fn inputs_to_jsonl(
             Input::Reader(r) => *r,
         };
         let file = reader.path().map(file_name);
-        asb_to_jsonl(&mut reader, file.as_deref(), out, filter, &mut counts, &mut tick)?;
+        asb_to_jsonl(
+            &mut reader,
+            file.as_deref(),
+            out,
+            filter,
+            &mut counts,
+            &mut tick,
+        )?;
     }
     out.flush()?;
     Ok(counts)
 }
 
 /// JSON Lines holding one backup file into `.asb` in `out`, through `layers`.
-pub fn jsonl_to_asb_stream(input: impl BufRead, label: &str, out: impl Write, layers: &Layers, filter: &Filter) -> Result<Counts> {
+pub fn jsonl_to_asb_stream(
+    input: impl BufRead,
+    label: &str,
+    out: impl Write,
+    layers: &Layers,
+    filter: &Filter,
+) -> Result<Counts> {
     let mut counts = Counts::default();
-    let layered = jsonl_to_asb(input, label, |_| crate::layers::LayeredWriter::new(out, layers), filter, &mut counts)?;
+    let layered = jsonl_to_asb(
+        input,
+        label,
+        |_| crate::layers::LayeredWriter::new(out, layers),
+        filter,
+        &mut counts,
+    )?;
     layered.finish()?;
     Ok(counts)
 }
@@ -661,7 +689,13 @@ pub fn jsonl_to_asb_stream(input: impl BufRead, label: &str, out: impl Write, la
 /// JSON Lines holding any number of backup files into the directory `dir`: one file per
 /// header, under the name it records (else `<namespace>_<NNNNN>.asb`), written under
 /// temporary names and renamed only when all are complete. The counts, and the files.
-pub fn jsonl_to_asb_dir(input: impl BufRead, label: &str, dir: &std::path::Path, layers: &Layers, filter: &Filter) -> Result<(Counts, Vec<std::path::PathBuf>)> {
+pub fn jsonl_to_asb_dir(
+    input: impl BufRead,
+    label: &str,
+    dir: &std::path::Path,
+    layers: &Layers,
+    filter: &Filter,
+) -> Result<(Counts, Vec<std::path::PathBuf>)> {
     let mut counts = Counts::default();
     let mut staged = crate::source::StagedFiles::default();
     jsonl_to_asb_files(
@@ -673,7 +707,10 @@ pub fn jsonl_to_asb_dir(input: impl BufRead, label: &str, dir: &std::path::Path,
                 .map(|f| f.to_string_lossy().into_owned())
                 .unwrap_or_else(|| numbered_name(&default_stem(header), n));
             let file = staged.create(dir.join(&name))?;
-            crate::layers::LayeredWriter::new(std::io::BufWriter::with_capacity(crate::source::OUTPUT_BUFFER, file), layers)
+            crate::layers::LayeredWriter::new(
+                std::io::BufWriter::with_capacity(crate::source::OUTPUT_BUFFER, file),
+                layers,
+            )
         },
         |w| w.finish().map(drop),
         filter,
@@ -696,7 +733,9 @@ pub fn copy_to(
 ) -> Result<(Counts, Vec<std::path::PathBuf>)> {
     let to_stdout = dest.as_os_str() == "-";
     if to_stdout && split != Split::None {
-        return Err(Error::value("a split writes several files: give a directory, not -"));
+        return Err(Error::value(
+            "a split writes several files: give a directory, not -",
+        ));
     }
     let mut counts = Counts::default();
     let mut staged = crate::source::StagedFiles::default();
@@ -712,7 +751,10 @@ pub fn copy_to(
                     let stem = prefix.map_or_else(|| default_stem(header), str::to_string);
                     staged.create(dest.join(numbered_name(&stem, n)))?
                 };
-                Box::new(std::io::BufWriter::with_capacity(crate::source::OUTPUT_BUFFER, file))
+                Box::new(std::io::BufWriter::with_capacity(
+                    crate::source::OUTPUT_BUFFER,
+                    file,
+                ))
             };
             crate::layers::LayeredWriter::new(out, layers)
         },

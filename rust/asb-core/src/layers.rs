@@ -219,10 +219,17 @@ impl<W: Write> AesCtrWriter<W> {
 
     /// Continues a file already `written` bytes long (its 16-byte head included), whose
     /// head is `head`: the keystream goes on where those bytes left it.
-    pub fn resume(inner: W, key: &EncryptionKey, head: &[u8; 16], written: u64) -> Result<AesCtrWriter<W>> {
+    pub fn resume(
+        inner: W,
+        key: &EncryptionKey,
+        head: &[u8; 16],
+        written: u64,
+    ) -> Result<AesCtrWriter<W>> {
         use ctr::cipher::StreamCipherSeek;
         if written < 16 {
-            return Err(Error::layer("an encrypted file shorter than its 16-byte head cannot be continued"));
+            return Err(Error::layer(
+                "an encrypted file shorter than its 16-byte head cannot be continued",
+            ));
         }
         let iv0 = ecb(key, head, false);
         let mut cipher = CtrCipher::new(key, &next_counter(&iv0));
@@ -472,7 +479,8 @@ pub struct ZstdFrames<W: Write> {
 
 impl<W: Write> ZstdFrames<W> {
     fn new(out: W, level: i32) -> Result<ZstdFrames<W>> {
-        let cctx = zstd::bulk::Compressor::new(level).map_err(|e| Error::layer(format!("cannot start zstd: {e}")))?;
+        let cctx = zstd::bulk::Compressor::new(level)
+            .map_err(|e| Error::layer(format!("cannot start zstd: {e}")))?;
         Ok(ZstdFrames {
             out,
             text: Vec::with_capacity(ZSTD_FRAME),
@@ -487,7 +495,8 @@ impl<W: Write> ZstdFrames<W> {
             return Ok(());
         }
         self.packed.clear();
-        self.packed.reserve(zstd::zstd_safe::compress_bound(self.text.len()));
+        self.packed
+            .reserve(zstd::zstd_safe::compress_bound(self.text.len()));
         self.cctx.compress_to_buffer(&self.text, &mut self.packed)?;
         self.out.write_all(&self.packed)?;
         self.text.clear();
@@ -529,7 +538,6 @@ impl<W: Write> Write for ZstdFrames<W> {
     }
 }
 
-
 /// The write side of the layers; call [`LayeredWriter::finish`] to end them properly.
 pub struct LayeredWriter<W: Write> {
     stage: Stage<W>,
@@ -550,13 +558,21 @@ impl<W: Write> LayeredWriter<W> {
     /// Continues a file that already holds `written` bytes of these layers (`head`: its
     /// first 16 bytes, needed when encrypted): a compressed file goes on with a new zstd
     /// frame, an encrypted one with the keystream where it stopped.
-    pub fn resume(out: W, layers: &Layers, head: &[u8; 16], written: u64) -> Result<LayeredWriter<W>> {
+    pub fn resume(
+        out: W,
+        layers: &Layers,
+        head: &[u8; 16],
+        written: u64,
+    ) -> Result<LayeredWriter<W>> {
         let level = layers.zstd_level;
         let stage = match (&layers.encryption, layers.zstd) {
             (None, false) => Stage::Plain(out),
             (Some(k), false) => Stage::Aes(AesCtrWriter::resume(out, k, head, written)?),
             (None, true) => Stage::Zstd(zstd_encoder(out, level)?),
-            (Some(k), true) => Stage::ZstdAes(zstd_encoder(AesCtrWriter::resume(out, k, head, written)?, level)?),
+            (Some(k), true) => Stage::ZstdAes(zstd_encoder(
+                AesCtrWriter::resume(out, k, head, written)?,
+                level,
+            )?),
         };
         Ok(LayeredWriter { stage })
     }

@@ -90,7 +90,13 @@ pub struct OpenFile {
 }
 
 impl OpenFile {
-    fn write_text(&mut self, text: &[u8], records: u64, first: Option<[u8; 20]>, last: Option<[u8; 20]>) -> Result<()> {
+    fn write_text(
+        &mut self,
+        text: &[u8],
+        records: u64,
+        first: Option<[u8; 20]>,
+        last: Option<[u8; 20]>,
+    ) -> Result<()> {
         self.writer.write_all(text).map_err(|e| self.io_error(e))?;
         self.stats.text_bytes += text.len() as u64;
         self.stats.records += records;
@@ -116,7 +122,9 @@ impl OpenFile {
     /// Ends the zstd frame and hands everything to the OS: the file is whole up to the
     /// returned length, even if this process is killed right after.
     fn commit(&mut self, sync: bool) -> Result<(FileStats, Vec<Mark>)> {
-        self.writer.end_frame().map_err(|e| e.with_path(self.stats.name.clone()))?;
+        self.writer
+            .end_frame()
+            .map_err(|e| e.with_path(self.stats.name.clone()))?;
         self.refresh_bytes();
         if sync {
             if let Some(f) = &self.file {
@@ -127,10 +135,16 @@ impl OpenFile {
     }
 
     fn finish(self) -> Result<FileStats> {
-        debug_assert!(self.marks.is_empty(), "a file is closed only right after a commit");
+        debug_assert!(
+            self.marks.is_empty(),
+            "a file is closed only right after a commit"
+        );
         let name = self.stats.name.clone();
         let mut stats = self.stats;
-        let sink = self.writer.finish().map_err(|e| e.with_path(name.clone()))?;
+        let sink = self
+            .writer
+            .finish()
+            .map_err(|e| e.with_path(name.clone()))?;
         stats.bytes = sink.bytes;
         stats.sha256 = Some(sink.hasher.finalize().into());
         if let Some(f) = &self.file {
@@ -168,7 +182,13 @@ pub type Shared = Arc<Mutex<Option<OpenFile>>>;
 impl Output {
     /// `first_file_shared`: for a single file, whether its header says `# first-file`
     /// (it does when indexes and UDFs go into it).
-    pub fn new(target: Target, namespace: &[u8], layers: Layers, first_file_shared: bool, nice_mib: u64) -> Result<Output> {
+    pub fn new(
+        target: Target,
+        namespace: &[u8],
+        layers: Layers,
+        first_file_shared: bool,
+        nice_mib: u64,
+    ) -> Result<Output> {
         let mut out = Output::new_empty(target, namespace, layers, nice_mib);
         if !matches!(out.target, Target::Directory { .. }) {
             let f = out.create(first_file_shared)?;
@@ -180,14 +200,22 @@ impl Output {
     /// Continues after an interruption: `files` as last committed (directory mode: every
     /// file made so far; one file otherwise). Each file is cut back to its committed length
     /// and written on from there; complete files (with a digest) stay closed.
-    pub fn resume(target: Target, namespace: &[u8], layers: Layers, files: &[FileStats], nice_mib: u64) -> Result<Output> {
+    pub fn resume(
+        target: Target,
+        namespace: &[u8],
+        layers: Layers,
+        files: &[FileStats],
+        nice_mib: u64,
+    ) -> Result<Output> {
         let mut out = Output::new_empty(target, namespace, layers, nice_mib);
         let mut next = 0;
         for f in files {
             next = next.max(f.index + 1);
             if f.sha256.is_some() {
                 // A complete file must still be there as it was left.
-                let len = std::fs::metadata(&f.name).map_err(|e| Error::from(e).with_path(f.name.clone()))?.len();
+                let len = std::fs::metadata(&f.name)
+                    .map_err(|e| Error::from(e).with_path(f.name.clone()))?
+                    .len();
                 if len != f.bytes {
                     return Err(Error::value(format!(
                         "{} is {len} bytes long, not the {} it had when complete: it was changed since",
@@ -229,7 +257,11 @@ impl Output {
     fn reopen(&self, f: &FileStats) -> Result<OpenFile> {
         let path = Path::new(&f.name);
         let err = |e: io::Error| Error::from(e).with_path(f.name.clone());
-        let mut file = OpenOptions::new().read(true).write(true).open(path).map_err(err)?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(err)?;
         let len = file.metadata().map_err(err)?.len();
         if len < f.bytes {
             return Err(Error::value(format!(
@@ -263,7 +295,8 @@ impl Output {
             hasher,
             bytes: f.bytes,
         };
-        let writer = LayeredWriter::resume(sink, &self.layers, &head, f.bytes).map_err(|e| e.with_path(f.name.clone()))?;
+        let writer = LayeredWriter::resume(sink, &self.layers, &head, f.bytes)
+            .map_err(|e| e.with_path(f.name.clone()))?;
         Ok(OpenFile {
             writer,
             stats: f.clone(),
@@ -274,7 +307,9 @@ impl Output {
 
     fn file_name(&self, index: u64) -> Option<PathBuf> {
         match &self.target {
-            Target::Directory { dir, prefix, .. } => Some(dir.join(format!("{prefix}_{index:05}.asb"))),
+            Target::Directory { dir, prefix, .. } => {
+                Some(dir.join(format!("{prefix}_{index:05}.asb")))
+            }
             Target::File(p) => Some(p.clone()),
             Target::Stdout => None,
         }
@@ -287,7 +322,9 @@ impl Output {
             *n += 1;
             i
         };
-        let (out, file, name): (Box<dyn Write + Send>, Option<File>, String) = match self.file_name(index) {
+        let (out, file, name): (Box<dyn Write + Send>, Option<File>, String) = match self
+            .file_name(index)
+        {
             Some(path) => {
                 let name = path.display().to_string();
                 // A pipe or device (a FIFO, /dev/null) is written in place; files are new.
@@ -299,7 +336,14 @@ impl Output {
                 }
                 .map_err(|e| Error::from(e).with_path(name.clone()))?;
                 // Pipes and devices cannot be synced (nor continued).
-                let handle = if special { None } else { Some(f.try_clone().map_err(|e| Error::from(e).with_path(name.clone()))?) };
+                let handle = if special {
+                    None
+                } else {
+                    Some(
+                        f.try_clone()
+                            .map_err(|e| Error::from(e).with_path(name.clone()))?,
+                    )
+                };
                 (Box::new(f), handle, name)
             }
             None => (Box::new(io::stdout()), None, "-".to_string()),
@@ -309,10 +353,13 @@ impl Output {
             hasher: Sha256::new(),
             bytes: 0,
         };
-        let mut writer = LayeredWriter::new(sink, &self.layers).map_err(|e| e.with_path(name.clone()))?;
+        let mut writer =
+            LayeredWriter::new(sink, &self.layers).map_err(|e| e.with_path(name.clone()))?;
         let mut head = Vec::new();
         encode_header(&mut head, &Header::new(&self.namespace, first_file))?;
-        writer.write_all(&head).map_err(|e| Error::from(e).with_path(name.clone()))?;
+        writer
+            .write_all(&head)
+            .map_err(|e| Error::from(e).with_path(name.clone()))?;
         let mut f = OpenFile {
             writer,
             stats: FileStats {
@@ -371,7 +418,15 @@ impl Output {
     /// Appends whole records' text to the job's file, with the marks of its records. Files
     /// are not rotated here: a full file is closed by [`Output::rotate_if_full`] right after
     /// a commit, so a file is only ever complete at a committed length.
-    pub fn append(&self, job: &mut Job, text: &[u8], records: u64, first: Option<[u8; 20]>, last: Option<[u8; 20]>, marks: &mut Vec<Mark>) -> Result<()> {
+    pub fn append(
+        &self,
+        job: &mut Job,
+        text: &[u8],
+        records: u64,
+        first: Option<[u8; 20]>,
+        last: Option<[u8; 20]>,
+        marks: &mut Vec<Mark>,
+    ) -> Result<()> {
         let write = |f: &mut OpenFile, marks: &mut Vec<Mark>| -> Result<(u64, u64)> {
             let before = f.stats.bytes;
             f.write_text(text, records, first, last)?;
@@ -423,10 +478,19 @@ impl Output {
     /// marks of everything this commit made durable (with one shared file, other jobs' too).
     pub fn commit(&self, job: &mut Job) -> Result<(FileStats, Vec<Mark>)> {
         let (stats, marks) = match job {
-            Job::Shared(f) => lock(f).as_mut().ok_or_else(finished)?.commit(self.sync_commits)?,
-            Job::Own(slot) => slot.as_mut().expect("a job holds a file").commit(self.sync_commits)?,
+            Job::Shared(f) => lock(f)
+                .as_mut()
+                .ok_or_else(finished)?
+                .commit(self.sync_commits)?,
+            Job::Own(slot) => slot
+                .as_mut()
+                .expect("a job holds a file")
+                .commit(self.sync_commits)?,
         };
-        self.committed.lock().unwrap().insert(stats.index, stats.clone());
+        self.committed
+            .lock()
+            .unwrap()
+            .insert(stats.index, stats.clone());
         Ok((stats, marks))
     }
 

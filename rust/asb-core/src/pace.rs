@@ -24,7 +24,10 @@ pub struct Pace {
 impl Pace {
     /// None for a rate of 0 (no limit).
     pub fn new(per_second: u64) -> Option<Pace> {
-        (per_second > 0).then(|| Pace { per_second: per_second as f64, caught_up: Mutex::new(Instant::now()) })
+        (per_second > 0).then(|| Pace {
+            per_second: per_second as f64,
+            caught_up: Mutex::new(Instant::now()),
+        })
     }
 
     pub fn per_second(&self) -> u64 {
@@ -37,7 +40,9 @@ impl Pace {
         let mut caught_up = self.caught_up.lock().unwrap_or_else(|p| p.into_inner());
         let from = (*caught_up).max(now);
         *caught_up = from + Duration::from_secs_f64(units as f64 / self.per_second);
-        caught_up.saturating_duration_since(now).saturating_sub(BURST)
+        caught_up
+            .saturating_duration_since(now)
+            .saturating_sub(BURST)
     }
 
     /// Takes `units` and waits as long as the rate asks, in short slices; returns early

@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use memchr::{memchr, memchr_iter, memrchr};
 
+use crate::delimit::{find_name_end, is_end, Ends};
 use crate::error::{show_byte, Error, Position, Result};
 use crate::model::{BlobType, Header, Meta, Record, SecondaryIndex, SpanValue, Udf, Version};
 use crate::numbers::{parse_double, parse_i64, parse_u64};
-use crate::delimit::{find_name_end, is_end, Ends};
 
 const INITIAL_WINDOW: usize = 1 << 20;
 /// Parsed text of a mapped file is given back in steps of this many bytes (a power of 2).
@@ -829,7 +829,11 @@ impl<R: Read> Reader<R> {
         if let Window::Mapped(..) = self.data {
             if let Some(counter) = &self.counter {
                 // At an error, the whole mapping was read (a truncated file is all there).
-                let now = if parsed.is_err() { self.base + self.end as u64 } else { self.offset() };
+                let now = if parsed.is_err() {
+                    self.base + self.end as u64
+                } else {
+                    self.offset()
+                };
                 if now - self.counted >= 1 << 20 || !matches!(parsed, Ok(Some(_))) {
                     counter.fetch_add(now.saturating_sub(self.counted), Ordering::Relaxed);
                     self.counted = now;

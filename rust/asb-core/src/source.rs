@@ -203,9 +203,13 @@ pub fn open_input(path: &Path) -> Result<(Box<dyn Read + Send>, String)> {
 /// A path or `-` (stdout) to write, buffered; a path is created (or truncated) as it is.
 pub fn create_output(path: &Path) -> Result<Box<dyn Write + Send>> {
     if path.as_os_str() == "-" {
-        return Ok(Box::new(BufWriter::with_capacity(OUTPUT_BUFFER, std::io::stdout())));
+        return Ok(Box::new(BufWriter::with_capacity(
+            OUTPUT_BUFFER,
+            std::io::stdout(),
+        )));
     }
-    let file = File::create(path).map_err(|e| Error::from(e).with_path(path.display().to_string()))?;
+    let file =
+        File::create(path).map_err(|e| Error::from(e).with_path(path.display().to_string()))?;
     Ok(Box::new(BufWriter::with_capacity(OUTPUT_BUFFER, file)))
 }
 

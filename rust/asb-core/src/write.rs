@@ -2,11 +2,11 @@
 
 use std::io::Write;
 
+use crate::delimit::{find_name_end, Ends, SPECIAL};
 use crate::error::{Error, Result};
 use crate::model::{Header, Key, Meta, Record, SecondaryIndex, Udf, Value};
 use crate::numbers::push_c_double;
 use crate::read::{MAX_BIN_NAME, MAX_NAMESPACE, MAX_SET, MAX_TOKEN};
-use crate::delimit::{find_name_end, Ends, SPECIAL};
 
 const FLUSH_AT: usize = 256 * 1024;
 

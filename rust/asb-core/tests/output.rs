@@ -15,9 +15,19 @@ fn all_layers() -> Vec<Layers> {
     let key = EncryptionKey::from_material(Cipher::Aes256, b"material");
     vec![
         Layers::default(),
-        Layers { zstd: true, ..Layers::default() },
-        Layers { encryption: Some(key.clone()), ..Layers::default() },
-        Layers { zstd: true, encryption: Some(key), ..Layers::default() },
+        Layers {
+            zstd: true,
+            ..Layers::default()
+        },
+        Layers {
+            encryption: Some(key.clone()),
+            ..Layers::default()
+        },
+        Layers {
+            zstd: true,
+            encryption: Some(key),
+            ..Layers::default()
+        },
     ]
 }
 
@@ -42,7 +52,8 @@ fn text_of(recs: &[Record]) -> Vec<u8> {
 
 /// Digests of every record in `path`, read with `layers`, and whether it had first-file.
 fn read_back(path: &Path, layers: &Layers) -> (Vec<[u8; 20]>, bool) {
-    let mut reader = asb_core::source::open_path(path, layers, Arc::new(AtomicU64::new(0))).unwrap();
+    let mut reader =
+        asb_core::source::open_path(path, layers, Arc::new(AtomicU64::new(0))).unwrap();
     let first = reader.header().first_file();
     let mut digests = Vec::new();
     while let Some(e) = reader.next_entity().unwrap() {
@@ -54,26 +65,49 @@ fn read_back(path: &Path, layers: &Layers) -> (Vec<[u8; 20]>, bool) {
 }
 
 fn dir_target(dir: &Path, limit: u64) -> Target {
-    Target::Directory { dir: dir.to_path_buf(), prefix: "test".into(), file_limit: limit }
+    Target::Directory {
+        dir: dir.to_path_buf(),
+        prefix: "test".into(),
+        file_limit: limit,
+    }
 }
 
 #[test]
 fn directory_output_rotates_and_accounts_for_every_file() {
     for layers in all_layers() {
         let tmp = tempdir();
-        let out = Output::new(dir_target(&tmp, 64 * 1024), b"test", layers.clone(), false, 0).unwrap();
+        let out = Output::new(
+            dir_target(&tmp, 64 * 1024),
+            b"test",
+            layers.clone(),
+            false,
+            0,
+        )
+        .unwrap();
         // zstd writes whole frames of 4 MiB of text: enough records for a few of them.
         let recs = records(if layers.zstd { 40_000 } else { 3000 }, 7);
         let mut job = out.job(true).unwrap();
         for chunk in recs.chunks(50) {
             let text = text_of(chunk);
-            out.append(&mut job, &text, chunk.len() as u64, Some(chunk[0].digest), Some(chunk[chunk.len() - 1].digest), &mut Vec::new()).unwrap();
+            out.append(
+                &mut job,
+                &text,
+                chunk.len() as u64,
+                Some(chunk[0].digest),
+                Some(chunk[chunk.len() - 1].digest),
+                &mut Vec::new(),
+            )
+            .unwrap();
             if out.is_full(&job) {
                 let (committed, _) = out.commit(&mut job).unwrap();
                 out.rotate_if_full(&mut job).unwrap();
                 // The closed file holds exactly the committed records (a zstd file may end
                 // with an empty frame after them).
-                let closed = out.files().into_iter().find(|f| f.index == committed.index).unwrap();
+                let closed = out
+                    .files()
+                    .into_iter()
+                    .find(|f| f.index == committed.index)
+                    .unwrap();
                 assert_eq!(closed.records, committed.records);
                 assert!(closed.bytes >= committed.bytes && closed.bytes <= committed.bytes + 16);
                 assert!(closed.sha256.is_some());
@@ -110,25 +144,54 @@ fn a_committed_file_cut_after_its_commit_continues_into_a_whole_file() {
         {
             let out = Output::new(dir_target(&tmp, 0), b"test", layers.clone(), false, 0).unwrap();
             let mut job = out.job(true).unwrap();
-            out.append(&mut job, &text_of(&recs[..200]), 200, None, None, &mut Vec::new()).unwrap();
+            out.append(
+                &mut job,
+                &text_of(&recs[..200]),
+                200,
+                None,
+                None,
+                &mut Vec::new(),
+            )
+            .unwrap();
             out.commit(&mut job).unwrap();
             committed = out.files();
             // Written but not committed, then "killed": these bytes must go.
-            out.append(&mut job, &text_of(&recs[200..300]), 100, None, None, &mut Vec::new()).unwrap();
+            out.append(
+                &mut job,
+                &text_of(&recs[200..300]),
+                100,
+                None,
+                None,
+                &mut Vec::new(),
+            )
+            .unwrap();
             out.commit(&mut job).unwrap();
             std::mem::forget(job);
             std::mem::forget(out);
         }
         assert_eq!(committed.len(), 1);
         assert_eq!(committed[0].records, 200);
-        let out = Output::resume(dir_target(&tmp, 0), b"test", layers.clone(), &committed, 0).unwrap();
+        let out =
+            Output::resume(dir_target(&tmp, 0), b"test", layers.clone(), &committed, 0).unwrap();
         let mut job = out.job(false).unwrap();
-        out.append(&mut job, &text_of(&recs[200..]), 200, None, None, &mut Vec::new()).unwrap();
+        out.append(
+            &mut job,
+            &text_of(&recs[200..]),
+            200,
+            None,
+            None,
+            &mut Vec::new(),
+        )
+        .unwrap();
         out.release(job).unwrap();
         let files = out.finish().unwrap();
         assert_eq!(files.len(), 1);
         let bytes = std::fs::read(&files[0].name).unwrap();
-        assert_eq!(files[0].sha256.unwrap(), <[u8; 32]>::from(Sha256::digest(&bytes)), "hash covers the old and new bytes");
+        assert_eq!(
+            files[0].sha256.unwrap(),
+            <[u8; 32]>::from(Sha256::digest(&bytes)),
+            "hash covers the old and new bytes"
+        );
         let (digests, _) = read_back(Path::new(&files[0].name), &layers);
         let all: Vec<_> = recs.iter().map(|r| r.digest).collect();
         assert_eq!(digests, all, "{}", layers.describe());
@@ -140,12 +203,35 @@ fn a_committed_file_cut_after_its_commit_continues_into_a_whole_file() {
 fn one_shared_file_takes_every_job() {
     let tmp = tempdir();
     let path = tmp.join("one.asb");
-    let out = Output::new(Target::File(path.clone()), b"test", Layers::default(), true, 0).unwrap();
+    let out = Output::new(
+        Target::File(path.clone()),
+        b"test",
+        Layers::default(),
+        true,
+        0,
+    )
+    .unwrap();
     let recs = records(100, 1);
     let mut a = out.job(true).unwrap();
     let mut b = out.job(false).unwrap();
-    out.append(&mut a, &text_of(&recs[..50]), 50, None, None, &mut Vec::new()).unwrap();
-    out.append(&mut b, &text_of(&recs[50..]), 50, None, None, &mut Vec::new()).unwrap();
+    out.append(
+        &mut a,
+        &text_of(&recs[..50]),
+        50,
+        None,
+        None,
+        &mut Vec::new(),
+    )
+    .unwrap();
+    out.append(
+        &mut b,
+        &text_of(&recs[50..]),
+        50,
+        None,
+        None,
+        &mut Vec::new(),
+    )
+    .unwrap();
     out.release(a).unwrap();
     out.release(b).unwrap();
     let files = out.finish().unwrap();
@@ -168,13 +254,40 @@ fn tempdir() -> std::path::PathBuf {
 fn a_shared_file_commit_hands_back_every_jobs_marks() {
     use asb_core::output::Mark;
     let tmp = tempdir();
-    let out = Output::new(Target::File(tmp.join("one.asb")), b"test", Layers::default(), true, 0).unwrap();
+    let out = Output::new(
+        Target::File(tmp.join("one.asb")),
+        b"test",
+        Layers::default(),
+        true,
+        0,
+    )
+    .unwrap();
     let recs = records(4, 2);
-    let mark = |i: usize| Mark { pid: i as u16, digest: recs[i].digest, records: 1 };
+    let mark = |i: usize| Mark {
+        pid: i as u16,
+        digest: recs[i].digest,
+        records: 1,
+    };
     let mut a = out.job(true).unwrap();
     let mut b = out.job(false).unwrap();
-    out.append(&mut a, &text_of(&recs[..1]), 1, None, None, &mut vec![mark(0)]).unwrap();
-    out.append(&mut b, &text_of(&recs[1..2]), 1, None, None, &mut vec![mark(1)]).unwrap();
+    out.append(
+        &mut a,
+        &text_of(&recs[..1]),
+        1,
+        None,
+        None,
+        &mut vec![mark(0)],
+    )
+    .unwrap();
+    out.append(
+        &mut b,
+        &text_of(&recs[1..2]),
+        1,
+        None,
+        None,
+        &mut vec![mark(1)],
+    )
+    .unwrap();
     // Job a commits: the file now holds b's record too, so b's mark comes back with a's.
     let (_, marks) = out.commit(&mut a).unwrap();
     assert_eq!(marks, vec![mark(0), mark(1)]);

@@ -35,7 +35,9 @@ fn filter_from(py: Python<'_>, sel: Option<Selection>) -> Result<Filter> {
         .map(|ds| {
             let mut v = ds
                 .into_iter()
-                .map(|d| <[u8; 20]>::try_from(d.as_slice()).map_err(|_| value("a digest is 20 bytes")))
+                .map(|d| {
+                    <[u8; 20]>::try_from(d.as_slice()).map_err(|_| value("a digest is 20 bytes"))
+                })
                 .collect::<Result<Vec<_>>>()?;
             v.sort_unstable();
             Ok::<_, crate::errors::Error>(v)
@@ -103,11 +105,20 @@ pub(crate) fn asb_to_jsonl<'py>(
         .iter()
         .map(|s| match s.extract::<PathBuf>() {
             Ok(path) => Ok(Input::Path(path)),
-            Err(_) => Ok(Input::Reader(Box::new(open_source(s, &layers, raw.clone())?))),
+            Err(_) => Ok(Input::Reader(Box::new(open_source(
+                s,
+                &layers,
+                raw.clone(),
+            )?))),
         })
         .collect::<Result<Vec<_>>>()?;
-    let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let counts = py.allow_threads(|| convert::inputs_to_jsonl(inputs, &layers, threads, piece_size, &raw, &mut out, &filter, &tick))?;
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let counts = py.allow_threads(|| {
+        convert::inputs_to_jsonl(
+            inputs, &layers, threads, piece_size, &raw, &mut out, &filter, &tick,
+        )
+    })?;
     Ok(counts_dict(py, &counts)?)
 }
 
@@ -131,13 +142,15 @@ pub(crate) fn jsonl_to_asb<'py>(
     let (input, label) = open_input(source)?;
     let input = io::BufReader::with_capacity(1 << 20, input);
     if let Some(dir) = dest.extract::<PathBuf>().ok().filter(|p| p.is_dir()) {
-        let (counts, files) = py.allow_threads(|| convert::jsonl_to_asb_dir(input, &label, &dir, &layers, &filter))?;
+        let (counts, files) =
+            py.allow_threads(|| convert::jsonl_to_asb_dir(input, &label, &dir, &layers, &filter))?;
         let d = counts_dict(py, &counts)?;
         d.set_item("files", files)?;
         return Ok(d);
     }
     let out = open_dest(dest)?;
-    let counts = py.allow_threads(|| convert::jsonl_to_asb_stream(input, &label, out, &layers, &filter))?;
+    let counts =
+        py.allow_threads(|| convert::jsonl_to_asb_stream(input, &label, out, &layers, &filter))?;
     Ok(counts_dict(py, &counts)?)
 }
 
@@ -165,13 +178,29 @@ pub(crate) fn asb_to_asb<'py>(
     let raw = Arc::new(AtomicU64::new(0));
     let tick = progress_tick(&progress, &raw);
     // A copy keeps doubles as they were written.
-    let filter = Filter { double_text: true, ..filter_from(py, selection)? };
+    let filter = Filter {
+        double_text: true,
+        ..filter_from(py, selection)?
+    };
     let split = match (split_records, split_bytes) {
         (Some(n), _) => convert::Split::Records(n.max(1)),
         (None, Some(b)) => convert::Split::TextBytes(b.max(1)),
         (None, None) => convert::Split::None,
     };
-    let readers = sources.iter().map(|s| open_source(s, &layers, raw.clone())).collect::<Result<Vec<_>>>()?;
-    let (counts, files) = py.allow_threads(|| convert::copy_to(readers, &dest, prefix.as_deref(), split, &layers, &filter, &tick))?;
+    let readers = sources
+        .iter()
+        .map(|s| open_source(s, &layers, raw.clone()))
+        .collect::<Result<Vec<_>>>()?;
+    let (counts, files) = py.allow_threads(|| {
+        convert::copy_to(
+            readers,
+            &dest,
+            prefix.as_deref(),
+            split,
+            &layers,
+            &filter,
+            &tick,
+        )
+    })?;
     Ok((counts_dict(py, &counts)?, files))
 }

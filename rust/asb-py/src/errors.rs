@@ -61,7 +61,13 @@ impl From<Error> for PyErr {
 
 fn core_err(e: asb_core::Error) -> PyErr {
     let pos = e.position;
-    let args = (e.message.clone(), e.path.clone(), pos.map(|p| p.line), pos.map(|p| p.column), pos.map(|p| p.offset));
+    let args = (
+        e.message.clone(),
+        e.path.clone(),
+        pos.map(|p| p.line),
+        pos.map(|p| p.column),
+        pos.map(|p| p.offset),
+    );
     match e.kind {
         ErrorKind::Parse => AsbParseError::new_err(args),
         ErrorKind::Layer => AsbLayerError::new_err(args),

@@ -78,7 +78,9 @@ pub(crate) fn layers(
             };
             Some(EncryptionKey::from_material(cipher, m))
         }
-        (Some(_), None) => return Err(AsbKeyError::new_err(("encryption needs a key".to_string(),)).into()),
+        (Some(_), None) => {
+            return Err(AsbKeyError::new_err(("encryption needs a key".to_string(),)).into())
+        }
         (None, Some(_)) => return Err(value("a key was given without a cipher")),
     };
     Ok(Layers {
@@ -97,7 +99,10 @@ pub(crate) fn open_source(
         return Ok(open_path(&path, layers, raw_count)?);
     }
     if source.hasattr("read")? {
-        let label = source.getattr("name").and_then(|n| n.extract::<String>()).unwrap_or_else(|_| "<stream>".to_string());
+        let label = source
+            .getattr("name")
+            .and_then(|n| n.extract::<String>())
+            .unwrap_or_else(|_| "<stream>".to_string());
         let reader = PyReader(source.clone().unbind());
         return Ok(open_stream(reader, layers, &label, raw_count)?);
     }
@@ -111,7 +116,10 @@ pub(crate) fn open_input(source: &Bound<'_, PyAny>) -> Result<(Box<dyn Read + Se
         return Ok(asb_core::source::open_input(&path)?);
     }
     if source.hasattr("read")? {
-        return Ok((Box::new(PyReader(source.clone().unbind())), "<stream>".into()));
+        return Ok((
+            Box::new(PyReader(source.clone().unbind())),
+            "<stream>".into(),
+        ));
     }
     Err(PyTypeError::new_err("source must be a path, \"-\" or a binary file object").into())
 }
@@ -256,7 +264,10 @@ impl Writer {
     fn write(&self, py: Python<'_>, entity: &Bound<'_, PyAny>) -> Result<()> {
         let mut guard = self.inner.lock().unwrap();
         let state = &mut *guard;
-        let w = state.writer.as_mut().ok_or_else(|| value("the writer is closed"))?;
+        let w = state
+            .writer
+            .as_mut()
+            .ok_or_else(|| value("the writer is closed"))?;
         match entity_to_core(py, entity, &mut state.scratch)? {
             Entity::Record(r) => w.write_record(r)?,
             Entity::SecondaryIndex(s) => w.write_sindex(&s)?,

@@ -49,5 +49,7 @@ fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(wire::hash_password, m)?)?;
     m.add_function(wrap_pyfunction!(wire::count_scan, m)?)?;
     m.add_class::<restore::RestoreRun>()?;
+    m.add_class::<restore::RestoreCounters>()?;
+    m.add_class::<restore::RecordFailure>()?;
     Ok(())
 }

@@ -10,7 +10,7 @@ use asb_core::{Entity, Layers};
 use asb_wire::restore::{Fatal, Metadata, Restore, RestoreConfig, Routes, Running};
 use asb_wire::write::WritePolicy;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::PyBytes;
 
 use crate::errors::{value, Error, Result};
 use crate::files::layers;
@@ -42,8 +42,12 @@ pub struct RestoreRun {
     running: Mutex<Option<Running>>,
 }
 
-fn name_set(items: Option<Vec<Bound<'_, PyAny>>>) -> PyResult<Option<std::collections::HashSet<Vec<u8>>>> {
-    items.map(|v| v.iter().map(text_bytes).collect()).transpose()
+fn name_set(
+    items: Option<Vec<Bound<'_, PyAny>>>,
+) -> PyResult<Option<std::collections::HashSet<Vec<u8>>>> {
+    items
+        .map(|v| v.iter().map(text_bytes).collect())
+        .transpose()
 }
 
 #[pymethods]
@@ -87,8 +91,18 @@ impl RestoreRun {
         tls_name: Option<String>,
         verify: bool,
     ) -> Result<RestoreRun> {
-        let policy = WritePolicy::from_asrestore_flags(unique, replace, no_generation, total_timeout_ms).map_err(value)?;
-        let peer = Peer { connect_timeout_ms, socket_timeout_ms, user, credential, clear_password, tls: tls.as_deref(), tls_name: tls_name.clone() };
+        let policy =
+            WritePolicy::from_asrestore_flags(unique, replace, no_generation, total_timeout_ms)
+                .map_err(value)?;
+        let peer = Peer {
+            connect_timeout_ms,
+            socket_timeout_ms,
+            user,
+            credential,
+            clear_password,
+            tls: tls.as_deref(),
+            tls_name: tls_name.clone(),
+        };
         let cfg = RestoreConfig {
             expect_namespace: expect_namespace.map(text_bytes).transpose()?,
             write_namespace: write_namespace.map(text_bytes).transpose()?,
@@ -114,22 +128,42 @@ impl RestoreRun {
             ceiling_node: None,
         };
         let layers = layers(zstd, 0, cipher, key_material.as_deref())?;
-        Ok(RestoreRun { shared: Arc::new(Restore::new()), setup: Mutex::new(Some((cfg, inputs, layers))), running: Mutex::new(None) })
+        Ok(RestoreRun {
+            shared: Arc::new(Restore::new()),
+            setup: Mutex::new(Some((cfg, inputs, layers))),
+            running: Mutex::new(None),
+        })
     }
 
     /// The intake ceiling of one node at `addr`: the inputs encoded first, then only sent
     /// (records, seconds sending). For benchmarks.
     fn intake_ceiling(&self, py: Python<'_>, addr: String) -> Result<(u64, f64)> {
-        let (mut cfg, inputs, layers) = self.setup.lock().unwrap().take().ok_or_else(|| value("this restore was started already"))?;
+        let (mut cfg, inputs, layers) = self
+            .setup
+            .lock()
+            .unwrap()
+            .take()
+            .ok_or_else(|| value("this restore was started already"))?;
         cfg.ceiling_node = Some(addr);
-        let (n, d) = py.allow_threads(|| asb_wire::restore::intake_ceiling(&cfg, &inputs, &layers))?;
+        let (n, d) =
+            py.allow_threads(|| asb_wire::restore::intake_ceiling(&cfg, &inputs, &layers))?;
         Ok((n, d.as_secs_f64()))
     }
 
     /// Starts reading and writing (publish the partition map first).
     fn start(&self) -> Result<()> {
-        let (cfg, inputs, layers) = self.setup.lock().unwrap().take().ok_or_else(|| value("this restore was started already"))?;
-        *self.running.lock().unwrap() = Some(asb_wire::restore::start(cfg, inputs, layers, self.shared.clone())?);
+        let (cfg, inputs, layers) = self
+            .setup
+            .lock()
+            .unwrap()
+            .take()
+            .ok_or_else(|| value("this restore was started already"))?;
+        *self.running.lock().unwrap() = Some(asb_wire::restore::start(
+            cfg,
+            inputs,
+            layers,
+            self.shared.clone(),
+        )?);
         Ok(())
     }
 
@@ -138,7 +172,11 @@ impl RestoreRun {
         if masters.len() != asb_wire::scan::N_PARTITIONS {
             return Err(value("a map of 4096 partitions"));
         }
-        if let Some(bad) = masters.iter().flatten().find(|&&i| i as usize >= nodes.len()) {
+        if let Some(bad) = masters
+            .iter()
+            .flatten()
+            .find(|&&i| i as usize >= nodes.len())
+        {
             return Err(value(format!("node index {bad} of {} nodes", nodes.len())));
         }
         self.shared.routes.publish(Routes { nodes, masters });
@@ -150,30 +188,27 @@ impl RestoreRun {
         self.shared.routes.is_stale()
     }
 
-    fn counters<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let c = &self.shared.counters;
-        let d = PyDict::new(py);
-        for (k, v) in [
-            ("read", &c.read),
-            ("expired", &c.expired),
-            ("skipped", &c.skipped),
-            ("err_ignored", &c.err_ignored),
-            ("inserted", &c.inserted),
-            ("updated", &c.updated),
-            ("existed", &c.existed),
-            ("fresher", &c.fresher),
-            ("failed", &c.failed),
-            ("retries", &c.retries),
-            ("batches", &c.batches),
-            ("in_flight", &c.in_flight),
-            ("same", &c.same),
-            ("missing", &c.missing),
-            ("different", &c.different),
-        ] {
-            d.set_item(k, v.load(Ordering::Relaxed))?;
+    /// The record counters now.
+    fn counters(&self) -> RestoreCounters {
+        let now = self.shared.counters.now();
+        RestoreCounters {
+            read: now.read,
+            expired: now.expired,
+            skipped: now.skipped,
+            err_ignored: now.err_ignored,
+            inserted: now.inserted,
+            updated: now.updated,
+            existed: now.existed,
+            fresher: now.fresher,
+            failed: now.failed,
+            retries: now.retries,
+            batches: now.batches,
+            same: now.same,
+            missing: now.missing,
+            different: now.different,
+            in_flight: now.in_flight,
+            raw_bytes: self.shared.raw_bytes.load(Ordering::Relaxed),
         }
-        d.set_item("raw_bytes", self.shared.raw_bytes.load(Ordering::Relaxed))?;
-        Ok(d)
     }
 
     /// The indexes and UDFs read since the last call, as Python objects.
@@ -191,7 +226,13 @@ impl RestoreRun {
     /// Waits up to `timeout` seconds; whether the restore has ended (true before a start).
     fn wait(&self, py: Python<'_>, timeout: f64) -> bool {
         let timeout = Duration::from_secs_f64(timeout.max(0.0));
-        py.allow_threads(|| self.running.lock().unwrap().as_ref().is_none_or(|r| r.wait(timeout)))
+        py.allow_threads(|| {
+            self.running
+                .lock()
+                .unwrap()
+                .as_ref()
+                .is_none_or(|r| r.wait(timeout))
+        })
     }
 
     /// Asks readers and writers to stop (records in flight are not counted as written).
@@ -205,17 +246,101 @@ impl RestoreRun {
         Some(err.into_value(py).into_any())
     }
 
-    /// Records not written (or ignored): (digest, set, user key as `--key` takes it,
-    /// result code, message, ignored).
-    #[allow(clippy::type_complexity)]
-    fn failures(&self, py: Python<'_>) -> Vec<(Py<PyBytes>, Option<String>, Option<String>, Option<u8>, String, bool)> {
+    /// Records not written (or ignored), the first of them.
+    fn failures(&self, py: Python<'_>) -> PyResult<Vec<Py<RecordFailure>>> {
         self.shared
             .failures()
             .into_iter()
             .map(|f| {
-                let set = f.set.map(|s| String::from_utf8_lossy(&s).into_owned());
-                (PyBytes::new(py, &f.digest).unbind(), set, f.key, f.code, f.message, f.ignored)
+                let failure = RecordFailure {
+                    digest: PyBytes::new(py, &f.digest).unbind(),
+                    set: f.set.map(|s| String::from_utf8_lossy(&s).into_owned()),
+                    key: f.key,
+                    result_code: f.code,
+                    message: f.message,
+                    ignored: f.ignored,
+                };
+                Py::new(py, failure)
             })
             .collect()
     }
+}
+
+/// A restore's (or verify's) record counters at one moment: records read, and by outcome.
+#[pyclass(frozen, get_all, module = "asbkit._codec")]
+pub(crate) struct RestoreCounters {
+    read: u64,
+    expired: u64,
+    skipped: u64,
+    err_ignored: u64,
+    inserted: u64,
+    updated: u64,
+    existed: u64,
+    fresher: u64,
+    failed: u64,
+    retries: u64,
+    batches: u64,
+    same: u64,
+    missing: u64,
+    different: u64,
+    in_flight: u64,
+    /// Backup bytes read (before the layers were taken off).
+    raw_bytes: u64,
+}
+
+#[pymethods]
+impl RestoreCounters {
+    /// Counters as given (a progress event of one's own, in a test).
+    #[new]
+    #[pyo3(signature = (*, read=0, expired=0, skipped=0, err_ignored=0, inserted=0, updated=0, existed=0, fresher=0, failed=0, retries=0, batches=0, same=0, missing=0, different=0, in_flight=0, raw_bytes=0))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        read: u64,
+        expired: u64,
+        skipped: u64,
+        err_ignored: u64,
+        inserted: u64,
+        updated: u64,
+        existed: u64,
+        fresher: u64,
+        failed: u64,
+        retries: u64,
+        batches: u64,
+        same: u64,
+        missing: u64,
+        different: u64,
+        in_flight: u64,
+        raw_bytes: u64,
+    ) -> RestoreCounters {
+        RestoreCounters {
+            read,
+            expired,
+            skipped,
+            err_ignored,
+            inserted,
+            updated,
+            existed,
+            fresher,
+            failed,
+            retries,
+            batches,
+            same,
+            missing,
+            different,
+            in_flight,
+            raw_bytes,
+        }
+    }
+}
+
+/// A record not written (or, with `ignored`, counted as err_ignored).
+#[pyclass(frozen, get_all, module = "asbkit._codec")]
+pub(crate) struct RecordFailure {
+    digest: Py<PyBytes>,
+    set: Option<String>,
+    /// The user key as `--key` takes it (`S:text`, `I:number`, `B:base64`, `D:double`).
+    key: Option<String>,
+    result_code: Option<u8>,
+    message: String,
+    ignored: bool,
 }

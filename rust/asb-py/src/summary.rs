@@ -366,7 +366,11 @@ fn summary_of(py: Python<'_>, s: &Summary, raw_bytes: u64) -> PyResult<ScanSumma
         indexes,
         udfs: s.udfs.iter().map(|(n, size)| (text(n), *size)).collect(),
         sets,
-        record_namespaces: s.record_namespaces.iter().map(|(n, c)| (text(n), *c)).collect(),
+        record_namespaces: s
+            .record_namespaces
+            .iter()
+            .map(|(n, c)| (text(n), *c))
+            .collect(),
         key_types: letter_counts(KEY_LETTERS, &s.key_types),
         bins,
         expiry_months: s

@@ -40,11 +40,21 @@ impl TlsConfig {
         crl_check: bool,
         crl_check_all: bool,
     ) -> Result<TlsConfig> {
-        let opts = asb_wire::tls::TlsOptions { cafile, capath, certfile, keyfile, protocols, cipher_suites, crl_check, crl_check_all };
-        Ok(TlsConfig { config: asb_wire::tls::client_config(&opts)? })
+        let opts = asb_wire::tls::TlsOptions {
+            cafile,
+            capath,
+            certfile,
+            keyfile,
+            protocols,
+            cipher_suites,
+            crl_check,
+            crl_check_all,
+        };
+        Ok(TlsConfig {
+            config: asb_wire::tls::client_config(&opts)?,
+        })
     }
 }
-
 
 /// How to reach one node: timeouts, credentials and TLS, as every entry point takes them.
 pub(crate) struct Peer<'a> {
@@ -58,7 +68,15 @@ pub(crate) struct Peer<'a> {
 }
 
 pub(crate) fn connect_options(addr: &str, p: Peer<'_>) -> ConnectOptions {
-    let Peer { connect_timeout_ms, socket_timeout_ms, user, credential, clear_password, tls, tls_name } = p;
+    let Peer {
+        connect_timeout_ms,
+        socket_timeout_ms,
+        user,
+        credential,
+        clear_password,
+        tls,
+        tls_name,
+    } = p;
     ConnectOptions {
         tls: tls.map(|t| asb_wire::Tls::for_node(t.config.clone(), tls_name, addr)),
         connect_timeout: Duration::from_millis(connect_timeout_ms.max(1)),
@@ -86,7 +104,15 @@ pub(crate) fn info(
     tls: Option<PyRef<'_, TlsConfig>>,
     tls_name: Option<String>,
 ) -> Result<Vec<String>> {
-    let peer = Peer { connect_timeout_ms: timeout_ms, socket_timeout_ms: timeout_ms, user, credential, clear_password, tls: tls.as_deref(), tls_name };
+    let peer = Peer {
+        connect_timeout_ms: timeout_ms,
+        socket_timeout_ms: timeout_ms,
+        user,
+        credential,
+        clear_password,
+        tls: tls.as_deref(),
+        tls_name,
+    };
     let opts = connect_options(&addr, peer);
     let answers = py.allow_threads(|| {
         let mut conn = Connection::open(&addr, &opts)?;
@@ -116,11 +142,15 @@ fn stats_dict<'py>(py: Python<'py>, f: &FileStats) -> PyResult<Bound<'py, PyDict
 }
 
 fn digest_of(v: Option<Vec<u8>>) -> Result<Option<[u8; 20]>> {
-    v.map(|d| d.try_into().map_err(|_| value("a digest is 20 bytes"))).transpose()
+    v.map(|d| d.try_into().map_err(|_| value("a digest is 20 bytes")))
+        .transpose()
 }
 
 fn stats_from(d: &Bound<'_, PyDict>) -> Result<FileStats> {
-    let get = |k: &str| -> Result<Bound<'_, PyAny>> { d.get_item(k)?.ok_or_else(|| value(format!("a file entry without {k}"))) };
+    let get = |k: &str| -> Result<Bound<'_, PyAny>> {
+        d.get_item(k)?
+            .ok_or_else(|| value(format!("a file entry without {k}")))
+    };
     let sha: Option<Vec<u8>> = get("sha256")?.extract()?;
     Ok(FileStats {
         name: get("name")?.extract()?,
@@ -130,7 +160,9 @@ fn stats_from(d: &Bound<'_, PyDict>) -> Result<FileStats> {
         records: get("records")?.extract()?,
         first_digest: digest_of(get("first_digest")?.extract()?)?,
         last_digest: digest_of(get("last_digest")?.extract()?)?,
-        sha256: sha.map(|s| s.try_into().map_err(|_| value("a SHA-256 is 32 bytes"))).transpose()?,
+        sha256: sha
+            .map(|s| s.try_into().map_err(|_| value("a SHA-256 is 32 bytes")))
+            .transpose()?,
     })
 }
 
@@ -182,27 +214,43 @@ impl BackupOutput {
             None => Output::new(target, &ns, layers, first_file, nice_mib),
         }?;
         out.sync_commits = sync;
-        Ok(BackupOutput { inner: Arc::new(out) })
+        Ok(BackupOutput {
+            inner: Arc::new(out),
+        })
     }
 
     /// A file to write into: new when `first_file`, else one a finished job left open.
     #[pyo3(signature = (first_file=false))]
     fn job(&self, first_file: bool) -> Result<BackupJob> {
         let job = self.inner.job(first_file)?;
-        Ok(BackupJob { inner: Mutex::new(Some(job)) })
+        Ok(BackupJob {
+            inner: Mutex::new(Some(job)),
+        })
     }
 
     /// Every file's account (open ones as of their last commit).
     fn files<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let files = self.inner.files();
-        PyList::new(py, files.iter().map(|f| stats_dict(py, f)).collect::<PyResult<Vec<_>>>()?)
+        PyList::new(
+            py,
+            files
+                .iter()
+                .map(|f| stats_dict(py, f))
+                .collect::<PyResult<Vec<_>>>()?,
+        )
     }
 
     /// Closes every file; the accounts, complete with their SHA-256.
     fn finish<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyList>> {
         let out = self.inner.clone();
         let files = py.allow_threads(move || out.finish())?;
-        Ok(PyList::new(py, files.iter().map(|f| stats_dict(py, f)).collect::<PyResult<Vec<_>>>()?)?)
+        Ok(PyList::new(
+            py,
+            files
+                .iter()
+                .map(|f| stats_dict(py, f))
+                .collect::<PyResult<Vec<_>>>()?,
+        )?)
     }
 }
 
@@ -214,7 +262,11 @@ pub struct BackupJob {
 
 impl BackupJob {
     fn take(&self) -> Result<Job> {
-        self.inner.lock().unwrap().take().ok_or_else(|| value("this job was released, or is scanning"))
+        self.inner
+            .lock()
+            .unwrap()
+            .take()
+            .ok_or_else(|| value("this job was released, or is scanning"))
     }
 
     fn put(&self, job: Job) {
@@ -225,7 +277,12 @@ impl BackupJob {
 #[pymethods]
 impl BackupJob {
     /// Writes a secondary index or UDF line (they go at the top of the first file).
-    fn write(&self, py: Python<'_>, output: &BackupOutput, entity: &Bound<'_, PyAny>) -> Result<()> {
+    fn write(
+        &self,
+        py: Python<'_>,
+        output: &BackupOutput,
+        entity: &Bound<'_, PyAny>,
+    ) -> Result<()> {
         let mut scratch = asb_core::Record::new();
         let mut text = Vec::new();
         match entity_to_core(py, entity, &mut scratch)? {
@@ -234,7 +291,9 @@ impl BackupJob {
             Entity::Record(_) => return Err(value("records come from scans")),
         }
         let mut job = self.take()?;
-        let r = output.inner.append(&mut job, &text, 0, None, None, &mut Vec::new());
+        let r = output
+            .inner
+            .append(&mut job, &text, 0, None, None, &mut Vec::new());
         self.put(job);
         Ok(r?)
     }
@@ -263,18 +322,32 @@ impl BackupCheckpoint {
     /// `records_per_second`: the whole backup's rate, whatever its scans (0: no limit).
     #[new]
     #[pyo3(signature = (partitions=None, *, records_per_second=0))]
-    fn new(partitions: Option<Vec<SavedPartition>>, records_per_second: u64) -> Result<BackupCheckpoint> {
+    fn new(
+        partitions: Option<Vec<SavedPartition>>,
+        records_per_second: u64,
+    ) -> Result<BackupCheckpoint> {
         let mut parts = vec![PartitionState::default(); N_PARTITIONS];
         for (pid, last, records, done) in partitions.unwrap_or_default() {
-            let p = parts.get_mut(pid as usize).ok_or_else(|| value(format!("partition {pid} is past 4095")))?;
-            *p = PartitionState { last: digest_of(last)?, records, done };
+            let p = parts
+                .get_mut(pid as usize)
+                .ok_or_else(|| value(format!("partition {pid} is past 4095")))?;
+            *p = PartitionState {
+                last: digest_of(last)?,
+                records,
+                done,
+            };
         }
-        Ok(BackupCheckpoint { inner: Arc::new(Checkpoint::new(parts).with_rate(records_per_second)) })
+        Ok(BackupCheckpoint {
+            inner: Arc::new(Checkpoint::new(parts).with_rate(records_per_second)),
+        })
     }
 
     /// Records and text bytes handed to the output so far (live, for progress).
     fn counters(&self) -> (u64, u64) {
-        (self.inner.records.load(Ordering::Relaxed), self.inner.text_bytes.load(Ordering::Relaxed))
+        (
+            self.inner.records.load(Ordering::Relaxed),
+            self.inner.text_bytes.load(Ordering::Relaxed),
+        )
     }
 
     /// Asks every running scan to stop at its next message.
@@ -291,21 +364,45 @@ impl BackupCheckpoint {
             return Err(value(format!("partition {pid} is past 4095")));
         }
         let p = self.inner.partition(pid);
-        Ok((p.last.map(|d| PyBytes::new(py, &d).unbind()), p.records, p.done))
+        Ok((
+            p.last.map(|d| PyBytes::new(py, &d).unbind()),
+            p.records,
+            p.done,
+        ))
     }
 
     /// One consistent moment: (partitions that have any progress, as (pid, last, records,
     /// done)), and the files' accounts.
     #[allow(clippy::type_complexity)]
-    fn snapshot<'py>(&self, py: Python<'py>, output: &BackupOutput) -> PyResult<(Vec<(u16, Option<Py<PyBytes>>, u64, bool)>, Bound<'py, PyList>)> {
+    fn snapshot<'py>(
+        &self,
+        py: Python<'py>,
+        output: &BackupOutput,
+    ) -> PyResult<(
+        Vec<(u16, Option<Py<PyBytes>>, u64, bool)>,
+        Bound<'py, PyList>,
+    )> {
         let (parts, files) = self.inner.snapshot(&output.inner);
         let parts = parts
             .iter()
             .enumerate()
             .filter(|(_, p)| p.last.is_some() || p.done)
-            .map(|(i, p)| (i as u16, p.last.map(|d| PyBytes::new(py, &d).unbind()), p.records, p.done))
+            .map(|(i, p)| {
+                (
+                    i as u16,
+                    p.last.map(|d| PyBytes::new(py, &d).unbind()),
+                    p.records,
+                    p.done,
+                )
+            })
             .collect();
-        let files = PyList::new(py, files.iter().map(|f| stats_dict(py, f)).collect::<PyResult<Vec<_>>>()?)?;
+        let files = PyList::new(
+            py,
+            files
+                .iter()
+                .map(|f| stats_dict(py, f))
+                .collect::<PyResult<Vec<_>>>()?,
+        )?;
         Ok((parts, files))
     }
 }
@@ -358,16 +455,31 @@ pub(crate) fn scan_partitions<'py>(
     let request = ScanRequest {
         namespace: text_bytes(namespace)?,
         set: set.map(text_bytes).transpose()?,
-        bins: bins.unwrap_or_default().iter().map(text_bytes).collect::<PyResult<_>>()?,
+        bins: bins
+            .unwrap_or_default()
+            .iter()
+            .map(text_bytes)
+            .collect::<PyResult<_>>()?,
         no_bins,
-        partitions: partitions.iter().map(|&pid| PartitionCursor { pid, after: None }).collect(),
+        partitions: partitions
+            .iter()
+            .map(|&pid| PartitionCursor { pid, after: None })
+            .collect(),
         max_records,
         records_per_second,
         socket_timeout_ms,
         filter_exp,
         task_id: asb_wire::scan::random_task_id(),
     };
-    let peer = Peer { connect_timeout_ms, socket_timeout_ms: socket_timeout_ms as u64, user, credential, clear_password, tls: tls.as_deref(), tls_name };
+    let peer = Peer {
+        connect_timeout_ms,
+        socket_timeout_ms: socket_timeout_ms as u64,
+        user,
+        credential,
+        clear_password,
+        tls: tls.as_deref(),
+        tls_name,
+    };
     let connect = connect_options(&addr, peer);
     let scan = ScanJob {
         addr,
@@ -411,17 +523,34 @@ pub(crate) fn count_scan(
 ) -> Result<u64> {
     let request = ScanRequest {
         namespace: text_bytes(namespace)?,
-        partitions: partitions.iter().map(|&pid| PartitionCursor { pid, after: None }).collect(),
+        partitions: partitions
+            .iter()
+            .map(|&pid| PartitionCursor { pid, after: None })
+            .collect(),
         socket_timeout_ms,
         task_id: asb_wire::scan::random_task_id(),
         ..ScanRequest::default()
     };
-    let peer = Peer { connect_timeout_ms: 10_000, socket_timeout_ms: socket_timeout_ms as u64, user: None, credential: None, clear_password: None, tls: tls.as_deref(), tls_name };
+    let peer = Peer {
+        connect_timeout_ms: 10_000,
+        socket_timeout_ms: socket_timeout_ms as u64,
+        user: None,
+        credential: None,
+        clear_password: None,
+        tls: tls.as_deref(),
+        tls_name,
+    };
     let opts = connect_options(&addr, peer);
     let records = py.allow_threads(|| {
         let mut conn = Connection::open(&addr, &opts)?;
         let mut count = |_: &asb_core::Record| Ok(());
-        let outcome = asb_wire::run_scan(&mut conn, &request, DecodeOptions::default(), asb_wire::ScanLimits::default(), &mut count);
+        let outcome = asb_wire::run_scan(
+            &mut conn,
+            &request,
+            DecodeOptions::default(),
+            asb_wire::ScanLimits::default(),
+            &mut count,
+        );
         match outcome.error {
             Some(e) => Err(e),
             None => Ok(outcome.records),

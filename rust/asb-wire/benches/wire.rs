@@ -14,7 +14,10 @@ use asb_wire::write::{batch_message, encode_row, encode_write, WritePolicy};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 fn records() -> Vec<Record> {
-    let n: u64 = std::env::var("ASB_BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let n: u64 = std::env::var("ASB_BENCH_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let mut rng = Rng::new(7);
     (0..n)
         .map(|i| {
@@ -27,9 +30,17 @@ fn records() -> Vec<Record> {
 
 fn bench(c: &mut Criterion) {
     let recs = records();
-    let policy = WritePolicy { generation_gt: true, send_key: true, timeout_ms: 10_000, ..WritePolicy::default() };
+    let policy = WritePolicy {
+        generation_gt: true,
+        send_key: true,
+        timeout_ms: 10_000,
+        ..WritePolicy::default()
+    };
     // A scan reply body: the records as record messages, back to back.
-    let reply: Vec<u8> = recs.iter().flat_map(|r| encode_write(r, None, 0, &policy)[8..].to_vec()).collect();
+    let reply: Vec<u8> = recs
+        .iter()
+        .flat_map(|r| encode_write(r, None, 0, &policy)[8..].to_vec())
+        .collect();
     let mut rows = Vec::new();
     let mut bounds = Vec::new();
     let mut scratch = Vec::new();
@@ -52,7 +63,14 @@ fn bench(c: &mut Criterion) {
                 n += 1;
                 Ok(())
             };
-            decode_reply(&reply, DecodeOptions::default(), &mut rec, &mut outcome, &mut sink).expect("decodes");
+            decode_reply(
+                &reply,
+                DecodeOptions::default(),
+                &mut rec,
+                &mut outcome,
+                &mut sink,
+            )
+            .expect("decodes");
             black_box(n)
         })
     });
@@ -81,7 +99,13 @@ fn bench(c: &mut Criterion) {
         .iter()
         .map(|&(a, z)| {
             let (_, bins) = row_parts(&rows[a..z]).expect("row");
-            bins.into_iter().map(|(name, ptype, value)| BinValue { name: name.to_vec(), particle_type: ptype, value: value.to_vec() }).collect()
+            bins.into_iter()
+                .map(|(name, ptype, value)| BinValue {
+                    name: name.to_vec(),
+                    particle_type: ptype,
+                    value: value.to_vec(),
+                })
+                .collect()
         })
         .collect();
     g.bench_function("verify compare", |b| {

@@ -33,7 +33,10 @@ fn message(command: u8, fields: &[(u8, &[u8])]) -> Vec<u8> {
 
 /// LOGIN with user and credential; external (LDAP) login also sends the clear password.
 pub fn login_message(user: &str, credential: &str, clear_password: Option<&str>) -> Vec<u8> {
-    let mut fields: Vec<(u8, &[u8])> = vec![(FIELD_USER, user.as_bytes()), (FIELD_CREDENTIAL, credential.as_bytes())];
+    let mut fields: Vec<(u8, &[u8])> = vec![
+        (FIELD_USER, user.as_bytes()),
+        (FIELD_CREDENTIAL, credential.as_bytes()),
+    ];
     if let Some(p) = clear_password {
         fields.push((FIELD_CLEAR_PASSWORD, p.as_bytes()));
     }
@@ -41,7 +44,10 @@ pub fn login_message(user: &str, credential: &str, clear_password: Option<&str>)
 }
 
 pub fn authenticate_message(user: &str, token: &[u8]) -> Vec<u8> {
-    message(AUTHENTICATE, &[(FIELD_USER, user.as_bytes()), (FIELD_SESSION_TOKEN, token)])
+    message(
+        AUTHENTICATE,
+        &[(FIELD_USER, user.as_bytes()), (FIELD_SESSION_TOKEN, token)],
+    )
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -68,7 +74,9 @@ pub fn parse_reply(body: &[u8]) -> WireResult<AdminReply> {
         }
         let len = u32::from_be_bytes(body[pos..pos + 4].try_into().unwrap()) as usize;
         if len == 0 || body.len() < pos + 4 + len {
-            return Err(WireError::protocol("an admin reply field runs past its end"));
+            return Err(WireError::protocol(
+                "an admin reply field runs past its end",
+            ));
         }
         let id = body[pos + 4];
         let data = &body[pos + 5..pos + 4 + len];
@@ -101,7 +109,10 @@ fn decode_bcrypt_salt(text: &str) -> [u8; 16] {
     let mut out = [0u8; 16];
     let mut i = 0;
     for c in text.bytes() {
-        let v = ALPHABET.iter().position(|&a| a == c).expect("salt is bcrypt base64") as u32;
+        let v = ALPHABET
+            .iter()
+            .position(|&a| a == c)
+            .expect("salt is bcrypt base64") as u32;
         bits = (bits << 6) | v;
         n_bits += 6;
         if n_bits >= 8 && i < 16 {
@@ -136,7 +147,10 @@ mod tests {
         assert_eq!(&m[8..12], &[0, 0, LOGIN, 2]);
         assert_eq!(&m[12..24], &[0; 12]);
         assert_eq!(&m[24..32], &[0, 0, 0, 4, FIELD_USER, b'b', b'o', b'b']);
-        assert_eq!(&m[32..41], &[0, 0, 0, 5, FIELD_CREDENTIAL, b'C', b'R', b'E', b'D']);
+        assert_eq!(
+            &m[32..41],
+            &[0, 0, 0, 5, FIELD_CREDENTIAL, b'C', b'R', b'E', b'D']
+        );
         assert_eq!(m.len(), 41);
         let ext = login_message("bob", "CRED", Some("pw"));
         assert_eq!(ext[11], 3);

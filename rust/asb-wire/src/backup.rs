@@ -14,7 +14,9 @@ use asb_core::Record;
 use crate::conn::{ConnectOptions, Connection};
 use crate::error::{WireError, WireErrorKind};
 use crate::proto::partition_of;
-use crate::scan::{run_scan, DecodeOptions, RecordSink, ScanLimits, ScanOutcome, ScanRequest, N_PARTITIONS};
+use crate::scan::{
+    run_scan, DecodeOptions, RecordSink, ScanLimits, ScanOutcome, ScanRequest, N_PARTITIONS,
+};
 
 /// Text handed to the output at once: whole records, so a file only ever holds whole ones.
 const CHUNK: usize = 64 * 1024;
@@ -122,9 +124,18 @@ impl Sink<'_> {
             return Ok(());
         }
         self.output
-            .append(self.job, &self.chunk, self.chunk_records, self.first, self.last, &mut self.pending)
+            .append(
+                self.job,
+                &self.chunk,
+                self.chunk_records,
+                self.first,
+                self.last,
+                &mut self.pending,
+            )
             .map_err(output_error)?;
-        self.ckpt.text_bytes.fetch_add(self.chunk.len() as u64, Ordering::Relaxed);
+        self.ckpt
+            .text_bytes
+            .fetch_add(self.chunk.len() as u64, Ordering::Relaxed);
         self.since_commit += self.chunk.len() as u64;
         self.text_bytes += self.chunk.len() as u64;
         self.chunk.clear();
@@ -160,10 +171,17 @@ impl Sink<'_> {
 impl RecordSink for Sink<'_> {
     fn record(&mut self, rec: &Record) -> Result<(), WireError> {
         if self.quota == 0 {
-            return Err(WireError::new(WireErrorKind::Cancelled, "--max-records reached"));
+            return Err(WireError::new(
+                WireErrorKind::Cancelled,
+                "--max-records reached",
+            ));
         }
-        encode_record(&mut self.chunk, rec, false)
-            .map_err(|e| WireError::new(WireErrorKind::Data, format!("record cannot be written: {e}")))?;
+        encode_record(&mut self.chunk, rec, false).map_err(|e| {
+            WireError::new(
+                WireErrorKind::Data,
+                format!("record cannot be written: {e}"),
+            )
+        })?;
         self.quota = self.quota.saturating_sub(1);
         self.chunk_records += 1;
         if self.first.is_none() {
@@ -177,7 +195,11 @@ impl RecordSink for Sink<'_> {
                 m.digest = rec.digest;
                 m.records += 1;
             }
-            _ => self.pending.push(Mark { pid, digest: rec.digest, records: 1 }),
+            _ => self.pending.push(Mark {
+                pid,
+                digest: rec.digest,
+                records: 1,
+            }),
         }
         self.ckpt.records.fetch_add(1, Ordering::Relaxed);
         if let Some(pace) = &self.ckpt.pace {
@@ -199,7 +221,10 @@ impl RecordSink for Sink<'_> {
 }
 
 fn output_error(e: asb_core::Error) -> WireError {
-    WireError::new(WireErrorKind::Output, format!("writing the backup failed: {e}"))
+    WireError::new(
+        WireErrorKind::Output,
+        format!("writing the backup failed: {e}"),
+    )
 }
 
 #[derive(Clone, Debug, Default)]
@@ -244,7 +269,11 @@ pub fn scan_into(job: &ScanJob, output: &Output, out: &mut Job, ckpt: &Checkpoin
     if req.partitions.is_empty() {
         return ScanOutcome::default();
     }
-    let quota = if req.max_records > 0 { req.max_records } else { u64::MAX };
+    let quota = if req.max_records > 0 {
+        req.max_records
+    } else {
+        u64::MAX
+    };
     let mut sink = Sink {
         output,
         job: out,
@@ -260,7 +289,10 @@ pub fn scan_into(job: &ScanJob, output: &Output, out: &mut Job, ckpt: &Checkpoin
         quota,
         text_bytes: 0,
     };
-    let connect = ConnectOptions { socket_timeout: throttled_silence(&job.connect, req.records_per_second), ..job.connect.clone() };
+    let connect = ConnectOptions {
+        socket_timeout: throttled_silence(&job.connect, req.records_per_second),
+        ..job.connect.clone()
+    };
     let mut conn = match Connection::open(&job.addr, &connect) {
         Ok(c) => c,
         Err(e) => {
@@ -276,7 +308,9 @@ pub fn scan_into(job: &ScanJob, output: &Output, out: &mut Job, ckpt: &Checkpoin
     };
     let mut outcome = run_scan(&mut conn, &req, job.decode, limits, &mut sink);
     let capped = sink.quota == 0;
-    if capped && matches!(&outcome.error, Some(e) if e.kind == WireErrorKind::Cancelled && !ckpt.cancel.load(Ordering::Relaxed)) {
+    if capped
+        && matches!(&outcome.error, Some(e) if e.kind == WireErrorKind::Cancelled && !ckpt.cancel.load(Ordering::Relaxed))
+    {
         outcome.error = None;
     }
     // Reached their end: every requested partition the node served, when the stream ended

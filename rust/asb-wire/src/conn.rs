@@ -34,8 +34,16 @@ impl Tls {
     /// TLS to the node at `addr` (`host:port`, `[v6]:port`): its certificate must carry
     /// `name` (`--tls-name`, or a seed's `host:tls-name:port`), else the host itself.
     pub fn for_node(config: Arc<rustls::ClientConfig>, name: Option<String>, addr: &str) -> Tls {
-        let host = || addr.rsplit_once(':').map_or(addr, |(h, _)| h).trim_matches(['[', ']']).to_string();
-        Tls { config, name: name.unwrap_or_else(host) }
+        let host = || {
+            addr.rsplit_once(':')
+                .map_or(addr, |(h, _)| h)
+                .trim_matches(['[', ']'])
+                .to_string()
+        };
+        Tls {
+            config,
+            name: name.unwrap_or_else(host),
+        }
     }
 }
 
@@ -78,7 +86,10 @@ impl ReadLimits<'_> {
             return Err(WireError::new(WireErrorKind::Cancelled, "interrupted"));
         }
         if self.deadline.is_some_and(|d| Instant::now() >= d) {
-            return Err(WireError::new(WireErrorKind::TotalTimeout, "the scan ran past --total-timeout"));
+            return Err(WireError::new(
+                WireErrorKind::TotalTimeout,
+                "the scan ran past --total-timeout",
+            ));
         }
         Ok(())
     }
@@ -139,8 +150,11 @@ impl Connection {
         let stream = match stream {
             Some(s) => s,
             None => {
-                let e = last.unwrap_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no address"));
-                return Err(WireError::new(WireErrorKind::Connect, format!("cannot connect: {e}")).at(addr));
+                let e =
+                    last.unwrap_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no address"));
+                return Err(
+                    WireError::new(WireErrorKind::Connect, format!("cannot connect: {e}")).at(addr),
+                );
             }
         };
         let _ = stream.set_nodelay(true);
@@ -150,15 +164,27 @@ impl Connection {
         let stream = match &opts.tls {
             None => Stream::Plain(stream),
             Some(tls) => {
-                let name = rustls::pki_types::ServerName::try_from(tls.name.clone())
-                    .map_err(|e| WireError::new(WireErrorKind::Connect, format!("TLS name {:?}: {e}", tls.name)).at(addr))?;
-                let client = rustls::ClientConnection::new(tls.config.clone(), name)
-                    .map_err(|e| WireError::new(WireErrorKind::Connect, format!("TLS: {e}")).at(addr))?;
+                let name =
+                    rustls::pki_types::ServerName::try_from(tls.name.clone()).map_err(|e| {
+                        WireError::new(
+                            WireErrorKind::Connect,
+                            format!("TLS name {:?}: {e}", tls.name),
+                        )
+                        .at(addr)
+                    })?;
+                let client =
+                    rustls::ClientConnection::new(tls.config.clone(), name).map_err(|e| {
+                        WireError::new(WireErrorKind::Connect, format!("TLS: {e}")).at(addr)
+                    })?;
                 let mut s = rustls::StreamOwned::new(client, stream);
                 // The handshake now, so a bad certificate is reported as such.
                 while s.conn.is_handshaking() {
                     s.conn.complete_io(&mut s.sock).map_err(|e| {
-                        let kind = if e.kind() == io::ErrorKind::InvalidData { WireErrorKind::Protocol } else { WireErrorKind::Connect };
+                        let kind = if e.kind() == io::ErrorKind::InvalidData {
+                            WireErrorKind::Protocol
+                        } else {
+                            WireErrorKind::Connect
+                        };
                         WireError::new(kind, crate::tls::handshake_error(&e, &tls.name)).at(addr)
                     })?;
                 }
@@ -199,7 +225,11 @@ impl Connection {
     }
 
     /// [`Connection::read_proto`], stopping early (between any two bytes) when `limits` say so.
-    pub fn read_proto_within(&mut self, body: &mut Vec<u8>, limits: ReadLimits<'_>) -> WireResult<u8> {
+    pub fn read_proto_within(
+        &mut self,
+        body: &mut Vec<u8>,
+        limits: ReadLimits<'_>,
+    ) -> WireResult<u8> {
         limits.check().map_err(|e| e.at(&self.addr))?;
         let mut head = [0u8; 8];
         self.read_exact(&mut head, limits)?;
@@ -218,16 +248,27 @@ impl Connection {
         while filled < buf.len() {
             match self.reader.read(&mut buf[filled..]) {
                 Ok(0) => {
-                    let e = io::Error::new(io::ErrorKind::UnexpectedEof, "the node closed the connection");
+                    let e = io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the node closed the connection",
+                    );
                     return Err(WireError::from_io(&e, "reading the answer").at(&self.addr));
                 }
                 Ok(n) => {
                     filled += n;
                     last_byte = Instant::now();
                 }
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
                     limits.check().map_err(|e| e.at(&self.addr))?;
-                    if self.socket_timeout.is_some_and(|t| last_byte.elapsed() >= t) {
+                    if self
+                        .socket_timeout
+                        .is_some_and(|t| last_byte.elapsed() >= t)
+                    {
                         return Err(WireError::from_io(&e, "reading the answer").at(&self.addr));
                     }
                 }
@@ -251,7 +292,10 @@ impl Connection {
         let mut body = Vec::new();
         let kind = self.read_proto(&mut body)?;
         if kind != TYPE_INFO {
-            return Err(WireError::protocol(format!("an info request was answered with a message of type {kind}")).at(&self.addr));
+            return Err(WireError::protocol(format!(
+                "an info request was answered with a message of type {kind}"
+            ))
+            .at(&self.addr));
         }
         parse_info_reply(&body, commands).map_err(|e| e.at(&self.addr))
     }
@@ -262,7 +306,10 @@ impl Connection {
         let mut body = Vec::new();
         let kind = self.read_proto(&mut body)?;
         if kind != TYPE_ADMIN {
-            return Err(WireError::protocol(format!("a login was answered with a message of type {kind}")).at(&self.addr));
+            return Err(WireError::protocol(format!(
+                "a login was answered with a message of type {kind}"
+            ))
+            .at(&self.addr));
         }
         let reply = admin::parse_reply(&body).map_err(|e| e.at(&self.addr))?;
         match reply.result {
@@ -274,7 +321,9 @@ impl Connection {
                     let kind = self.read_proto(&mut body)?;
                     let r = admin::parse_reply(&body).map_err(|e| e.at(&self.addr))?;
                     if kind != TYPE_ADMIN || !matches!(r.result, 0 | 51 | 52) {
-                        return Err(WireError::server(r.result, "authentication failed").at(&self.addr));
+                        return Err(
+                            WireError::server(r.result, "authentication failed").at(&self.addr)
+                        );
                     }
                 }
                 Ok(())

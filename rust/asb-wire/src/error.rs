@@ -67,13 +67,19 @@ impl WireError {
         match self.kind {
             WireErrorKind::Connect | WireErrorKind::Connection => true,
             WireErrorKind::Server(code) => matches!(code, 7 | 9 | 11 | 14 | 18 | 201 | 203),
-            WireErrorKind::Protocol | WireErrorKind::Data | WireErrorKind::Output | WireErrorKind::Cancelled | WireErrorKind::TotalTimeout => false,
+            WireErrorKind::Protocol
+            | WireErrorKind::Data
+            | WireErrorKind::Output
+            | WireErrorKind::Cancelled
+            | WireErrorKind::TotalTimeout => false,
         }
     }
 
     pub fn from_io(e: &io::Error, doing: &str) -> WireError {
         let kind = match e.kind() {
-            io::ErrorKind::ConnectionRefused | io::ErrorKind::AddrNotAvailable => WireErrorKind::Connect,
+            io::ErrorKind::ConnectionRefused | io::ErrorKind::AddrNotAvailable => {
+                WireErrorKind::Connect
+            }
             _ => WireErrorKind::Connection,
         };
         let what = match e.kind() {

@@ -113,7 +113,13 @@ impl MsgHeader {
 
     pub fn write(&self, out: &mut Vec<u8>) {
         out.push(MSG_HEADER_LEN as u8);
-        out.extend_from_slice(&[self.info1, self.info2, self.info3, self.info4, self.result_code]);
+        out.extend_from_slice(&[
+            self.info1,
+            self.info2,
+            self.info3,
+            self.info4,
+            self.result_code,
+        ]);
         out.extend_from_slice(&self.generation.to_be_bytes());
         out.extend_from_slice(&self.record_ttl.to_be_bytes());
         out.extend_from_slice(&self.transaction_ttl.to_be_bytes());
@@ -152,7 +158,12 @@ impl MsgBuilder {
     }
 
     /// A field whose data the caller writes into `fill` (for long arrays).
-    pub fn field_with(&mut self, kind: u8, len: usize, fill: impl FnOnce(&mut Vec<u8>)) -> &mut Self {
+    pub fn field_with(
+        &mut self,
+        kind: u8,
+        len: usize,
+        fill: impl FnOnce(&mut Vec<u8>),
+    ) -> &mut Self {
         self.buf.extend_from_slice(&(len as u32 + 1).to_be_bytes());
         self.buf.push(kind);
         let start = self.buf.len();
@@ -165,7 +176,8 @@ impl MsgBuilder {
     pub fn op(&mut self, op: u8, particle_type: u8, name: &[u8], value: &[u8]) -> &mut Self {
         let size = 4 + name.len() + value.len();
         self.buf.extend_from_slice(&(size as u32).to_be_bytes());
-        self.buf.extend_from_slice(&[op, particle_type, 0, name.len() as u8]);
+        self.buf
+            .extend_from_slice(&[op, particle_type, 0, name.len() as u8]);
         self.buf.extend_from_slice(name);
         self.buf.extend_from_slice(value);
         self.n_ops += 1;
@@ -251,9 +263,15 @@ mod tests {
     fn proto_header_round_trips_and_rejects_foreign_peers() {
         let h = proto_header(TYPE_MSG, 0x0102_0304_0506);
         assert_eq!(h, [2, 3, 1, 2, 3, 4, 5, 6]);
-        assert_eq!(parse_proto_header(proto_header(TYPE_INFO, 17)).unwrap(), (1, 17));
+        assert_eq!(
+            parse_proto_header(proto_header(TYPE_INFO, 17)).unwrap(),
+            (1, 17)
+        );
         let http = *b"HTTP/1.1";
-        assert!(parse_proto_header(http).unwrap_err().to_string().contains("version"));
+        assert!(parse_proto_header(http)
+            .unwrap_err()
+            .to_string()
+            .contains("version"));
         let huge = proto_header(TYPE_MSG, MAX_BODY + 1);
         assert!(parse_proto_header(huge).is_err());
     }
@@ -266,7 +284,8 @@ mod tests {
             record_ttl: u32::MAX,
             ..MsgHeader::default()
         });
-        m.field(FIELD_NAMESPACE, b"test").op(OP_READ, 0, b"bin", b"");
+        m.field(FIELD_NAMESPACE, b"test")
+            .op(OP_READ, 0, b"bin", b"");
         let msg = m.finish();
         let (kind, size) = parse_proto_header(msg[..8].try_into().unwrap()).unwrap();
         assert_eq!((kind, size), (TYPE_MSG, msg.len() - 8));

@@ -22,7 +22,10 @@ use asb_core::{Entity, Layers, Position, Record, SecondaryIndex, Udf};
 use crate::conn::{ConnectOptions, Connection};
 use crate::error::{WireError, WireErrorKind};
 use crate::proto::partition_of;
-use crate::write::{batch_message, encode_row, encode_write, now_clepoch, ttl_from_void_time, write_batch, write_record, WritePolicy};
+use crate::write::{
+    batch_message, encode_row, encode_write, now_clepoch, ttl_from_void_time, write_batch,
+    write_record, WritePolicy,
+};
 
 /// Which node masters each partition, as the caller last published it.
 #[derive(Default)]
@@ -129,6 +132,48 @@ pub struct Counters {
     pub in_flight: AtomicU64,
 }
 
+/// The counters at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CountsNow {
+    pub read: u64,
+    pub expired: u64,
+    pub skipped: u64,
+    pub err_ignored: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub existed: u64,
+    pub fresher: u64,
+    pub failed: u64,
+    pub retries: u64,
+    pub batches: u64,
+    pub same: u64,
+    pub missing: u64,
+    pub different: u64,
+    pub in_flight: u64,
+}
+
+impl Counters {
+    pub fn now(&self) -> CountsNow {
+        CountsNow {
+            read: self.read.load(Ordering::Relaxed),
+            expired: self.expired.load(Ordering::Relaxed),
+            skipped: self.skipped.load(Ordering::Relaxed),
+            err_ignored: self.err_ignored.load(Ordering::Relaxed),
+            inserted: self.inserted.load(Ordering::Relaxed),
+            updated: self.updated.load(Ordering::Relaxed),
+            existed: self.existed.load(Ordering::Relaxed),
+            fresher: self.fresher.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            batches: self.batches.load(Ordering::Relaxed),
+            same: self.same.load(Ordering::Relaxed),
+            missing: self.missing.load(Ordering::Relaxed),
+            different: self.different.load(Ordering::Relaxed),
+            in_flight: self.in_flight.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// An index or UDF met in the inputs, for the caller to apply.
 #[derive(Debug)]
 pub enum Metadata {
@@ -224,7 +269,12 @@ struct Batch {
 
 impl Batch {
     fn new(addr: String, capacity: usize) -> Batch {
-        Batch { addr, data: Vec::with_capacity(capacity * 256), rows: Vec::with_capacity(capacity), retries: 0 }
+        Batch {
+            addr,
+            data: Vec::with_capacity(capacity * 256),
+            rows: Vec::with_capacity(capacity),
+            retries: 0,
+        }
     }
 
     fn row(&self, i: usize) -> &[u8] {
@@ -245,7 +295,11 @@ impl Batch {
         let row = self.row(i);
         let (mut pos, n_fields) = if rows {
             // digest, flags, info1-3, generation, ttl; then the field and op counts.
-            (34, row.get(30..32).map_or(0, |n| u16::from_be_bytes([n[0], n[1]])))
+            (
+                34,
+                row.get(30..32)
+                    .map_or(0, |n| u16::from_be_bytes([n[0], n[1]])),
+            )
         } else {
             match row.get(8..).map(crate::proto::MsgHeader::parse) {
                 Some(Ok(h)) => (8 + crate::proto::MSG_HEADER_LEN, h.n_fields),
@@ -254,7 +308,9 @@ impl Batch {
         };
         let (mut set, mut key) = (None, None);
         for _ in 0..n_fields {
-            let Ok(f) = crate::proto::read_field(row, &mut pos) else { break };
+            let Ok(f) = crate::proto::read_field(row, &mut pos) else {
+                break;
+            };
             match f.kind {
                 crate::proto::FIELD_SET => set = Some(f.data.to_vec()),
                 crate::proto::FIELD_KEY => key = key_text(f.data),
@@ -264,9 +320,23 @@ impl Batch {
         (set, key)
     }
 
-    fn failure(&self, i: usize, rows: bool, code: Option<u8>, message: String, ignored: bool) -> Failure {
+    fn failure(
+        &self,
+        i: usize,
+        rows: bool,
+        code: Option<u8>,
+        message: String,
+        ignored: bool,
+    ) -> Failure {
         let (set, key) = self.set_and_key(i, rows);
-        Failure { digest: self.digest(i, rows), set, key, code, message, ignored }
+        Failure {
+            digest: self.digest(i, rows),
+            set,
+            key,
+            code,
+            message,
+            ignored,
+        }
     }
 
     fn push_row(&mut self, row: &[u8]) {
@@ -341,21 +411,30 @@ impl Running {
     pub fn wait(&self, timeout: Duration) -> bool {
         let (lock, cv) = &*self.done;
         let guard = lock.lock().unwrap();
-        let (guard, _) = cv.wait_timeout_while(guard, timeout, |done| !*done).unwrap();
+        let (guard, _) = cv
+            .wait_timeout_while(guard, timeout, |done| !*done)
+            .unwrap();
         *guard
     }
 }
 
 /// Starts [`run`] on a thread of its own.
-pub fn start(cfg: RestoreConfig, inputs: Vec<PathBuf>, layers: Layers, restore: Arc<Restore>) -> std::io::Result<Running> {
+pub fn start(
+    cfg: RestoreConfig,
+    inputs: Vec<PathBuf>,
+    layers: Layers,
+    restore: Arc<Restore>,
+) -> std::io::Result<Running> {
     let done = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
     let signal = done.clone();
-    std::thread::Builder::new().name("restore".into()).spawn(move || {
-        run(&cfg, inputs, &layers, &restore);
-        let (lock, cv) = &*signal;
-        *lock.lock().unwrap() = true;
-        cv.notify_all();
-    })?;
+    std::thread::Builder::new()
+        .name("restore".into())
+        .spawn(move || {
+            run(&cfg, inputs, &layers, &restore);
+            let (lock, cv) = &*signal;
+            *lock.lock().unwrap() = true;
+            cv.notify_all();
+        })?;
     Ok(Running { done })
 }
 
@@ -366,7 +445,11 @@ pub fn run(cfg: &RestoreConfig, inputs: Vec<PathBuf>, layers: &Layers, restore: 
     let queue = Mutex::new(VecDeque::from(inputs));
     let (tx, rx) = sync_channel::<Batch>(cfg.max_async_batches.max(1));
     let rx = Mutex::new(rx);
-    let paces = Paces { tps: Pace::new(cfg.tps), bandwidth: Pace::new(cfg.bandwidth), paced_bytes: AtomicU64::new(0) };
+    let paces = Paces {
+        tps: Pace::new(cfg.tps),
+        bandwidth: Pace::new(cfg.bandwidth),
+        paced_bytes: AtomicU64::new(0),
+    };
     std::thread::scope(|s| {
         for _ in 0..cfg.writers.max(1) {
             s.spawn(|| Writer::new(cfg, restore).run(&rx));
@@ -375,7 +458,16 @@ pub fn run(cfg: &RestoreConfig, inputs: Vec<PathBuf>, layers: &Layers, restore: 
             let tx = tx.clone();
             let (queue, paces) = (&queue, &paces);
             s.spawn(move || {
-                let mut reader = ReaderTask { cfg, restore, tx, pending: HashMap::new(), scratch: Vec::new(), paces, routes: Arc::default(), routes_version: u64::MAX };
+                let mut reader = ReaderTask {
+                    cfg,
+                    restore,
+                    tx,
+                    pending: HashMap::new(),
+                    scratch: Vec::new(),
+                    paces,
+                    routes: Arc::default(),
+                    routes_version: u64::MAX,
+                };
                 while let Some(path) = next_input(queue, restore) {
                     if let Err(e) = reader.read_file(&path, layers) {
                         restore.stop_with(Fatal::Input(e));
@@ -415,7 +507,16 @@ impl ReaderTask<'_> {
         let label = reader.path().unwrap_or("<input>").to_string();
         if let (Some(want), Some(ns)) = (&cfg.expect_namespace, reader.header().namespace()) {
             if ns != want.as_slice() {
-                return Err(namespace_error(ns, want, Position { line: 2, column: 1, offset: 0 }).with_path(label));
+                return Err(namespace_error(
+                    ns,
+                    want,
+                    Position {
+                        line: 2,
+                        column: 1,
+                        offset: 0,
+                    },
+                )
+                .with_path(label));
             }
         }
         let mut spare = Record::new();
@@ -429,7 +530,11 @@ impl ReaderTask<'_> {
                 Some(Entity::Record(_)) => true,
                 Some(Entity::SecondaryIndex(s)) => {
                     if !cfg.no_indexes {
-                        self.restore.metadata.lock().unwrap().push(Metadata::Index(s));
+                        self.restore
+                            .metadata
+                            .lock()
+                            .unwrap()
+                            .push(Metadata::Index(s));
                     }
                     false
                 }
@@ -458,7 +563,10 @@ impl ReaderTask<'_> {
             } else {
                 reader.record()
             };
-            let unwanted_set = cfg.sets.as_ref().is_some_and(|sets| rec.set().is_none_or(|s| !sets.contains(s)));
+            let unwanted_set = cfg
+                .sets
+                .as_ref()
+                .is_some_and(|sets| rec.set().is_none_or(|s| !sets.contains(s)));
             if unwanted_set || rec.bin_count() == 0 {
                 c.skipped.fetch_add(1, Ordering::Relaxed);
                 continue;
@@ -480,18 +588,33 @@ impl ReaderTask<'_> {
         }
         let addr = self.routes.master(partition_of(&rec.digest)).unwrap_or("");
         if !self.pending.contains_key(addr) {
-            self.pending.insert(addr.to_string(), Batch::new(addr.to_string(), cfg.batch_size));
+            self.pending.insert(
+                addr.to_string(),
+                Batch::new(addr.to_string(), cfg.batch_size),
+            );
         }
         let batch = self.pending.get_mut(addr).unwrap();
         let start = batch.data.len();
         let ns = cfg.write_namespace.as_deref();
         if cfg.batch_writes || cfg.verify {
-            encode_row(&mut batch.data, &mut self.scratch, rec, ns, ttl, &cfg.policy);
+            encode_row(
+                &mut batch.data,
+                &mut self.scratch,
+                rec,
+                ns,
+                ttl,
+                &cfg.policy,
+            );
         } else {
-            batch.data.extend_from_slice(&encode_write(rec, ns, ttl, &cfg.policy));
+            batch
+                .data
+                .extend_from_slice(&encode_write(rec, ns, ttl, &cfg.policy));
         }
         batch.rows.push((start, batch.data.len()));
-        self.restore.counters.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.restore
+            .counters
+            .in_flight
+            .fetch_add(1, Ordering::Relaxed);
         if batch.rows.len() >= cfg.batch_size.max(1) {
             let full = self.pending.remove(addr).unwrap();
             self.send(full);
@@ -502,7 +625,10 @@ impl ReaderTask<'_> {
         let n = batch.rows.len() as u64;
         if self.tx.send(batch).is_err() {
             // The writers are gone (a fatal error): these records are not written.
-            self.restore.counters.in_flight.fetch_sub(n, Ordering::Relaxed);
+            self.restore
+                .counters
+                .in_flight
+                .fetch_sub(n, Ordering::Relaxed);
         }
     }
 
@@ -546,7 +672,21 @@ pub fn classify(code: u8) -> Outcome {
         3 => Outcome::Fresher,
         5 => Outcome::Existed,
         10 | 12 | 13 | 17 | 19 | 21 | 22 => Outcome::RecordError,
-        4 | 8 | 16 | 20 | 25 | 26 | 27 | 51..=56 | 60..=66 | 70 | 80..=82 | 150 | 160 | 202 | 203 => Outcome::Permanent,
+        4
+        | 8
+        | 16
+        | 20
+        | 25
+        | 26
+        | 27
+        | 51..=56
+        | 60..=66
+        | 70
+        | 80..=82
+        | 150
+        | 160
+        | 202
+        | 203 => Outcome::Permanent,
         _ => Outcome::Retry,
     }
 }
@@ -572,7 +712,11 @@ struct RowAnswer {
 
 impl<'a> Writer<'a> {
     fn new(cfg: &'a RestoreConfig, restore: &'a Restore) -> Writer<'a> {
-        Writer { cfg, restore, conns: HashMap::new() }
+        Writer {
+            cfg,
+            restore,
+            conns: HashMap::new(),
+        }
     }
 
     /// Whether batches hold batch rows (digest first) rather than whole messages.
@@ -584,7 +728,10 @@ impl<'a> Writer<'a> {
     fn settle_verify(&self, b: &Batch, i: usize, a: RowAnswer) -> Option<&'a AtomicU64> {
         let c = &self.restore.counters;
         let digest = b.digest(i, true);
-        let note = |message: String| self.restore.note_failure(b.failure(i, true, Some(a.code), message, false));
+        let note = |message: String| {
+            self.restore
+                .note_failure(b.failure(i, true, Some(a.code), message, false))
+        };
         match (a.code, a.difference) {
             (0, None) => Some(&c.same),
             (0, Some(d)) => {
@@ -597,7 +744,10 @@ impl<'a> Writer<'a> {
             }
             (code, _) if classify(code) == Outcome::Retry => None,
             (code, _) => {
-                self.restore.stop_with(Fatal::Wire(WireError::server(code, "a batch read").at(&b.addr), Some(digest)));
+                self.restore.stop_with(Fatal::Wire(
+                    WireError::server(code, "a batch read").at(&b.addr),
+                    Some(digest),
+                ));
                 Some(&c.failed)
             }
         }
@@ -610,7 +760,10 @@ impl<'a> Writer<'a> {
             let mut work = VecDeque::from([batch]);
             while let Some(b) = work.pop_front() {
                 if self.restore.stopped() {
-                    self.restore.counters.in_flight.fetch_sub(b.rows.len() as u64, Ordering::Relaxed);
+                    self.restore
+                        .counters
+                        .in_flight
+                        .fetch_sub(b.rows.len() as u64, Ordering::Relaxed);
                     continue;
                 }
                 if let Some(retry) = self.write(b) {
@@ -627,7 +780,8 @@ impl<'a> Writer<'a> {
         let results = match self.send(&b) {
             Ok(results) => results,
             Err(BatchError::Fatal(e)) => {
-                c.in_flight.fetch_sub(b.rows.len() as u64, Ordering::Relaxed);
+                c.in_flight
+                    .fetch_sub(b.rows.len() as u64, Ordering::Relaxed);
                 self.restore.stop_with(Fatal::Wire(e, None));
                 return None;
             }
@@ -668,14 +822,27 @@ impl<'a> Writer<'a> {
                 }
                 Outcome::RecordError if self.cfg.ignore_record_error => {
                     let e = WireError::server(code, "a record's write");
-                    self.restore.note_failure(b.failure(i, self.rows(), Some(code), e.message, true));
+                    self.restore.note_failure(b.failure(
+                        i,
+                        self.rows(),
+                        Some(code),
+                        e.message,
+                        true,
+                    ));
                     &c.err_ignored
                 }
                 Outcome::RecordError | Outcome::Permanent => {
-                    let hint = if code == 150 { "a record's write (the cluster has batch writes off: use --disable-batch-writes)" } else if classify(code) == Outcome::RecordError { "a record's write (--ignore-record-error counts such records and goes on)" } else { "a record's write" };
+                    let hint = if code == 150 {
+                        "a record's write (the cluster has batch writes off: use --disable-batch-writes)"
+                    } else if classify(code) == Outcome::RecordError {
+                        "a record's write (--ignore-record-error counts such records and goes on)"
+                    } else {
+                        "a record's write"
+                    };
                     let e = WireError::server(code, hint).at(&b.addr);
                     c.in_flight.fetch_sub(1, Ordering::Relaxed);
-                    self.restore.stop_with(Fatal::Wire(e, Some(b.digest(i, self.rows()))));
+                    self.restore
+                        .stop_with(Fatal::Wire(e, Some(b.digest(i, self.rows()))));
                     continue;
                 }
             };
@@ -685,7 +852,12 @@ impl<'a> Writer<'a> {
         if again.rows.is_empty() {
             return None;
         }
-        Some((again, last.unwrap_or_else(|| WireError::protocol("the node did not answer for every record").at(&b.addr))))
+        Some((
+            again,
+            last.unwrap_or_else(|| {
+                WireError::protocol("the node did not answer for every record").at(&b.addr)
+            }),
+        ))
     }
 
     fn connection(&mut self, addr: &str) -> Result<&mut Connection, WireError> {
@@ -700,14 +872,21 @@ impl<'a> Writer<'a> {
     #[allow(clippy::type_complexity)]
     fn send(&mut self, b: &Batch) -> Result<Vec<Option<RowAnswer>>, BatchError> {
         if b.addr.is_empty() {
-            return Err(BatchError::Retry(WireError::new(WireErrorKind::Server(11), "partition without a master (the cluster is changing)")));
+            return Err(BatchError::Retry(WireError::new(
+                WireErrorKind::Server(11),
+                "partition without a master (the cluster is changing)",
+            )));
         }
         let timeout = self.cfg.policy.timeout_ms;
         let cfg = self.cfg;
         let batch_writes = cfg.batch_writes;
         let addr = b.addr.clone();
         let conn = self.connection(&addr).map_err(BatchError::Retry)?;
-        let answer = |code, generation| RowAnswer { code, generation, difference: None };
+        let answer = |code, generation| RowAnswer {
+            code,
+            generation,
+            difference: None,
+        };
         let outcome = if cfg.verify {
             let rows = (0..b.rows.len()).map(|i| b.row(i));
             let only_listed = cfg.bins.is_some();
@@ -719,8 +898,16 @@ impl<'a> Writer<'a> {
                         .enumerate()
                         .map(|(i, a)| {
                             a.map(|a| {
-                                let difference = if a.result_code == 0 { crate::verify::compare(b.row(i), &a.bins, only_listed)? } else { None };
-                                Ok(RowAnswer { code: a.result_code, generation: a.generation, difference })
+                                let difference = if a.result_code == 0 {
+                                    crate::verify::compare(b.row(i), &a.bins, only_listed)?
+                                } else {
+                                    None
+                                };
+                                Ok(RowAnswer {
+                                    code: a.result_code,
+                                    generation: a.generation,
+                                    difference,
+                                })
                             })
                             .transpose()
                         })
@@ -728,7 +915,11 @@ impl<'a> Writer<'a> {
                 })
         } else if batch_writes {
             let msg = batch_message((0..b.rows.len()).map(|i| b.row(i)), timeout);
-            write_batch(conn, &msg, b.rows.len()).map(|rs| rs.into_iter().map(|r| r.map(|r| answer(r.result_code, r.generation))).collect())
+            write_batch(conn, &msg, b.rows.len()).map(|rs| {
+                rs.into_iter()
+                    .map(|r| r.map(|r| answer(r.result_code, r.generation)))
+                    .collect()
+            })
         } else {
             let mut out = Vec::with_capacity(b.rows.len());
             let mut err = None;
@@ -770,7 +961,9 @@ impl<'a> Writer<'a> {
                         }
                         _ => Err(BatchError::Retry(e)),
                     },
-                    WireErrorKind::Cancelled | WireErrorKind::Output | WireErrorKind::Data => Err(BatchError::Fatal(e)),
+                    WireErrorKind::Cancelled | WireErrorKind::Output | WireErrorKind::Data => {
+                        Err(BatchError::Fatal(e))
+                    }
                     _ => {
                         self.conns.remove(&addr);
                         Err(BatchError::Retry(e))
@@ -792,7 +985,13 @@ impl<'a> Writer<'a> {
                 _ => None,
             };
             for i in 0..b.rows.len() {
-                self.restore.note_failure(b.failure(i, self.rows(), code, format!("{err} (after {} retries)", self.cfg.max_retries), false));
+                self.restore.note_failure(b.failure(
+                    i,
+                    self.rows(),
+                    code,
+                    format!("{err} (after {} retries)", self.cfg.max_retries),
+                    false,
+                ));
             }
             c.failed.fetch_add(n, Ordering::Relaxed);
             c.in_flight.fetch_sub(n, Ordering::Relaxed);
@@ -800,7 +999,10 @@ impl<'a> Writer<'a> {
         }
         c.retries.fetch_add(1, Ordering::Relaxed);
         self.restore.routes.mark_stale();
-        let pause = self.cfg.retry_scale.saturating_mul(1 << (retries - 1).min(16));
+        let pause = self
+            .cfg
+            .retry_scale
+            .saturating_mul(1 << (retries - 1).min(16));
         let until = Instant::now() + pause;
         while Instant::now() < until && !self.restore.stopped() {
             std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
@@ -809,7 +1011,10 @@ impl<'a> Writer<'a> {
         let mut by_node: HashMap<String, Batch> = HashMap::new();
         for i in 0..b.rows.len() {
             let digest = b.digest(i, self.rows());
-            let addr = routes.master(partition_of(&digest)).unwrap_or("").to_string();
+            let addr = routes
+                .master(partition_of(&digest))
+                .unwrap_or("")
+                .to_string();
             let nb = by_node.entry(addr.clone()).or_insert_with(|| {
                 let mut nb = Batch::new(addr, b.rows.len());
                 nb.retries = retries;
@@ -824,7 +1029,11 @@ impl<'a> Writer<'a> {
 /// The server's intake ceiling: every record of `inputs` encoded into batches first (not
 /// timed), then only the sending, by `writers` threads with nothing else to do. Returns the
 /// records sent and the seconds the sending took. A benchmark's yardstick for [`run`].
-pub fn intake_ceiling(cfg: &RestoreConfig, inputs: &[PathBuf], layers: &Layers) -> Result<(u64, Duration), Fatal> {
+pub fn intake_ceiling(
+    cfg: &RestoreConfig,
+    inputs: &[PathBuf],
+    layers: &Layers,
+) -> Result<(u64, Duration), Fatal> {
     let restore = Restore::new();
     let node = cfg.ceiling_node.clone().unwrap_or_default();
     let size = cfg.batch_size.max(1);
@@ -836,15 +1045,32 @@ pub fn intake_ceiling(cfg: &RestoreConfig, inputs: &[PathBuf], layers: &Layers) 
     let mut records = 0u64;
     let mut seal = |b: &mut Batch| {
         let full = std::mem::replace(b, Batch::new(node.clone(), size));
-        batches.push((node.clone(), batch_message((0..full.rows.len()).map(|i| full.row(i)), cfg.policy.timeout_ms), full.rows.len()));
+        batches.push((
+            node.clone(),
+            batch_message(
+                (0..full.rows.len()).map(|i| full.row(i)),
+                cfg.policy.timeout_ms,
+            ),
+            full.rows.len(),
+        ));
     };
     for path in inputs {
-        let mut reader = open_path(path, layers, restore.raw_bytes.clone()).map_err(Fatal::Input)?;
+        let mut reader =
+            open_path(path, layers, restore.raw_bytes.clone()).map_err(Fatal::Input)?;
         while let Some(e) = reader.next_entity().map_err(Fatal::Input)? {
             let Entity::Record(rec) = e else { continue };
-            let Some(ttl) = ttl_from_void_time(rec.void_time, now, cfg.extra_ttl) else { continue };
+            let Some(ttl) = ttl_from_void_time(rec.void_time, now, cfg.extra_ttl) else {
+                continue;
+            };
             let start = batch.data.len();
-            encode_row(&mut batch.data, &mut scratch, rec, cfg.write_namespace.as_deref(), ttl, &cfg.policy);
+            encode_row(
+                &mut batch.data,
+                &mut scratch,
+                rec,
+                cfg.write_namespace.as_deref(),
+                ttl,
+                &cfg.policy,
+            );
             batch.rows.push((start, batch.data.len()));
             records += 1;
             if batch.rows.len() >= size {
@@ -864,16 +1090,20 @@ pub fn intake_ceiling(cfg: &RestoreConfig, inputs: &[PathBuf], layers: &Layers) 
                 let mut conns: HashMap<String, Connection> = HashMap::new();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((addr, msg, n)) = batches.get(i) else { return };
+                    let Some((addr, msg, n)) = batches.get(i) else {
+                        return;
+                    };
                     let conn = match conns.entry(addr.clone()) {
                         std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                        std::collections::hash_map::Entry::Vacant(v) => match Connection::open(addr, &cfg.connect) {
-                            Ok(c) => v.insert(c),
-                            Err(e) => {
-                                *failed.lock().unwrap() = Some(e);
-                                return;
+                        std::collections::hash_map::Entry::Vacant(v) => {
+                            match Connection::open(addr, &cfg.connect) {
+                                Ok(c) => v.insert(c),
+                                Err(e) => {
+                                    *failed.lock().unwrap() = Some(e);
+                                    return;
+                                }
                             }
-                        },
+                        }
                     };
                     if let Err(e) = write_batch(conn, msg, *n) {
                         *failed.lock().unwrap() = Some(e);
@@ -897,23 +1127,41 @@ mod tests {
     #[test]
     fn a_failure_names_the_rows_set_and_user_key() {
         use asb_core::Key;
-        let policy = WritePolicy { send_key: true, ..WritePolicy::default() };
+        let policy = WritePolicy {
+            send_key: true,
+            ..WritePolicy::default()
+        };
         let mut rec = Record::new();
         rec.set_namespace(b"test");
         rec.digest = [7; 20];
         let mut b = Batch::new("n".into(), 4);
         let mut scratch = Vec::new();
-        for (set, key) in [(Some(&b"s1"[..]), Some(Key::Str(b"user-5"))), (None, Some(Key::Int(-3))), (Some(b"s2"), None), (None, Some(Key::Bytes { bytes: b"\x00\xff", compact: false }))] {
+        for (set, key) in [
+            (Some(&b"s1"[..]), Some(Key::Str(b"user-5"))),
+            (None, Some(Key::Int(-3))),
+            (Some(b"s2"), None),
+            (
+                None,
+                Some(Key::Bytes {
+                    bytes: b"\x00\xff",
+                    compact: false,
+                }),
+            ),
+        ] {
             rec.set_set(set);
             rec.set_key(key);
             let start = b.data.len();
             encode_row(&mut b.data, &mut scratch, &rec, None, 0, &policy);
             b.rows.push((start, b.data.len()));
             let start = b.data.len();
-            b.data.extend_from_slice(&encode_write(&rec, None, 0, &policy));
+            b.data
+                .extend_from_slice(&encode_write(&rec, None, 0, &policy));
             b.rows.push((start, b.data.len()));
         }
-        let got: Vec<_> = (0..b.rows.len()).map(|i| b.failure(i, i % 2 == 0, None, String::new(), false)).map(|f| (f.digest, f.set, f.key)).collect();
+        let got: Vec<_> = (0..b.rows.len())
+            .map(|i| b.failure(i, i % 2 == 0, None, String::new(), false))
+            .map(|f| (f.digest, f.set, f.key))
+            .collect();
         let want = [
             (Some(b"s1".to_vec()), Some("S:user-5")),
             (None, Some("I:-3")),
@@ -922,7 +1170,11 @@ mod tests {
         ];
         for (i, (digest, set, key)) in got.into_iter().enumerate() {
             assert_eq!(digest, [7; 20]);
-            assert_eq!((set, key.as_deref()), (want[i / 2].0.clone(), want[i / 2].1), "row {i}");
+            assert_eq!(
+                (set, key.as_deref()),
+                (want[i / 2].0.clone(), want[i / 2].1),
+                "row {i}"
+            );
         }
     }
 
@@ -948,9 +1200,15 @@ mod tests {
         let mut masters = vec![Some(0u16); crate::scan::N_PARTITIONS];
         masters[7] = Some(1);
         masters[8] = None;
-        map.publish(Routes { nodes: vec!["a:1".into(), "b:2".into()], masters });
+        map.publish(Routes {
+            nodes: vec!["a:1".into(), "b:2".into()],
+            masters,
+        });
         let r = map.current();
-        assert_eq!((r.master(0), r.master(7), r.master(8)), (Some("a:1"), Some("b:2"), None));
+        assert_eq!(
+            (r.master(0), r.master(7), r.master(8)),
+            (Some("a:1"), Some("b:2"), None)
+        );
         map.mark_stale();
         assert!(map.is_stale());
         let before = map.version();

@@ -53,7 +53,10 @@ impl ScanRequest {
             m.field(FIELD_SET, set);
         }
         if self.records_per_second > 0 {
-            m.field(FIELD_RECORDS_PER_SECOND, &self.records_per_second.to_be_bytes());
+            m.field(
+                FIELD_RECORDS_PER_SECOND,
+                &self.records_per_second.to_be_bytes(),
+            );
         }
         m.field(FIELD_SOCKET_TIMEOUT, &self.socket_timeout_ms.to_be_bytes());
         m.field(FIELD_TASK_ID, &self.task_id.to_be_bytes());
@@ -151,7 +154,11 @@ pub fn run_scan(
                         "the node sent a compressed reply, which this client did not ask for",
                     ))
                 }
-                other => return Err(WireError::protocol(format!("a scan was answered with a message of type {other}"))),
+                other => {
+                    return Err(WireError::protocol(format!(
+                        "a scan was answered with a message of type {other}"
+                    )))
+                }
             };
             if decode_reply(body, opts, &mut rec, &mut outcome, sink)? {
                 return Ok(());
@@ -224,10 +231,9 @@ pub fn decode_record(
             FIELD_NAMESPACE => rec.set_namespace(f.data),
             FIELD_SET => rec.set_set(Some(f.data)),
             FIELD_DIGEST => {
-                rec.digest = f
-                    .data
-                    .try_into()
-                    .map_err(|_| WireError::protocol(format!("a digest of {} bytes", f.data.len())))?;
+                rec.digest = f.data.try_into().map_err(|_| {
+                    WireError::protocol(format!("a digest of {} bytes", f.data.len()))
+                })?;
                 have_digest = true;
             }
             FIELD_KEY => {
@@ -238,7 +244,9 @@ pub fn decode_record(
         }
     }
     if !have_digest {
-        return Err(WireError::protocol("a scanned record came without its digest"));
+        return Err(WireError::protocol(
+            "a scanned record came without its digest",
+        ));
     }
     rec.generation = h.generation as u16;
     rec.void_time = h.record_ttl;
@@ -281,7 +289,11 @@ fn decode_key(data: &[u8], opts: DecodeOptions) -> Result<Key<'_>, String> {
             bytes: v,
             compact: opts.compact,
         },
-        other => return Err(format!("a user key of particle type {other}, which a .asb file cannot carry")),
+        other => {
+            return Err(format!(
+                "a user key of particle type {other}, which a .asb file cannot carry"
+            ))
+        }
     })
 }
 

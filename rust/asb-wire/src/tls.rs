@@ -41,7 +41,10 @@ fn read_pem_certs(path: &Path, flag: &str) -> WireResult<Vec<CertificateDer<'sta
         .collect();
     let certs = certs.map_err(|e| bad(format!("{flag} {}: {e}", path.display())))?;
     if certs.is_empty() {
-        return Err(bad(format!("{flag} {}: no PEM certificate in it", path.display())));
+        return Err(bad(format!(
+            "{flag} {}: no PEM certificate in it",
+            path.display()
+        )));
     }
     Ok(certs)
 }
@@ -57,21 +60,48 @@ fn files_in(dir: &Path) -> WireResult<Vec<PathBuf>> {
 }
 
 fn is_crl_name(p: &Path) -> bool {
-    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    name.ends_with(".crl") || name.rsplit_once('.').is_some_and(|(_, ext)| ext.starts_with('r') && ext[1..].chars().all(|c| c.is_ascii_digit()) && ext.len() > 1)
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    name.ends_with(".crl")
+        || name.rsplit_once('.').is_some_and(|(_, ext)| {
+            ext.starts_with('r') && ext[1..].chars().all(|c| c.is_ascii_digit()) && ext.len() > 1
+        })
 }
 
 /// OpenSSL's names of the suites rustls offers, beside IANA's.
 const OPENSSL_NAMES: &[(&str, &str)] = &[
-    ("ECDHE-ECDSA-AES128-GCM-SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"),
-    ("ECDHE-ECDSA-AES256-GCM-SHA384", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"),
-    ("ECDHE-ECDSA-CHACHA20-POLY1305", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"),
-    ("ECDHE-RSA-AES128-GCM-SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
-    ("ECDHE-RSA-AES256-GCM-SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"),
-    ("ECDHE-RSA-CHACHA20-POLY1305", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
+    (
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    ),
+    (
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    ),
+    (
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    ),
+    (
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    ),
+    (
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    ),
+    (
+        "ECDHE-RSA-CHACHA20-POLY1305",
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+    ),
     ("TLS_AES_128_GCM_SHA256", "TLS13_AES_128_GCM_SHA256"),
     ("TLS_AES_256_GCM_SHA384", "TLS13_AES_256_GCM_SHA384"),
-    ("TLS_CHACHA20_POLY1305_SHA256", "TLS13_CHACHA20_POLY1305_SHA256"),
+    (
+        "TLS_CHACHA20_POLY1305_SHA256",
+        "TLS13_CHACHA20_POLY1305_SHA256",
+    ),
 ];
 
 fn suite_name(s: &SupportedCipherSuite) -> String {
@@ -80,13 +110,27 @@ fn suite_name(s: &SupportedCipherSuite) -> String {
 
 fn pick_suites(all: &[SupportedCipherSuite], spec: &str) -> WireResult<Vec<SupportedCipherSuite>> {
     let mut out = Vec::new();
-    for word in spec.split([':', ',', ' ']).map(str::trim).filter(|w| !w.is_empty()) {
-        let iana = OPENSSL_NAMES.iter().find(|(o, _)| o.eq_ignore_ascii_case(word)).map(|(_, i)| *i).unwrap_or(word);
-        match all.iter().find(|s| suite_name(s).eq_ignore_ascii_case(iana)) {
+    for word in spec
+        .split([':', ',', ' '])
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+    {
+        let iana = OPENSSL_NAMES
+            .iter()
+            .find(|(o, _)| o.eq_ignore_ascii_case(word))
+            .map(|(_, i)| *i)
+            .unwrap_or(word);
+        match all
+            .iter()
+            .find(|s| suite_name(s).eq_ignore_ascii_case(iana))
+        {
             Some(s) => out.push(*s),
             None => {
                 let known: Vec<String> = all.iter().map(suite_name).collect();
-                return Err(bad(format!("--tls-cipher-suite: {word} is not one of the suites spoken here ({})", known.join(", "))));
+                return Err(bad(format!(
+                    "--tls-cipher-suite: {word} is not one of the suites spoken here ({})",
+                    known.join(", ")
+                )));
             }
         }
     }
@@ -98,7 +142,11 @@ fn pick_suites(all: &[SupportedCipherSuite], spec: &str) -> WireResult<Vec<Suppo
 
 fn pick_versions(spec: &str) -> WireResult<Vec<&'static rustls::SupportedProtocolVersion>> {
     let (mut v12, mut v13) = (false, false);
-    for word in spec.split([',', ' ']).map(str::trim).filter(|w| !w.is_empty()) {
+    for word in spec
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+    {
         let (on, name) = match word.as_bytes()[0] {
             b'+' => (true, &word[1..]),
             b'-' => (false, &word[1..]),
@@ -134,7 +182,9 @@ pub fn client_config(o: &TlsOptions) -> WireResult<Arc<ClientConfig>> {
     let mut crls: Vec<CertificateRevocationListDer<'static>> = Vec::new();
     if let Some(f) = &o.cafile {
         for c in read_pem_certs(f, "--tls-cafile")? {
-            roots.add(c).map_err(|e| bad(format!("--tls-cafile {}: {e}", f.display())))?;
+            roots
+                .add(c)
+                .map_err(|e| bad(format!("--tls-cafile {}: {e}", f.display())))?;
         }
     }
     if let Some(dir) = &o.capath {
@@ -158,7 +208,9 @@ pub fn client_config(o: &TlsOptions) -> WireResult<Arc<ClientConfig>> {
         }
     }
     if roots.is_empty() {
-        return Err(bad("TLS: no CA certificate to check the nodes with: give --tls-cafile or --tls-capath"));
+        return Err(bad(
+            "TLS: no CA certificate to check the nodes with: give --tls-cafile or --tls-capath",
+        ));
     }
     let mut provider: CryptoProvider = rustls::crypto::ring::default_provider();
     if let Some(spec) = &o.cipher_suites {
@@ -173,7 +225,9 @@ pub fn client_config(o: &TlsOptions) -> WireResult<Arc<ClientConfig>> {
     let mut verifier = WebPkiServerVerifier::builder_with_provider(roots, provider.clone());
     if o.crl_check || o.crl_check_all {
         if crls.is_empty() {
-            return Err(bad("--tls-crl-check needs CRL files (*.crl, *.r0) in --tls-capath"));
+            return Err(bad(
+                "--tls-crl-check needs CRL files (*.crl, *.r0) in --tls-capath",
+            ));
         }
         verifier = verifier.with_crls(crls);
         if !o.crl_check_all {
@@ -199,7 +253,11 @@ pub fn client_config(o: &TlsOptions) -> WireResult<Arc<ClientConfig>> {
                 .map_err(|e| bad(format!("--tls-certfile/--tls-keyfile: {e}")))?
         }
         (None, None) => builder.with_no_client_auth(),
-        _ => return Err(bad("mutual TLS needs both --tls-certfile and --tls-keyfile")),
+        _ => {
+            return Err(bad(
+                "mutual TLS needs both --tls-certfile and --tls-keyfile",
+            ))
+        }
     };
     Ok(Arc::new(config))
 }

@@ -48,7 +48,9 @@ pub fn row_parts(row: &[u8]) -> WireResult<(&[u8], Vec<RowBin<'_>>)> {
 /// A write row's namespace, its op count and where its ops start (the ops unread).
 fn row_namespace(row: &[u8]) -> WireResult<(&[u8], u16, usize)> {
     let mut pos = 20 + WRITE_ROW_ATTRS;
-    let counts = row.get(pos..pos + 4).ok_or_else(|| WireError::protocol("a malformed batch row"))?;
+    let counts = row
+        .get(pos..pos + 4)
+        .ok_or_else(|| WireError::protocol("a malformed batch row"))?;
     let n_fields = u16::from_be_bytes([counts[0], counts[1]]);
     let n_ops = u16::from_be_bytes([counts[2], counts[3]]);
     pos += 4;
@@ -63,7 +65,10 @@ fn row_namespace(row: &[u8]) -> WireResult<(&[u8], u16, usize)> {
 }
 
 /// A batch read of every bin of the rows' records, in the rows' order.
-pub fn read_message<'a>(rows: impl ExactSizeIterator<Item = &'a [u8]>, timeout_ms: u32) -> WireResult<Vec<u8>> {
+pub fn read_message<'a>(
+    rows: impl ExactSizeIterator<Item = &'a [u8]>,
+    timeout_ms: u32,
+) -> WireResult<Vec<u8>> {
     let n = rows.len() as u32;
     let mut data = Vec::with_capacity(5 + rows.len() * 40);
     data.extend_from_slice(&n.to_be_bytes());
@@ -80,18 +85,33 @@ pub fn read_message<'a>(rows: impl ExactSizeIterator<Item = &'a [u8]>, timeout_m
         data.push(FIELD_NAMESPACE);
         data.extend_from_slice(namespace);
     }
-    let mut m = MsgBuilder::new(MsgHeader { info1: INFO1_BATCH, transaction_ttl: timeout_ms, ..MsgHeader::default() });
+    let mut m = MsgBuilder::new(MsgHeader {
+        info1: INFO1_BATCH,
+        transaction_ttl: timeout_ms,
+        ..MsgHeader::default()
+    });
     m.field(FIELD_BATCH, &data);
     Ok(m.finish())
 }
 
 /// Sends a batch read and collects every row's answer by row index.
-pub fn read_batch(conn: &mut Connection, msg: &[u8], n_rows: usize) -> WireResult<Vec<Option<ReadAnswer>>> {
+pub fn read_batch(
+    conn: &mut Connection,
+    msg: &[u8],
+    n_rows: usize,
+) -> WireResult<Vec<Option<ReadAnswer>>> {
     crate::write::batch_answers(conn, msg, n_rows, |h, ops| ReadAnswer {
         result_code: h.result_code,
         generation: h.generation,
         void_time: h.record_ttl,
-        bins: ops.iter().map(|op| BinValue { name: op.name.to_vec(), particle_type: op.particle_type, value: op.value.to_vec() }).collect(),
+        bins: ops
+            .iter()
+            .map(|op| BinValue {
+                name: op.name.to_vec(),
+                particle_type: op.particle_type,
+                value: op.value.to_vec(),
+            })
+            .collect(),
     })
 }
 
@@ -119,7 +139,13 @@ fn canonical(v: &[u8]) -> Option<Vec<u8>> {
 /// payload, 1 array, 2 map.
 fn msgpack_head(b: &[u8], pos: usize) -> Option<(usize, usize, u8)> {
     let t = *b.get(pos)?;
-    let be = |n: usize| -> Option<usize> { Some(b.get(pos + 1..pos + 1 + n)?.iter().fold(0usize, |a, &x| a << 8 | x as usize)) };
+    let be = |n: usize| -> Option<usize> {
+        Some(
+            b.get(pos + 1..pos + 1 + n)?
+                .iter()
+                .fold(0usize, |a, &x| a << 8 | x as usize),
+        )
+    };
     Some(match t {
         0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => (1, 0, 0),
         0x80..=0x8f => (1, (t & 0x0f) as usize, 2),
@@ -266,7 +292,9 @@ fn canonical_item(b: &[u8], pos: &mut usize, out: &mut Vec<u8>, depth: usize) ->
                 entries.push((key_len, entry));
             }
             // The flags entry (an ext key) comes first; with a key-ordered flag, order counts.
-            let ordered = entries.first().is_some_and(|(_, e)| e.len() >= 3 && e[0] == 0xc7 && e[1] == 0 && e[2] & 1 == 1);
+            let ordered = entries
+                .first()
+                .is_some_and(|(_, e)| e.len() >= 3 && e[0] == 0xc7 && e[1] == 0 && e[2] & 1 == 1);
             if !ordered {
                 entries.sort_by(|a, b| a.1[..a.0].cmp(&b.1[..b.0]));
             }
@@ -292,14 +320,21 @@ pub fn same_value(ptype: u8, a: &[u8], b: &[u8]) -> bool {
 
 /// How the cluster's bins differ from the backup's, in words (None: the same). With
 /// `only_listed` (a `--bin-list`), bins the backup does not name are not compared.
-pub fn compare(expected_row: &[u8], got: &[BinValue], only_listed: bool) -> WireResult<Option<String>> {
+pub fn compare(
+    expected_row: &[u8],
+    got: &[BinValue],
+    only_listed: bool,
+) -> WireResult<Option<String>> {
     let (_, want) = row_parts(expected_row)?;
     let mut problems = Vec::new();
     for (name, ptype, value) in &want {
         let shown = String::from_utf8_lossy(name);
         match got.iter().find(|b| b.name == *name) {
             None => problems.push(format!("bin '{shown}' missing")),
-            Some(b) if b.particle_type != *ptype => problems.push(format!("bin '{shown}' is of particle type {} on the cluster, {ptype} in the backup", b.particle_type)),
+            Some(b) if b.particle_type != *ptype => problems.push(format!(
+                "bin '{shown}' is of particle type {} on the cluster, {ptype} in the backup",
+                b.particle_type
+            )),
             Some(b) => {
                 if !same_value(*ptype, &b.value, value) {
                     problems.push(format!("bin '{shown}' differs"));
@@ -310,7 +345,10 @@ pub fn compare(expected_row: &[u8], got: &[BinValue], only_listed: bool) -> Wire
     if !only_listed {
         for b in got {
             if !want.iter().any(|(name, _, _)| *name == b.name.as_slice()) {
-                problems.push(format!("bin '{}' is not in the backup", String::from_utf8_lossy(&b.name)));
+                problems.push(format!(
+                    "bin '{}' is not in the backup",
+                    String::from_utf8_lossy(&b.name)
+                ));
             }
         }
     }
@@ -328,16 +366,34 @@ mod tests {
         r.set_namespace(b"bar");
         r.set_set(Some(b"s"));
         r.digest = [5; 20];
-        r.push_bin(b"l", Value::Blob { blob_type: BlobType::List, bytes: &[0x92, 1, 2], compact: false });
+        r.push_bin(
+            b"l",
+            Value::Blob {
+                blob_type: BlobType::List,
+                bytes: &[0x92, 1, 2],
+                compact: false,
+            },
+        );
         r.push_bin(b"g", Value::GeoJson(b"{\"type\":\"Point\"}"));
         r.push_bin(b"i", Value::Int(3));
         let mut out = Vec::new();
-        encode_row(&mut out, &mut Vec::new(), &r, None, 0, &WritePolicy::default());
+        encode_row(
+            &mut out,
+            &mut Vec::new(),
+            &r,
+            None,
+            0,
+            &WritePolicy::default(),
+        );
         out
     }
 
     fn bin(name: &str, ptype: u8, value: &[u8]) -> BinValue {
-        BinValue { name: name.as_bytes().to_vec(), particle_type: ptype, value: value.to_vec() }
+        BinValue {
+            name: name.as_bytes().to_vec(),
+            particle_type: ptype,
+            value: value.to_vec(),
+        }
     }
 
     #[test]
@@ -345,43 +401,73 @@ mod tests {
         let mut geo = vec![0, 0, 1];
         geo.extend_from_slice(&[9; 8]);
         geo.extend_from_slice(b"{\"type\":\"Point\"}");
-        let got = [bin("i", 1, &3i64.to_be_bytes()), bin("l", 20, &[0x92, 1, 2]), bin("g", 23, &geo)];
+        let got = [
+            bin("i", 1, &3i64.to_be_bytes()),
+            bin("l", 20, &[0x92, 1, 2]),
+            bin("g", 23, &geo),
+        ];
         assert_eq!(compare(&row(), &got, false).unwrap(), None);
     }
 
     #[test]
     fn differences_are_named_by_bin() {
-        let got = [bin("i", 1, &4i64.to_be_bytes()), bin("l", 4, &[0x92, 1, 2]), bin("x", 3, b"new")];
+        let got = [
+            bin("i", 1, &4i64.to_be_bytes()),
+            bin("l", 4, &[0x92, 1, 2]),
+            bin("x", 3, b"new"),
+        ];
         let said = compare(&row(), &got, false).unwrap().unwrap();
         assert_eq!(said, "bin 'l' is of particle type 4 on the cluster, 20 in the backup, bin 'g' missing, bin 'i' differs, bin 'x' is not in the backup");
         let said = compare(&row(), &got, true).unwrap().unwrap();
-        assert!(!said.contains("'x'"), "a --bin-list leaves other bins alone");
+        assert!(
+            !said.contains("'x'"),
+            "a --bin-list leaves other bins alone"
+        );
     }
 
     #[test]
     fn unordered_maps_compare_by_entries_ordered_ones_and_lists_by_order() {
         let views_clicks = b"\x82\xa6\x03views\xcd\xe6k\xa7\x03clicks\xcd\x08\x82";
         let clicks_views = b"\x82\xa7\x03clicks\xcd\x08\x82\xa6\x03views\xcd\xe6k";
-        assert!(same_value(19, views_clicks, clicks_views), "the server's own order of an unordered map");
-        assert!(!same_value(19, views_clicks, b"\x82\xa7\x03clicks\xcd\x08\x83\xa6\x03views\xcd\xe6k"));
+        assert!(
+            same_value(19, views_clicks, clicks_views),
+            "the server's own order of an unordered map"
+        );
+        assert!(!same_value(
+            19,
+            views_clicks,
+            b"\x82\xa7\x03clicks\xcd\x08\x83\xa6\x03views\xcd\xe6k"
+        ));
         // Nested in a list, too.
         let mut l1 = vec![0x92, 0x01];
         l1.extend_from_slice(views_clicks);
         let mut l2 = vec![0x92, 0x01];
         l2.extend_from_slice(clicks_views);
         assert!(same_value(20, &l1, &l2));
-        assert!(!same_value(20, &[0x92, 1, 2], &[0x92, 2, 1]), "lists keep their order");
+        assert!(
+            !same_value(20, &[0x92, 1, 2], &[0x92, 2, 1]),
+            "lists keep their order"
+        );
         // A key-ordered map (flags ext 1 first) in another order is another value.
         let k1 = [0x83, 0xc7, 0, 1, 0xc0, 0xa2, 3, b'a', 1, 0xa2, 3, b'z', 2];
         let k2 = [0x83, 0xc7, 0, 1, 0xc0, 0xa2, 3, b'z', 2, 0xa2, 3, b'a', 1];
         assert!(!same_value(19, &k1, &k2));
-        assert!(!same_value(19, &[0x82, 0xc1, 1], &[0x82, 1, 0xc1]), "not msgpack: bytes differ");
+        assert!(
+            !same_value(19, &[0x82, 0xc1, 1], &[0x82, 1, 0xc1]),
+            "not msgpack: bytes differ"
+        );
         // Integers and headers in longer forms than needed, as the server shortens them.
         let long = b"\x82\xa6\x03views\xcd\x00}\xa7\x03clicks\xcd\xe2\xb7";
         let short = b"\x82\xa7\x03clicks\xcd\xe2\xb7\xa6\x03views}";
         assert!(same_value(19, long, short));
-        assert!(same_value(20, &[0x91, 0xd0, 0xff], &[0x91, 0xff]), "-1 as int8 and as fixint");
-        assert!(same_value(20, &[0xdc, 0, 1, 0xd9, 1, b'x'], &[0x91, 0xa1, b'x']), "array16 and str8 headers");
+        assert!(
+            same_value(20, &[0x91, 0xd0, 0xff], &[0x91, 0xff]),
+            "-1 as int8 and as fixint"
+        );
+        assert!(
+            same_value(20, &[0xdc, 0, 1, 0xd9, 1, b'x'], &[0x91, 0xa1, b'x']),
+            "array16 and str8 headers"
+        );
         assert!(!same_value(20, &[0x91, 0xd0, 0xfe], &[0x91, 0xff]));
     }
 
@@ -390,7 +476,10 @@ mod tests {
         let r = row();
         let msg = read_message([r.as_slice(), r.as_slice()].into_iter(), 100).unwrap();
         let h = MsgHeader::parse(&msg[8..]).unwrap();
-        assert_eq!((h.info1, h.n_fields, h.transaction_ttl), (INFO1_BATCH, 1, 100));
+        assert_eq!(
+            (h.info1, h.n_fields, h.transaction_ttl),
+            (INFO1_BATCH, 1, 100)
+        );
         let mut pos = 8 + MSG_HEADER_LEN;
         let f = read_field(&msg, &mut pos).unwrap();
         let d = f.data;

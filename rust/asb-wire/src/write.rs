@@ -44,12 +44,28 @@ pub struct WritePolicy {
 impl WritePolicy {
     /// asrestore's write policy from its flags (`-u`, `-r`, `-g`), the user key always sent;
     /// `-u` with `-r` or `-g` is refused, as asrestore refuses it.
-    pub fn from_asrestore_flags(unique: bool, replace: bool, no_generation: bool, timeout_ms: u32) -> Result<WritePolicy, String> {
+    pub fn from_asrestore_flags(
+        unique: bool,
+        replace: bool,
+        no_generation: bool,
+        timeout_ms: u32,
+    ) -> Result<WritePolicy, String> {
         if unique && (replace || no_generation) {
             return Err("--unique cannot be combined with --replace or --no-generation".into());
         }
-        let exists = if unique { Exists::Create } else if replace { Exists::CreateOrReplace } else { Exists::Ignore };
-        Ok(WritePolicy { exists, generation_gt: !no_generation, send_key: true, timeout_ms })
+        let exists = if unique {
+            Exists::Create
+        } else if replace {
+            Exists::CreateOrReplace
+        } else {
+            Exists::Ignore
+        };
+        Ok(WritePolicy {
+            exists,
+            generation_gt: !no_generation,
+            send_key: true,
+            timeout_ms,
+        })
     }
 
     fn info2(&self) -> u8 {
@@ -121,7 +137,9 @@ pub fn particle(value: &Value<'_>, scratch: &mut Vec<u8>) -> u8 {
             scratch.extend_from_slice(s);
             23
         }
-        Value::Blob { blob_type, bytes, .. } => {
+        Value::Blob {
+            blob_type, bytes, ..
+        } => {
             scratch.extend_from_slice(bytes);
             blob_type.particle_type()
         }
@@ -151,11 +169,20 @@ fn key_field(key: &Key<'_>, out: &mut Vec<u8>) {
 }
 
 /// One record's write message; `namespace` replaces the record's (`-n old,new`).
-pub fn encode_write(rec: &Record, namespace: Option<&[u8]>, ttl: u32, policy: &WritePolicy) -> Vec<u8> {
+pub fn encode_write(
+    rec: &Record,
+    namespace: Option<&[u8]>,
+    ttl: u32,
+    policy: &WritePolicy,
+) -> Vec<u8> {
     let mut m = MsgBuilder::new(MsgHeader {
         info2: policy.info2(),
         info3: policy.info3(),
-        generation: if policy.generation_gt { rec.generation as u32 } else { 0 },
+        generation: if policy.generation_gt {
+            rec.generation as u32
+        } else {
+            0
+        },
         record_ttl: ttl,
         transaction_ttl: policy.timeout_ms,
         ..MsgHeader::default()
@@ -191,10 +218,15 @@ pub fn write_record(conn: &mut Connection, msg: &[u8]) -> WireResult<WriteResult
     let mut body = Vec::new();
     let kind = conn.read_proto(&mut body)?;
     if kind != TYPE_MSG {
-        return Err(WireError::protocol(format!("a write was answered with a message of type {kind}")));
+        return Err(WireError::protocol(format!(
+            "a write was answered with a message of type {kind}"
+        )));
     }
     let h = MsgHeader::parse(&body)?;
-    Ok(WriteResult { result_code: h.result_code, generation: h.generation })
+    Ok(WriteResult {
+        result_code: h.result_code,
+        generation: h.generation,
+    })
 }
 
 /// Batch writes (field 41): rows of records, one message; each row's answer comes back
@@ -219,7 +251,11 @@ impl Default for BatchWrite {
 
 impl BatchWrite {
     pub fn new() -> BatchWrite {
-        BatchWrite { rows: Vec::with_capacity(64 * 1024), n_rows: 0, scratch: Vec::new() }
+        BatchWrite {
+            rows: Vec::with_capacity(64 * 1024),
+            n_rows: 0,
+            scratch: Vec::new(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -233,13 +269,24 @@ impl BatchWrite {
     /// Adds a row; its index is the number of rows before it.
     pub fn push(&mut self, rec: &Record, namespace: Option<&[u8]>, ttl: u32, policy: &WritePolicy) {
         self.rows.extend_from_slice(&self.n_rows.to_be_bytes());
-        encode_row(&mut self.rows, &mut self.scratch, rec, namespace, ttl, policy);
+        encode_row(
+            &mut self.rows,
+            &mut self.scratch,
+            rec,
+            namespace,
+            ttl,
+            policy,
+        );
         self.n_rows += 1;
     }
 
     /// The batch message; the rows are cleared for the next batch.
     pub fn finish(&mut self, timeout_ms: u32) -> Vec<u8> {
-        let mut m = MsgBuilder::new(MsgHeader { info1: INFO1_BATCH, transaction_ttl: timeout_ms, ..MsgHeader::default() });
+        let mut m = MsgBuilder::new(MsgHeader {
+            info1: INFO1_BATCH,
+            transaction_ttl: timeout_ms,
+            ..MsgHeader::default()
+        });
         let (n, rows) = (self.n_rows, std::mem::take(&mut self.rows));
         m.field_with(FIELD_BATCH, 5 + rows.len(), |b| {
             b.extend_from_slice(&n.to_be_bytes());
@@ -254,14 +301,28 @@ impl BatchWrite {
 }
 
 /// One batch row after its index: digest, attributes, namespace (first), set, key, ops.
-pub fn encode_row(r: &mut Vec<u8>, scratch: &mut Vec<u8>, rec: &Record, namespace: Option<&[u8]>, ttl: u32, policy: &WritePolicy) {
+pub fn encode_row(
+    r: &mut Vec<u8>,
+    scratch: &mut Vec<u8>,
+    rec: &Record,
+    namespace: Option<&[u8]>,
+    ttl: u32,
+    policy: &WritePolicy,
+) {
     r.extend_from_slice(&rec.digest);
     r.push(ROW_HAS_EXTRA_INFO | ROW_HAS_GENERATION | ROW_HAS_RECORD_TTL);
     r.push(0); // info1
     r.push(policy.info2() | INFO2_RESPOND_ALL_OPS);
     r.push(policy.info3());
     // Rows carry a 16-bit generation (GEN_GT compares with wrap-around).
-    r.extend_from_slice(&(if policy.generation_gt { rec.generation } else { 0 }).to_be_bytes());
+    r.extend_from_slice(
+        &(if policy.generation_gt {
+            rec.generation
+        } else {
+            0
+        })
+        .to_be_bytes(),
+    );
     r.extend_from_slice(&ttl.to_be_bytes());
     let key = if policy.send_key { rec.key() } else { None };
     let n_fields: u16 = 1 + rec.set().is_some() as u16 + key.is_some() as u16;
@@ -292,10 +353,17 @@ pub fn encode_row(r: &mut Vec<u8>, scratch: &mut Vec<u8>, rec: &Record, namespac
 }
 
 /// A batch message of rows made by [`encode_row`], indexed in the order given.
-pub fn batch_message<'a>(rows: impl ExactSizeIterator<Item = &'a [u8]> + Clone, timeout_ms: u32) -> Vec<u8> {
+pub fn batch_message<'a>(
+    rows: impl ExactSizeIterator<Item = &'a [u8]> + Clone,
+    timeout_ms: u32,
+) -> Vec<u8> {
     let n = rows.len() as u32;
     let len = 5 + rows.clone().map(|r| 4 + r.len()).sum::<usize>();
-    let mut m = MsgBuilder::new(MsgHeader { info1: INFO1_BATCH, transaction_ttl: timeout_ms, ..MsgHeader::default() });
+    let mut m = MsgBuilder::new(MsgHeader {
+        info1: INFO1_BATCH,
+        transaction_ttl: timeout_ms,
+        ..MsgHeader::default()
+    });
     m.field_with(FIELD_BATCH, len, |b| {
         b.reserve(len);
         b.extend_from_slice(&n.to_be_bytes());
@@ -322,7 +390,9 @@ pub fn batch_answers<T: Clone>(
     loop {
         let kind = conn.read_proto(&mut body)?;
         if kind != TYPE_MSG {
-            return Err(WireError::protocol(format!("a batch was answered with a message of type {kind}")));
+            return Err(WireError::protocol(format!(
+                "a batch was answered with a message of type {kind}"
+            )));
         }
         let mut pos = 0;
         while pos < body.len() {
@@ -331,7 +401,9 @@ pub fn batch_answers<T: Clone>(
             for _ in 0..h.n_fields {
                 read_field(&body, &mut pos)?;
             }
-            let ops = (0..h.n_ops).map(|_| read_op(&body, &mut pos)).collect::<WireResult<Vec<_>>>()?;
+            let ops = (0..h.n_ops)
+                .map(|_| read_op(&body, &mut pos))
+                .collect::<WireResult<Vec<_>>>()?;
             if h.is_last() {
                 if h.result_code != 0 {
                     return Err(WireError::server(h.result_code, "the batch failed"));
@@ -341,16 +413,29 @@ pub fn batch_answers<T: Clone>(
             let index = h.transaction_ttl as usize;
             match answers.get_mut(index) {
                 Some(slot) => *slot = Some(answer(&h, ops)),
-                None if n_rows == 0 || h.result_code != 0 => return Err(WireError::server(h.result_code, "the batch failed")),
-                None => return Err(WireError::protocol(format!("a batch answer for row {index} of {n_rows}"))),
+                None if n_rows == 0 || h.result_code != 0 => {
+                    return Err(WireError::server(h.result_code, "the batch failed"))
+                }
+                None => {
+                    return Err(WireError::protocol(format!(
+                        "a batch answer for row {index} of {n_rows}"
+                    )))
+                }
             }
         }
     }
 }
 
 /// Sends a batch of writes and collects every row's result, by row index.
-pub fn write_batch(conn: &mut Connection, msg: &[u8], n_rows: usize) -> WireResult<Vec<Option<WriteResult>>> {
-    batch_answers(conn, msg, n_rows, |h, _| WriteResult { result_code: h.result_code, generation: h.generation })
+pub fn write_batch(
+    conn: &mut Connection,
+    msg: &[u8],
+    n_rows: usize,
+) -> WireResult<Vec<Option<WriteResult>>> {
+    batch_answers(conn, msg, n_rows, |h, _| WriteResult {
+        result_code: h.result_code,
+        generation: h.generation,
+    })
 }
 
 #[cfg(test)]
@@ -365,7 +450,14 @@ mod tests {
         r.set_key(Some(Key::Str(b"k1")));
         r.digest = [7; 20];
         r.generation = 3;
-        r.push_bin(b"ol", Value::Blob { blob_type: BlobType::List, bytes: &[0x94, 0xc7, 0, 1, 1, 2, 3], compact: false });
+        r.push_bin(
+            b"ol",
+            Value::Blob {
+                blob_type: BlobType::List,
+                bytes: &[0x94, 0xc7, 0, 1, 1, 2, 3],
+                compact: false,
+            },
+        );
         r.push_bin(b"g", Value::GeoJson(b"{}"));
         r.push_bin(b"i", Value::Int(-7));
         r
@@ -373,19 +465,45 @@ mod tests {
 
     #[test]
     fn a_write_carries_raw_particles_and_asrestore_s_policy_bits() {
-        let policy = WritePolicy { generation_gt: true, send_key: true, timeout_ms: 1000, ..WritePolicy::default() };
+        let policy = WritePolicy {
+            generation_gt: true,
+            send_key: true,
+            timeout_ms: 1000,
+            ..WritePolicy::default()
+        };
         let msg = encode_write(&sample(), Some(b"new"), 3600, &policy);
         let h = MsgHeader::parse(&msg[8..]).unwrap();
-        assert_eq!((h.info1, h.info2, h.info3), (0, INFO2_WRITE | INFO2_GENERATION_GT, 0));
-        assert_eq!((h.generation, h.record_ttl, h.transaction_ttl, h.n_fields, h.n_ops), (3, 3600, 1000, 4, 3));
+        assert_eq!(
+            (h.info1, h.info2, h.info3),
+            (0, INFO2_WRITE | INFO2_GENERATION_GT, 0)
+        );
+        assert_eq!(
+            (
+                h.generation,
+                h.record_ttl,
+                h.transaction_ttl,
+                h.n_fields,
+                h.n_ops
+            ),
+            (3, 3600, 1000, 4, 3)
+        );
         let mut pos = 8 + MSG_HEADER_LEN;
-        let fields: Vec<(u8, Vec<u8>)> = (0..h.n_fields).map(|_| read_field(&msg, &mut pos).map(|f| (f.kind, f.data.to_vec())).unwrap()).collect();
+        let fields: Vec<(u8, Vec<u8>)> = (0..h.n_fields)
+            .map(|_| {
+                read_field(&msg, &mut pos)
+                    .map(|f| (f.kind, f.data.to_vec()))
+                    .unwrap()
+            })
+            .collect();
         assert_eq!(fields[0], (FIELD_NAMESPACE, b"new".to_vec()));
         assert_eq!(fields[1], (FIELD_SET, b"s".to_vec()));
         assert_eq!(fields[2], (FIELD_KEY, b"\x03k1".to_vec()));
         assert_eq!(fields[3], (FIELD_DIGEST, vec![7; 20]));
         // The wire spec's own bytes for the ordered list (§7.2).
-        assert_eq!(&msg[pos..pos + 17], &[0, 0, 0, 0x0d, 2, 0x14, 0, 2, b'o', b'l', 0x94, 0xc7, 0, 1, 1, 2, 3]);
+        assert_eq!(
+            &msg[pos..pos + 17],
+            &[0, 0, 0, 0x0d, 2, 0x14, 0, 2, b'o', b'l', 0x94, 0xc7, 0, 1, 1, 2, 3]
+        );
         let ol = read_op(&msg, &mut pos).unwrap();
         assert_eq!(ol.particle_type, 20);
         let g = read_op(&msg, &mut pos).unwrap();
@@ -398,7 +516,10 @@ mod tests {
     #[test]
     fn exists_policies_set_the_c_client_s_bits() {
         let info = |exists| {
-            let p = WritePolicy { exists, ..WritePolicy::default() };
+            let p = WritePolicy {
+                exists,
+                ..WritePolicy::default()
+            };
             (p.info2(), p.info3())
         };
         assert_eq!(info(Exists::Ignore), (INFO2_WRITE, 0));
@@ -412,21 +533,39 @@ mod tests {
     fn ttl_follows_asrestore() {
         assert_eq!(ttl_from_void_time(0, 1000, 0), Some(u32::MAX));
         assert_eq!(ttl_from_void_time(1500, 1000, 0), Some(500));
-        assert_eq!(ttl_from_void_time(1000, 1000, 0), None, "expired at its void time");
-        assert_eq!(ttl_from_void_time(900, 1000, 200), Some(100), "--extra-ttl revives");
-        assert_eq!(ttl_from_void_time(0, 1000, 200), Some(u32::MAX), "never-expiring gets no extra");
+        assert_eq!(
+            ttl_from_void_time(1000, 1000, 0),
+            None,
+            "expired at its void time"
+        );
+        assert_eq!(
+            ttl_from_void_time(900, 1000, 200),
+            Some(100),
+            "--extra-ttl revives"
+        );
+        assert_eq!(
+            ttl_from_void_time(0, 1000, 200),
+            Some(u32::MAX),
+            "never-expiring gets no extra"
+        );
     }
 
     #[test]
     fn batch_rows_hold_ns_first_and_no_digest_field() {
         let mut b = BatchWrite::new();
-        let policy = WritePolicy { generation_gt: true, ..WritePolicy::default() };
+        let policy = WritePolicy {
+            generation_gt: true,
+            ..WritePolicy::default()
+        };
         b.push(&sample(), None, 10, &policy);
         b.push(&sample(), None, 20, &policy);
         let msg = b.finish(500);
         assert!(b.is_empty());
         let h = MsgHeader::parse(&msg[8..]).unwrap();
-        assert_eq!((h.info1, h.n_fields, h.n_ops, h.transaction_ttl), (INFO1_BATCH, 1, 0, 500));
+        assert_eq!(
+            (h.info1, h.n_fields, h.n_ops, h.transaction_ttl),
+            (INFO1_BATCH, 1, 0, 500)
+        );
         let mut pos = 8 + MSG_HEADER_LEN;
         let f = read_field(&msg, &mut pos).unwrap();
         assert_eq!(f.kind, FIELD_BATCH);
@@ -436,10 +575,24 @@ mod tests {
         assert_eq!(&row[..4], &[0, 0, 0, 0]);
         assert_eq!(&row[4..24], &[7; 20]);
         assert_eq!(row[24], 0x0E);
-        assert_eq!(&row[25..28], &[0, INFO2_WRITE | INFO2_GENERATION_GT | INFO2_RESPOND_ALL_OPS, 0]);
+        assert_eq!(
+            &row[25..28],
+            &[
+                0,
+                INFO2_WRITE | INFO2_GENERATION_GT | INFO2_RESPOND_ALL_OPS,
+                0
+            ]
+        );
         assert_eq!(&row[28..30], &3u16.to_be_bytes());
         assert_eq!(&row[30..34], &10u32.to_be_bytes());
-        assert_eq!(&row[34..38], &[0, 2, 0, 3], "ns and set (no key without send_key), three bins");
-        assert_eq!(&row[38..46], &[0, 0, 0, 4, FIELD_NAMESPACE, b'b', b'a', b'r']);
+        assert_eq!(
+            &row[34..38],
+            &[0, 2, 0, 3],
+            "ns and set (no key without send_key), three bins"
+        );
+        assert_eq!(
+            &row[38..46],
+            &[0, 0, 0, 4, FIELD_NAMESPACE, b'b', b'a', b'r']
+        );
     }
 }

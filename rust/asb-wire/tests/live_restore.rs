@@ -34,7 +34,14 @@ fn record(i: i64, value: i64) -> Record {
     r.set_key(Some(key));
     r.generation = 1;
     r.push_bin(b"v", Value::Int(value));
-    r.push_bin(b"l", Value::Blob { blob_type: asb_core::BlobType::List, bytes: &[0x92, 1, 0xa2, 3, b'x'], compact: false });
+    r.push_bin(
+        b"l",
+        Value::Blob {
+            blob_type: asb_core::BlobType::List,
+            bytes: &[0x92, 1, 0xa2, 3, b'x'],
+            compact: false,
+        },
+    );
     r
 }
 
@@ -47,7 +54,11 @@ fn config(verify: bool) -> RestoreConfig {
         no_records: false,
         no_indexes: false,
         no_udfs: false,
-        policy: WritePolicy { send_key: true, timeout_ms: 10_000, ..WritePolicy::default() },
+        policy: WritePolicy {
+            send_key: true,
+            timeout_ms: 10_000,
+            ..WritePolicy::default()
+        },
         extra_ttl: 0,
         batch_writes: true,
         batch_size: 64,
@@ -67,8 +78,16 @@ fn config(verify: bool) -> RestoreConfig {
 
 fn run_once(addr: &str, path: &std::path::Path, verify: bool) -> Arc<Restore> {
     let restore = Arc::new(Restore::new());
-    restore.routes.publish(Routes { nodes: vec![addr.to_string()], masters: vec![Some(0); N_PARTITIONS] });
-    run(&config(verify), vec![path.to_path_buf()], &Layers::default(), &restore);
+    restore.routes.publish(Routes {
+        nodes: vec![addr.to_string()],
+        masters: vec![Some(0); N_PARTITIONS],
+    });
+    run(
+        &config(verify),
+        vec![path.to_path_buf()],
+        &Layers::default(),
+        &restore,
+    );
     assert!(restore.take_fatal().is_none());
     restore
 }
@@ -79,7 +98,11 @@ fn a_file_restores_and_verifies_record_by_record() {
     let dir = std::env::temp_dir().join(format!("asbkit-live-restore-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("engine.asb");
-    let mut w = Writer::new(std::fs::File::create(&path).unwrap(), &Header::new(b"bar", true)).unwrap();
+    let mut w = Writer::new(
+        std::fs::File::create(&path).unwrap(),
+        &Header::new(b"bar", true),
+    )
+    .unwrap();
     for i in 0..N {
         w.write_record(&record(i, i * 2)).unwrap();
     }
@@ -87,14 +110,24 @@ fn a_file_restores_and_verifies_record_by_record() {
     drop(w);
     // Without generation checks, so the test can run again on the same server.
     let restore = Arc::new(Restore::new());
-    restore.routes.publish(Routes { nodes: vec![addr.clone()], masters: vec![Some(0); N_PARTITIONS] });
+    restore.routes.publish(Routes {
+        nodes: vec![addr.clone()],
+        masters: vec![Some(0); N_PARTITIONS],
+    });
     let mut cfg = config(false);
     cfg.policy.generation_gt = false;
     run(&cfg, vec![path.clone()], &Layers::default(), &restore);
     assert!(restore.take_fatal().is_none());
     let c = &restore.counters;
     let written = c.inserted.load(Ordering::Relaxed) + c.updated.load(Ordering::Relaxed);
-    assert_eq!((c.read.load(Ordering::Relaxed), written, c.in_flight.load(Ordering::Relaxed)), (N as u64, N as u64, 0));
+    assert_eq!(
+        (
+            c.read.load(Ordering::Relaxed),
+            written,
+            c.in_flight.load(Ordering::Relaxed)
+        ),
+        (N as u64, N as u64, 0)
+    );
 
     let checked = run_once(&addr, &path, true);
     assert_eq!(checked.counters.same.load(Ordering::Relaxed), N as u64);
@@ -105,8 +138,17 @@ fn a_file_restores_and_verifies_record_by_record() {
     assert_eq!(write_record(&mut conn, &msg).unwrap().result_code, 0);
     let checked = run_once(&addr, &path, true);
     let c = &checked.counters;
-    assert_eq!((c.same.load(Ordering::Relaxed), c.different.load(Ordering::Relaxed)), (N as u64 - 1, 1));
+    assert_eq!(
+        (
+            c.same.load(Ordering::Relaxed),
+            c.different.load(Ordering::Relaxed)
+        ),
+        (N as u64 - 1, 1)
+    );
     let f = checked.failures();
-    assert_eq!((f[0].digest, f[0].message.as_str()), (record(5, 0).digest, "bin 'v' differs"));
+    assert_eq!(
+        (f[0].digest, f[0].message.as_str()),
+        (record(5, 0).digest, "bin 'v' differs")
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

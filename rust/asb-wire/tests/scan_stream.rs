@@ -12,13 +12,21 @@ use asb_wire::{ConnectOptions, Connection, WireErrorKind};
 
 struct Bin<'a>(&'a str, u8, &'a [u8]);
 
-fn record_msg(digest: [u8; 20], set: Option<&str>, key: Option<&[u8]>, gen: u32, void: u32, bins: &[Bin<'_>]) -> Vec<u8> {
+fn record_msg(
+    digest: [u8; 20],
+    set: Option<&str>,
+    key: Option<&[u8]>,
+    gen: u32,
+    void: u32,
+    bins: &[Bin<'_>],
+) -> Vec<u8> {
     let mut m = MsgBuilder::new(MsgHeader {
         generation: gen,
         record_ttl: void,
         ..MsgHeader::default()
     });
-    m.field(FIELD_NAMESPACE, b"test").field(FIELD_DIGEST, &digest);
+    m.field(FIELD_NAMESPACE, b"test")
+        .field(FIELD_DIGEST, &digest);
     if let Some(s) = set {
         m.field(FIELD_SET, s.as_bytes());
     }
@@ -89,22 +97,38 @@ impl Seen {
     }
 }
 
-fn scan_to_text(reply: Vec<u8>, req: &ScanRequest, opts: DecodeOptions) -> (Vec<u8>, asb_wire::ScanOutcome, Seen, Vec<u8>) {
+fn scan_to_text(
+    reply: Vec<u8>,
+    req: &ScanRequest,
+    opts: DecodeOptions,
+) -> (Vec<u8>, asb_wire::ScanOutcome, Seen, Vec<u8>) {
     let (addr, server) = serve(reply);
     let mut conn = Connection::open(&addr, &ConnectOptions::default()).unwrap();
     let mut seen = Seen(Vec::new());
     let mut w = Writer::new(Vec::new(), &Header::new(b"test", false)).unwrap();
-    let outcome = run_scan(&mut conn, req, opts, ScanLimits::default(), &mut |r: &asb_core::Record| {
-        seen.0.push(r.digest);
-        w.write_record(r).map_err(|e| asb_wire::WireError::new(WireErrorKind::Output, e.to_string()))
-    });
+    let outcome = run_scan(
+        &mut conn,
+        req,
+        opts,
+        ScanLimits::default(),
+        &mut |r: &asb_core::Record| {
+            seen.0.push(r.digest);
+            w.write_record(r)
+                .map_err(|e| asb_wire::WireError::new(WireErrorKind::Output, e.to_string()))
+        },
+    );
     let text = w.into_inner().unwrap();
     (text, outcome, seen, server.join().unwrap())
 }
 
 #[test]
 fn records_become_asb_text_with_raw_particles() {
-    let geo = [&[0u8, 0, 1][..], &[0x80, 0x8f, 0xb8, 0xa2, 0x47, 0x95, 0x43, 0x93], br#"{"type":"Point"}"#].concat();
+    let geo = [
+        &[0u8, 0, 1][..],
+        &[0x80, 0x8f, 0xb8, 0xa2, 0x47, 0x95, 0x43, 0x93],
+        br#"{"type":"Point"}"#,
+    ]
+    .concat();
     let bins = [
         Bin("i", 1, &(-7i64).to_be_bytes()),
         Bin("d", 2, &2.5f64.to_be_bytes()),
@@ -128,10 +152,24 @@ fn records_become_asb_text_with_raw_particles() {
     let reply = [
         proto(&[
             record_msg(d1, Some("s1"), Some(b"\x03user-1"), 3, 541665843, &bins),
-            record_msg(d2, None, Some(&[&[1u8][..], &42i64.to_be_bytes()].concat()), 1, 0, &[]),
+            record_msg(
+                d2,
+                None,
+                Some(&[&[1u8][..], &42i64.to_be_bytes()].concat()),
+                1,
+                0,
+                &[],
+            ),
         ]),
         proto(&[
-            record_msg(d3, Some("s1"), Some(b"\x04\x00\x01"), 2, 0, &[Bin("n", 0, b"")]),
+            record_msg(
+                d3,
+                Some("s1"),
+                Some(b"\x04\x00\x01"),
+                2,
+                0,
+                &[Bin("n", 0, b"")],
+            ),
             control_msg(INFO3_PARTITION_DONE, 11, 9),
             control_msg(INFO3_LAST, 0, 0),
         ]),
@@ -140,9 +178,18 @@ fn records_become_asb_text_with_raw_particles() {
     let req = ScanRequest {
         namespace: b"test".to_vec(),
         partitions: vec![
-            PartitionCursor { pid: 5, after: None },
-            PartitionCursor { pid: 7, after: None },
-            PartitionCursor { pid: 9, after: Some(digest(9, 0)) },
+            PartitionCursor {
+                pid: 5,
+                after: None,
+            },
+            PartitionCursor {
+                pid: 7,
+                after: None,
+            },
+            PartitionCursor {
+                pid: 9,
+                after: Some(digest(9, 0)),
+            },
         ],
         socket_timeout_ms: 10_000,
         task_id: 77,
@@ -177,7 +224,10 @@ fn records_become_asb_text_with_raw_particles() {
 
     // The request, as the node read it.
     let h = MsgHeader::parse(&request).unwrap();
-    assert_eq!((h.info1, h.info3, h.record_ttl, h.n_ops), (INFO1_READ, INFO3_PARTITION_DONE, u32::MAX, 0));
+    assert_eq!(
+        (h.info1, h.info3, h.record_ttl, h.n_ops),
+        (INFO1_READ, INFO3_PARTITION_DONE, u32::MAX, 0)
+    );
     let mut pos = MSG_HEADER_LEN;
     let mut fields = Vec::new();
     for _ in 0..h.n_fields {
@@ -186,7 +236,16 @@ fn records_become_asb_text_with_raw_particles() {
     }
     assert_eq!(pos, request.len());
     let kinds: Vec<u8> = fields.iter().map(|f| f.0).collect();
-    assert_eq!(kinds, [FIELD_NAMESPACE, FIELD_SOCKET_TIMEOUT, FIELD_TASK_ID, FIELD_PID_ARRAY, FIELD_DIGEST_ARRAY]);
+    assert_eq!(
+        kinds,
+        [
+            FIELD_NAMESPACE,
+            FIELD_SOCKET_TIMEOUT,
+            FIELD_TASK_ID,
+            FIELD_PID_ARRAY,
+            FIELD_DIGEST_ARRAY
+        ]
+    );
     assert_eq!(fields[3].1, [5, 0, 7, 0], "pids are little-endian u16");
     assert_eq!(fields[4].1, digest(9, 0));
     assert_eq!(fields[2].1, 77u64.to_be_bytes());
@@ -194,8 +253,26 @@ fn records_become_asb_text_with_raw_particles() {
 
 #[test]
 fn compact_writes_raw_blobs_and_keys() {
-    let reply = [proto(&[record_msg(digest(1, 1), None, Some(b"\x04ab"), 1, 0, &[Bin("b", 4, b"xy")])]), proto(&[control_msg(INFO3_LAST, 0, 0)])].concat();
-    let req = ScanRequest { namespace: b"test".to_vec(), partitions: vec![PartitionCursor { pid: 1, after: None }], ..ScanRequest::default() };
+    let reply = [
+        proto(&[record_msg(
+            digest(1, 1),
+            None,
+            Some(b"\x04ab"),
+            1,
+            0,
+            &[Bin("b", 4, b"xy")],
+        )]),
+        proto(&[control_msg(INFO3_LAST, 0, 0)]),
+    ]
+    .concat();
+    let req = ScanRequest {
+        namespace: b"test".to_vec(),
+        partitions: vec![PartitionCursor {
+            pid: 1,
+            after: None,
+        }],
+        ..ScanRequest::default()
+    };
     let (text, outcome, _, _) = scan_to_text(reply, &req, DecodeOptions { compact: true });
     assert!(outcome.error.is_none());
     let text = String::from_utf8(text).unwrap();
@@ -209,7 +286,10 @@ fn bins_filters_and_limits_go_into_the_request() {
         namespace: b"test".to_vec(),
         set: Some(b"s".to_vec()),
         bins: vec![b"a".to_vec(), b"bb".to_vec()],
-        partitions: vec![PartitionCursor { pid: 4095, after: None }],
+        partitions: vec![PartitionCursor {
+            pid: 4095,
+            after: None,
+        }],
         max_records: 10,
         records_per_second: 500,
         filter_exp: Some(vec![0x93, 0x01, 0x91, 0x45, 0xff]),
@@ -233,35 +313,71 @@ fn bins_filters_and_limits_go_into_the_request() {
     assert_eq!(kinds, [0, 1, 10, 9, 7, 43, 11, 13]);
     let op = read_op(&msg, &mut pos).unwrap();
     assert_eq!((op.op, op.name), (OP_READ, &b"a"[..]));
-    let no_bins = ScanRequest { no_bins: true, ..req }.encode();
+    let no_bins = ScanRequest {
+        no_bins: true,
+        ..req
+    }
+    .encode();
     let h = MsgHeader::parse(&no_bins[8..]).unwrap();
     assert_eq!((h.info1, h.n_ops), (INFO1_READ | INFO1_NOBINDATA, 0));
 }
 
 #[test]
 fn a_vector_bin_stops_the_scan_naming_record_and_bin() {
-    let reply = proto(&[record_msg(digest(2, 9), Some("vs"), None, 1, 0, &[Bin("emb", 16, &[1, 2])])]);
-    let req = ScanRequest { namespace: b"test".to_vec(), partitions: vec![PartitionCursor { pid: 2, after: None }], ..ScanRequest::default() };
+    let reply = proto(&[record_msg(
+        digest(2, 9),
+        Some("vs"),
+        None,
+        1,
+        0,
+        &[Bin("emb", 16, &[1, 2])],
+    )]);
+    let req = ScanRequest {
+        namespace: b"test".to_vec(),
+        partitions: vec![PartitionCursor {
+            pid: 2,
+            after: None,
+        }],
+        ..ScanRequest::default()
+    };
     let (_, outcome, progress, _) = scan_to_text(reply, &req, DecodeOptions::default());
     let e = outcome.error.unwrap();
     assert_eq!(e.kind, WireErrorKind::Data);
     assert!(!e.retryable());
     let m = e.to_string();
-    assert!(m.contains("set vs") && m.contains("bin 'emb'") && m.contains("vector"), "{m}");
+    assert!(
+        m.contains("set vs") && m.contains("bin 'emb'") && m.contains("vector"),
+        "{m}"
+    );
     assert_eq!(progress.count(2), 0);
 }
 
 #[test]
 fn server_errors_and_dropped_connections_end_the_stream_with_progress_kept() {
     // rc 4 with no LAST: a job that could not start.
-    let req = ScanRequest { namespace: b"test".to_vec(), partitions: vec![PartitionCursor { pid: 3, after: None }], ..ScanRequest::default() };
-    let (_, outcome, _, _) = scan_to_text(proto(&[control_msg(0, 4, 0)]), &req, DecodeOptions::default());
+    let req = ScanRequest {
+        namespace: b"test".to_vec(),
+        partitions: vec![PartitionCursor {
+            pid: 3,
+            after: None,
+        }],
+        ..ScanRequest::default()
+    };
+    let (_, outcome, _, _) = scan_to_text(
+        proto(&[control_msg(0, 4, 0)]),
+        &req,
+        DecodeOptions::default(),
+    );
     let e = outcome.error.unwrap();
     assert_eq!(e.kind, WireErrorKind::Server(4));
     assert!(!e.retryable());
     // One record, then the connection closes mid-stream.
     let d = digest(3, 1);
-    let (_, outcome, progress, _) = scan_to_text(proto(&[record_msg(d, None, None, 1, 0, &[])]), &req, DecodeOptions::default());
+    let (_, outcome, progress, _) = scan_to_text(
+        proto(&[record_msg(d, None, None, 1, 0, &[])]),
+        &req,
+        DecodeOptions::default(),
+    );
     let e = outcome.error.unwrap();
     assert_eq!(e.kind, WireErrorKind::Connection);
     assert!(e.retryable(), "{e}");
@@ -281,7 +397,15 @@ fn serve_then_stall(silent_for: std::time::Duration) -> String {
         let (_, size) = parse_proto_header(head).unwrap();
         let mut body = vec![0; size];
         s.read_exact(&mut body).unwrap();
-        s.write_all(&proto(&[record_msg(digest(1, 1), None, None, 1, 0, &[Bin("i", 1, &1i64.to_be_bytes())])])).unwrap();
+        s.write_all(&proto(&[record_msg(
+            digest(1, 1),
+            None,
+            None,
+            1,
+            0,
+            &[Bin("i", 1, &1i64.to_be_bytes())],
+        )]))
+        .unwrap();
         thread::sleep(silent_for);
     });
     addr
@@ -290,7 +414,10 @@ fn serve_then_stall(silent_for: std::time::Duration) -> String {
 fn one_partition() -> ScanRequest {
     ScanRequest {
         namespace: b"test".to_vec(),
-        partitions: vec![PartitionCursor { pid: 1, after: None }],
+        partitions: vec![PartitionCursor {
+            pid: 1,
+            after: None,
+        }],
         ..ScanRequest::default()
     }
 }
@@ -310,15 +437,31 @@ fn a_stop_request_ends_a_scan_while_the_node_is_silent() {
             thread::sleep(Duration::from_millis(300));
             cancel.store(true, Ordering::Relaxed);
         });
-        let limits = ScanLimits { deadline: None, cancel: Some(&cancel) };
-        run_scan(&mut conn, &one_partition(), DecodeOptions::default(), limits, &mut |_: &asb_core::Record| {
-            records += 1;
-            Ok(())
-        })
+        let limits = ScanLimits {
+            deadline: None,
+            cancel: Some(&cancel),
+        };
+        run_scan(
+            &mut conn,
+            &one_partition(),
+            DecodeOptions::default(),
+            limits,
+            &mut |_: &asb_core::Record| {
+                records += 1;
+                Ok(())
+            },
+        )
     });
     // The socket timeout is 10 s: only the stop request can have ended it this soon.
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
-    assert_eq!(outcome.error.map(|e| e.kind), Some(WireErrorKind::Cancelled));
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        outcome.error.map(|e| e.kind),
+        Some(WireErrorKind::Cancelled)
+    );
     assert_eq!((records, outcome.records), (1, 1));
 }
 
@@ -327,15 +470,27 @@ fn a_node_silent_past_the_socket_timeout_is_a_timeout() {
     use std::time::{Duration, Instant};
 
     let addr = serve_then_stall(Duration::from_secs(20));
-    let opts = ConnectOptions { socket_timeout: Duration::from_millis(400), ..ConnectOptions::default() };
+    let opts = ConnectOptions {
+        socket_timeout: Duration::from_millis(400),
+        ..ConnectOptions::default()
+    };
     let mut conn = Connection::open(&addr, &opts).unwrap();
     let started = Instant::now();
-    let outcome = run_scan(&mut conn, &one_partition(), DecodeOptions::default(), ScanLimits::default(), &mut |_: &asb_core::Record| Ok(()));
+    let outcome = run_scan(
+        &mut conn,
+        &one_partition(),
+        DecodeOptions::default(),
+        ScanLimits::default(),
+        &mut |_: &asb_core::Record| Ok(()),
+    );
     let took = started.elapsed();
     let err = outcome.error.expect("a timeout");
     assert_eq!(err.kind, WireErrorKind::Connection);
     assert!(err.message.contains("socket timeout"), "{}", err.message);
-    assert!(took >= Duration::from_millis(400) && took < Duration::from_secs(3), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(400) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
 }
 
 #[test]
@@ -345,8 +500,20 @@ fn a_deadline_ends_a_scan_while_the_node_is_silent() {
     let addr = serve_then_stall(Duration::from_secs(20));
     let mut conn = Connection::open(&addr, &ConnectOptions::default()).unwrap();
     let started = Instant::now();
-    let limits = ScanLimits { deadline: Some(Instant::now() + Duration::from_millis(300)), cancel: None };
-    let outcome = run_scan(&mut conn, &one_partition(), DecodeOptions::default(), limits, &mut |_: &asb_core::Record| Ok(()));
-    assert_eq!(outcome.error.map(|e| e.kind), Some(WireErrorKind::TotalTimeout));
+    let limits = ScanLimits {
+        deadline: Some(Instant::now() + Duration::from_millis(300)),
+        cancel: None,
+    };
+    let outcome = run_scan(
+        &mut conn,
+        &one_partition(),
+        DecodeOptions::default(),
+        limits,
+        &mut |_: &asb_core::Record| Ok(()),
+    );
+    assert_eq!(
+        outcome.error.map(|e| e.kind),
+        Some(WireErrorKind::TotalTimeout)
+    );
     assert!(started.elapsed() < Duration::from_secs(2));
 }
