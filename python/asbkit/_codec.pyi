@@ -1,5 +1,6 @@
 """Type stubs of the Rust codec (`rust/asb-py`)."""
 
+import builtins
 from collections.abc import Callable, Iterator, Sequence
 from os import PathLike
 from pathlib import Path
@@ -10,7 +11,7 @@ __all__ = [
     "list_backup_files", "stage_output", "write_synthetic", "compute_digest", "asb_to_jsonl", "jsonl_to_asb",
     "asb_to_asb", "BackupOutput", "BackupJob", "BackupCheckpoint", "TlsConfig", "ScanResult", "scan_partitions", "info",
     "hash_password", "count_scan", "RestoreRun", "ScanSummary", "FileSummary", "SetSummary", "BinSummary",
-    "ValueRange", "DeepSummary", "DeepIssue", "RestoreCounters", "RecordFailure",
+    "ValueRange", "DeepSummary", "DeepIssue", "RestoreCounters", "RecordFailure", "FileStats", "PartitionProgress",
 ]
 
 __version__: str
@@ -334,11 +335,47 @@ def asb_to_asb(
 
 # -- Cluster: the wire layer and the backup output (rust/asb-py/src/wire.rs).
 
-#: A file's account: name, index, bytes, text_bytes, records, first_digest, last_digest,
-#: sha256 (bytes, or None while the file is open).
-_FileStats = dict[str, object]
-#: (pid, last digest or None, records, done)
-_PartitionState = tuple[int, bytes | None, int, bool]
+@final
+class FileStats:
+    """One backup file's account: where it is, its size, records, first and last digest
+    and, once complete, its SHA-256 (as a manifest and a saved state hold them)."""
+
+    def __new__(
+        cls, name: str, index: int, bytes: int, text_bytes: int, records: int, *,
+        first_digest: bytes | None = None, last_digest: bytes | None = None, sha256: bytes | None = None,
+    ) -> Self: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def index(self) -> int: ...
+    @property
+    def bytes(self) -> int: ...
+    @property
+    def text_bytes(self) -> int: ...
+    @property
+    def records(self) -> int: ...
+    @property
+    def first_digest(self) -> builtins.bytes | None: ...
+    @property
+    def last_digest(self) -> builtins.bytes | None: ...
+    @property
+    def sha256(self) -> builtins.bytes | None:
+        """None while the file is open."""
+
+@final
+class PartitionProgress:
+    """Where one partition's scan is: the last record in a committed file, the records
+    read, whether it was read to its end."""
+
+    def __new__(cls, pid: int, last: bytes | None, records: int, done: bool) -> Self: ...
+    @property
+    def pid(self) -> int: ...
+    @property
+    def last(self) -> bytes | None: ...
+    @property
+    def records(self) -> int: ...
+    @property
+    def done(self) -> bool: ...
 
 @final
 class BackupOutput:
@@ -356,12 +393,12 @@ class BackupOutput:
         level: int = 0,
         cipher: _Cipher | None = None,
         key_material: bytes | None = None,
-        resume: list[_FileStats] | None = None,
+        resume: list[FileStats] | None = None,
         sync: bool = True,
     ) -> Self: ...
     def job(self, first_file: bool = False) -> BackupJob: ...
-    def files(self) -> list[_FileStats]: ...
-    def finish(self) -> list[_FileStats]: ...
+    def files(self) -> list[FileStats]: ...
+    def finish(self) -> list[FileStats]: ...
 
 @final
 class BackupJob:
@@ -370,12 +407,12 @@ class BackupJob:
 
 @final
 class BackupCheckpoint:
-    def __new__(cls, partitions: list[_PartitionState] | None = None, *, records_per_second: int = 0) -> Self: ...
+    def __new__(cls, partitions: list[PartitionProgress] | None = None, *, records_per_second: int = 0) -> Self: ...
     def counters(self) -> tuple[int, int]: ...
     def cancel(self) -> None: ...
     def cancelled(self) -> bool: ...
-    def partition(self, pid: int) -> tuple[bytes | None, int, bool]: ...
-    def snapshot(self, output: BackupOutput) -> tuple[list[_PartitionState], list[_FileStats]]: ...
+    def partition(self, pid: int) -> PartitionProgress: ...
+    def snapshot(self, output: BackupOutput) -> tuple[list[PartitionProgress], list[FileStats]]: ...
 
 @final
 class ScanResult:

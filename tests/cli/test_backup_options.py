@@ -161,3 +161,12 @@ def test_continuing_from_a_foreign_or_mismatched_state_is_refused_before_connect
     layered = BackupOptions(namespace="ns", directory=str(tmp_path / "d"), sets=["a"], continue_from=str(state), layers=__import__("asbkit").Layers(compress="zstd"))
     r = result_of(backup, nowhere, layered)
     assert not r.ok and "-z/-y" in str(r.errors[0])
+    # A state whose partitions were edited (a digest cut short) is refused in words.
+    import json
+
+    doc = json.loads(state.read_text())
+    doc["partitions"] = [[7, "AAAA", 1, False]]
+    state.write_text(json.dumps(doc))
+    r = result_of(backup, nowhere, BackupOptions(namespace="ns", directory=str(tmp_path / "d"), sets=["a"], continue_from=str(state)))
+    assert not r.ok and "a damaged asbkit backup state" in str(r.errors[0]) and "20 bytes" in str(r.errors[0])
+    assert str(state) in str(r.errors[0])

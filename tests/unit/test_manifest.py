@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from asbkit import BackupWriter, Key, Record, compute_digest, validate
-from asbkit.io.manifest import write_manifest
+from asbkit.io.manifest import FileStats, write_manifest
 
 from ..helpers.results import result_of
 
@@ -30,10 +30,10 @@ def _backup(d: Path, files: int = 3, per_file: int = 20) -> None:
                 digests.append(digest)
                 n += 1
         data = path.read_bytes()
-        entries.append({
-            "name": str(path), "index": i, "bytes": len(data), "text_bytes": len(data), "records": per_file,
-            "first_digest": digests[0], "last_digest": digests[-1], "sha256": hashlib.sha256(data).digest(),
-        })
+        entries.append(FileStats(
+            str(path), i, len(data), len(data), per_file,
+            first_digest=digests[0], last_digest=digests[-1], sha256=hashlib.sha256(data).digest(),
+        ))
     write_manifest(d / "test.manifest.json", namespace="test", files=entries, options={}, server=None, tool="t", indexes=0, udfs=0, layers="plain")
 
 

@@ -174,7 +174,7 @@ class JobRunner:
         """Reads the job's partitions until done, stopped, or out of retries: (finished,
         records, text bytes)."""
         o = self.o
-        pending = [p for p in job.pids if not self.ckpt.partition(p)[2]]
+        pending = [p for p in job.pids if not self.ckpt.partition(p).done]
         fruitless = 0
         taken = size = 0
         refresh = False
@@ -213,7 +213,7 @@ class JobRunner:
                 log.info("retrying %s: %s", where, err)
             if job.quota and taken >= job.quota:
                 return True, taken, size
-            pending = [p for p in pending if not self.ckpt.partition(p)[2]]
+            pending = [p for p in pending if not self.ckpt.partition(p).done]
             if not pending:
                 break
             # Progress resets the count: a node lost mid-scan costs tries only while

@@ -176,7 +176,7 @@ class BackupRun:
             saved = state["partitions"]
             report.indexes, report.udfs = state["indexes"], state["udfs"]
         else:
-            saved = [(pid, d, 0, False) for pid, d in after.items()]
+            saved = [_codec.PartitionProgress(pid, d, 0, False) for pid, d in after.items()]
         # -L bounds the whole backup (as in asbackup): the checkpoint paces every scan
         # together; each node is also asked for its share, so it does not read ahead.
         self.ckpt = _codec.BackupCheckpoint(saved, records_per_second=o.records_per_second)
@@ -203,7 +203,7 @@ class BackupRun:
                 log.info("Set%s %s contain%s %d record(s)", "s" if many else "", ",".join(o.sets), "" if many else "s", self.estimate)
             else:
                 log.info("Namespace %s contains %d record(s)", o.namespace, self.estimate)
-        self.already = sum(f["records"] for f in state["files"]) if state else 0
+        self.already = sum(f.records for f in state["files"]) if state else 0
         self.failed: BaseException | None = None
         self.cancelled = False
         #: Jobs that read all their partitions (a signal after the last record still
@@ -218,7 +218,7 @@ class BackupRun:
         if state.get("jobs"):
             jobs = [ScanJob(i, pids, planned[0].quota if planned else 0) for i, pids in enumerate(state["jobs"])]
         if o.max_records:
-            left = max(0, o.max_records - sum(f["records"] for f in state["files"]))
+            left = max(0, o.max_records - sum(f.records for f in state["files"]))
             if not left:
                 return []
             for j in jobs:
@@ -322,12 +322,10 @@ def _filter_expression(o: BackupOptions) -> bytes | None:
     )
 
 
-def _fill_from_files(report: BackupReport, files: list[dict[str, Any]]) -> None:
-    report.files = [
-        BackupFile(f["name"], f["records"], f["bytes"], f["sha256"].hex() if f["sha256"] else None) for f in files
-    ]
-    report.records = sum(f["records"] for f in files)
-    report.bytes = sum(f["bytes"] for f in files)
-    report.text_bytes = sum(f["text_bytes"] for f in files)
+def _fill_from_files(report: BackupReport, files: list[_codec.FileStats]) -> None:
+    report.files = [BackupFile(f.name, f.records, f.bytes, f.sha256.hex() if f.sha256 else None) for f in files]
+    report.records = sum(f.records for f in files)
+    report.bytes = sum(f.bytes for f in files)
+    report.text_bytes = sum(f.text_bytes for f in files)
 
 

@@ -25,6 +25,7 @@ import json
 import os
 from typing import Any
 
+from .._codec import FileStats, PartitionProgress
 from ..errors import AsbError
 from ..io.manifest import files_from_json, files_to_json, now_iso, write_atomically
 
@@ -47,8 +48,8 @@ def save_state(
     target: dict[str, Any],
     layers: str,
     arguments: dict[str, Any],
-    partitions: list[tuple[int, bytes | None, int, bool]],
-    files: list[dict[str, Any]],
+    partitions: list[PartitionProgress],
+    files: list[FileStats],
     indexes: int,
     udfs: int,
     tool: str,
@@ -61,7 +62,7 @@ def save_state(
         "target": target,
         "layers": layers,
         "arguments": arguments,
-        "partitions": [[pid, _b64(last), records, done] for pid, last, records, done in partitions],
+        "partitions": [[p.pid, _b64(p.last), p.records, p.done] for p in partitions],
         "files": files_to_json(files),
         "jobs": jobs or [],
         "indexes": indexes,
@@ -85,8 +86,11 @@ def load_state(path: str | os.PathLike[str]) -> dict[str, Any]:
         )
     if doc.get("version") != VERSION:
         raise AsbError(f"state version {doc.get('version')} is not one this asbkit reads", path=str(path))
-    doc["partitions"] = [(pid, _unb64(last), records, done) for pid, last, records, done in doc["partitions"]]
-    doc["files"] = files_from_json(doc["files"])
+    try:
+        doc["partitions"] = [PartitionProgress(pid, _unb64(last), records, done) for pid, last, records, done in doc["partitions"]]
+        doc["files"] = files_from_json(doc["files"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise AsbError(f"a damaged asbkit backup state ({exc!r}); start the backup again without -c", path=str(path)) from None
     return doc
 
 

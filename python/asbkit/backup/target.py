@@ -118,7 +118,7 @@ def drop_uncommitted_files(o: BackupOptions, state: dict[str, Any]) -> None:
     """Files made after the last saved state hold records it does not count: remove them."""
     if not o.directory:
         return
-    known = {os.path.abspath(f["name"]) for f in state["files"]}
+    known = {os.path.abspath(f.name) for f in state["files"]}
     for p in Path(o.directory).iterdir():
         if p.name.endswith(".asb") and os.path.abspath(p) not in known:
             log.info("removing %s: written after the last saved state", p)

@@ -22,6 +22,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .._codec import FileStats
+
 MANIFEST_FORMAT = "asbkit-backup-manifest"
 VERSION = 1
 
@@ -56,32 +58,30 @@ def write_atomically(path: str | os.PathLike[str], text: str) -> None:
         os.close(fd)
 
 
-def files_to_json(files: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
-    for f in files:
-        out.append(
-            {
-                "name": f["name"],
-                "index": f["index"],
-                "bytes": f["bytes"],
-                "text_bytes": f["text_bytes"],
-                "records": f["records"],
-                "first_digest": _b64(f["first_digest"]),
-                "last_digest": _b64(f["last_digest"]),
-                "sha256": f["sha256"].hex() if f["sha256"] is not None else None,
-            }
-        )
-    return out
-
-
-def files_from_json(files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def files_to_json(files: list[FileStats]) -> list[dict[str, Any]]:
     return [
         {
-            **f,
-            "first_digest": _unb64(f.get("first_digest")),
-            "last_digest": _unb64(f.get("last_digest")),
-            "sha256": bytes.fromhex(f["sha256"]) if f.get("sha256") else None,
+            "name": f.name,
+            "index": f.index,
+            "bytes": f.bytes,
+            "text_bytes": f.text_bytes,
+            "records": f.records,
+            "first_digest": _b64(f.first_digest),
+            "last_digest": _b64(f.last_digest),
+            "sha256": f.sha256.hex() if f.sha256 is not None else None,
         }
+        for f in files
+    ]
+
+
+def files_from_json(files: list[dict[str, Any]]) -> list[FileStats]:
+    return [
+        FileStats(
+            f["name"], f["index"], f["bytes"], f["text_bytes"], f["records"],
+            first_digest=_unb64(f.get("first_digest")),
+            last_digest=_unb64(f.get("last_digest")),
+            sha256=bytes.fromhex(f["sha256"]) if f.get("sha256") else None,
+        )
         for f in files
     ]
 
@@ -90,7 +90,7 @@ def write_manifest(
     path: str | os.PathLike[str],
     *,
     namespace: str,
-    files: list[dict[str, Any]],
+    files: list[FileStats],
     options: dict[str, Any],
     server: str | None,
     tool: str,
@@ -112,8 +112,8 @@ def write_manifest(
         "options": options,
         "totals": {
             "files": len(files),
-            "records": sum(f["records"] for f in files),
-            "bytes": sum(f["bytes"] for f in files),
+            "records": sum(f.records for f in files),
+            "bytes": sum(f.bytes for f in files),
             "indexes": indexes,
             "udfs": udfs,
         },

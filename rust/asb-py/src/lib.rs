@@ -44,6 +44,8 @@ fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<wire::BackupCheckpoint>()?;
     m.add_class::<wire::TlsConfig>()?;
     m.add_class::<wire::ScanResult>()?;
+    m.add_class::<wire::PyFileStats>()?;
+    m.add_class::<wire::PartitionProgress>()?;
     m.add_function(wrap_pyfunction!(wire::scan_partitions, m)?)?;
     m.add_function(wrap_pyfunction!(wire::info, m)?)?;
     m.add_function(wrap_pyfunction!(wire::hash_password, m)?)?;

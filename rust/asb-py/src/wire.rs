@@ -13,7 +13,7 @@ use asb_wire::backup::{scan_into, Checkpoint, CommitPolicy, PartitionState, Scan
 use asb_wire::scan::{DecodeOptions, PartitionCursor, ScanRequest, N_PARTITIONS};
 use asb_wire::{ConnectOptions, Connection, Credentials};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList};
+use pyo3::types::PyBytes;
 
 use crate::errors::{value, wire_exception, Result};
 use crate::files::layers;
@@ -128,42 +128,131 @@ pub(crate) fn hash_password(password: &str) -> String {
     asb_wire::admin::hash_password(password)
 }
 
-fn stats_dict<'py>(py: Python<'py>, f: &FileStats) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("name", &f.name)?;
-    d.set_item("index", f.index)?;
-    d.set_item("bytes", f.bytes)?;
-    d.set_item("text_bytes", f.text_bytes)?;
-    d.set_item("records", f.records)?;
-    d.set_item("first_digest", f.first_digest.map(|x| PyBytes::new(py, &x)))?;
-    d.set_item("last_digest", f.last_digest.map(|x| PyBytes::new(py, &x)))?;
-    d.set_item("sha256", f.sha256.map(|x| PyBytes::new(py, &x)))?;
-    Ok(d)
+/// One backup file's account: where it is, its size, records, first and last digest
+/// and, once complete, its SHA-256 (as a manifest and a saved state hold them).
+#[pyclass(name = "FileStats", module = "asbkit._codec", frozen, get_all)]
+pub struct PyFileStats {
+    name: String,
+    index: u64,
+    bytes: u64,
+    text_bytes: u64,
+    records: u64,
+    first_digest: Option<Py<PyBytes>>,
+    last_digest: Option<Py<PyBytes>>,
+    sha256: Option<Py<PyBytes>>,
+}
+
+#[pymethods]
+impl PyFileStats {
+    #[new]
+    #[pyo3(signature = (name, index, bytes, text_bytes, records, *, first_digest=None, last_digest=None, sha256=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        name: String,
+        index: u64,
+        bytes: u64,
+        text_bytes: u64,
+        records: u64,
+        first_digest: Option<Vec<u8>>,
+        last_digest: Option<Vec<u8>>,
+        sha256: Option<Vec<u8>>,
+    ) -> Result<PyFileStats> {
+        let stats = FileStats {
+            name,
+            index,
+            bytes,
+            text_bytes,
+            records,
+            first_digest: digest_of(first_digest)?,
+            last_digest: digest_of(last_digest)?,
+            sha256: sha256
+                .map(|s| s.try_into().map_err(|_| value("a SHA-256 is 32 bytes")))
+                .transpose()?,
+        };
+        Ok(PyFileStats::from_core(py, &stats))
+    }
+}
+
+impl PyFileStats {
+    fn from_core(py: Python<'_>, f: &FileStats) -> PyFileStats {
+        let bytes = |b: &[u8]| PyBytes::new(py, b).unbind();
+        PyFileStats {
+            name: f.name.clone(),
+            index: f.index,
+            bytes: f.bytes,
+            text_bytes: f.text_bytes,
+            records: f.records,
+            first_digest: f.first_digest.as_ref().map(|d| bytes(d)),
+            last_digest: f.last_digest.as_ref().map(|d| bytes(d)),
+            sha256: f.sha256.as_ref().map(|d| bytes(d)),
+        }
+    }
+
+    fn to_core(&self, py: Python<'_>) -> FileStats {
+        let fixed = |b: &Option<Py<PyBytes>>| {
+            b.as_ref()
+                .map(|b| b.as_bytes(py).try_into().expect("checked when made"))
+        };
+        FileStats {
+            name: self.name.clone(),
+            index: self.index,
+            bytes: self.bytes,
+            text_bytes: self.text_bytes,
+            records: self.records,
+            first_digest: fixed(&self.first_digest),
+            last_digest: fixed(&self.last_digest),
+            sha256: self
+                .sha256
+                .as_ref()
+                .map(|b| b.as_bytes(py).try_into().expect("checked when made")),
+        }
+    }
+}
+
+fn stats_list(py: Python<'_>, files: &[FileStats]) -> PyResult<Vec<Py<PyFileStats>>> {
+    files
+        .iter()
+        .map(|f| Py::new(py, PyFileStats::from_core(py, f)))
+        .collect()
+}
+
+/// Where one partition's scan is: the last record in a committed file, the records read,
+/// whether it was read to its end.
+#[pyclass(module = "asbkit._codec", frozen, get_all)]
+pub struct PartitionProgress {
+    pid: u16,
+    last: Option<Py<PyBytes>>,
+    records: u64,
+    done: bool,
+}
+
+#[pymethods]
+impl PartitionProgress {
+    #[new]
+    fn new(
+        py: Python<'_>,
+        pid: u16,
+        last: Option<Vec<u8>>,
+        records: u64,
+        done: bool,
+    ) -> Result<PartitionProgress> {
+        if pid as usize >= N_PARTITIONS {
+            return Err(value(format!("partition {pid} is past 4095")));
+        }
+        let last = digest_of(last)?.map(|d| PyBytes::new(py, &d).unbind());
+        Ok(PartitionProgress {
+            pid,
+            last,
+            records,
+            done,
+        })
+    }
 }
 
 fn digest_of(v: Option<Vec<u8>>) -> Result<Option<[u8; 20]>> {
     v.map(|d| d.try_into().map_err(|_| value("a digest is 20 bytes")))
         .transpose()
-}
-
-fn stats_from(d: &Bound<'_, PyDict>) -> Result<FileStats> {
-    let get = |k: &str| -> Result<Bound<'_, PyAny>> {
-        d.get_item(k)?
-            .ok_or_else(|| value(format!("a file entry without {k}")))
-    };
-    let sha: Option<Vec<u8>> = get("sha256")?.extract()?;
-    Ok(FileStats {
-        name: get("name")?.extract()?,
-        index: get("index")?.extract()?,
-        bytes: get("bytes")?.extract()?,
-        text_bytes: get("text_bytes")?.extract()?,
-        records: get("records")?.extract()?,
-        first_digest: digest_of(get("first_digest")?.extract()?)?,
-        last_digest: digest_of(get("last_digest")?.extract()?)?,
-        sha256: sha
-            .map(|s| s.try_into().map_err(|_| value("a SHA-256 is 32 bytes")))
-            .transpose()?,
-    })
 }
 
 /// Where a backup's files go; shared by every scan of the backup.
@@ -191,7 +280,7 @@ impl BackupOutput {
         level: i32,
         cipher: Option<&str>,
         key_material: Option<Vec<u8>>,
-        resume: Option<Vec<Bound<'_, PyDict>>>,
+        resume: Option<Vec<PyRef<'_, PyFileStats>>>,
         sync: bool,
     ) -> Result<BackupOutput> {
         let ns = text_bytes(namespace)?;
@@ -208,7 +297,7 @@ impl BackupOutput {
         let layers = layers(zstd, level, cipher, key_material.as_deref())?;
         let mut out = match resume {
             Some(files) => {
-                let files = files.iter().map(stats_from).collect::<Result<Vec<_>>>()?;
+                let files: Vec<FileStats> = files.iter().map(|f| f.to_core(f.py())).collect();
                 Output::resume(target, &ns, layers, &files, nice_mib)
             }
             None => Output::new(target, &ns, layers, first_file, nice_mib),
@@ -229,28 +318,15 @@ impl BackupOutput {
     }
 
     /// Every file's account (open ones as of their last commit).
-    fn files<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let files = self.inner.files();
-        PyList::new(
-            py,
-            files
-                .iter()
-                .map(|f| stats_dict(py, f))
-                .collect::<PyResult<Vec<_>>>()?,
-        )
+    fn files(&self, py: Python<'_>) -> PyResult<Vec<Py<PyFileStats>>> {
+        stats_list(py, &self.inner.files())
     }
 
     /// Closes every file; the accounts, complete with their SHA-256.
-    fn finish<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyList>> {
+    fn finish(&self, py: Python<'_>) -> Result<Vec<Py<PyFileStats>>> {
         let out = self.inner.clone();
         let files = py.allow_threads(move || out.finish())?;
-        Ok(PyList::new(
-            py,
-            files
-                .iter()
-                .map(|f| stats_dict(py, f))
-                .collect::<PyResult<Vec<_>>>()?,
-        )?)
+        Ok(stats_list(py, &files)?)
     }
 }
 
@@ -307,7 +383,6 @@ impl BackupJob {
 }
 
 /// (pid, last digest, records, done), as a saved state holds a partition.
-type SavedPartition = (u16, Option<Vec<u8>>, u64, bool);
 
 /// How far every partition got, tied to the files' committed lengths; live counters; the
 /// stop flag every scan watches.
@@ -323,18 +398,19 @@ impl BackupCheckpoint {
     #[new]
     #[pyo3(signature = (partitions=None, *, records_per_second=0))]
     fn new(
-        partitions: Option<Vec<SavedPartition>>,
+        py: Python<'_>,
+        partitions: Option<Vec<PyRef<'_, PartitionProgress>>>,
         records_per_second: u64,
     ) -> Result<BackupCheckpoint> {
         let mut parts = vec![PartitionState::default(); N_PARTITIONS];
-        for (pid, last, records, done) in partitions.unwrap_or_default() {
-            let p = parts
-                .get_mut(pid as usize)
-                .ok_or_else(|| value(format!("partition {pid} is past 4095")))?;
-            *p = PartitionState {
-                last: digest_of(last)?,
-                records,
-                done,
+        for saved in partitions.unwrap_or_default() {
+            parts[saved.pid as usize] = PartitionState {
+                last: saved
+                    .last
+                    .as_ref()
+                    .map(|b| b.as_bytes(py).try_into().expect("checked when made")),
+                records: saved.records,
+                done: saved.done,
             };
         }
         Ok(BackupCheckpoint {
@@ -359,51 +435,37 @@ impl BackupCheckpoint {
         self.inner.cancel.load(Ordering::Relaxed)
     }
 
-    fn partition(&self, py: Python<'_>, pid: u16) -> Result<(Option<Py<PyBytes>>, u64, bool)> {
+    fn partition(&self, py: Python<'_>, pid: u16) -> Result<PartitionProgress> {
         if pid as usize >= N_PARTITIONS {
             return Err(value(format!("partition {pid} is past 4095")));
         }
-        let p = self.inner.partition(pid);
-        Ok((
-            p.last.map(|d| PyBytes::new(py, &d).unbind()),
-            p.records,
-            p.done,
-        ))
+        Ok(progress_of(py, pid, &self.inner.partition(pid)))
     }
 
-    /// One consistent moment: (partitions that have any progress, as (pid, last, records,
-    /// done)), and the files' accounts.
-    #[allow(clippy::type_complexity)]
-    fn snapshot<'py>(
+    /// One consistent moment: the partitions that have any progress, and the files'
+    /// accounts.
+    fn snapshot(
         &self,
-        py: Python<'py>,
+        py: Python<'_>,
         output: &BackupOutput,
-    ) -> PyResult<(
-        Vec<(u16, Option<Py<PyBytes>>, u64, bool)>,
-        Bound<'py, PyList>,
-    )> {
+    ) -> PyResult<(Vec<Py<PartitionProgress>>, Vec<Py<PyFileStats>>)> {
         let (parts, files) = self.inner.snapshot(&output.inner);
         let parts = parts
             .iter()
             .enumerate()
             .filter(|(_, p)| p.last.is_some() || p.done)
-            .map(|(i, p)| {
-                (
-                    i as u16,
-                    p.last.map(|d| PyBytes::new(py, &d).unbind()),
-                    p.records,
-                    p.done,
-                )
-            })
-            .collect();
-        let files = PyList::new(
-            py,
-            files
-                .iter()
-                .map(|f| stats_dict(py, f))
-                .collect::<PyResult<Vec<_>>>()?,
-        )?;
-        Ok((parts, files))
+            .map(|(i, p)| Py::new(py, progress_of(py, i as u16, p)))
+            .collect::<PyResult<_>>()?;
+        Ok((parts, stats_list(py, &files)?))
+    }
+}
+
+fn progress_of(py: Python<'_>, pid: u16, p: &PartitionState) -> PartitionProgress {
+    PartitionProgress {
+        pid,
+        last: p.last.map(|d| PyBytes::new(py, &d).unbind()),
+        records: p.records,
+        done: p.done,
     }
 }
 
