@@ -382,8 +382,6 @@ impl BackupJob {
     }
 }
 
-/// (pid, last digest, records, done), as a saved state holds a partition.
-
 /// How far every partition got, tied to the files' committed lengths; live counters; the
 /// stop flag every scan watches.
 #[pyclass(module = "asbkit._codec", frozen)]
@@ -448,7 +446,7 @@ impl BackupCheckpoint {
         &self,
         py: Python<'_>,
         output: &BackupOutput,
-    ) -> PyResult<(Vec<Py<PartitionProgress>>, Vec<Py<PyFileStats>>)> {
+    ) -> PyResult<Snapshot> {
         let (parts, files) = self.inner.snapshot(&output.inner);
         let parts = parts
             .iter()
@@ -459,6 +457,9 @@ impl BackupCheckpoint {
         Ok((parts, stats_list(py, &files)?))
     }
 }
+
+/// The partitions that have any progress, and the files' accounts, at one moment.
+type Snapshot = (Vec<Py<PartitionProgress>>, Vec<Py<PyFileStats>>);
 
 fn progress_of(py: Python<'_>, pid: u16, p: &PartitionState) -> PartitionProgress {
     PartitionProgress {
