@@ -172,7 +172,7 @@ def test_convert_to_jsonl(benchmark, tmp_path, corpus_plain, dest: str) -> None:
     cpu = CpuClock()
     convert = cpu(_codec.asb_to_jsonl, [str(path)], str(out))
     counts = benchmark.pedantic(convert, setup=fresh_output, rounds=7)
-    assert counts["records"] == records
+    assert counts.records == records
     _rates(benchmark, text_bytes, records, cpu.best)
 
 
@@ -183,7 +183,7 @@ def test_convert_from_jsonl(benchmark, tmp_path, corpus_plain) -> None:
     _codec.asb_to_jsonl([str(path)], str(jsonl))
     cpu = CpuClock()
     counts = benchmark.pedantic(cpu(_codec.jsonl_to_asb, str(jsonl), os.devnull), rounds=3)
-    assert counts["records"] == records
+    assert counts.records == records
     _rates(benchmark, text_bytes, records, cpu.best)
 
 

@@ -4,7 +4,7 @@ import builtins
 from collections.abc import Callable, Iterator, Sequence
 from os import PathLike
 from pathlib import Path
-from typing import IO, Any, Literal, Self, final
+from typing import IO, Literal, Self, final
 
 __all__ = [
     "__version__", "Header", "Key", "Bin", "Record", "SecondaryIndex", "Udf", "Reader", "Writer", "Scanner",
@@ -12,6 +12,7 @@ __all__ = [
     "asb_to_asb", "BackupOutput", "BackupJob", "BackupCheckpoint", "TlsConfig", "ScanResult", "scan_partitions", "info",
     "hash_password", "count_scan", "RestoreRun", "ScanSummary", "FileSummary", "SetSummary", "BinSummary",
     "ValueRange", "DeepSummary", "DeepIssue", "RestoreCounters", "RecordFailure", "FileStats", "PartitionProgress",
+    "ConvertCounts",
 ]
 
 __version__: str
@@ -307,7 +308,7 @@ def asb_to_jsonl(
     threads: int | None = None,
     piece_size: int = ...,
     progress: Callable[[int], object] | None = None,
-) -> dict[str, Any]: ...
+) -> ConvertCounts: ...
 def jsonl_to_asb(
     source: _Source,
     dest: _Dest,
@@ -317,7 +318,8 @@ def jsonl_to_asb(
     cipher: _Cipher | None = None,
     key_material: bytes | None = None,
     selection: _Selection | None = None,
-) -> dict[str, Any]: ...
+) -> ConvertCounts:
+    """Into a directory: one file per header, named in `files`."""
 def asb_to_asb(
     sources: list[_Source],
     dest: str | PathLike[str],
@@ -331,7 +333,24 @@ def asb_to_asb(
     key_material: bytes | None = None,
     selection: _Selection | None = None,
     progress: Callable[[int], object] | None = None,
-) -> tuple[dict[str, int], list[str]]: ...
+) -> ConvertCounts:
+    """With a split, the parts (renamed when all succeeded) in `files`; none for a pipe or device."""
+
+@final
+class ConvertCounts:
+    """What a conversion or copy wrote; `files`: the files it made (a directory's, a
+    split's parts; empty for one stream)."""
+
+    @property
+    def records(self) -> int: ...
+    @property
+    def skipped(self) -> int: ...
+    @property
+    def indexes(self) -> int: ...
+    @property
+    def udfs(self) -> int: ...
+    @property
+    def files(self) -> list[Path]: ...
 
 # -- Cluster: the wire layer and the backup output (rust/asb-py/src/wire.rs).
 

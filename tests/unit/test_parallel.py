@@ -149,7 +149,7 @@ def convert_both_ways(path: Path, tmp_path: Path, **selection: Any) -> tuple[tup
                     counts = _codec.asb_to_jsonl([f], str(out), **args)
             else:
                 counts = _codec.asb_to_jsonl([source], str(out), **args, **extra)
-            results.append((out.read_bytes(), counts, None))
+            results.append((out.read_bytes(), as_data(counts), None))
         except (AsbParseError, ValueError) as exc:
             results.append((None, None, (type(exc), str(exc), getattr(exc, "line", None), getattr(exc, "offset", None))))
     return results[0], results[1]

@@ -54,7 +54,7 @@ def test_converting_big_records_keeps_memory_bounded(tmp_path: Path) -> None:
         from asbkit import _codec
         counts = _codec.asb_to_jsonl([{str(path)!r}], "/dev/null")
         hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
-        print(counts["records"], hwm.split()[1])
+        print(counts.records, hwm.split()[1])
         """
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)

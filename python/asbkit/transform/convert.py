@@ -91,10 +91,9 @@ def convert(
         if tmp is not None:
             os.replace(tmp, dest)
             tmp = None
-        if "files" in counts:
-            report.files = [str(f) for f in counts["files"]]  # a directory's files, back from JSON
-        report.records, report.skipped = counts["records"], counts["skipped"]
-        report.indexes, report.udfs = counts["indexes"], counts["udfs"]
+        if report.source_format != "asb" and counts.files:
+            report.files = [str(f) for f in counts.files]  # a directory's files, back from JSON
+        report.records, report.skipped, report.indexes, report.udfs = counts.records, counts.skipped, counts.indexes, counts.udfs
         return report
     except (AsbError, OSError) as exc:
         raise with_report(exc, report) from None

@@ -38,7 +38,7 @@ def _copy(
     report = FilterReport(str(source), dest, layers.describe())
     try:
         files = expand_sources(source)
-        counts, outputs = _codec.asb_to_asb(
+        counts = _codec.asb_to_asb(
             files, dest, level=layers.compression_level, progress=on_progress,
             **split, **layers.codec_args(), **selection.codec_args()
         )
@@ -46,10 +46,9 @@ def _copy(
         raise with_report(exc, report) from None
     except ValueError as exc:
         raise with_report(AsbError(str(exc)), report) from None
-    report.records, report.skipped = counts["records"], counts["skipped"]
-    report.indexes, report.udfs = counts["indexes"], counts["udfs"]
+    report.records, report.skipped, report.indexes, report.udfs = counts.records, counts.skipped, counts.indexes, counts.udfs
     # A pipe, a device or `-` is written in place: not among the renamed files.
-    report.outputs = [str(p) for p in outputs] or ([dest] if not split else [])
+    report.outputs = [str(p) for p in counts.files] or ([dest] if not split else [])
     return report
 
 

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use asb_core::convert::{self, Counts, Filter, Input, CONVERT_PIECE_SIZE};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 
 use crate::errors::{value, Result};
 use crate::files::{layers, open_dest, open_input, open_source, progress_tick};
@@ -71,13 +70,27 @@ fn filter_from(py: Python<'_>, sel: Option<Selection>) -> Result<Filter> {
     })
 }
 
-fn counts_dict<'py>(py: Python<'py>, c: &Counts) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("records", c.records)?;
-    d.set_item("skipped", c.skipped)?;
-    d.set_item("indexes", c.indexes)?;
-    d.set_item("udfs", c.udfs)?;
-    Ok(d)
+/// What a conversion or copy wrote: records (and those the filters skipped), indexes,
+/// UDFs, and the files it made (a directory's, or a split's parts; empty for one stream).
+#[pyclass(frozen, get_all, module = "asbkit._codec")]
+pub(crate) struct ConvertCounts {
+    records: u64,
+    skipped: u64,
+    indexes: u64,
+    udfs: u64,
+    files: Vec<PathBuf>,
+}
+
+impl ConvertCounts {
+    fn new(c: &Counts, files: Vec<PathBuf>) -> ConvertCounts {
+        ConvertCounts {
+            records: c.records,
+            skipped: c.skipped,
+            indexes: c.indexes,
+            udfs: c.udfs,
+            files,
+        }
+    }
 }
 
 /// `.asb` sources (each with its header) to JSON Lines in `dest`.
@@ -95,7 +108,7 @@ pub(crate) fn asb_to_jsonl<'py>(
     threads: Option<usize>,
     piece_size: u64,
     progress: Option<PyObject>,
-) -> Result<Bound<'py, PyDict>> {
+) -> Result<ConvertCounts> {
     let layers = layers(zstd, 0, cipher, key_material)?;
     let raw = Arc::new(AtomicU64::new(0));
     let tick = progress_tick(&progress, &raw);
@@ -119,7 +132,7 @@ pub(crate) fn asb_to_jsonl<'py>(
             inputs, &layers, threads, piece_size, &raw, &mut out, &filter, &tick,
         )
     })?;
-    Ok(counts_dict(py, &counts)?)
+    Ok(ConvertCounts::new(&counts, Vec::new()))
 }
 
 /// JSON Lines to `.asb` with the given layers: one backup file into `dest`, or, when
@@ -136,7 +149,7 @@ pub(crate) fn jsonl_to_asb<'py>(
     cipher: Option<&str>,
     key_material: Option<&[u8]>,
     selection: Option<Selection>,
-) -> Result<Bound<'py, PyDict>> {
+) -> Result<ConvertCounts> {
     let layers = layers(zstd, level, cipher, key_material)?;
     let filter = filter_from(py, selection)?;
     let (input, label) = open_input(source)?;
@@ -144,14 +157,12 @@ pub(crate) fn jsonl_to_asb<'py>(
     if let Some(dir) = dest.extract::<PathBuf>().ok().filter(|p| p.is_dir()) {
         let (counts, files) =
             py.allow_threads(|| convert::jsonl_to_asb_dir(input, &label, &dir, &layers, &filter))?;
-        let d = counts_dict(py, &counts)?;
-        d.set_item("files", files)?;
-        return Ok(d);
+        return Ok(ConvertCounts::new(&counts, files.into_iter().map(PathBuf::from).collect()));
     }
     let out = open_dest(dest)?;
     let counts =
         py.allow_threads(|| convert::jsonl_to_asb_stream(input, &label, out, &layers, &filter))?;
-    Ok(counts_dict(py, &counts)?)
+    Ok(ConvertCounts::new(&counts, Vec::new()))
 }
 
 /// `.asb` sources through the filters into `.asb` again: one file (`dest`, or `-`), or with
@@ -173,7 +184,7 @@ pub(crate) fn asb_to_asb<'py>(
     key_material: Option<&[u8]>,
     selection: Option<Selection>,
     progress: Option<PyObject>,
-) -> Result<(Bound<'py, PyDict>, Vec<PathBuf>)> {
+) -> Result<ConvertCounts> {
     let layers = layers(zstd, level, cipher, key_material)?;
     let raw = Arc::new(AtomicU64::new(0));
     let tick = progress_tick(&progress, &raw);
@@ -202,5 +213,5 @@ pub(crate) fn asb_to_asb<'py>(
             &tick,
         )
     })?;
-    Ok((counts_dict(py, &counts)?, files))
+    Ok(ConvertCounts::new(&counts, files))
 }

@@ -25,6 +25,7 @@ fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<files::Reader>()?;
     m.add_class::<files::Writer>()?;
     m.add_class::<summary::Scanner>()?;
+    m.add_class::<convert::ConvertCounts>()?;
     m.add_class::<summary::ScanSummary>()?;
     m.add_class::<summary::FileSummary>()?;
     m.add_class::<summary::SetSummary>()?;
