@@ -157,7 +157,7 @@ pub(crate) fn jsonl_to_asb<'py>(
     if let Some(dir) = dest.extract::<PathBuf>().ok().filter(|p| p.is_dir()) {
         let (counts, files) =
             py.allow_threads(|| convert::jsonl_to_asb_dir(input, &label, &dir, &layers, &filter))?;
-        return Ok(ConvertCounts::new(&counts, files.into_iter().map(PathBuf::from).collect()));
+        return Ok(ConvertCounts::new(&counts, files));
     }
     let out = open_dest(dest)?;
     let counts =

@@ -442,11 +442,7 @@ impl BackupCheckpoint {
 
     /// One consistent moment: the partitions that have any progress, and the files'
     /// accounts.
-    fn snapshot(
-        &self,
-        py: Python<'_>,
-        output: &BackupOutput,
-    ) -> PyResult<Snapshot> {
+    fn snapshot(&self, py: Python<'_>, output: &BackupOutput) -> PyResult<Snapshot> {
         let (parts, files) = self.inner.snapshot(&output.inner);
         let parts = parts
             .iter()
