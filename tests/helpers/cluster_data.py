@@ -218,6 +218,6 @@ def keep_own_metadata(directory: Path) -> None:
 
 
 def _header_of(path: Path) -> Any:
-    from asbkit import _codec
+    from asbkit import BackupReader
 
-    return _codec.Reader(str(path)).header
+    return next(BackupReader(str(path)).files()).header

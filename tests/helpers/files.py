@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TypeVar
 
-from asbkit import Layers, _codec
+from asbkit import BackupReader, BackupWriter, Layers
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SHARED = ROOT.parent / "shared" / "vectors"
@@ -37,12 +37,12 @@ def vector(rel: str) -> Path:
 def rewrite(source: Path | str | IO[bytes], layers: Layers | None = None) -> bytes:
     """Reads every entity of a backup and writes it back as plain text."""
     src = str(source) if isinstance(source, (Path, str)) else source
-    reader = _codec.Reader(src, **(layers or Layers()).codec_args())
     out = io.BytesIO()
-    writer = _codec.Writer(out, reader.header)
-    for entity in reader:
-        writer.write(entity)
-    writer.close()
+    for file in BackupReader(src, layers).files():
+        writer = BackupWriter(out, header=file.header)
+        for entity in file:
+            writer.write(entity)
+        writer.close()
     return out.getvalue()
 
 

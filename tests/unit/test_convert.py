@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import asbkit
-from asbkit import Layers, Selection, _codec, convert
+from asbkit import BackupWriter, Layers, Selection, _codec, convert
 from asbkit.cli import main
 from asbkit.io import write_synthetic
 
@@ -66,7 +66,7 @@ def test_json_values_for_people(tmp_path: Path) -> None:
 
 
 def test_extreme_values_survive(tmp_path: Path) -> None:
-    from asbkit import Bin, Header, Key, Record
+    from asbkit import Bin, Key, Record
 
     rec = Record(
         "ns\udcff",
@@ -90,7 +90,7 @@ def test_extreme_values_survive(tmp_path: Path) -> None:
         void_time=2**32 - 1,
     )
     src = tmp_path / "x.asb"
-    w = _codec.Writer(str(src), Header("ns\udcff", True))
+    w = BackupWriter(str(src), "ns\udcff")
     w.write(rec)
     w.close()
     assert result_of(convert, str(src), str(tmp_path / "x.jsonl")).ok

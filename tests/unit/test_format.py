@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asbkit import AsbParseError, _codec
+from asbkit import AsbParseError, BackupReader, BackupWriter
 
 from ..helpers.files import rewrite
 
@@ -19,7 +19,7 @@ REC = b"+ n test\n+ d 7JEZLUt/jONdXXjTS8ply6qqyWA=\n+ g 1\n+ t 0\n"
 
 
 def entities(text: bytes) -> list[object]:
-    return list(_codec.Reader(io.BytesIO(text)))
+    return list(BackupReader(io.BytesIO(text)))
 
 
 def canonical(text: bytes) -> bytes:
@@ -199,10 +199,10 @@ def test_empty_backup_and_non_utf8_names() -> None:
 
 
 def test_unwritable_names_are_refused_and_leave_nothing() -> None:
-    from asbkit import AsbWriteError, Bin, Header, Record
+    from asbkit import AsbWriteError, Bin, Record
 
     out = io.BytesIO()
-    w = _codec.Writer(out, Header("test"))
+    w = BackupWriter(out, "test", first_file=False)
     good = Record("test", bytes(20), [Bin("ok", "I", 1)])
     w.write(good)
     for bad in (
@@ -221,8 +221,8 @@ def test_unwritable_names_are_refused_and_leave_nothing() -> None:
 @pytest.mark.parametrize("line", [b"# namespace test xx\n", b"# namespacetest\n", b"# namespace\n", b"# namespace a\\\n"])
 def test_namespace_meta_lines_c_accepts_are_kept_as_read(line: bytes) -> None:
     text = b"Version 3.1\n" + line + b"# first-file\n"
-    reader = _codec.Reader(io.BytesIO(text))
-    assert reader.header.namespace is None and reader.header.first_file
+    header = next(BackupReader(io.BytesIO(text)).files()).header
+    assert header.namespace is None and header.first_file
     assert canonical(text) == text
 
 
@@ -268,3 +268,12 @@ def test_doubles_read_as_strtod_reads_them(value: float, fmt: str) -> None:
     ((_, _, got),) = bins(b"- D d " + text + b"\n")
     want = float(text)
     assert got == want and math.copysign(1, got) == math.copysign(1, want), text
+
+
+def test_a_writer_needs_a_namespace_or_a_header() -> None:
+    with pytest.raises(TypeError, match="namespace or a header"):
+        BackupWriter(io.BytesIO())
+    out = io.BytesIO()
+    header = next(BackupReader(io.BytesIO(HEAD + b"# first-file\n")).files()).header
+    BackupWriter(out, header=header).close()
+    assert out.getvalue() == HEAD + b"# first-file\n"

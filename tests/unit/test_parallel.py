@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from asbkit import AsbParseError, Bin, Header, Key, Layers, Record, Selection, _codec
+from asbkit import AsbParseError, BackupWriter, Bin, Key, Layers, Record, Selection, _codec, compute_digest
 from asbkit.io import write_synthetic
 
 from ..helpers.results import as_data
@@ -42,12 +42,12 @@ def decoy_record(i: int, rng: random.Random, namespace: str = "test") -> Record:
         Bin("pad", "B", rng.randbytes(rng.randint(0, 300))),
     ]
     key = Key("S", f"user-{i}") if i % 3 else None
-    digest = _codec.compute_digest("s", key) if key else rng.randbytes(20)
+    digest = compute_digest("s", key) if key else rng.randbytes(20)
     return Record(namespace, digest, bins, set="s", key=key, generation=1 + i % 7, void_time=i * 1000)
 
 
 def write(path: Path, records: list[Record], namespace: str = "test") -> Path:
-    w = _codec.Writer(str(path), Header(namespace, True))
+    w = BackupWriter(str(path), namespace)
     for r in records:
         w.write(r)
     w.close()
@@ -192,7 +192,7 @@ def test_indexes_and_udfs_before_the_records(tmp_path: Path) -> None:
 
     rng = random.Random(9)
     path = tmp_path / "meta.asb"
-    w = _codec.Writer(str(path), Header("test", True))
+    w = BackupWriter(str(path), "test")
     w.write(SecondaryIndex("test", "s", "by_id", "N", [("id", "N")]))
     w.write(SecondaryIndex("test", "s", "by_tag", "L", [("tags", "S")]))
     # A UDF longer than a piece: the first cut falls inside it.

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from asbkit import Header, Record, _codec
+from asbkit import BackupReader, BackupWriter, Header, Record, _codec
 
 from ..helpers.records import bins, doubles, keys, records, text  # noqa: F401
 
@@ -25,7 +25,7 @@ def same_value(a: Any, b: Any) -> bool:
 
 def write(header: Header, entities: list[Any]) -> bytes:
     out = io.BytesIO()
-    w = _codec.Writer(out, header)
+    w = BackupWriter(out, header=header)
     for e in entities:
         w.write(e)
     w.close()
@@ -36,9 +36,10 @@ def write(header: Header, entities: list[Any]) -> bytes:
 @given(st.lists(records, max_size=5), text(31).map(lambda s: s.replace("\n", "_")), st.booleans())
 def test_records_round_trip(recs: list[Record], namespace: str, first_file: bool) -> None:
     data = write(Header(namespace, first_file), recs)
-    reader = _codec.Reader(io.BytesIO(data))
-    assert reader.header.namespace == namespace and reader.header.first_file == first_file
+    reader = BackupReader(io.BytesIO(data))
     back = list(reader)
+    assert reader.header is not None
+    assert reader.header.namespace == namespace and reader.header.first_file == first_file
     assert len(back) == len(recs)
     for a, b in zip(recs, back):
         assert (a.namespace, a.set, a.digest, a.generation, a.void_time) == (

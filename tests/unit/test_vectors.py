@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 import asbkit
-from asbkit import AsbKeyError, AsbLayerError, AsbParseError, BackupWriter, Layers, _codec
+from asbkit import AsbKeyError, AsbLayerError, AsbParseError, BackupReader, BackupWriter, Layers
 from asbkit.io.keys import material_from_env, material_from_file
 
 from ..helpers.files import GENERATED, SAMPLE, rewrite, vector
@@ -57,7 +57,7 @@ def test_bad_file_is_located_at_line_13_column_3(bad_asb: Path) -> None:
 def test_missing_final_lf_is_an_error(upstream_asb: Path) -> None:
     data = upstream_asb.read_bytes()[:-1]
     with pytest.raises(AsbParseError, match="unexpected end of file") as info:
-        list(_codec.Reader(io.BytesIO(data)))
+        list(BackupReader(io.BytesIO(data)))
     assert info.value.line == 13
 
 

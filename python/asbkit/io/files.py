@@ -85,7 +85,8 @@ def read_backup(sources: Source | list[Source], layers: Layers | None = None) ->
 
 
 class BackupWriter:
-    """Writes one backup file in C asbackup's exact form.
+    """Writes one backup file in C asbackup's exact form: its header from `namespace` and
+    `first_file`, or given whole as `header` (as a reader found it).
 
     A path is written under a temporary name and renamed when closed without error, so a
     failed write never leaves a file that looks complete. `-` writes to stdout.
@@ -94,7 +95,7 @@ class BackupWriter:
     def __init__(
         self,
         dest: str | os.PathLike[str] | IO[bytes],
-        namespace: str,
+        namespace: str | None = None,
         *,
         first_file: bool = True,
         layers: Layers | None = None,
@@ -110,6 +111,8 @@ class BackupWriter:
                 self._final, self._tmp = Path(dest), Path(tmp)
         elif isinstance(dest, (str, os.PathLike)):
             target = "-"
+        if header is None and namespace is None:
+            raise TypeError("BackupWriter needs a namespace or a header")
         header = header or Header(namespace, first_file)
         args = layers.codec_args()
         self._writer = _codec.Writer(target, header, level=layers.compression_level, **args)
