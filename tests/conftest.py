@@ -30,20 +30,20 @@ def test_key() -> Path:
 
 
 @pytest.fixture(scope="session")
-def host_client() -> Iterator[Any]:
+def host_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The official client on the one-node test server."""
     if not HOST:
         pytest.skip("set ASBKIT_TEST_HOST=host:port to a test Aerospike server (namespaces bar and test are truncated)")
-    c = client_for(HOST)
+    c = client_for(HOST, tmp_path_factory.mktemp("lua"))
     yield c
     c.close()
 
 
 @pytest.fixture(scope="session")
-def cluster_client() -> Iterator[Any]:
+def cluster_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The official client on the three-node test cluster."""
     if not CLUSTER:
         pytest.skip("set ASBKIT_TEST_CLUSTER=host:port to a seed of the three-node test cluster")
-    c = client_for(CLUSTER)
+    c = client_for(CLUSTER, tmp_path_factory.mktemp("lua"))
     yield c
     c.close()

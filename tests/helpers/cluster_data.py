@@ -33,12 +33,10 @@ def split_addr(addr: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def client_for(addr: str) -> Any:
-    import tempfile
-
+def client_for(addr: str, lua_dir: Path) -> Any:
     aerospike = pytest.importorskip("aerospike")
     # The client keeps a copy of registered UDFs in its user path (else the working directory).
-    lua = {"user_path": tempfile.mkdtemp(prefix="asbkit-lua-")}
+    lua = {"user_path": str(lua_dir)}
     return aerospike.client({"hosts": [split_addr(addr)], "policies": {"timeout": 10000}, "lua": lua}).connect()
 
 

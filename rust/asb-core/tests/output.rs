@@ -75,9 +75,10 @@ fn dir_target(dir: &Path, limit: u64) -> Target {
 #[test]
 fn directory_output_rotates_and_accounts_for_every_file() {
     for layers in all_layers() {
-        let tmp = tempdir();
+        let tmp_dir = tempdir();
+        let tmp = tmp_dir.path();
         let out = Output::new(
-            dir_target(&tmp, 64 * 1024),
+            dir_target(tmp, 64 * 1024),
             b"test",
             layers.clone(),
             false,
@@ -138,11 +139,12 @@ fn directory_output_rotates_and_accounts_for_every_file() {
 #[test]
 fn a_committed_file_cut_after_its_commit_continues_into_a_whole_file() {
     for layers in all_layers() {
-        let tmp = tempdir();
+        let tmp_dir = tempdir();
+        let tmp = tmp_dir.path();
         let recs = records(400, 3);
         let committed: Vec<FileStats>;
         {
-            let out = Output::new(dir_target(&tmp, 0), b"test", layers.clone(), false, 0).unwrap();
+            let out = Output::new(dir_target(tmp, 0), b"test", layers.clone(), false, 0).unwrap();
             let mut job = out.job(true).unwrap();
             out.append(
                 &mut job,
@@ -172,7 +174,7 @@ fn a_committed_file_cut_after_its_commit_continues_into_a_whole_file() {
         assert_eq!(committed.len(), 1);
         assert_eq!(committed[0].records, 200);
         let out =
-            Output::resume(dir_target(&tmp, 0), b"test", layers.clone(), &committed, 0).unwrap();
+            Output::resume(dir_target(tmp, 0), b"test", layers.clone(), &committed, 0).unwrap();
         let mut job = out.job(false).unwrap();
         out.append(
             &mut job,
@@ -201,7 +203,8 @@ fn a_committed_file_cut_after_its_commit_continues_into_a_whole_file() {
 
 #[test]
 fn one_shared_file_takes_every_job() {
-    let tmp = tempdir();
+    let tmp_dir = tempdir();
+    let tmp = tmp_dir.path();
     let path = tmp.join("one.asb");
     let out = Output::new(
         Target::File(path.clone()),
@@ -242,18 +245,19 @@ fn one_shared_file_takes_every_job() {
     assert_eq!(digests.len(), 100);
 }
 
-fn tempdir() -> std::path::PathBuf {
-    let mut b = [0u8; 8];
-    getrandom::getrandom(&mut b).unwrap();
-    let p = std::env::temp_dir().join(format!("asbkit-output-{}", u64::from_le_bytes(b)));
-    std::fs::create_dir_all(&p).unwrap();
-    p
+/// A directory removed when the test ends.
+fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("asbkit-output-")
+        .tempdir()
+        .unwrap()
 }
 
 #[test]
 fn a_shared_file_commit_hands_back_every_jobs_marks() {
     use asb_core::output::Mark;
-    let tmp = tempdir();
+    let tmp_dir = tempdir();
+    let tmp = tmp_dir.path();
     let out = Output::new(
         Target::File(tmp.join("one.asb")),
         b"test",

@@ -17,7 +17,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 struct Pki {
-    dir: PathBuf,
+    /// Removed with the Pki.
+    _dir: tempfile::TempDir,
     ca: PathBuf,
     other_ca: PathBuf,
     server_chain: Vec<CertificateDer<'static>>,
@@ -41,10 +42,11 @@ fn ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
 }
 
 fn pki() -> Pki {
-    let mut b = [0u8; 8];
-    getrandom::getrandom(&mut b).unwrap();
-    let dir = std::env::temp_dir().join(format!("asbkit-tls-{}", u64::from_le_bytes(b)));
-    std::fs::create_dir_all(&dir).unwrap();
+    let temp = tempfile::Builder::new()
+        .prefix("asbkit-tls-")
+        .tempdir()
+        .unwrap();
+    let dir = temp.path().to_path_buf();
     let root = ca("asbkit test CA");
     let other = ca("another CA");
     let server_key = KeyPair::generate().unwrap();
@@ -89,7 +91,7 @@ fn pki() -> Pki {
         server_chain: vec![server.der().clone()],
         server_key: PrivateKeyDer::from_pem_slice(server_key.serialize_pem().as_bytes()).unwrap(),
         ca_der: root.der().clone(),
-        dir,
+        _dir: temp,
         ca: ca_path,
         other_ca,
         client_cert,
@@ -220,7 +222,6 @@ fn a_scan_goes_through_tls_with_the_right_ca_and_name() {
         ..TlsOptions::default()
     };
     assert_eq!(scan(&addr, &by_dir, "node1.test"), Ok(1));
-    let _ = std::fs::remove_dir_all(&p.dir);
 }
 
 #[test]
