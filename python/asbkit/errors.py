@@ -90,11 +90,14 @@ class AsbClusterError(AsbError):
         node: str | None = None,
         result_code: int | None = None,
         retryable: bool = False,
+        partition: int | None = None,
     ) -> None:
         super().__init__(message)
         self.node = node
         self.result_code = result_code
         self.retryable = retryable
+        #: The partition it concerns, when it concerns one (a record's, a one-partition scan's).
+        self.partition = partition
 
     def __str__(self) -> str:
         if self.node and f"node {self.node}" not in self.message:
@@ -104,6 +107,8 @@ class AsbClusterError(AsbError):
     def to_dict(self) -> dict[str, object]:
         d = super().to_dict()
         d.update(node=self.node, result_code=self.result_code, retryable=self.retryable)
+        if self.partition is not None:
+            d["partition"] = self.partition
         return d
 
 
@@ -159,16 +164,18 @@ _BY_RESULT_CODE: dict[int, type[AsbClusterError]] = {
 }
 
 
-def cluster_error(message: str, node: str | None = None, result_code: int | None = None, retryable: bool = False) -> AsbClusterError:
+def cluster_error(
+    message: str, node: str | None = None, result_code: int | None = None, retryable: bool = False, partition: int | None = None
+) -> AsbClusterError:
     """The AsbClusterError for a node's answer, of the class its result code names."""
     cls = _BY_RESULT_CODE.get(result_code, AsbClusterError) if result_code is not None else AsbClusterError
-    return cls(message, node=node, result_code=result_code, retryable=retryable)
+    return cls(message, node=node, result_code=result_code, retryable=retryable, partition=partition)
 
 
 def refined(err: AsbError) -> AsbError:
     """A cluster error raised as the plain class (from Rust) as the class of its cause."""
     if type(err) is AsbClusterError and err.result_code in _BY_RESULT_CODE:
-        return cluster_error(err.message, err.node, err.result_code, err.retryable)
+        return cluster_error(err.message, err.node, err.result_code, err.retryable, err.partition)
     return err
 
 

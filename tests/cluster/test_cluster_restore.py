@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from asbkit import BackupOptions, BackupWriter, Bin, ClusterConfig, Key, Layers, Record, RestoreOptions, backup, compute_digest, restore
+from asbkit import AsbClusterError, BackupOptions, BackupWriter, Bin, ClusterConfig, Key, Layers, Record, RestoreOptions, backup, compute_digest, restore
 
 from ..helpers.cluster_data import ASBACKUP, C_LOG, HOST, asb_files, keep_own_metadata, load_mixed, needs_host, records_of, split_addr, truncate
 from ..helpers.faultproxy import FaultProxy, Faults
@@ -244,6 +244,11 @@ def test_a_record_the_server_rejects_stops_the_restore_unless_ignored(client: An
     assert not r.ok
     msg = str(r.errors[0])
     assert base64.b64encode(impostor.digest).decode() in msg and "key mismatch" in msg and "--ignore-record-error" in msg
+    # The typed error names the node, the record's partition, and that trying again will not help.
+    err = r.errors[0]
+    assert isinstance(err, AsbClusterError) and err.result_code == 19 and not err.retryable
+    assert err.node == HOST and err.partition == int.from_bytes(impostor.digest[:2], "little") & 0xFFF
+    assert err.to_dict()["partition"] == err.partition
     r = run_restore(path, no_generation=True, ignore_record_error=True)
     assert r.ok, r.errors
     assert (r.data.err_ignored, r.data.inserted + r.data.updated) == (1, 20)

@@ -95,7 +95,8 @@ fn wire_err(e: WireError) -> PyErr {
                 WireErrorKind::Server(c) => Some(c),
                 _ => None,
             };
-            AsbClusterError::new_err((e.to_string(), e.node.clone(), code, e.retryable()))
+            let retryable = e.retryable();
+            AsbClusterError::new_err((e.to_string(), e.node.clone(), code, retryable, e.partition))
         }
     }
 }

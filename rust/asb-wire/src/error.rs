@@ -29,6 +29,8 @@ pub struct WireError {
     pub message: String,
     /// `host:port` of the node, once known.
     pub node: Option<String>,
+    /// The partition it concerns, when it concerns one (a record's, or a one-partition scan's).
+    pub partition: Option<u16>,
 }
 
 pub type WireResult<T> = Result<T, WireError>;
@@ -39,6 +41,7 @@ impl WireError {
             kind,
             message: message.into(),
             node: None,
+            partition: None,
         }
     }
 
@@ -51,6 +54,11 @@ impl WireError {
             WireErrorKind::Server(code),
             format!("{context}: {} (result code {code})", result_name(code)),
         )
+    }
+
+    pub fn in_partition(mut self, pid: u16) -> WireError {
+        self.partition.get_or_insert(pid);
+        self
     }
 
     pub fn at(mut self, node: &str) -> WireError {

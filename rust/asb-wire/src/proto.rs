@@ -249,11 +249,8 @@ pub fn read_op<'a>(b: &'a [u8], pos: &mut usize) -> WireResult<Op<'a>> {
     })
 }
 
-/// Partition id of a digest: its first two bytes little-endian, masked to 4096.
-#[inline]
-pub fn partition_of(digest: &[u8; 20]) -> u16 {
-    u16::from_le_bytes([digest[0], digest[1]]) & 0x0FFF
-}
+/// Partition id of a digest (the format's rule, in asb-core).
+pub use asb_core::digest::partition_id as partition_of;
 
 #[cfg(test)]
 mod tests {

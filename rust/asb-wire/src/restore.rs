@@ -205,6 +205,13 @@ pub enum Fatal {
     Wire(WireError, Option<[u8; 20]>),
 }
 
+impl Fatal {
+    /// A record's failure: the error names the record's partition.
+    pub fn of_record(e: WireError, digest: [u8; 20]) -> Fatal {
+        Fatal::Wire(e.in_partition(partition_of(&digest)), Some(digest))
+    }
+}
+
 /// Most failures listed by digest; all are counted.
 pub const MAX_LISTED_FAILURES: usize = 10_000;
 
@@ -744,9 +751,9 @@ impl<'a> Writer<'a> {
             }
             (code, _) if classify(code) == Outcome::Retry => None,
             (code, _) => {
-                self.restore.stop_with(Fatal::Wire(
+                self.restore.stop_with(Fatal::of_record(
                     WireError::server(code, "a batch read").at(&b.addr),
-                    Some(digest),
+                    digest,
                 ));
                 Some(&c.failed)
             }
@@ -842,7 +849,7 @@ impl<'a> Writer<'a> {
                     let e = WireError::server(code, hint).at(&b.addr);
                     c.in_flight.fetch_sub(1, Ordering::Relaxed);
                     self.restore
-                        .stop_with(Fatal::Wire(e, Some(b.digest(i, self.rows()))));
+                        .stop_with(Fatal::of_record(e, b.digest(i, self.rows())));
                     continue;
                 }
             };

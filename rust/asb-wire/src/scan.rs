@@ -138,7 +138,7 @@ pub fn run_scan(
 ) -> ScanOutcome {
     let mut outcome = ScanOutcome::default();
     if let Err(e) = conn.send(&req.encode()) {
-        outcome.error = Some(e);
+        outcome.error = Some(in_the_one_partition(e, req));
         return outcome;
     }
     let mut body = Vec::with_capacity(1 << 20);
@@ -166,9 +166,17 @@ pub fn run_scan(
         }
     })();
     if let Err(e) = result {
-        outcome.error = Some(e.at(&addr));
+        outcome.error = Some(in_the_one_partition(e.at(&addr), req));
     }
     outcome
+}
+
+/// A scan of one partition fails in that partition (of many, in none it could name).
+fn in_the_one_partition(e: WireError, req: &ScanRequest) -> WireError {
+    match req.partitions.as_slice() {
+        [p] => e.in_partition(p.pid),
+        _ => e,
+    }
 }
 
 /// Decodes one reply body (the messages of one proto), handing each record to `sink`;

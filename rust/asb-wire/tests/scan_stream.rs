@@ -371,6 +371,11 @@ fn server_errors_and_dropped_connections_end_the_stream_with_progress_kept() {
     let e = outcome.error.unwrap();
     assert_eq!(e.kind, WireErrorKind::Server(4));
     assert!(!e.retryable());
+    assert_eq!(
+        e.partition,
+        Some(3),
+        "a one-partition scan names its partition"
+    );
     // One record, then the connection closes mid-stream.
     let d = digest(3, 1);
     let (_, outcome, progress, _) = scan_to_text(
@@ -383,6 +388,19 @@ fn server_errors_and_dropped_connections_end_the_stream_with_progress_kept() {
     assert!(e.retryable(), "{e}");
     assert!(e.to_string().contains("127.0.0.1:"), "names the node: {e}");
     assert_eq!(progress.last(3), Some(d));
+    // Over many partitions a failure names none.
+    let many = ScanRequest {
+        partitions: (0..4)
+            .map(|pid| PartitionCursor { pid, after: None })
+            .collect(),
+        ..req.clone()
+    };
+    let (_, outcome, _, _) = scan_to_text(
+        proto(&[control_msg(0, 4, 0)]),
+        &many,
+        DecodeOptions::default(),
+    );
+    assert_eq!(outcome.error.unwrap().partition, None);
 }
 
 /// A node that answers a scan with one record, then keeps the connection open and silent
