@@ -252,6 +252,10 @@ impl<W: Write> AesCtrWriter<W> {
     pub fn get_ref(&self) -> &W {
         &self.inner
     }
+
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
 }
 
 impl<W: Write> Write for AesCtrWriter<W> {
@@ -511,6 +515,10 @@ impl<W: Write> ZstdFrames<W> {
     fn get_ref(&self) -> &W {
         &self.out
     }
+
+    fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
 }
 
 impl<W: Write> Write for ZstdFrames<W> {
@@ -596,6 +604,16 @@ impl<W: Write> LayeredWriter<W> {
             Stage::Aes(a) => a.get_ref(),
             Stage::Zstd(z) => z.get_ref(),
             Stage::ZstdAes(z) => z.get_ref().get_ref(),
+        }
+    }
+
+    /// The raw stream under the layers, to act on between writes (a commit point).
+    pub fn get_mut(&mut self) -> &mut W {
+        match &mut self.stage {
+            Stage::Plain(w) => w,
+            Stage::Aes(a) => a.get_mut(),
+            Stage::Zstd(z) => z.get_mut(),
+            Stage::ZstdAes(z) => z.get_mut().get_mut(),
         }
     }
 

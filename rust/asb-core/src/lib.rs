@@ -19,6 +19,7 @@ pub mod output;
 pub mod pace;
 pub mod parallel;
 pub mod read;
+pub mod remote;
 pub mod source;
 pub mod summary;
 pub mod synth;

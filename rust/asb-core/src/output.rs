@@ -10,12 +10,11 @@ use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use sha2::{Digest, Sha256};
-
 use crate::error::{Error, Result};
 use crate::layers::{LayeredWriter, Layers};
 use crate::model::Header;
 use crate::pace::Pace;
+use crate::remote::{is_remote, remote_for, DurableWrite, StreamHash};
 use crate::write::encode_header;
 
 #[derive(Clone, Debug)]
@@ -47,25 +46,39 @@ pub struct FileStats {
     pub last_digest: Option<[u8; 20]>,
     /// Set when the file is complete.
     pub sha256: Option<[u8; 32]>,
+    /// A remote object left unfinished: what its store needs to write on from `bytes`.
+    pub resume: Option<Vec<u8>>,
+}
+
+/// A local file (or stdout), or a remote object whose bytes become durable in parts.
+enum Out {
+    Local(Box<dyn Write + Send>),
+    Remote(Box<dyn DurableWrite>),
 }
 
 /// Counts and hashes what reaches the file.
 struct Sink {
-    out: Box<dyn Write + Send>,
-    hasher: Sha256,
+    out: Out,
+    hasher: StreamHash,
     bytes: u64,
 }
 
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.out.write(buf)?;
+        let n = match &mut self.out {
+            Out::Local(w) => w.write(buf)?,
+            Out::Remote(w) => w.write(buf)?,
+        };
         self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
         Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+        match &mut self.out {
+            Out::Local(w) => w.flush(),
+            Out::Remote(w) => w.flush(),
+        }
     }
 }
 
@@ -77,6 +90,9 @@ pub struct Mark {
     pub pid: u16,
     pub digest: [u8; 20],
     pub records: u64,
+    /// The partition was read to its end (then `digest` and `records` say nothing): it
+    /// counts as done once everything before this mark is durable.
+    pub done: bool,
 }
 
 /// An open output file.
@@ -87,9 +103,28 @@ pub struct OpenFile {
     file: Option<File>,
     /// Marks of the text written since the last commit.
     marks: Vec<Mark>,
+    /// Remote objects: commits not yet durable (their end, account and marks), oldest
+    /// first, and the account of the last durable one.
+    pending: std::collections::VecDeque<(u64, FileStats, Vec<Mark>)>,
+    durable: Option<FileStats>,
 }
 
 impl OpenFile {
+    fn new(writer: LayeredWriter<Sink>, stats: FileStats, file: Option<File>) -> OpenFile {
+        OpenFile {
+            writer,
+            stats,
+            file,
+            marks: Vec::new(),
+            pending: Default::default(),
+            durable: None,
+        }
+    }
+
+    fn is_remote(&self) -> bool {
+        matches!(self.writer.get_ref().out, Out::Remote(_))
+    }
+
     fn write_text(
         &mut self,
         text: &[u8],
@@ -120,21 +155,60 @@ impl OpenFile {
     }
 
     /// Ends the zstd frame and hands everything to the OS: the file is whole up to the
-    /// returned length, even if this process is killed right after.
-    fn commit(&mut self, sync: bool) -> Result<(FileStats, Vec<Mark>)> {
+    /// returned length, even if this process is killed right after. A remote object is
+    /// durable only up to its last uploaded part: the account returned is of that point
+    /// (None before the first), with the marks of what became durable since last asked.
+    fn commit(&mut self, sync: bool) -> Result<(Option<FileStats>, Vec<Mark>)> {
         self.writer
             .end_frame()
             .map_err(|e| e.with_path(self.stats.name.clone()))?;
         self.refresh_bytes();
-        if sync {
-            if let Some(f) = &self.file {
-                f.sync_data().map_err(|e| self.io_error(e))?;
+        let name = self.stats.name.clone();
+        let sink = self.writer.get_mut();
+        let Out::Remote(remote) = &mut sink.out else {
+            if sync {
+                if let Some(f) = &self.file {
+                    f.sync_data().map_err(|e| self.io_error(e))?;
+                }
             }
-        }
-        Ok((self.stats.clone(), std::mem::take(&mut self.marks)))
+            return Ok((Some(self.stats.clone()), std::mem::take(&mut self.marks)));
+        };
+        remote
+            .commit_point(&sink.hasher)
+            .map_err(|e| e.with_path(name.clone()))?;
+        self.pending.push_back((
+            self.stats.bytes,
+            self.stats.clone(),
+            std::mem::take(&mut self.marks),
+        ));
+        self.collect_durable()
     }
 
-    fn finish(self) -> Result<FileStats> {
+    /// Remote objects: the commits now durable.
+    fn collect_durable(&mut self) -> Result<(Option<FileStats>, Vec<Mark>)> {
+        let name = self.stats.name.clone();
+        let Out::Remote(remote) = &mut self.writer.get_mut().out else {
+            return Ok((self.durable.clone(), Vec::new()));
+        };
+        let durable = remote.durable().map_err(|e| e.with_path(name))?;
+        let mut marks = Vec::new();
+        let mut newest = None;
+        while self.pending.front().is_some_and(|(end, _, _)| *end <= durable) {
+            let (_, stats, m) = self.pending.pop_front().unwrap();
+            marks.extend(m);
+            newest = Some(stats);
+        }
+        if let Some(mut stats) = newest {
+            debug_assert_eq!(stats.bytes, durable, "parts end where commits did");
+            stats.resume = remote.token();
+            self.durable = Some(stats);
+        }
+        Ok((self.durable.clone(), marks))
+    }
+
+    /// Closes the file; its account, and the marks of commits that were waiting for a
+    /// remote object's parts (all durable once it is whole).
+    fn finish(self) -> Result<(FileStats, Vec<Mark>)> {
         debug_assert!(
             self.marks.is_empty(),
             "a file is closed only right after a commit"
@@ -146,11 +220,16 @@ impl OpenFile {
             .finish()
             .map_err(|e| e.with_path(name.clone()))?;
         stats.bytes = sink.bytes;
-        stats.sha256 = Some(sink.hasher.finalize().into());
+        stats.sha256 = Some(sink.hasher.finalize());
+        stats.resume = None;
+        if let Out::Remote(remote) = sink.out {
+            remote.finish().map_err(|e| e.with_path(name.clone()))?;
+        }
         if let Some(f) = &self.file {
             f.sync_data().map_err(|e| Error::from(e).with_path(name))?;
         }
-        Ok(stats)
+        let marks = self.pending.into_iter().flat_map(|(_, _, m)| m).collect();
+        Ok((stats, marks))
     }
 }
 
@@ -213,9 +292,16 @@ impl Output {
             next = next.max(f.index + 1);
             if f.sha256.is_some() {
                 // A complete file must still be there as it was left.
-                let len = std::fs::metadata(&f.name)
-                    .map_err(|e| Error::from(e).with_path(f.name.clone()))?
-                    .len();
+                let len = if is_remote(&f.name) {
+                    remote_for(&f.name)?.size(&f.name)?.ok_or_else(|| {
+                        Error::value(format!("{} is gone since the state was saved", f.name))
+                            .with_path(f.name.clone())
+                    })?
+                } else {
+                    std::fs::metadata(&f.name)
+                        .map_err(|e| Error::from(e).with_path(f.name.clone()))?
+                        .len()
+                };
                 if len != f.bytes {
                     return Err(Error::value(format!(
                         "{} is {len} bytes long, not the {} it had when complete: it was changed since",
@@ -255,6 +341,9 @@ impl Output {
     }
 
     fn reopen(&self, f: &FileStats) -> Result<OpenFile> {
+        if is_remote(&f.name) {
+            return self.reopen_remote(f);
+        }
         let path = Path::new(&f.name);
         let err = |e: io::Error| Error::from(e).with_path(f.name.clone());
         let mut file = OpenOptions::new()
@@ -271,7 +360,7 @@ impl Output {
         }
         file.set_len(f.bytes).map_err(err)?;
         // The hash goes on from the committed bytes, which are read back once.
-        let mut hasher = Sha256::new();
+        let mut hasher = StreamHash::new();
         let mut head = [0u8; 16];
         file.rewind().map_err(err)?;
         let mut buf = vec![0u8; 1 << 20];
@@ -291,18 +380,42 @@ impl Output {
         file.seek(io::SeekFrom::End(0)).map_err(err)?;
         let sync_handle = file.try_clone().map_err(err)?;
         let sink = Sink {
-            out: Box::new(file),
+            out: Out::Local(Box::new(file)),
             hasher,
             bytes: f.bytes,
         };
         let writer = LayeredWriter::resume(sink, &self.layers, &head, f.bytes)
             .map_err(|e| e.with_path(f.name.clone()))?;
-        Ok(OpenFile {
-            writer,
-            stats: f.clone(),
-            file: Some(sync_handle),
-            marks: Vec::new(),
-        })
+        Ok(OpenFile::new(writer, f.clone(), Some(sync_handle)))
+    }
+
+    /// A remote object goes on from its durable point, with the hash state saved there.
+    fn reopen_remote(&self, f: &FileStats) -> Result<OpenFile> {
+        let token = f.resume.as_deref().ok_or_else(|| {
+            Error::value(format!(
+                "the state holds no upload to continue for {}: it was changed since",
+                f.name
+            ))
+        })?;
+        let (out, head, hasher) = remote_for(&f.name)?.resume(&f.name, token)?;
+        if hasher.len() != f.bytes {
+            return Err(Error::value(format!(
+                "the saved upload of {} holds {} bytes, not the {} the state says",
+                f.name,
+                hasher.len(),
+                f.bytes
+            )));
+        }
+        let sink = Sink {
+            out: Out::Remote(out),
+            hasher,
+            bytes: f.bytes,
+        };
+        let writer = LayeredWriter::resume(sink, &self.layers, &head, f.bytes)
+            .map_err(|e| e.with_path(f.name.clone()))?;
+        let mut open = OpenFile::new(writer, f.clone(), None);
+        open.durable = Some(f.clone());
+        Ok(open)
     }
 
     fn file_name(&self, index: u64) -> Option<PathBuf> {
@@ -322,9 +435,12 @@ impl Output {
             *n += 1;
             i
         };
-        let (out, file, name): (Box<dyn Write + Send>, Option<File>, String) = match self
-            .file_name(index)
-        {
+        let (out, file, name): (Out, Option<File>, String) = match self.file_name(index) {
+            Some(path) if is_remote(&path.to_string_lossy()) => {
+                let name = path.to_string_lossy().into_owned();
+                let w = remote_for(&name)?.create(&name)?;
+                (Out::Remote(w), None, name)
+            }
             Some(path) => {
                 let name = path.display().to_string();
                 // A pipe or device (a FIFO, /dev/null) is written in place; files are new.
@@ -344,13 +460,13 @@ impl Output {
                             .map_err(|e| Error::from(e).with_path(name.clone()))?,
                     )
                 };
-                (Box::new(f), handle, name)
+                (Out::Local(Box::new(f)), handle, name)
             }
-            None => (Box::new(io::stdout()), None, "-".to_string()),
+            None => (Out::Local(Box::new(io::stdout())), None, "-".to_string()),
         };
         let sink = Sink {
             out,
-            hasher: Sha256::new(),
+            hasher: StreamHash::new(),
             bytes: 0,
         };
         let mut writer =
@@ -360,16 +476,15 @@ impl Output {
         writer
             .write_all(&head)
             .map_err(|e| Error::from(e).with_path(name.clone()))?;
-        let mut f = OpenFile {
+        let mut f = OpenFile::new(
             writer,
-            stats: FileStats {
+            FileStats {
                 name,
                 index,
                 ..FileStats::default()
             },
             file,
-            marks: Vec::new(),
-        };
+        );
         f.stats.text_bytes = head.len() as u64;
         f.refresh_bytes();
         Ok(f)
@@ -391,21 +506,25 @@ impl Output {
     }
 
     /// Takes back a producer's file: parked for the next job if below the limit, else
-    /// closed.
-    pub fn release(&self, job: Job) -> Result<()> {
+    /// closed. Marks that become durable here (a remote object closed) are returned; a
+    /// remote object parked keeps its waiting marks for whoever commits it next.
+    pub fn release(&self, job: Job) -> Result<Vec<Mark>> {
         if let Job::Own(Some(f)) = job {
             let f = *f;
             if self.over_limit(&f) {
-                self.close(f)?;
-            } else {
-                let mut f = f;
+                return self.close(f);
+            }
+            let mut f = f;
+            if !f.is_remote() {
                 let (stats, marks) = f.commit(self.sync_commits)?;
                 debug_assert!(marks.is_empty(), "a job is released after its last commit");
-                self.committed.lock().unwrap().insert(stats.index, stats);
-                self.parked.lock().unwrap().push(f);
+                if let Some(stats) = stats {
+                    self.committed.lock().unwrap().insert(stats.index, stats);
+                }
             }
+            self.parked.lock().unwrap().push(f);
         }
-        Ok(())
+        Ok(Vec::new())
     }
 
     fn over_limit(&self, f: &OpenFile) -> bool {
@@ -450,15 +569,17 @@ impl Output {
     }
 
     /// Closes the job's file if it is full and gives the job a new one. Call it right after
-    /// [`Output::commit`]: the closed file then ends where its last commit ended.
-    pub fn rotate_if_full(&self, job: &mut Job) -> Result<()> {
+    /// [`Output::commit`]: the closed file then ends where its last commit ended. Returns
+    /// the marks that closing made durable (a remote object's waiting ones).
+    pub fn rotate_if_full(&self, job: &mut Job) -> Result<Vec<Mark>> {
         if let Job::Own(slot) = job {
             if slot.as_ref().is_some_and(|f| self.over_limit(f)) {
-                self.close(*slot.take().unwrap())?;
+                let marks = self.close(*slot.take().unwrap())?;
                 *slot = Some(Box::new(self.create(false)?));
+                return Ok(marks);
             }
         }
-        Ok(())
+        Ok(Vec::new())
     }
 
     fn pace(&self, bytes: u64) {
@@ -467,16 +588,16 @@ impl Output {
         }
     }
 
-    fn close(&self, f: OpenFile) -> Result<()> {
-        let stats = f.finish()?;
+    fn close(&self, f: OpenFile) -> Result<Vec<Mark>> {
+        let (stats, marks) = f.finish()?;
         self.committed.lock().unwrap().remove(&stats.index);
         self.done.lock().unwrap().push(stats);
-        Ok(())
+        Ok(marks)
     }
 
     /// Makes what the job's file holds durable; returns the file's committed account and the
     /// marks of everything this commit made durable (with one shared file, other jobs' too).
-    pub fn commit(&self, job: &mut Job) -> Result<(FileStats, Vec<Mark>)> {
+    pub fn commit(&self, job: &mut Job) -> Result<(Option<FileStats>, Vec<Mark>)> {
         let (stats, marks) = match job {
             Job::Shared(f) => lock(f)
                 .as_mut()
@@ -487,10 +608,12 @@ impl Output {
                 .expect("a job holds a file")
                 .commit(self.sync_commits)?,
         };
-        self.committed
-            .lock()
-            .unwrap()
-            .insert(stats.index, stats.clone());
+        if let Some(stats) = &stats {
+            self.committed
+                .lock()
+                .unwrap()
+                .insert(stats.index, stats.clone());
+        }
         Ok((stats, marks))
     }
 
@@ -501,7 +624,8 @@ impl Output {
             self.close(f)?;
         }
         if let Some(shared) = &self.shared {
-            if let Some(f) = lock(shared).take() {
+            let f = lock(shared).take();
+            if let Some(f) = f {
                 self.close(f)?;
             }
         }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::layers::{open_reader, Layers};
 use crate::read::Reader;
+use crate::remote::{is_remote, remote_for};
 
 /// Counts the raw (still compressed/encrypted) bytes read, for progress reports.
 pub struct Counting<R> {
@@ -53,6 +54,8 @@ pub fn open_path(
 ) -> Result<BoxedReader<'static>> {
     let (raw, label): (Box<dyn Read + Send>, String) = if path.as_os_str() == "-" {
         (Box::new(io::stdin()), "<stdin>".to_string())
+    } else if let Some(url) = remote_url(path) {
+        (remote_for(url)?.open(url)?, url.to_string())
     } else {
         let label = path.display().to_string();
         let file = File::open(path).map_err(|e| Error::from(e).with_path(label.clone()))?;
@@ -102,6 +105,19 @@ pub fn map_file(file: &File) -> Option<Arc<memmap2::Mmap>> {
 /// The backup files of a directory as `asrestore` picks them (names ending in `.asb`,
 /// longer than 4 bytes), sorted by name so runs are repeatable.
 pub fn backup_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    if let Some(url) = remote_url(dir) {
+        let mut files: Vec<PathBuf> = remote_for(url)?
+            .list(url)?
+            .into_iter()
+            .filter(|e| {
+                let name = e.url.rsplit('/').next().unwrap_or("");
+                name.len() > 4 && name.ends_with(".asb")
+            })
+            .map(|e| PathBuf::from(e.url))
+            .collect();
+        files.sort();
+        return Ok(files);
+    }
     let label = dir.display().to_string();
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| Error::from(e).with_path(label.clone()))? {
@@ -195,9 +211,17 @@ pub fn open_input(path: &Path) -> Result<(Box<dyn Read + Send>, String)> {
     if path.as_os_str() == "-" {
         return Ok((Box::new(std::io::stdin()), "<stdin>".into()));
     }
+    if let Some(url) = remote_url(path) {
+        return Ok((remote_for(url)?.open(url)?, url.to_string()));
+    }
     let label = path.display().to_string();
     let file = File::open(path).map_err(|e| Error::from(e).with_path(label.clone()))?;
     Ok((Box::new(file), label))
+}
+
+/// The URL a path holds when it names a remote object (`s3://…`).
+pub fn remote_url(path: &Path) -> Option<&str> {
+    path.to_str().filter(|s| is_remote(s))
 }
 
 /// A path or `-` (stdout) to write, buffered; a path is created (or truncated) as it is.

@@ -101,6 +101,7 @@ fn directory_output_rotates_and_accounts_for_every_file() {
             .unwrap();
             if out.is_full(&job) {
                 let (committed, _) = out.commit(&mut job).unwrap();
+                let committed = committed.expect("a local file is durable at each commit");
                 out.rotate_if_full(&mut job).unwrap();
                 // The closed file holds exactly the committed records (a zstd file may end
                 // with an empty frame after them).
@@ -271,6 +272,7 @@ fn a_shared_file_commit_hands_back_every_jobs_marks() {
         pid: i as u16,
         digest: recs[i].digest,
         records: 1,
+        done: false,
     };
     let mut a = out.job(true).unwrap();
     let mut b = out.job(false).unwrap();
