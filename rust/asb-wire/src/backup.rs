@@ -32,7 +32,11 @@ pub struct PartitionState {
 
 /// Shared by every scan of one backup.
 pub struct Checkpoint {
+    /// Progress that is durable in the files (what a saved state holds).
     partitions: Mutex<Vec<PartitionState>>,
+    /// Progress handed to the output: ahead of `partitions` while a remote object's parts
+    /// are still going up. Scans of this run go on from here, so none reads a record twice.
+    written: Mutex<Vec<PartitionState>>,
     /// Live counts for progress displays (records handed to the output).
     pub records: AtomicU64,
     pub text_bytes: AtomicU64,
@@ -51,6 +55,7 @@ impl Checkpoint {
     pub fn new(partitions: Vec<PartitionState>) -> Checkpoint {
         assert_eq!(partitions.len(), N_PARTITIONS);
         Checkpoint {
+            written: Mutex::new(partitions.clone()),
             partitions: Mutex::new(partitions),
             records: AtomicU64::new(0),
             text_bytes: AtomicU64::new(0),
@@ -70,8 +75,28 @@ impl Checkpoint {
         self.partitions.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// How far this run got in a partition (handed to the output; durable or about to be).
     pub fn partition(&self, pid: u16) -> PartitionState {
+        self.written.lock().unwrap_or_else(|p| p.into_inner())[pid as usize]
+    }
+
+    /// How far a partition is durable in the files.
+    pub fn durable(&self, pid: u16) -> PartitionState {
         self.lock()[pid as usize]
+    }
+
+    fn note_written(&self, marks: &[Mark]) {
+        let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+        apply_marks(&mut written, marks.iter().copied());
+    }
+
+    /// Hands a job's file back to the output under the lock, counting what closing it made
+    /// durable, so no snapshot sees a file closed before its records are counted.
+    pub fn release(&self, output: &Output, job: Job) -> asb_core::Result<()> {
+        let mut parts = self.lock();
+        let marks = output.release(job)?;
+        apply_marks(&mut parts, marks);
+        Ok(())
     }
 
     /// Partition progress and file accounts of one consistent moment: every record a file
@@ -120,9 +145,10 @@ struct Sink<'a> {
 
 impl Sink<'_> {
     fn flush_chunk(&mut self) -> Result<(), WireError> {
-        if self.chunk.is_empty() {
+        if self.chunk.is_empty() && self.pending.is_empty() {
             return Ok(());
         }
+        self.ckpt.note_written(&self.pending);
         self.output
             .append(
                 self.job,
@@ -147,20 +173,22 @@ impl Sink<'_> {
     /// Makes everything handed over durable, then counts it in the partitions, both under
     /// the checkpoint's lock; `done`: partitions read to their end.
     fn commit(&mut self, done: &[u16]) -> Result<(), WireError> {
+        // A partition read to its end is done once the text before this point is durable
+        // (at once on disk; a remote object's parts may follow later).
+        self.pending.extend(done.iter().map(|&pid| Mark {
+            pid,
+            digest: [0; 20],
+            records: 0,
+            done: true,
+        }));
         self.flush_chunk()?;
         let mut parts = self.ckpt.lock();
         // The marks of everything now durable, whichever job wrote it.
         let (_, marks) = self.output.commit(self.job).map_err(output_error)?;
-        for m in marks {
-            let p = &mut parts[m.pid as usize];
-            p.last = Some(m.digest);
-            p.records += m.records;
-        }
-        for &pid in done {
-            parts[pid as usize].done = true;
-        }
+        apply_marks(&mut parts, marks);
         // Still under the lock: a file closed here ends exactly at this commit.
-        self.output.rotate_if_full(self.job).map_err(output_error)?;
+        let marks = self.output.rotate_if_full(self.job).map_err(output_error)?;
+        apply_marks(&mut parts, marks);
         drop(parts);
         self.last_commit = Instant::now();
         self.since_commit = 0;
@@ -191,7 +219,7 @@ impl RecordSink for Sink<'_> {
         let pid = partition_of(&rec.digest);
         // One mark per run of a partition; the last digest of the run wins.
         match self.pending.last_mut() {
-            Some(m) if m.pid == pid => {
+            Some(m) if m.pid == pid && !m.done => {
                 m.digest = rec.digest;
                 m.records += 1;
             }
@@ -199,6 +227,7 @@ impl RecordSink for Sink<'_> {
                 pid,
                 digest: rec.digest,
                 records: 1,
+                done: false,
             }),
         }
         self.ckpt.records.fetch_add(1, Ordering::Relaxed);
@@ -217,6 +246,19 @@ impl RecordSink for Sink<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Counts durable text in its partitions (the caller holds the checkpoint's lock).
+fn apply_marks(parts: &mut [PartitionState], marks: impl IntoIterator<Item = Mark>) {
+    for m in marks {
+        let p = &mut parts[m.pid as usize];
+        if m.done {
+            p.done = true;
+        } else {
+            p.last = Some(m.digest);
+            p.records += m.records;
+        }
     }
 }
 
