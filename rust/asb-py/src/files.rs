@@ -296,10 +296,15 @@ impl Writer {
     }
 }
 
-/// The `*.asb` files of a directory, sorted by name.
+/// The `*.asb` files of a directory (or under an `s3://` prefix), sorted by name; names as
+/// text, since a URL is no path (a `pathlib.Path` would fold its `//`).
 #[pyfunction]
-pub(crate) fn list_backup_files(dir: PathBuf) -> Result<Vec<PathBuf>> {
-    Ok(backup_files(&dir)?)
+pub(crate) fn list_backup_files(py: Python<'_>, dir: PathBuf) -> Result<Vec<String>> {
+    let files = py.allow_threads(move || backup_files(&dir))?;
+    Ok(files
+        .into_iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect())
 }
 
 /// Writes a synthetic backup of at least `target_bytes` of text; returns (records, bytes).

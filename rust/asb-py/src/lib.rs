@@ -5,6 +5,7 @@
 mod convert;
 mod errors;
 mod files;
+mod remote;
 mod restore;
 mod summary;
 mod types;
@@ -34,6 +35,14 @@ fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<summary::DeepSummary>()?;
     m.add_class::<summary::DeepIssue>()?;
     m.add_function(wrap_pyfunction!(files::list_backup_files, m)?)?;
+    m.add_function(wrap_pyfunction!(remote::s3_configure, m)?)?;
+    m.add_function(wrap_pyfunction!(remote::remote_list, m)?)?;
+    m.add_function(wrap_pyfunction!(remote::remote_size, m)?)?;
+    m.add_function(wrap_pyfunction!(remote::remote_get, m)?)?;
+    m.add_function(wrap_pyfunction!(remote::remote_put, m)?)?;
+    m.add_function(wrap_pyfunction!(remote::remote_delete, m)?)?;
+    m.add_function(wrap_pyfunction!(remote::remote_abort, m)?)?;
+    m.add_function(wrap_pyfunction!(remote::file_sha256, m)?)?;
     m.add_function(wrap_pyfunction!(files::stage_output, m)?)?;
     m.add_function(wrap_pyfunction!(files::write_synthetic, m)?)?;
     m.add_function(wrap_pyfunction!(types::compute_digest, m)?)?;

@@ -140,12 +140,13 @@ pub struct PyFileStats {
     first_digest: Option<Py<PyBytes>>,
     last_digest: Option<Py<PyBytes>>,
     sha256: Option<Py<PyBytes>>,
+    resume: Option<Py<PyBytes>>,
 }
 
 #[pymethods]
 impl PyFileStats {
     #[new]
-    #[pyo3(signature = (name, index, bytes, text_bytes, records, *, first_digest=None, last_digest=None, sha256=None))]
+    #[pyo3(signature = (name, index, bytes, text_bytes, records, *, first_digest=None, last_digest=None, sha256=None, resume=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -157,6 +158,7 @@ impl PyFileStats {
         first_digest: Option<Vec<u8>>,
         last_digest: Option<Vec<u8>>,
         sha256: Option<Vec<u8>>,
+        resume: Option<Vec<u8>>,
     ) -> Result<PyFileStats> {
         let stats = FileStats {
             name,
@@ -169,6 +171,7 @@ impl PyFileStats {
             sha256: sha256
                 .map(|s| s.try_into().map_err(|_| value("a SHA-256 is 32 bytes")))
                 .transpose()?,
+            resume,
         };
         Ok(PyFileStats::from_core(py, &stats))
     }
@@ -186,6 +189,7 @@ impl PyFileStats {
             first_digest: f.first_digest.as_ref().map(|d| bytes(d)),
             last_digest: f.last_digest.as_ref().map(|d| bytes(d)),
             sha256: f.sha256.as_ref().map(|d| bytes(d)),
+            resume: f.resume.as_ref().map(|d| bytes(d)),
         }
     }
 
@@ -206,6 +210,7 @@ impl PyFileStats {
                 .sha256
                 .as_ref()
                 .map(|b| b.as_bytes(py).try_into().expect("checked when made")),
+            resume: self.resume.as_ref().map(|b| b.as_bytes(py).to_vec()),
         }
     }
 }
@@ -374,11 +379,18 @@ impl BackupJob {
         Ok(r?)
     }
 
-    /// Hands the file back to the output (parked for the next job, or closed when full).
-    fn release(&self, py: Python<'_>, output: &BackupOutput) -> Result<()> {
+    /// Hands the file back to the output (parked for the next job, or closed when full);
+    /// what closing makes durable is counted in the checkpoint.
+    fn release(
+        &self,
+        py: Python<'_>,
+        output: &BackupOutput,
+        checkpoint: &BackupCheckpoint,
+    ) -> Result<()> {
         let job = self.take()?;
         let out = output.inner.clone();
-        Ok(py.allow_threads(move || out.release(job))?)
+        let ckpt = checkpoint.inner.clone();
+        Ok(py.allow_threads(move || ckpt.release(&out, job))?)
     }
 }
 
