@@ -8,7 +8,7 @@ from typing import IO, Literal, Self, final
 
 __all__ = [
     "__version__", "Header", "Key", "Bin", "Record", "SecondaryIndex", "Udf", "Reader", "Writer", "Scanner",
-    "list_backup_files", "stage_output", "write_synthetic", "compute_digest", "asb_to_jsonl", "jsonl_to_asb",
+    "list_backup_files", "s3_configure", "remote_list", "remote_size", "remote_get", "remote_put", "remote_delete", "remote_abort", "file_sha256", "stage_output", "write_synthetic", "compute_digest", "asb_to_jsonl", "jsonl_to_asb",
     "asb_to_asb", "BackupOutput", "BackupJob", "BackupCheckpoint", "TlsConfig", "ScanResult", "scan_partitions", "info",
     "hash_password", "count_scan", "RestoreRun", "ScanSummary", "FileSummary", "SetSummary", "BinSummary",
     "ValueRange", "DeepSummary", "DeepIssue", "RestoreCounters", "RecordFailure", "FileStats", "PartitionProgress",
@@ -278,6 +278,24 @@ class DeepIssue:
     def message(self) -> str: ...
 
 def list_backup_files(dir: str | PathLike[str]) -> list[str]: ...
+def s3_configure(
+    *, region: str = "us-east-1", endpoint: str | None = None, access_key: str | None = None,
+    secret_key: str | None = None, session_token: str | None = None, allow_proxy: bool = False,
+    connect_timeout_ms: int = 1000, read_timeout_s: float = 30.0, part_size: int = 5242880,
+    max_uploads: int = 16, max_downloads: int = 32, checksum: str = "none", max_retries: int = 10,
+) -> None:
+    """Makes every `s3://` URL of this process go to the store described here."""
+def remote_list(url: str) -> list[tuple[str, int]]:
+    """The objects directly under a URL's prefix: (url, size), sorted."""
+def remote_size(url: str) -> int | None: ...
+def remote_get(url: str) -> bytes | None: ...
+def remote_put(url: str, data: bytes) -> None:
+    """One PUT: the object is replaced whole or not at all."""
+def remote_delete(url: str) -> None: ...
+def remote_abort(url: str, token: bytes) -> None:
+    """Aborts the unfinished upload a saved state holds for an object."""
+def file_sha256(path: str | PathLike[str]) -> bytes:
+    """The SHA-256 of a file or remote object, read in Rust."""
 def stage_output(dest: str | PathLike[str]) -> tuple[Path, Path | None]:
     """Where to write `dest`, and the temporary file to rename onto it when complete
     (None: a pipe or device, written in place)."""
@@ -362,6 +380,7 @@ class FileStats:
     def __new__(
         cls, name: str, index: int, bytes: int, text_bytes: int, records: int, *,
         first_digest: bytes | None = None, last_digest: bytes | None = None, sha256: bytes | None = None,
+        resume: bytes | None = None,
     ) -> Self: ...
     @property
     def name(self) -> str: ...
@@ -380,6 +399,9 @@ class FileStats:
     @property
     def sha256(self) -> builtins.bytes | None:
         """None while the file is open."""
+    @property
+    def resume(self) -> builtins.bytes | None:
+        """A remote object left unfinished: what its store needs to write on."""
 
 @final
 class PartitionProgress:
@@ -422,7 +444,7 @@ class BackupOutput:
 @final
 class BackupJob:
     def write(self, output: BackupOutput, entity: SecondaryIndex | Udf) -> None: ...
-    def release(self, output: BackupOutput) -> None: ...
+    def release(self, output: BackupOutput, checkpoint: BackupCheckpoint) -> None: ...
 
 @final
 class BackupCheckpoint:

@@ -409,7 +409,7 @@ def test_record_streams_over_a_real_tls_terminator(loaded: list[Any], tmp_path: 
     job = out.job(True)
     res = _codec.scan_partitions(out, job, ckpt, stunnel["addr"], NS, list(range(4096)), tls=tls, tls_name="node1.test")
     assert res.error is None, res.error
-    job.release(out)
+    job.release(out, ckpt)
     out.finish()
     assert records_of(asb_files(tmp_path / "tls")) == plain
     # A wrong CA or name is refused in words, and the backup says so.

@@ -147,7 +147,7 @@ class JobRunner:
                 return [f.result() for f in futures]
         finally:
             for f in files[1:]:
-                f.release(self.output)
+                f.release(self.output, self.ckpt)
 
     def run(self, job: ScanJob) -> bool:
         """Runs one job; whether it read all it had to (False: stopped by a request)."""
@@ -168,7 +168,7 @@ class JobRunner:
                 log.info("Backup of %s interrupted, records: %d, size: %d (~%d B/rec)", desc, records, size, per)
             return finished
         finally:
-            out_job.release(self.output)
+            out_job.release(self.output, self.ckpt)
 
     def _read(self, job: ScanJob, out_job: Any) -> tuple[bool, int, int]:
         """Reads the job's partitions until done, stopped, or out of retries: (finished,

@@ -7,7 +7,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..cluster.client import CONNECTION
+from ..io import s3
 from ..io.layers import Layers
+from ..io.s3 import S3Options
 from ..spec import nested, option
 
 WHAT = "[asbackup] what"
@@ -79,6 +81,7 @@ class BackupOptions:
     nice: int = option("-N", "--nice", type=int, default=0, metavar="MiB/s", group=SPEED, help="write at most this many MiB/s")
     compact: bool = option("-C", "--compact", kind="switch", group=FORMAT, help="blobs as raw bytes, not base64")
     layers: Layers = nested(Layers)
+    s3: S3Options = nested(S3Options)
     max_retries: int = option("--max-retries", type=int, default=5, metavar="N", group=CONNECTION, help="tries of a partition that cannot be read (default 5)")
     #: Milliseconds at least between tries.
     sleep_between_retries: int = option("--sleep-between-retries", "--retry-delay", type=int, default=0, metavar="MS", group=CONNECTION, help="pause between tries (default 0)")
@@ -89,6 +92,7 @@ class BackupOptions:
 def check_options(o: BackupOptions) -> None:
     """The combinations asbackup refuses, refused the same way (with the flags named):
     ValueError."""
+    s3.check(o.s3)
     if o.remove_artifacts:
         if not (o.directory or o.output_file):
             raise ValueError("--remove-artifacts needs -d/--directory or -o/--output-file")
@@ -126,7 +130,7 @@ def check_options(o: BackupOptions) -> None:
 
 
 #: Options that may change between an interrupted backup and its continuation.
-VOLATILE = ("continue_from", "remove_files", "state_file_dst", "checkpoint_seconds", "layers", "parallel", "records_per_second", "nice", "max_retries", "sleep_between_retries")
+VOLATILE = ("continue_from", "remove_files", "state_file_dst", "checkpoint_seconds", "layers", "s3", "parallel", "records_per_second", "nice", "max_retries", "sleep_between_retries")
 
 
 def fingerprint(o: BackupOptions) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import logging
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -27,6 +26,7 @@ from ..cluster.expressions import backup_filter, parse_backup_time
 from ..cluster.metadata import cluster_metadata
 from ..control import BackupProgress, Cancel
 from ..errors import AsbError, BackupFailed, BackupOutputFailed, BadOption, Interrupted, NamespaceNotFound, with_report
+from ..io import places, s3
 from ..io.manifest import write_manifest
 from . import state as state_file
 from . import target
@@ -71,6 +71,7 @@ def backup(
         except ValueError as exc:
             raise BadOption(str(exc)) from None
         if o.remove_artifacts:
+            _set_up_store(o)
             removed = target.remove_artifacts(o)
             log.info("removed %d file(s)", len(removed))
             return report
@@ -78,6 +79,7 @@ def backup(
             report.estimate = estimate_size(config, o, lambda sample: backup(config, sample, _sample=True))
             return report
         log.info("%s", _starting_line(config, o))
+        _set_up_store(o)
         saved = _continuation(o)
         # Refused before connecting, created only once the cluster answered (as asbackup:
         # a backup that cannot connect leaves nothing behind, and removes nothing).
@@ -122,6 +124,17 @@ def _starting_line(config: ClusterConfig, o: BackupOptions) -> str:
         f"after: {_c_time(o.modified_after)}, before: {_c_time(o.modified_before)}, "
         f"no ttl only: {'true' if o.no_ttl_only else 'false'}, limit: {o.max_records}) to {to}"
     )
+
+
+def _set_up_store(o: BackupOptions) -> None:
+    """Object storage, when a place of the backup is a URL: the store set up from the S3
+    options (part size from --file-limit, as asbackup sizes it), each URL checked."""
+    urls = [(flag, v) for flag, v in (("-d/--directory", o.directory), ("-o/--output-file", o.output_file), ("-c/--continue", o.continue_from), ("--state-file-dst", o.state_file_dst)) if v and places.is_url(v)]
+    if not urls:
+        return
+    for flag, url in urls:
+        target.check_remote_url(url, flag)
+    s3.configure(o.s3, file_limit_mib=o.file_limit)
 
 
 def _continuation(o: BackupOptions) -> dict[str, Any] | None:
@@ -281,8 +294,8 @@ class BackupRun:
             )
             report.manifest = manifest
         for stale in {o.continue_from, self.state_path} - {None}:
-            if stale and os.path.exists(stale):
-                os.remove(stale)
+            if stale and places.exists(stale):
+                places.remove(stale)
 
     def _stopped(self) -> None:
         """Interrupted or failed: saves the state to continue from (unless writing failed)

@@ -1,21 +1,24 @@
 """The `.state` file of an interrupted `asbkit backup` (its manifest, once finished, is
 `asbkit.io.manifest`'s).
 
-State (JSON, written atomically: temporary file, fsync, rename, fsync of the directory):
+State (JSON, written atomically: temporary file, fsync, rename, fsync of the directory; in
+object storage one PUT, which replaces the old state whole or not at all):
 
     {"format": "asbkit-backup-state", "version": 1,
      "namespace": "test", "target": {"kind": "directory", "path": "...", "prefix": "test"},
      "layers": "zstd, aes256", "arguments": {...the options that must not change...},
      "partitions": [[pid, "<last digest, base64>" or null, records, done], ...],
      "files": [{"name", "index", "bytes", "text_bytes", "records",
-                "first_digest", "last_digest", "sha256"}, ...],
+                "first_digest", "last_digest", "sha256", "resume"}, ...],
      "jobs": [[pid, ...], ...], "indexes": 2, "udfs": 1,
      "saved": "2026-12-01T10:00:00Z", "tool": "asbkit 0.1.0"}
 
 `partitions` lists only partitions with progress; `jobs` the partitions each job reads
 (a continuation reads the same ones, even if `-l` nodes' ownership has moved since).
 Each file's `bytes` is its committed length: every record before it is counted in `partitions`, none after it. Continuing cuts
-each file back to that length; `sha256` is set for files already complete.
+each file back to that length; `sha256` is set for files already complete. An object still
+being uploaded has `resume` instead: its multipart upload, the parts that ended at a
+commit, and the hash state there (what the store needs to write on from `bytes`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from typing import Any
 
 from .._codec import FileStats, PartitionProgress
 from ..errors import AsbError
-from ..io.manifest import files_from_json, files_to_json, now_iso, write_atomically
+from ..io import places
+from ..io.manifest import files_from_json, files_to_json, now_iso
 
 STATE_FORMAT = "asbkit-backup-state"
 VERSION = 1
@@ -70,13 +74,12 @@ def save_state(
         "saved": now_iso(),
         "tool": tool,
     }
-    write_atomically(path, json.dumps(doc, indent=1))
+    places.write_text(os.fspath(path), json.dumps(doc, indent=1))
 
 
 def load_state(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
+        doc = json.loads(places.read_text(os.fspath(path)))
     except json.JSONDecodeError as exc:
         raise AsbError(f"not an asbkit backup state ({exc})", path=str(path)) from None
     if not isinstance(doc, dict) or doc.get("format") != STATE_FORMAT:
@@ -94,3 +97,12 @@ def load_state(path: str | os.PathLike[str]) -> dict[str, Any]:
     return doc
 
 
+
+
+def unfinished_uploads(path: str) -> list[tuple[str, bytes]]:
+    """The objects a saved state left mid-upload, with what aborts them: [(url, token)]."""
+    try:
+        doc = load_state(path)
+    except (AsbError, OSError):
+        return []
+    return [(f.name, f.resume) for f in doc["files"] if f.resume is not None and f.sha256 is None]

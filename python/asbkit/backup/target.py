@@ -1,5 +1,6 @@
-"""Where `asbkit backup` writes, on disk: its directory or file, the state and manifest
-paths beside them (asbackup's rules), and what is removed before, after and on request."""
+"""Where `asbkit backup` writes, on disk or in object storage (`s3://bucket/prefix`): its
+directory or file, the state and manifest paths beside them (asbackup's rules), and what is
+removed before, after and on request."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import OutputExists
+import asbkit._codec as _codec
+
+from ..errors import AsbError, OutputExists
+from ..io import places
 from .options import BackupOptions
+from .state import unfinished_uploads
 
 log = logging.getLogger("asbkit.backup")
 
@@ -19,6 +24,8 @@ def writes_a_file(o: BackupOptions) -> bool:
     only a file can be cut back and continued, or have a manifest beside it."""
     if not o.output_file or o.output_file == "-":
         return False
+    if places.is_url(o.output_file):
+        return True
     return not os.path.exists(o.output_file) or os.path.isfile(o.output_file)
 
 
@@ -29,11 +36,11 @@ def state_path(o: BackupOptions) -> str | None:
     if o.output_file and not writes_a_file(o):
         return None
     if o.state_file_dst:
-        if os.path.isdir(o.state_file_dst):
-            return os.path.join(o.state_file_dst, name)
+        if places.is_url(o.state_file_dst) and o.state_file_dst.endswith("/") or not places.is_url(o.state_file_dst) and os.path.isdir(o.state_file_dst):
+            return places.join(o.state_file_dst, name)
         return o.state_file_dst
     if o.directory:
-        return os.path.join(o.directory, name)
+        return places.join(o.directory, name)
     if writes_a_file(o):
         return f"{o.output_file}.state"
     return None
@@ -43,7 +50,7 @@ def manifest_path(o: BackupOptions) -> str | None:
     """Beside the files: `<dir>/<prefix>.manifest.json` or `FILE.manifest.json` (none for
     stdout, a pipe or a device)."""
     if o.directory:
-        return os.path.join(o.directory, f"{o.output_file_prefix or o.namespace}.manifest.json")
+        return places.join(o.directory, f"{o.output_file_prefix or o.namespace}.manifest.json")
     if writes_a_file(o):
         return f"{o.output_file}.manifest.json"
     return None
@@ -52,6 +59,8 @@ def manifest_path(o: BackupOptions) -> str | None:
 def remove_artifacts(o: BackupOptions) -> list[str]:
     """--remove-artifacts: the backup's files and manifest (and its directory, if empty)."""
     removed = []
+    if places.is_url(o.output_file or o.directory):
+        return _remove_remote_artifacts(o)
     if o.output_file and o.output_file != "-":
         for name in (o.output_file, o.output_file + ".manifest.json"):
             # Only regular files: a pipe or device (/dev/null) is never removed.
@@ -71,6 +80,9 @@ def remove_artifacts(o: BackupOptions) -> list[str]:
 def check_output_place(o: BackupOptions, resuming: bool) -> None:
     """Refuses to overwrite a backup without -r/--remove-files; changes nothing."""
     if resuming:
+        return
+    if places.is_url(o.directory or o.output_file):
+        _check_remote_place(o)
         return
     if o.directory:
         d = Path(o.directory)
@@ -93,6 +105,10 @@ def prepare_output_place(o: BackupOptions, resuming: bool) -> None:
     """Makes the directory, and with -r/--remove-files removes the backup already there
     (once the cluster has answered: a backup that cannot start removes nothing)."""
     check_output_place(o, resuming)
+    if places.is_url(o.directory or o.output_file):
+        if not resuming:
+            _remove_remote_artifacts(o)
+        return
     if o.directory:
         d = Path(o.directory)
         if not d.exists():
@@ -118,8 +134,67 @@ def drop_uncommitted_files(o: BackupOptions, state: dict[str, Any]) -> None:
     """Files made after the last saved state hold records it does not count: remove them."""
     if not o.directory:
         return
+    if places.is_url(o.directory):
+        known_urls = {f.name for f in state["files"]}
+        for name in places.names_in(o.directory):
+            if name.endswith(".asb") and name not in known_urls:
+                log.info("removing %s: written after the last saved state", name)
+                places.remove(name)
+        return
     known = {os.path.abspath(f.name) for f in state["files"]}
     for p in Path(o.directory).iterdir():
         if p.name.endswith(".asb") and os.path.abspath(p) not in known:
             log.info("removing %s: written after the last saved state", p)
             p.unlink()
+
+
+def _remote_backup_files(o: BackupOptions) -> list[str]:
+    if o.directory:
+        return [n for n in places.names_in(o.directory) if n.endswith(".asb")]
+    assert o.output_file
+    return [o.output_file] if places.exists(o.output_file) else []
+
+
+def _check_remote_place(o: BackupOptions) -> None:
+    """A prefix that holds a backup is refused without -r, as a non-empty directory is; a
+    URL that names a bucket and nothing else is a prefix (the bucket's top)."""
+    where = o.directory or o.output_file or ""
+    if o.output_file and o.output_file.endswith("/"):
+        raise OutputExists("-o/--output-file names a prefix (ends with /), not an object", path=o.output_file)
+    existing = _remote_backup_files(o)
+    if existing and not o.remove_files:
+        what = f"the prefix already holds {len(existing)} .asb object(s)" if o.directory else "the output object exists"
+        raise OutputExists(f"{what}; pass -r/--remove-files to replace them, or -c/--continue to go on with a backup", path=where)
+    if o.directory:
+        others = [n for n in places.names_in(o.directory) if not n.endswith((".asb", ".manifest.json", ".asb.state"))]
+        if others:
+            log.info("%s also holds %d object(s) that are not a backup's; they are left alone", where, len(others))
+
+
+def _remove_remote_artifacts(o: BackupOptions) -> list[str]:
+    """The backup's objects, manifest and state under the prefix (or the one object), and
+    the unfinished uploads a saved state there lists (aborted, so no part is left billed)."""
+    removed = []
+    state = state_path(o)
+    if state and places.exists(state):
+        for url, token in unfinished_uploads(state):
+            _codec.remote_abort(url, token)
+            log.info("aborted the unfinished upload of %s", url)
+    names = _remote_backup_files(o)
+    manifest = manifest_path(o)
+    for extra in (manifest, state):
+        if extra and places.exists(extra):
+            names.append(extra)
+    for name in names:
+        places.remove(name)
+        removed.append(name)
+    if removed:
+        log.info("removed %d object(s) under %s", len(removed), o.directory or o.output_file)
+    return removed
+
+
+def check_remote_url(url: str, flag: str) -> None:
+    """A URL names a bucket: `s3://BUCKET/...`."""
+    rest = url[5:]
+    if not rest or rest.startswith("/"):
+        raise AsbError(f"{flag}: {url} names no bucket; write s3://BUCKET/PREFIX", path=url)

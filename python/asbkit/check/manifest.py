@@ -5,30 +5,30 @@ whole and untampered."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-from pathlib import Path
 from typing import Any
 
+from ..io import places
 from ..io.manifest import MANIFEST_FORMAT
 from .findings import Finding
 
 
-def find_manifests(sources: Any) -> list[tuple[Path, Path | None]]:
-    """The manifests of the sources: (manifest, the one file it is checked against; None
-    for a directory's manifest, checked against the directory's files)."""
+def find_manifests(sources: Any) -> list[tuple[str, str | None]]:
+    """The manifests of the sources (paths or `s3://` URLs): (manifest, the one file it is
+    checked against; None for a directory's manifest, checked against the directory's
+    files)."""
     items = sources if isinstance(sources, list) else [sources]
-    found: list[tuple[Path, Path | None]] = []
+    found: list[tuple[str, str | None]] = []
     for item in items:
         if not isinstance(item, (str, os.PathLike)) or str(item) == "-":
             continue
-        p = Path(item)
-        is_dir = p.is_dir()
-        candidates = sorted(p.glob("*.manifest.json")) if is_dir else [p.with_name(p.name + ".manifest.json")]
+        p = os.fspath(item)
+        is_dir = places.is_dir(p)
+        candidates = [n for n in places.names_in(p) if n.endswith(".manifest.json")] if is_dir else [p + ".manifest.json"]
         for c in candidates:
             try:
-                doc = json.loads(c.read_text(encoding="utf-8"))
+                doc = json.loads(places.read_text(c))
             except (OSError, ValueError):
                 continue
             if isinstance(doc, dict) and doc.get("format") == MANIFEST_FORMAT:
@@ -36,12 +36,9 @@ def find_manifests(sources: Any) -> list[tuple[Path, Path | None]]:
     return found
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+def _key(path: str) -> str:
+    """One spelling of a file's name, to match a file with its counts."""
+    return path if places.is_url(path) else os.path.abspath(path)
 
 
 def check_manifests(sources: Any, files: list[Any]) -> tuple[list[str], list[Finding], list[str]]:
@@ -51,49 +48,51 @@ def check_manifests(sources: Any, files: list[Any]) -> tuple[list[str], list[Fin
     other. A single file's (`FILE.manifest.json`) is checked against FILE, whatever name
     the manifest gives it (a copy keeps its old name inside): the name is said, never
     followed to another file."""
-    counts = {os.path.abspath(f.path): f for f in files}
+    counts = {_key(f.path): f for f in files}
     findings: list[Finding] = []
     notes: list[str] = []
     checked: list[str] = []
     for manifest, single in find_manifests(sources):
-        doc = json.loads(manifest.read_text(encoding="utf-8"))
-        checked.append(str(manifest))
+        doc = json.loads(places.read_text(manifest))
+        checked.append(manifest)
         entries = doc.get("files", [])
+        manifest_name = places.basename(manifest)
 
-        def finding(kind: str, path: Path, message: str) -> None:
-            findings.append(Finding(kind, str(path), None, None, None, message))
+        def finding(kind: str, path: str, message: str) -> None:
+            findings.append(Finding(kind, path, None, None, None, message))
 
         if single is not None:
             if len(entries) != 1:
-                finding("manifest_mismatch", single, f"the manifest {manifest.name} lists {len(entries)} files, not this one file")
+                finding("manifest_mismatch", single, f"the manifest {manifest_name} lists {len(entries)} files, not this one file")
                 continue
-            if entries[0]["name"] != single.name:
-                notes.append(f"the manifest {manifest.name} names the file {entries[0]['name']}; checked {single.name} against it")
+            if entries[0]["name"] != places.basename(single):
+                notes.append(f"the manifest {manifest_name} names the file {entries[0]['name']}; checked {places.basename(single)} against it")
             pairs = [(single, entries[0])]
         else:
-            pairs = [(manifest.parent / e["name"], e) for e in entries]
+            directory = places.parent(manifest)
+            pairs = [(places.join(directory, e["name"]), e) for e in entries]
         for path, entry in pairs:
-            if not path.exists():
-                finding("manifest_missing_file", path, f"the manifest {manifest.name} lists this file; it is missing")
+            size = places.size(path)
+            if size is None:
+                finding("manifest_missing_file", path, f"the manifest {manifest_name} lists this file; it is missing")
                 continue
-            for problem in _differences(path, entry, counts.get(os.path.abspath(path))):
+            for problem in _differences(path, size, entry, counts.get(_key(path))):
                 finding("manifest_mismatch", path, problem)
         if single is None:
-            listed = {os.path.abspath(p) for p, _ in pairs}
-            for p in sorted(manifest.parent.glob("*.asb")):
-                if os.path.abspath(p) not in listed:
-                    finding("manifest_extra_file", p, f"a .asb file the manifest {manifest.name} does not list")
+            listed = {_key(p) for p, _ in pairs}
+            for p in places.names_in(places.parent(manifest)):
+                if p.endswith(".asb") and _key(p) not in listed:
+                    finding("manifest_extra_file", p, f"a .asb file the manifest {manifest_name} does not list")
     return checked, findings, notes
 
 
-def _differences(path: Path, entry: dict[str, Any], counted: Any) -> list[str]:
+def _differences(path: str, size: int, entry: dict[str, Any], counted: Any) -> list[str]:
     """How the file differs from its manifest entry (size, SHA-256, records, first and last
     digest)."""
     problems = []
-    size = path.stat().st_size
     if size != entry["bytes"]:
         problems.append(f"{size:,} bytes, the manifest says {entry['bytes']:,}")
-    elif entry.get("sha256") and _sha256(path) != entry["sha256"]:
+    elif entry.get("sha256") and places.sha256(path) != entry["sha256"]:
         problems.append("its SHA-256 is not the manifest's: the file was changed or damaged")
     if counted is not None:
         if counted.records != entry["records"]:

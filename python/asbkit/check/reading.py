@@ -9,6 +9,7 @@ from collections.abc import Callable
 import asbkit._codec as _codec
 
 from ..errors import AsbError
+from ..io import places
 from ..io.files import Source, expand_sources
 from ..io.layers import Layers
 
@@ -54,7 +55,7 @@ def read_through(
             for source in files:
                 scanner.scan(source, progress=progress, **args)
                 if isinstance(source, (str, os.PathLike)) and str(source) != "-":
-                    done_before += os.path.getsize(source)
+                    done_before += places.size(str(source)) or 0
     except (AsbError, OSError) as exc:
         return scanner.result(), exc
     return scanner.result(), None

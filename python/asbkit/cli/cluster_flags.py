@@ -1,6 +1,6 @@
 """The flags of the commands that talk to a cluster beyond their declared options: the C
 tools' compatibility flags (accepted and said, or refused), the Secret Agent, the
-configuration files, S3; and reading a command's ClusterConfig and options from them. The
+configuration files; and reading a command's ClusterConfig and options from them. The
 C tools spell them so (`-h` is the host there, so help is `--help`, `-Z` or `--usage`)."""
 
 from __future__ import annotations
@@ -16,13 +16,6 @@ from .config import add_config_options
 from .flags import Extra, FieldsOf, FlagBuilder, OptionError, build, extra
 from .secret_agent import add_secret_agent_options
 
-#: C asbackup's and asrestore's S3 flags.
-S3_FLAGS = (
-    "--s3-region", "--s3-profile", "--s3-endpoint-override", "--s3-max-async-downloads", "--s3-log-level",
-    "--s3-connect-timeout", "--s3-allow-system-proxy", "--s3-min-part-size", "--s3-max-async-uploads",
-)
-S3 = "object storage (the C tools' S3 flags: not supported yet, refused when given)"
-
 #: TLS flags the C tools keep for old scripts.
 TLS_COMPAT = (
     extra("--tls-cert-blacklist", "--tlsCertBlackList", "--tls-cert-blackList", dest="tls_cert_blacklist", metavar="PATH", group=TLS, help="deprecated in the C tools; accepted, without effect (use --tls-crl-check)"),
@@ -34,16 +27,11 @@ TLS_COMPAT = (
 def add_cluster_flags(b: FlagBuilder, options: type, retries: Iterable[Extra | FieldsOf], extras: Iterable[Extra | FieldsOf] = ()) -> None:
     """The connection flags (with the command's `retries` flags after --total-timeout, as
     the C tools' help has them), TLS (and its compatibility flags), Secret Agent,
-    configuration files and S3, then the command's own declared `options` with `extras`."""
+    configuration files, then the command's own declared `options` (with their S3 flags)
+    with `extras`."""
     b.declared(ClusterConfig, [*TLS_COMPAT, *(FieldsOf(r.cls, r.names, "total_timeout_ms") if isinstance(r, FieldsOf) else Extra(r.names, r.kwargs, r.group, "total_timeout_ms") for r in retries)])
     add_secret_agent_options(b.parser)
     add_config_options(b.parser)
-    s3 = b.section(S3)
-    for flag in S3_FLAGS:
-        if flag == "--s3-allow-system-proxy":
-            s3.add_argument(flag, action="store_true", help="refused: S3 is not supported yet")
-        else:
-            s3.add_argument(flag, metavar="VALUE", help="refused: S3 is not supported yet")
     b.declared(options, extras)
 
 
@@ -71,9 +59,6 @@ def cluster_config_from(args: argparse.Namespace, command: str) -> ClusterConfig
 def compatibility_notes(args: argparse.Namespace) -> list[str]:
     """What flags accepted only for the C tools' scripts do (nothing, said); raises
     ValueError for those asbkit cannot honour, so none is silently ignored."""
-    used_s3 = [f for f in S3_FLAGS if getattr(args, f[2:].replace("-", "_"), None) not in (None, False)]
-    if used_s3:
-        raise ValueError(f"{', '.join(used_s3)}: object storage (S3) is not supported yet; write to a directory and copy it")
     if getattr(args, "tls_encrypt_only", False):
         raise ValueError("--tlsEncryptOnly is not supported (the C tools refuse it too): give --tls-cafile or --tls-capath")
     notes = []

@@ -14,8 +14,10 @@ from datetime import UTC
 from typing import Any, TypeVar
 
 from ..errors import AsbError
+from ..io import s3
 from ..io.files import Source
 from ..io.layers import Layers
+from ..io.s3 import S3Options
 from ..spec import UNSET, Flag, Nested, declared, field_default, pick
 from ..transform.selection import Selection
 from .envelope import CommandResult
@@ -227,6 +229,18 @@ def add_input_arguments(p: argparse.ArgumentParser) -> None:
     # asrestore's spellings, so existing scripts read the same.
     p.add_argument("-i", "--input-file", action="append", default=[], metavar="FILE", help="a backup file (- for stdin)")
     p.add_argument("-d", "--directory", action="append", default=[], metavar="DIR", help="a directory of .asb files")
+    add_s3_options(p)
+
+
+def add_s3_options(p: argparse.ArgumentParser) -> None:
+    """The S3 flags of a command whose files may be `s3://` URLs."""
+    FlagBuilder(p, "files").declared(S3Options)
+
+
+def set_up_store(args: argparse.Namespace, *paths: object) -> None:
+    """The process's S3 store from the flags, when one of `paths` is an `s3://` URL."""
+    if any(s3.is_url(p) for p in paths):
+        s3.configure(build(S3Options, args, args.command))
 
 
 def add_cluster_output_options(p: argparse.ArgumentParser, version: str) -> None:
@@ -264,6 +278,7 @@ def sources_from(args: argparse.Namespace) -> Source | list[Source]:
     paths: list[Source] = args.paths + args.input_file + args.directory
     if not paths:
         raise UsageError(f"{args.command}: give a backup file, a directory or - for stdin")
+    set_up_store(args, *paths)
     return paths if len(paths) > 1 else paths[0]
 
 

@@ -11,6 +11,7 @@ import asbkit._codec as _codec
 
 from .._codec import Header, Record, SecondaryIndex, Udf
 from ..errors import AsbError
+from . import places, s3
 from .layers import Layers
 
 Entity = Record | SecondaryIndex | Udf
@@ -22,7 +23,17 @@ def expand_sources(sources: Source | list[Source]) -> list[Source]:
     items = sources if isinstance(sources, list) else [sources]
     out: list[Source] = []
     for item in items:
-        if isinstance(item, (str, os.PathLike)) and str(item) != "-" and Path(item).is_dir():
+        if places.is_url(item):
+            url = s3.normalize(str(item))
+            s3.ensure(url)
+            if places.is_dir(url):
+                found = _codec.list_backup_files(url)
+                if not found:
+                    raise AsbError("the prefix holds no .asb objects (a file's URL names the object itself)", path=url)
+                out.extend(str(f) for f in found)
+            else:
+                out.append(url)
+        elif isinstance(item, (str, os.PathLike)) and str(item) != "-" and Path(item).is_dir():
             files = _codec.list_backup_files(str(item))
             if not files:
                 raise AsbError("the directory holds no .asb files", path=str(item))
@@ -48,10 +59,10 @@ def total_size(sources: list[Source]) -> int | None:
     for s in sources:
         if not isinstance(s, (str, os.PathLike)) or str(s) == "-":
             return None
-        try:
-            total += os.path.getsize(s)
-        except OSError:
+        size = places.size(str(s))
+        if size is None:
             return None
+        total += size
     return total
 
 
@@ -105,6 +116,8 @@ class BackupWriter:
         self._final: Path | None = None
         target: str | os.PathLike[str] | IO[bytes] = dest
         self._tmp: Path | None = None
+        if places.is_url(dest):
+            raise AsbError("writing a single backup file to object storage is not supported yet: write it locally and copy it, or use `asbkit backup -o s3://…`", path=str(dest))
         if isinstance(dest, (str, os.PathLike)) and str(dest) != "-":
             target, tmp = _codec.stage_output(dest)
             if tmp is not None:

@@ -10,7 +10,8 @@ whole and untampered (`asbkit.check.manifest` checks it).
      "files": [{"name", "index", "bytes", "text_bytes", "records",
                 "first_digest", "last_digest", "sha256"}, ...]}
 
-Files are written atomically: a temporary file, fsync, rename, fsync of the directory.
+Files are written atomically: a temporary file, fsync, rename, fsync of the directory (an
+object in one PUT).
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ import base64
 import datetime as _dt
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 from .._codec import FileStats
+from .places import write_text
 
 MANIFEST_FORMAT = "asbkit-backup-manifest"
 VERSION = 1
@@ -40,24 +41,6 @@ def now_iso() -> str:
     return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def write_atomically(path: str | os.PathLike[str], text: str) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    try:
-        fd = os.open(path.parent or ".", os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def files_to_json(files: list[FileStats]) -> list[dict[str, Any]]:
     return [
         {
@@ -69,6 +52,8 @@ def files_to_json(files: list[FileStats]) -> list[dict[str, Any]]:
             "first_digest": _b64(f.first_digest),
             "last_digest": _b64(f.last_digest),
             "sha256": f.sha256.hex() if f.sha256 is not None else None,
+            # An object mid-upload (a state's only): what its store needs to write on.
+            **({"resume": _b64(f.resume)} if f.resume is not None else {}),
         }
         for f in files
     ]
@@ -81,6 +66,7 @@ def files_from_json(files: list[dict[str, Any]]) -> list[FileStats]:
             first_digest=_unb64(f.get("first_digest")),
             last_digest=_unb64(f.get("last_digest")),
             sha256=bytes.fromhex(f["sha256"]) if f.get("sha256") else None,
+            resume=_unb64(f.get("resume")),
         )
         for f in files
     ]
@@ -100,7 +86,7 @@ def write_manifest(
 ) -> None:
     entries = files_to_json(files)
     for e in entries:
-        e["name"] = os.path.basename(e["name"]) if e["name"] != "-" else "-"
+        e["name"] = e["name"].rstrip("/").rsplit("/", 1)[-1] if e["name"] != "-" else "-"
     doc = {
         "format": MANIFEST_FORMAT,
         "version": VERSION,
@@ -119,4 +105,4 @@ def write_manifest(
         },
         "files": entries,
     }
-    write_atomically(path, json.dumps(doc, indent=1))
+    write_text(os.fspath(path), json.dumps(doc, indent=1))

@@ -6,7 +6,6 @@ requests. The counters are the caller's to read."""
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +15,7 @@ import asbkit._codec as _codec
 from ..cluster.client import N_PARTITIONS, Cluster, info_fields
 from ..control import Cancel, RestoreProgress
 from ..errors import AsbError, NamespaceNotFound, RestoreFailed
+from ..io import places
 from .metadata import MetadataApplier
 from .options import RestoreOptions, stdin_size
 
@@ -48,7 +48,7 @@ class RestoreDriver:
             self._check_batch_writes(report.server_version)
         self.metadata = MetadataApplier(cluster, self.rename, o.sets, timeout_s=o.timeout_ms / 1000)
         self.deferred: list[Any] = []
-        self.total_bytes = stdin_size(o.input_file) or 0 if "-" in files else sum(os.path.getsize(f) for f in files)
+        self.total_bytes = stdin_size(o.input_file) or 0 if "-" in files else sum(places.size(f) or 0 for f in files)
         auth = cluster.wire_auth()
         if "tls" in auth and "tls_name" not in auth:
             auth["tls_name"] = cluster.config.seeds()[0][0]

@@ -11,7 +11,9 @@ import asbkit._codec as _codec
 
 from ..cluster.client import CONNECTION
 from ..errors import BadInput, BadOption, InputUnreadable
+from ..io import s3
 from ..io.layers import Layers
+from ..io.s3 import S3Options
 from ..spec import nested, option
 
 log = logging.getLogger("asbkit.restore")
@@ -81,6 +83,7 @@ class RestoreOptions:
     #: The first retry pause (doubled each retry), in microseconds as asrestore takes it.
     retry_scale_factor_us: int = option("--retry-scale-factor", type=int, default=150_000, metavar="µs", group=SPEED, help="first retry pause, doubled each retry (default 150000)")
     layers: Layers = nested(Layers)
+    s3: S3Options = nested(S3Options)
     max_retries: int = option(
         "--max-retries", type=int, default=5, metavar="N", group=CONNECTION,
         help={"restore": "retries of a batch whose write failed (default 5)", "verify": "retries of a batch whose read failed (default 5)"},
@@ -96,6 +99,7 @@ class RestoreOptions:
 
 def check_options(o: RestoreOptions) -> None:
     """The combinations asrestore refuses, refused the same way (with the flags named)."""
+    s3.check(o.s3)
     given = [f for f, v in (("-d/--directory", o.directory), ("-i/--input-file", o.input_file), ("--directory-list", o.directory_list)) if v]
     if len(given) != 1:
         raise ValueError("give exactly one of -d/--directory, -i/--input-file and --directory-list")
@@ -183,6 +187,12 @@ def check_inputs(files: list[str], o: RestoreOptions) -> list[str | None]:
 def prepare(o: RestoreOptions, report: Any) -> tuple[list[str], list[str | None]]:
     """Checks the options and opens every input: its files and their namespaces."""
     check_options(o)
+    urls = [p for p in (o.input_file, o.directory, o.parent_directory, *o.directory_list) if p and s3.is_url(p)]
+    for url in urls:
+        if not url[5:] or url[5:].startswith("/"):
+            raise BadOption(f"{url} names no bucket; write s3://BUCKET/PREFIX")
+    if urls:
+        s3.configure(o.s3)
     files = input_files(o)
     report.files = files
     return files, check_inputs(files, o)

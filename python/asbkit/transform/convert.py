@@ -10,6 +10,7 @@ from pathlib import Path
 import asbkit._codec as _codec
 
 from ..errors import AsbError, with_report
+from ..io import places
 from ..io.files import Source, expand_sources
 from ..io.layers import Layers
 from .selection import Selection
@@ -37,7 +38,7 @@ def detect_format(path: str, given: str | None, side: str) -> str:
         if given not in FORMATS:
             raise AsbError(f"unknown format {given!r} (asb or jsonl)")
         return given
-    if path != "-" and (Path(path).is_dir() or path.endswith("/")):
+    if path != "-" and (places.is_dir(path) or path.endswith("/")):
         return "asb"
     fmt = _EXTENSIONS.get(Path(path).suffix.lower())
     if fmt is None:
@@ -73,6 +74,8 @@ def convert(
         report.dest_format = detect_format(dest, dest_format, "output")
         if report.source_format == report.dest_format:
             raise AsbError(f"both sides are {report.source_format}: convert goes from asb to jsonl or back")
+        if places.is_url(dest):
+            raise AsbError("convert writes to local files only for now: write locally and copy, or read the backup from s3:// directly", path=dest)
         target: str = dest
         to_dir = report.dest_format == "asb" and dest != "-" and (Path(dest).is_dir() or dest.endswith("/"))
         if to_dir:

@@ -12,6 +12,7 @@ from typing import Any
 import asbkit._codec as _codec
 
 from ..errors import AsbError, with_report
+from ..io import places
 from ..io.files import Source, expand_sources
 from ..io.layers import Layers
 from .selection import Selection
@@ -62,6 +63,8 @@ def filter_backup(
 ) -> FilterReport:
     """Copies a backup (file, directory or stdin) into one `.asb` file (or `-`), keeping what
     the selection keeps. The output is written whole or not at all."""
+    if places.is_url(dest):
+        raise with_report(AsbError("filter writes to local files only for now: write locally and copy, or read the backup from s3:// directly", path=dest), FilterReport(str(source), dest, (layers or Layers()).describe()))
     return _copy(source, dest, layers or Layers(), selection or Selection(), on_progress)
 
 
@@ -84,6 +87,8 @@ def split_backup(
     empty = FilterReport(str(source), dest_dir, layers.describe())
     if sum(x is not None for x in (parts, records, size_mb)) != 1:
         raise with_report(AsbError("give one of --parts, --records, --size"), empty)
+    if places.is_url(dest_dir):
+        raise with_report(AsbError("split writes to local directories only for now: write locally and copy, or read the backup from s3:// directly", path=dest_dir), empty)
     out = Path(dest_dir)
     out.mkdir(parents=True, exist_ok=True)
     if any(out.glob("*.asb")):

@@ -8,7 +8,7 @@ from ...io.layers import Layers
 from ...transform.convert import FORMATS, ConvertReport, convert
 from ...transform.selection import Selection
 from ..envelope import CommandResult, outcome
-from ..flags import Command, FlagBuilder, add_output_options, layers_from, plural, progress_from, selection_from
+from ..flags import Command, FlagBuilder, add_output_options, add_s3_options, layers_from, plural, progress_from, selection_from, set_up_store
 from . import INDEX
 from .validate import progress_bar
 
@@ -23,11 +23,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     b.declared(Layers, only=("compression_level",))
     b.declared(Selection, only=("keep_double_text",))
     b.declared(Selection)
+    add_s3_options(p)
     add_output_options(p)
 
 
 def run(args: argparse.Namespace) -> CommandResult[ConvertReport]:
     layers, selection = layers_from(args, "convert"), selection_from(args, "convert")
+    set_up_store(args, args.source, args.dest)
     bar = progress_bar(args.source, progress_from(args))
     empty = ConvertReport(args.source, args.dest, args.source_format or "?", args.dest_format or "?", layers.describe())
     try:

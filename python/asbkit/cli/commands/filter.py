@@ -8,7 +8,7 @@ from ...io.layers import Layers
 from ...transform.filter import FilterReport, filter_backup, split_backup
 from ...transform.selection import Selection
 from ..envelope import CommandResult, outcome
-from ..flags import Command, FlagBuilder, add_output_options, layers_from, plural, progress_from, selection_from
+from ..flags import Command, FlagBuilder, add_output_options, add_s3_options, layers_from, plural, progress_from, selection_from, set_up_store
 from . import INDEX
 from .validate import progress_bar
 
@@ -18,6 +18,7 @@ def _add_common(p: argparse.ArgumentParser, command: str) -> None:
     b.declared(Layers, only=("compress", "encrypt", "key_file", "key_env"))
     b.declared(Layers, only=("compression_level",))
     b.declared(Selection)
+    add_s3_options(p)
     add_output_options(p)
 
 
@@ -40,6 +41,7 @@ def add_split_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_filter(args: argparse.Namespace) -> CommandResult[FilterReport]:
     layers, selection = layers_from(args, "filter"), selection_from(args, "filter")
+    set_up_store(args, args.source, args.dest)
     bar = progress_bar(args.source, progress_from(args))
     empty = FilterReport(str(args.source), args.dest, layers.describe())
     try:
@@ -50,6 +52,7 @@ def run_filter(args: argparse.Namespace) -> CommandResult[FilterReport]:
 
 def run_split(args: argparse.Namespace) -> CommandResult[FilterReport]:
     layers, selection = layers_from(args, "split"), selection_from(args, "split")
+    set_up_store(args, args.source, args.dest)
     bar = progress_bar(args.source, progress_from(args))
     empty = FilterReport(str(args.source), args.dest, layers.describe())
     try:

@@ -10,12 +10,13 @@ from typing import Any
 
 from ..._codec import __version__
 from ...cluster.client import CONNECTION, ClusterConfig
+from ...io import places
 from ...restore.options import RestoreOptions, check_options
 from ...restore.verify import VerifyReport, verify
 from ..cluster_flags import add_cluster_flags, cluster_config_from, options_from_flags
 from ..display import RestoreDisplay
 from ..envelope import CommandResult, outcome
-from ..flags import Command, FlagBuilder, add_cluster_output_options, build, configure_logging, extra, fields_of
+from ..flags import Command, FlagBuilder, add_cluster_output_options, build, configure_logging, extra, fields_of, set_up_store
 from ..signals import stop_on_signals
 from . import INDEX
 
@@ -41,7 +42,9 @@ def options_from(args: argparse.Namespace) -> tuple[ClusterConfig, RestoreOption
     if args.backup:
         if args.directory or args.input_file or args.directory_list:
             raise ValueError("give the backup once: BACKUP, -d, -i or --directory-list")
-        given = {"directory": args.backup, "input_file": None} if Path(args.backup).is_dir() else {"directory": None, "input_file": args.backup}
+        set_up_store(args, args.backup)
+        is_dir = places.is_dir(args.backup) if places.is_url(args.backup) else Path(args.backup).is_dir()
+        given = {"directory": args.backup, "input_file": None} if is_dir else {"directory": None, "input_file": args.backup}
     return cluster_config_from(args, "verify"), build(RestoreOptions, args, "verify", **given)
 
 
