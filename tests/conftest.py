@@ -1,6 +1,6 @@
 """Fixtures shared by every test: the upstream vectors, and the test servers (found through
 ASBKIT_TEST_HOST, a one-node server, and ASBKIT_TEST_CLUSTER, a seed of three nodes;
-without them the tests that need them skip, saying why)."""
+without them the tests that need them skip, saying why; and an S3 server, started here)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 
 from .helpers.cluster_data import CLUSTER, HOST, client_for
 from .helpers.files import vector
+from .helpers.s3_server import s3_server  # noqa: F401 (a session fixture: moto's S3 server on loopback)
 
 
 @pytest.fixture

@@ -1,0 +1,192 @@
+"""Backups in object storage against a real one-node server (ASBKIT_TEST_HOST) and a real
+S3 API server on loopback (moto's server mode): backup → validate → restore → verify
+through `s3://`, with rotation into multipart objects and the layers; a prefix that holds
+a backup refused without -r and replaced with it; a backup killed (SIGKILL) and
+interrupted (SIGINT) continued from its state in the bucket to every record once, no
+upload left behind; bad buckets and URLs said in words, with nothing written."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from asbkit import Layers
+
+from ..helpers.cluster_data import HOST, asb_files, load_bulk, needs_host, records_of, split_addr
+from ..helpers.s3_server import S3Server
+
+pytestmark = [pytest.mark.cluster, needs_host, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+NS = "test"
+SET = "asbkit_s3"
+N = 40_000
+
+
+@pytest.fixture(scope="module")
+def s3_data(host_client: Any) -> set[bytes]:
+    host_client.truncate(NS, SET, 0)
+    time.sleep(0.5)
+    # ~450 bytes of text a record: ~17 MiB, so files of -F 8 go up in several 5 MiB parts.
+    load_bulk(host_client, NS, N, set_name=SET, payload=300)
+    seen: set[bytes] = set()
+    host_client.query(NS, SET).foreach(lambda rec: seen.add(bytes(rec[0][3])))
+    assert len(seen) == N
+    return seen
+
+
+def _asbkit(command: str, *args: str, server: S3Server) -> list[str]:
+    h, p = split_addr(HOST or "")
+    return [sys.executable, "-m", "asbkit", command, "-h", h, "-p", str(p), "--no-progress", *server.flags(), *args]
+
+
+def _backup(server: S3Server, *args: str) -> list[str]:
+    return _asbkit("backup", "-n", NS, "-s", SET, *args, server=server)
+
+
+def _download(server: S3Server, bucket: str, prefix: str, into: Path) -> list[Path]:
+    into.mkdir(parents=True, exist_ok=True)
+    for key in server.keys(bucket, prefix):
+        (into / key.rsplit("/", 1)[-1]).write_bytes(server.get(bucket, key))
+    return asb_files(into)
+
+
+@pytest.mark.parametrize("layers", [[], ["-z", "zstd", "-y", "aes256", "--encryption-key-env", "ASBKIT_TEST_KEY"]], ids=["plain", "zstd+aes256"])
+def test_backup_restore_verify_through_s3(s3_server: S3Server, s3_data: set[bytes], host_client: Any, tmp_path: Path, layers: list[str]) -> None:
+    os.environ["ASBKIT_TEST_KEY"] = base64.b64encode(b"s" * 32).decode()
+    lay = Layers(compress="zstd", encrypt="aes256", key_env="ASBKIT_TEST_KEY") if layers else None
+    bucket = s3_server.bucket("roundtrip")
+    url = f"s3://{bucket}/nightly/test"
+    p = subprocess.run(_backup(s3_server, "-d", url, "-F", "8", "-w", "2", *layers), capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert f"Backed up {N} record(s)" in p.stderr
+    keys = s3_server.keys(bucket, "nightly/test/")
+    asb = [k for k in keys if k.endswith(".asb")]
+    # Rotation at -F as on disk, names as C names them; manifest beside; no state left.
+    assert asb and all(k.startswith("nightly/test/test_") for k in asb), keys
+    assert not layers and len(asb) >= 2 or layers, keys
+    assert "nightly/test/test.manifest.json" in keys and not any(k.endswith(".state") for k in keys), keys
+    assert s3_server.uploads(bucket) == [], "every multipart upload completed"
+    # The objects hold the set's records, each once (read back from a local copy).
+    local = _download(s3_server, bucket, "nightly/test/", tmp_path / "copy")
+    assert set(records_of(local, lay)) == s3_data
+    manifest = json.loads(s3_server.get(bucket, "nightly/test/test.manifest.json"))
+    assert manifest["totals"]["records"] == N and sorted(f["name"] for f in manifest["files"]) == [p.name for p in local]
+    # validate --deep checks every object against the manifest in the bucket.
+    p = subprocess.run([sys.executable, "-m", "asbkit", "validate", "--deep", url, *layers, *s3_server.flags()], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "checked against the manifest s3://" in p.stdout
+    # Restore from the bucket into an emptied set, then verify against the bucket.
+    host_client.truncate(NS, SET, 0)
+    time.sleep(0.5)
+    p = subprocess.run(_asbkit("restore", "-d", url, *layers, server=s3_server), capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert f"inserted {N}" in p.stderr
+    back: set[bytes] = set()
+    host_client.query(NS, SET).foreach(lambda rec: back.add(bytes(rec[0][3])))
+    assert back == s3_data
+    p = subprocess.run(_asbkit("verify", url, *layers, "--output", "json", server=s3_server), capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    data = json.loads(p.stdout)["data"]
+    assert data["same"] == N and data["missing"] == 0 and data["different"] == 0
+
+
+def test_one_object_and_a_prefix_that_holds_a_backup(s3_server: S3Server, s3_data: set[bytes], tmp_path: Path) -> None:
+    bucket = s3_server.bucket("places")
+    one = f"s3://{bucket}/single/test.asb"
+    p = subprocess.run(_backup(s3_server, "-o", one), capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert s3_server.keys(bucket) == ["single/test.asb", "single/test.asb.manifest.json"]
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "test.asb").write_bytes(s3_server.get(bucket, "single/test.asb"))
+    assert set(records_of([tmp_path / "one" / "test.asb"])) == s3_data
+    # Written again: refused without -r (an existing object, as a file), replaced with it.
+    again = subprocess.run(_backup(s3_server, "-o", one), capture_output=True, text=True, timeout=300)
+    assert again.returncode != 0 and "-r/--remove-files" in again.stderr, again.stderr[-2000:]
+    # A prefix that holds a backup: refused; with -r its objects are replaced, others kept.
+    prefix = f"s3://{bucket}/dir"
+    s3_server.put(bucket, "dir/test_00000.asb", b"old")
+    s3_server.put(bucket, "dir/test_00007.asb", b"old")
+    s3_server.put(bucket, "dir/README", b"not ours")
+    refused = subprocess.run(_backup(s3_server, "-d", prefix), capture_output=True, text=True, timeout=300)
+    assert refused.returncode != 0 and "already holds 2 .asb object(s)" in refused.stderr, refused.stderr[-2000:]
+    assert s3_server.get(bucket, "dir/test_00007.asb") == b"old", "nothing removed when refused"
+    p = subprocess.run(_backup(s3_server, "-d", prefix, "-r"), capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    keys = s3_server.keys(bucket, "dir/")
+    assert "dir/test_00007.asb" not in keys and "dir/README" in keys and "dir/test.manifest.json" in keys, keys
+    # --remove-artifacts removes the backup's objects and keeps the rest.
+    p = subprocess.run(_backup(s3_server, "-d", prefix, "--remove-artifacts"), capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert s3_server.keys(bucket, "dir/") == ["dir/README"]
+
+
+def _interrupt(cmd: list[str], server: S3Server, bucket: str, state_key: str, sig: int, at_records: int) -> subprocess.CompletedProcess[bytes]:
+    """Starts the backup, waits until its state in the bucket counts `at_records` durable
+    records, sends `sig`."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            saved = json.loads(server.get(bucket, state_key))
+            if sum(f["records"] for f in saved["files"]) >= at_records:
+                break
+        except Exception:  # not there yet
+            pass
+        time.sleep(0.1)
+    assert proc.poll() is None, "the backup ended before it could be interrupted: " + proc.stderr.read().decode()[-2000:]
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def test_killed_and_interrupted_backups_to_s3_continue_to_every_record_once(s3_server: S3Server, s3_data: set[bytes], tmp_path: Path) -> None:
+    bucket = s3_server.bucket("resume")
+    url = f"s3://{bucket}/b"
+    state_key, state = "b/test.asb.state", f"s3://{bucket}/b/test.asb.state"
+    # Slow enough to catch in the middle; a part (5 MiB, ~11,000 records) must be up
+    # before the state counts anything.
+    slow = ["-d", url, "-F", "12", "-L", "6000"]
+    first = _interrupt(_backup(s3_server, *slow), s3_server, bucket, state_key, signal.SIGKILL, 12_000)
+    assert first.returncode == -signal.SIGKILL
+    saved = json.loads(s3_server.get(bucket, state_key))
+    durable = sum(f["records"] for f in saved["files"])
+    assert durable >= 12_000 and any(f.get("resume") for f in saved["files"]), saved["files"]
+    assert s3_server.uploads(bucket), "the killed backup's upload is still open, to go on with"
+    second = _interrupt(_backup(s3_server, *slow, "-c", state), s3_server, bucket, state_key, signal.SIGINT, durable + 12_000)
+    assert second.returncode not in (0, -signal.SIGINT), second.stderr.decode()[-2000:]
+    assert b"-c " in second.stderr and b"interrupted" in second.stderr, second.stderr.decode()[-2000:]
+    last = subprocess.run(_backup(s3_server, "-d", url, "-F", "12", "-c", state), capture_output=True, timeout=300)
+    assert last.returncode == 0, last.stderr.decode()[-3000:]
+    assert f"Backed up {N} record(s)".encode() in last.stderr
+    keys = s3_server.keys(bucket, "b/")
+    assert "b/test.asb.state" not in keys and "b/test.manifest.json" in keys, keys
+    assert s3_server.uploads(bucket) == [], "no upload left open"
+    local = _download(s3_server, bucket, "b/", tmp_path / "copy")
+    assert set(records_of(local)) == s3_data  # records_of fails on any digest seen twice
+    p = subprocess.run([sys.executable, "-m", "asbkit", "validate", "--deep", url, *s3_server.flags()], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_bad_buckets_and_urls_are_said_and_nothing_is_written(s3_server: S3Server, s3_data: set[bytes]) -> None:
+    p = subprocess.run(_backup(s3_server, "-d", "s3://no-such-bucket-for-asbkit/x"), capture_output=True, text=True, timeout=300)
+    assert p.returncode != 0 and "no-such-bucket-for-asbkit" in p.stderr, p.stderr[-2000:]
+    assert "Backed up" not in p.stderr
+    p = subprocess.run(_backup(s3_server, "-d", "s3:///x"), capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0 and "names no bucket" in p.stderr, p.stderr[-2000:]
+    p = subprocess.run(_asbkit("restore", "-d", "s3://no-such-bucket-for-asbkit/x", server=s3_server), capture_output=True, text=True, timeout=300)
+    assert p.returncode != 0 and "no-such-bucket-for-asbkit" in p.stderr, p.stderr[-2000:]
+    bucket = s3_server.bucket("emptyprefix")
+    p = subprocess.run(_asbkit("restore", "-d", f"s3://{bucket}/nothing", server=s3_server), capture_output=True, text=True, timeout=300)
+    assert p.returncode != 0 and "no .asb" in p.stderr, p.stderr[-2000:]
+    # A store that cannot be reached: said, not waited on for minutes per request.
+    p = subprocess.run(_backup(s3_server, "-d", f"s3://{bucket}/x", "--s3-endpoint-override", "http://127.0.0.1:1"), capture_output=True, text=True, timeout=600)
+    assert p.returncode != 0 and "cannot be reached" in p.stderr, p.stderr[-2000:]
+    assert s3_server.keys(bucket) == []
