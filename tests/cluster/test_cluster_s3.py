@@ -190,3 +190,54 @@ def test_bad_buckets_and_urls_are_said_and_nothing_is_written(s3_server: S3Serve
     p = subprocess.run(_backup(s3_server, "-d", f"s3://{bucket}/x", "--s3-endpoint-override", "http://127.0.0.1:1"), capture_output=True, text=True, timeout=600)
     assert p.returncode != 0 and "cannot be reached" in p.stderr, p.stderr[-2000:]
     assert s3_server.keys(bucket) == []
+
+
+def test_uploads_survive_drops_and_a_dead_store_stops_with_the_state_saved(s3_server: S3Server, s3_data: set[bytes], tmp_path: Path) -> None:
+    from ..helpers.faultproxy import FaultProxy, Faults
+
+    bucket = s3_server.bucket("uploadfaults")
+    host, port = s3_server.endpoint.rsplit("/", 1)[-1].split(":")
+    # Connections cut while parts go up: the parts are sent again.
+    proxy = FaultProxy((host, int(port)), Faults(drop_after_bytes=3 << 20, times=3, downstream=False))
+    try:
+        cmd = _backup(s3_server, "-d", f"s3://{bucket}/drops", "-F", "12", "--s3-endpoint-override", f"http://{proxy.addr}")
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    finally:
+        proxy.close()
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert proxy.faulted >= 1, "the fault really happened"
+    assert set(records_of(_download(s3_server, bucket, "drops/", tmp_path / "drops"))) == s3_data
+    # The store stops answering mid-backup: a clear error once the tries are spent, the
+    # state saved (here beside us: the store cannot take it), and the backup continued
+    # from it once the store is back, every record once.
+    proxy = FaultProxy((host, int(port)), Faults())
+    states = tmp_path / "states"
+    states.mkdir()
+    state = states / "test.asb.state"
+    cmd = _backup(
+        s3_server, "-d", f"s3://{bucket}/dead", "-F", "12", "-L", "6000", "--state-file-dst", str(states),
+        "--s3-endpoint-override", f"http://{proxy.addr}", "--s3-read-timeout", "1", "--s3-max-retries", "1",
+    )
+    try:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if sum(f["records"] for f in json.loads(state.read_text())["files"]) >= 12_000:
+                    break
+            except (OSError, ValueError, KeyError):
+                pass
+            time.sleep(0.1)
+        proxy.faults = Faults(stall_seconds=600, stall_after_bytes=0, times=-1, downstream=False)
+        out, err = proc.communicate(timeout=300)
+    finally:
+        proxy.close()
+    stderr = err.decode()
+    assert proc.returncode not in (0, None), stderr[-3000:]
+    assert f"s3://{bucket}/dead/" in stderr and f"-c {state}" in stderr, stderr[-3000:]
+    print(stderr[-1500:])  # the error as an operator reads it (shown with -s)
+    assert json.loads(state.read_text())["files"], "the state was saved"
+    last = subprocess.run(_backup(s3_server, "-d", f"s3://{bucket}/dead", "-F", "12", "--state-file-dst", str(states), "-c", str(state)), capture_output=True, text=True, timeout=300)
+    assert last.returncode == 0, last.stderr[-3000:]
+    assert set(records_of(_download(s3_server, bucket, "dead/", tmp_path / "dead"))) == s3_data
+    assert s3_server.uploads(bucket) == [], "no upload left open"

@@ -21,6 +21,8 @@ class Faults:
     #: Only connections whose first request is a record message (proto type 3: scans,
     #: writes), not info commands.
     only_records: bool = False
+    #: The faults hit what the server sends (False: what the client sends, an upload).
+    downstream: bool = True
     used: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -72,10 +74,10 @@ class FaultProxy:
     def _pump(self, src: socket.socket, dst: socket.socket, to_client: bool, kind: dict[str, bool]) -> None:
         sent = 0
         stalled = False
-        f = self.faults
         try:
             while True:
                 data = src.recv(65536)
+                f = self.faults  # a test may change them mid-run
                 if not data:
                     break
                 if not to_client and "records" not in kind and len(data) >= 2:
@@ -84,12 +86,13 @@ class FaultProxy:
                     dst.sendall(data)
                     sent += len(data)
                     continue
+                faulty = to_client == f.downstream
                 # Only streams that carry this much data get the fault (not info replies).
-                if to_client and f.drop_after_bytes and sent + len(data) >= f.drop_after_bytes and f.take():
+                if faulty and f.drop_after_bytes and sent + len(data) >= f.drop_after_bytes and f.take():
                     self.faulted += 1
                     dst.sendall(data[: max(0, f.drop_after_bytes - sent)])
                     break
-                if to_client and f.stall_seconds and not stalled and sent + len(data) >= f.stall_after_bytes and f.take():
+                if faulty and f.stall_seconds and not stalled and sent + len(data) >= f.stall_after_bytes and f.take():
                     self.faulted += 1
                     stalled = True
                     time.sleep(f.stall_seconds)

@@ -101,3 +101,43 @@ def test_bad_urls_and_missing_objects_are_said(s3_server: S3Server) -> None:
     p = _cli(s3_server, "filter", str(SAMPLE), f"s3://{bucket}/out.asb")
     assert p.returncode != 0 and "local files only" in p.stderr, p.stderr
     assert s3_server.keys(bucket) == [], "nothing half-written"
+
+
+def test_ranged_reads_survive_dropped_and_stalled_connections(s3_server: S3Server, tmp_path: Path) -> None:
+    from ..helpers.faultproxy import FaultProxy, Faults
+
+    bucket = s3_server.bucket("faults")
+    big = tmp_path / "big.asb"
+    records, _ = write_synthetic(big, 12 << 20, seed=5)
+    s3_server.put(bucket, "f/x_00000.asb", big.read_bytes())
+    host, port = s3_server.endpoint.rsplit("/", 1)[-1].split(":")
+    for faults in (Faults(drop_after_bytes=2 << 20, times=2), Faults(stall_seconds=6, stall_after_bytes=1 << 20, times=2)):
+        proxy = FaultProxy((host, int(port)), faults)
+        try:
+            p = subprocess.run(
+                [sys.executable, "-m", "asbkit", "validate", f"s3://{bucket}/f", "--output", "json", "--s3-endpoint-override", f"http://{proxy.addr}", "--s3-read-timeout", "1.5"],
+                capture_output=True, text=True, timeout=300,
+            )
+        finally:
+            proxy.close()
+        assert p.returncode == 0, (faults, p.stdout[-1500:], p.stderr[-1500:])
+        assert json.loads(p.stdout)["data"]["records"] == records
+        assert proxy.faulted >= 1, "the fault really happened"
+
+
+def test_a_store_that_never_answers_is_an_error_in_words(s3_server: S3Server) -> None:
+    from ..helpers.faultproxy import FaultProxy, Faults
+
+    bucket = s3_server.bucket("silent")
+    s3_server.put(bucket, "x.asb", SAMPLE.read_bytes())
+    host, port = s3_server.endpoint.rsplit("/", 1)[-1].split(":")
+    proxy = FaultProxy((host, int(port)), Faults(stall_seconds=600, stall_after_bytes=0, times=-1))
+    try:
+        p = subprocess.run(
+            [sys.executable, "-m", "asbkit", "validate", f"s3://{bucket}/x.asb", "--s3-endpoint-override", f"http://{proxy.addr}", "--s3-read-timeout", "1", "--s3-max-retries", "1"],
+            capture_output=True, text=True, timeout=300,
+        )
+    finally:
+        proxy.close()
+    assert p.returncode != 0 and f"s3://{bucket}/x.asb" in p.stderr, p.stderr[-2000:]
+    assert "timed out" in p.stderr or "timeout" in p.stderr.lower(), p.stderr[-2000:]

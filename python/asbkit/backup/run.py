@@ -301,7 +301,9 @@ class BackupRun:
         """Interrupted or failed: saves the state to continue from (unless writing failed)
         and raises why it stopped."""
         report, failed = self.report, self.failed
-        if self.state_path and not isinstance(failed, BackupOutputFailed):
+        # A local file that failed may be cut short anywhere; an object's parts that went
+        # up stay whole, and the state counts only those: it can be continued from.
+        if self.state_path and (not isinstance(failed, BackupOutputFailed) or places.is_url(self.path or "")):
             self.save_state()
             report.state_file = self.state_path
         report.interrupted = True

@@ -41,8 +41,8 @@ class S3Options:
     s3_log_level: str = option("--s3-log-level", default="Fatal", metavar="LEVEL", group=S3, help="Off, Fatal, Error, Warn, Info, Debug or Trace (default Fatal)")
     s3_allow_system_proxy: bool = option("--s3-allow-system-proxy", kind="switch", group=S3, help="use HTTP(S)_PROXY (ignored by default, as in the C tools)")
     s3_checksum: str = option("--s3-checksum", default="none", metavar="MODE", group=S3, help="payload checksum beside the signed SHA-256: none (Ceph, MinIO), sha256 or crc64")
-    #: Seconds a response may send nothing before it is cut and asked again.
-    s3_read_timeout: float = 30.0
+    s3_read_timeout: float = option("--s3-read-timeout", type=float, default=30.0, metavar="SECONDS", group=S3, help="a request that sends nothing this long is cut and tried again (default 30)")
+    s3_max_retries: int = option("--s3-max-retries", type=int, default=10, metavar="N", group=S3, help="tries of a request after the first, with backoff (default 10)")
 
 
 def is_url(path: object) -> bool:
@@ -64,6 +64,8 @@ def check(o: S3Options) -> None:
         raise BadOption("--s3-connect-timeout is at least 1 (ms)")
     if o.s3_log_level.capitalize() not in LOG_LEVELS:
         raise BadOption(f"--s3-log-level takes {', '.join(LOG_LEVELS)}")
+    if o.s3_read_timeout <= 0 or o.s3_max_retries < 0:
+        raise BadOption("--s3-read-timeout is above 0 and --s3-max-retries at least 0")
     if o.s3_checksum.lower() not in CHECKSUMS:
         raise BadOption(f"--s3-checksum takes {', '.join(CHECKSUMS)}")
 
@@ -128,6 +130,7 @@ def configure(o: S3Options | None = None, *, file_limit_mib: int = 0) -> None:
             max_uploads=o.s3_max_async_uploads,
             max_downloads=o.s3_max_async_downloads,
             checksum=o.s3_checksum.lower(),
+            max_retries=o.s3_max_retries,
         )
         _configured = (o, size)
         if o.s3_log_level.capitalize() in ("Info", "Debug", "Trace"):

@@ -554,7 +554,7 @@ impl Output {
         };
         let (before, after) = match job {
             Job::Shared(f) => write(lock(f).as_mut().ok_or_else(finished)?, marks)?,
-            Job::Own(slot) => write(slot.as_mut().expect("a job holds a file"), marks)?,
+            Job::Own(slot) => write(slot.as_mut().ok_or_else(lost)?, marks)?,
         };
         self.pace(after.saturating_sub(before));
         Ok(())
@@ -603,10 +603,7 @@ impl Output {
                 .as_mut()
                 .ok_or_else(finished)?
                 .commit(self.sync_commits)?,
-            Job::Own(slot) => slot
-                .as_mut()
-                .expect("a job holds a file")
-                .commit(self.sync_commits)?,
+            Job::Own(slot) => slot.as_mut().ok_or_else(lost)?.commit(self.sync_commits)?,
         };
         if let Some(stats) = &stats {
             self.committed
@@ -646,6 +643,12 @@ impl Output {
 
 fn finished() -> Error {
     Error::value("the output was already closed")
+}
+
+/// A job whose file failed to close (a remote object's last parts could not go up) has
+/// none to write on: an error, not a panic, for whoever commits after the failure.
+fn lost() -> Error {
+    Error::value("this job's file was lost to an earlier error closing it")
 }
 
 fn lock(f: &Shared) -> MutexGuard<'_, Option<OpenFile>> {

@@ -366,8 +366,12 @@ pub fn scan_into(job: &ScanJob, output: &Output, out: &mut Job, ckpt: &Checkpoin
     } else {
         Vec::new()
     };
+    // An output that already failed keeps its first error (the one that names the cause).
+    let output_failed = matches!(&outcome.error, Some(e) if e.kind == WireErrorKind::Output);
     if let Err(e) = sink.commit(&done) {
-        outcome.error = Some(e);
+        if !output_failed {
+            outcome.error = Some(e);
+        }
     }
     outcome.text_bytes = sink.text_bytes;
     outcome
