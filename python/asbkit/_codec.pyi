@@ -121,7 +121,10 @@ class Writer:
         key_material: bytes | None = None,
     ) -> Self: ...
     def write(self, entity: Record | SecondaryIndex | Udf) -> None: ...
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Ends the layers; an `s3://` object appears, whole, only now."""
+    def abort(self) -> None:
+        """Gives the output up: an `s3://` upload is aborted."""
 
 @final
 class Scanner:
@@ -368,7 +371,7 @@ class ConvertCounts:
     @property
     def udfs(self) -> int: ...
     @property
-    def files(self) -> list[Path]: ...
+    def files(self) -> list[str]: ...
 
 # -- Cluster: the wire layer and the backup output (rust/asb-py/src/wire.rs).
 

@@ -120,6 +120,8 @@ def _value_for(action: argparse.Action) -> Any:
         return sorted(action.choices)[0]
     if action.type is int:
         return 7
+    if action.type is float:
+        return 2.5
     return "v"
 
 
@@ -134,7 +136,7 @@ def test_every_flag_can_come_from_a_file(tmp_path: Path, command: str, section: 
         if not longs or action.dest in skip or isinstance(action, (argparse._HelpAction, argparse._VersionAction)):
             continue
         value = _value_for(action)
-        toml = "true" if value is True else str(value) if isinstance(value, int) else f'"{value}"'
+        toml = "true" if value is True else str(value) if isinstance(value, (int, float)) else f'"{value}"'
         lines.append(f"{longs[0][2:]} = {toml}")
         expected[action.dest] = value
     conf = tmp_path / "all.conf"

@@ -98,9 +98,11 @@ def test_bad_urls_and_missing_objects_are_said(s3_server: S3Server) -> None:
     assert p.returncode != 0 and "no-such-bucket-here" in p.stderr, p.stderr
     p = _cli(s3_server, "validate", "s3:///x.asb")
     assert p.returncode != 0 and "names no bucket" in p.stderr, p.stderr
-    p = _cli(s3_server, "filter", str(SAMPLE), f"s3://{bucket}/out.asb")
-    assert p.returncode != 0 and "local files only" in p.stderr, p.stderr
-    assert s3_server.keys(bucket) == [], "nothing half-written"
+    # A filter that fails midway (a damaged input) leaves no object and no upload.
+    text = SAMPLE.read_bytes()
+    p = subprocess.run([sys.executable, "-m", "asbkit", "filter", "-", f"s3://{bucket}/out.asb", *s3_server.flags()], input=text[: len(text) - 20] + b"\n+ k Z\n", capture_output=True, timeout=120)
+    assert p.returncode != 0, p.stderr
+    assert s3_server.keys(bucket) == [] and s3_server.uploads(bucket) == [], "nothing half-written"
 
 
 def test_ranged_reads_survive_dropped_and_stalled_connections(s3_server: S3Server, tmp_path: Path) -> None:
@@ -141,3 +143,43 @@ def test_a_store_that_never_answers_is_an_error_in_words(s3_server: S3Server) ->
         proxy.close()
     assert p.returncode != 0 and f"s3://{bucket}/x.asb" in p.stderr, p.stderr[-2000:]
     assert "timed out" in p.stderr or "timeout" in p.stderr.lower(), p.stderr[-2000:]
+
+
+def test_convert_filter_split_and_the_writer_write_objects_whole(s3_server: S3Server, tmp_path: Path) -> None:
+    from asbkit import BackupWriter, Key, compute_digest
+
+    bucket = s3_server.bucket("outputs")
+    big = tmp_path / "big.asb"
+    records, _ = write_synthetic(big, 7 << 20, seed=9)  # more than one 5 MiB part
+    # filter: one object; split: objects under a prefix, C's names; convert both ways.
+    p = _cli(s3_server, "filter", str(big), f"s3://{bucket}/f/one.asb")
+    assert p.returncode == 0, p.stderr
+    p = _cli(s3_server, "split", f"s3://{bucket}/f/one.asb", f"s3://{bucket}/parts", "--parts", "3", "-q", "p")
+    assert p.returncode == 0, p.stderr
+    assert s3_server.keys(bucket, "parts/") == [f"parts/p_{i:05d}.asb" for i in range(3)]
+    p = _cli(s3_server, "split", str(big), f"s3://{bucket}/parts", "--parts", "3", "-q", "p")
+    assert p.returncode != 0 and "already holds" in p.stderr, p.stderr
+    p = _cli(s3_server, "convert", f"s3://{bucket}/parts", f"s3://{bucket}/j/all.jsonl")
+    assert p.returncode == 0, p.stderr
+    p = _cli(s3_server, "convert", f"s3://{bucket}/j/all.jsonl", f"s3://{bucket}/back/")
+    assert p.returncode == 0, p.stderr
+    back = s3_server.keys(bucket, "back/")
+    assert len(back) == 3, back
+    want = [e.digest for e in BackupReader(str(big)) if isinstance(e, Record)]
+    for where in (f"s3://{bucket}/f/one.asb", f"s3://{bucket}/parts", f"s3://{bucket}/back"):
+        assert [e.digest for e in BackupReader(where) if isinstance(e, Record)] == want, where
+    assert len(want) == records
+    # The library's writer: the object appears only when closed; a failed write leaves none.
+    with BackupWriter(f"s3://{bucket}/w/lib.asb", "test") as w:
+        key = Key("I", 1)
+        w.write(Record("test", compute_digest("s", key), [], set="s", key=key))
+        assert s3_server.keys(bucket, "w/") == []
+    assert s3_server.keys(bucket, "w/") == ["w/lib.asb"]
+    try:
+        with BackupWriter(f"s3://{bucket}/w/failed.asb", "test") as w:
+            for e in BackupReader(str(big)):
+                w.write(e)
+            raise RuntimeError("stop")
+    except RuntimeError:
+        pass
+    assert s3_server.keys(bucket, "w/") == ["w/lib.asb"] and s3_server.uploads(bucket) == []

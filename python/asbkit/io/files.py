@@ -100,7 +100,8 @@ class BackupWriter:
     `first_file`, or given whole as `header` (as a reader found it).
 
     A path is written under a temporary name and renamed when closed without error, so a
-    failed write never leaves a file that looks complete. `-` writes to stdout.
+    failed write never leaves a file that looks complete; an `s3://` URL is a multipart
+    upload completed when closed. `-` writes to stdout.
     """
 
     def __init__(
@@ -116,9 +117,11 @@ class BackupWriter:
         self._final: Path | None = None
         target: str | os.PathLike[str] | IO[bytes] = dest
         self._tmp: Path | None = None
-        if places.is_url(dest):
-            raise AsbError("writing a single backup file to object storage is not supported yet: write it locally and copy it, or use `asbkit backup -o s3://…`", path=str(dest))
-        if isinstance(dest, (str, os.PathLike)) and str(dest) != "-":
+        self._remote = places.is_url(dest)
+        if self._remote:
+            dest = s3.normalize(str(dest))
+            s3.ensure(dest)  # an upload, completed (the object appears) only by close()
+        elif isinstance(dest, (str, os.PathLike)) and str(dest) != "-":
             target, tmp = _codec.stage_output(dest)
             if tmp is not None:
                 self._final, self._tmp = Path(dest), Path(tmp)
@@ -143,7 +146,10 @@ class BackupWriter:
             os.replace(self._tmp, self._final)
 
     def abort(self) -> None:
-        """Drops a partly written file."""
+        """Drops a partly written file (an object's upload is aborted)."""
+        if self._remote:
+            self._writer.abort()
+            return
         try:
             self._writer.close()
         finally:

@@ -74,11 +74,13 @@ def convert(
         report.dest_format = detect_format(dest, dest_format, "output")
         if report.source_format == report.dest_format:
             raise AsbError(f"both sides are {report.source_format}: convert goes from asb to jsonl or back")
-        if places.is_url(dest):
-            raise AsbError("convert writes to local files only for now: write locally and copy, or read the backup from s3:// directly", path=dest)
         target: str = dest
-        to_dir = report.dest_format == "asb" and dest != "-" and (Path(dest).is_dir() or dest.endswith("/"))
-        if to_dir:
+        to_dir = report.dest_format == "asb" and dest != "-" and (places.is_dir(dest) or dest.endswith("/"))
+        if places.is_url(dest):
+            # An upload completed (the object appears, whole) only when the output is; a
+            # prefix is said with its `/`.
+            target = dest.rstrip("/") + "/" if to_dir else dest
+        elif to_dir:
             # One .asb file per header of the JSON, written whole or not at all.
             Path(dest).mkdir(parents=True, exist_ok=True)
         elif dest != "-":

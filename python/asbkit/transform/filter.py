@@ -63,8 +63,6 @@ def filter_backup(
 ) -> FilterReport:
     """Copies a backup (file, directory or stdin) into one `.asb` file (or `-`), keeping what
     the selection keeps. The output is written whole or not at all."""
-    if places.is_url(dest):
-        raise with_report(AsbError("filter writes to local files only for now: write locally and copy, or read the backup from s3:// directly", path=dest), FilterReport(str(source), dest, (layers or Layers()).describe()))
     return _copy(source, dest, layers or Layers(), selection or Selection(), on_progress)
 
 
@@ -88,11 +86,13 @@ def split_backup(
     if sum(x is not None for x in (parts, records, size_mb)) != 1:
         raise with_report(AsbError("give one of --parts, --records, --size"), empty)
     if places.is_url(dest_dir):
-        raise with_report(AsbError("split writes to local directories only for now: write locally and copy, or read the backup from s3:// directly", path=dest_dir), empty)
-    out = Path(dest_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    if any(out.glob("*.asb")):
-        raise with_report(AsbError("the directory already holds .asb files", path=dest_dir), empty)
+        if any(n.endswith(".asb") for n in places.names_in(dest_dir)):
+            raise with_report(AsbError("the prefix already holds .asb objects", path=dest_dir), empty)
+    else:
+        out = Path(dest_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        if any(out.glob("*.asb")):
+            raise with_report(AsbError("the directory already holds .asb files", path=dest_dir), empty)
     if parts is not None:
         scanner = _codec.Scanner()
         try:

@@ -60,6 +60,8 @@ pub trait DurableWrite: Write + Send {
     fn token(&self) -> Option<Vec<u8>>;
     /// Sends the rest and makes the object whole.
     fn finish(self: Box<Self>) -> Result<()>;
+    /// Gives the object up: nothing of it is left in the store.
+    fn abort(self: Box<Self>) -> Result<()>;
 }
 
 static REMOTES: RwLock<Vec<(String, Arc<dyn Remote>)>> = RwLock::new(Vec::new());

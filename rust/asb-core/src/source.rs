@@ -4,12 +4,12 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 use crate::layers::{open_reader, Layers};
 use crate::read::Reader;
-use crate::remote::{is_remote, remote_for};
+use crate::remote::{is_remote, remote_for, DurableWrite, StreamHash};
 
 /// Counts the raw (still compressed/encrypted) bytes read, for progress reports.
 pub struct Counting<R> {
@@ -290,56 +290,129 @@ fn create_beside(target: &Path) -> Result<(File, PathBuf)> {
     unreachable!("some temporary name is free")
 }
 
+/// A remote object being written as a staged output: its upload is completed (the object
+/// appears, whole) only when the outputs are committed, and aborted otherwise.
+type Upload = Arc<Mutex<Option<Box<dyn DurableWrite>>>>;
+
+struct StagedObject {
+    upload: Upload,
+    hash: StreamHash,
+    since_commit: usize,
+}
+
+impl Write for StagedObject {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut upload = self.upload.lock().unwrap_or_else(|p| p.into_inner());
+        let w = upload
+            .as_mut()
+            .ok_or_else(|| io::Error::other("the upload was already ended"))?;
+        let n = w.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.since_commit += n;
+        // Every point is whole here (the object appears only when complete): let parts go.
+        if self.since_commit >= 1 << 20 {
+            w.commit_point(&self.hash).map_err(io::Error::other)?;
+            self.since_commit = 0;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Output files written under temporary names beside their targets and renamed only when
-/// all of them are complete, so a failure leaves nothing that looks like a backup. Dropped
-/// without [`StagedFiles::commit`], it removes what it wrote.
+/// all of them are complete, so a failure leaves nothing that looks like a backup; remote
+/// objects are uploads completed only then. Dropped without [`StagedFiles::commit`], it
+/// removes what it wrote and aborts its uploads.
 #[derive(Default)]
 pub struct StagedFiles {
     parts: Vec<(PathBuf, PathBuf)>,
+    uploads: Vec<(String, Upload)>,
 }
 
 impl StagedFiles {
+    fn staged(&self, target: &Path) -> bool {
+        self.parts.iter().any(|(_, t)| t == target)
+            || self.uploads.iter().any(|(u, _)| Path::new(u) == target)
+    }
+
+    fn upload(&mut self, url: &str) -> Result<Box<dyn Write + Send>> {
+        let w = remote_for(url)?.create(url)?;
+        let upload: Upload = Arc::new(Mutex::new(Some(w)));
+        self.uploads.push((url.to_string(), upload.clone()));
+        Ok(Box::new(StagedObject {
+            upload,
+            hash: StreamHash::new(),
+            since_commit: 0,
+        }))
+    }
+
     /// Creates the temporary file for `target`; a target that exists (or is staged) is an
     /// error: parts written into a directory never mix with files already there.
-    pub fn create(&mut self, target: PathBuf) -> Result<File> {
-        if target.exists() || self.parts.iter().any(|(_, t)| *t == target) {
+    pub fn create(&mut self, target: PathBuf) -> Result<Box<dyn Write + Send>> {
+        if let Some(url) = remote_url(&target) {
+            if self.staged(&target) || remote_for(url)?.size(url)?.is_some() {
+                return Err(Error::value(format!("{url} exists already")));
+            }
+            return self.upload(url);
+        }
+        if target.exists() || self.staged(&target) {
             return Err(Error::value(format!("{} exists already", target.display())));
         }
         let (file, tmp) = create_beside(&target)?;
         self.parts.push((tmp, target));
-        Ok(file)
+        Ok(Box::new(file))
     }
 
     /// One named output, by the [`Output`] rule (as `asbkit convert` writes its output).
-    pub fn replace(&mut self, target: PathBuf) -> Result<File> {
-        if self.parts.iter().any(|(_, t)| *t == target) {
+    pub fn replace(&mut self, target: PathBuf) -> Result<Box<dyn Write + Send>> {
+        if self.staged(&target) {
             return Err(Error::value(format!(
                 "{} is written twice",
                 target.display()
             )));
         }
+        if let Some(url) = remote_url(&target) {
+            // An object is replaced whole when its upload completes.
+            return self.upload(url);
+        }
         match stage_output(&target)? {
             Output::InPlace => std::fs::OpenOptions::new()
                 .write(true)
                 .open(&target)
+                .map(|f| Box::new(f) as Box<dyn Write + Send>)
                 .map_err(|e| Error::from(e).with_path(target.display().to_string())),
             Output::Staged(file, tmp) => {
                 self.parts.push((tmp, target));
-                Ok(file)
+                Ok(Box::new(file))
             }
         }
     }
 
-    /// Renames every file to its target; returns the targets.
+    /// Renames every file to its target and completes every upload; returns the targets.
     pub fn commit(mut self) -> Result<Vec<PathBuf>> {
         for (tmp, target) in &self.parts {
             std::fs::rename(tmp, target)
                 .map_err(|e| Error::from(e).with_path(target.display().to_string()))?;
         }
-        Ok(std::mem::take(&mut self.parts)
+        for (url, upload) in &self.uploads {
+            let w = upload.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(w) = w {
+                w.finish().map_err(|e| e.with_path(url.clone()))?;
+            }
+        }
+        let mut done: Vec<PathBuf> = std::mem::take(&mut self.parts)
             .into_iter()
             .map(|(_, t)| t)
-            .collect())
+            .collect();
+        done.extend(
+            std::mem::take(&mut self.uploads)
+                .into_iter()
+                .map(|(u, _)| PathBuf::from(u)),
+        );
+        Ok(done)
     }
 }
 
@@ -347,6 +420,11 @@ impl Drop for StagedFiles {
     fn drop(&mut self) {
         for (tmp, _) in &self.parts {
             let _ = std::fs::remove_file(tmp);
+        }
+        for (_, upload) in &self.uploads {
+            if let Some(w) = upload.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                let _ = w.abort();
+            }
         }
     }
 }

@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
+use asb_core::source::remote_url;
 use asb_core::convert::{self, Counts, Filter, Input, CONVERT_PIECE_SIZE};
 use pyo3::prelude::*;
 
 use crate::errors::{value, Result};
-use crate::files::{layers, open_dest, open_input, open_source, progress_tick};
+use crate::files::{layers, open_dest_staged, open_input, open_source, progress_tick};
 use crate::types::text_bytes;
 
 /// Filter options as Python passes them (keys as (type letter, value) pairs).
@@ -78,7 +79,8 @@ pub(crate) struct ConvertCounts {
     skipped: u64,
     indexes: u64,
     udfs: u64,
-    files: Vec<PathBuf>,
+    /// Names as text: an `s3://` URL is no path.
+    files: Vec<String>,
 }
 
 impl ConvertCounts {
@@ -88,7 +90,10 @@ impl ConvertCounts {
             skipped: c.skipped,
             indexes: c.indexes,
             udfs: c.udfs,
-            files,
+            files: files
+                .into_iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect(),
         }
     }
 }
@@ -113,7 +118,7 @@ pub(crate) fn asb_to_jsonl<'py>(
     let raw = Arc::new(AtomicU64::new(0));
     let tick = progress_tick(&progress, &raw);
     let filter = filter_from(py, selection)?;
-    let mut out = open_dest(dest)?;
+    let (mut out, staged) = open_dest_staged(dest)?;
     let inputs = sources
         .iter()
         .map(|s| match s.extract::<PathBuf>() {
@@ -128,9 +133,12 @@ pub(crate) fn asb_to_jsonl<'py>(
     let threads =
         threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let counts = py.allow_threads(|| {
-        convert::inputs_to_jsonl(
+        let counts = convert::inputs_to_jsonl(
             inputs, &layers, threads, piece_size, &raw, &mut out, &filter, &tick,
-        )
+        )?;
+        drop(out);
+        staged.map(|s| s.commit()).transpose()?;
+        Ok::<_, asb_core::Error>(counts)
     })?;
     Ok(ConvertCounts::new(&counts, Vec::new()))
 }
@@ -154,14 +162,20 @@ pub(crate) fn jsonl_to_asb<'py>(
     let filter = filter_from(py, selection)?;
     let (input, label) = open_input(source)?;
     let input = io::BufReader::with_capacity(1 << 20, input);
-    if let Some(dir) = dest.extract::<PathBuf>().ok().filter(|p| p.is_dir()) {
+    // A directory: one there, or a URL that ends with `/` (a prefix).
+    if let Some(dir) = dest.extract::<PathBuf>().ok().filter(|p| {
+        p.is_dir() || remote_url(p).is_some_and(|u| u.ends_with('/'))
+    }) {
         let (counts, files) =
             py.allow_threads(|| convert::jsonl_to_asb_dir(input, &label, &dir, &layers, &filter))?;
         return Ok(ConvertCounts::new(&counts, files));
     }
-    let out = open_dest(dest)?;
-    let counts =
-        py.allow_threads(|| convert::jsonl_to_asb_stream(input, &label, out, &layers, &filter))?;
+    let (out, staged) = open_dest_staged(dest)?;
+    let counts = py.allow_threads(|| {
+        let counts = convert::jsonl_to_asb_stream(input, &label, out, &layers, &filter)?;
+        staged.map(|s| s.commit()).transpose()?;
+        Ok::<_, asb_core::Error>(counts)
+    })?;
     Ok(ConvertCounts::new(&counts, Vec::new()))
 }
 

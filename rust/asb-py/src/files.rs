@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use asb_core::layers::LayeredWriter;
-use asb_core::source::{backup_files, create_output, open_path, open_stream, BoxedReader};
+use asb_core::source::{
+    backup_files, create_output, open_path, open_stream, remote_url, BoxedReader, StagedFiles,
+};
 use asb_core::{Cipher, EncryptionKey, Entity, Layers};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -124,6 +126,23 @@ pub(crate) fn open_input(source: &Bound<'_, PyAny>) -> Result<(Box<dyn Read + Se
     Err(PyTypeError::new_err("source must be a path, \"-\" or a binary file object").into())
 }
 
+/// As [`open_dest`]; an `s3://` URL is an upload that `StagedFiles::commit` completes once
+/// the output is whole (dropped without it, the upload is aborted).
+pub(crate) fn open_dest_staged(
+    dest: &Bound<'_, PyAny>,
+) -> Result<(Box<dyn Write + Send>, Option<StagedFiles>)> {
+    if let Some(url) = dest
+        .extract::<PathBuf>()
+        .ok()
+        .filter(|p| remote_url(p).is_some())
+    {
+        let mut staged = StagedFiles::default();
+        let out = staged.replace(url)?;
+        return Ok((out, Some(staged)));
+    }
+    Ok((open_dest(dest)?, None))
+}
+
 /// A path or `-` as the core opens it, or a Python object with `write`.
 pub(crate) fn open_dest(dest: &Bound<'_, PyAny>) -> Result<Box<dyn Write + Send>> {
     if let Ok(path) = dest.extract::<PathBuf>() {
@@ -233,6 +252,8 @@ pub(crate) struct Writer {
 
 struct WriterState {
     writer: Option<asb_core::Writer<LayeredWriter<Box<dyn Write + Send>>>>,
+    /// An `s3://` destination: its upload, completed by `close()`.
+    staged: Option<StagedFiles>,
     scratch: asb_core::Record,
 }
 
@@ -250,11 +271,13 @@ impl Writer {
         key_material: Option<&[u8]>,
     ) -> Result<Writer> {
         let layers = layers(zstd, level, cipher, key_material)?;
-        let layered = LayeredWriter::new(open_dest(dest)?, &layers)?;
+        let (out, staged) = open_dest_staged(dest)?;
+        let layered = LayeredWriter::new(out, &layers)?;
         let inner = asb_core::Writer::new(layered, &header_to_core(py, header)?)?;
         Ok(Writer {
             inner: Mutex::new(WriterState {
                 writer: Some(inner),
+                staged,
                 scratch: asb_core::Record::new(),
             }),
         })
@@ -287,12 +310,26 @@ impl Writer {
             .map_or(0, |w| w.text_bytes())
     }
 
-    fn close(&self) -> Result<()> {
-        let writer = self.inner.lock().unwrap().writer.take();
-        if let Some(w) = writer {
-            w.into_inner().and_then(|l| l.finish())?;
-        }
+    /// Ends the layers; an `s3://` object appears, whole, only now.
+    fn close(&self, py: Python<'_>) -> Result<()> {
+        let (writer, staged) = {
+            let mut state = self.inner.lock().unwrap();
+            (state.writer.take(), state.staged.take())
+        };
+        py.allow_threads(|| {
+            if let Some(w) = writer {
+                drop(w.into_inner().and_then(|l| l.finish())?);
+            }
+            staged.map(|s| s.commit()).transpose()
+        })?;
         Ok(())
+    }
+
+    /// Gives the output up: an `s3://` upload is aborted (a local file is the caller's).
+    fn abort(&self) {
+        let mut state = self.inner.lock().unwrap();
+        state.writer.take();
+        state.staged.take();
     }
 }
 

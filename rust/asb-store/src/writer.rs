@@ -285,6 +285,27 @@ impl DurableWrite for PartWriter {
             .map(|_| ())
             .map_err(|e| store_error(&self.url, "cannot complete the upload of", e))
     }
+
+    fn abort(self: Box<Self>) -> Result<()> {
+        (*self).abandon()
+    }
+}
+
+impl PartWriter {
+    fn abandon(mut self) -> Result<()> {
+        for p in &self.parts {
+            if let PartState::InFlight(h) = &p.state {
+                h.abort();
+            }
+        }
+        let Some(id) = self.upload.take() else {
+            return Ok(());
+        };
+        match self.rt.block_on(self.store.abort_multipart(&self.key, &id)) {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(store_error(&self.url, "cannot abort the upload of", e)),
+        }
+    }
 }
 
 pub(crate) fn abort(
