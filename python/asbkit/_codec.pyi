@@ -490,6 +490,7 @@ def scan_partitions(
     credential: str | None = None,
     clear_password: str | None = None,
     commit_seconds: float = 2.0,
+    commit_bytes: int = 33554432,
     tls: TlsConfig | None = None,
     tls_name: str | None = None,
 ) -> ScanResult: ...

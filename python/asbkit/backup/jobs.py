@@ -86,6 +86,7 @@ class JobRunner:
         filter_exp: bytes | None,
         first_file_job: bool,
         rps: int = 0,
+        commit_bytes: int = 32 << 20,
     ) -> None:
         self.cluster = cluster
         self.o = o
@@ -95,6 +96,9 @@ class JobRunner:
         self.first_file_job = first_file_job
         #: Records per second for each job (-L shared among the jobs; 0: no limit).
         self.rps = rps
+        #: Text between commits at most: an object's part size, so parts go up (and become
+        #: durable) as soon as one is full.
+        self.commit_bytes = commit_bytes
         #: Index and UDF definitions, written by job 0 into the first file.
         self.metadata: list[Any] = []
         self._map_lock = threading.Lock()
@@ -127,6 +131,7 @@ class JobRunner:
             filter_exp=self.filter_exp,
             compact=o.compact,
             commit_seconds=o.checkpoint_seconds,
+            commit_bytes=self.commit_bytes,
             **self.cluster.wire_auth(),
         )
 

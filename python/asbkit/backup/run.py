@@ -196,7 +196,9 @@ class BackupRun:
         self.jobs = jobs
         scans = max(1, len(jobs)) * max(1, len(cluster.nodes()))
         rps = max(1, o.records_per_second // scans) if o.records_per_second else 0
-        self.runner = JobRunner(cluster, o, self.output, self.ckpt, _filter_expression(o), first_file_job=state is None, rps=rps)
+        remote = places.is_url(self.path or "")
+        commit_bytes = s3.part_size(o.s3, o.file_limit) if remote else 32 << 20
+        self.runner = JobRunner(cluster, o, self.output, self.ckpt, _filter_expression(o), first_file_job=state is None, rps=rps, commit_bytes=commit_bytes)
         if state is None:
             indexes, udfs = cluster_metadata(cluster, o.namespace, o.sets, indexes=not o.no_indexes, udfs=not o.no_udfs)
             self.runner.metadata = indexes + udfs

@@ -493,7 +493,7 @@ pub struct ScanResult {
 /// Scans `partitions` of `namespace` on the node at `addr` into `job`'s file, resuming each
 /// after its last committed digest. Records before an error stay written and counted.
 #[pyfunction]
-#[pyo3(signature = (output, job, checkpoint, addr, namespace, partitions, *, set=None, bins=None, no_bins=false, max_records=0, records_per_second=0, socket_timeout_ms=10_000, total_timeout_ms=0, connect_timeout_ms=10_000, filter_exp=None, compact=false, user=None, credential=None, clear_password=None, commit_seconds=2.0, tls=None, tls_name=None))]
+#[pyo3(signature = (output, job, checkpoint, addr, namespace, partitions, *, set=None, bins=None, no_bins=false, max_records=0, records_per_second=0, socket_timeout_ms=10_000, total_timeout_ms=0, connect_timeout_ms=10_000, filter_exp=None, compact=false, user=None, credential=None, clear_password=None, commit_seconds=2.0, commit_bytes=33554432, tls=None, tls_name=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn scan_partitions<'py>(
     py: Python<'py>,
@@ -517,6 +517,7 @@ pub(crate) fn scan_partitions<'py>(
     credential: Option<String>,
     clear_password: Option<String>,
     commit_seconds: f64,
+    commit_bytes: u64,
     tls: Option<PyRef<'_, TlsConfig>>,
     tls_name: Option<String>,
 ) -> Result<ScanResult> {
@@ -560,7 +561,7 @@ pub(crate) fn scan_partitions<'py>(
         total_timeout: asb_wire::scan::millis(total_timeout_ms),
         commit: CommitPolicy {
             every: Duration::from_secs_f64(commit_seconds.max(0.01)),
-            ..CommitPolicy::default()
+            bytes: commit_bytes.max(1 << 16),
         },
     };
     let mut out_job = job.take()?;
