@@ -90,6 +90,16 @@ def test_a_missing_directory_is_said(tmp_path: Path) -> None:
     assert p.returncode != 0 and "nothing" in p.stderr
 
 
+def test_an_unreadable_input_has_one_code_whichever_flag_named_it(tmp_path: Path) -> None:
+    import json
+
+    for flag in ("-d", "-i"):
+        p = run_cli("restore", "-p", "1", flag, str(tmp_path / "nothing"), "--no-progress", "--output", "json")
+        doc = json.loads(p.stdout)
+        assert (p.returncode, doc["exit_code"], doc["errors"][0]["code"]) == (4, 4, "input_unreadable"), (flag, doc)
+        assert str(tmp_path / "nothing") in doc["errors"][0]["path"]
+
+
 def test_a_wrong_layer_is_said_before_connecting(upstream_asb: Path) -> None:
     # Port 1 has no server: the layer check comes first and names the file.
     p = run_cli("restore", "-p", "1", "-i", str(upstream_asb), "-z", "zstd", "--no-progress")

@@ -79,3 +79,28 @@ def test_each_kind_of_damage_is_found(tmp_path: Path, damage: str, kind: str) ->
     assert found.get(kind, 0) >= 1, found
     r = result_of(validate, str(d), deep=True)
     assert not r.ok and r.exit_code == 1
+
+
+def test_single_file_manifests_in_a_directory_check_their_own_file(tmp_path: Path) -> None:
+    """Two `-o` backups kept in one directory: each FILE.manifest.json is checked against
+    its FILE, not taken as the directory's manifest (which would call the other file
+    extra)."""
+    d = tmp_path / "b"
+    _backup(d, files=2)
+    (d / "test.manifest.json").unlink()
+    import json
+
+    for i in range(2):
+        path = d / f"test_{i:05d}.asb"
+        data = path.read_bytes()
+        recs = [e for e in __import__("asbkit").BackupReader(str(path)) if isinstance(e, Record)]
+        entry = FileStats(str(path), 0, len(data), len(data), len(recs), first_digest=recs[0].digest, last_digest=recs[-1].digest, sha256=hashlib.sha256(data).digest())
+        write_manifest(d / f"{path.name}.manifest.json", namespace="test", files=[entry], options={}, server=None, tool="t", indexes=0, udfs=0, layers="plain")
+    r = result_of(validate, str(d), deep=True)
+    assert r.ok, r.data.deep.findings
+    assert sorted(r.data.deep.manifests) == [str(d / f"test_{i:05d}.asb.manifest.json") for i in range(2)]
+    m = json.loads((d / "test_00001.asb.manifest.json").read_text())
+    m["files"][0]["records"] += 1
+    (d / "test_00001.asb.manifest.json").write_text(json.dumps(m))
+    r = result_of(validate, str(d), deep=True)
+    assert [f.path for f in r.data.deep.findings] == [str(d / "test_00001.asb")]

@@ -213,7 +213,8 @@ class JobRunner:
                 if not isinstance(err, AsbClusterError):
                     raise err  # BackupOutputFailed: the files, not the cluster
                 if not err.retryable:
-                    raise cluster_error(f"{err} (reading {where})", err.node, err.result_code)
+                    partition = err.partition if err.partition is not None else pids[0] if len(pids) == 1 else None
+                    raise cluster_error(f"{err} (reading {where})", err.node, err.result_code, err.retryable, partition)
                 last_error = err
                 log.info("retrying %s: %s", where, err)
             if job.quota and taken >= job.quota:

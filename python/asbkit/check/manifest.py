@@ -32,7 +32,10 @@ def find_manifests(sources: Any) -> list[tuple[str, str | None]]:
             except (OSError, ValueError):
                 continue
             if isinstance(doc, dict) and doc.get("format") == MANIFEST_FORMAT:
-                found.append((c, None if is_dir else p))
+                # In a directory, `X.asb.manifest.json` is the manifest of the one file X.asb
+                # (a `-o` backup kept there), not of the directory.
+                single = c[: -len(".manifest.json")] if is_dir and c.endswith(".asb.manifest.json") else None
+                found.append((c, single if is_dir else p))
     return found
 
 

@@ -174,7 +174,11 @@ def check_inputs(files: list[str], o: RestoreOptions) -> list[str | None]:
         if f == "-":
             namespaces.append(None)
             continue
-        reader = _codec.Reader(f, **o.layers.codec_args())
+        try:
+            reader = _codec.Reader(f, **o.layers.codec_args())
+        except OSError as exc:
+            # As an unlistable -d is: one code for an input that cannot be read.
+            raise InputUnreadable(f"cannot read the file: {exc.strerror or exc}", path=f) from exc
         ns = reader.header.namespace
         if expected is not None and ns is not None and ns != expected:
             raise BadInput(
