@@ -12,7 +12,7 @@ import pytest
 
 from .helpers.cluster_data import CLUSTER, HOST, client_for
 from .helpers.files import vector
-from .helpers.s3_server import s3_server  # noqa: F401 (a session fixture: moto's S3 server on loopback)
+from .helpers.s3_server import s3_server, s3s_server  # noqa: F401 (session fixtures: S3 servers on loopback)
 
 
 @pytest.fixture

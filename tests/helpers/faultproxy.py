@@ -21,6 +21,10 @@ class Faults:
     #: Only connections whose first request is a record message (proto type 3: scans,
     #: writes), not info commands.
     only_records: bool = False
+    #: Flip one byte once this many bytes went through (0: never): data damaged on the way.
+    corrupt_after_bytes: int = 0
+    #: ...and again every this many bytes after it (0: once a connection).
+    corrupt_every_bytes: int = 0
     #: The faults hit what the server sends (False: what the client sends, an upload).
     downstream: bool = True
     used: int = 0
@@ -71,6 +75,20 @@ class FaultProxy:
             threading.Thread(target=self._pump, args=(client, server, False, kind), daemon=True).start()
             threading.Thread(target=self._pump, args=(server, client, True, kind), daemon=True).start()
 
+    def _corrupt(self, f: Faults, sent: int, data: bytes) -> bytes:
+        """`data` (the bytes from `sent` on) with the bytes the faults hit flipped."""
+        at = f.corrupt_after_bytes
+        if f.corrupt_every_bytes and at < sent:
+            at += -(-(sent - at) // f.corrupt_every_bytes) * f.corrupt_every_bytes
+        out = bytearray(data)
+        while sent <= at < sent + len(data) and f.take():
+            self.faulted += 1
+            out[at - sent] ^= 0x20
+            if not f.corrupt_every_bytes:
+                break
+            at += f.corrupt_every_bytes
+        return bytes(out)
+
     def _pump(self, src: socket.socket, dst: socket.socket, to_client: bool, kind: dict[str, bool]) -> None:
         sent = 0
         stalled = False
@@ -92,6 +110,8 @@ class FaultProxy:
                     self.faulted += 1
                     dst.sendall(data[: max(0, f.drop_after_bytes - sent)])
                     break
+                if faulty and f.corrupt_after_bytes:
+                    data = self._corrupt(f, sent, data)
                 if faulty and f.stall_seconds and not stalled and sent + len(data) >= f.stall_after_bytes and f.take():
                     self.faulted += 1
                     stalled = True

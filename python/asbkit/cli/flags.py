@@ -240,7 +240,10 @@ def add_s3_options(p: argparse.ArgumentParser) -> None:
 def set_up_store(args: argparse.Namespace, *paths: object) -> None:
     """The process's S3 store from the flags, when one of `paths` is an `s3://` URL."""
     if any(s3.is_url(p) for p in paths):
-        s3.configure(build(S3Options, args, args.command))
+        try:
+            s3.configure(build(S3Options, args, args.command))
+        except (AsbError, ValueError) as exc:
+            raise OptionError(exc) from None
 
 
 def add_cluster_output_options(p: argparse.ArgumentParser, version: str) -> None:

@@ -224,8 +224,12 @@ impl S3Remote {
         if let Some(e) = &c.endpoint {
             b = b.with_endpoint(e).with_allow_http(e.starts_with("http://"));
         }
-        if let Some(k) = &c.access_key {
-            b = b.with_access_key_id(k);
+        match &c.access_key {
+            Some(k) => b = b.with_access_key_id(k),
+            // The caller's chain (botocore's: environment, profiles, container and
+            // instance roles) found nothing: unsigned requests (a public bucket), never a
+            // second look-up of our own.
+            None => b = b.with_skip_signature(true),
         }
         if let Some(k) = &c.secret_key {
             b = b.with_secret_access_key(k);
