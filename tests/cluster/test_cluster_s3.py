@@ -107,6 +107,13 @@ def test_one_object_and_a_prefix_that_holds_a_backup(s3_server: S3Server, s3_dat
     (tmp_path / "one").mkdir()
     (tmp_path / "one" / "test.asb").write_bytes(s3_server.get(bucket, "single/test.asb"))
     assert set(records_of([tmp_path / "one" / "test.asb"])) == s3_data
+    # Restored from the one object (-i), and from the prefix named by --directory-list
+    # under an s3:// --parent-directory (joined as asrestore joins them).
+    for source in (["-i", one], ["--directory-list", "single", "--parent-directory", f"s3://{bucket}/"]):
+        p = subprocess.run(_asbkit("restore", *source, "--output", "json", server=s3_server), capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stderr[-3000:]
+        counters = json.loads(p.stdout)["data"]
+        assert counters["records_read"] == N, counters
     # Written again: refused without -r (an existing object, as a file), replaced with it.
     again = subprocess.run(_backup(s3_server, "-o", one), capture_output=True, text=True, timeout=300)
     assert again.returncode != 0 and "-r/--remove-files" in again.stderr, again.stderr[-2000:]
@@ -175,6 +182,19 @@ def test_killed_and_interrupted_backups_to_s3_continue_to_every_record_once(s3_s
     assert p.returncode == 0, p.stdout + p.stderr
 
 
+def test_remove_files_aborts_the_uploads_a_killed_backup_left(s3_server: S3Server, s3_data: set[bytes]) -> None:
+    bucket = s3_server.bucket("aborts")
+    url = f"s3://{bucket}/k"
+    first = _interrupt(_backup(s3_server, "-d", url, "-F", "12", "-L", "6000"), s3_server, bucket, "k/test.asb.state", signal.SIGKILL, 12_000)
+    assert first.returncode == -signal.SIGKILL
+    assert s3_server.uploads(bucket), "the killed backup left its upload open"
+    p = subprocess.run(_backup(s3_server, "-d", url, "-r"), capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "aborted the unfinished upload" in p.stderr
+    assert s3_server.uploads(bucket) == [], "-r aborted the old upload; the new backup left none"
+    assert "k/test.asb.state" not in s3_server.keys(bucket, "k/")
+
+
 def test_bad_buckets_and_urls_are_said_and_nothing_is_written(s3_server: S3Server, s3_data: set[bytes]) -> None:
     p = subprocess.run(_backup(s3_server, "-d", "s3://no-such-bucket-for-asbkit/x"), capture_output=True, text=True, timeout=300)
     assert p.returncode != 0 and "no-such-bucket-for-asbkit" in p.stderr, p.stderr[-2000:]
@@ -241,3 +261,39 @@ def test_uploads_survive_drops_and_a_dead_store_stops_with_the_state_saved(s3_se
     assert last.returncode == 0, last.stderr[-3000:]
     assert set(records_of(_download(s3_server, bucket, "dead/", tmp_path / "dead"))) == s3_data
     assert s3_server.uploads(bucket) == [], "no upload left open"
+
+
+def test_a_backup_killed_between_sealing_an_object_and_completing_it_completes_it_when_continued(s3_server: S3Server, s3_data: set[bytes], tmp_path: Path) -> None:
+    """A full object is sealed (every part up), listed as complete in the saved state with
+    what completes it, and only then completed. Held exactly there (its completion never
+    reaches the store) and killed, the backup continued completes it: every record once."""
+    from ..helpers.faultproxy import FaultProxy, Faults
+
+    bucket = s3_server.bucket("sealed")
+    host, port = s3_server.endpoint.rsplit("/", 1)[-1].split(":")
+    proxy = FaultProxy((host, int(port)), Faults(hold_requests=(b"POST ", b"uploadId="), hold_seconds=600))
+    state_key, state = "s/test.asb.state", f"s3://{bucket}/s/test.asb.state"
+    # Throttled: states are saved while it runs, the first object sealed about 2 s in.
+    cmd = _backup(s3_server, "-d", f"s3://{bucket}/s", "-F", "6", "-L", "8000", "--s3-endpoint-override", f"http://{proxy.addr}")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not proxy.faulted and proc.poll() is None:
+            time.sleep(0.05)
+        assert proxy.faulted, "no completion was attempted: " + (proc.stderr.read().decode()[-2000:] if proc.poll() is not None else "")
+        time.sleep(0.5)
+        proc.kill()
+        proc.wait(timeout=30)
+    finally:
+        proxy.close()
+    assert state_key in s3_server.keys(bucket, "s/"), (proxy.held, s3_server.keys(bucket, "s/"), proc.stderr.read().decode()[-3000:])
+    saved = json.loads(s3_server.get(bucket, state_key))
+    sealed = [f for f in saved["files"] if f.get("sha256") and f.get("resume")]
+    assert sealed, saved["files"]
+    assert all(not k.endswith(sealed[0]["name"].rsplit("/", 1)[-1]) for k in s3_server.keys(bucket, "s/")), "held before it was completed"
+    last = subprocess.run(_backup(s3_server, "-d", f"s3://{bucket}/s", "-F", "6", "-c", state), capture_output=True, text=True, timeout=300)
+    assert last.returncode == 0, last.stderr[-3000:]
+    assert set(records_of(_download(s3_server, bucket, "s/", tmp_path / "s"))) == s3_data
+    assert s3_server.uploads(bucket) == []
+    p = subprocess.run([sys.executable, "-m", "asbkit", "validate", "--deep", f"s3://{bucket}/s", *s3_server.flags()], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr

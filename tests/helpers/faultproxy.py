@@ -25,6 +25,10 @@ class Faults:
     corrupt_after_bytes: int = 0
     #: ...and again every this many bytes after it (0: once a connection).
     corrupt_every_bytes: int = 0
+    #: Hold every request whose first line holds all of these (an HTTP request's method and
+    #: query, as `[b"POST ", b"uploadId="]`) for `hold_seconds` before sending it on.
+    hold_requests: tuple[bytes, ...] = ()
+    hold_seconds: float = 0.0
     #: The faults hit what the server sends (False: what the client sends, an upload).
     downstream: bool = True
     used: int = 0
@@ -46,6 +50,8 @@ class FaultProxy:
         self.port = self.listener.getsockname()[1]
         self.connections = 0
         self.faulted = 0
+        #: The first lines of the requests held.
+        self.held: list[bytes] = []
         self._stop = False
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
@@ -110,6 +116,12 @@ class FaultProxy:
                     self.faulted += 1
                     dst.sendall(data[: max(0, f.drop_after_bytes - sent)])
                     break
+                if not to_client and f.hold_requests:
+                    first_line = data.split(b"\r\n", 1)[0]
+                    if all(p in first_line for p in f.hold_requests):
+                        self.faulted += 1
+                        self.held.append(first_line)
+                        time.sleep(f.hold_seconds)
                 if faulty and f.corrupt_after_bytes:
                     data = self._corrupt(f, sent, data)
                 if faulty and f.stall_seconds and not stalled and sent + len(data) >= f.stall_after_bytes and f.take():

@@ -86,3 +86,27 @@ def test_a_part_damaged_on_every_try_stops_in_words_and_nothing_is_said_written(
     assert "could not be uploaded" in p.stderr, p.stderr
     assert "wrote" not in p.stdout
     assert s3s_server.keys(bucket) == []  # (s3s-fs cannot list uploads; moto's tests check none is left)
+
+
+def test_credentials_from_a_profile_as_the_aws_tools_find_them(s3s_server: S3Server, big: Path, tmp_path: Path) -> None:
+    bucket = s3s_server.bucket("profiles")
+    creds = tmp_path / "credentials"
+    creds.write_text(
+        "[default]\naws_access_key_id = nobody\naws_secret_access_key = nothing\n\n"
+        f"[backup]\naws_access_key_id = {os.environ['AWS_ACCESS_KEY_ID']}\naws_secret_access_key = {os.environ['AWS_SECRET_ACCESS_KEY']}\n"
+    )
+    config = tmp_path / "config"
+    config.write_text("[profile backup]\nregion = us-east-1\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE")}
+    env.update(AWS_SHARED_CREDENTIALS_FILE=str(creds), AWS_CONFIG_FILE=str(config))
+    run = lambda *flags: subprocess.run(
+        [sys.executable, "-m", "asbkit", "filter", str(big), f"s3://{bucket}/p.asb", "--s3-endpoint-override", s3s_server.endpoint, "--s3-max-retries", "0", *flags],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    wrong = run()  # the default profile's keys are not the store's
+    assert wrong.returncode != 0 and f"s3://{bucket}/p.asb" in wrong.stderr, wrong.stderr
+    p = run("--s3-profile", "backup")
+    assert p.returncode == 0, p.stderr
+    assert s3s_server.get(bucket, "p.asb") == big.read_bytes()
+    missing = run("--s3-profile", "nosuch")
+    assert missing.returncode == 2 and "nosuch" in missing.stderr, missing.stderr

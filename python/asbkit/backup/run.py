@@ -252,6 +252,9 @@ class BackupRun:
             partitions=parts, files=list(files), indexes=self.report.indexes, udfs=self.report.udfs, tool=TOOL,
             jobs=[j.pids for j in self.jobs],
         )
+        # Objects sealed since the last state are listed in this one (with what completes
+        # them): only now may they be made whole.
+        self.output.complete_sealed()
 
     def drive(self, on_progress: Callable[[BackupProgress], None] | None, cancel: Cancel | None) -> None:
         """Runs the jobs, reporting progress and saving the state; `cancel` stops every

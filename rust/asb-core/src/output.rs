@@ -223,7 +223,9 @@ impl OpenFile {
         stats.sha256 = Some(sink.hasher.finalize());
         stats.resume = None;
         if let Out::Remote(remote) = sink.out {
-            remote.finish().map_err(|e| e.with_path(name.clone()))?;
+            // Every part is up: the object is whole once completed, which waits for a
+            // saved state that lists it so (with this token) — see Output::complete_sealed.
+            stats.resume = remote.seal().map_err(|e| e.with_path(name.clone()))?;
         }
         if let Some(f) = &self.file {
             f.sync_data().map_err(|e| Error::from(e).with_path(name))?;
@@ -291,9 +293,14 @@ impl Output {
         for f in files {
             next = next.max(f.index + 1);
             if f.sha256.is_some() {
-                // A complete file must still be there as it was left.
+                // A complete file must still be there as it was left (a sealed object is
+                // completed now: the backup stopped before it could be).
                 let len = if is_remote(&f.name) {
-                    remote_for(&f.name)?.size(&f.name)?.ok_or_else(|| {
+                    let remote = remote_for(&f.name)?;
+                    if let Some(token) = &f.resume {
+                        remote.complete(&f.name, token)?;
+                    }
+                    remote.size(&f.name)?.ok_or_else(|| {
                         Error::value(format!("{} is gone since the state was saved", f.name))
                             .with_path(f.name.clone())
                     })?
@@ -308,7 +315,10 @@ impl Output {
                         f.name, f.bytes
                     )));
                 }
-                out.done.lock().unwrap().push(f.clone());
+                out.done.lock().unwrap().push(FileStats {
+                    resume: None,
+                    ..f.clone()
+                });
                 continue;
             }
             let open = out.reopen(f)?;
@@ -626,9 +636,30 @@ impl Output {
                 self.close(f)?;
             }
         }
+        self.complete_sealed()?;
         let mut done = self.done.lock().unwrap().clone();
         done.sort_by_key(|f| f.index);
         Ok(done)
+    }
+
+    /// Completes the remote objects sealed so far. Call it once a saved state lists them
+    /// (as complete, with their tokens): a backup killed before or during this completes
+    /// them when continued; one killed after finds them whole.
+    pub fn complete_sealed(&self) -> Result<()> {
+        let sealed: Vec<(u64, String, Vec<u8>)> = self
+            .done
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|f| Some((f.index, f.name.clone(), f.resume.clone()?)))
+            .collect();
+        for (index, name, token) in sealed {
+            remote_for(&name)?.complete(&name, &token)?;
+            if let Some(f) = self.done.lock().unwrap().iter_mut().find(|f| f.index == index) {
+                f.resume = None;
+            }
+        }
+        Ok(())
     }
 
     /// Accounts of every file now: complete ones, and open ones as of their last commit

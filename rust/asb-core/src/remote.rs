@@ -4,7 +4,9 @@
 //!
 //! A remote object is written as a [`DurableWrite`]: the bytes become durable in pieces
 //! (multipart parts), cut only where a commit ended, so the durable length is always a
-//! point a backup can be continued from; the token describes that point.
+//! point a backup can be continued from; the token describes that point. A backup's object
+//! is sealed when full (every part up) and completed only after a saved state lists it as
+//! complete with its token, so a backup killed in between completes it when continued.
 
 use std::io::{Read, Write};
 use std::sync::{Arc, RwLock};
@@ -47,6 +49,9 @@ pub trait Remote: Send + Sync {
     ) -> Result<(Box<dyn DurableWrite>, [u8; 16], StreamHash)>;
     /// Gives up an unfinished object (aborts its upload).
     fn abort(&self, url: &str, token: &[u8]) -> Result<()>;
+    /// Makes a sealed object whole (`token` from [`DurableWrite::seal`]); an object already
+    /// completed by that upload is fine.
+    fn complete(&self, url: &str, token: &[u8]) -> Result<()>;
 }
 
 /// An object being written. Bytes are held until a commit point lets them go out.
@@ -60,6 +65,10 @@ pub trait DurableWrite: Write + Send {
     fn token(&self) -> Option<Vec<u8>>;
     /// Sends the rest and makes the object whole.
     fn finish(self: Box<Self>) -> Result<()>;
+    /// Sends the rest and waits for every part, without making the object whole yet: what
+    /// [`Remote::complete`] needs to do it, once a saved state says so (None: the object
+    /// was small enough to be put whole at once, and is there).
+    fn seal(self: Box<Self>) -> Result<Option<Vec<u8>>>;
     /// Gives the object up: nothing of it is left in the store.
     fn abort(self: Box<Self>) -> Result<()>;
 }

@@ -366,6 +366,11 @@ impl Remote for S3Remote {
         let (store, key) = self.locate(url)?;
         writer::abort(&store, &key, url, &self.rt, token)
     }
+
+    fn complete(&self, url: &str, token: &[u8]) -> Result<()> {
+        let (store, key) = self.locate(url)?;
+        writer::complete(&store, &key, url, &self.rt, token)
+    }
 }
 
 pub(crate) fn missing(url: &str) -> Error {

@@ -254,14 +254,22 @@ impl DurableWrite for PartWriter {
         serde_json::to_vec(&t).ok()
     }
 
-    fn finish(mut self: Box<Self>) -> Result<()> {
+    fn finish(self: Box<Self>) -> Result<()> {
+        let (url, store, key, rt) = (self.url.clone(), self.store.clone(), self.key.clone(), self.rt.clone());
+        match self.seal()? {
+            None => Ok(()),
+            Some(token) => complete(&store, &key, &url, &rt, &token),
+        }
+    }
+
+    fn seal(mut self: Box<Self>) -> Result<Option<Vec<u8>>> {
         if self.upload.is_none() {
-            // Never reached a part: one plain PUT.
+            // Never reached a part: one plain PUT, whole at once.
             let body = std::mem::take(&mut self.tail);
             return self
                 .rt
                 .block_on(self.store.put(&self.key, PutPayload::from(body)))
-                .map(|_| ())
+                .map(|_| None)
                 .map_err(|e| store_error(&self.url, "cannot write", e));
         }
         if !self.tail.is_empty() {
@@ -269,21 +277,7 @@ impl DurableWrite for PartWriter {
             self.cut(&hash)?;
         }
         self.settle(true)?;
-        let ids: Vec<PartId> = self
-            .parts
-            .iter()
-            .map(|p| match &p.state {
-                PartState::Done(etag) => PartId {
-                    content_id: etag.clone(),
-                },
-                PartState::InFlight(_) => unreachable!("settled"),
-            })
-            .collect();
-        let id = self.upload.clone().expect("an upload");
-        self.rt
-            .block_on(self.store.complete_multipart(&self.key, &id, ids))
-            .map(|_| ())
-            .map_err(|e| store_error(&self.url, "cannot complete the upload of", e))
+        Ok(self.token())
     }
 
     fn abort(self: Box<Self>) -> Result<()> {
@@ -305,6 +299,33 @@ impl PartWriter {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(store_error(&self.url, "cannot abort the upload of", e)),
         }
+    }
+}
+
+/// Completes a sealed upload; one already completed (its object there) is fine.
+pub(crate) fn complete(
+    store: &AmazonS3,
+    key: &KeyPath,
+    url: &str,
+    rt: &Runtime,
+    token: &[u8],
+) -> Result<()> {
+    let t = parse_token(url, token)?;
+    let ids: Vec<PartId> = t
+        .parts
+        .iter()
+        .map(|(etag, _)| PartId {
+            content_id: etag.clone(),
+        })
+        .collect();
+    let size = t.parts.last().map_or(0, |p| p.1);
+    match rt.block_on(store.complete_multipart(key, &t.upload, ids)) {
+        Ok(_) => Ok(()),
+        Err(e) => match rt.block_on(store.head(key)) {
+            // Completed before (a backup killed right after completing it).
+            Ok(meta) if meta.size == size => Ok(()),
+            _ => Err(store_error(url, "cannot complete the upload of", e)),
+        },
     }
 }
 
