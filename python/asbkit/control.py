@@ -41,6 +41,8 @@ class BackupProgress:
     estimate: int
     #: Records a continued backup's files held when it started.
     continued_from: int = 0
+    #: Shards running now (a backup run on Dask; 0 otherwise).
+    busy: int = 0
 
 
 @dataclass(frozen=True)

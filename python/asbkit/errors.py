@@ -211,6 +211,14 @@ class OutputExists(BackupFailed):
     code = "output_exists"
 
 
+class DaskFailed(AsbError):
+    """A Dask cluster cannot run the work (`--dask`): its scheduler does not answer, a
+    worker lacks asbkit or has another version, the workers do not share the backup's
+    place, or a piece's workers kept dying."""
+
+    code = "dask_failed"
+
+
 class RecordsFailed(RestoreFailed):
     """Some records could not be written (or read back) after the retries."""
 

@@ -44,15 +44,18 @@ class ScanJob:
 def plan_jobs(cluster: Cluster, o: BackupOptions) -> tuple[list[ScanJob], dict[int, bytes]]:
     """The jobs and the digests some partitions start after."""
     after: dict[int, bytes] = {}
-    if o.node_list:
-        wanted = {(h[0], h[1]) for h in parse_hosts(o.node_list)}
-        masters = cluster.stable_partition_masters(o.namespace, timeout=10)
-        pids = sorted(p for p, n in masters.items() if (n.address, n.port) in wanted)
-        known = {(n.address, n.port) for n in cluster.nodes()}
-        missing = wanted - known
-        if missing:
-            raise BadOption(f"-l/--node-list: {', '.join(f'{h}:{p}' for h, p in sorted(missing))} is not a node of the cluster")
-        parallel = o.parallel or 16
+    if o.node_list or o.partitions:
+        if o.partitions:
+            pids = sorted(set(o.partitions))
+        else:
+            wanted = {(h[0], h[1]) for h in parse_hosts(o.node_list or "")}
+            masters = cluster.stable_partition_masters(o.namespace, timeout=10)
+            pids = sorted(p for p, n in masters.items() if (n.address, n.port) in wanted)
+            known = {(n.address, n.port) for n in cluster.nodes()}
+            missing = wanted - known
+            if missing:
+                raise BadOption(f"-l/--node-list: {', '.join(f'{h}:{p}' for h, p in sorted(missing))} is not a node of the cluster")
+        parallel = o.parallel or (16 if o.node_list else 1)
         n = max(1, min(parallel, len(pids)))
         chunks = [pids[len(pids) * i // n : len(pids) * (i + 1) // n] for i in range(n)]
         jobs = [ScanJob(i, c) for i, c in enumerate(chunks) if c]

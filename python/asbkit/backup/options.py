@@ -3,7 +3,7 @@ combinations asbackup refuses."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..cluster.client import CONNECTION
@@ -87,6 +87,12 @@ class BackupOptions:
     sleep_between_retries: int = option("--sleep-between-retries", "--retry-delay", type=int, default=0, metavar="MS", group=CONNECTION, help="pause between tries (default 0)")
     #: Seconds between saved states (and commits) while running.
     checkpoint_seconds: float = 1.0
+    #: Only these partitions, read in -w jobs (a shard of a backup run on many hosts;
+    #: empty: as -X/-D/-l say).
+    partitions: list[int] = field(default_factory=list)
+    #: The directory (or prefix) is shared with other backups (the shards of one run): only
+    #: the files named with this backup's prefix are its own, to check, replace or remove.
+    shared_directory: bool = False
 
 
 def check_options(o: BackupOptions) -> None:
@@ -114,8 +120,12 @@ def check_options(o: BackupOptions) -> None:
             "--no-ttl-only or more than one set"
         )
     chosen = [f for f, v in (("-X/--partition-list", o.partition_list), ("-D/--after-digest", o.after_digest), ("-l/--node-list", o.node_list)) if v]
+    if o.partitions:
+        chosen.append("a partition list")
     if len(chosen) > 1:
         raise ValueError(f"{' and '.join(chosen)} are mutually exclusive")
+    if any(not 0 <= p < 4096 for p in o.partitions):
+        raise ValueError("partitions go from 0 to 4095")
     if o.parallel is not None and not 1 <= o.parallel <= 100:
         raise ValueError("-w/--parallel takes 1 to 100")
     if o.file_limit < 1:

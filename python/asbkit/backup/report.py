@@ -16,6 +16,28 @@ class BackupFile:
 
 
 @dataclass
+class ShardReport:
+    """One shard of a backup run on Dask: its partitions, where it ran, what it wrote."""
+
+    number: int
+    #: The node that mastered its partitions when planned.
+    node: str
+    partitions: int
+    estimate: int
+    records: int = 0
+    bytes: int = 0
+    #: Its last run's seconds (a shard continued after a lost worker: the continuation's).
+    seconds: float = 0.0
+    worker: str | None = None
+    #: Continued from its saved state (its worker was lost, or the run was continued).
+    continued: bool = False
+
+    @property
+    def records_per_second(self) -> float:
+        return self.records / self.seconds if self.seconds else 0.0
+
+
+@dataclass
 class BackupReport:
     namespace: str
     records: int = 0
@@ -31,6 +53,10 @@ class BackupReport:
     state_file: str | None = None
     interrupted: bool = False
     estimate: Estimate | None = None
+    #: A backup run on Dask: its shards, and the planner's balance (largest shard's
+    #: estimate over the mean).
+    shards: list[ShardReport] = field(default_factory=list)
+    balance: float | None = None
 
     def started(self) -> bool:
         """Whether the backup wrote anything (else only its error is said)."""

@@ -34,6 +34,8 @@ from ..io import places
 from ..io.manifest import files_from_json, files_to_json, now_iso
 
 STATE_FORMAT = "asbkit-backup-state"
+#: The state of a backup run on Dask: its plan of shards (`asbkit.sharded.backup`).
+SHARDED_FORMAT = "asbkit-sharded-backup-state"
 VERSION = 1
 
 
@@ -82,6 +84,8 @@ def load_state(path: str | os.PathLike[str]) -> dict[str, Any]:
         doc = json.loads(places.read_text(os.fspath(path)))
     except json.JSONDecodeError as exc:
         raise AsbError(f"not an asbkit backup state ({exc})", path=str(path)) from None
+    if isinstance(doc, dict) and doc.get("format") == SHARDED_FORMAT:
+        raise AsbError("the state of a backup run on Dask: continue it with --dask (and the same arguments)", path=str(path))
     if not isinstance(doc, dict) or doc.get("format") != STATE_FORMAT:
         raise AsbError(
             "not an asbkit backup state (a C asbackup .state file cannot be continued by asbkit)",

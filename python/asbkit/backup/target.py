@@ -88,7 +88,7 @@ def check_output_place(o: BackupOptions, resuming: bool) -> None:
         d = Path(o.directory)
         if d.exists() and not d.is_dir():
             raise OutputExists("-d/--directory names something that is not a directory", path=str(d))
-        existing = _backup_files(d)
+        existing = _backup_files(d, o)
         if existing and not o.remove_files:
             raise OutputExists(
                 f"the directory already holds {len(existing)} .asb file(s); "
@@ -116,7 +116,7 @@ def prepare_output_place(o: BackupOptions, resuming: bool) -> None:
             d.mkdir(mode=0o775, parents=True)
         if resuming:
             return
-        for p in _backup_files(d):
+        for p in _backup_files(d, o):
             p.unlink()
         manifest = manifest_path(o)
         if manifest and os.path.exists(manifest):
@@ -126,8 +126,19 @@ def prepare_output_place(o: BackupOptions, resuming: bool) -> None:
         os.remove(o.output_file)
 
 
-def _backup_files(d: Path) -> list[Path]:
-    return sorted(p for p in d.iterdir() if p.name.endswith(".asb")) if d.is_dir() else []
+def is_own_file(name: str, o: BackupOptions) -> bool:
+    """A `.asb` file of this backup: any in its directory, or in a shared one
+    (`shared_directory`, the shards of one run) those named `<prefix>_NNNNN.asb`."""
+    if not name.endswith(".asb"):
+        return False
+    if not o.shared_directory:
+        return True
+    base = name.rstrip("/").rsplit("/", 1)[-1]
+    return base.startswith(f"{o.output_file_prefix or o.namespace}_")
+
+
+def _backup_files(d: Path, o: BackupOptions) -> list[Path]:
+    return sorted(p for p in d.iterdir() if is_own_file(p.name, o)) if d.is_dir() else []
 
 
 def drop_uncommitted_files(o: BackupOptions, state: dict[str, Any]) -> None:
@@ -137,20 +148,20 @@ def drop_uncommitted_files(o: BackupOptions, state: dict[str, Any]) -> None:
     if places.is_url(o.directory):
         known_urls = {f.name for f in state["files"]}
         for name in places.names_in(o.directory):
-            if name.endswith(".asb") and name not in known_urls:
+            if is_own_file(name, o) and name not in known_urls:
                 log.info("removing %s: written after the last saved state", name)
                 places.remove(name)
         return
     known = {os.path.abspath(f.name) for f in state["files"]}
     for p in Path(o.directory).iterdir():
-        if p.name.endswith(".asb") and os.path.abspath(p) not in known:
+        if is_own_file(p.name, o) and os.path.abspath(p) not in known:
             log.info("removing %s: written after the last saved state", p)
             p.unlink()
 
 
 def _remote_backup_files(o: BackupOptions) -> list[str]:
     if o.directory:
-        return [n for n in places.names_in(o.directory) if n.endswith(".asb")]
+        return [n for n in places.names_in(o.directory) if is_own_file(n, o)]
     assert o.output_file
     return [o.output_file] if places.exists(o.output_file) else []
 

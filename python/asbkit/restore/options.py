@@ -4,7 +4,7 @@ takes a part of them), the combinations asrestore refuses, and the inputs they n
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asbkit._codec as _codec
@@ -91,6 +91,9 @@ class RestoreOptions:
     #: Backup MiB/s read and records/s written, at most (0: no limit): asrestore's `-N`.
     bandwidth_mib: int = 0
     tps: int = 0
+    #: These backup files (paths or `s3://` URLs) instead of -d/-i/--directory-list: a
+    #: piece of a restore run on many hosts, or a caller's own list.
+    files: list[str] = field(default_factory=list)
 
     @property
     def retry_scale_factor_ms(self) -> float:
@@ -100,7 +103,7 @@ class RestoreOptions:
 def check_options(o: RestoreOptions) -> None:
     """The combinations asrestore refuses, refused the same way (with the flags named)."""
     s3.check(o.s3)
-    given = [f for f, v in (("-d/--directory", o.directory), ("-i/--input-file", o.input_file), ("--directory-list", o.directory_list)) if v]
+    given = [f for f, v in (("-d/--directory", o.directory), ("-i/--input-file", o.input_file), ("--directory-list", o.directory_list), ("files", o.files)) if v]
     if len(given) != 1:
         raise ValueError("give exactly one of -d/--directory, -i/--input-file and --directory-list")
     if o.parent_directory and not o.directory_list:
@@ -149,6 +152,8 @@ def under_parent(parent: str | None, entry: str) -> str:
 def input_files(o: RestoreOptions) -> list[str]:
     """The files to restore: a directory's `*.asb` files (sorted), several directories', or
     one file (`-` for stdin; asrestore's `-:BYTES` is stdin with its size, for progress)."""
+    if o.files:
+        return list(o.files)
     if o.input_file:
         return ["-"] if stdin_size(o.input_file) is not None else [o.input_file]
     dirs = [o.directory] if o.directory else [under_parent(o.parent_directory, d) for d in o.directory_list]
@@ -191,7 +196,7 @@ def check_inputs(files: list[str], o: RestoreOptions) -> list[str | None]:
 def prepare(o: RestoreOptions, report: Any) -> tuple[list[str], list[str | None]]:
     """Checks the options and opens every input: its files and their namespaces."""
     check_options(o)
-    urls = [p for p in (o.input_file, o.directory, o.parent_directory, *o.directory_list) if p and s3.is_url(p)]
+    urls = [p for p in (o.input_file, o.directory, o.parent_directory, *o.directory_list, *o.files) if p and s3.is_url(p)]
     for url in urls:
         if not url[5:] or url[5:].startswith("/"):
             raise BadOption(f"{url} names no bucket; write s3://BUCKET/PREFIX")

@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 import logging
 
+from ... import sharded
 from ..._codec import __version__
 from ...backup.options import SPEED, BackupOptions, check_options
 from ...backup.report import BackupReport
 from ...backup.run import backup
 from ...cluster.client import ClusterConfig
 from ..cluster_flags import add_cluster_flags, cluster_config_from, options_from_flags
+from ..dask_flags import dask_client, dask_flags
 from ..display import BackupDisplay
 from ..envelope import CommandResult, outcome
 from ..flags import Command, FlagBuilder, add_cluster_output_options, build, configure_logging, extra, fields_of, open_machine_lines
@@ -28,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_cluster_output_options(p, TOOL)
     b = FlagBuilder(p, "backup")
     machine = extra("-m", "--machine", metavar="PATH", group=SPEED, after="nice", help="write machine-readable progress and summary lines to PATH (a file, appended to, or a FIFO)")
-    add_cluster_flags(b, BackupOptions, retries=[fields_of(BackupOptions, "max_retries", "sleep_between_retries")], extras=[machine])
+    add_cluster_flags(b, BackupOptions, retries=[fields_of(BackupOptions, "max_retries", "sleep_between_retries")], extras=[machine, *dask_flags("backup")])
 
 
 def options_from(args: argparse.Namespace) -> tuple[ClusterConfig, BackupOptions]:
@@ -40,11 +42,15 @@ def run(args: argparse.Namespace) -> CommandResult[BackupReport]:
     config, options = options_from_flags(args, options_from, check_options, log)
     with open_machine_lines(args) as machine, stop_on_signals() as cancel:
         display = BackupDisplay(enabled=False if args.no_progress else None, machine=machine)
+
+        def call() -> BackupReport:
+            if not args.dask:
+                return backup(config, options, on_progress=display, cancel=cancel)
+            with dask_client(args) as client:
+                return sharded.backup(client, config, options, shards=args.dask_shards, on_progress=display, cancel=cancel)
+
         try:
-            result = outcome(
-                "backup", lambda: backup(config, options, on_progress=display, cancel=cancel),
-                BackupReport(namespace=options.namespace),
-            )
+            result = outcome("backup", call, BackupReport(namespace=options.namespace))
         finally:
             display.close()
         r = result.data

@@ -7,6 +7,7 @@ import argparse
 import logging
 from typing import Any
 
+from ... import sharded
 from ..._codec import __version__
 from ...check.validate import ValidateReport, validate
 from ...cluster.client import CONNECTION, ClusterConfig
@@ -16,6 +17,7 @@ from ...restore.options import INPUT, SPEED, RestoreOptions, check_options, inpu
 from ...restore.report import RestoreReport
 from ...restore.run import restore
 from ..cluster_flags import add_cluster_flags, cluster_config_from, options_from_flags
+from ..dask_flags import dask_client, dask_flags
 from ..display import RestoreDisplay
 from ..envelope import CommandResult, outcome
 from ..flags import Command, FlagBuilder, add_cluster_output_options, build, configure_logging, extra, fields_of, open_machine_lines
@@ -57,6 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         extra("-m", "--machine", metavar="PATH", group=group, after="parent_directory", help="write machine-readable progress and summary lines to PATH (a file, appended to, or a FIFO)"),
         extra("-N", "--nice", metavar="MiB/s,TPS", group=SPEED["restore"], after="parallel", help="read at most MiB/s and write at most TPS records/s"),
         extra("--event-loops", type=int, default=1, metavar="N", group=SPEED["restore"], after="max_async_batches", help="accepted for asrestore's scripts; asbkit's writers are threads (-t)"),
+        *dask_flags("restore"),
     ])
 
 
@@ -86,7 +89,14 @@ def run(args: argparse.Namespace) -> CommandResult[Any]:
     with open_machine_lines(args) as machine, stop_on_signals() as cancel:
         display = RestoreDisplay(enabled=False if args.no_progress else None, machine=machine)
         try:
-            result = outcome("restore", lambda: restore(config, options, on_progress=display, cancel=cancel), RestoreReport())
+
+            def call() -> RestoreReport:
+                if not args.dask:
+                    return restore(config, options, on_progress=display, cancel=cancel)
+                with dask_client(args) as client:
+                    return sharded.restore(client, config, options, on_progress=display, cancel=cancel)
+
+            result = outcome("restore", call, RestoreReport())
         finally:
             display.close()
         if machine is not None:

@@ -8,12 +8,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from ... import sharded
 from ..._codec import __version__
 from ...cluster.client import CONNECTION, ClusterConfig
 from ...io import places
 from ...restore.options import RestoreOptions, check_options
 from ...restore.verify import VerifyReport, verify
 from ..cluster_flags import add_cluster_flags, cluster_config_from, options_from_flags
+from ..dask_flags import dask_client, dask_flags
 from ..display import RestoreDisplay
 from ..envelope import CommandResult, outcome
 from ..flags import Command, FlagBuilder, add_cluster_output_options, build, configure_logging, extra, fields_of, set_up_store
@@ -32,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--sleep-between-retries", "--retry-delay", type=int, default=0, metavar="MS", group=CONNECTION,
         help="accepted, without effect: --retry-scale-factor sets the pauses",
     )
-    add_cluster_flags(b, RestoreOptions, retries=[fields_of(RestoreOptions, "max_retries"), sleep])
+    add_cluster_flags(b, RestoreOptions, retries=[fields_of(RestoreOptions, "max_retries"), sleep], extras=dask_flags("verify"))
     add_cluster_output_options(p, f"asbkit {__version__}")
     p.add_argument("--max-differences", type=int, default=20, metavar="N", help="list the first N records missing or different (default 20)")
 
@@ -54,10 +56,14 @@ def run(args: argparse.Namespace) -> CommandResult[VerifyReport]:
     with stop_on_signals() as cancel:
         display = RestoreDisplay(enabled=False if args.no_progress else None)
         try:
-            return outcome(
-                "verify", lambda: verify(config, options, max_differences=args.max_differences, on_progress=display, cancel=cancel),
-                VerifyReport(), findings=lambda r: r.findings,
-            )
+
+            def call() -> VerifyReport:
+                if not args.dask:
+                    return verify(config, options, max_differences=args.max_differences, on_progress=display, cancel=cancel)
+                with dask_client(args) as client:
+                    return sharded.verify(client, config, options, max_differences=args.max_differences, on_progress=display, cancel=cancel)
+
+            return outcome("verify", call, VerifyReport(), findings=lambda r: r.findings)
         finally:
             display.close()
 

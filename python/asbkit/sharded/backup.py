@@ -1,0 +1,431 @@
+"""One backup run on a Dask cluster: the partitions planned into shards (balanced by size,
+grouped by the node that masters them), each shard a task that backs up its partitions
+with the single-host engine into the shared directory (local, mounted by every worker, or
+`s3://`) under its own file prefix, and one manifest over every shard's files.
+
+Resumption, at two levels:
+- a shard saves its state as any backup does (`<prefix>-sNNNN.asb.state`); a worker lost
+  mid-shard has its task rerun by Dask elsewhere, and the rerun continues from that state
+  (records after the last commit are cut off and read again: none twice); a shard whose
+  manifest (`<prefix>-sNNNN.manifest.json`) is there is finished and never redone;
+- the driver saves the plan as the backup's state (`<prefix>.asb.state`) before the first
+  task: killed, `-c` that state with the same arguments runs the shards again, each going
+  on from where it stands.
+At the end the shards' manifests are replaced by the backup's one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..backup import state as state_file
+from ..backup import target
+from ..backup.options import BackupOptions, check_options, fingerprint
+from ..backup.report import BackupFile, BackupReport, ShardReport
+from ..backup.run import TOOL
+from ..backup.run import backup as backup_one
+from ..cluster.client import Cluster, ClusterConfig, Hosts
+from ..control import BackupProgress, Cancel
+from ..errors import AsbError, BackupFailed, BadOption, DaskFailed, Interrupted, NamespaceNotFound, with_report
+from ..io import places, s3
+from ..io.manifest import files_from_json, files_to_json, now_iso, write_manifest
+from . import engine
+from .plan import Shard, balance, plan_shards
+
+log = logging.getLogger("asbkit.backup")
+
+SHARDED_FORMAT = state_file.SHARDED_FORMAT
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """What a worker needs to run one shard."""
+
+    run: str
+    shard: Shard
+    config: ClusterConfig
+    #: The shard's own options: its prefix, partitions, the shared directory.
+    options: BackupOptions
+
+
+@dataclass
+class ShardOutcome:
+    """What a shard's task returns (never raises: the driver sums and reports)."""
+
+    number: int
+    worker: str | None
+    files: list[dict[str, Any]]
+    records: int = 0
+    bytes: int = 0
+    indexes: int = 0
+    udfs: int = 0
+    server: str | None = None
+    seconds: float = 0.0
+    continued: bool = False
+    finished: bool = False
+    interrupted: bool = False
+    #: The error that stopped it: its class's code and words.
+    error_code: str | None = None
+    error: str | None = None
+
+
+def shard_prefix(prefix: str, number: int) -> str:
+    return f"{prefix}-s{number:04d}"
+
+
+def shard_options(o: BackupOptions, shard: Shard, shards: int, at_once: int = 1) -> BackupOptions:
+    """A shard's backup: its partitions under its own prefix in the shared directory; the
+    index and UDF definitions only in shard 0's first file; its share of --max-records,
+    and of -L among the `at_once` shards that run at the same time."""
+    prefix = o.output_file_prefix or o.namespace
+    first = shard.number == 0
+    return dataclasses.replace(
+        o,
+        output_file_prefix=shard_prefix(prefix, shard.number),
+        partitions=list(shard.pids),
+        partition_list=None,
+        shared_directory=True,
+        no_indexes=o.no_indexes or not first,
+        no_udfs=o.no_udfs or not first,
+        max_records=-(-o.max_records // shards) if o.max_records else 0,
+        records_per_second=max(1, o.records_per_second // max(1, min(at_once, shards))) if o.records_per_second else 0,
+        continue_from=None,
+        state_file_dst=None,
+        remove_files=False,
+    )
+
+
+def _worker_name() -> str | None:
+    try:
+        distributed = engine.distributed_module()
+        address: str = distributed.get_worker().address
+        return address
+    except (ValueError, BadOption):
+        return None
+
+
+def run_shard(task: ShardTask) -> ShardOutcome:
+    """Runs on a worker: the shard, finished already (its manifest is there), continued
+    from its saved state (its last worker was lost, or the run is continued), or begun
+    (anything a lost try left under its prefix is replaced). Never raises: the outcome
+    carries the error."""
+    o = task.options
+    if places.is_url(o.directory or ""):
+        s3.configure(o.s3, file_limit_mib=o.file_limit)
+    outcome = ShardOutcome(task.shard.number, _worker_name(), [])
+    try:
+        with engine.exclusive(f"asbkit-shard-{o.directory}/{o.output_file_prefix}"):
+            _run_shard(task, outcome)
+    except (AsbError, OSError) as exc:
+        outcome.interrupted = isinstance(exc, Interrupted)
+        outcome.error_code = getattr(exc, "code", "io_error")
+        outcome.error = str(exc)
+    return outcome
+
+
+def _run_shard(task: ShardTask, outcome: ShardOutcome) -> None:
+    o = task.options
+    manifest, state = target.manifest_path(o), target.state_path(o)
+    assert manifest is not None and state is not None
+    if places.exists(manifest):
+        _from_manifest(outcome, manifest, o)
+        return
+    resume = places.exists(state)
+    outcome.continued = resume
+    run_o = dataclasses.replace(o, continue_from=state if resume else None, remove_files=not resume)
+    started = time.monotonic()
+    with engine.TaskChannel(task.run, task.shard.number) as channel:
+
+        def progress(p: BackupProgress) -> None:
+            channel.progress({"records": p.records, "text_bytes": p.text_bytes, "continued_from": p.continued_from})
+
+        try:
+            report = backup_one(task.config, run_o, on_progress=progress, cancel=channel.cancel, _sample=True)
+        except (AsbError, OSError) as exc:
+            report = getattr(exc, "report", None) or BackupReport(namespace=o.namespace)
+            channel.progress({"records": report.records, "text_bytes": report.text_bytes, "continued_from": 0, "done": True}, force=True)
+            outcome.records, outcome.bytes, outcome.seconds = report.records, report.bytes, time.monotonic() - started
+            raise
+        channel.progress({"records": report.records, "text_bytes": report.text_bytes, "continued_from": 0, "done": True}, force=True)
+    _from_manifest(outcome, manifest, o)
+    outcome.seconds = time.monotonic() - started
+    outcome.records = report.records  # this run's records: the rate is this run's
+
+
+def _from_manifest(outcome: ShardOutcome, manifest: str, o: BackupOptions) -> None:
+    """A finished shard, as its manifest gives it."""
+    doc = json.loads(places.read_text(manifest))
+    outcome.files = [{**f, "name": places.join(o.directory or "", f["name"])} for f in doc["files"]]
+    totals = doc["totals"]
+    outcome.records, outcome.bytes, outcome.indexes, outcome.udfs = totals["records"], totals["bytes"], totals["indexes"], totals["udfs"]
+    outcome.server = doc.get("server")
+    outcome.finished = True
+
+
+def _refuse(o: BackupOptions) -> None:
+    """What a backup on Dask cannot do (yet), in words."""
+    if not o.directory:
+        raise BadOption("--dask writes a directory (-d; one every worker mounts, or s3://): the shards cannot share one -o file")
+    for flag, value in (("-l/--node-list", o.node_list), ("-D/--after-digest", o.after_digest), ("-e/--estimate", o.estimate)):
+        if value:
+            raise BadOption(f"--dask cannot be combined with {flag}; run it without --dask")
+    if o.partition_list and any(len(item.strip()) == 28 for item in o.partition_list.split(",")):
+        raise BadOption("--dask takes -X partition ranges, not digests; run it without --dask")
+
+
+def _plan(cluster: Cluster, o: BackupOptions, shards: int) -> list[Shard]:
+    from ..cluster.partitions import parse_partition_list
+
+    namespaces = cluster.namespaces()
+    if o.namespace not in namespaces:
+        raise NamespaceNotFound(f"namespace {o.namespace!r} is not on the cluster (it has: {', '.join(namespaces) or 'none'}); check -n/--namespace")
+    masters = cluster.stable_partition_masters(o.namespace, timeout=10)
+    counts = cluster.object_counts(o.namespace, o.sets or None)
+    per_node: dict[str, int] = {}
+    for node, objects, master_objects, rf in counts:
+        per_node[node.name] = objects // max(1, rf) if o.sets else master_objects
+    pids = None
+    if o.partition_list:
+        pids = [p for r in parse_partition_list(o.partition_list) for p in r.pids]
+    return plan_shards({pid: n.name for pid, n in masters.items()}, per_node, shards, pids)
+
+
+def _save_plan(path: str, o: BackupOptions, shards: list[Shard]) -> None:
+    doc = {
+        "format": SHARDED_FORMAT,
+        "version": 1,
+        "namespace": o.namespace,
+        "layers": o.layers.describe(),
+        "arguments": fingerprint(o),
+        "shards": [{"number": s.number, "node": s.node, "estimate": s.estimate, "pids": s.pids} for s in shards],
+        "saved": now_iso(),
+        "tool": TOOL,
+    }
+    places.write_text(path, json.dumps(doc))
+
+
+def _load_plan(path: str, o: BackupOptions) -> list[Shard]:
+    try:
+        doc = json.loads(places.read_text(path))
+    except json.JSONDecodeError as exc:
+        raise AsbError(f"not an asbkit backup state ({exc})", path=path) from None
+    if doc.get("format") != SHARDED_FORMAT:
+        raise BackupFailed("this state is of a backup run on one host: continue it without --dask", path=path)
+    now = fingerprint(o)
+    if doc["namespace"] != o.namespace or doc["arguments"] != now or doc["layers"] != o.layers.describe():
+        changed = sorted(k for k in set(doc["arguments"]) | set(now) if doc["arguments"].get(k) != now.get(k))
+        raise BackupFailed(
+            "the options differ from those of the interrupted backup" + (f" ({', '.join(changed)})" if changed else "") + ": continue with the same arguments",
+            path=path,
+        )
+    return [Shard(s["number"], s["pids"], s["node"], s["estimate"]) for s in doc["shards"]]
+
+
+def _remove_stale_shards(o: BackupOptions) -> None:
+    """A new run starts clean: shard states and manifests an earlier run left under this
+    prefix (their files are gone) would otherwise be taken as this run's."""
+    prefix = o.output_file_prefix or o.namespace
+    pattern = re.compile(re.escape(prefix) + r"-s\d{4}(\.asb\.state|\.manifest\.json)$")
+    for name in places.names_in(o.directory or ""):
+        if pattern.match(places.basename(name)):
+            log.info("removing %s: left by an earlier run", name)
+            places.remove(name)
+
+
+class _Progress:
+    """The shards' progress events summed into the run's."""
+
+    def __init__(self, estimate: int, on_progress: Callable[[BackupProgress], None] | None) -> None:
+        self.estimate, self.on_progress = estimate, on_progress
+        self.lock = threading.Lock()
+        self.by_shard: dict[int, dict[str, Any]] = {}
+
+    def event(self, values: dict[str, Any]) -> None:
+        with self.lock:
+            self.by_shard[values["piece"]] = values
+
+    def report(self) -> None:
+        if self.on_progress is None:
+            return
+        with self.lock:
+            shards = list(self.by_shard.values())
+        busy = sum(1 for s in shards if not s.get("done"))
+        self.on_progress(BackupProgress(
+            sum(s["records"] for s in shards), sum(s["text_bytes"] for s in shards), self.estimate,
+            sum(s["continued_from"] for s in shards), busy=busy,
+        ))
+
+
+def backup(
+    client: Any,
+    cluster: ClusterConfig | Hosts,
+    options: BackupOptions | None = None,
+    *,
+    shards: int | None = None,
+    on_progress: Callable[[BackupProgress], None] | None = None,
+    cancel: Cancel | None = None,
+    **option_values: Any,
+) -> BackupReport:
+    """`asbkit.backup` on a Dask cluster (`client`: a `distributed.Client`): one backup in
+    the shared directory `options.directory` (local, mounted at the same path by every
+    worker, or `s3://`), with one manifest. `shards`: how many (default: four per worker
+    thread). Raises as `asbkit.backup` does, and DaskFailed when the Dask cluster cannot
+    run it; an interrupted or failed run's report names the state to continue from
+    (`continue_from=`, with the same client or another)."""
+    config = cluster if isinstance(cluster, ClusterConfig) else ClusterConfig(hosts=cluster)
+    o = dataclasses.replace(options, **option_values) if options is not None else BackupOptions(**option_values)
+    report = BackupReport(namespace=o.namespace)
+    started = time.monotonic()
+    try:
+        try:
+            check_options(o)
+        except ValueError as exc:
+            raise BadOption(str(exc)) from None
+        if o.remove_artifacts:
+            return backup_one(config, o)
+        _refuse(o)
+        if not places.is_url(o.directory or ""):
+            o = dataclasses.replace(o, directory=os.path.abspath(o.directory or ""))
+        else:
+            for flag, url in (("-d/--directory", o.directory), ("-c/--continue", o.continue_from)):
+                if url and places.is_url(url):
+                    target.check_remote_url(url, flag)
+            s3.configure(o.s3, file_limit_mib=o.file_limit)
+        workers = engine.check_workers(client)
+        log.info("Starting backup of %s (namespace: %s) to %s on %d Dask worker(s)", o.node_list or config.describe(), o.namespace, o.directory, len(workers))
+        plan_path = target.state_path(o)
+        assert plan_path is not None
+        if o.continue_from:
+            plan = _load_plan(o.continue_from, o)
+            plan_path = o.continue_from
+        else:
+            target.check_output_place(o, resuming=False)
+            connected = Cluster(config)
+            try:
+                report.server_version = connected.build()
+                plan = _plan(connected, o, shards or 4 * max(1, sum(client.nthreads().values())))
+            finally:
+                connected.close()
+            target.prepare_output_place(o, resuming=False)
+            _remove_stale_shards(o)
+        engine.check_shared(client, workers, o.directory or "", o.s3)
+        if not o.continue_from:
+            _save_plan(plan_path, o, plan)
+        report.balance = balance(plan)
+        report.shards = [ShardReport(s.number, s.node, len(s.pids), s.estimate) for s in plan]
+        log.info("%d shard(s) of %d partition(s), balance %.2f (largest shard over the mean)", len(plan), sum(len(s.pids) for s in plan), report.balance)
+        outcomes = _drive(client, config, o, plan, on_progress, cancel)
+        _conclude(o, plan, outcomes, report, plan_path)
+    except (AsbError, OSError) as exc:
+        report.duration_seconds = time.monotonic() - started
+        if report.started():
+            log.info("%s", report.summary_line())
+        raise with_report(exc, report) from None
+    report.duration_seconds = time.monotonic() - started
+    log.info("%s", report.summary_line())
+    return report
+
+
+def _drive(
+    client: Any, config: ClusterConfig, o: BackupOptions, plan: list[Shard],
+    on_progress: Callable[[BackupProgress], None] | None, cancel: Cancel | None,
+) -> dict[int, ShardOutcome]:
+    """Runs every shard as a task; their outcomes (a task whose workers kept dying: an
+    outcome with its error). The first failure stops the others (their states saved)."""
+    distributed = engine.distributed_module()
+    progress = _Progress(sum(s.estimate for s in plan), on_progress)
+    at_once = max(1, sum(client.nthreads().values()))
+    outcomes: dict[int, ShardOutcome] = {}
+    with engine.driver_channel(client, progress.event) as (run, stop):
+        futures = {
+            client.submit(
+                run_shard, ShardTask(run, s, config, shard_options(o, s, len(plan), at_once)),
+                key=f"asbkit-backup-{run}-shard-{s.number:04d}", pure=False,
+            ): s
+            for s in plan
+        }
+        pending = set(futures)
+        stopping = False
+        while pending:
+            done, pending = distributed.wait(pending, timeout=0.25, return_when="FIRST_COMPLETED")
+            for f in done:
+                shard = futures[f]
+                if f.status == "finished":
+                    outcomes[shard.number] = f.result()
+                else:
+                    exc = f.exception()
+                    outcomes[shard.number] = ShardOutcome(shard.number, None, [], error_code="dask_failed", error=_task_error(shard, exc))
+                result = outcomes[shard.number]
+                if result.error and not result.interrupted and not stopping:
+                    stopping = True
+                    stop()
+            if cancel is not None and cancel.is_set() and not stopping:
+                stopping = True
+                stop()
+            progress.report()
+    return outcomes
+
+
+def _task_error(shard: Shard, exc: BaseException | None) -> str:
+    name = type(exc).__name__
+    if name == "KilledWorker":
+        return f"shard {shard.number}: every worker that ran it died ({exc}); the shard's state is kept"
+    return f"shard {shard.number}: {name}: {exc}"
+
+
+def _conclude(o: BackupOptions, plan: list[Shard], outcomes: dict[int, ShardOutcome], report: BackupReport, plan_path: str) -> None:
+    """One manifest over every shard's files; or, when a shard did not finish, the error
+    (the plan and the shards' states are kept: continue with -c)."""
+    files = [f for s in plan for f in files_from_json(outcomes[s.number].files)] if all(s.number in outcomes for s in plan) else []
+    for s, shard_report in zip(plan, report.shards, strict=True):
+        out = outcomes.get(s.number)
+        if out is not None:
+            shard_report.records, shard_report.bytes, shard_report.seconds = out.records, out.bytes, out.seconds
+            shard_report.worker, shard_report.continued = out.worker, out.continued
+            log.info("shard %d (%d partitions, node %s) on %s: %d record(s), %.0f rec/s%s", s.number, len(s.pids), s.node, out.worker, out.records, shard_report.records_per_second, " (continued)" if out.continued else "")
+    first = outcomes.get(0)
+    if first is not None:
+        report.indexes, report.udfs = first.indexes, first.udfs
+    report.server_version = report.server_version or next((x.server for x in outcomes.values() if x.server), None)
+    report.records = sum(x.records for x in outcomes.values())
+    report.bytes = sum(x.bytes for x in outcomes.values())
+    unfinished = [s.number for s in plan if not (s.number in outcomes and outcomes[s.number].finished)]
+    if unfinished:
+        report.state_file = plan_path
+        report.interrupted = True
+        errors = [x for x in outcomes.values() if x.error and not x.interrupted]
+        again = f"; the state is saved: continue with -c {plan_path} and the same arguments (with --dask)"
+        if not errors:
+            raise Interrupted(f"the backup was interrupted ({len(unfinished)} of {len(plan)} shard(s) unfinished){again}")
+        first_error = min(errors, key=lambda x: x.number)
+        also = f" ({len(errors) - 1} other shard(s) failed too)" if len(errors) > 1 else ""
+        cls = DaskFailed if first_error.error_code == "dask_failed" else BackupFailed
+        raise cls(f"shard {first_error.number}: {first_error.error}{also}{again}")
+    manifest = target.manifest_path(o)
+    assert manifest is not None
+    write_manifest(
+        manifest, namespace=o.namespace, files=files, options=fingerprint(o), server=report.server_version, tool=TOOL,
+        indexes=report.indexes, udfs=report.udfs, layers=o.layers.describe(),
+    )
+    report.manifest = manifest
+    report.files = [BackupFile(f.name, f.records, f.bytes, f.sha256.hex() if f.sha256 else None) for f in files]
+    report.text_bytes = sum(f.text_bytes for f in files)
+    # The shards' manifests and the plan: replaced by the backup's manifest.
+    for s in plan:
+        own = target.manifest_path(shard_options(o, s, len(plan)))
+        if own and places.exists(own):
+            places.remove(own)
+    if places.exists(plan_path):
+        places.remove(plan_path)
+
+
+__all__ = ["ShardOutcome", "ShardTask", "backup", "files_to_json", "run_shard", "shard_options"]

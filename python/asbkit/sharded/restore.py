@@ -1,0 +1,247 @@
+"""A restore (or verify) run on a Dask cluster: the backup's files spread over the workers,
+one task a file (the biggest first), each running the single-host restore on its file;
+the counters and failures summed into one report, said in asrestore's lines.
+
+A worker lost mid-file has its task rerun by Dask on another worker: only the counters of
+tasks that came back are summed, so a file's records count once (the rerun writes the
+lost try's records again, which a restore may: with -u they count as existed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .._codec import RestoreCounters
+from ..cluster.client import ClusterConfig, Hosts
+from ..control import Cancel, RestoreProgress
+from ..errors import AsbError, BadOption, DaskFailed, Interrupted, RecordsFailed, RestoreFailed, with_report
+from ..io import places, s3
+from ..restore.options import RestoreOptions, check_options, prepare
+from ..restore.report import RestoreReport
+from ..restore.run import restore as restore_one
+from ..restore.verify import VerifyReport
+from ..restore.verify import verify as verify_one
+from . import engine
+
+log = logging.getLogger("asbkit.restore")
+
+#: The counters a progress event carries (RestoreCounters' fields).
+COUNTERS = ("read", "expired", "skipped", "err_ignored", "inserted", "updated", "existed", "fresher", "failed", "retries", "batches", "same", "missing", "different", "in_flight", "raw_bytes")
+#: The report fields summed over the pieces.
+RESTORE_SUMS = ("records_read", "expired", "skipped", "err_ignored", "inserted", "updated", "existed", "fresher", "failed", "not_written", "retries",
+                "udfs", "indexes_created", "indexes_matched", "indexes_replaced", "indexes_skipped", "bytes_read")
+VERIFY_SUMS = ("records_read", "same", "missing", "different", "expired", "skipped", "unreadable", "retries")
+
+
+@dataclass(frozen=True)
+class PieceTask:
+    run: str
+    number: int
+    config: ClusterConfig
+    options: RestoreOptions
+    verify: bool = False
+    max_differences: int = 20
+
+
+@dataclass
+class PieceOutcome:
+    number: int
+    worker: str | None
+    report: Any
+    error_code: str | None = None
+    error: str | None = None
+    interrupted: bool = False
+
+
+def run_piece(task: PieceTask) -> PieceOutcome:
+    """Runs on a worker: restores (or verifies) the piece's files; never raises."""
+    o = task.options
+    if any(places.is_url(f) for f in o.files):
+        s3.configure(o.s3)
+    worker = None
+    try:
+        worker = engine.distributed_module().get_worker().address
+    except ValueError:
+        pass
+    with engine.TaskChannel(task.run, task.number) as channel:
+
+        def progress(p: RestoreProgress) -> None:
+            channel.progress({"counts": {k: getattr(p.counts, k) for k in COUNTERS}, "udfs": p.udfs, "indexes": p.indexes})
+
+        try:
+            if task.verify:
+                report: Any = verify_one(task.config, o, max_differences=task.max_differences, on_progress=progress, cancel=channel.cancel)
+            else:
+                report = restore_one(task.config, o, on_progress=progress, cancel=channel.cancel)
+            outcome = PieceOutcome(task.number, worker, report)
+        except (AsbError, OSError) as exc:
+            blank: Any = VerifyReport() if task.verify else RestoreReport()
+            outcome = PieceOutcome(task.number, worker, getattr(exc, "report", None) or blank, getattr(exc, "code", "io_error"), str(exc), isinstance(exc, Interrupted))
+        channel.progress({"done": True, "counts": _counts_of(outcome.report, task.verify), "udfs": getattr(outcome.report, "udfs", 0), "indexes": getattr(outcome.report, "indexes", 0)}, force=True)
+    return outcome
+
+
+def _counts_of(report: Any, verify: bool) -> dict[str, int]:
+    """A finished piece's counters, as a progress event carries them."""
+    c = {k: 0 for k in COUNTERS}
+    c["read"] = report.records_read
+    for k in ("expired", "skipped", "retries"):
+        c[k] = getattr(report, k)
+    if verify:
+        c.update(same=report.same, missing=report.missing, different=report.different, failed=report.unreadable)
+    else:
+        for k in ("err_ignored", "inserted", "updated", "existed", "fresher", "failed"):
+            c[k] = getattr(report, k)
+        c["raw_bytes"] = report.bytes_read
+    return c
+
+
+class _Progress:
+    def __init__(self, total_bytes: int, on_progress: Callable[[RestoreProgress], None] | None) -> None:
+        self.total_bytes, self.on_progress = total_bytes, on_progress
+        self.lock = threading.Lock()
+        self.by_piece: dict[int, dict[str, Any]] = {}
+
+    def event(self, values: dict[str, Any]) -> None:
+        with self.lock:
+            self.by_piece[values["piece"]] = values
+
+    def report(self) -> None:
+        if self.on_progress is None:
+            return
+        with self.lock:
+            pieces = list(self.by_piece.values())
+        summed = {k: sum(p["counts"][k] for p in pieces) for k in COUNTERS}
+        self.on_progress(RestoreProgress(RestoreCounters(**summed), self.total_bytes, sum(p["udfs"] for p in pieces), sum(p["indexes"] for p in pieces)))
+
+
+def restore(
+    client: Any,
+    cluster: ClusterConfig | Hosts,
+    options: RestoreOptions | None = None,
+    *,
+    on_progress: Callable[[RestoreProgress], None] | None = None,
+    cancel: Cancel | None = None,
+    **option_values: Any,
+) -> RestoreReport:
+    """`asbkit.restore` on a Dask cluster (`client`: a `distributed.Client`): the backup's
+    files (a directory every worker mounts, or `s3://`) spread over the workers, one
+    report. Raises as `asbkit.restore` does, and DaskFailed when the Dask cluster cannot
+    run it."""
+    report: RestoreReport = _run(client, cluster, options, option_values, on_progress, cancel, verify=False, max_differences=20)
+    return report
+
+
+def verify(
+    client: Any,
+    cluster: ClusterConfig | Hosts,
+    options: RestoreOptions | None = None,
+    *,
+    max_differences: int = 20,
+    on_progress: Callable[[RestoreProgress], None] | None = None,
+    cancel: Cancel | None = None,
+    **option_values: Any,
+) -> VerifyReport:
+    """`asbkit.verify` on a Dask cluster: the backup's files spread over the workers, one
+    report."""
+    report: VerifyReport = _run(client, cluster, options, option_values, on_progress, cancel, verify=True, max_differences=max_differences)
+    return report
+
+
+def _run(
+    client: Any, cluster: ClusterConfig | Hosts, options: RestoreOptions | None, values: dict[str, Any],
+    on_progress: Callable[[RestoreProgress], None] | None, cancel: Cancel | None, *, verify: bool, max_differences: int,
+) -> Any:
+    config = cluster if isinstance(cluster, ClusterConfig) else ClusterConfig(hosts=cluster)
+    o = dataclasses.replace(options, **values) if options is not None else RestoreOptions(**values)
+    report: Any = VerifyReport() if verify else RestoreReport()
+    started = time.monotonic()
+    try:
+        try:
+            check_options(o)
+        except ValueError as exc:
+            raise BadOption(str(exc)) from None
+        if o.input_file and o.input_file.startswith("-"):
+            raise BadOption("--dask reads files the workers reach, not stdin: give -d, -i FILE or --directory-list")
+        files, _ = prepare(o, report)
+        workers = engine.check_workers(client)
+        sizes = {f: places.size(f) or 0 for f in files}
+        log.info("%s %d file(s) on %d Dask worker(s)", "Verifying" if verify else "Restoring", len(files), len(workers))
+        piece_o = dataclasses.replace(o, directory=None, input_file=None, directory_list=[], parent_directory=None)
+        order = sorted(files, key=lambda f: -sizes[f])
+        outcomes = _drive(client, config, piece_o, order, sum(sizes.values()), on_progress, cancel, verify, max_differences)
+        _sum(report, outcomes, verify, max_differences)
+        report.files = files
+        if not verify:
+            report.total_bytes = sum(sizes.values())
+    except (AsbError, OSError) as exc:
+        report.duration_seconds = time.monotonic() - started
+        raise with_report(exc, report) from None
+    report.duration_seconds = time.monotonic() - started
+    errors = [x for x in outcomes if x.error]
+    if not verify and (report.started() or not errors):
+        for line in report.asrestore_lines():
+            log.info("%s", line)
+    if errors:
+        first = min(errors, key=lambda x: (x.interrupted, x.number))
+        also = f" ({len(errors) - 1} other file(s) stopped too)" if len(errors) > 1 else ""
+        cls: type[AsbError] = {"interrupted": Interrupted, "records_failed": RecordsFailed, "dask_failed": DaskFailed}.get(first.error_code or "", RestoreFailed)
+        report.interrupted = all(x.interrupted for x in errors)
+        raise with_report(cls(f"{order[first.number]}: {first.error}{also}" if not first.interrupted else f"the {'verify' if verify else 'restore'} was interrupted{also}"), report)
+    return report
+
+
+def _drive(
+    client: Any, config: ClusterConfig, o: RestoreOptions, files: list[str], total_bytes: int,
+    on_progress: Callable[[RestoreProgress], None] | None, cancel: Cancel | None, verify: bool, max_differences: int,
+) -> list[PieceOutcome]:
+    distributed = engine.distributed_module()
+    progress = _Progress(total_bytes, on_progress)
+    outcomes: list[PieceOutcome] = []
+    what = "verify" if verify else "restore"
+    with engine.driver_channel(client, progress.event) as (run, stop):
+        futures = {
+            client.submit(
+                run_piece, PieceTask(run, i, config, dataclasses.replace(o, files=[f]), verify, max_differences),
+                key=f"asbkit-{what}-{run}-file-{i:05d}", pure=False,
+            ): i
+            for i, f in enumerate(files)
+        }
+        pending = set(futures)
+        stopping = False
+        while pending:
+            done, pending = distributed.wait(pending, timeout=0.25, return_when="FIRST_COMPLETED")
+            for f in done:
+                number = futures[f]
+                if f.status == "finished":
+                    outcomes.append(f.result())
+                else:
+                    exc = f.exception()
+                    blank: Any = VerifyReport() if verify else RestoreReport()
+                    outcomes.append(PieceOutcome(number, None, blank, "dask_failed", f"every worker that ran it died ({type(exc).__name__}: {exc})"))
+                if outcomes[-1].error and not outcomes[-1].interrupted and outcomes[-1].error_code not in ("records_failed",) and not stopping:
+                    stopping = True
+                    stop()
+            if cancel is not None and cancel.is_set() and not stopping:
+                stopping = True
+                stop()
+            progress.report()
+    return outcomes
+
+
+def _sum(report: Any, outcomes: list[PieceOutcome], verify: bool, max_differences: int) -> None:
+    for name in VERIFY_SUMS if verify else RESTORE_SUMS:
+        setattr(report, name, sum(getattr(x.report, name) for x in outcomes))
+    first = next((x.report for x in sorted(outcomes, key=lambda x: x.number) if x.report.server_version), None)
+    if first is not None:
+        report.server_version, report.namespace = first.server_version, first.namespace
+    if verify:
+        report.differences = [d for x in sorted(outcomes, key=lambda x: x.number) for d in x.report.differences][:max_differences]
+    else:
+        report.failures = [f for x in sorted(outcomes, key=lambda x: x.number) for f in x.report.failures]
