@@ -31,6 +31,7 @@ from .errors import (
     BadInput,
     BadOption,
     ClusterUnreachable,
+    DaskFailed,
     InputUnreadable,
     Interrupted,
     NamespaceNotFound,
@@ -58,7 +59,7 @@ __all__ = [
     "restore", "verify", "RestoreOptions", "RestoreReport", "Failure", "VerifyReport", "Difference",
     # errors
     "AsbError", "AsbParseError", "AsbLayerError", "AsbKeyError", "AsbWriteError", "AsbClusterError",
-    "ClusterUnreachable", "AuthFailed", "PermissionDenied", "NamespaceNotFound", "BadOption", "BadInput",
+    "ClusterUnreachable", "DaskFailed", "AuthFailed", "PermissionDenied", "NamespaceNotFound", "BadOption", "BadInput",
     "InputUnreadable", "OutputExists", "Interrupted", "RecordsFailed", "BackupFailed", "BackupOutputFailed",
     "RestoreFailed",
 ]

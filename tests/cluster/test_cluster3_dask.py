@@ -5,7 +5,6 @@ whatever is killed: a worker process, the driver, an Aerospike node."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import signal
@@ -117,3 +116,204 @@ def test_a_restore_and_verify_on_dask_agree(dask_cluster: Any, loaded: set[bytes
     # Restored again (-u: only what is missing is written), the cluster holds the backup.
     again = asbkit.sharded.restore(dask_cluster, seed(), directory=d, unique=True)
     assert again.inserted == 1 and again.existed == N - 1
+
+
+def run_in_thread(call: Any) -> tuple[threading.Thread, dict[str, Any]]:
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = call()
+        except BaseException as exc:  # the test reads it
+            box["error"] = exc
+
+    t = threading.Thread(target=target)
+    t.start()
+    return t, box
+
+
+def wait_for(check: Any, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_a_worker_killed_mid_backup_has_its_shard_continued_from_its_state(dask_cluster: Any, loaded: set[bytes], tmp_path: Path) -> None:
+    d = tmp_path / "bk"
+    seen = {"records": 0}
+    # Throttled (-L is the whole run's: two shards at once, 4,000 records/s each) so the
+    # kill lands in the middle of the first two shards.
+    t, box = run_in_thread(lambda: asbkit.sharded.backup(
+        dask_cluster, seed(), namespace=NS, directory=str(d), records_per_second=8000, shards=4,
+        on_progress=lambda p: seen.__setitem__("records", p.records),
+    ))
+    wait_for(lambda: seen["records"] >= N // 6 and list(d.glob("test-s*.asb.state")), "the shards' first states")
+    victim = sorted(worker_pids(dask_cluster).values())[0]
+    os.kill(victim, signal.SIGKILL)
+    at_kill = seen["records"]
+    t.join(timeout=300)
+    assert "error" not in box, box.get("error")
+    report = box["result"]
+    assert 0 < at_kill < N
+    assert set(records_of(asb_files(d))) == loaded  # raises on a digest twice
+    assert report.records == N
+    continued = [s for s in report.shards if s.continued]
+    assert continued, "no shard was continued from its state: the kill restarted it from the start"
+    assert not list(d.glob("*.state")) and not list(d.glob("test-s*.manifest.json"))
+
+
+def cli(*args: str, **kw: Any) -> subprocess.Popen[bytes]:
+    h, p = split_addr(CLUSTER or "")
+    return subprocess.Popen([sys.executable, "-m", "asbkit", *args[:1], "-h", h, "-p", str(p), *args[1:]], stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+
+def test_the_driver_killed_is_continued_from_the_shards_states(dask_cluster: Any, loaded: set[bytes], tmp_path: Path) -> None:
+    d = tmp_path / "bk"
+    address = dask_cluster.scheduler.address
+    args = ["backup", "-n", NS, "-d", str(d), "--dask", address, "--dask-shards", "6", "-L", "6000", "--no-progress"]
+    proc = cli(*args)
+    wait_for(lambda: len(list(d.glob("test-s*.asb.state"))) >= 2 or proc.poll() is not None, "shards' states")
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    state = d / "test.asb.state"
+    assert json.loads(state.read_text())["format"] == "asbkit-sharded-backup-state"
+    # The same arguments with -c (-L left out: it may change): the shards go on from their
+    # states; the tasks the killed driver left stop writing before theirs start.
+    done = cli("backup", "-n", NS, "-d", str(d), "--dask", address, "--dask-shards", "6", "-c", str(state), "--no-progress", "--output", "json")
+    out, err = done.communicate(timeout=300)
+    assert done.returncode == 0, err.decode()[-3000:]
+    assert set(records_of(asb_files(d))) == loaded
+    assert json.loads(out)["data"]["records"] == N
+    assert not state.exists() and (d / "test.manifest.json").exists()
+    # Without --dask, the state is refused in words.
+    with pytest.raises(asbkit.AsbError, match="continue it with --dask"):
+        from asbkit.backup.state import load_state
+
+        (d / "again.state").write_text(json.dumps({"format": "asbkit-sharded-backup-state"}))
+        load_state(d / "again.state")
+
+
+@pytest.mark.skipif(not CLUSTER_DIR, reason="set ASBKIT_TEST_CLUSTER_DIR to cluster3.sh's node directory to kill a node")
+def test_an_aerospike_node_killed_mid_backup_on_dask(dask_cluster: Any, loaded: set[bytes], cluster_client: Any, tmp_path: Path) -> None:
+    d = tmp_path / "bk"
+    victim = Path(CLUSTER_DIR or "") / "n2"
+    seen = {"records": 0}
+    t, box = run_in_thread(lambda: asbkit.sharded.backup(
+        dask_cluster, seed(), namespace=NS, directory=str(d), records_per_second=8000, shards=4, max_retries=10,
+        on_progress=lambda p: seen.__setitem__("records", p.records),
+    ))
+    try:
+        wait_for(lambda: seen["records"] >= N // 5 or not t.is_alive(), "a fifth of the records")
+        os.kill(int((victim / "asd.pid").read_text()), signal.SIGKILL)
+        at_kill = seen["records"]
+        t.join(timeout=300)
+        assert "error" not in box, box.get("error")
+        assert 0 < at_kill < N
+        assert set(records_of(asb_files(d))) == loaded
+        assert box["result"].records == N
+    finally:
+        restart(victim, cluster_client)
+
+
+def test_a_backup_restore_and_verify_through_s3_on_dask(dask_cluster: Any, loaded: set[bytes], cluster_client: Any, s3: Any, tmp_path: Path) -> None:
+    if s3 is None:
+        pytest.skip("the S3 test server (moto) is not installed")
+    from asbkit.io.s3 import S3Options
+
+    s3.client.create_bucket(Bucket="dask")
+    store = S3Options(s3_endpoint_override=s3.endpoint)
+    url = "s3://dask/backups/test"
+    zstd = asbkit.Layers(compress="zstd")
+    report = asbkit.sharded.backup(dask_cluster, seed(), BackupOptions(namespace=NS, directory=url, s3=store, file_limit=1, layers=zstd))
+    assert report.records == N
+    keys = [o["Key"] for o in s3.client.list_objects_v2(Bucket="dask", Prefix="backups/test/")["Contents"]]
+    assert "backups/test/test.manifest.json" in keys and not [k for k in keys if k.endswith((".state", "-probe")) or "probe" in k]
+    assert asbkit.validate(url, zstd, deep=True).findings == 0
+    truncate(cluster_client, NS)
+    o = RestoreOptions(directory=url, s3=store, layers=zstd)
+    restored = asbkit.sharded.restore(dask_cluster, seed(), o)
+    assert restored.inserted == N and restored.failed == 0
+    checked = asbkit.sharded.verify(dask_cluster, seed(), o)
+    assert checked.same == N and checked.findings == 0
+
+
+def test_an_unreachable_scheduler_is_said_in_words(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    proc = cli("backup", "-n", NS, "-d", str(tmp_path / "bk"), "--dask", "tcp://127.0.0.1:9", "--no-progress")
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert b"the Dask scheduler at tcp://127.0.0.1:9 does not answer" in err
+    assert not (tmp_path / "bk").exists()
+
+
+def start_worker(address: str, prelude: str, *extra: str) -> subprocess.Popen[bytes]:
+    """A worker process of our own making (no nanny): `prelude` runs first."""
+    code = f"import sys\n{prelude}\nfrom distributed.cli.dask_worker import main\nsys.argv = ['dask-worker', {address!r}, '--no-nanny', '--nthreads', '1', '--no-dashboard']\nmain()"
+    return subprocess.Popen([*extra, sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def bare_scheduler() -> Iterator[Any]:
+    """A scheduler with no worker yet (each test brings its own)."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=None, silence_logs=40)
+    client = distributed.Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+BLOCK_ASBKIT = """
+import importlib.abc
+class _NoAsbkit(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "asbkit" or name.startswith("asbkit."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, _NoAsbkit())
+"""
+
+
+@pytest.mark.parametrize("worker", ["without asbkit", "with another version"])
+def test_workers_that_cannot_run_this_asbkit_are_refused_by_name(bare_scheduler: Any, loaded: set[bytes], tmp_path: Path, worker: str) -> None:
+    prelude = BLOCK_ASBKIT if worker == "without asbkit" else "import asbkit.sharded.engine as e\ne.__version__ = '0.0.1'"
+    proc = start_worker(bare_scheduler.scheduler.address, prelude)
+    try:
+        bare_scheduler.wait_for_workers(1, timeout=60)
+        (addr,) = bare_scheduler.scheduler_info()["workers"]
+        with pytest.raises(asbkit.DaskFailed) as caught:
+            asbkit.sharded.backup(bare_scheduler, seed(), namespace=NS, directory=str(tmp_path / "bk"))
+        message = str(caught.value)
+        assert addr in message
+        if worker == "without asbkit":
+            assert "cannot run asbkit" in message and "asbkit" in message and asbkit.__version__ in message
+        else:
+            assert "has asbkit 0.0.1" in message and asbkit.__version__ in message
+        assert not (tmp_path / "bk").exists()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_directory_the_workers_do_not_share_is_refused_before_the_scan(bare_scheduler: Any, loaded: set[bytes], tmp_path: Path) -> None:
+    if subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode != 0:
+        pytest.skip("needs unshare -m (root) to give a worker a directory of its own")
+    d = tmp_path / "bk"
+    d.mkdir()
+    # One worker sees the directory; the other has a private one mounted over it (as a
+    # host whose disk is not the shared one).
+    seeing = start_worker(bare_scheduler.scheduler.address, "")
+    private = start_worker(bare_scheduler.scheduler.address, "", "unshare", "-m", "sh", "-c", f"mount -t tmpfs tmpfs {d} && exec \"$0\" \"$@\"")
+    try:
+        bare_scheduler.wait_for_workers(2, timeout=60)
+        with pytest.raises(asbkit.DaskFailed, match="the workers do not share") as caught:
+            asbkit.sharded.backup(bare_scheduler, seed(), namespace=NS, directory=str(d))
+        assert str(d) in str(caught.value)
+        assert not list(d.glob("*.asb")), "records were read before the place was checked"
+    finally:
+        for p in (seeing, private):
+            p.kill()
+            p.wait()

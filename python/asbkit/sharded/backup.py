@@ -106,8 +106,7 @@ def shard_options(o: BackupOptions, shard: Shard, shards: int, at_once: int = 1)
 
 def _worker_name() -> str | None:
     try:
-        distributed = engine.distributed_module()
-        address: str = distributed.get_worker().address
+        address: str = engine.distributed_module().get_worker().address
         return address
     except (ValueError, BadOption):
         return None
@@ -341,7 +340,6 @@ def _drive(
 ) -> dict[int, ShardOutcome]:
     """Runs every shard as a task; their outcomes (a task whose workers kept dying: an
     outcome with its error). The first failure stops the others (their states saved)."""
-    distributed = engine.distributed_module()
     progress = _Progress(sum(s.estimate for s in plan), on_progress)
     at_once = max(1, sum(client.nthreads().values()))
     outcomes: dict[int, ShardOutcome] = {}
@@ -356,7 +354,7 @@ def _drive(
         pending = set(futures)
         stopping = False
         while pending:
-            done, pending = distributed.wait(pending, timeout=0.25, return_when="FIRST_COMPLETED")
+            done, pending = engine.wait_some(pending, 0.25)
             for f in done:
                 shard = futures[f]
                 if f.status == "finished":

@@ -100,6 +100,17 @@ def check_shared(client: Any, workers: list[str], place: str, s3_options: S3Opti
             places.remove(probe)
 
 
+def wait_some(futures: set[Any], timeout_s: float) -> tuple[set[Any], set[Any]]:
+    """(done, pending) as soon as one is done, or after `timeout_s` (Dask's own `wait`
+    wants a default client, which a library call must not set)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        done = {f for f in futures if f.done()}
+        if done or time.monotonic() >= deadline:
+            return done, futures - done
+        time.sleep(0.05)
+
+
 #: Seconds without the driver's heartbeat after which a task stops (saving its state): a
 #: driver killed leaves no task writing on behind a continuation.
 DRIVER_GONE_S = 15.0

@@ -201,7 +201,6 @@ def _drive(
     client: Any, config: ClusterConfig, o: RestoreOptions, files: list[str], total_bytes: int,
     on_progress: Callable[[RestoreProgress], None] | None, cancel: Cancel | None, verify: bool, max_differences: int,
 ) -> list[PieceOutcome]:
-    distributed = engine.distributed_module()
     progress = _Progress(total_bytes, on_progress)
     outcomes: list[PieceOutcome] = []
     what = "verify" if verify else "restore"
@@ -216,7 +215,7 @@ def _drive(
         pending = set(futures)
         stopping = False
         while pending:
-            done, pending = distributed.wait(pending, timeout=0.25, return_when="FIRST_COMPLETED")
+            done, pending = engine.wait_some(pending, 0.25)
             for f in done:
                 number = futures[f]
                 if f.status == "finished":
