@@ -98,6 +98,7 @@ def shard_options(o: BackupOptions, shard: Shard, shards: int, at_once: int = 1)
         no_udfs=o.no_udfs or not first,
         max_records=-(-o.max_records // shards) if o.max_records else 0,
         records_per_second=max(1, o.records_per_second // max(1, min(at_once, shards))) if o.records_per_second else 0,
+        nice=max(1, o.nice // max(1, min(at_once, shards))) if o.nice else 0,
         continue_from=None,
         state_file_dst=None,
         remove_files=False,
@@ -170,8 +171,8 @@ def _from_manifest(outcome: ShardOutcome, manifest: str, o: BackupOptions) -> No
     outcome.finished = True
 
 
-def _refuse(o: BackupOptions) -> None:
-    """What a backup on Dask cannot do (yet), in words."""
+def check_dask_options(o: BackupOptions) -> None:
+    """What a backup on Dask cannot do (yet), refused in words (BadOption)."""
     if not o.directory:
         raise BadOption("--dask writes a directory (-d; one every worker mounts, or s3://): the shards cannot share one -o file")
     for flag, value in (("-l/--node-list", o.node_list), ("-D/--after-digest", o.after_digest), ("-e/--estimate", o.estimate)):
@@ -291,7 +292,7 @@ def backup(
             raise BadOption(str(exc)) from None
         if o.remove_artifacts:
             return backup_one(config, o)
-        _refuse(o)
+        check_dask_options(o)
         if not places.is_url(o.directory or ""):
             o = dataclasses.replace(o, directory=os.path.abspath(o.directory or ""))
         else:
@@ -361,7 +362,7 @@ def _drive(
                     outcomes[shard.number] = f.result()
                 else:
                     exc = f.exception()
-                    outcomes[shard.number] = ShardOutcome(shard.number, None, [], error_code="dask_failed", error=_task_error(shard, exc))
+                    outcomes[shard.number] = ShardOutcome(shard.number, None, [], error_code="dask_failed", error=_task_error(exc))
                 result = outcomes[shard.number]
                 if result.error and not result.interrupted and not stopping:
                     stopping = True
@@ -373,11 +374,11 @@ def _drive(
     return outcomes
 
 
-def _task_error(shard: Shard, exc: BaseException | None) -> str:
+def _task_error(exc: BaseException | None) -> str:
     name = type(exc).__name__
     if name == "KilledWorker":
-        return f"shard {shard.number}: every worker that ran it died ({exc}); the shard's state is kept"
-    return f"shard {shard.number}: {name}: {exc}"
+        return f"every worker that ran it died ({exc}); the shard's state is kept"
+    return f"{name}: {exc}"
 
 
 def _conclude(o: BackupOptions, plan: list[Shard], outcomes: dict[int, ShardOutcome], report: BackupReport, plan_path: str) -> None:
@@ -407,7 +408,8 @@ def _conclude(o: BackupOptions, plan: list[Shard], outcomes: dict[int, ShardOutc
         first_error = min(errors, key=lambda x: x.number)
         also = f" ({len(errors) - 1} other shard(s) failed too)" if len(errors) > 1 else ""
         cls = DaskFailed if first_error.error_code == "dask_failed" else BackupFailed
-        raise cls(f"shard {first_error.number}: {first_error.error}{also}{again}")
+        where = f" on worker {first_error.worker}" if first_error.worker else ""
+        raise cls(f"shard {first_error.number}{where}: {first_error.error}{also}{again}")
     manifest = target.manifest_path(o)
     assert manifest is not None
     write_manifest(

@@ -61,16 +61,3 @@ def balance(shards: list[Shard]) -> float:
     sizes = [s.estimate for s in shards]
     mean = sum(sizes) / len(sizes) if sizes else 0
     return max(sizes) / mean if mean else 1.0
-
-
-def partition_text(pids: list[int]) -> str:
-    """pids as -X takes them (`begin[-count]`, comma-separated)."""
-    out = []
-    i = 0
-    while i < len(pids):
-        j = i
-        while j + 1 < len(pids) and pids[j + 1] == pids[j] + 1:
-            j += 1
-        out.append(f"{pids[i]}" if i == j else f"{pids[i]}-{j - i + 1}")
-        i = j + 1
-    return ",".join(out)

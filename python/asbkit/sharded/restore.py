@@ -4,7 +4,8 @@ the counters and failures summed into one report, said in asrestore's lines.
 
 A worker lost mid-file has its task rerun by Dask on another worker: only the counters of
 tasks that came back are summed, so a file's records count once (the rerun writes the
-lost try's records again, which a restore may: with -u they count as existed).
+lost try's records again, which count as they find the cluster: with the default policy
+as fresher, the generation being the same, with -u as existed).
 """
 
 from __future__ import annotations
@@ -173,7 +174,12 @@ def _run(
         workers = engine.check_workers(client)
         sizes = {f: places.size(f) or 0 for f in files}
         log.info("%s %d file(s) on %d Dask worker(s)", "Verifying" if verify else "Restoring", len(files), len(workers))
-        piece_o = dataclasses.replace(o, directory=None, input_file=None, directory_list=[], parent_directory=None)
+        # -N's bandwidth and records/s bound the whole run: shared among the files read at once.
+        at_once = max(1, min(len(files), sum(client.nthreads().values())))
+        piece_o = dataclasses.replace(
+            o, directory=None, input_file=None, directory_list=[], parent_directory=None,
+            tps=max(1, o.tps // at_once) if o.tps else 0, bandwidth_mib=max(1, o.bandwidth_mib // at_once) if o.bandwidth_mib else 0,
+        )
         order = sorted(files, key=lambda f: -sizes[f])
         outcomes = _drive(client, config, piece_o, order, sum(sizes.values()), on_progress, cancel, verify, max_differences)
         _sum(report, outcomes, verify, max_differences)

@@ -12,6 +12,7 @@ from ...backup.options import SPEED, BackupOptions, check_options
 from ...backup.report import BackupReport
 from ...backup.run import backup
 from ...cluster.client import ClusterConfig
+from ...sharded.backup import check_dask_options
 from ..cluster_flags import add_cluster_flags, cluster_config_from, options_from_flags
 from ..dask_flags import dask_client, dask_flags
 from ..display import BackupDisplay
@@ -46,6 +47,7 @@ def run(args: argparse.Namespace) -> CommandResult[BackupReport]:
         def call() -> BackupReport:
             if not args.dask:
                 return backup(config, options, on_progress=display, cancel=cancel)
+            check_dask_options(options)
             with dask_client(args) as client:
                 return sharded.backup(client, config, options, shards=args.dask_shards, on_progress=display, cancel=cancel)
 
