@@ -21,7 +21,7 @@ def dask_flags(command: str) -> list[Extra]:
         "the backup's place must be one every worker reaches (a shared directory, or s3://); needs pip install 'asbkit[dask]'",
     )]
     if command == "backup":
-        flags.append(extra("--dask-shards", type=int, metavar="N", group=GROUP, help="shards of the partitions, balanced by size and grouped by node (default: 4 per worker thread)"))
+        flags.append(extra("--dask-shards", type=int, metavar="N", group=GROUP, help="shards of the partitions, balanced by size and grouped by node (default: 2 per worker thread)"))
     return flags
 
 

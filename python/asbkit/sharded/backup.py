@@ -277,7 +277,7 @@ def backup(
 ) -> BackupReport:
     """`asbkit.backup` on a Dask cluster (`client`: a `distributed.Client`): one backup in
     the shared directory `options.directory` (local, mounted at the same path by every
-    worker, or `s3://`), with one manifest. `shards`: how many (default: four per worker
+    worker, or `s3://`), with one manifest. `shards`: how many (default: two per worker
     thread). Raises as `asbkit.backup` does, and DaskFailed when the Dask cluster cannot
     run it; an interrupted or failed run's report names the state to continue from
     (`continue_from=`, with the same client or another)."""
@@ -312,7 +312,7 @@ def backup(
             connected = Cluster(config)
             try:
                 report.server_version = connected.build()
-                plan = _plan(connected, o, shards or 4 * max(1, sum(client.nthreads().values())))
+                plan = _plan(connected, o, shards or 2 * max(1, sum(client.nthreads().values())))
             finally:
                 connected.close()
             target.prepare_output_place(o, resuming=False)
