@@ -165,7 +165,8 @@ def test_a_worker_killed_mid_backup_has_its_shard_continued_from_its_state(dask_
 
 def cli(*args: str, **kw: Any) -> subprocess.Popen[bytes]:
     h, p = split_addr(CLUSTER or "")
-    return subprocess.Popen([sys.executable, "-m", "asbkit", *args[:1], "-h", h, "-p", str(p), *args[1:]], stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **kw}
+    return subprocess.Popen([sys.executable, "-m", "asbkit", *args[:1], "-h", h, "-p", str(p), *args[1:]], **streams)
 
 
 def test_the_driver_killed_is_continued_from_the_shards_states(dask_cluster: Any, loaded: set[bytes], tmp_path: Path) -> None:
@@ -262,3 +263,33 @@ def test_a_worker_killed_mid_restore_has_its_file_restored_again_and_counted_onc
     assert report.inserted + report.fresher == N and 0 < report.fresher < N
     checked = asbkit.sharded.verify(dask_cluster, seed(), directory=d)
     assert checked.same == N and checked.findings == 0
+
+
+def test_the_cli_on_dask_shows_one_live_display_and_logs_in_c_form_otherwise(dask_cluster: Any, loaded: set[bytes], tmp_path: Path) -> None:
+    import pty
+
+    address = dask_cluster.scheduler.address
+    # On a terminal: records, rate, percent and the shards running, live.
+    primary, secondary = pty.openpty()
+    proc = cli("backup", "-n", NS, "-d", str(tmp_path / "tty"), "--dask", address, "-L", "12000", stdin=secondary, stdout=secondary, stderr=secondary)
+    os.close(secondary)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    proc.wait(timeout=120)
+    os.close(primary)
+    assert proc.returncode == 0, seen[-2000:]
+    assert b"shards running" in seen and b"rec/s" in seen, seen[-2000:]
+    # Not on a terminal: the C tools' log lines, the summary last.
+    out = cli("backup", "-n", NS, "-d", str(tmp_path / "log"), "--dask", address)
+    _, err = out.communicate(timeout=120)
+    lines = err.decode().splitlines()
+    assert out.returncode == 0, err.decode()[-2000:]
+    assert all(" GMT [INF] [" in line for line in lines), lines
+    assert lines[-1].split("] ", 2)[-1].startswith(f"Backed up {N} record(s)")

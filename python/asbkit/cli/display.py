@@ -140,17 +140,21 @@ class BackupDisplay:
         self._last = (self.start, 0, 0)
         self._bar: object = None
         self._started = False
+        self.busy = 0
 
     def _begin(self, event: BackupProgress) -> None:
         self._started = True
         self.estimate, self.already = event.estimate, event.continued_from
         self._last = (self.start, event.continued_from, 0)
         if self.live:
-            self._bar, self._task = _live_bar(self.stream, "{task.fields[mbs]:>6.1f} MB/s", max(self.estimate, 1), records=self.already, rate=0.0, mbs=0.0)
+            # A run on Dask also shows its shards running now.
+            extra = "{task.fields[mbs]:>6.1f} MB/s" + ("  {task.fields[busy]:>3} shards running" if event.busy else "")
+            self._bar, self._task = _live_bar(self.stream, extra, max(self.estimate, 1), records=self.already, rate=0.0, mbs=0.0, busy=event.busy)
 
     def __call__(self, event: BackupProgress) -> None:
         if not self._started:
             self._begin(event)
+        self.busy = event.busy
         self.update(event.records, event.text_bytes)
 
     def update(self, records: int, text_bytes: int) -> None:
@@ -160,7 +164,7 @@ class BackupDisplay:
         elapsed = max(now - self.start, 1e-9)
         rate = (records - self.already) / elapsed
         if self._bar is not None:
-            self._bar.update(self._task, completed=min(records, self.estimate or records), records=records, rate=rate, mbs=text_bytes / elapsed / 1e6)  # type: ignore[attr-defined]
+            self._bar.update(self._task, completed=min(records, self.estimate or records), records=records, rate=rate, mbs=text_bytes / elapsed / 1e6, busy=self.busy)  # type: ignore[attr-defined]
             return
         if now - self._last_log < self.LOG_EVERY or not self.estimate:
             return

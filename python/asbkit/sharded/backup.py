@@ -258,6 +258,8 @@ class _Progress:
             return
         with self.lock:
             shards = list(self.by_shard.values())
+        if not shards:
+            return  # nothing from the workers yet
         busy = sum(1 for s in shards if not s.get("done"))
         self.on_progress(BackupProgress(
             sum(s["records"] for s in shards), sum(s["text_bytes"] for s in shards), self.estimate,
