@@ -281,6 +281,9 @@ class DeepIssue:
     def message(self) -> str: ...
 
 def list_backup_files(dir: str | PathLike[str]) -> list[str]: ...
+def proven_cuts(path: str | PathLike[str], piece_size: int, *, threads: int = 2) -> list[int]:
+    """Where a plain backup file can be cut for readers on other hosts: record boundaries
+    about `piece_size` apart, each proven by reading from the start (empty: read it whole)."""
 def s3_configure(
     *, region: str = "us-east-1", endpoint: str | None = None, access_key: str | None = None,
     secret_key: str | None = None, session_token: str | None = None, allow_proxy: bool = False,
@@ -574,6 +577,7 @@ class RestoreRun:
         tls: TlsConfig | None = None,
         tls_name: str | None = None,
         verify: bool = False,
+        ranges: list[tuple[int, int] | None] | None = None,
     ) -> Self: ...
     def start(self) -> None: ...
     def intake_ceiling(self, addr: str) -> tuple[int, float]:

@@ -293,3 +293,21 @@ def test_the_cli_on_dask_shows_one_live_display_and_logs_in_c_form_otherwise(das
     assert out.returncode == 0, err.decode()[-2000:]
     assert all(" GMT [INF] [" in line for line in lines), lines
     assert lines[-1].split("] ", 2)[-1].startswith(f"Backed up {N} record(s)")
+
+
+def test_a_big_file_is_restored_and_verified_in_pieces_on_dask(dask_cluster: Any, loaded: set[bytes], cluster_client: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from asbkit import _codec
+
+    one = tmp_path / "one.asb"
+    asbkit.backup(seed(), namespace=NS, output_file=str(one))
+    cuts = _codec.proven_cuts(one, 1 << 20)
+    assert len(cuts) >= 8
+    truncate(cluster_client, NS)
+    caplog.set_level("INFO", logger="asbkit.restore")
+    report = asbkit.sharded.restore(dask_cluster, seed(), input_file=str(one), piece_bytes=1 << 20)
+    assert f"1 file(s) in {len(cuts) + 1} piece(s)" in caplog.text
+    # Every record once, every byte read once.
+    assert report.records_read == N and report.inserted == N and report.failed == 0
+    assert report.bytes_read == one.stat().st_size
+    checked = asbkit.sharded.verify(dask_cluster, seed(), input_file=str(one), piece_bytes=1 << 20)
+    assert checked.records_read == N and checked.same == N and checked.findings == 0

@@ -48,7 +48,8 @@ class RestoreDriver:
             self._check_batch_writes(report.server_version)
         self.metadata = MetadataApplier(cluster, self.rename, o.sets, timeout_s=o.timeout_ms / 1000)
         self.deferred: list[Any] = []
-        self.total_bytes = stdin_size(o.input_file) or 0 if "-" in files else sum(places.size(f) or 0 for f in files)
+        ranges = o.file_ranges or [None] * len(files)
+        self.total_bytes = stdin_size(o.input_file) or 0 if "-" in files else sum(r[1] - r[0] if r else places.size(f) or 0 for f, r in zip(files, ranges, strict=True))
         auth = cluster.wire_auth()
         if "tls" in auth and "tls_name" not in auth:
             auth["tls_name"] = cluster.config.seeds()[0][0]
@@ -81,6 +82,7 @@ class RestoreDriver:
             tps=o.tps,
             bandwidth=o.bandwidth_mib << 20,
             verify=verify,
+            ranges=list(o.file_ranges) or None,
             **auth,
         )
         #: A stop request came (Cancel).

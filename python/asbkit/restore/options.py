@@ -94,6 +94,9 @@ class RestoreOptions:
     #: These backup files (paths or `s3://` URLs) instead of -d/-i/--directory-list: a
     #: piece of a restore run on many hosts, or a caller's own list.
     files: list[str] = field(default_factory=list)
+    #: For each of `files`, `(start, stop)`: a piece of a plain file cut at proven record
+    #: boundaries (`_codec.proven_cuts`), or None for the whole file (empty: all whole).
+    file_ranges: list[tuple[int, int] | None] = field(default_factory=list)
 
     @property
     def retry_scale_factor_ms(self) -> float:
@@ -106,6 +109,8 @@ def check_options(o: RestoreOptions) -> None:
     given = [f for f, v in (("-d/--directory", o.directory), ("-i/--input-file", o.input_file), ("--directory-list", o.directory_list), ("files", o.files)) if v]
     if len(given) != 1:
         raise ValueError("give exactly one of -d/--directory, -i/--input-file and --directory-list")
+    if o.file_ranges and len(o.file_ranges) != len(o.files):
+        raise ValueError("file_ranges: one (start, stop) or None for each of files")
     if o.parent_directory and not o.directory_list:
         raise ValueError("--parent-directory goes with --directory-list")
     if o.unique and (o.replace or o.no_generation):

@@ -1,5 +1,6 @@
 """A restore (or verify) run on a Dask cluster: the backup's files spread over the workers,
-one task a file (the biggest first), each running the single-host restore on its file;
+one task a file (a big plain file cut into pieces at record boundaries proven by reading it
+once here), the biggest first, each running the single-host restore on its piece;
 the counters and failures summed into one report, said in asrestore's lines.
 
 A worker lost mid-file has its task rerun by Dask on another worker: only the counters of
@@ -17,6 +18,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import asbkit._codec as _codec
 
 from .._codec import RestoreCounters
 from ..cluster.client import ClusterConfig, Hosts
@@ -37,6 +40,8 @@ COUNTERS = ("read", "expired", "skipped", "err_ignored", "inserted", "updated", 
 #: The report fields summed over the pieces.
 RESTORE_SUMS = ("records_read", "expired", "skipped", "err_ignored", "inserted", "updated", "existed", "fresher", "failed", "not_written", "retries",
                 "udfs", "indexes_created", "indexes_matched", "indexes_replaced", "indexes_skipped", "bytes_read")
+#: A big plain file is cut into pieces of about this many bytes, one task each.
+PIECE_BYTES = 64 << 20
 VERIFY_SUMS = ("records_read", "same", "missing", "different", "expired", "skipped", "unreadable", "retries")
 
 
@@ -129,13 +134,14 @@ def restore(
     *,
     on_progress: Callable[[RestoreProgress], None] | None = None,
     cancel: Cancel | None = None,
+    piece_bytes: int = PIECE_BYTES,
     **option_values: Any,
 ) -> RestoreReport:
     """`asbkit.restore` on a Dask cluster (`client`: a `distributed.Client`): the backup's
     files (a directory every worker mounts, or `s3://`) spread over the workers, one
     report. Raises as `asbkit.restore` does, and DaskFailed when the Dask cluster cannot
     run it."""
-    report: RestoreReport = _run(client, cluster, options, option_values, on_progress, cancel, verify=False, max_differences=20)
+    report: RestoreReport = _run(client, cluster, options, option_values, on_progress, cancel, verify=False, max_differences=20, piece_bytes=piece_bytes)
     return report
 
 
@@ -147,17 +153,18 @@ def verify(
     max_differences: int = 20,
     on_progress: Callable[[RestoreProgress], None] | None = None,
     cancel: Cancel | None = None,
+    piece_bytes: int = PIECE_BYTES,
     **option_values: Any,
 ) -> VerifyReport:
     """`asbkit.verify` on a Dask cluster: the backup's files spread over the workers, one
     report."""
-    report: VerifyReport = _run(client, cluster, options, option_values, on_progress, cancel, verify=True, max_differences=max_differences)
+    report: VerifyReport = _run(client, cluster, options, option_values, on_progress, cancel, verify=True, max_differences=max_differences, piece_bytes=piece_bytes)
     return report
 
 
 def _run(
     client: Any, cluster: ClusterConfig | Hosts, options: RestoreOptions | None, values: dict[str, Any],
-    on_progress: Callable[[RestoreProgress], None] | None, cancel: Cancel | None, *, verify: bool, max_differences: int,
+    on_progress: Callable[[RestoreProgress], None] | None, cancel: Cancel | None, *, verify: bool, max_differences: int, piece_bytes: int,
 ) -> Any:
     config = cluster if isinstance(cluster, ClusterConfig) else ClusterConfig(hosts=cluster)
     o = dataclasses.replace(options, **values) if options is not None else RestoreOptions(**values)
@@ -173,14 +180,15 @@ def _run(
         files, _ = prepare(o, report)
         workers = engine.check_workers(client)
         sizes = {f: places.size(f) or 0 for f in files}
-        log.info("%s %d file(s) on %d Dask worker(s)", "Verifying" if verify else "Restoring", len(files), len(workers))
+        pieces = _pieces(files, sizes, o, piece_bytes)
+        log.info("%s %d file(s) in %d piece(s) on %d Dask worker(s)", "Verifying" if verify else "Restoring", len(files), len(pieces), len(workers))
         # -N's bandwidth and records/s bound the whole run: shared among the files read at once.
         at_once = max(1, min(len(files), sum(client.nthreads().values())))
         piece_o = dataclasses.replace(
             o, directory=None, input_file=None, directory_list=[], parent_directory=None,
             tps=max(1, o.tps // at_once) if o.tps else 0, bandwidth_mib=max(1, o.bandwidth_mib // at_once) if o.bandwidth_mib else 0,
         )
-        order = sorted(files, key=lambda f: -sizes[f])
+        order = sorted(pieces, key=lambda p: -(p[1][1] - p[1][0] if p[1] else sizes[p[0]]))
         outcomes = _drive(client, config, piece_o, order, sum(sizes.values()), on_progress, cancel, verify, max_differences)
         _sum(report, outcomes, verify, max_differences)
         report.files = files
@@ -199,12 +207,32 @@ def _run(
         also = f" ({len(errors) - 1} other file(s) stopped too)" if len(errors) > 1 else ""
         cls: type[AsbError] = {"interrupted": Interrupted, "records_failed": RecordsFailed, "dask_failed": DaskFailed}.get(first.error_code or "", RestoreFailed)
         report.interrupted = all(x.interrupted for x in errors)
-        raise with_report(cls(f"{order[first.number]}: {first.error}{also}" if not first.interrupted else f"the {'verify' if verify else 'restore'} was interrupted{also}"), report)
+        raise with_report(cls(f"{_describe(order[first.number])}: {first.error}{also}" if not first.interrupted else f"the {'verify' if verify else 'restore'} was interrupted{also}"), report)
     return report
 
 
+def _pieces(files: list[str], sizes: dict[str, int], o: RestoreOptions, piece_bytes: int) -> list[tuple[str, tuple[int, int] | None]]:
+    """The files, a big plain local one cut into pieces of about `piece_bytes` at proven
+    record boundaries (found by reading it here once): [(file, (start, stop) or None)]."""
+    out: list[tuple[str, tuple[int, int] | None]] = []
+    plain = o.layers.compress is None and o.layers.encrypt is None
+    for f in files:
+        cuts = _codec.proven_cuts(f, piece_bytes) if plain and not places.is_url(f) and sizes[f] >= 2 * piece_bytes else []
+        if not cuts:
+            out.append((f, None))
+            continue
+        bounds = [0, *cuts, sizes[f]]
+        out += [(f, (a, b)) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    return out
+
+
+def _describe(piece: tuple[str, tuple[int, int] | None]) -> str:
+    f, r = piece
+    return f if r is None else f"{f} (bytes {r[0]:,} to {r[1]:,})"
+
+
 def _drive(
-    client: Any, config: ClusterConfig, o: RestoreOptions, files: list[str], total_bytes: int,
+    client: Any, config: ClusterConfig, o: RestoreOptions, files: list[tuple[str, tuple[int, int] | None]], total_bytes: int,
     on_progress: Callable[[RestoreProgress], None] | None, cancel: Cancel | None, verify: bool, max_differences: int,
 ) -> list[PieceOutcome]:
     progress = _Progress(total_bytes, on_progress)
@@ -213,10 +241,10 @@ def _drive(
     with engine.driver_channel(client, progress.event) as (run, stop):
         futures = {
             client.submit(
-                run_piece, PieceTask(run, i, config, dataclasses.replace(o, files=[f]), verify, max_differences),
-                key=f"asbkit-{what}-{run}-file-{i:05d}", pure=False,
+                run_piece, PieceTask(run, i, config, dataclasses.replace(o, files=[f], file_ranges=[r]), verify, max_differences),
+                key=f"asbkit-{what}-{run}-piece-{i:05d}", pure=False,
             ): i
-            for i, f in enumerate(files)
+            for i, (f, r) in enumerate(files)
         }
         pending = set(futures)
         stopping = False

@@ -193,7 +193,11 @@ impl OpenFile {
         let durable = remote.durable().map_err(|e| e.with_path(name))?;
         let mut marks = Vec::new();
         let mut newest = None;
-        while self.pending.front().is_some_and(|(end, _, _)| *end <= durable) {
+        while self
+            .pending
+            .front()
+            .is_some_and(|(end, _, _)| *end <= durable)
+        {
             let (_, stats, m) = self.pending.pop_front().unwrap();
             marks.extend(m);
             newest = Some(stats);
@@ -655,7 +659,13 @@ impl Output {
             .collect();
         for (index, name, token) in sealed {
             remote_for(&name)?.complete(&name, &token)?;
-            if let Some(f) = self.done.lock().unwrap().iter_mut().find(|f| f.index == index) {
+            if let Some(f) = self
+                .done
+                .lock()
+                .unwrap()
+                .iter_mut()
+                .find(|f| f.index == index)
+            {
                 f.resume = None;
             }
         }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
@@ -349,6 +349,78 @@ pub fn open_piece(
     Ok(Reader::headless(src, header, start, Some(label)))
 }
 
+/// Where the plain file `path` can be read in pieces of about `piece_size` by readers that
+/// do not see each other (hosts of their own): the starts of the pieces after the first,
+/// each proven a record boundary (the text before it, read from the file's start, ends
+/// exactly there). Empty for a file under two pieces, compressed or encrypted (its stream
+/// cannot be entered in the middle). A damaged file gives its error.
+pub fn proven_cuts(
+    path: &Path,
+    layers: &Layers,
+    piece_size: u64,
+    threads: usize,
+) -> Result<Vec<u64>> {
+    let planned = plan(&[path.to_path_buf()], layers, piece_size)?;
+    if planned[0].cuts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut starts = Vec::new();
+    run(
+        &planned,
+        layers,
+        threads,
+        &Arc::new(AtomicU64::new(0)),
+        |reader, stop, _| {
+            while reader.offset() < stop {
+                match reader.next_entity() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => return ((), Err(e)),
+                }
+            }
+            ((), Ok(()))
+        },
+        |done| {
+            if let Some(e) = done.error {
+                return Err(e);
+            }
+            if !done.first_of_file && done.bytes > 0 {
+                starts.push(done.start);
+            }
+            Ok(())
+        },
+    )?;
+    Ok(starts)
+}
+
+/// A reader of the plain file `path` from `start`, a record boundary ([`proven_cuts`]; 0:
+/// the file from its header): it reads on to the end, the caller stops where its piece
+/// ends. Text read is not counted (the caller counts its piece).
+pub fn open_at(path: &Path, layers: &Layers, start: u64) -> Result<BoxedReader<'static>> {
+    let label = path.display().to_string();
+    if start > 0 && !layers.is_plain() {
+        return Err(
+            Error::layer("a compressed or encrypted file can only be read from its start")
+                .with_path(label),
+        );
+    }
+    let f = File::open(path).map_err(|e| Error::from(e).with_path(label.clone()))?;
+    let size = f
+        .metadata()
+        .map_err(|e| Error::from(e).with_path(label.clone()))?
+        .len();
+    let reader = Reader::with_path(&f, Some(label.clone()))?;
+    let header = reader.header().clone();
+    drop(reader);
+    let file = PlannedFile {
+        path: path.to_path_buf(),
+        header: Some(header),
+        cuts: vec![start],
+        map: crate::source::map_file(&f).filter(|m| m.len() as u64 == size),
+    };
+    open_piece(&file, start, layers, &Arc::new(AtomicU64::new(0)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,6 +474,43 @@ mod tests {
         )
         .unwrap();
         (seen, stats)
+    }
+
+    #[test]
+    fn proven_cuts_let_readers_that_never_meet_read_each_record_once() {
+        let dir = std::env::temp_dir().join(format!("asb-cuts-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = decoy_file(&dir, 2000);
+        let size = std::fs::metadata(&path).unwrap().len();
+        let cuts = proven_cuts(&path, &Layers::default(), 7777, 2).unwrap();
+        assert!(cuts.len() > 10, "{} cuts", cuts.len());
+        let bounds: Vec<u64> = std::iter::once(0)
+            .chain(cuts)
+            .chain(std::iter::once(size))
+            .collect();
+        let mut digests = Vec::new();
+        for w in bounds.windows(2) {
+            // Each piece on its own, as a host of its own reads it: from its start up to its stop.
+            let mut reader = open_at(&path, &Layers::default(), w[0]).unwrap();
+            while reader.offset() < w[1] {
+                match reader.next_entity().unwrap() {
+                    Some(Entity::Record(r)) => digests.push(r.digest[0]),
+                    Some(_) => {}
+                    None => break,
+                }
+            }
+            assert_eq!(
+                reader.offset(),
+                w[1],
+                "a piece ends exactly where the next begins"
+            );
+        }
+        assert_eq!(digests, (0..2000u64).map(|i| i as u8).collect::<Vec<_>>());
+        // A file under two pieces is read whole.
+        assert!(proven_cuts(&path, &Layers::default(), size, 2)
+            .unwrap()
+            .is_empty());
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -167,7 +167,10 @@ impl StreamHash {
             if self.filled < 64 {
                 return;
             }
-            sha2::compress256(&mut self.state, &[GenericArray::clone_from_slice(&self.block)]);
+            sha2::compress256(
+                &mut self.state,
+                &[GenericArray::clone_from_slice(&self.block)],
+            );
             self.filled = 0;
         }
         let whole = data.len() / 64 * 64;
@@ -244,7 +247,11 @@ mod tests {
     #[test]
     fn stream_hash_is_sha256_whatever_the_pieces_and_saved_midway() {
         let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 + i / 13) as u8).collect();
-        for cuts in [vec![0usize], vec![1, 63, 64, 65], vec![55, 56, 57, 1000, 4096 + 3]] {
+        for cuts in [
+            vec![0usize],
+            vec![1, 63, 64, 65],
+            vec![55, 56, 57, 1000, 4096 + 3],
+        ] {
             let mut h = StreamHash::new();
             let mut at = 0;
             for c in cuts {
@@ -261,7 +268,11 @@ mod tests {
         for n in [0usize, 1, 55, 56, 63, 64, 119, 120, 128] {
             let mut h = StreamHash::new();
             h.update(&data[..n]);
-            assert_eq!(h.finalize(), <[u8; 32]>::from(Sha256::digest(&data[..n])), "n={n}");
+            assert_eq!(
+                h.finalize(),
+                <[u8; 32]>::from(Sha256::digest(&data[..n])),
+                "n={n}"
+            );
         }
         assert!(StreamHash::from_bytes(&[0u8; 39]).is_err());
     }

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-use asb_core::source::remote_url;
 use asb_core::convert::{self, Counts, Filter, Input, CONVERT_PIECE_SIZE};
+use asb_core::source::remote_url;
 use pyo3::prelude::*;
 
 use crate::errors::{value, Result};
@@ -163,9 +163,11 @@ pub(crate) fn jsonl_to_asb<'py>(
     let (input, label) = open_input(source)?;
     let input = io::BufReader::with_capacity(1 << 20, input);
     // A directory: one there, or a URL that ends with `/` (a prefix).
-    if let Some(dir) = dest.extract::<PathBuf>().ok().filter(|p| {
-        p.is_dir() || remote_url(p).is_some_and(|u| u.ends_with('/'))
-    }) {
+    if let Some(dir) = dest
+        .extract::<PathBuf>()
+        .ok()
+        .filter(|p| p.is_dir() || remote_url(p).is_some_and(|u| u.ends_with('/')))
+    {
         let (counts, files) =
             py.allow_threads(|| convert::jsonl_to_asb_dir(input, &label, &dir, &layers, &filter))?;
         return Ok(ConvertCounts::new(&counts, files));

@@ -344,6 +344,21 @@ pub(crate) fn list_backup_files(py: Python<'_>, dir: PathBuf) -> Result<Vec<Stri
         .collect())
 }
 
+/// Where a plain backup file can be cut for readers on other hosts: the proven record
+/// boundaries about `piece_size` apart (empty: read it whole).
+#[pyfunction]
+#[pyo3(signature = (path, piece_size, *, threads=2))]
+pub(crate) fn proven_cuts(
+    py: Python<'_>,
+    path: PathBuf,
+    piece_size: u64,
+    threads: usize,
+) -> Result<Vec<u64>> {
+    Ok(py.allow_threads(move || {
+        asb_core::parallel::proven_cuts(&path, &asb_core::Layers::default(), piece_size, threads)
+    })?)
+}
+
 /// Writes a synthetic backup of at least `target_bytes` of text; returns (records, bytes).
 #[pyfunction]
 #[pyo3(signature = (path, target_bytes, *, seed=1, zstd=false, level=0, cipher=None, key_material=None))]

@@ -35,6 +35,7 @@ fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<summary::DeepSummary>()?;
     m.add_class::<summary::DeepIssue>()?;
     m.add_function(wrap_pyfunction!(files::list_backup_files, m)?)?;
+    m.add_function(wrap_pyfunction!(files::proven_cuts, m)?)?;
     m.add_function(wrap_pyfunction!(remote::s3_configure, m)?)?;
     m.add_function(wrap_pyfunction!(remote::remote_list, m)?)?;
     m.add_function(wrap_pyfunction!(remote::remote_size, m)?)?;

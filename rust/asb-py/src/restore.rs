@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use asb_core::{Entity, Layers};
-use asb_wire::restore::{Fatal, Metadata, Restore, RestoreConfig, Routes, Running};
+use asb_wire::restore::{Fatal, Input, Metadata, Restore, RestoreConfig, Routes, Running};
 use asb_wire::write::WritePolicy;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -38,7 +38,7 @@ impl From<Fatal> for Error {
 #[pyclass(module = "asbkit._codec", frozen)]
 pub struct RestoreRun {
     shared: Arc<Restore>,
-    setup: Mutex<Option<(RestoreConfig, Vec<PathBuf>, Layers)>>,
+    setup: Mutex<Option<(RestoreConfig, Vec<Input>, Layers)>>,
     running: Mutex<Option<Running>>,
 }
 
@@ -53,7 +53,7 @@ fn name_set(
 #[pymethods]
 impl RestoreRun {
     #[new]
-    #[pyo3(signature = (inputs, *, zstd=false, cipher=None, key_material=None, expect_namespace=None, write_namespace=None, sets=None, bins=None, no_records=false, no_indexes=false, no_udfs=false, unique=false, replace=false, no_generation=false, extra_ttl=0, batch_writes=true, batch_size=128, max_async_batches=32, readers=2, writers=8, max_retries=5, retry_scale_ms=150.0, ignore_record_error=false, socket_timeout_ms=10_000, total_timeout_ms=10_000, connect_timeout_ms=10_000, tps=0, bandwidth=0, user=None, credential=None, clear_password=None, tls=None, tls_name=None, verify=false))]
+    #[pyo3(signature = (inputs, *, zstd=false, cipher=None, key_material=None, expect_namespace=None, write_namespace=None, sets=None, bins=None, no_records=false, no_indexes=false, no_udfs=false, unique=false, replace=false, no_generation=false, extra_ttl=0, batch_writes=true, batch_size=128, max_async_batches=32, readers=2, writers=8, max_retries=5, retry_scale_ms=150.0, ignore_record_error=false, socket_timeout_ms=10_000, total_timeout_ms=10_000, connect_timeout_ms=10_000, tps=0, bandwidth=0, user=None, credential=None, clear_password=None, tls=None, tls_name=None, verify=false, ranges=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         inputs: Vec<PathBuf>,
@@ -90,7 +90,17 @@ impl RestoreRun {
         tls: Option<PyRef<'_, TlsConfig>>,
         tls_name: Option<String>,
         verify: bool,
+        ranges: Option<Vec<Option<(u64, u64)>>>,
     ) -> Result<RestoreRun> {
+        let ranges = ranges.unwrap_or_else(|| vec![None; inputs.len()]);
+        if ranges.len() != inputs.len() {
+            return Err(value("one range (or None) for each input"));
+        }
+        let inputs: Vec<Input> = inputs
+            .into_iter()
+            .zip(ranges)
+            .map(|(path, range)| Input { path, range })
+            .collect();
         let policy =
             WritePolicy::from_asrestore_flags(unique, replace, no_generation, total_timeout_ms)
                 .map_err(value)?;
@@ -145,8 +155,9 @@ impl RestoreRun {
             .take()
             .ok_or_else(|| value("this restore was started already"))?;
         cfg.ceiling_node = Some(addr);
+        let paths: Vec<PathBuf> = inputs.into_iter().map(|i| i.path).collect();
         let (n, d) =
-            py.allow_threads(|| asb_wire::restore::intake_ceiling(&cfg, &inputs, &layers))?;
+            py.allow_threads(|| asb_wire::restore::intake_ceiling(&cfg, &paths, &layers))?;
         Ok((n, d.as_secs_f64()))
     }
 

@@ -128,10 +128,10 @@ pub fn split_url(url: &str) -> Result<(&str, &str)> {
         .ok_or_else(|| Error::value(format!("{url} is not an s3:// URL")))?;
     let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
     if bucket.is_empty() {
-        return Err(Error::value(format!(
-            "{url} names no bucket: write s3://BUCKET/PREFIX"
-        ))
-        .with_path(url.to_string()));
+        return Err(
+            Error::value(format!("{url} names no bucket: write s3://BUCKET/PREFIX"))
+                .with_path(url.to_string()),
+        );
     }
     Ok((bucket, key.trim_start_matches('/')))
 }
@@ -262,9 +262,7 @@ impl S3Remote {
 impl Remote for S3Remote {
     fn open(&self, url: &str) -> Result<Box<dyn Read + Send>> {
         let (store, key) = self.locate(url)?;
-        let size = self
-            .size(url)?
-            .ok_or_else(|| missing(url))?;
+        let size = self.size(url)?.ok_or_else(|| missing(url))?;
         Ok(Box::new(reader::RangeReader::new(
             store,
             key,
@@ -390,7 +388,10 @@ mod tests {
         assert_eq!(split_url("s3://b/p/x.asb").unwrap(), ("b", "p/x.asb"));
         assert_eq!(split_url("s3://b").unwrap(), ("b", ""));
         assert_eq!(split_url("s3://b/").unwrap(), ("b", ""));
-        assert!(split_url("s3:///k").unwrap_err().to_string().contains("names no bucket"));
+        assert!(split_url("s3:///k")
+            .unwrap_err()
+            .to_string()
+            .contains("names no bucket"));
         assert!(split_url("/tmp/x").is_err());
     }
 

@@ -63,7 +63,8 @@ impl RangeReader {
             let start = self.next;
             let end = (start + self.range).min(self.size);
             self.next = end;
-            let (store, key, permits) = (self.store.clone(), self.key.clone(), self.permits.clone());
+            let (store, key, permits) =
+                (self.store.clone(), self.key.clone(), self.permits.clone());
             self.ahead.push_back(self.rt.spawn(async move {
                 let _permit = permits.acquire_owned().await.expect("never closed");
                 let mut tries = 0;
@@ -104,9 +105,8 @@ impl Read for RangeReader {
                 .rt
                 .block_on(task)
                 .map_err(|e| io::Error::other(e.to_string()))?;
-            self.current = got.map_err(|e| {
-                io::Error::other(format!("reading {} failed: {e}", self.url))
-            })?;
+            self.current =
+                got.map_err(|e| io::Error::other(format!("reading {} failed: {e}", self.url)))?;
             self.ask_ahead();
         }
         let n = buf.len().min(self.current.len());

@@ -255,7 +255,12 @@ impl DurableWrite for PartWriter {
     }
 
     fn finish(self: Box<Self>) -> Result<()> {
-        let (url, store, key, rt) = (self.url.clone(), self.store.clone(), self.key.clone(), self.rt.clone());
+        let (url, store, key, rt) = (
+            self.url.clone(),
+            self.store.clone(),
+            self.key.clone(),
+            self.rt.clone(),
+        );
         match self.seal()? {
             None => Ok(()),
             Some(token) => complete(&store, &key, &url, &rt, &token),
@@ -273,7 +278,11 @@ impl DurableWrite for PartWriter {
                 .map_err(|e| store_error(&self.url, "cannot write", e));
         }
         if !self.tail.is_empty() {
-            let hash = self.parts.last().map(|p| p.hash.clone()).unwrap_or_default();
+            let hash = self
+                .parts
+                .last()
+                .map(|p| p.hash.clone())
+                .unwrap_or_default();
             self.cut(&hash)?;
         }
         self.settle(true)?;

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use asb_core::pace::Pace;
-use asb_core::source::open_path;
+use asb_core::source::{open_path, BoxedReader};
 use asb_core::{Entity, Layers, Position, Record, SecondaryIndex, Udf};
 
 use crate::conn::{ConnectOptions, Connection};
@@ -425,10 +425,25 @@ impl Running {
     }
 }
 
+/// A file to restore, whole or a piece of it.
+#[derive(Clone, Debug)]
+pub struct Input {
+    pub path: PathBuf,
+    /// `[start, stop)` of a plain file, cut at proven record boundaries
+    /// ([`asb_core::parallel::proven_cuts`]): a piece read by a host of its own.
+    pub range: Option<(u64, u64)>,
+}
+
+impl From<PathBuf> for Input {
+    fn from(path: PathBuf) -> Input {
+        Input { path, range: None }
+    }
+}
+
 /// Starts [`run`] on a thread of its own.
 pub fn start(
     cfg: RestoreConfig,
-    inputs: Vec<PathBuf>,
+    inputs: Vec<Input>,
     layers: Layers,
     restore: Arc<Restore>,
 ) -> std::io::Result<Running> {
@@ -447,7 +462,7 @@ pub fn start(
 
 /// Runs a restore of `inputs` (files, `-` for stdin) to its end, a fatal error, or
 /// `restore.cancel`; the outcome is in `restore`.
-pub fn run(cfg: &RestoreConfig, inputs: Vec<PathBuf>, layers: &Layers, restore: &Arc<Restore>) {
+pub fn run(cfg: &RestoreConfig, inputs: Vec<Input>, layers: &Layers, restore: &Arc<Restore>) {
     let readers = cfg.readers.clamp(1, inputs.len().max(1));
     let queue = Mutex::new(VecDeque::from(inputs));
     let (tx, rx) = sync_channel::<Batch>(cfg.max_async_batches.max(1));
@@ -475,8 +490,8 @@ pub fn run(cfg: &RestoreConfig, inputs: Vec<PathBuf>, layers: &Layers, restore: 
                     routes: Arc::default(),
                     routes_version: u64::MAX,
                 };
-                while let Some(path) = next_input(queue, restore) {
-                    if let Err(e) = reader.read_file(&path, layers) {
+                while let Some(input) = next_input(queue, restore) {
+                    if let Err(e) = reader.read_file(&input, layers) {
                         restore.stop_with(Fatal::Input(e));
                         break;
                     }
@@ -488,7 +503,7 @@ pub fn run(cfg: &RestoreConfig, inputs: Vec<PathBuf>, layers: &Layers, restore: 
     });
 }
 
-fn next_input(queue: &Mutex<VecDeque<PathBuf>>, restore: &Restore) -> Option<PathBuf> {
+fn next_input(queue: &Mutex<VecDeque<Input>>, restore: &Restore) -> Option<Input> {
     if restore.stopped() {
         return None;
     }
@@ -508,9 +523,28 @@ struct ReaderTask<'a> {
 }
 
 impl ReaderTask<'_> {
-    fn read_file(&mut self, path: &std::path::Path, layers: &Layers) -> asb_core::Result<()> {
+    fn read_file(&mut self, input: &Input, layers: &Layers) -> asb_core::Result<()> {
+        let Some((start, stop)) = input.range else {
+            let mut reader = open_path(&input.path, layers, self.restore.raw_bytes.clone())?;
+            return self.read_entities(&mut reader, u64::MAX);
+        };
+        let mut reader = asb_core::parallel::open_at(&input.path, layers, start)?;
+        let result = self.read_entities(&mut reader, stop);
+        // A piece's text is counted as it ends (its reader reads ahead of it).
+        self.restore.raw_bytes.fetch_add(
+            reader.offset().min(stop).saturating_sub(start),
+            Ordering::Relaxed,
+        );
+        result
+    }
+
+    /// Restores the entities that start before `stop` (a piece's end; u64::MAX: all).
+    fn read_entities(
+        &mut self,
+        reader: &mut BoxedReader<'static>,
+        stop: u64,
+    ) -> asb_core::Result<()> {
         let cfg = self.cfg;
-        let mut reader = open_path(path, layers, self.restore.raw_bytes.clone())?;
         let label = reader.path().unwrap_or("<input>").to_string();
         if let (Some(want), Some(ns)) = (&cfg.expect_namespace, reader.header().namespace()) {
             if ns != want.as_slice() {
@@ -529,7 +563,7 @@ impl ReaderTask<'_> {
         let mut spare = Record::new();
         let c = &self.restore.counters;
         loop {
-            if self.restore.stopped() {
+            if self.restore.stopped() || reader.offset() >= stop {
                 return Ok(());
             }
             let is_record = match reader.next_entity()? {

@@ -84,7 +84,7 @@ fn run_once(addr: &str, path: &std::path::Path, verify: bool) -> Arc<Restore> {
     });
     run(
         &config(verify),
-        vec![path.to_path_buf()],
+        vec![path.to_path_buf().into()],
         &Layers::default(),
         &restore,
     );
@@ -116,7 +116,12 @@ fn a_file_restores_and_verifies_record_by_record() {
     });
     let mut cfg = config(false);
     cfg.policy.generation_gt = false;
-    run(&cfg, vec![path.clone()], &Layers::default(), &restore);
+    run(
+        &cfg,
+        vec![path.clone().into()],
+        &Layers::default(),
+        &restore,
+    );
     assert!(restore.take_fatal().is_none());
     let c = &restore.counters;
     let written = c.inserted.load(Ordering::Relaxed) + c.updated.load(Ordering::Relaxed);

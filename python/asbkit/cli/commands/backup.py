@@ -6,12 +6,12 @@ from __future__ import annotations
 import argparse
 import logging
 
-from ... import sharded
 from ..._codec import __version__
 from ...backup.options import SPEED, BackupOptions, check_options
 from ...backup.report import BackupReport
 from ...backup.run import backup
 from ...cluster.client import ClusterConfig
+from ...sharded import backup as sharded_backup
 from ...sharded.backup import check_dask_options
 from ..cluster_flags import add_cluster_flags, cluster_config_from, options_from_flags
 from ..dask_flags import dask_client, dask_flags
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> CommandResult[BackupReport]:
                 return backup(config, options, on_progress=display, cancel=cancel)
             check_dask_options(options)
             with dask_client(args) as client:
-                return sharded.backup(client, config, options, shards=args.dask_shards, on_progress=display, cancel=cancel)
+                return sharded_backup(client, config, options, shards=args.dask_shards, on_progress=display, cancel=cancel)
 
         try:
             result = outcome("backup", call, BackupReport(namespace=options.namespace))

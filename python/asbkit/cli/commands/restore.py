@@ -7,7 +7,6 @@ import argparse
 import logging
 from typing import Any
 
-from ... import sharded
 from ..._codec import __version__
 from ...check.validate import ValidateReport, validate
 from ...cluster.client import CONNECTION, ClusterConfig
@@ -16,6 +15,7 @@ from ...io.files import Source
 from ...restore.options import INPUT, SPEED, RestoreOptions, check_options, input_files
 from ...restore.report import RestoreReport
 from ...restore.run import restore
+from ...sharded import restore as sharded_restore
 from ..cluster_flags import add_cluster_flags, cluster_config_from, options_from_flags
 from ..dask_flags import dask_client, dask_flags
 from ..display import RestoreDisplay
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> CommandResult[Any]:
                 if not args.dask:
                     return restore(config, options, on_progress=display, cancel=cancel)
                 with dask_client(args) as client:
-                    return sharded.restore(client, config, options, on_progress=display, cancel=cancel)
+                    return sharded_restore(client, config, options, on_progress=display, cancel=cancel)
 
             result = outcome("restore", call, RestoreReport())
         finally:

@@ -8,12 +8,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ... import sharded
 from ..._codec import __version__
 from ...cluster.client import CONNECTION, ClusterConfig
 from ...io import places
 from ...restore.options import RestoreOptions, check_options
 from ...restore.verify import VerifyReport, verify
+from ...sharded import verify as sharded_verify
 from ..cluster_flags import add_cluster_flags, cluster_config_from, options_from_flags
 from ..dask_flags import dask_client, dask_flags
 from ..display import RestoreDisplay
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> CommandResult[VerifyReport]:
                 if not args.dask:
                     return verify(config, options, max_differences=args.max_differences, on_progress=display, cancel=cancel)
                 with dask_client(args) as client:
-                    return sharded.verify(client, config, options, max_differences=args.max_differences, on_progress=display, cancel=cancel)
+                    return sharded_verify(client, config, options, max_differences=args.max_differences, on_progress=display, cancel=cancel)
 
             return outcome("verify", call, VerifyReport(), findings=lambda r: r.findings)
         finally:
