@@ -8,7 +8,7 @@ from typing import IO, Literal, Self, final
 
 __all__ = [
     "__version__", "Header", "Key", "Bin", "Record", "SecondaryIndex", "Udf", "Reader", "Writer", "Scanner",
-    "list_backup_files", "s3_configure", "remote_list", "remote_size", "remote_get", "remote_put", "remote_delete", "remote_abort", "file_sha256", "stage_output", "write_synthetic", "compute_digest", "asb_to_jsonl", "jsonl_to_asb",
+    "list_backup_files", "proven_cuts", "s3_configure", "remote_list", "remote_size", "remote_get", "remote_put", "remote_delete", "remote_abort", "file_sha256", "stage_output", "write_synthetic", "compute_digest", "asb_to_jsonl", "jsonl_to_asb",
     "asb_to_asb", "BackupOutput", "BackupJob", "BackupCheckpoint", "TlsConfig", "ScanResult", "scan_partitions", "info",
     "hash_password", "count_scan", "RestoreRun", "ScanSummary", "FileSummary", "SetSummary", "BinSummary",
     "ValueRange", "DeepSummary", "DeepIssue", "RestoreCounters", "RecordFailure", "FileStats", "PartitionProgress",
