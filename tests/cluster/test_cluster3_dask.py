@@ -172,7 +172,8 @@ def cli(*args: str, **kw: Any) -> subprocess.Popen[bytes]:
 def test_the_driver_killed_is_continued_from_the_shards_states(dask_cluster: Any, loaded: set[bytes], tmp_path: Path) -> None:
     d = tmp_path / "bk"
     address = dask_cluster.scheduler.address
-    args = ["backup", "-n", NS, "-d", str(d), "--dask", address, "--dask-shards", "6", "-L", "6000", "--no-progress"]
+    # Slow (-L 1000: 40 s in all) so the tasks the killed driver leaves are mid-shard.
+    args = ["backup", "-n", NS, "-d", str(d), "--dask", address, "--dask-shards", "6", "-L", "1000", "--no-progress"]
     proc = cli(*args)
     wait_for(lambda: len(list(d.glob("test-s*.asb.state"))) >= 2 or proc.poll() is not None, "shards' states")
     assert proc.poll() is None, proc.communicate()
@@ -180,6 +181,18 @@ def test_the_driver_killed_is_continued_from_the_shards_states(dask_cluster: Any
     proc.wait()
     state = d / "test.asb.state"
     assert json.loads(state.read_text())["format"] == "asbkit-sharded-backup-state"
+
+    # Without their driver's heartbeat the tasks stop within seconds (a running shard saves
+    # its state every second; a stopped one no more), unfinished.
+    killed = time.time()
+
+    def states_still() -> bool:
+        states = list(d.glob("test-s*.asb.state"))
+        return bool(states) and time.time() - max(p.stat().st_mtime for p in states) > 3
+
+    wait_for(states_still, "the left tasks to stop", timeout=60)
+    assert time.time() - killed < 30
+    assert len(list(d.glob("test-s*.manifest.json"))) < 6, "the left tasks ran on to the end"
     # The same arguments with -c (-L left out: it may change): the shards go on from their
     # states; the tasks the killed driver left stop writing before theirs start.
     done = cli("backup", "-n", NS, "-d", str(d), "--dask", address, "--dask-shards", "6", "-c", str(state), "--no-progress", "--output", "json")
@@ -311,3 +324,44 @@ def test_a_big_file_is_restored_and_verified_in_pieces_on_dask(dask_cluster: Any
     assert report.bytes_read == one.stat().st_size
     checked = asbkit.sharded.verify(dask_cluster, seed(), input_file=str(one), piece_bytes=1 << 20)
     assert checked.records_read == N and checked.same == N and checked.findings == 0
+
+
+def test_an_interrupted_run_continues_and_never_redoes_a_finished_shard(dask_cluster: Any, loaded: set[bytes], tmp_path: Path) -> None:
+    d = tmp_path / "bk"
+    cancel = asbkit.Cancel()
+
+    def progress(p: asbkit.BackupProgress) -> None:
+        # Four even shards, two at a time: past 60 %, the first two are done.
+        if p.records >= 0.6 * N:
+            cancel.set()
+
+    with pytest.raises(asbkit.Interrupted) as stopped:
+        asbkit.sharded.backup(dask_cluster, seed(), namespace=NS, directory=str(d), records_per_second=8000, shards=4, on_progress=progress, cancel=cancel)
+    state = stopped.value.report.state_file  # type: ignore[attr-defined]
+    assert state == str(d / "test.asb.state")
+    assert len(list(d.glob("test-s*.manifest.json"))) >= 1 and list(d.glob("test-s*.asb.state"))
+    report = asbkit.sharded.backup(dask_cluster, seed(), namespace=NS, directory=str(d), records_per_second=8000, shards=4, continue_from=state)
+    done_before = [s for s in report.shards if s.already_done]
+    assert done_before and all(s.seconds == 0 and s.records for s in done_before)
+    assert any(s.continued for s in report.shards)
+    assert set(records_of(asb_files(d))) == loaded
+    assert report.records == N
+
+
+def test_restore_and_verify_on_dask_from_the_command_line(dask_cluster: Any, loaded: set[bytes], cluster_client: Any, tmp_path: Path) -> None:
+    d = str(tmp_path / "bk")
+    address = dask_cluster.scheduler.address
+    made = cli("backup", "-n", NS, "-d", d, "--dask", address, "--output", "json", "-F", "2")
+    out, err = made.communicate(timeout=120)
+    assert made.returncode == 0, err.decode()[-2000:]
+    truncate(cluster_client, NS)
+    restored = cli("restore", "-d", d, "--dask", address, "--output", "json")
+    out, err = restored.communicate(timeout=120)
+    assert restored.returncode == 0, err.decode()[-2000:]
+    assert json.loads(out)["data"]["inserted"] == N
+    # asrestore's closing lines, once for the whole run.
+    assert err.decode().count("Expired 0 : skipped 0 : err_ignored 0 : inserted 40000: failed 0") == 1, err.decode()[-2000:]
+    checked = cli("verify", d, "--dask", address, "--output", "json")
+    out, err = checked.communicate(timeout=120)
+    assert checked.returncode == 0, err.decode()[-2000:]
+    assert json.loads(out)["data"]["same"] == N

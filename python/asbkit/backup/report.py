@@ -31,6 +31,8 @@ class ShardReport:
     worker: str | None = None
     #: Continued from its saved state (its worker was lost, or the run was continued).
     continued: bool = False
+    #: Finished before this run (continued): taken from its manifest, not run again.
+    already_done: bool = False
 
     @property
     def records_per_second(self) -> float:

@@ -72,6 +72,8 @@ class ShardOutcome:
     seconds: float = 0.0
     continued: bool = False
     finished: bool = False
+    #: Finished before (its manifest was there): not run again.
+    already_done: bool = False
     interrupted: bool = False
     #: The error that stopped it: its class's code and words.
     error_code: str | None = None
@@ -138,6 +140,7 @@ def _run_shard(task: ShardTask, outcome: ShardOutcome) -> None:
     assert manifest is not None and state is not None
     if places.exists(manifest):
         _from_manifest(outcome, manifest, o)
+        outcome.already_done = True
         return
     resume = places.exists(state)
     outcome.continued = resume
@@ -391,8 +394,9 @@ def _conclude(o: BackupOptions, plan: list[Shard], outcomes: dict[int, ShardOutc
         out = outcomes.get(s.number)
         if out is not None:
             shard_report.records, shard_report.bytes, shard_report.seconds = out.records, out.bytes, out.seconds
-            shard_report.worker, shard_report.continued = out.worker, out.continued
-            log.info("shard %d (%d partitions, node %s) on %s: %d record(s), %.0f rec/s%s", s.number, len(s.pids), s.node, out.worker, out.records, shard_report.records_per_second, " (continued)" if out.continued else "")
+            shard_report.worker, shard_report.continued, shard_report.already_done = out.worker, out.continued, out.already_done
+            how = " (finished before)" if out.already_done else " (continued)" if out.continued else ""
+            log.info("shard %d (%d partitions, node %s) on %s: %d record(s), %.0f rec/s%s", s.number, len(s.pids), s.node, out.worker, out.records, shard_report.records_per_second, how)
     first = outcomes.get(0)
     if first is not None:
         report.indexes, report.udfs = first.indexes, first.udfs

@@ -124,6 +124,12 @@ class TaskChannel:
     def __init__(self, run: str, piece: int) -> None:
         self.run, self.piece = run, piece
         self.cancel = Cancel()
+        # The worker's client, taken on the task's thread (the watcher's thread has no
+        # worker context of its own).
+        try:
+            self._client: Any = distributed_module().get_client()
+        except ValueError:
+            self._client = None  # not on a worker
         self._last = 0.0
         self._done = threading.Event()
         self._watch = threading.Thread(target=self._watch_stop, daemon=True, name="asbkit-stop-watch")
@@ -136,12 +142,11 @@ class TaskChannel:
         self._done.set()
 
     def _watch_stop(self) -> None:
+        if self._client is None:
+            return
         distributed = distributed_module()
-        try:
-            event = distributed.Event(f"asbkit-stop-{self.run}")
-            alive = distributed.Variable(f"asbkit-alive-{self.run}")
-        except ValueError:
-            return  # not on a worker
+        event = distributed.Event(f"asbkit-stop-{self.run}", client=self._client)
+        alive = distributed.Variable(f"asbkit-alive-{self.run}", client=self._client)
         beat, seen = None, time.monotonic()
         while not self._done.is_set():
             try:
