@@ -11,6 +11,9 @@ typed report and raises typed exceptions (each carrying the report so far as `.r
     asbkit.restore("10.0.0.2:3000", directory="/backups/test")
     for entity in asbkit.read_backup("/backups/test"):
         ...
+
+Runs bigger than one host go on a Dask cluster with `asbkit.sharded` (`backup`, `restore`,
+`verify`, each taking a `distributed.Client` first; `pip install 'asbkit[dask]'`).
 """
 
 from ._codec import Bin, Header, Key, Record, RestoreCounters, SecondaryIndex, Udf, __version__, compute_digest

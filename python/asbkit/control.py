@@ -57,3 +57,5 @@ class RestoreProgress:
     total_bytes: int
     udfs: int = 0
     indexes: int = 0
+    #: Pieces running now (a restore or verify run on Dask; 0 otherwise).
+    busy: int = 0

@@ -278,13 +278,12 @@ def test_a_worker_killed_mid_restore_has_its_file_restored_again_and_counted_onc
     assert checked.same == N and checked.findings == 0
 
 
-def test_the_cli_on_dask_shows_one_live_display_and_logs_in_c_form_otherwise(dask_cluster: Any, loaded: set[bytes], tmp_path: Path) -> None:
+def on_a_terminal(*args: str) -> tuple[int, bytes]:
+    """Runs the command on a pseudo-terminal: its exit code and all it showed."""
     import pty
 
-    address = dask_cluster.scheduler.address
-    # On a terminal: records, rate, percent and the shards running, live.
     primary, secondary = pty.openpty()
-    proc = cli("backup", "-n", NS, "-d", str(tmp_path / "tty"), "--dask", address, "-L", "12000", stdin=secondary, stdout=secondary, stderr=secondary)
+    proc = cli(*args, stdin=secondary, stdout=secondary, stderr=secondary)
     os.close(secondary)
     seen = b""
     while True:
@@ -295,9 +294,16 @@ def test_the_cli_on_dask_shows_one_live_display_and_logs_in_c_form_otherwise(das
         if not chunk:
             break
         seen += chunk
-    proc.wait(timeout=120)
+    code = proc.wait(timeout=120)
     os.close(primary)
-    assert proc.returncode == 0, seen[-2000:]
+    return code, seen
+
+
+def test_the_cli_on_dask_shows_one_live_display_and_logs_in_c_form_otherwise(dask_cluster: Any, loaded: set[bytes], tmp_path: Path) -> None:
+    address = dask_cluster.scheduler.address
+    # On a terminal: records, rate, percent and the shards running, live.
+    code, seen = on_a_terminal("backup", "-n", NS, "-d", str(tmp_path / "tty"), "--dask", address, "-L", "12000")
+    assert code == 0, seen[-2000:]
     assert b"shards running" in seen and b"rec/s" in seen, seen[-2000:]
     # Not on a terminal: the C tools' log lines, the summary last.
     out = cli("backup", "-n", NS, "-d", str(tmp_path / "log"), "--dask", address)
@@ -306,6 +312,10 @@ def test_the_cli_on_dask_shows_one_live_display_and_logs_in_c_form_otherwise(das
     assert out.returncode == 0, err.decode()[-2000:]
     assert all(" GMT [INF] [" in line for line in lines), lines
     assert lines[-1].split("] ", 2)[-1].startswith(f"Backed up {N} record(s)")
+    # A restore on a terminal shows the pieces running (-N: 8,000 records/s, about 5 s).
+    code, seen = on_a_terminal("restore", "-d", str(tmp_path / "log"), "--dask", address, "-N", "100,8000")
+    assert code == 0, seen[-2000:]
+    assert b"pieces running" in seen, seen[-2000:]
 
 
 def test_a_big_file_is_restored_and_verified_in_pieces_on_dask(dask_cluster: Any, loaded: set[bytes], cluster_client: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -204,13 +204,17 @@ class RestoreDisplay:
         self._last = (self.start, 0, 0)
         self._bar: object = None
         self._started = False
+        self.busy = 0
 
     def __call__(self, event: RestoreProgress) -> None:
         if not self._started:
             self._started = True
             self.total = event.total_bytes
             if self.live:
-                self._bar, self._task = _live_bar(self.stream, "{task.fields[failed]} failed", max(self.total, 1), records=0, rate=0.0, failed=0)
+                # A run on Dask also shows its pieces running now.
+                extra = "{task.fields[failed]} failed" + ("  {task.fields[busy]:>3} pieces running" if event.busy else "")
+                self._bar, self._task = _live_bar(self.stream, extra, max(self.total, 1), records=0, rate=0.0, failed=0, busy=event.busy)
+        self.busy = event.busy
         self.update(event.counts, event.udfs, event.indexes)
 
     def update(self, c: RestoreCounters, udfs: int = 0, indexes: int = 0) -> None:
@@ -220,7 +224,7 @@ class RestoreDisplay:
         elapsed = max(now - self.start, 1e-9)
         rate = c.read / elapsed
         if self._bar is not None:
-            self._bar.update(self._task, completed=min(c.raw_bytes, self.total or c.raw_bytes), records=c.read, rate=rate, failed=c.failed)  # type: ignore[attr-defined]
+            self._bar.update(self._task, completed=min(c.raw_bytes, self.total or c.raw_bytes), records=c.read, rate=rate, failed=c.failed, busy=self.busy)  # type: ignore[attr-defined]
             return
         if now - self._last_log < self.LOG_EVERY:
             return

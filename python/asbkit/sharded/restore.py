@@ -123,8 +123,11 @@ class _Progress:
             return
         with self.lock:
             pieces = list(self.by_piece.values())
+        if not pieces:
+            return  # nothing from the workers yet
         summed = {k: sum(p["counts"][k] for p in pieces) for k in COUNTERS}
-        self.on_progress(RestoreProgress(RestoreCounters(**summed), self.total_bytes, sum(p["udfs"] for p in pieces), sum(p["indexes"] for p in pieces)))
+        busy = sum(1 for p in pieces if not p.get("done"))
+        self.on_progress(RestoreProgress(RestoreCounters(**summed), self.total_bytes, sum(p["udfs"] for p in pieces), sum(p["indexes"] for p in pieces), busy=busy))
 
 
 def restore(
