@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -244,32 +243,6 @@ def _remove_stale_shards(o: BackupOptions) -> None:
             places.remove(name)
 
 
-class _Progress:
-    """The shards' progress events summed into the run's."""
-
-    def __init__(self, estimate: int, on_progress: Callable[[BackupProgress], None] | None) -> None:
-        self.estimate, self.on_progress = estimate, on_progress
-        self.lock = threading.Lock()
-        self.by_shard: dict[int, dict[str, Any]] = {}
-
-    def event(self, values: dict[str, Any]) -> None:
-        with self.lock:
-            self.by_shard[values["piece"]] = values
-
-    def report(self) -> None:
-        if self.on_progress is None:
-            return
-        with self.lock:
-            shards = list(self.by_shard.values())
-        if not shards:
-            return  # nothing from the workers yet
-        busy = sum(1 for s in shards if not s.get("done"))
-        self.on_progress(BackupProgress(
-            sum(s["records"] for s in shards), sum(s["text_bytes"] for s in shards), self.estimate,
-            sum(s["continued_from"] for s in shards), busy=busy,
-        ))
-
-
 def backup(
     client: Any,
     cluster: ClusterConfig | Hosts,
@@ -346,37 +319,27 @@ def _drive(
 ) -> dict[int, ShardOutcome]:
     """Runs every shard as a task; their outcomes (a task whose workers kept dying: an
     outcome with its error). The first failure stops the others (their states saved)."""
-    progress = _Progress(sum(s.estimate for s in plan), on_progress)
+    events = engine.PieceEvents()
+    estimate = sum(s.estimate for s in plan)
     at_once = max(1, sum(client.nthreads().values()))
-    outcomes: dict[int, ShardOutcome] = {}
-    with engine.driver_channel(client, progress.event) as (run, stop):
-        futures = {
-            client.submit(
-                run_shard, ShardTask(run, s, config, shard_options(o, s, len(plan), at_once)),
-                key=f"asbkit-backup-{run}-shard-{s.number:04d}", pure=False,
-            ): s
-            for s in plan
-        }
-        pending = set(futures)
-        stopping = False
-        while pending:
-            done, pending = engine.wait_some(pending, 0.25)
-            for f in done:
-                shard = futures[f]
-                if f.status == "finished":
-                    outcomes[shard.number] = f.result()
-                else:
-                    exc = f.exception()
-                    outcomes[shard.number] = ShardOutcome(shard.number, None, [], error_code="dask_failed", error=_task_error(exc))
-                result = outcomes[shard.number]
-                if result.error and not result.interrupted and not stopping:
-                    stopping = True
-                    stop()
-            if cancel is not None and cancel.is_set() and not stopping:
-                stopping = True
-                stop()
-            progress.report()
-    return outcomes
+
+    def tick() -> None:
+        shards, busy = events.latest()
+        if on_progress is not None and shards:
+            on_progress(BackupProgress(
+                sum(s["records"] for s in shards), sum(s["text_bytes"] for s in shards), estimate,
+                sum(s["continued_from"] for s in shards), busy=busy,
+            ))
+
+    with engine.driver_channel(client, events.event) as (run, stop):
+        tasks = [(f"asbkit-backup-{run}-shard-{s.number:04d}", ShardTask(run, s, config, shard_options(o, s, len(plan), at_once))) for s in plan]
+        results = engine.run_tasks(
+            client, run_shard, tasks, fails_run=lambda x: bool(x.error and not x.interrupted), cancel=cancel, tick=tick, stop=stop,
+        )
+    return {
+        s.number: r if isinstance(r, ShardOutcome) else ShardOutcome(s.number, None, [], error_code="dask_failed", error=_task_error(r))
+        for s, r in zip(plan, results, strict=True)
+    }
 
 
 def _task_error(exc: BaseException | None) -> str:

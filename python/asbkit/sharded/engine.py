@@ -111,6 +111,57 @@ def wait_some(futures: set[Any], timeout_s: float) -> tuple[set[Any], set[Any]]:
         time.sleep(0.05)
 
 
+class PieceEvents:
+    """The tasks' latest progress events, by piece (fed on the client's thread)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_piece: dict[int, dict[str, Any]] = {}
+
+    def event(self, values: dict[str, Any]) -> None:
+        with self._lock:
+            self._by_piece[values["piece"]] = values
+
+    def latest(self) -> tuple[list[dict[str, Any]], int]:
+        """Each piece's last event, and how many pieces are running (sent one, not done)."""
+        with self._lock:
+            pieces = list(self._by_piece.values())
+        return pieces, sum(1 for p in pieces if not p.get("done"))
+
+
+def run_tasks(
+    client: Any,
+    task: Callable[[Any], Any],
+    pieces: list[tuple[str, Any]],
+    *,
+    fails_run: Callable[[Any], bool],
+    cancel: Cancel | None,
+    tick: Callable[[], None],
+    stop: Callable[[], None],
+) -> list[Any]:
+    """Runs `task(argument)` for each (key, argument) of `pieces` on the workers; what
+    each returned, or, for a task Dask gave up on (its workers kept dying), its exception.
+    The first result `fails_run` says stops the run, as `cancel` does (`stop`: every task
+    is asked to stop and save what it has); `tick` about four times a second."""
+    futures = {client.submit(task, argument, key=key, pure=False): i for i, (key, argument) in enumerate(pieces)}
+    results: list[Any] = [None] * len(pieces)
+    pending = set(futures)
+    stopping = False
+    while pending:
+        done, pending = wait_some(pending, 0.25)
+        for f in done:
+            result = f.result() if f.status == "finished" else f.exception()
+            results[futures[f]] = result
+            if not stopping and not isinstance(result, BaseException) and fails_run(result):
+                stopping = True
+                stop()
+        if cancel is not None and cancel.is_set() and not stopping:
+            stopping = True
+            stop()
+        tick()
+    return results
+
+
 #: Seconds without the driver's heartbeat after which a task stops (saving its state): a
 #: driver killed leaves no task writing on behind a continuation.
 DRIVER_GONE_S = 15.0

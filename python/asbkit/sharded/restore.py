@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -106,28 +105,6 @@ def _counts_of(report: Any, verify: bool) -> dict[str, int]:
             c[k] = getattr(report, k)
         c["raw_bytes"] = report.bytes_read
     return c
-
-
-class _Progress:
-    def __init__(self, total_bytes: int, on_progress: Callable[[RestoreProgress], None] | None) -> None:
-        self.total_bytes, self.on_progress = total_bytes, on_progress
-        self.lock = threading.Lock()
-        self.by_piece: dict[int, dict[str, Any]] = {}
-
-    def event(self, values: dict[str, Any]) -> None:
-        with self.lock:
-            self.by_piece[values["piece"]] = values
-
-    def report(self) -> None:
-        if self.on_progress is None:
-            return
-        with self.lock:
-            pieces = list(self.by_piece.values())
-        if not pieces:
-            return  # nothing from the workers yet
-        summed = {k: sum(p["counts"][k] for p in pieces) for k in COUNTERS}
-        busy = sum(1 for p in pieces if not p.get("done"))
-        self.on_progress(RestoreProgress(RestoreCounters(**summed), self.total_bytes, sum(p["udfs"] for p in pieces), sum(p["indexes"] for p in pieces), busy=busy))
 
 
 def restore(
@@ -238,37 +215,31 @@ def _drive(
     client: Any, config: ClusterConfig, o: RestoreOptions, files: list[tuple[str, tuple[int, int] | None]], total_bytes: int,
     on_progress: Callable[[RestoreProgress], None] | None, cancel: Cancel | None, verify: bool, max_differences: int,
 ) -> list[PieceOutcome]:
-    progress = _Progress(total_bytes, on_progress)
-    outcomes: list[PieceOutcome] = []
+    events = engine.PieceEvents()
     what = "verify" if verify else "restore"
-    with engine.driver_channel(client, progress.event) as (run, stop):
-        futures = {
-            client.submit(
-                run_piece, PieceTask(run, i, config, dataclasses.replace(o, files=[f], file_ranges=[r]), verify, max_differences),
-                key=f"asbkit-{what}-{run}-piece-{i:05d}", pure=False,
-            ): i
+
+    def tick() -> None:
+        pieces, busy = events.latest()
+        if on_progress is not None and pieces:
+            summed = {k: sum(p["counts"][k] for p in pieces) for k in COUNTERS}
+            udfs, indexes = sum(p["udfs"] for p in pieces), sum(p["indexes"] for p in pieces)
+            on_progress(RestoreProgress(RestoreCounters(**summed), total_bytes, udfs, indexes, busy=busy))
+
+    with engine.driver_channel(client, events.event) as (run, stop):
+        tasks = [
+            (f"asbkit-{what}-{run}-piece-{i:05d}", PieceTask(run, i, config, dataclasses.replace(o, files=[f], file_ranges=[r]), verify, max_differences))
             for i, (f, r) in enumerate(files)
-        }
-        pending = set(futures)
-        stopping = False
-        while pending:
-            done, pending = engine.wait_some(pending, 0.25)
-            for f in done:
-                number = futures[f]
-                if f.status == "finished":
-                    outcomes.append(f.result())
-                else:
-                    exc = f.exception()
-                    blank: Any = VerifyReport() if verify else RestoreReport()
-                    outcomes.append(PieceOutcome(number, None, blank, "dask_failed", f"every worker that ran it died ({type(exc).__name__}: {exc})"))
-                if outcomes[-1].error and not outcomes[-1].interrupted and outcomes[-1].error_code not in ("records_failed",) and not stopping:
-                    stopping = True
-                    stop()
-            if cancel is not None and cancel.is_set() and not stopping:
-                stopping = True
-                stop()
-            progress.report()
-    return outcomes
+        ]
+        # Records not written after the retries are counted, not a reason to stop the others.
+        results = engine.run_tasks(
+            client, run_piece, tasks, fails_run=lambda x: bool(x.error and not x.interrupted and x.error_code != "records_failed"),
+            cancel=cancel, tick=tick, stop=stop,
+        )
+    blank: Any = VerifyReport() if verify else RestoreReport()
+    return [
+        r if isinstance(r, PieceOutcome) else PieceOutcome(i, None, blank, "dask_failed", f"every worker that ran it died ({type(r).__name__}: {r})")
+        for i, r in enumerate(results)
+    ]
 
 
 def _sum(report: Any, outcomes: list[PieceOutcome], verify: bool, max_differences: int) -> None:
