@@ -69,6 +69,11 @@ class Flag:
         return self.contexts is None or command in self.contexts
 
 
+def with_values(cls: type[T], options: T | None, values: dict[str, Any]) -> T:
+    """A library call's options: `options` (or the defaults) with `values` by field name."""
+    return dataclasses.replace(options, **values) if options is not None else cls(**values)  # type: ignore[type-var]
+
+
 def option(
     *names: str,
     help: PerCommand[str | None],

@@ -11,7 +11,6 @@ retries are `asbkit.backup.jobs`', the index and UDF definitions `asbkit.cluster
 from __future__ import annotations
 
 import base64
-import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from ..control import BackupProgress, Cancel
 from ..errors import AsbError, BackupFailed, BackupOutputFailed, BadOption, Interrupted, NamespaceNotFound, with_report
 from ..io import places, s3
 from ..io.manifest import write_manifest
+from ..spec import with_values
 from . import state as state_file
 from . import target
 from .estimate import estimate_size
@@ -61,8 +61,8 @@ def backup(
     Raises AsbError subclasses (BadOption, ClusterUnreachable, NamespaceNotFound,
     OutputExists, Interrupted, BackupFailed, …) or OSError, each carrying the report so far
     as `.report` (its `state_file` says where to continue from, when it can be)."""
-    config = cluster if isinstance(cluster, ClusterConfig) else ClusterConfig(hosts=cluster)
-    o = dataclasses.replace(options, **option_values) if options is not None else BackupOptions(**option_values)
+    config = ClusterConfig.of(cluster)
+    o = with_values(BackupOptions, options, option_values)
     report = BackupReport(namespace=o.namespace)
     started = time.monotonic()
     try:

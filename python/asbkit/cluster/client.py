@@ -100,6 +100,11 @@ class ClusterConfig:
     connect_timeout_ms: int = 10_000
     tls: TlsOptions = nested(TlsOptions, prefix="tls_")
 
+    @classmethod
+    def of(cls, cluster: ClusterConfig | Hosts) -> ClusterConfig:
+        """A library call's `cluster`: a ClusterConfig as it is, or hosts made one."""
+        return cluster if isinstance(cluster, ClusterConfig) else cls(hosts=cluster)
+
     def seeds(self) -> list[tuple[str, int] | tuple[str, int, str]]:
         if isinstance(self.hosts, str):
             return parse_hosts(self.hosts, self.port)

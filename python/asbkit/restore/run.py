@@ -9,7 +9,6 @@ The checks before the first write and the partition map are `asbkit.restore.driv
 from __future__ import annotations
 
 import base64
-import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from typing import Any
 from ..cluster.client import Cluster, ClusterConfig, Hosts
 from ..control import Cancel, RestoreProgress
 from ..errors import AsbError, BadOption, Interrupted, RecordsFailed, refined, with_report
+from ..spec import with_values
 from .driver import RestoreDriver
 from .options import RestoreOptions, prepare
 from .report import Failure, RestoreReport
@@ -44,8 +44,8 @@ def restore(
     Raises AsbError subclasses (BadOption, InputUnreadable, BadInput, ClusterUnreachable,
     NamespaceNotFound, Interrupted, RecordsFailed for records not written after the
     retries, …) or OSError, each carrying the report so far as `.report`."""
-    config = cluster if isinstance(cluster, ClusterConfig) else ClusterConfig(hosts=cluster)
-    o = dataclasses.replace(options, **option_values) if options is not None else RestoreOptions(**option_values)
+    config = ClusterConfig.of(cluster)
+    o = with_values(RestoreOptions, options, option_values)
     report = RestoreReport()
     started = time.monotonic()
     source = "[stdin]" if o.input_file and o.input_file.startswith("-") else o.input_file or o.directory or ",".join(o.directory_list)

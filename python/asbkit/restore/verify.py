@@ -7,7 +7,6 @@ so it checks a restore made with them."""
 from __future__ import annotations
 
 import base64
-import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from typing import Any
 from ..cluster.client import Cluster, ClusterConfig, Hosts
 from ..control import Cancel, RestoreProgress
 from ..errors import AsbError, BadOption, Interrupted, RecordsFailed, refined, with_report
+from ..spec import with_values
 from .driver import RestoreDriver
 from .options import RestoreOptions, prepare
 
@@ -78,8 +78,8 @@ def verify(
     Raises, with the report so far as `.report`, when it cannot finish: the options, the
     inputs, the cluster, a stop request (Interrupted), records that could not be read back
     (RecordsFailed)."""
-    config = cluster if isinstance(cluster, ClusterConfig) else ClusterConfig(hosts=cluster)
-    o = dataclasses.replace(options, **option_values) if options is not None else RestoreOptions(**option_values)
+    config = ClusterConfig.of(cluster)
+    o = with_values(RestoreOptions, options, option_values)
     report = VerifyReport()
     started = time.monotonic()
     try:

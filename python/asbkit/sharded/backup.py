@@ -37,6 +37,7 @@ from ..control import BackupProgress, Cancel
 from ..errors import AsbError, BackupFailed, BadOption, DaskFailed, Interrupted, NamespaceNotFound, with_report
 from ..io import places, s3
 from ..io.manifest import files_from_json, files_to_json, now_iso, write_manifest
+from ..spec import with_values
 from . import engine
 from .plan import Shard, balance, plan_shards
 
@@ -259,8 +260,8 @@ def backup(
     thread). Raises as `asbkit.backup` does, and DaskFailed when the Dask cluster cannot
     run it; an interrupted or failed run's report names the state to continue from
     (`continue_from=`, with the same client or another)."""
-    config = cluster if isinstance(cluster, ClusterConfig) else ClusterConfig(hosts=cluster)
-    o = dataclasses.replace(options, **option_values) if options is not None else BackupOptions(**option_values)
+    config = ClusterConfig.of(cluster)
+    o = with_values(BackupOptions, options, option_values)
     report = BackupReport(namespace=o.namespace)
     started = time.monotonic()
     try:

@@ -30,6 +30,7 @@ from ..restore.report import RestoreReport
 from ..restore.run import restore as restore_one
 from ..restore.verify import VerifyReport
 from ..restore.verify import verify as verify_one
+from ..spec import with_values
 from . import engine
 
 log = logging.getLogger("asbkit.restore")
@@ -146,8 +147,8 @@ def _run(
     client: Any, cluster: ClusterConfig | Hosts, options: RestoreOptions | None, values: dict[str, Any],
     on_progress: Callable[[RestoreProgress], None] | None, cancel: Cancel | None, *, verify: bool, max_differences: int, piece_bytes: int,
 ) -> Any:
-    config = cluster if isinstance(cluster, ClusterConfig) else ClusterConfig(hosts=cluster)
-    o = dataclasses.replace(options, **values) if options is not None else RestoreOptions(**values)
+    config = ClusterConfig.of(cluster)
+    o = with_values(RestoreOptions, options, values)
     report: Any = VerifyReport() if verify else RestoreReport()
     started = time.monotonic()
     try:
