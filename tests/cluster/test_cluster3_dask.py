@@ -341,16 +341,17 @@ def test_an_interrupted_run_continues_and_never_redoes_a_finished_shard(dask_clu
     cancel = asbkit.Cancel()
 
     def progress(p: asbkit.BackupProgress) -> None:
-        # Four even shards, two at a time: past 60 %, the first two are done.
-        if p.records >= 0.6 * N:
+        # Six even shards (two a node), two at a time: past 45 %, the first two are done
+        # and the next two a third of the way.
+        if p.records >= 0.45 * N:
             cancel.set()
 
     with pytest.raises(asbkit.Interrupted) as stopped:
-        asbkit.sharded.backup(dask_cluster, seed(), namespace=NS, directory=str(d), records_per_second=8000, shards=4, on_progress=progress, cancel=cancel)
+        asbkit.sharded.backup(dask_cluster, seed(), namespace=NS, directory=str(d), records_per_second=8000, shards=6, on_progress=progress, cancel=cancel)
     state = stopped.value.report.state_file  # type: ignore[attr-defined]
     assert state == str(d / "test.asb.state")
     assert len(list(d.glob("test-s*.manifest.json"))) >= 1 and list(d.glob("test-s*.asb.state"))
-    report = asbkit.sharded.backup(dask_cluster, seed(), namespace=NS, directory=str(d), records_per_second=8000, shards=4, continue_from=state)
+    report = asbkit.sharded.backup(dask_cluster, seed(), namespace=NS, directory=str(d), records_per_second=8000, shards=6, continue_from=state)
     done_before = [s for s in report.shards if s.already_done]
     assert done_before and all(s.seconds == 0 and s.records for s in done_before)
     assert any(s.continued for s in report.shards)
