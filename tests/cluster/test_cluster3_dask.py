@@ -376,3 +376,28 @@ def test_restore_and_verify_on_dask_from_the_command_line(dask_cluster: Any, loa
     out, err = checked.communicate(timeout=120)
     assert checked.returncode == 0, err.decode()[-2000:]
     assert json.loads(out)["data"]["same"] == N
+
+
+def test_workers_that_cannot_reach_the_cluster_are_named(dask_cluster: Any, loaded: set[bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from asbkit.sharded import engine
+
+    from ..helpers.faultproxy import FaultProxy
+
+    # The seed is a proxy the driver reaches; it is gone by the time the shards start (as a
+    # seed the driver's host reaches and the workers' hosts do not).
+    proxy = FaultProxy(split_addr(CLUSTER or ""))
+    checked = engine.check_shared
+
+    def then_unreachable(*args: Any) -> None:
+        checked(*args)
+        proxy.close()
+
+    monkeypatch.setattr(engine, "check_shared", then_unreachable)
+    config = ClusterConfig(hosts="127.0.0.1", port=proxy.port, socket_timeout_ms=2000, connect_timeout_ms=1000)
+    with pytest.raises(asbkit.BackupFailed) as caught:
+        asbkit.sharded.backup(dask_cluster, config, namespace=NS, directory=str(tmp_path / "bk"), shards=2)
+    message = str(caught.value)
+    workers = set(worker_pids(dask_cluster))
+    assert any(f"on worker {w}" in message for w in workers), message
+    assert f"cannot connect to 127.0.0.1 (port {proxy.port})" in message and "continue with -c" in message, message
+    assert caught.value.report.state_file == str(tmp_path / "bk" / "test.asb.state")  # type: ignore[attr-defined]
