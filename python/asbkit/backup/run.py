@@ -71,7 +71,7 @@ def backup(
         except ValueError as exc:
             raise BadOption(str(exc)) from None
         if o.remove_artifacts:
-            _set_up_store(o)
+            set_up_store(o)
             removed = target.remove_artifacts(o)
             log.info("removed %d file(s)", len(removed))
             return report
@@ -79,7 +79,7 @@ def backup(
             report.estimate = estimate_size(config, o, lambda sample: backup(config, sample, _sample=True))
             return report
         log.info("%s", _starting_line(config, o))
-        _set_up_store(o)
+        set_up_store(o)
         saved = _continuation(o)
         # Refused before connecting, created only once the cluster answered (as asbackup:
         # a backup that cannot connect leaves nothing behind, and removes nothing).
@@ -126,7 +126,7 @@ def _starting_line(config: ClusterConfig, o: BackupOptions) -> str:
     )
 
 
-def _set_up_store(o: BackupOptions) -> None:
+def set_up_store(o: BackupOptions) -> None:
     """Object storage, when a place of the backup is a URL: the store set up from the S3
     options (part size from --file-limit, as asbackup sizes it), each URL checked."""
     urls = [(flag, v) for flag, v in (("-d/--directory", o.directory), ("-o/--output-file", o.output_file), ("-c/--continue", o.continue_from), ("--state-file-dst", o.state_file_dst)) if v and places.is_url(v)]
@@ -142,21 +142,27 @@ def _continuation(o: BackupOptions) -> dict[str, Any] | None:
     if not o.continue_from:
         return None
     state = state_file.load_state(o.continue_from)
+    check_same_options(state, o, o.continue_from)
+    return state
+
+
+def check_same_options(saved: dict[str, Any], o: BackupOptions, path: str) -> None:
+    """A saved state (namespace, arguments, layers) against the options now: BackupFailed
+    naming what changed."""
     now = fingerprint(o)
-    if state["namespace"] != o.namespace or state["arguments"] != now:
-        changed = sorted(k for k in set(state["arguments"]) | set(now) if state["arguments"].get(k) != now.get(k))
+    if saved["namespace"] != o.namespace or saved["arguments"] != now:
+        changed = sorted(k for k in set(saved["arguments"]) | set(now) if saved["arguments"].get(k) != now.get(k))
         raise BackupFailed(
             "the options differ from those of the interrupted backup"
             + (f" ({', '.join(changed)})" if changed else "")
             + ": continue with the same arguments",
-            path=o.continue_from,
+            path=path,
         )
-    if state["layers"] != o.layers.describe():
+    if saved["layers"] != o.layers.describe():
         raise BackupFailed(
-            f"the interrupted backup was written {state['layers']}, not {o.layers.describe()}: give the same -z/-y options",
-            path=o.continue_from,
+            f"the interrupted backup was written {saved['layers']}, not {o.layers.describe()}: give the same -z/-y options",
+            path=path,
         )
-    return state
 
 
 class BackupRun:
@@ -288,7 +294,7 @@ class BackupRun:
         if self.cancelled:
             log.info("the stop request came after the last record: the backup is complete")
         files = self.output.finish()
-        _fill_from_files(report, files)
+        fill_from_files(report, files)
         manifest = target.manifest_path(o)
         if manifest:
             write_manifest(
@@ -311,7 +317,7 @@ class BackupRun:
             self.save_state()
             report.state_file = self.state_path
         report.interrupted = True
-        _fill_from_files(report, self.output.files())
+        fill_from_files(report, self.output.files())
         if failed is None and report.state_file:
             log.info(
                 "Backup was interrupted, to resume, run backup with `--continue %s` and all the same arguments (except --remove-files)",
@@ -351,7 +357,7 @@ def _filter_expression(o: BackupOptions) -> bytes | None:
     )
 
 
-def _fill_from_files(report: BackupReport, files: list[_codec.FileStats]) -> None:
+def fill_from_files(report: BackupReport, files: list[_codec.FileStats]) -> None:
     report.files = [BackupFile(f.name, f.records, f.bytes, f.sha256.hex() if f.sha256 else None) for f in files]
     report.records = sum(f.records for f in files)
     report.bytes = sum(f.bytes for f in files)

@@ -79,11 +79,16 @@ def save_state(
     places.write_text(os.fspath(path), json.dumps(doc, indent=1))
 
 
-def load_state(path: str | os.PathLike[str]) -> dict[str, Any]:
+def read_state(path: str | os.PathLike[str]) -> Any:
+    """A state file's JSON (of one host's backup or a run on Dask), undecoded."""
     try:
-        doc = json.loads(places.read_text(os.fspath(path)))
+        return json.loads(places.read_text(os.fspath(path)))
     except json.JSONDecodeError as exc:
         raise AsbError(f"not an asbkit backup state ({exc})", path=str(path)) from None
+
+
+def load_state(path: str | os.PathLike[str]) -> dict[str, Any]:
+    doc = read_state(path)
     if isinstance(doc, dict) and doc.get("format") == SHARDED_FORMAT:
         raise AsbError("the state of a backup run on Dask: continue it with --dask (and the same arguments)", path=str(path))
     if not isinstance(doc, dict) or doc.get("format") != STATE_FORMAT:

@@ -27,12 +27,8 @@ def dask_flags(command: str) -> list[Extra]:
 
 @contextlib.contextmanager
 def dask_client(args: argparse.Namespace) -> Iterator[Any]:
-    """The client to --dask's scheduler (None without --dask), closed after."""
-    address = getattr(args, "dask", None)
-    if not address:
-        yield None
-        return
-    client = engine.connect(address)
+    """The client to --dask's scheduler, closed after."""
+    client = engine.connect(args.dask)
     try:
         yield client
     finally:

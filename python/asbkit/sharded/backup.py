@@ -29,13 +29,13 @@ from typing import Any
 from ..backup import state as state_file
 from ..backup import target
 from ..backup.options import BackupOptions, check_options, fingerprint
-from ..backup.report import BackupFile, BackupReport, ShardReport
-from ..backup.run import TOOL
+from ..backup.report import BackupReport, ShardReport
+from ..backup.run import TOOL, check_same_options, fill_from_files, set_up_store
 from ..backup.run import backup as backup_one
 from ..cluster.client import Cluster, ClusterConfig, Hosts
 from ..control import BackupProgress, Cancel
 from ..errors import AsbError, BackupFailed, BadOption, DaskFailed, Interrupted, NamespaceNotFound, with_report
-from ..io import places, s3
+from ..io import places
 from ..io.manifest import files_from_json, files_to_json, now_iso, write_manifest
 from ..spec import with_values
 from . import engine
@@ -107,24 +107,15 @@ def shard_options(o: BackupOptions, shard: Shard, shards: int, at_once: int = 1)
     )
 
 
-def _worker_name() -> str | None:
-    try:
-        address: str = engine.distributed_module().get_worker().address
-        return address
-    except (ValueError, BadOption):
-        return None
-
-
 def run_shard(task: ShardTask) -> ShardOutcome:
     """Runs on a worker: the shard, finished already (its manifest is there), continued
     from its saved state (its last worker was lost, or the run is continued), or begun
     (anything a lost try left under its prefix is replaced). Never raises: the outcome
     carries the error."""
     o = task.options
-    if places.is_url(o.directory or ""):
-        s3.configure(o.s3, file_limit_mib=o.file_limit)
-    outcome = ShardOutcome(task.shard.number, _worker_name(), [])
+    outcome = ShardOutcome(task.shard.number, engine.worker_address(), [])
     try:
+        set_up_store(o)
         with engine.exclusive(f"asbkit-shard-{o.directory}/{o.output_file_prefix}"):
             _run_shard(task, outcome)
     except (AsbError, OSError) as exc:
@@ -151,17 +142,17 @@ def _run_shard(task: ShardTask, outcome: ShardOutcome) -> None:
         def progress(p: BackupProgress) -> None:
             channel.progress({"records": p.records, "text_bytes": p.text_bytes, "continued_from": p.continued_from})
 
+        report = BackupReport(namespace=o.namespace)
         try:
             report = backup_one(task.config, run_o, on_progress=progress, cancel=channel.cancel, _sample=True)
         except (AsbError, OSError) as exc:
-            report = getattr(exc, "report", None) or BackupReport(namespace=o.namespace)
-            channel.progress({"records": report.records, "text_bytes": report.text_bytes, "continued_from": 0, "done": True}, force=True)
-            outcome.records, outcome.bytes, outcome.seconds = report.records, report.bytes, time.monotonic() - started
+            report = getattr(exc, "report", None) or report
+            outcome.records, outcome.bytes = report.records, report.bytes
             raise
-        channel.progress({"records": report.records, "text_bytes": report.text_bytes, "continued_from": 0, "done": True}, force=True)
+        finally:
+            outcome.seconds = time.monotonic() - started
+            channel.progress({"records": report.records, "text_bytes": report.text_bytes, "continued_from": 0, "done": True}, force=True)
     _from_manifest(outcome, manifest, o)
-    outcome.seconds = time.monotonic() - started
-    outcome.records = report.records  # this run's records: the rate is this run's
 
 
 def _from_manifest(outcome: ShardOutcome, manifest: str, o: BackupOptions) -> None:
@@ -217,19 +208,10 @@ def _save_plan(path: str, o: BackupOptions, shards: list[Shard]) -> None:
 
 
 def _load_plan(path: str, o: BackupOptions) -> list[Shard]:
-    try:
-        doc = json.loads(places.read_text(path))
-    except json.JSONDecodeError as exc:
-        raise AsbError(f"not an asbkit backup state ({exc})", path=path) from None
-    if doc.get("format") != SHARDED_FORMAT:
+    doc = state_file.read_state(path)
+    if not isinstance(doc, dict) or doc.get("format") != SHARDED_FORMAT:
         raise BackupFailed("this state is of a backup run on one host: continue it without --dask", path=path)
-    now = fingerprint(o)
-    if doc["namespace"] != o.namespace or doc["arguments"] != now or doc["layers"] != o.layers.describe():
-        changed = sorted(k for k in set(doc["arguments"]) | set(now) if doc["arguments"].get(k) != now.get(k))
-        raise BackupFailed(
-            "the options differ from those of the interrupted backup" + (f" ({', '.join(changed)})" if changed else "") + ": continue with the same arguments",
-            path=path,
-        )
+    check_same_options(doc, o, path)
     return [Shard(s["number"], s["pids"], s["node"], s["estimate"]) for s in doc["shards"]]
 
 
@@ -274,11 +256,7 @@ def backup(
         check_dask_options(o)
         if not places.is_url(o.directory or ""):
             o = dataclasses.replace(o, directory=os.path.abspath(o.directory or ""))
-        else:
-            for flag, url in (("-d/--directory", o.directory), ("-c/--continue", o.continue_from)):
-                if url and places.is_url(url):
-                    target.check_remote_url(url, flag)
-            s3.configure(o.s3, file_limit_mib=o.file_limit)
+        set_up_store(o)
         workers = engine.check_workers(client)
         log.info("Starting backup of %s (namespace: %s) to %s on %d Dask worker(s)", o.node_list or config.describe(), o.namespace, o.directory, len(workers))
         plan_path = target.state_path(o)
@@ -353,22 +331,19 @@ def _task_error(exc: BaseException | None) -> str:
 def _conclude(o: BackupOptions, plan: list[Shard], outcomes: dict[int, ShardOutcome], report: BackupReport, plan_path: str) -> None:
     """One manifest over every shard's files; or, when a shard did not finish, the error
     (the plan and the shards' states are kept: continue with -c)."""
-    files = [f for s in plan for f in files_from_json(outcomes[s.number].files)] if all(s.number in outcomes for s in plan) else []
     for s, shard_report in zip(plan, report.shards, strict=True):
-        out = outcomes.get(s.number)
-        if out is not None:
-            shard_report.records, shard_report.bytes, shard_report.seconds = out.records, out.bytes, out.seconds
-            shard_report.worker, shard_report.continued, shard_report.already_done = out.worker, out.continued, out.already_done
-            how = " (finished before)" if out.already_done else " (continued)" if out.continued else ""
-            log.info("shard %d (%d partitions, node %s) on %s: %d record(s), %.0f rec/s%s", s.number, len(s.pids), s.node, out.worker, out.records, shard_report.records_per_second, how)
-    first = outcomes.get(0)
-    if first is not None:
-        report.indexes, report.udfs = first.indexes, first.udfs
+        out = outcomes[s.number]
+        shard_report.records, shard_report.bytes, shard_report.seconds = out.records, out.bytes, out.seconds
+        shard_report.worker, shard_report.continued, shard_report.already_done = out.worker, out.continued, out.already_done
+        how = " (finished before)" if out.already_done else " (continued)" if out.continued else ""
+        log.info("shard %d (%d partitions, node %s) on %s: %d record(s), %.0f rec/s%s", s.number, len(s.pids), s.node, out.worker, out.records, shard_report.records_per_second, how)
+    # Shard 0's first file holds the index and UDF definitions.
+    report.indexes, report.udfs = outcomes[plan[0].number].indexes, outcomes[plan[0].number].udfs
     report.server_version = report.server_version or next((x.server for x in outcomes.values() if x.server), None)
-    report.records = sum(x.records for x in outcomes.values())
-    report.bytes = sum(x.bytes for x in outcomes.values())
-    unfinished = [s.number for s in plan if not (s.number in outcomes and outcomes[s.number].finished)]
+    unfinished = [s.number for s in plan if not outcomes[s.number].finished]
     if unfinished:
+        report.records = sum(x.records for x in outcomes.values())
+        report.bytes = sum(x.bytes for x in outcomes.values())
         report.state_file = plan_path
         report.interrupted = True
         errors = [x for x in outcomes.values() if x.error and not x.interrupted]
@@ -380,6 +355,8 @@ def _conclude(o: BackupOptions, plan: list[Shard], outcomes: dict[int, ShardOutc
         cls = DaskFailed if first_error.error_code == "dask_failed" else BackupFailed
         where = f" on worker {first_error.worker}" if first_error.worker else ""
         raise cls(f"shard {first_error.number}{where}: {first_error.error}{also}{again}")
+    files = [f for s in plan for f in files_from_json(outcomes[s.number].files)]
+    fill_from_files(report, files)
     manifest = target.manifest_path(o)
     assert manifest is not None
     write_manifest(
@@ -387,8 +364,6 @@ def _conclude(o: BackupOptions, plan: list[Shard], outcomes: dict[int, ShardOutc
         indexes=report.indexes, udfs=report.udfs, layers=o.layers.describe(),
     )
     report.manifest = manifest
-    report.files = [BackupFile(f.name, f.records, f.bytes, f.sha256.hex() if f.sha256 else None) for f in files]
-    report.text_bytes = sum(f.text_bytes for f in files)
     # The shards' manifests and the plan: replaced by the backup's manifest.
     for s in plan:
         own = target.manifest_path(shard_options(o, s, len(plan)))

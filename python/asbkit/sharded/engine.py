@@ -37,6 +37,15 @@ def connect(address: str, timeout_s: float = 10.0) -> Any:
         raise DaskFailed(f"the Dask scheduler at {address} does not answer ({exc}); check --dask and that the scheduler runs") from None
 
 
+def worker_address() -> str | None:
+    """The address of the worker this runs on (None: not on a worker)."""
+    try:
+        address: str = distributed_module().get_worker().address
+    except ValueError:
+        return None
+    return address
+
+
 def worker_version() -> str:
     """Runs on a worker: its asbkit's version (a worker without asbkit cannot even load
     this function)."""

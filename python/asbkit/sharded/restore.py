@@ -24,7 +24,7 @@ from .._codec import RestoreCounters
 from ..cluster.client import ClusterConfig, Hosts
 from ..control import Cancel, RestoreProgress
 from ..errors import AsbError, BadOption, DaskFailed, Interrupted, RecordsFailed, RestoreFailed, with_report
-from ..io import places, s3
+from ..io import places
 from ..restore.options import RestoreOptions, check_options, prepare
 from ..restore.report import RestoreReport
 from ..restore.run import restore as restore_one
@@ -68,13 +68,7 @@ class PieceOutcome:
 def run_piece(task: PieceTask) -> PieceOutcome:
     """Runs on a worker: restores (or verifies) the piece's files; never raises."""
     o = task.options
-    if any(places.is_url(f) for f in o.files):
-        s3.configure(o.s3)
-    worker = None
-    try:
-        worker = engine.distributed_module().get_worker().address
-    except ValueError:
-        pass
+    worker = engine.worker_address()
     with engine.TaskChannel(task.run, task.number) as channel:
 
         def progress(p: RestoreProgress) -> None:
@@ -87,8 +81,7 @@ def run_piece(task: PieceTask) -> PieceOutcome:
                 report = restore_one(task.config, o, on_progress=progress, cancel=channel.cancel)
             outcome = PieceOutcome(task.number, worker, report)
         except (AsbError, OSError) as exc:
-            blank: Any = VerifyReport() if task.verify else RestoreReport()
-            outcome = PieceOutcome(task.number, worker, getattr(exc, "report", None) or blank, getattr(exc, "code", "io_error"), str(exc), isinstance(exc, Interrupted))
+            outcome = PieceOutcome(task.number, worker, getattr(exc, "report", None) or _blank(task.verify), getattr(exc, "code", "io_error"), str(exc), isinstance(exc, Interrupted))
         channel.progress({"done": True, "counts": _counts_of(outcome.report, task.verify), "udfs": getattr(outcome.report, "udfs", 0), "indexes": getattr(outcome.report, "indexes", 0)}, force=True)
     return outcome
 
@@ -149,7 +142,7 @@ def _run(
 ) -> Any:
     config = ClusterConfig.of(cluster)
     o = with_values(RestoreOptions, options, values)
-    report: Any = VerifyReport() if verify else RestoreReport()
+    report: Any = _blank(verify)
     started = time.monotonic()
     try:
         try:
@@ -172,7 +165,6 @@ def _run(
         order = sorted(pieces, key=lambda p: -(p[1][1] - p[1][0] if p[1] else sizes[p[0]]))
         outcomes = _drive(client, config, piece_o, order, sum(sizes.values()), on_progress, cancel, verify, max_differences)
         _sum(report, outcomes, verify, max_differences)
-        report.files = files
         if not verify:
             report.total_bytes = sum(sizes.values())
     except (AsbError, OSError) as exc:
@@ -236,20 +228,25 @@ def _drive(
             client, run_piece, tasks, fails_run=lambda x: bool(x.error and not x.interrupted and x.error_code != "records_failed"),
             cancel=cancel, tick=tick, stop=stop,
         )
-    blank: Any = VerifyReport() if verify else RestoreReport()
     return [
-        r if isinstance(r, PieceOutcome) else PieceOutcome(i, None, blank, "dask_failed", f"every worker that ran it died ({type(r).__name__}: {r})")
+        r if isinstance(r, PieceOutcome) else PieceOutcome(i, None, _blank(verify), "dask_failed", f"every worker that ran it died ({type(r).__name__}: {r})")
         for i, r in enumerate(results)
     ]
+
+
+def _blank(verify: bool) -> Any:
+    """The report of a piece that gave none."""
+    return VerifyReport() if verify else RestoreReport()
 
 
 def _sum(report: Any, outcomes: list[PieceOutcome], verify: bool, max_differences: int) -> None:
     for name in VERIFY_SUMS if verify else RESTORE_SUMS:
         setattr(report, name, sum(getattr(x.report, name) for x in outcomes))
-    first = next((x.report for x in sorted(outcomes, key=lambda x: x.number) if x.report.server_version), None)
+    reports = [x.report for x in sorted(outcomes, key=lambda x: x.number)]
+    first = next((r for r in reports if r.server_version), None)
     if first is not None:
         report.server_version, report.namespace = first.server_version, first.namespace
     if verify:
-        report.differences = [d for x in sorted(outcomes, key=lambda x: x.number) for d in x.report.differences][:max_differences]
+        report.differences = [d for r in reports for d in r.differences][:max_differences]
     else:
-        report.failures = [f for x in sorted(outcomes, key=lambda x: x.number) for f in x.report.failures]
+        report.failures = [f for r in reports for f in r.failures]
