@@ -327,7 +327,11 @@ def test_a_big_file_is_restored_and_verified_in_pieces_on_dask(dask_cluster: Any
     assert len(cuts) >= 8
     truncate(cluster_client, NS)
     caplog.set_level("INFO", logger="asbkit.restore")
-    report = asbkit.sharded.restore(dask_cluster, seed(), input_file=str(one), piece_bytes=1 << 20)
+    # -N's records/s bound the whole run, however many pieces one file gave.
+    start = time.monotonic()
+    report = asbkit.sharded.restore(dask_cluster, seed(), input_file=str(one), piece_bytes=1 << 20, tps=10_000)
+    took = time.monotonic() - start
+    assert report.records_read / took <= 10_000 * 1.1, f"{report.records_read} records in {took:.2f} s"
     assert f"1 file(s) in {len(cuts) + 1} piece(s)" in caplog.text
     # Every record once, every byte read once.
     assert report.records_read == N and report.inserted == N and report.failed == 0

@@ -156,8 +156,8 @@ def _run(
         sizes = {f: places.size(f) or 0 for f in files}
         pieces = _pieces(files, sizes, o, piece_bytes)
         log.info("%s %d file(s) in %d piece(s) on %d Dask worker(s)", "Verifying" if verify else "Restoring", len(files), len(pieces), len(workers))
-        # -N's bandwidth and records/s bound the whole run: shared among the files read at once.
-        at_once = max(1, min(len(files), sum(client.nthreads().values())))
+        # -N's bandwidth and records/s bound the whole run: shared among the pieces read at once.
+        at_once = max(1, min(len(pieces), sum(client.nthreads().values())))
         piece_o = dataclasses.replace(
             o, directory=None, input_file=None, directory_list=[], parent_directory=None,
             tps=max(1, o.tps // at_once) if o.tps else 0, bandwidth_mib=max(1, o.bandwidth_mib // at_once) if o.bandwidth_mib else 0,
