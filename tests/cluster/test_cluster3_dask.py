@@ -23,6 +23,7 @@ import asbkit.sharded
 from asbkit import BackupOptions, ClusterConfig, RestoreOptions
 
 from ..helpers.cluster_data import CLUSTER, CLUSTER_DIR, asb_files, load_bulk, needs_cluster, records_of, restart, split_addr, truncate
+from ..helpers.dask_cluster import local_dask
 
 pytestmark = [pytest.mark.cluster, needs_cluster, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 NS = "test"
@@ -42,18 +43,10 @@ def s3(request: pytest.FixtureRequest) -> Any:
 @pytest.fixture(scope="module")
 def dask_cluster(s3: Any) -> Iterator[Any]:
     """Two single-threaded worker processes (not threads), as separate hosts would be."""
-    distributed = pytest.importorskip("distributed", reason="the Dask tests need distributed (pip install '.[test]')")
-    import dask
-
+    dask = pytest.importorskip("dask", reason="the Dask tests need distributed (pip install '.[test]')")
     # A killed worker's locks are let go within seconds (the default is 30 s).
-    with dask.config.set({"distributed.scheduler.locks.lease-timeout": "3s", "distributed.scheduler.locks.lease-validation-interval": "1s"}):
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40)
-        client = distributed.Client(cluster)
-        try:
-            yield client
-        finally:
-            client.close()
-            cluster.close()
+    with dask.config.set({"distributed.scheduler.locks.lease-timeout": "3s", "distributed.scheduler.locks.lease-validation-interval": "1s"}), local_dask(2, threads_per_worker=1) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,8 @@ import asbkit.sharded
 from asbkit.io.s3 import S3Options
 from asbkit.sharded import balance, engine, plan_shards
 
+from ..helpers.dask_cluster import local_dask
+
 NODES = ["A", "B", "C"]
 
 
@@ -86,14 +88,8 @@ def start_worker(address: str, prelude: str, *wrapper: str) -> subprocess.Popen[
 @pytest.fixture
 def bare_scheduler() -> Iterator[Any]:
     """A scheduler with no worker yet (each test brings its own)."""
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=None, silence_logs=40)
-    client = distributed.Client(cluster)
-    try:
+    with local_dask(0) as client:
         yield client
-    finally:
-        client.close()
-        cluster.close()
 
 
 BLOCK_ASBKIT = """
