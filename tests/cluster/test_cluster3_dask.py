@@ -43,7 +43,9 @@ def s3(request: pytest.FixtureRequest) -> Any:
 @pytest.fixture(scope="module")
 def dask_cluster(s3: Any) -> Iterator[Any]:
     """Two single-threaded worker processes (not threads), as separate hosts would be."""
-    dask = pytest.importorskip("dask", reason="the Dask tests need distributed (pip install '.[test]')")
+    pytest.importorskip("distributed", reason="the Dask tests need distributed (pip install '.[test]')")
+    import dask  # after distributed, whose defaults the config.set below must not hide
+
     # A killed worker's locks are let go within seconds (the default is 30 s).
     with dask.config.set({"distributed.scheduler.locks.lease-timeout": "3s", "distributed.scheduler.locks.lease-validation-interval": "1s"}), local_dask(2, threads_per_worker=1) as client:
         yield client
