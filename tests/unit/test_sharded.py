@@ -15,7 +15,7 @@ import pytest
 import asbkit
 import asbkit.sharded
 from asbkit.io.s3 import S3Options
-from asbkit.sharded import balance, engine, plan_shards
+from asbkit.sharded import balance, engine, plan_shards, plan_slices
 
 from ..helpers.dask_cluster import local_dask
 
@@ -47,6 +47,19 @@ def test_a_node_with_few_records_still_gets_a_shard_of_its_own() -> None:
     masters = {p: NODES[p % 3] for p in range(4096)}
     shards = plan_shards(masters, {"A": 1_000_000, "B": 10, "C": 0}, 4)
     assert {s.node for s in shards} == set(NODES)
+
+
+def test_a_paced_run_is_cut_into_even_slices_across_nodes() -> None:
+    # -L/-N: one shard a worker thread, all running at once; each reads any node.
+    masters = {p: NODES[p % 3] for p in range(4096) if p % 11}
+    shards = plan_slices(masters, {"A": 30_000, "B": 60_000, "C": 30_000}, 4, pids=list(range(0, 4000)))
+    assert len(shards) == 4 and sorted(p for s in shards for p in s.pids) == list(range(4000))
+    assert {len(s.pids) for s in shards} == {1000}
+    assert all(len({masters.get(p) for p in s.pids} - {None}) == 3 for s in shards)
+    assert balance(shards) < 1.05
+    # A partition weighs its master's records per partition (B's twice A's here).
+    small = plan_slices({0: "B", 1: "A", 2: "A"}, {"A": 100, "B": 100}, 3, pids=[0, 1, 2])
+    assert [s.estimate for s in small] == [100, 50, 50]
 
 
 def test_without_dask_nothing_imports_it() -> None:

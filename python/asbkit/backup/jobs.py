@@ -17,9 +17,11 @@ the count, so node losses cost tries only while nothing can be read.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +43,65 @@ class ScanJob:
     quota: int = 0
 
 
+#: The least rate a node paces a scan at: it sleeps at most 10 ms a record (the server's
+#: query throttle), so a scan asked for less runs at about 100 records/s all the same.
+NODE_PACE_FLOOR = 100
+
+
+class RecordRate:
+    """-L/--records-per-second: the whole backup's rate, asked of the nodes (each paces its
+    scan, as asbackup has them do). Each job running gets a share by the partitions it had
+    to read, so the jobs end together; a job that ends leaves its share to the others.
+
+    A job reads its nodes at once, its share split among their scans by partitions, while
+    those stay above what a node can pace; below, it reads them one after the other at its
+    share, as asbackup does, and `plan_jobs` runs no more jobs than the rate can pace.
+    Should a scan's share still fall below, it waits until the rate has room for it.
+
+    The rate is kept by the nodes alone: a second pace in the client would wait again for
+    records a node had already paced (it sends them in chunks of about 1 MiB), halving it."""
+
+    def __init__(self, per_second: int, partitions: dict[int, int], nodes: int, cancelled: Callable[[], bool]) -> None:
+        self.per_second = per_second
+        self._cancelled = cancelled
+        self._room = threading.Condition()
+        #: The partitions each job running had to read.
+        self._weights = {job: n for job, n in partitions.items() if n}
+        #: Records per second granted to the scans running.
+        self._granted = 0
+        self.nodes_at_once = not per_second or per_second // max(1, len(self._weights) * nodes) >= NODE_PACE_FLOOR
+
+    def ended(self, job: int) -> None:
+        with self._room:
+            self._weights.pop(job, None)
+            self._room.notify_all()
+
+    @contextlib.contextmanager
+    def scan(self, job: int, partitions: int, of_round: int) -> Iterator[int]:
+        """Held while a scan of `partitions` of the `of_round` a job reads at once runs:
+        its records per second (0: no limit)."""
+        if not self.per_second:
+            yield 0
+            return
+        with self._room:
+            while True:
+                weight = self._weights.get(job, 1)
+                share = self.per_second * weight / max(weight, sum(self._weights.values()))
+                if self.nodes_at_once:
+                    share = share * partitions / max(1, of_round)
+                rps = max(min(NODE_PACE_FLOOR, self.per_second), int(share))
+                if not self._granted or self._granted + rps <= self.per_second or self._cancelled():
+                    break
+                self._room.wait(0.1)
+            self._granted += rps
+        try:
+            yield rps
+        finally:
+            with self._room:
+                self._granted -= rps
+                self._room.notify_all()
+
+
 def plan_jobs(cluster: Cluster, o: BackupOptions) -> tuple[list[ScanJob], dict[int, bytes]]:
     """The jobs and the digests some partitions start after."""
     after: dict[int, bytes] = {}
@@ -55,8 +116,7 @@ def plan_jobs(cluster: Cluster, o: BackupOptions) -> tuple[list[ScanJob], dict[i
             missing = wanted - known
             if missing:
                 raise BadOption(f"-l/--node-list: {', '.join(f'{h}:{p}' for h, p in sorted(missing))} is not a node of the cluster")
-        parallel = o.parallel or (16 if o.node_list else 1)
-        n = max(1, min(parallel, len(pids)))
+        n = max(1, min(_paced(o, o.parallel or (16 if o.node_list else 1)), len(pids)))
         chunks = [pids[len(pids) * i // n : len(pids) * (i + 1) // n] for i in range(n)]
         jobs = [ScanJob(i, c) for i, c in enumerate(chunks) if c]
     else:
@@ -69,12 +129,20 @@ def plan_jobs(cluster: Cluster, o: BackupOptions) -> tuple[list[ScanJob], dict[i
         for r in ranges:
             if r.after is not None:
                 after[r.begin] = r.after
-        jobs = [ScanJob(i, r.pids) for i, r in enumerate(jobs_for(ranges, o.parallel or 1))]
+        jobs = [ScanJob(i, r.pids) for i, r in enumerate(jobs_for(ranges, _paced(o, o.parallel or 1)))]
     if o.max_records:
         share = -(-o.max_records // len(jobs))
         for j in jobs:
             j.quota = share
     return jobs, after
+
+
+def _paced(o: BackupOptions, parallel: int) -> int:
+    """No more jobs than -L can pace: each reads at least what a node paces a scan at."""
+    most = max(1, o.records_per_second // NODE_PACE_FLOOR) if o.records_per_second else parallel
+    if parallel > most:
+        log.info("-L %d: %d jobs at once, not %d (a node paces a scan at no less than %d records/s)", o.records_per_second, most, parallel, NODE_PACE_FLOOR)
+    return min(parallel, most)
 
 
 class JobRunner:
@@ -88,7 +156,7 @@ class JobRunner:
         ckpt: Any,
         filter_exp: bytes | None,
         first_file_job: bool,
-        rps: int = 0,
+        jobs: list[ScanJob],
         commit_bytes: int = 32 << 20,
     ) -> None:
         self.cluster = cluster
@@ -97,8 +165,9 @@ class JobRunner:
         self.ckpt = ckpt
         self.filter_exp = filter_exp
         self.first_file_job = first_file_job
-        #: Records per second for each job (-L shared among the jobs; 0: no limit).
-        self.rps = rps
+        #: -L shared among the scans (the partitions each job has left to read).
+        left = {j.number: sum(1 for p in j.pids if not ckpt.partition(p).done) for j in jobs}
+        self.rate = RecordRate(o.records_per_second, left, len(cluster.nodes()), ckpt.cancelled)
         #: Text between commits at most: an object's part size, so parts go up (and become
         #: durable) as soon as one is full.
         self.commit_bytes = commit_bytes
@@ -118,16 +187,20 @@ class JobRunner:
                 self._map_time = time.monotonic()
             return self._readers
 
-    def _scan_node(self, node: Node, pids: list[int], out_job: Any, quota: int) -> _codec.ScanResult:
+    def _scan_node(self, job: int, node: Node, pids: list[int], of_round: int, out_job: Any, quota: int) -> _codec.ScanResult:
+        with self.rate.scan(job, len(pids), of_round) as rps:
+            log.debug("scanning %s on node %s (%s)%s", describe_pids(pids), node.name, node.addr, f" at {rps} records/s" if rps else "")
+            return self._scan(node, pids, out_job, quota, rps)
+
+    def _scan(self, node: Node, pids: list[int], out_job: Any, quota: int, rps: int) -> _codec.ScanResult:
         o = self.o
-        log.debug("scanning %s on node %s (%s)", describe_pids(pids), node.name, node.addr)
         return _codec.scan_partitions(
             self.output, out_job, self.ckpt, node.addr, o.namespace, pids,
             set=o.sets[0] if len(o.sets) == 1 else None,
             bins=o.bin_list or None,
             no_bins=o.no_bins,
             max_records=quota,
-            records_per_second=self.rps,
+            records_per_second=rps,
             socket_timeout_ms=self.cluster.config.socket_timeout_ms,
             total_timeout_ms=self.cluster.config.total_timeout_ms,
             connect_timeout_ms=self.cluster.config.connect_timeout_ms,
@@ -138,20 +211,21 @@ class JobRunner:
             **self.cluster.wire_auth(),
         )
 
-    def _scan_nodes(self, groups: list[tuple[Node, list[int]]], out_job: Any, quotas: list[int]) -> list[_codec.ScanResult]:
+    def _scan_nodes(self, job: int, groups: list[tuple[Node, list[int]]], out_job: Any, quotas: list[int]) -> list[_codec.ScanResult]:
         """Scans every node's partitions at once, as the C client does: the first node into
-        the job's file, the others each into a file of their own (parked or new)."""
+        the job's file, the others each into a file of their own (parked or new); one after
+        the other into the job's file when -L is cut too thin for that (RecordRate)."""
         if not groups:
             return []  # no partition has a reader now: the round reads nothing
-        if len(groups) == 1:
-            node, pids = groups[0]
-            return [self._scan_node(node, pids, out_job, quotas[0])]
+        of_round = sum(len(pids) for _, pids in groups)
+        if len(groups) == 1 or not self.rate.nodes_at_once:
+            return [self._scan_node(job, node, pids, of_round, out_job, q) for (node, pids), q in zip(groups, quotas, strict=True)]
         from concurrent.futures import ThreadPoolExecutor
 
         files = [out_job] + [self.output.job() for _ in groups[1:]]
         try:
             with ThreadPoolExecutor(len(groups), thread_name_prefix="node") as pool:
-                futures = [pool.submit(self._scan_node, node, pids, f, q) for (node, pids), f, q in zip(groups, files, quotas, strict=True)]
+                futures = [pool.submit(self._scan_node, job, node, pids, of_round, f, q) for (node, pids), f, q in zip(groups, files, quotas, strict=True)]
                 return [f.result() for f in futures]
         finally:
             for f in files[1:]:
@@ -176,6 +250,7 @@ class JobRunner:
                 log.info("Backup of %s interrupted, records: %d, size: %d (~%d B/rec)", desc, records, size, per)
             return finished
         finally:
+            self.rate.ended(job.number)
             out_job.release(self.output, self.ckpt)
 
     def _read(self, job: ScanJob, out_job: Any) -> tuple[bool, int, int]:
@@ -203,7 +278,7 @@ class JobRunner:
                 if left <= 0:
                     return True, taken, size
                 shares = [-(-left // max(1, len(groups)))] * len(groups)
-            results = self._scan_nodes(groups, out_job, shares)
+            results = self._scan_nodes(job.number, groups, out_job, shares)
             for (_, pids), res in zip(groups, results, strict=True):
                 taken += res.records
                 size += res.text_bytes

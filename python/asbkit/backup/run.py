@@ -196,14 +196,11 @@ class BackupRun:
             report.indexes, report.udfs = state["indexes"], state["udfs"]
         else:
             saved = [_codec.PartitionProgress(pid, d, 0, False) for pid, d in after.items()]
-        # -L bounds the whole backup (as in asbackup): the checkpoint paces every scan
-        # together; each node is also asked for its share, so it does not read ahead.
-        self.ckpt = _codec.BackupCheckpoint(saved, records_per_second=o.records_per_second)
+        self.ckpt = _codec.BackupCheckpoint(saved)
         self.jobs = jobs
-        rps = max(1, o.records_per_second // _scans_at_once(cluster, o.namespace, jobs)) if o.records_per_second else 0
         remote = places.is_url(self.path or "")
         commit_bytes = s3.part_size(o.s3, o.file_limit) if remote else 32 << 20
-        self.runner = JobRunner(cluster, o, self.output, self.ckpt, _filter_expression(o), first_file_job=state is None, rps=rps, commit_bytes=commit_bytes)
+        self.runner = JobRunner(cluster, o, self.output, self.ckpt, _filter_expression(o), first_file_job=state is None, jobs=jobs, commit_bytes=commit_bytes)
         if state is None:
             indexes, udfs = cluster_metadata(cluster, o.namespace, o.sets, indexes=not o.no_indexes, udfs=not o.no_udfs)
             self.runner.metadata = indexes + udfs
@@ -333,16 +330,6 @@ class BackupRun:
                 failed.message += f"; the state is saved: continue with -c {self.state_path}"
             raise failed
         raise failed
-
-
-def _scans_at_once(cluster: Cluster, namespace: str, jobs: list[ScanJob]) -> int:
-    """Scans running together: each job reads each node that masters any of its partitions
-    (a shard of a run on Dask, or a -X range, reads fewer nodes than the cluster has)."""
-    if not jobs:
-        return 1
-    masters = cluster.partition_masters(namespace)
-    nodes = max(1, len(cluster.nodes()))
-    return sum(len({masters[p] for p in j.pids if p in masters}) or nodes for j in jobs)
 
 
 def _filter_expression(o: BackupOptions) -> bytes | None:

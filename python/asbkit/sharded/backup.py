@@ -39,7 +39,7 @@ from ..io import places
 from ..io.manifest import files_from_json, files_to_json, now_iso, write_manifest
 from ..spec import with_values
 from . import engine
-from .plan import Shard, balance, plan_shards
+from .plan import Shard, balance, plan_shards, plan_slices
 
 log = logging.getLogger("asbkit.backup")
 
@@ -176,7 +176,7 @@ def check_dask_options(o: BackupOptions) -> None:
         raise BadOption("--dask takes -X partition ranges, not digests; run it without --dask")
 
 
-def _plan(cluster: Cluster, o: BackupOptions, shards: int) -> list[Shard]:
+def _plan(cluster: Cluster, o: BackupOptions, shards: int, paced: bool = False) -> list[Shard]:
     from ..cluster.partitions import parse_partition_list
 
     namespaces = cluster.namespaces()
@@ -190,7 +190,7 @@ def _plan(cluster: Cluster, o: BackupOptions, shards: int) -> list[Shard]:
     pids = None
     if o.partition_list:
         pids = [p for r in parse_partition_list(o.partition_list) for p in r.pids]
-    return plan_shards({pid: n.name for pid, n in masters.items()}, per_node, shards, pids)
+    return (plan_slices if paced else plan_shards)({pid: n.name for pid, n in masters.items()}, per_node, shards, pids)
 
 
 def _save_plan(path: str, o: BackupOptions, shards: list[Shard]) -> None:
@@ -269,7 +269,11 @@ def backup(
             connected = Cluster(config)
             try:
                 report.server_version = connected.build()
-                plan = _plan(connected, o, shards or 2 * max(1, sum(client.nthreads().values())))
+                threads = max(1, sum(client.nthreads().values()))
+                # Paced by -L/-N: one shard a worker thread, all running at once, so they
+                # share the rate evenly to the end (see plan_slices).
+                paced = not shards and bool(o.records_per_second or o.nice)
+                plan = _plan(connected, o, shards or (threads if paced else 2 * threads), paced)
             finally:
                 connected.close()
             target.prepare_output_place(o, resuming=False)

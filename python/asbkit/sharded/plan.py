@@ -56,6 +56,29 @@ def plan_shards(masters: dict[int, str], master_records: dict[str, int], shards:
     return out
 
 
+def plan_slices(masters: dict[int, str], master_records: dict[str, int], shards: int, pids: list[int] | None = None) -> list[Shard]:
+    """`shards` slices of `pids` (all partitions) of even size, each reading whichever
+    nodes master its partitions: a run paced by -L/-N, whose shards must all run at once
+    to keep the rate (shards that run one after another cannot share it evenly)."""
+    wanted = sorted(set(pids if pids is not None else range(4096)))
+    mastered: dict[str, int] = {}
+    for node in masters.values():
+        mastered[node] = mastered.get(node, 0) + 1
+    mean = sum(master_records.values()) / max(1, len(masters))
+
+    def size(pid: int) -> float:
+        node = masters.get(pid)
+        return master_records.get(node, 0) / max(1, mastered[node]) if node is not None else mean
+
+    k = max(1, min(shards, len(wanted)))
+    cuts = [wanted[len(wanted) * i // k : len(wanted) * (i + 1) // k] for i in range(k)]
+    return [Shard(i, chunk, EVERY_NODE, round(sum(size(p) for p in chunk))) for i, chunk in enumerate(cuts)]
+
+
+#: The node of a shard that reads partitions of several nodes.
+EVERY_NODE = "*"
+
+
 def balance(shards: list[Shard]) -> float:
     """The largest shard's estimate over the mean (1.0: perfectly even)."""
     sizes = [s.estimate for s in shards]

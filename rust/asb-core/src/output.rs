@@ -251,6 +251,9 @@ pub struct Output {
     shared: Option<Shared>,
     /// `-N/--nice`: written bytes per second across all jobs.
     pace: Option<Pace>,
+    /// Bytes commits wrote (a zstd frame's end), paced with the next append: a commit runs
+    /// under the checkpoint's lock, where no one may wait.
+    unpaced: std::sync::atomic::AtomicU64,
     /// sync_data at every checkpoint (a kill loses nothing committed; a power cut neither).
     pub sync_commits: bool,
 }
@@ -350,6 +353,7 @@ impl Output {
             committed: Mutex::default(),
             shared: None,
             pace: Pace::new(nice_mib << 20),
+            unpaced: Default::default(),
             sync_commits: true,
         }
     }
@@ -570,7 +574,8 @@ impl Output {
             Job::Shared(f) => write(lock(f).as_mut().ok_or_else(finished)?, marks)?,
             Job::Own(slot) => write(slot.as_mut().ok_or_else(lost)?, marks)?,
         };
-        self.pace(after.saturating_sub(before));
+        let committed = self.unpaced.swap(0, std::sync::atomic::Ordering::Relaxed);
+        self.pace(after.saturating_sub(before) + committed);
         Ok(())
     }
 
@@ -612,12 +617,20 @@ impl Output {
     /// Makes what the job's file holds durable; returns the file's committed account and the
     /// marks of everything this commit made durable (with one shared file, other jobs' too).
     pub fn commit(&self, job: &mut Job) -> Result<(Option<FileStats>, Vec<Mark>)> {
+        let commit = |f: &mut OpenFile| -> Result<(Option<FileStats>, Vec<Mark>)> {
+            let before = f.stats.bytes;
+            let done = f.commit(self.sync_commits)?;
+            if self.pace.is_some() {
+                self.unpaced.fetch_add(
+                    f.stats.bytes.saturating_sub(before),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+            }
+            Ok(done)
+        };
         let (stats, marks) = match job {
-            Job::Shared(f) => lock(f)
-                .as_mut()
-                .ok_or_else(finished)?
-                .commit(self.sync_commits)?,
-            Job::Own(slot) => slot.as_mut().ok_or_else(lost)?.commit(self.sync_commits)?,
+            Job::Shared(f) => commit(lock(f).as_mut().ok_or_else(finished)?)?,
+            Job::Own(slot) => commit(slot.as_mut().ok_or_else(lost)?)?,
         };
         if let Some(stats) = &stats {
             self.committed

@@ -300,3 +300,34 @@ fn a_shared_file_commit_hands_back_every_jobs_marks() {
     let (_, again) = out.commit(&mut b).unwrap();
     assert!(again.is_empty());
 }
+
+#[test]
+fn nice_paces_the_bytes_a_commit_writes() {
+    // zstd holds text until a frame ends: a commit writes it all at once. -N counts those
+    // bytes too (the next append waits for them), as it counts every byte written.
+    let tmp_dir = tempdir();
+    let layers = Layers {
+        zstd: true,
+        ..Layers::default()
+    };
+    let out = Output::new(dir_target(tmp_dir.path(), 0), b"test", layers, false, 1).unwrap();
+    let mut job = out.job(true).unwrap();
+    // Random bytes do not compress: about 600 KiB reach the file at the commit.
+    let mut rng = Rng::new(9);
+    let mut text = Vec::new();
+    while text.len() < 600 << 10 {
+        text.extend(rng.next_u64().to_le_bytes());
+    }
+    out.append(&mut job, &text, 0, None, None, &mut Vec::new())
+        .unwrap();
+    out.commit(&mut job).unwrap();
+    let start = std::time::Instant::now();
+    out.append(&mut job, b"\n", 0, None, None, &mut Vec::new())
+        .unwrap();
+    let waited = start.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(400),
+        "the commit's ~600 KiB at 1 MiB/s were not paced: {waited:?}"
+    );
+    out.release(job).unwrap();
+}

@@ -409,14 +409,12 @@ pub struct BackupCheckpoint {
 
 #[pymethods]
 impl BackupCheckpoint {
-    /// `partitions`: (pid, last digest or None, records, done) to start from (a saved state);
-    /// `records_per_second`: the whole backup's rate, whatever its scans (0: no limit).
+    /// `partitions`: (pid, last digest or None, records, done) to start from (a saved state).
     #[new]
-    #[pyo3(signature = (partitions=None, *, records_per_second=0))]
+    #[pyo3(signature = (partitions=None))]
     fn new(
         py: Python<'_>,
         partitions: Option<Vec<PyRef<'_, PartitionProgress>>>,
-        records_per_second: u64,
     ) -> Result<BackupCheckpoint> {
         let mut parts = vec![PartitionState::default(); N_PARTITIONS];
         for saved in partitions.unwrap_or_default() {
@@ -430,7 +428,7 @@ impl BackupCheckpoint {
             };
         }
         Ok(BackupCheckpoint {
-            inner: Arc::new(Checkpoint::new(parts).with_rate(records_per_second)),
+            inner: Arc::new(Checkpoint::new(parts)),
         })
     }
 

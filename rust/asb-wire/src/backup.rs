@@ -7,7 +7,6 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use asb_core::output::{FileStats, Job, Mark, Output};
-use asb_core::pace::Pace;
 use asb_core::write::encode_record;
 use asb_core::Record;
 
@@ -41,8 +40,6 @@ pub struct Checkpoint {
     pub records: AtomicU64,
     pub text_bytes: AtomicU64,
     pub cancel: AtomicBool,
-    /// `-L/--records-per-second`: the whole backup's rate, whatever its scans.
-    pub pace: Option<Pace>,
 }
 
 impl Default for Checkpoint {
@@ -60,15 +57,7 @@ impl Checkpoint {
             records: AtomicU64::new(0),
             text_bytes: AtomicU64::new(0),
             cancel: AtomicBool::new(false),
-            pace: None,
         }
-    }
-
-    /// At most `records_per_second` records handed to the output by all scans together
-    /// (0: no limit).
-    pub fn with_rate(mut self, records_per_second: u64) -> Checkpoint {
-        self.pace = Pace::new(records_per_second);
-        self
     }
 
     fn lock(&self) -> MutexGuard<'_, Vec<PartitionState>> {
@@ -231,11 +220,6 @@ impl RecordSink for Sink<'_> {
             }),
         }
         self.ckpt.records.fetch_add(1, Ordering::Relaxed);
-        if let Some(pace) = &self.ckpt.pace {
-            if !pace.wait(1, || self.ckpt.cancel.load(Ordering::Relaxed)) {
-                return Err(WireError::new(WireErrorKind::Cancelled, "interrupted"));
-            }
-        }
         if self.chunk.len() >= CHUNK {
             self.flush_chunk()?;
             if self.since_commit >= self.policy.bytes
