@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,55 @@ def loaded(cluster_client: Any) -> set[bytes]:
     return seen
 
 
+@pytest.fixture
+def dask_errors(dask_cluster: Any) -> Iterator[Callable[[], list[str]]]:
+    """The ERROR lines Dask logs while the test runs: the scheduler's (in this process)
+    and the workers' (a handler put on each worker running now). A run, or a stop, must
+    leave none: operators watch those logs."""
+    import logging
+
+    class Kept(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__(logging.ERROR)
+            self.lines: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.lines.append(f"{record.name} - {record.getMessage()}")
+
+    here = Kept()
+    logging.getLogger("distributed").addHandler(here)
+
+    def keep_on_worker() -> None:
+        import logging
+
+        class KeptOnWorker(logging.Handler):
+            def __init__(self) -> None:
+                super().__init__(logging.ERROR)
+                self.lines: list[str] = []
+
+            def emit(self, record: logging.LogRecord) -> None:
+                self.lines.append(f"{record.name} - {record.getMessage()}")
+
+        logging.getLogger("distributed").addHandler(KeptOnWorker())
+
+    def kept_on_worker() -> list[str]:
+        import logging
+
+        return [line for h in logging.getLogger("distributed").handlers if type(h).__name__ == "KeptOnWorker" for line in h.lines]
+
+    dask_cluster.run(keep_on_worker)
+
+    def seen() -> list[str]:
+        time.sleep(2)  # what a task still running logs as it ends
+        lines = list(here.lines)
+        for worker, kept in dask_cluster.run(kept_on_worker, on_error="return").items():
+            lines += [f"{worker}: {line}" for line in kept] if isinstance(kept, list) else []
+        return lines
+
+    yield seen
+    logging.getLogger("distributed").removeHandler(here)
+
+
 def seed() -> ClusterConfig:
     h, p = split_addr(CLUSTER or "")
     return ClusterConfig(hosts=h, port=p, socket_timeout_ms=2000)
@@ -92,7 +141,7 @@ def test_a_backup_on_dask_holds_the_records_of_a_single_process_backup(dask_clus
     assert sum(s.records for s in report.shards) == N
 
 
-def test_a_restore_and_verify_on_dask_agree(dask_cluster: Any, loaded: set[bytes], cluster_client: Any, tmp_path: Path) -> None:
+def test_a_restore_and_verify_on_dask_agree(dask_cluster: Any, loaded: set[bytes], cluster_client: Any, tmp_path: Path, dask_errors: Callable[[], list[str]]) -> None:
     d = str(tmp_path / "bk")
     asbkit.sharded.backup(dask_cluster, seed(), namespace=NS, directory=d, file_limit=1)
     files = asb_files(d)
@@ -111,6 +160,7 @@ def test_a_restore_and_verify_on_dask_agree(dask_cluster: Any, loaded: set[bytes
     # Restored again (-u: only what is missing is written), the cluster holds the backup.
     again = asbkit.sharded.restore(dask_cluster, seed(), directory=d, unique=True)
     assert again.inserted == 1 and again.existed == N - 1
+    assert dask_errors() == []
 
 
 def run_in_thread(call: Any) -> tuple[threading.Thread, dict[str, Any]]:
@@ -134,7 +184,7 @@ def wait_for(check: Any, what: str, timeout: float = 60) -> None:
         time.sleep(0.05)
 
 
-def test_a_worker_killed_mid_backup_has_its_shard_continued_from_its_state(dask_cluster: Any, loaded: set[bytes], tmp_path: Path) -> None:
+def test_a_worker_killed_mid_backup_has_its_shard_continued_from_its_state(dask_cluster: Any, loaded: set[bytes], tmp_path: Path, dask_errors: Callable[[], list[str]]) -> None:
     d = tmp_path / "bk"
     seen = {"records": 0}
     # Throttled (-L is the whole run's: two shards at once, 4,000 records/s each) so the
@@ -156,6 +206,7 @@ def test_a_worker_killed_mid_backup_has_its_shard_continued_from_its_state(dask_
     continued = [s for s in report.shards if s.continued]
     assert continued, "no shard was continued from its state: the kill restarted it from the start"
     assert not list(d.glob("*.state")) and not list(d.glob("test-s*.manifest.json"))
+    assert dask_errors() == []
 
 
 def cli(*args: str, **kw: Any) -> subprocess.Popen[bytes]:
@@ -335,7 +386,7 @@ def test_a_big_file_is_restored_and_verified_in_pieces_on_dask(dask_cluster: Any
     assert checked.records_read == N and checked.same == N and checked.findings == 0
 
 
-def test_an_interrupted_run_continues_and_never_redoes_a_finished_shard(dask_cluster: Any, loaded: set[bytes], tmp_path: Path) -> None:
+def test_an_interrupted_run_continues_and_never_redoes_a_finished_shard(dask_cluster: Any, loaded: set[bytes], tmp_path: Path, dask_errors: Callable[[], list[str]]) -> None:
     d = tmp_path / "bk"
     cancel = asbkit.Cancel()
 
@@ -356,6 +407,7 @@ def test_an_interrupted_run_continues_and_never_redoes_a_finished_shard(dask_clu
     assert any(s.continued for s in report.shards)
     assert set(records_of(asb_files(d))) == loaded
     assert report.records == N
+    assert dask_errors() == [], "a run and a stop leave no ERROR in Dask's logs"
 
 
 def test_restore_and_verify_on_dask_from_the_command_line(dask_cluster: Any, loaded: set[bytes], cluster_client: Any, tmp_path: Path) -> None:

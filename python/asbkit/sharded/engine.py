@@ -1,8 +1,10 @@
 """What every run on Dask needs from it: a client to the scheduler, workers checked (asbkit
 there, the same version), a place they all share (a probe file written by one worker and
-read by the others), progress from the tasks (Dask's structured events) and a stop
-request to them (a Dask Event). `distributed` is imported here only, and only when a run
-on Dask is asked for."""
+read by the others), progress from the tasks (Dask's structured events), a stop request
+to them (a Dask Event) and the driver's heartbeat (metadata of the run's own task, gone
+with the driver). Each is read in a way that ends quietly: a normal run or stop leaves no
+ERROR in the scheduler's or workers' logs. `distributed` is imported here only, and only
+when a run on Dask is asked for."""
 
 from __future__ import annotations
 
@@ -176,6 +178,16 @@ def run_tasks(
 DRIVER_GONE_S = 15.0
 
 
+def _anchor_key(run: str) -> str:
+    return f"asbkit-run-{run}"
+
+
+def run_anchor() -> None:
+    """The run's own task. The driver's heartbeat is kept as its metadata on the scheduler,
+    which drops both when the driver lets go of it or is gone: read with a default, it ends
+    quietly where a Dask Variable waited on after its deletion logs an ERROR there."""
+
+
 class TaskChannel:
     """The tasks' side of a run: progress events to the driver, and its stop request (a
     Cancel for the library call the task runs, set when the driver asks, or when its
@@ -206,17 +218,20 @@ class TaskChannel:
             return
         distributed = distributed_module()
         event = distributed.Event(f"asbkit-stop-{self.run}", client=self._client)
-        alive = distributed.Variable(f"asbkit-alive-{self.run}", client=self._client)
+        anchor = _anchor_key(self.run)
         beat, seen = None, time.monotonic()
         while not self._done.is_set():
             try:
                 if event.wait(timeout=0.5):
                     self.cancel.set()
                     return
-                now_beat = alive.get(timeout=1)
+                now_beat = self._client.get_metadata([anchor, "alive"], default=None)
+                if now_beat is None:  # the run is gone from the scheduler: so is its driver
+                    self.cancel.set()
+                    return
                 if now_beat != beat:
                     beat, seen = now_beat, time.monotonic()
-            except Exception:  # no heartbeat yet, or the scheduler is gone
+            except Exception:  # the scheduler is gone
                 time.sleep(0.5)
             if time.monotonic() - seen > DRIVER_GONE_S:
                 self.cancel.set()
@@ -259,16 +274,18 @@ def driver_channel(client: Any, on_event: Callable[[dict[str, Any]], None]) -> I
     topic = f"asbkit-progress-{run}"
     client.subscribe_topic(topic, lambda event: on_event(event[1]))
     stop_event = distributed.Event(f"asbkit-stop-{run}", client=client)
-    alive = distributed.Variable(f"asbkit-alive-{run}", client=client)
+    anchor_key = _anchor_key(run)
+    anchor = client.submit(run_anchor, key=anchor_key, pure=False)
+    # The first beat is there before any task looks for it.
+    client.set_metadata([anchor_key, "alive"], 0)
     ended = threading.Event()
 
     def heartbeat() -> None:
         beat = 0
-        while not ended.is_set():
+        while not ended.wait(1.0):
             beat += 1
             with contextlib.suppress(Exception):
-                alive.set(beat)
-            ended.wait(1.0)
+                client.set_metadata([anchor_key, "alive"], beat)
 
     beating = threading.Thread(target=heartbeat, daemon=True, name="asbkit-heartbeat")
     beating.start()
@@ -282,4 +299,4 @@ def driver_channel(client: Any, on_event: Callable[[dict[str, Any]], None]) -> I
         with contextlib.suppress(Exception):
             stop_event.clear()
         with contextlib.suppress(Exception):
-            alive.delete()
+            anchor.release()
