@@ -87,7 +87,6 @@ def test_help_is_help_Z_and_usage_since_h_is_the_host(capsys: pytest.CaptureFixt
         (dict(directory="d", parallel=101), "1 to 100"),
         (dict(directory="d", file_limit=0), "at least 1"),
         (dict(directory="d", continue_from="s", remove_files=True), "cannot be combined with -r"),
-        (dict(output_file="-", continue_from="s"), "stdout cannot be continued"),
         (dict(directory="d", bin_list=["a" * 16]), "longer than 15 bytes"),
         (dict(estimate=True, directory="d"), "--estimate cannot be combined with -d"),
         (dict(estimate=True, no_records=True), "-R/--no-records"),

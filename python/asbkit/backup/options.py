@@ -132,8 +132,6 @@ def check_options(o: BackupOptions) -> None:
         raise ValueError("-F/--file-limit is at least 1 (MiB)")
     if o.continue_from and o.remove_files:
         raise ValueError("-c/--continue cannot be combined with -r/--remove-files")
-    if o.output_file == "-" and o.continue_from:
-        raise ValueError("a backup to stdout cannot be continued")
     for name in o.bin_list:
         if len(name.encode()) > 15:
             raise ValueError(f"-B/--bin-list: bin name {name!r} is longer than 15 bytes")

@@ -261,6 +261,13 @@ class BackupRun:
     def drive(self, on_progress: Callable[[BackupProgress], None] | None, cancel: Cancel | None) -> None:
         """Runs the jobs, reporting progress and saving the state; `cancel` stops every
         scan at once (a read in progress wakes to see it)."""
+        # Stdout cannot be cut back: a state is saved only when the run stops with every
+        # byte it wrote counted, and the one continued from is used up once bytes flow (a
+        # run killed outright leaves none, rather than one that would repeat records).
+        periodic = self.state_path is not None and self.kind != "stdout"
+        if self.kind == "stdout" and self.o.continue_from and places.exists(self.o.continue_from):
+            places.remove(self.o.continue_from)
+            log.info("continuing on stdout from %s (removed: an interruption saves a new state)", self.o.continue_from)
         with ThreadPoolExecutor(max_workers=max(1, len(self.jobs)), thread_name_prefix="backup") as pool:
             pending = {pool.submit(self.runner.run, j) for j in self.jobs}
             last_save = time.monotonic()
@@ -279,7 +286,7 @@ class BackupRun:
                 if on_progress is not None:
                     records, text_bytes = self.ckpt.counters()
                     on_progress(BackupProgress(self.already + records, text_bytes, self.estimate, self.already))
-                if self.state_path and time.monotonic() - last_save >= self.o.checkpoint_seconds:
+                if periodic and time.monotonic() - last_save >= self.o.checkpoint_seconds:
                     self.save_state()
                     last_save = time.monotonic()
 
@@ -313,6 +320,7 @@ class BackupRun:
         if self.state_path and (not isinstance(failed, BackupOutputFailed) or places.is_url(self.path or "")):
             self.save_state()
             report.state_file = self.state_path
+            log.info("Created backup state file %s", self.state_path)
         report.interrupted = True
         fill_from_files(report, self.output.files())
         if failed is None and report.state_file:
@@ -325,6 +333,8 @@ class BackupRun:
                 "the backup was interrupted"
                 + (f"; to go on, run the same command with -c {self.state_path}" if report.state_file else "")
             )
+        if isinstance(failed, BackupOutputFailed) and self.kind == "stdout":
+            failed.message += "; stdout's reader may hold a record cut short, so this backup cannot be continued: run it again from the start"
         if isinstance(failed, AsbError):
             if report.state_file and "continue" not in failed.message:
                 failed.message += f"; the state is saved: continue with -c {self.state_path}"

@@ -30,10 +30,11 @@ def writes_a_file(o: BackupOptions) -> bool:
 
 
 def state_path(o: BackupOptions) -> str | None:
-    """Where the state of an interrupted backup goes (asbackup's rule); None for stdout, a
-    pipe or a device, which cannot be continued."""
+    """Where the state of an interrupted backup goes (asbackup's rule: stdout's is
+    `<prefix or namespace>.asb.state` in the working directory); None for a pipe or device
+    named by its path, which cannot be continued."""
     name = f"{o.output_file_prefix or o.namespace}.asb.state"
-    if o.output_file and not writes_a_file(o):
+    if o.output_file and o.output_file != "-" and not writes_a_file(o):
         return None
     if o.state_file_dst:
         if places.is_url(o.state_file_dst) and o.state_file_dst.endswith("/") or not places.is_url(o.state_file_dst) and os.path.isdir(o.state_file_dst):
@@ -41,6 +42,8 @@ def state_path(o: BackupOptions) -> str | None:
         return o.state_file_dst
     if o.directory:
         return places.join(o.directory, name)
+    if o.output_file == "-":
+        return name
     if writes_a_file(o):
         return f"{o.output_file}.state"
     return None

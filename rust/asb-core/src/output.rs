@@ -56,11 +56,24 @@ enum Out {
     Remote(Box<dyn DurableWrite>),
 }
 
-/// Counts and hashes what reaches the file.
+/// Counts and hashes what reaches the file, and keeps its first 16 bytes (an encrypted
+/// stream's head, which continuing it needs).
 struct Sink {
     out: Out,
     hasher: StreamHash,
     bytes: u64,
+    head: Vec<u8>,
+}
+
+impl Sink {
+    fn new(out: Out, hasher: StreamHash, bytes: u64, head: &[u8]) -> Sink {
+        Sink {
+            out,
+            hasher,
+            bytes,
+            head: head.to_vec(),
+        }
+    }
 }
 
 impl Write for Sink {
@@ -69,6 +82,10 @@ impl Write for Sink {
             Out::Local(w) => w.write(buf)?,
             Out::Remote(w) => w.write(buf)?,
         };
+        if self.head.len() < STREAM_HEAD {
+            let k = (STREAM_HEAD - self.head.len()).min(n);
+            self.head.extend_from_slice(&buf[..k]);
+        }
         self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
         Ok(n)
@@ -80,6 +97,18 @@ impl Write for Sink {
             Out::Remote(w) => w.flush(),
         }
     }
+}
+
+/// The head of a stream a continuation needs: an encrypted one's IV block.
+const STREAM_HEAD: usize = 16;
+
+/// What continuing a stream (stdout) needs, kept in its account's `resume`: its head, then
+/// the SHA-256 state of every byte it got.
+fn stream_token(sink: &Sink) -> Vec<u8> {
+    let mut token = sink.head.clone();
+    token.resize(STREAM_HEAD, 0);
+    token.extend(sink.hasher.to_bytes());
+    token
 }
 
 /// Progress that travels with the text holding it: a partition's last record and how many
@@ -101,6 +130,9 @@ pub struct OpenFile {
     stats: FileStats,
     /// The file itself (None for stdout), to sync at checkpoints.
     file: Option<File>,
+    /// A stream (stdout): its bytes are final once written, and it is continued by writing
+    /// on, never cut back; each commit's account carries what continuing needs.
+    stream: bool,
     /// Marks of the text written since the last commit.
     marks: Vec<Mark>,
     /// Remote objects: commits not yet durable (their end, account and marks), oldest
@@ -115,6 +147,7 @@ impl OpenFile {
             writer,
             stats,
             file,
+            stream: false,
             marks: Vec::new(),
             pending: Default::default(),
             durable: None,
@@ -166,6 +199,9 @@ impl OpenFile {
         let name = self.stats.name.clone();
         let sink = self.writer.get_mut();
         let Out::Remote(remote) = &mut sink.out else {
+            if self.stream {
+                self.stats.resume = Some(stream_token(sink));
+            }
             if sync {
                 if let Some(f) = &self.file {
                     f.sync_data().map_err(|e| self.io_error(e))?;
@@ -224,6 +260,7 @@ impl OpenFile {
             .finish()
             .map_err(|e| e.with_path(name.clone()))?;
         stats.bytes = sink.bytes;
+        // A continued stream's hash covers every run's bytes (its state was carried on).
         stats.sha256 = Some(sink.hasher.finalize());
         stats.resume = None;
         if let Out::Remote(remote) = sink.out {
@@ -279,7 +316,15 @@ impl Output {
     ) -> Result<Output> {
         let mut out = Output::new_empty(target, namespace, layers, nice_mib);
         if !matches!(out.target, Target::Directory { .. }) {
-            let f = out.create(first_file_shared)?;
+            let mut f = out.create(first_file_shared)?;
+            if f.stream {
+                // The header is on stdout now, for good: a state saved from here on counts it.
+                let (stats, _) = f.commit(false)?;
+                out.committed
+                    .lock()
+                    .unwrap()
+                    .extend(stats.map(|s| (s.index, s)));
+            }
             out.shared = Some(Arc::new(Mutex::new(Some(f))));
         }
         Ok(out)
@@ -362,6 +407,9 @@ impl Output {
         if is_remote(&f.name) {
             return self.reopen_remote(f);
         }
+        if matches!(self.target, Target::Stdout) {
+            return self.reopen_stream(f);
+        }
         let path = Path::new(&f.name);
         let err = |e: io::Error| Error::from(e).with_path(f.name.clone());
         let mut file = OpenOptions::new()
@@ -397,14 +445,43 @@ impl Output {
         }
         file.seek(io::SeekFrom::End(0)).map_err(err)?;
         let sync_handle = file.try_clone().map_err(err)?;
-        let sink = Sink {
-            out: Out::Local(Box::new(file)),
-            hasher,
-            bytes: f.bytes,
-        };
+        let sink = Sink::new(Out::Local(Box::new(file)), hasher, f.bytes, &head);
         let writer = LayeredWriter::resume(sink, &self.layers, &head, f.bytes)
             .map_err(|e| e.with_path(f.name.clone()))?;
         Ok(OpenFile::new(writer, f.clone(), Some(sync_handle)))
+    }
+
+    /// Stdout goes on where the interrupted run's stream stopped: nothing is written again
+    /// (no header), a compressed stream starts a new frame, an encrypted one goes on with
+    /// its keystream, so the streams of every run, appended, are one backup.
+    fn reopen_stream(&self, f: &FileStats) -> Result<OpenFile> {
+        let damaged = || {
+            Error::value(format!(
+                "the state holds no stream to continue for {}: it was changed since",
+                f.name
+            ))
+        };
+        let token = f.resume.as_deref().ok_or_else(damaged)?;
+        if token.len() < STREAM_HEAD {
+            return Err(damaged());
+        }
+        let (head, hash) = token.split_at(STREAM_HEAD);
+        let hasher = StreamHash::from_bytes(hash)?;
+        if hasher.len() != f.bytes {
+            return Err(damaged());
+        }
+        let head: [u8; STREAM_HEAD] = head.try_into().expect("split at its length");
+        let sink = Sink::new(
+            Out::Local(Box::new(stdout_writer()?)),
+            hasher,
+            f.bytes,
+            &head,
+        );
+        let writer = LayeredWriter::resume(sink, &self.layers, &head, f.bytes)
+            .map_err(|e| e.with_path(f.name.clone()))?;
+        let mut open = OpenFile::new(writer, f.clone(), None);
+        open.stream = true;
+        Ok(open)
     }
 
     /// A remote object goes on from its durable point, with the hash state saved there.
@@ -424,11 +501,7 @@ impl Output {
                 f.bytes
             )));
         }
-        let sink = Sink {
-            out: Out::Remote(out),
-            hasher,
-            bytes: f.bytes,
-        };
+        let sink = Sink::new(Out::Remote(out), hasher, f.bytes, &head);
         let writer = LayeredWriter::resume(sink, &self.layers, &head, f.bytes)
             .map_err(|e| e.with_path(f.name.clone()))?;
         let mut open = OpenFile::new(writer, f.clone(), None);
@@ -480,13 +553,13 @@ impl Output {
                 };
                 (Out::Local(Box::new(f)), handle, name)
             }
-            None => (Out::Local(Box::new(io::stdout())), None, "-".to_string()),
+            None => (
+                Out::Local(Box::new(stdout_writer()?)),
+                None,
+                "-".to_string(),
+            ),
         };
-        let sink = Sink {
-            out,
-            hasher: StreamHash::new(),
-            bytes: 0,
-        };
+        let sink = Sink::new(out, StreamHash::new(), 0, &[]);
         let mut writer =
             LayeredWriter::new(sink, &self.layers).map_err(|e| e.with_path(name.clone()))?;
         let mut head = Vec::new();
@@ -503,6 +576,7 @@ impl Output {
             },
             file,
         );
+        f.stream = matches!(self.target, Target::Stdout);
         f.stats.text_bytes = head.len() as u64;
         f.refresh_bytes();
         Ok(f)
@@ -527,6 +601,19 @@ impl Output {
     /// closed. Marks that become durable here (a remote object closed) are returned; a
     /// remote object parked keeps its waiting marks for whoever commits it next.
     pub fn release(&self, job: Job) -> Result<Vec<Mark>> {
+        if let Job::Shared(shared) = &job {
+            // What the job wrote since its last commit (index and UDF lines) is committed as
+            // it goes: on stdout those bytes are out already, and a state must count them.
+            let mut f = lock(shared);
+            let Some(f) = f.as_mut().filter(|f| !f.is_remote()) else {
+                return Ok(Vec::new());
+            };
+            let (stats, marks) = f.commit(self.sync_commits)?;
+            if let Some(stats) = stats {
+                self.committed.lock().unwrap().insert(stats.index, stats);
+            }
+            return Ok(marks);
+        }
         if let Job::Own(Some(f)) = job {
             let f = *f;
             if self.over_limit(&f) {
@@ -693,6 +780,23 @@ impl Output {
         all.sort_by_key(|f| f.index);
         all
     }
+}
+
+/// Stdout as a file of its own (a duplicate of the descriptor): every write goes straight
+/// to it, none waits in a buffer, so what a write returns is what the reader got.
+#[cfg(unix)]
+fn stdout_writer() -> Result<File> {
+    use std::os::fd::AsFd;
+    let fd = io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| Error::from(e).with_path("-".to_string()))?;
+    Ok(File::from(fd))
+}
+
+#[cfg(not(unix))]
+fn stdout_writer() -> Result<io::Stdout> {
+    Ok(io::stdout())
 }
 
 fn finished() -> Error {

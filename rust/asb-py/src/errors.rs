@@ -89,7 +89,8 @@ fn core_err(e: asb_core::Error) -> PyErr {
 fn wire_err(e: WireError) -> PyErr {
     match e.kind {
         WireErrorKind::Cancelled => Interrupted::new_err((e.to_string(),)),
-        WireErrorKind::Output => BackupOutputFailed::new_err((e.to_string(),)),
+        // The output's own words: the node whose records were being written is no cause.
+        WireErrorKind::Output => BackupOutputFailed::new_err((e.message,)),
         _ => {
             let code = match e.kind {
                 WireErrorKind::Server(c) => Some(c),
