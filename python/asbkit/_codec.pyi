@@ -435,7 +435,7 @@ class BackupOutput:
         prefix: str | None = None,
         file_limit: int = 0,
         first_file: bool = True,
-        nice_mib: int = 0,
+        bytes_per_second: int = 0,
         zstd: bool = False,
         level: int = 0,
         cipher: _Cipher | None = None,

@@ -1,7 +1,7 @@
 """-L (records/s) and -N (MiB/s) hold the rate asked, neither more nor less: each run lasts at
 least 10 s and its measured rate is within ±10 % of what was asked, on one node
 (ASBKIT_TEST_HOST) and on three (ASBKIT_TEST_CLUSTER), with -w 1 and -w 8, into a directory
-and into one file, and on Dask (where -L is shared among the shards running at once).
+and into one file, and on Dask (where both are shared among the shards running at once).
 
 The nodes pace -L (each scan asks its share, as asbackup has them do); a second pace in the
 client once waited again for what a node had already paced, halving the rate."""
@@ -117,6 +117,19 @@ def test_records_per_second_on_dask(three_nodes: str, tmp_path: Path) -> None:
     # One shard a worker thread, all at once: the rate is shared evenly to the end.
     assert len(report.shards) == 2
     _assert_rate(f"-L {RATE} on Dask (two workers)", report.records, took, RATE)
+
+
+def test_mib_per_second_on_dask(three_nodes: str, tmp_path: Path) -> None:
+    # -N 1 shared by two shards: half a MiB/s each (a share is no whole number of MiB/s).
+    from ..helpers.dask_cluster import local_dask
+
+    h, p = split_addr(three_nodes)
+    with local_dask(2, threads_per_worker=1) as client:
+        start = time.monotonic()
+        report = asbkit.sharded.backup(client, ClusterConfig(hosts=h, port=p), namespace=NS, sets=[SET], directory=str(tmp_path / "bk"), nice=1)
+        took = time.monotonic() - start
+    assert report.records == N and len(report.shards) == 2
+    _assert_rate("-N 1 on Dask (two workers)", report.bytes, took, 1 << 20)
 
 
 @pytest.mark.skipif(not ASBACKUP, reason="set ASBKIT_C_ASBACKUP to a C asbackup binary")

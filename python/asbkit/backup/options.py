@@ -78,7 +78,8 @@ class BackupOptions:
     parallel: int | None = option("-w", "--parallel", type=int, metavar="N", group=SPEED, help="partition ranges scanned at once (default 1; 16 with -l)")
     records_per_second: int = option("-L", "--records-per-second", type=int, default=0, metavar="N", group=SPEED, help="scan at most N records/s (0: no limit)")
     #: MiB/s written, at most (0: no limit).
-    nice: int = option("-N", "--nice", type=int, default=0, metavar="MiB/s", group=SPEED, help="write at most this many MiB/s")
+    #: (A fraction of a MiB/s is a share of it: a shard's on Dask.)
+    nice: float = option("-N", "--nice", type=int, default=0, metavar="MiB/s", group=SPEED, help="write at most this many MiB/s")
     compact: bool = option("-C", "--compact", kind="switch", group=FORMAT, help="blobs as raw bytes, not base64")
     layers: Layers = nested(Layers)
     s3: S3Options = nested(S3Options)

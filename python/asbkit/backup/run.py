@@ -186,7 +186,7 @@ class BackupRun:
         self.output = _codec.BackupOutput(
             self.kind, self.path, o.namespace,
             prefix=o.output_file_prefix, file_limit=o.file_limit << 20, first_file=True,
-            nice_mib=o.nice, level=o.layers.compression_level,
+            bytes_per_second=int(o.nice * (1 << 20)), level=o.layers.compression_level,
             resume=state["files"] if state else None, **o.layers.codec_args(),
         )
         if state:

@@ -80,7 +80,7 @@ class RestoreDriver:
             total_timeout_ms=cfg.total_timeout_ms or o.timeout_ms,
             connect_timeout_ms=cfg.connect_timeout_ms,
             tps=o.tps,
-            bandwidth=o.bandwidth_mib << 20,
+            bandwidth=int(o.bandwidth_mib * (1 << 20)),
             verify=verify,
             ranges=list(o.file_ranges) or None,
             **auth,

@@ -88,8 +88,9 @@ class RestoreOptions:
         "--max-retries", type=int, default=5, metavar="N", group=CONNECTION,
         help={"restore": "retries of a batch whose write failed (default 5)", "verify": "retries of a batch whose read failed (default 5)"},
     )
-    #: Backup MiB/s read and records/s written, at most (0: no limit): asrestore's `-N`.
-    bandwidth_mib: int = 0
+    #: Backup MiB/s read and records/s written, at most (0: no limit): asrestore's `-N`
+    #: (a fraction of a MiB/s for a share of it).
+    bandwidth_mib: float = 0
     tps: int = 0
     #: These backup files (paths or `s3://` URLs) instead of -d/-i/--directory-list: a
     #: piece of a restore run on many hosts, or a caller's own list.

@@ -160,7 +160,7 @@ def _run(
         at_once = max(1, min(len(pieces), sum(client.nthreads().values())))
         piece_o = dataclasses.replace(
             o, directory=None, input_file=None, directory_list=[], parent_directory=None,
-            tps=max(1, o.tps // at_once) if o.tps else 0, bandwidth_mib=max(1, o.bandwidth_mib // at_once) if o.bandwidth_mib else 0,
+            tps=max(1, o.tps // at_once) if o.tps else 0, bandwidth_mib=o.bandwidth_mib / at_once,
         )
         order = sorted(pieces, key=lambda p: -(p[1][1] - p[1][0] if p[1] else sizes[p[0]]))
         outcomes = _drive(client, config, piece_o, order, sum(sizes.values()), on_progress, cancel, verify, max_differences)

@@ -312,9 +312,9 @@ impl Output {
         namespace: &[u8],
         layers: Layers,
         first_file_shared: bool,
-        nice_mib: u64,
+        bytes_per_second: u64,
     ) -> Result<Output> {
-        let mut out = Output::new_empty(target, namespace, layers, nice_mib);
+        let mut out = Output::new_empty(target, namespace, layers, bytes_per_second);
         if !matches!(out.target, Target::Directory { .. }) {
             let mut f = out.create(first_file_shared)?;
             if f.stream {
@@ -338,9 +338,9 @@ impl Output {
         namespace: &[u8],
         layers: Layers,
         files: &[FileStats],
-        nice_mib: u64,
+        bytes_per_second: u64,
     ) -> Result<Output> {
-        let mut out = Output::new_empty(target, namespace, layers, nice_mib);
+        let mut out = Output::new_empty(target, namespace, layers, bytes_per_second);
         let mut next = 0;
         for f in files {
             next = next.max(f.index + 1);
@@ -387,7 +387,7 @@ impl Output {
         Ok(out)
     }
 
-    fn new_empty(target: Target, namespace: &[u8], layers: Layers, nice_mib: u64) -> Output {
+    fn new_empty(target: Target, namespace: &[u8], layers: Layers, bytes_per_second: u64) -> Output {
         Output {
             target,
             namespace: namespace.to_vec(),
@@ -397,7 +397,7 @@ impl Output {
             done: Mutex::new(Vec::new()),
             committed: Mutex::default(),
             shared: None,
-            pace: Pace::new(nice_mib << 20),
+            pace: Pace::new(bytes_per_second),
             unpaced: Default::default(),
             sync_commits: true,
         }

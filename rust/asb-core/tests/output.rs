@@ -310,7 +310,7 @@ fn nice_paces_the_bytes_a_commit_writes() {
         zstd: true,
         ..Layers::default()
     };
-    let out = Output::new(dir_target(tmp_dir.path(), 0), b"test", layers, false, 1).unwrap();
+    let out = Output::new(dir_target(tmp_dir.path(), 0), b"test", layers, false, 1 << 20).unwrap();
     let mut job = out.job(true).unwrap();
     // Random bytes do not compress: about 600 KiB reach the file at the commit.
     let mut rng = Rng::new(9);

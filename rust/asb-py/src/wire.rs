@@ -269,9 +269,10 @@ pub struct BackupOutput {
 #[pymethods]
 impl BackupOutput {
     /// `kind`: "directory" (with `prefix` and `file_limit` bytes), "file" or "stdout".
+    /// `bytes_per_second`: written by all jobs together, at most (0: no limit).
     /// `resume`: the file entries of a saved state, to continue them.
     #[new]
-    #[pyo3(signature = (kind, path, namespace, *, prefix=None, file_limit=0, first_file=true, nice_mib=0, zstd=false, level=0, cipher=None, key_material=None, resume=None, sync=true))]
+    #[pyo3(signature = (kind, path, namespace, *, prefix=None, file_limit=0, first_file=true, bytes_per_second=0, zstd=false, level=0, cipher=None, key_material=None, resume=None, sync=true))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         kind: &str,
@@ -280,7 +281,7 @@ impl BackupOutput {
         prefix: Option<String>,
         file_limit: u64,
         first_file: bool,
-        nice_mib: u64,
+        bytes_per_second: u64,
         zstd: bool,
         level: i32,
         cipher: Option<&str>,
@@ -303,9 +304,9 @@ impl BackupOutput {
         let mut out = match resume {
             Some(files) => {
                 let files: Vec<FileStats> = files.iter().map(|f| f.to_core(f.py())).collect();
-                Output::resume(target, &ns, layers, &files, nice_mib)
+                Output::resume(target, &ns, layers, &files, bytes_per_second)
             }
-            None => Output::new(target, &ns, layers, first_file, nice_mib),
+            None => Output::new(target, &ns, layers, first_file, bytes_per_second),
         }?;
         out.sync_commits = sync;
         Ok(BackupOutput {
