@@ -62,14 +62,11 @@ def loaded(cluster_client: Any) -> set[bytes]:
     return seen
 
 
-@pytest.fixture
-def dask_errors(dask_cluster: Any) -> Iterator[Callable[[], list[str]]]:
-    """The ERROR lines Dask logs while the test runs: the scheduler's (in this process)
-    and the workers' (a handler put on each worker running now). A run, or a stop, must
-    leave none: operators watch those logs."""
+def _keep_errors() -> None:
+    """Keeps the ERROR records of Dask's loggers in this process (run on each worker too)."""
     import logging
 
-    class Kept(logging.Handler):
+    class KeptErrors(logging.Handler):
         def __init__(self) -> None:
             super().__init__(logging.ERROR)
             self.lines: list[str] = []
@@ -77,38 +74,39 @@ def dask_errors(dask_cluster: Any) -> Iterator[Callable[[], list[str]]]:
         def emit(self, record: logging.LogRecord) -> None:
             self.lines.append(f"{record.name} - {record.getMessage()}")
 
-    here = Kept()
-    logging.getLogger("distributed").addHandler(here)
+    logging.getLogger("distributed").addHandler(KeptErrors())
 
-    def keep_on_worker() -> None:
-        import logging
 
-        class KeptOnWorker(logging.Handler):
-            def __init__(self) -> None:
-                super().__init__(logging.ERROR)
-                self.lines: list[str] = []
+def _kept_errors(drop: bool = False) -> list[str]:
+    import logging
 
-            def emit(self, record: logging.LogRecord) -> None:
-                self.lines.append(f"{record.name} - {record.getMessage()}")
+    root = logging.getLogger("distributed")
+    kept = [h for h in root.handlers if type(h).__name__ == "KeptErrors"]
+    if drop:
+        for h in kept:
+            root.removeHandler(h)
+    return [line for h in kept for line in h.lines]  # type: ignore[attr-defined]
 
-        logging.getLogger("distributed").addHandler(KeptOnWorker())
 
-    def kept_on_worker() -> list[str]:
-        import logging
-
-        return [line for h in logging.getLogger("distributed").handlers if type(h).__name__ == "KeptOnWorker" for line in h.lines]
-
-    dask_cluster.run(keep_on_worker)
+@pytest.fixture
+def dask_errors(dask_cluster: Any) -> Iterator[Callable[[], list[str]]]:
+    """The ERROR lines Dask logs while the test runs: the scheduler's (in this process)
+    and the workers' (kept on each worker running now). A run, or a stop, must leave none:
+    operators watch those logs."""
+    keep, kept = _keep_errors, _kept_errors
+    keep()
+    dask_cluster.run(keep)
 
     def seen() -> list[str]:
         time.sleep(2)  # what a task still running logs as it ends
-        lines = list(here.lines)
-        for worker, kept in dask_cluster.run(kept_on_worker, on_error="return").items():
-            lines += [f"{worker}: {line}" for line in kept] if isinstance(kept, list) else []
+        lines = kept()
+        for worker, theirs in dask_cluster.run(kept, on_error="return").items():
+            lines += [f"{worker}: {line}" for line in theirs] if isinstance(theirs, list) else []
         return lines
 
     yield seen
-    logging.getLogger("distributed").removeHandler(here)
+    kept(True)
+    dask_cluster.run(kept, True, on_error="return")
 
 
 def seed() -> ClusterConfig:

@@ -19,7 +19,7 @@ import pytest
 
 from asbkit import BackupOptions, ClusterConfig, validate
 
-from ..helpers.cluster_data import C_LOG, HOST, asb_files, load_bulk, needs_host, records_of, split_addr, truncate
+from ..helpers.cluster_data import C_LOG, HOST, asb_files, fresh_set, needs_host, records_of, split_addr, truncate
 from ..helpers.results import result_of
 
 pytestmark = [pytest.mark.cluster, needs_host, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -37,13 +37,7 @@ def client(host_client: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def loaded(client: Any) -> set[bytes]:
-    client.truncate(NS, SET, 0)
-    time.sleep(0.5)
-    load_bulk(client, NS, N, set_name=SET, payload=300)
-    seen: set[bytes] = set()
-    client.query(NS, SET).foreach(lambda rec: seen.add(bytes(rec[0][3])))
-    assert len(seen) == N
-    return seen
+    return fresh_set(client, NS, SET, N, payload=300)
 
 
 def addr() -> tuple[str, int]:

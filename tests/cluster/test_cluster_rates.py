@@ -21,7 +21,7 @@ import asbkit
 import asbkit.sharded
 from asbkit import BackupOptions, BackupReport, ClusterConfig
 
-from ..helpers.cluster_data import ASBACKUP, CLUSTER, HOST, load_bulk, split_addr
+from ..helpers.cluster_data import ASBACKUP, CLUSTER, HOST, fresh_set, split_addr
 
 pytestmark = [pytest.mark.cluster, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 NS = "test"
@@ -36,19 +36,9 @@ TOLERANCE = 0.10
 LEAST_S = 10.0
 
 
-def _load(client: Any) -> int:
-    client.truncate(NS, SET, 0)
-    time.sleep(0.5)
-    load_bulk(client, NS, N, set_name=SET, payload=PAYLOAD)
-    seen: list[int] = []
-    client.query(NS, SET).foreach(lambda rec: seen.append(1))
-    assert len(seen) == N
-    return N
-
-
 @pytest.fixture(scope="module")
 def one_node(host_client: Any) -> str:
-    _load(host_client)
+    fresh_set(host_client, NS, SET, N, PAYLOAD)
     assert HOST
     return HOST
 
@@ -56,7 +46,7 @@ def one_node(host_client: Any) -> str:
 @pytest.fixture(scope="module")
 def three_nodes(cluster_client: Any) -> str:
     assert len(cluster_client.get_nodes()) == 3, "the test cluster should have three nodes"
-    _load(cluster_client)
+    fresh_set(cluster_client, NS, SET, N, PAYLOAD)
     assert CLUSTER
     return CLUSTER
 

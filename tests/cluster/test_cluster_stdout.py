@@ -21,7 +21,7 @@ import pytest
 
 from asbkit import Layers
 
-from ..helpers.cluster_data import ASBACKUP, CLUSTER, HOST, load_bulk, records_of, split_addr
+from ..helpers.cluster_data import ASBACKUP, CLUSTER, HOST, fresh_set, records_of, split_addr
 from ..helpers.files import vector
 
 pytestmark = [pytest.mark.cluster, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -35,26 +35,16 @@ RATE = 1500
 ASRESTORE = os.environ.get("ASBKIT_C_ASRESTORE")
 
 
-def _load(client: Any) -> set[bytes]:
-    client.truncate(NS, SET, 0)
-    time.sleep(0.5)
-    load_bulk(client, NS, N, set_name=SET, payload=PAYLOAD)
-    seen: set[bytes] = set()
-    client.query(NS, SET).foreach(lambda rec: seen.add(bytes(rec[0][3])))
-    assert len(seen) == N
-    return seen
-
-
 @pytest.fixture(scope="module")
 def one_node(host_client: Any) -> tuple[str, set[bytes]]:
     assert HOST
-    return HOST, _load(host_client)
+    return HOST, fresh_set(host_client, NS, SET, N, PAYLOAD)
 
 
 @pytest.fixture(scope="module")
 def three_nodes(cluster_client: Any) -> tuple[str, set[bytes]]:
     assert CLUSTER and len(cluster_client.get_nodes()) == 3
-    return CLUSTER, _load(cluster_client)
+    return CLUSTER, fresh_set(cluster_client, NS, SET, N, PAYLOAD)
 
 
 def _grows(path: Path, beyond: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:

@@ -122,6 +122,17 @@ def load_bulk(client: Any, namespace: str, n: int, set_name: str = "bulk", paylo
         client.batch_write(batch)
 
 
+def fresh_set(client: Any, namespace: str, set_name: str, n: int, payload: int = 200) -> set[bytes]:
+    """The set emptied, then `n` plain records written into it (load_bulk): their digests."""
+    client.truncate(namespace, set_name, 0)
+    time.sleep(0.5)
+    load_bulk(client, namespace, n, set_name=set_name, payload=payload)
+    seen: set[bytes] = set()
+    client.query(namespace, set_name).foreach(lambda rec: seen.add(bytes(rec[0][3])))
+    assert len(seen) == n, f"{len(seen)} of {n} records in {namespace}/{set_name}"
+    return seen
+
+
 def records_of(paths: Iterable[str | Path], layers: Any = None) -> dict[bytes, str]:
     """digest → the record's text, from backup files."""
     import io

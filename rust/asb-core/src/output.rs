@@ -387,7 +387,12 @@ impl Output {
         Ok(out)
     }
 
-    fn new_empty(target: Target, namespace: &[u8], layers: Layers, bytes_per_second: u64) -> Output {
+    fn new_empty(
+        target: Target,
+        namespace: &[u8],
+        layers: Layers,
+        bytes_per_second: u64,
+    ) -> Output {
         Output {
             target,
             namespace: namespace.to_vec(),

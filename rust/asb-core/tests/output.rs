@@ -6,49 +6,12 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use asb_core::output::{FileStats, Output, Target};
-use asb_core::synth::{synth_record, Rng};
-use asb_core::write::encode_record;
-use asb_core::{Cipher, EncryptionKey, Entity, Layers, Record};
+use asb_core::synth::Rng;
+use asb_core::{Entity, Layers};
 use sha2::{Digest, Sha256};
 
-fn all_layers() -> Vec<Layers> {
-    let key = EncryptionKey::from_material(Cipher::Aes256, b"material");
-    vec![
-        Layers::default(),
-        Layers {
-            zstd: true,
-            ..Layers::default()
-        },
-        Layers {
-            encryption: Some(key.clone()),
-            ..Layers::default()
-        },
-        Layers {
-            zstd: true,
-            encryption: Some(key),
-            ..Layers::default()
-        },
-    ]
-}
-
-fn records(n: u64, seed: u64) -> Vec<Record> {
-    let mut rng = Rng::new(seed);
-    (0..n)
-        .map(|i| {
-            let mut r = Record::new();
-            synth_record(&mut rng, i, b"test", &mut r);
-            r
-        })
-        .collect()
-}
-
-fn text_of(recs: &[Record]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for r in recs {
-        encode_record(&mut out, r, false).unwrap();
-    }
-    out
-}
+mod common;
+use common::{all_layers, records, text_of};
 
 /// Digests of every record in `path`, read with `layers`, and whether it had first-file.
 fn read_back(path: &Path, layers: &Layers) -> (Vec<[u8; 20]>, bool) {
@@ -310,7 +273,14 @@ fn nice_paces_the_bytes_a_commit_writes() {
         zstd: true,
         ..Layers::default()
     };
-    let out = Output::new(dir_target(tmp_dir.path(), 0), b"test", layers, false, 1 << 20).unwrap();
+    let out = Output::new(
+        dir_target(tmp_dir.path(), 0),
+        b"test",
+        layers,
+        false,
+        1 << 20,
+    )
+    .unwrap();
     let mut job = out.job(true).unwrap();
     // Random bytes do not compress: about 600 KiB reach the file at the commit.
     let mut rng = Rng::new(9);

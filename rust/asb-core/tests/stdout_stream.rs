@@ -10,42 +10,15 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use asb_core::output::{FileStats, Output, Target};
-use asb_core::synth::{synth_record, Rng};
-use asb_core::write::encode_record;
-use asb_core::{Cipher, EncryptionKey, Entity, Layers, Record};
+use asb_core::{Entity, Layers, Record};
 use sha2::{Digest, Sha256};
+
+mod common;
+use common::{all_layers, records, text_of};
 
 extern "C" {
     fn dup(fd: i32) -> i32;
     fn dup2(old: i32, new: i32) -> i32;
-}
-
-fn all_layers() -> Vec<Layers> {
-    let key = |c| EncryptionKey::from_material(c, b"material");
-    vec![
-        Layers::default(),
-        Layers {
-            zstd: true,
-            ..Layers::default()
-        },
-        Layers {
-            encryption: Some(key(Cipher::Aes128)),
-            ..Layers::default()
-        },
-        Layers {
-            zstd: true,
-            encryption: Some(key(Cipher::Aes256)),
-            ..Layers::default()
-        },
-    ]
-}
-
-fn text_of(recs: &[Record]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for r in recs {
-        encode_record(&mut out, r, false).unwrap();
-    }
-    out
 }
 
 fn digests_in(path: &Path, layers: &Layers) -> Vec<[u8; 20]> {
@@ -98,14 +71,7 @@ fn run(
 
 #[test]
 fn stdout_interrupted_twice_and_continued_appends_into_one_backup() {
-    let mut rng = Rng::new(5);
-    let recs: Vec<Record> = (0..900)
-        .map(|i| {
-            let mut r = Record::new();
-            synth_record(&mut rng, i, b"test", &mut r);
-            r
-        })
-        .collect();
+    let recs = records(900, 5);
     let tmp = tempfile::tempdir().unwrap();
     let harness_stdout = unsafe { dup(1) };
     for (n, layers) in all_layers().iter().enumerate() {
