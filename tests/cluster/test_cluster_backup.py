@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from asbkit import AsbClusterError, BackupOptions, ClusterConfig, Layers, backup
+from asbkit import AsbClusterError, AsbLayerError, BackupOptions, ClusterConfig, Layers, backup
 
 from ..helpers.cluster_data import ASBACKUP, HOST, asb_files, index_lines, load_mixed, needs_host, records_of, split_addr, truncate
 from ..helpers.faultproxy import FaultProxy, Faults
@@ -217,7 +217,8 @@ def test_layers_compact_and_rotation(loaded: list[Any], client: Any, tmp_path: P
     for layers in (Layers(compress="zstd"), Layers(encrypt="aes256", key_file=str(test_key)), Layers(compress="zstd", encrypt="aes128", key_file=str(test_key), compression_level=9)):
         _, recs = run(tmp_path / layers.describe(), layers=layers)
         assert recs == plain
-        with pytest.raises(Exception):
+        # Read without its layers, the file says which it has.
+        with pytest.raises(AsbLayerError, match="probably encrypted" if layers.encrypt else "zstd-compressed: pass --compress zstd"):
             records_of(asb_files(tmp_path / layers.describe() / "bk"))
     _, compact = run(tmp_path / "c", compact=True)
     assert set(compact) == set(plain)
