@@ -30,7 +30,9 @@ GENERATED = [
 def vector(rel: str) -> Path:
     path = SHARED / rel
     if not path.exists():
-        raise FileNotFoundError(f"test vector {path} is missing: the repo expects ../shared beside it")
+        import pytest
+
+        pytest.skip(f"test vector {path} is missing: these tests read ../shared/vectors beside the repository")
     return path
 
 
