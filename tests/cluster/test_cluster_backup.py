@@ -427,7 +427,7 @@ def test_prefer_racks_on_a_cluster_without_racks_reads_masters_and_says_so(loade
     import logging
 
     h, p = split_addr(HOST or "")
-    with caplog.at_level(logging.WARNING, logger="asbkit.backup"):
+    with caplog.at_level(logging.WARNING, logger="asbkit.cluster"):
         result = result_of(backup, ClusterConfig(hosts=h, port=p, prefer_racks=[1]), BackupOptions(namespace=NS, directory=str(tmp_path / "bk")))
     assert result.ok, result.errors
     assert set(records_of(asb_files(tmp_path / "bk"))) == digests_on_server(client)

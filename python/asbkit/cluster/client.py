@@ -20,7 +20,7 @@ from ..io.private import private_file
 from ..spec import nested, option
 
 N_PARTITIONS = 4096
-log = logging.getLogger("asbkit.backup")
+log = logging.getLogger("asbkit.cluster")
 
 
 #: Seeds as the C tools' `-h` takes them (`"h1:3000,h2"`), or as (host, port) pairs.

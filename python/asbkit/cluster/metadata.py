@@ -13,7 +13,7 @@ import asbkit._codec as _codec
 from ..errors import AsbClusterError
 from .client import Cluster, info_fields
 
-log = logging.getLogger("asbkit.backup")
+log = logging.getLogger("asbkit.cluster")
 
 #: `sindex-list` index types (indextype=) and bin types (type=) → the `.asb` letters.
 INDEX_TYPES = {"default": "N", "none": "N", "list": "L", "mapkeys": "K", "mapvalues": "V"}
