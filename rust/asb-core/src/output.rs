@@ -320,10 +320,7 @@ impl Output {
             if f.stream {
                 // The header is on stdout now, for good: a state saved from here on counts it.
                 let (stats, _) = f.commit(false)?;
-                out.committed
-                    .lock()
-                    .unwrap()
-                    .extend(stats.map(|s| (s.index, s)));
+                out.note_commit(stats.as_ref());
             }
             out.shared = Some(Arc::new(Mutex::new(Some(f))));
         }
@@ -609,15 +606,11 @@ impl Output {
         if let Job::Shared(shared) = &job {
             // What the job wrote since its last commit (index and UDF lines) is committed as
             // it goes: on stdout those bytes are out already, and a state must count them.
-            let mut f = lock(shared);
-            let Some(f) = f.as_mut().filter(|f| !f.is_remote()) else {
+            if lock(shared).as_ref().is_none_or(|f| f.is_remote()) {
                 return Ok(Vec::new());
-            };
-            let (stats, marks) = f.commit(self.sync_commits)?;
-            if let Some(stats) = stats {
-                self.committed.lock().unwrap().insert(stats.index, stats);
             }
-            return Ok(marks);
+            let mut job = job;
+            return Ok(self.commit(&mut job)?.1);
         }
         if let Job::Own(Some(f)) = job {
             let f = *f;
@@ -628,9 +621,7 @@ impl Output {
             if !f.is_remote() {
                 let (stats, marks) = f.commit(self.sync_commits)?;
                 debug_assert!(marks.is_empty(), "a job is released after its last commit");
-                if let Some(stats) = stats {
-                    self.committed.lock().unwrap().insert(stats.index, stats);
-                }
+                self.note_commit(stats.as_ref());
             }
             self.parked.lock().unwrap().push(f);
         }
@@ -724,13 +715,18 @@ impl Output {
             Job::Shared(f) => commit(lock(f).as_mut().ok_or_else(finished)?)?,
             Job::Own(slot) => commit(slot.as_mut().ok_or_else(lost)?)?,
         };
-        if let Some(stats) = &stats {
+        self.note_commit(stats.as_ref());
+        Ok((stats, marks))
+    }
+
+    /// An open file's last commit, as `files` lists it.
+    fn note_commit(&self, stats: Option<&FileStats>) {
+        if let Some(stats) = stats {
             self.committed
                 .lock()
                 .unwrap()
                 .insert(stats.index, stats.clone());
         }
-        Ok((stats, marks))
     }
 
     /// Closes every file; the accounts of all files, in creation order.
