@@ -1,13 +1,17 @@
-"""Exceptions of asbkit. The Rust codec raises these classes directly."""
+"""Exceptions of asbkit, under their own root `AsbError`: `except AsbError` catches every
+error asbkit raises of its own (a file that cannot be opened stays Python's OSError).
+The Rust codec raises these classes directly (`rust/asb-py/src/errors.rs` imports them by
+name); a wrong argument the codec is handed is Python's ValueError or TypeError."""
 
 from __future__ import annotations
 
 from typing import TypeVar
 
 
-class AsbError(ValueError):
-    """A backup could not be read or written. Carries where, when known, and (raised by a
-    library call) what was done before it as `report`."""
+class AsbError(Exception):
+    """The root of asbkit's exceptions: a backup could not be read or written, a cluster
+    not reached, a run not finished. Carries where, when known, and (raised by a library
+    call) what was done before it as `report`."""
 
     code = "asb_error"
     report: object | None = None
@@ -199,7 +203,12 @@ class BadInput(AsbError):
     code = "bad_input"
 
 
-class BadOption(AsbError):
+# A ValueError too, deliberately (the one asbkit error that is): a value the caller passed
+# that cannot be used is what Python calls a ValueError, the options' own checks raise
+# ValueError in their words (a library call turns it into BadOption), and callers that
+# catch ValueError around a call for its arguments keep catching this one. A handler that
+# turns ValueErrors into BadOption must therefore catch AsbError first.
+class BadOption(AsbError, ValueError):
     """A flag's value, or a combination of flags, that cannot be used."""
 
     code = "bad_option"

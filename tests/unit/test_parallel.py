@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from asbkit import AsbParseError, BackupWriter, Bin, Key, Layers, Record, Selection, _codec, compute_digest
+from asbkit import AsbError, BackupWriter, Bin, Key, Layers, Record, Selection, _codec, compute_digest
 from asbkit.io import write_synthetic
 
 from ..helpers.results import as_data
@@ -27,7 +27,7 @@ def scan(paths: list[Path], *, parallel: bool, piece_size: int = 4096, **scanner
         else:
             for p in paths:
                 s.scan(str(p))
-    except (AsbParseError, ValueError) as exc:
+    except (AsbError, ValueError) as exc:
         error = exc
     return as_data(s.result()), error
 
@@ -97,7 +97,7 @@ def test_errors_are_those_of_reading_in_order(tmp_path: Path, decoy_file: Path) 
             try:
                 streamed.scan(f)
                 stream_err = None
-            except (AsbParseError, ValueError) as exc:
+            except (AsbError, ValueError) as exc:
                 stream_err = exc
         assert (stream_err is None) == (want_err is None)
         if stream_err is not None:
@@ -150,7 +150,7 @@ def convert_both_ways(path: Path, tmp_path: Path, **selection: Any) -> tuple[tup
             else:
                 counts = _codec.asb_to_jsonl([source], str(out), **args, **extra)
             results.append((out.read_bytes(), as_data(counts), None))
-        except (AsbParseError, ValueError) as exc:
+        except (AsbError, ValueError) as exc:
             results.append((None, None, (type(exc), str(exc), getattr(exc, "line", None), getattr(exc, "offset", None))))
     return results[0], results[1]
 

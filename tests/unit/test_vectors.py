@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 import asbkit
-from asbkit import AsbKeyError, AsbLayerError, AsbParseError, BackupReader, BackupWriter, Layers
+from asbkit import AsbError, AsbKeyError, AsbLayerError, AsbParseError, BackupReader, BackupWriter, Layers
 from asbkit.io.keys import material_from_env, material_from_file
 
 from ..helpers.files import GENERATED, SAMPLE, rewrite, vector
@@ -50,7 +50,7 @@ def test_bad_file_is_located_at_line_13_column_3(bad_asb: Path) -> None:
     assert err.offset == bad_asb.stat().st_size - 8
     assert err.path == str(bad_asb)
     assert 'invalid bin type "x"' in err.message
-    assert isinstance(err, ValueError)
+    assert isinstance(err, AsbError) and not isinstance(err, ValueError)
     assert f"{bad_asb}:13:3" in str(err)
 
 

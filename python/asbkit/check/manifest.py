@@ -9,6 +9,7 @@ import json
 import os
 from typing import Any
 
+from ..errors import AsbError
 from ..io import places
 from ..io.manifest import MANIFEST_FORMAT
 from .findings import Finding
@@ -29,7 +30,7 @@ def find_manifests(sources: Any) -> list[tuple[str, str | None]]:
         for c in candidates:
             try:
                 doc = json.loads(places.read_text(c))
-            except (OSError, ValueError):
+            except (AsbError, OSError, ValueError):
                 continue
             if isinstance(doc, dict) and doc.get("format") == MANIFEST_FORMAT:
                 # In a directory, `X.asb.manifest.json` is the manifest of the one file X.asb

@@ -86,8 +86,6 @@ def verify(
         try:
             files, namespaces = prepare(o, report)
         except ValueError as exc:
-            if isinstance(exc, AsbError):
-                raise
             raise BadOption(str(exc)) from None
         connected = Cluster(config)
         try:

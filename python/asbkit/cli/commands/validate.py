@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ...check.validate import ValidateReport, validate
+from ...errors import AsbError
 from ...io.files import expand_sources, total_size
 from ...io.layers import Layers
 from ..display import Progress
@@ -37,7 +38,7 @@ def progress_bar(sources: object, enabled: bool | None) -> Progress:
     """A bar over the inputs' bytes (none for a stream)."""
     try:
         total = total_size(expand_sources(sources))  # type: ignore[arg-type]
-    except (OSError, ValueError):
+    except (AsbError, OSError, ValueError):
         total = None
     return Progress(total, enabled=enabled)
 
