@@ -5,6 +5,8 @@ name); a wrong argument the codec is handed is Python's ValueError or TypeError.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TypeVar
 
 
@@ -242,3 +244,52 @@ def with_report(exc: E, report: object) -> E:
     library call raises carries one, OSError included."""
     exc.report = report  # type: ignore[attr-defined]
     return exc
+
+
+@contextmanager
+def carrying_report(report: object, on_error: Callable[[], object] | None = None) -> Iterator[None]:
+    """The body of a library call (backup, restore, verify, and theirs on Dask): what it
+    raises leaves as a typed error carrying `report` (what was done before it) as
+    `.report`. AsbError and OSError go as they are; a ValueError (an option's value the
+    checks refuse, a host list that does not parse) as BadOption. `on_error` runs first:
+    the report's last words (its duration, a closing log line)."""
+    try:
+        yield
+    except (AsbError, OSError) as exc:  # BadOption too (a ValueError as well): as it is
+        if on_error is not None:
+            on_error()
+        raise with_report(exc, report) from None
+    except ValueError as exc:
+        if on_error is not None:
+            on_error()
+        raise with_report(BadOption(str(exc)), report) from None
+
+
+class AlsoRaised(str):
+    """A note on an exception (`add_note`): another error that stopped the same call, in
+    words (as a traceback shows it), with the error itself as `error`."""
+
+    error: AsbError
+
+    def __new__(cls, error: AsbError) -> AlsoRaised:
+        note = super().__new__(cls, f"also: {error}")
+        note.error = error
+        return note
+
+    def __reduce__(self) -> tuple[type[AlsoRaised], tuple[AsbError]]:
+        return AlsoRaised, (self.error,)
+
+
+def first_of(errors: Sequence[AsbError], report: object) -> AsbError:
+    """What a library call raises when `errors` stopped it: the first, carrying `report`
+    as `carrying_report` has it, and each other one as a note on it (`also_raised` gives
+    them back)."""
+    first = errors[0]
+    for other in errors[1:]:
+        first.add_note(AlsoRaised(other))
+    return with_report(first, report)
+
+
+def also_raised(exc: BaseException) -> list[AsbError]:
+    """The errors besides `exc` that stopped the call it stopped (none: [])."""
+    return [n.error for n in getattr(exc, "__notes__", ()) if isinstance(n, AlsoRaised)]

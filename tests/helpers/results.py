@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from asbkit import AsbError
 from asbkit.cli.envelope import CommandResult
+from asbkit.errors import also_raised
 
 T = TypeVar("T")
 
@@ -20,7 +21,7 @@ def result_of(call: Callable[..., T], *args: Any, **kwargs: Any) -> CommandResul
     try:
         report = call(*args, **kwargs)
     except (AsbError, OSError) as exc:
-        return CommandResult(getattr(call, "__name__", "call"), getattr(exc, "report", None), [exc, *getattr(exc, "also", [])])  # type: ignore[arg-type]
+        return CommandResult(getattr(call, "__name__", "call"), getattr(exc, "report", None), [exc, *also_raised(exc)])  # type: ignore[arg-type]
     return CommandResult(getattr(call, "__name__", "call"), report, [], getattr(report, "findings", 0))
 
 

@@ -3,8 +3,11 @@ none is a ValueError but BadOption (a value the caller passed that cannot be use
 
 from __future__ import annotations
 
+import pickle
 import re
 from pathlib import Path
+
+import pytest
 
 import asbkit
 from asbkit import errors
@@ -33,3 +36,41 @@ def test_the_classes_the_codec_raises_are_asbkit_s() -> None:
     for name in named:
         assert issubclass(getattr(errors, name), errors.AsbError), name
         assert getattr(asbkit, name) is getattr(errors, name), f"{name} is not public"
+
+
+def test_a_library_call_s_errors_carry_its_report() -> None:
+    report: dict[str, int] = {"done": 3}
+    said: list[str] = []
+    for raised, cls in ((errors.AsbParseError("bad line"), errors.AsbParseError), (FileNotFoundError(2, "gone"), FileNotFoundError), (ValueError("-w takes 1 to 100"), errors.BadOption)):
+        with pytest.raises(cls) as info, errors.carrying_report(report, on_error=lambda: said.append("stopped")):
+            raise raised
+        assert info.value.report is report  # type: ignore[attr-defined]
+        assert str(raised) in str(info.value)
+        assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert said == ["stopped"] * 3
+    with errors.carrying_report(report, on_error=lambda: said.append("stopped")):
+        pass
+    assert len(said) == 3, "on_error runs only on an error"
+
+
+def test_further_errors_are_notes_on_the_first() -> None:
+    report = object()
+    first, second = errors.RecordsFailed("3 record(s) could not be written"), errors.AsbClusterError("node went away", node="A1")
+    raised = errors.first_of([first, second], report)
+    assert raised is first and raised.report is report
+    assert raised.__notes__ == ["also: node A1: node went away"]
+    assert errors.also_raised(raised) == [second]
+    assert errors.also_raised(errors.first_of([errors.Interrupted("stopped")], report)) == []
+    again = pickle.loads(pickle.dumps(raised))
+    assert [str(e) for e in errors.also_raised(again)] == ["node A1: node went away"]
+
+
+def test_the_command_line_lists_every_error_that_stopped_a_call() -> None:
+    from asbkit.cli.envelope import outcome
+
+    def call() -> dict[str, int]:
+        raise errors.first_of([errors.RecordsFailed("3 record(s) could not be written"), errors.AsbClusterError("node went away", node="A1")], {"read": 7})
+
+    result = outcome("restore", call, {})
+    assert result.data == {"read": 7}
+    assert [e["code"] for e in result.to_dict()["errors"]] == ["records_failed", "cluster_error"]

@@ -24,7 +24,7 @@ from ..cluster.client import Cluster, ClusterConfig, Hosts
 from ..cluster.expressions import backup_filter, parse_backup_time
 from ..cluster.metadata import cluster_metadata
 from ..control import BackupProgress, Cancel
-from ..errors import AsbError, BackupFailed, BackupOutputFailed, BadOption, Interrupted, NamespaceNotFound, with_report
+from ..errors import AsbError, BackupFailed, BackupOutputFailed, Interrupted, NamespaceNotFound, carrying_report
 from ..io import places, s3
 from ..io.manifest import write_manifest
 from ..spec import with_values
@@ -65,11 +65,8 @@ def backup(
     o = with_values(BackupOptions, options, option_values)
     report = BackupReport(namespace=o.namespace)
     started = time.monotonic()
-    try:
-        try:
-            check_options(o)
-        except ValueError as exc:
-            raise BadOption(str(exc)) from None
+    with carrying_report(report, on_error=lambda: _finish(report, started, say=not _sample)):
+        check_options(o)
         if o.remove_artifacts:
             set_up_store(o)
             removed = target.remove_artifacts(o)
@@ -91,12 +88,6 @@ def backup(
             run.conclude()
         finally:
             connected.close()
-    except (AsbError, OSError) as exc:
-        _finish(report, started, say=not _sample)
-        raise with_report(exc, report) from None
-    except ValueError as exc:
-        _finish(report, started, say=not _sample)
-        raise with_report(BadOption(str(exc)), report) from None
     _finish(report, started, say=not _sample and not o.remove_artifacts and not o.estimate, finished=True)
     return report
 

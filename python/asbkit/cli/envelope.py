@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from ..errors import AsbError
+from ..errors import AsbError, also_raised
 
 RESULT_VERSION = 1
 
@@ -96,5 +96,5 @@ def outcome(command: str, call: Callable[[], T], empty: T, findings: Callable[[T
         report = call()
     except (AsbError, OSError) as exc:
         partial = getattr(exc, "report", None)
-        return CommandResult(command, partial if partial is not None else empty, [exc, *getattr(exc, "also", [])])
+        return CommandResult(command, partial if partial is not None else empty, [exc, *also_raised(exc)])
     return CommandResult(command, report, [], findings(report))

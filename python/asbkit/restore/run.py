@@ -16,7 +16,7 @@ from typing import Any
 
 from ..cluster.client import Cluster, ClusterConfig, Hosts
 from ..control import Cancel, RestoreProgress
-from ..errors import AsbError, BadOption, Interrupted, RecordsFailed, refined, with_report
+from ..errors import AsbError, Interrupted, RecordsFailed, carrying_report, first_of, refined
 from ..spec import with_values
 from .driver import RestoreDriver
 from .options import RestoreOptions, prepare
@@ -53,11 +53,8 @@ def restore(
         "Starting restore to %s (bins: %s, sets: %s) from %s",
         config.describe(), ",".join(o.bin_list) or "[all]", ",".join(o.sets) or "[all]", source,
     )
-    try:
-        try:
-            files, namespaces = prepare(o, report)
-        except ValueError as exc:
-            raise BadOption(str(exc)) from None
+    with carrying_report(report, on_error=lambda: setattr(report, "duration_seconds", time.monotonic() - started)):
+        files, namespaces = prepare(o, report)
         connected = Cluster(config)
         try:
             run = RestoreDriver(connected, o, files, namespaces, report)
@@ -65,14 +62,9 @@ def restore(
             errors = _conclude(run, started)
         finally:
             connected.close()
-    except (AsbError, OSError) as exc:
-        report.duration_seconds = time.monotonic() - started
-        raise with_report(exc, report) from None
     _say_counters(report, ok=not errors)
     if errors:
-        first = with_report(errors[0], report)
-        first.also = errors[1:]  # type: ignore[attr-defined]
-        raise first
+        raise first_of(errors, report)
     return report
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..cluster.client import Cluster, ClusterConfig, Hosts
 from ..control import Cancel, RestoreProgress
-from ..errors import AsbError, BadOption, Interrupted, RecordsFailed, refined, with_report
+from ..errors import AsbError, Interrupted, RecordsFailed, carrying_report, first_of, refined
 from ..spec import with_values
 from .driver import RestoreDriver
 from .options import RestoreOptions, prepare
@@ -82,19 +82,14 @@ def verify(
     o = with_values(RestoreOptions, options, option_values)
     report = VerifyReport()
     started = time.monotonic()
-    try:
-        try:
-            files, namespaces = prepare(o, report)
-        except ValueError as exc:
-            raise BadOption(str(exc)) from None
+    with carrying_report(report):
+        files, namespaces = prepare(o, report)
         connected = Cluster(config)
         try:
             run = RestoreDriver(connected, o, files, namespaces, report, verify=True)
             run.drive(on_progress, cancel)
         finally:
             connected.close()
-    except (AsbError, OSError) as exc:
-        raise with_report(exc, report) from None
     c = run.rust.counters()
     report.namespace = run.namespace
     report.records_read, report.same, report.missing, report.different = c.read, c.same, c.missing, c.different
@@ -114,7 +109,5 @@ def verify(
     if report.unreadable and not errors:
         errors.append(RecordsFailed(f"{report.unreadable} record(s) could not be read back after {o.max_retries} retries"))
     if errors:
-        first = with_report(errors[0], report)
-        first.also = errors[1:]  # type: ignore[attr-defined]
-        raise first
+        raise first_of(errors, report)
     return report

@@ -34,7 +34,7 @@ from ..backup.run import TOOL, check_same_options, fill_from_files, set_up_store
 from ..backup.run import backup as backup_one
 from ..cluster.client import Cluster, ClusterConfig, Hosts
 from ..control import BackupProgress, Cancel
-from ..errors import AsbError, BackupFailed, BadOption, DaskFailed, Interrupted, NamespaceNotFound, with_report
+from ..errors import AsbError, BackupFailed, BadOption, DaskFailed, Interrupted, NamespaceNotFound, carrying_report
 from ..io import places
 from ..io.manifest import files_from_json, files_to_json, now_iso, write_manifest
 from ..spec import with_values
@@ -246,11 +246,14 @@ def backup(
     o = with_values(BackupOptions, options, option_values)
     report = BackupReport(namespace=o.namespace)
     started = time.monotonic()
-    try:
-        try:
-            check_options(o)
-        except ValueError as exc:
-            raise BadOption(str(exc)) from None
+
+    def stopped() -> None:
+        report.duration_seconds = time.monotonic() - started
+        if report.started():
+            log.info("%s", report.summary_line())
+
+    with carrying_report(report, on_error=stopped):
+        check_options(o)
         if o.remove_artifacts:
             return backup_one(config, o)
         check_dask_options(o)
@@ -286,11 +289,6 @@ def backup(
         log.info("%d shard(s) of %d partition(s), balance %.2f (largest shard over the mean)", len(plan), sum(len(s.pids) for s in plan), report.balance)
         outcomes = _drive(client, config, o, plan, on_progress, cancel)
         _conclude(o, plan, outcomes, report, plan_path)
-    except (AsbError, OSError) as exc:
-        report.duration_seconds = time.monotonic() - started
-        if report.started():
-            log.info("%s", report.summary_line())
-        raise with_report(exc, report) from None
     report.duration_seconds = time.monotonic() - started
     log.info("%s", report.summary_line())
     return report

@@ -23,7 +23,7 @@ import asbkit._codec as _codec
 from .._codec import RestoreCounters
 from ..cluster.client import ClusterConfig, Hosts
 from ..control import Cancel, RestoreProgress
-from ..errors import AsbError, BadOption, DaskFailed, Interrupted, RecordsFailed, RestoreFailed, with_report
+from ..errors import AsbError, BadOption, DaskFailed, Interrupted, RecordsFailed, RestoreFailed, carrying_report, first_of
 from ..io import places
 from ..restore.options import RestoreOptions, check_options, prepare
 from ..restore.report import RestoreReport
@@ -144,11 +144,8 @@ def _run(
     o = with_values(RestoreOptions, options, values)
     report: Any = _blank(verify)
     started = time.monotonic()
-    try:
-        try:
-            check_options(o)
-        except ValueError as exc:
-            raise BadOption(str(exc)) from None
+    with carrying_report(report, on_error=lambda: setattr(report, "duration_seconds", time.monotonic() - started)):
+        check_options(o)
         if o.input_file and o.input_file.startswith("-"):
             raise BadOption("--dask reads files the workers reach, not stdin: give -d, -i FILE or --directory-list")
         files, _ = prepare(o, report)
@@ -167,9 +164,6 @@ def _run(
         _sum(report, outcomes, verify, max_differences)
         if not verify:
             report.total_bytes = sum(sizes.values())
-    except (AsbError, OSError) as exc:
-        report.duration_seconds = time.monotonic() - started
-        raise with_report(exc, report) from None
     report.duration_seconds = time.monotonic() - started
     errors = [x for x in outcomes if x.error]
     if not verify and (report.started() or not errors):
@@ -180,7 +174,7 @@ def _run(
         also = f" ({len(errors) - 1} other file(s) stopped too)" if len(errors) > 1 else ""
         cls: type[AsbError] = {"interrupted": Interrupted, "records_failed": RecordsFailed, "dask_failed": DaskFailed}.get(first.error_code or "", RestoreFailed)
         report.interrupted = all(x.interrupted for x in errors)
-        raise with_report(cls(f"{_describe(order[first.number])}: {first.error}{also}" if not first.interrupted else f"the {'verify' if verify else 'restore'} was interrupted{also}"), report)
+        raise first_of([cls(f"{_describe(order[first.number])}: {first.error}{also}" if not first.interrupted else f"the {'verify' if verify else 'restore'} was interrupted{also}")], report)
     return report
 
 
