@@ -39,6 +39,7 @@ from .errors import (
     Interrupted,
     NamespaceNotFound,
     OutputExists,
+    PasswordNeeded,
     PermissionDenied,
     RecordsFailed,
     RestoreFailed,
@@ -63,6 +64,6 @@ __all__ = [
     # errors
     "AsbError", "AsbParseError", "AsbLayerError", "AsbKeyError", "AsbWriteError", "AsbClusterError",
     "ClusterUnreachable", "DaskFailed", "AuthFailed", "PermissionDenied", "NamespaceNotFound", "BadOption", "BadInput",
-    "InputUnreadable", "OutputExists", "Interrupted", "RecordsFailed", "BackupFailed", "BackupOutputFailed",
+    "InputUnreadable", "OutputExists", "PasswordNeeded", "Interrupted", "RecordsFailed", "BackupFailed", "BackupOutputFailed",
     "RestoreFailed",
 ]

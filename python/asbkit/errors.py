@@ -205,7 +205,7 @@ class BadInput(AsbError):
     code = "bad_input"
 
 
-# A ValueError too, deliberately (the one asbkit error that is): a value the caller passed
+# A ValueError too, deliberately (it and its subclass alone): a value the caller passed
 # that cannot be used is what Python calls a ValueError, the options' own checks raise
 # ValueError in their words (a library call turns it into BadOption), and callers that
 # catch ValueError around a call for its arguments keep catching this one. A handler that
@@ -214,6 +214,11 @@ class BadOption(AsbError, ValueError):
     """A flag's value, or a combination of flags, that cannot be used."""
 
     code = "bad_option"
+
+
+class PasswordNeeded(BadOption):
+    """A user was given without a password (`ClusterConfig.password` None): the library does
+    not ask for it on a terminal; the command line does (-P alone, or -U without -P)."""
 
 
 class OutputExists(BackupFailed):

@@ -81,3 +81,30 @@ def test_tls_keyfile_password_forms(tmp_path: pathlib.Path, monkeypatch: pytest.
         assert "--tls-keyfile-password" in str(exc) and "nope" not in str(exc)
     else:
         raise AssertionError("a wrong password was taken")
+
+
+def test_a_user_without_a_password_is_an_error_the_library_does_not_ask(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asking is the command line's (tests/cli/test_password_prompt.py): the library raises
+    PasswordNeeded, naming the user and the flag, before it connects, and leaves the
+    caller's configuration as it was. No server is needed."""
+    import getpass
+
+    from asbkit import ClusterConfig, PasswordNeeded, backup, restore
+    from asbkit.cluster.client import Cluster
+
+    from ..helpers.files import SAMPLE
+
+    def ask(*_: object) -> str:
+        raise AssertionError("the library asked for a password")
+
+    monkeypatch.setattr(getpass, "getpass", ask)
+    config = ClusterConfig(hosts="127.0.0.1:9", user="admin")
+    with pytest.raises(PasswordNeeded, match=r"user admin needs a password .*-P/--password"):
+        Cluster(config)
+    with pytest.raises(PasswordNeeded) as info:
+        backup(config, namespace="test", directory=str(tmp_path / "bk"))
+    assert info.value.report.records == 0  # type: ignore[attr-defined]
+    with pytest.raises(PasswordNeeded) as info:
+        restore(config, input_file=str(SAMPLE))
+    assert info.value.report.files == [str(SAMPLE)]  # type: ignore[attr-defined]
+    assert config.password is None

@@ -6,6 +6,8 @@ C tools spell them so (`-h` is the host there, so help is `--help`, `-Z` or `--u
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import getpass
 import logging
 from collections.abc import Callable, Iterable
 from typing import TypeVar
@@ -54,6 +56,16 @@ def options_from_flags(args: argparse.Namespace, options_from: Callable[[argpars
 
 def cluster_config_from(args: argparse.Namespace, command: str) -> ClusterConfig:
     return build(ClusterConfig, args, command)
+
+
+def with_password(config: ClusterConfig) -> ClusterConfig:
+    """`config` with the password of a user given without one (-U alone, or -P without a
+    value) asked for on the terminal, as the C tools ask, before the library call that
+    connects (the library never asks: it raises PasswordNeeded); a copy, `config` is
+    left as it is."""
+    if config.user and config.password is None:
+        return dataclasses.replace(config, password=getpass.getpass(f"Password for {config.user}: "))
+    return config
 
 
 def compatibility_notes(args: argparse.Namespace) -> list[str]:

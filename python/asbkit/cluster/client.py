@@ -5,7 +5,6 @@ which partition, info commands. Record streams do not go through here (see `_cod
 from __future__ import annotations
 
 import base64
-import getpass
 import logging
 import os
 import time
@@ -15,7 +14,7 @@ from typing import Any
 
 import asbkit._codec as _codec
 
-from ..errors import AsbClusterError, AuthFailed, ClusterUnreachable
+from ..errors import AsbClusterError, AuthFailed, ClusterUnreachable, PasswordNeeded
 from ..io.private import private_file
 from ..spec import nested, option
 
@@ -90,7 +89,8 @@ class ClusterConfig:
     hosts: Hosts = option("-h", "--host", default="127.0.0.1", metavar="HOSTS", group=CONNECTION, help="host[:tls-name][:port],… (default 127.0.0.1)")
     port: int = option("-p", "--port", type=int, default=3000, group=CONNECTION, help="port (default 3000)")
     user: str | None = option("-U", "--user", group=CONNECTION, help="user name (Enterprise security)")
-    #: None with a user: asked for on the terminal (`-P` alone).
+    #: None with a user: the command line asks for it on the terminal (`-P` alone, or `-U`
+    #: without `-P`); a library call raises PasswordNeeded.
     password: str | None = option("-P", "--password", kind="optional", convert=lambda v: v or None, group=CONNECTION, help="password; -P alone asks for it")
     auth: str = option("-A", "--auth", default="INTERNAL", group=CONNECTION, help="INTERNAL (default), EXTERNAL, EXTERNAL_INSECURE or PKI")
     services_alternate: bool = option("-S", "--services-alternate", kind="switch", group=CONNECTION, help="use the nodes' alternate access addresses")
@@ -189,9 +189,12 @@ class Cluster:
 
     def __init__(self, config: ClusterConfig) -> None:
         aerospike = _import_aerospike()
-        self.config = config
         if config.user and config.password is None:
-            config.password = getpass.getpass(f"Password for {config.user}: ")
+            raise PasswordNeeded(
+                f"user {config.user} needs a password and none was given: set ClusterConfig.password "
+                "(on the command line -P/--password, or -P alone to be asked for it)"
+            )
+        self.config = config
         seeds = config.seeds()
         tls_settings = config.tls.client_settings()
         hosts: list[tuple[Any, ...]]

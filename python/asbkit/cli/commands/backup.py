@@ -13,7 +13,7 @@ from ...backup.run import backup
 from ...cluster.client import ClusterConfig
 from ...sharded import backup as sharded_backup
 from ...sharded.backup import check_dask_options
-from ..cluster_flags import add_cluster_flags, cluster_config_from, options_from_flags
+from ..cluster_flags import add_cluster_flags, cluster_config_from, options_from_flags, with_password
 from ..dask_flags import dask_client, dask_flags
 from ..display import BackupDisplay
 from ..envelope import CommandResult, outcome
@@ -45,11 +45,13 @@ def run(args: argparse.Namespace) -> CommandResult[BackupReport]:
         display = BackupDisplay(enabled=False if args.no_progress else None, machine=machine)
 
         def call() -> BackupReport:
+            # Removing a backup's files connects to no cluster: no password is asked for.
+            connect = config if options.remove_artifacts else with_password(config)
             if not args.dask:
-                return backup(config, options, on_progress=display, cancel=cancel)
+                return backup(connect, options, on_progress=display, cancel=cancel)
             check_dask_options(options)
             with dask_client(args) as client:
-                return sharded_backup(client, config, options, shards=args.dask_shards, on_progress=display, cancel=cancel)
+                return sharded_backup(client, connect, options, shards=args.dask_shards, on_progress=display, cancel=cancel)
 
         try:
             result = outcome("backup", call, BackupReport(namespace=options.namespace))

@@ -16,7 +16,7 @@ from ...restore.options import INPUT, SPEED, RestoreOptions, check_options, inpu
 from ...restore.report import RestoreReport
 from ...restore.run import restore
 from ...sharded import restore as sharded_restore
-from ..cluster_flags import add_cluster_flags, cluster_config_from, options_from_flags
+from ..cluster_flags import add_cluster_flags, cluster_config_from, options_from_flags, with_password
 from ..dask_flags import dask_client, dask_flags
 from ..display import RestoreDisplay
 from ..envelope import CommandResult, outcome
@@ -91,10 +91,11 @@ def run(args: argparse.Namespace) -> CommandResult[Any]:
         try:
 
             def call() -> RestoreReport:
+                connect = with_password(config)
                 if not args.dask:
-                    return restore(config, options, on_progress=display, cancel=cancel)
+                    return restore(connect, options, on_progress=display, cancel=cancel)
                 with dask_client(args) as client:
-                    return sharded_restore(client, config, options, on_progress=display, cancel=cancel)
+                    return sharded_restore(client, connect, options, on_progress=display, cancel=cancel)
 
             result = outcome("restore", call, RestoreReport())
         finally:

@@ -14,7 +14,7 @@ from ...io import places
 from ...restore.options import RestoreOptions, check_options
 from ...restore.verify import VerifyReport, verify
 from ...sharded import verify as sharded_verify
-from ..cluster_flags import add_cluster_flags, cluster_config_from, options_from_flags
+from ..cluster_flags import add_cluster_flags, cluster_config_from, options_from_flags, with_password
 from ..dask_flags import dask_client, dask_flags
 from ..display import RestoreDisplay
 from ..envelope import CommandResult, outcome
@@ -58,10 +58,11 @@ def run(args: argparse.Namespace) -> CommandResult[VerifyReport]:
         try:
 
             def call() -> VerifyReport:
+                connect = with_password(config)
                 if not args.dask:
-                    return verify(config, options, max_differences=args.max_differences, on_progress=display, cancel=cancel)
+                    return verify(connect, options, max_differences=args.max_differences, on_progress=display, cancel=cancel)
                 with dask_client(args) as client:
-                    return sharded_verify(client, config, options, max_differences=args.max_differences, on_progress=display, cancel=cancel)
+                    return sharded_verify(client, connect, options, max_differences=args.max_differences, on_progress=display, cancel=cancel)
 
             return outcome("verify", call, VerifyReport(), findings=lambda r: r.findings)
         finally:
