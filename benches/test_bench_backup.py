@@ -1,6 +1,6 @@
 """Backup speed against a real server, records/s, each figure with its baselines from the
-same run: C asbackup at the same parallelism, and a counting-only scan over asbkit's own
-wire layer (the ceiling: decode every record, write nothing).
+same run: C asbackup at the same parallelism. The ceiling (a counting-only scan over the wire
+layer: decode every record, write nothing) is `cargo bench -p asb-wire --bench ceilings`.
 
 Run: `ASBKIT_BENCH_HOST=127.0.0.1:3000 ASBKIT_C_ASBACKUP=… ASBKIT_C_ASRESTORE=… python -m
 pytest benches/test_bench_backup.py --benchmark-enable`. The namespace `test` of that server
@@ -21,7 +21,9 @@ from typing import Any
 import pytest
 
 from asbkit import _codec
-from asbkit.cluster.client import info_fields
+from asbkit.cluster.client import WireAccess, info_fields
+
+from .conftest import PLAIN
 
 HOST = os.environ.get("ASBKIT_BENCH_HOST")
 C_ASBACKUP = os.environ.get("ASBKIT_C_ASBACKUP")
@@ -42,7 +44,7 @@ def _addr() -> tuple[str, int]:
 
 def _objects() -> int:
     h, p = _addr()
-    stats = _codec.info(f"{h}:{p}", [f"namespace/{NS}"])[0]
+    stats = _codec.info(f"{h}:{p}", [f"namespace/{NS}"], WireAccess())[0]
     return int(info_fields(stats)["objects"])
 
 
@@ -54,12 +56,12 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> int:
     corpus = DATA / f"synthetic-{MB}MB.asb"
     counts = corpus.with_suffix(".counts")
     if not corpus.exists() or not counts.exists():
-        records, text_bytes = _codec.write_synthetic(str(corpus), MB * 1_000_000)
+        records, text_bytes = _codec.write_synthetic(str(corpus), MB * 1_000_000, seed=1, layers=PLAIN)  # type: ignore[arg-type]
         counts.write_text(f"{records} {text_bytes}")
     records = int(counts.read_text().split()[0])
     if _objects() != records:
         h, p = _addr()
-        _codec.info(f"{h}:{p}", [f"truncate-namespace:namespace={NS}"])
+        _codec.info(f"{h}:{p}", [f"truncate-namespace:namespace={NS}"], WireAccess())
         deadline = time.monotonic() + 60
         while _objects() and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -98,22 +100,6 @@ def test_c_asbackup(benchmark: Any, loaded: int, tmp_path: Path, parallel: int) 
     h, p = _addr()
     cmd = [C_ASBACKUP or "", "-h", h, "-p", str(p), "-n", NS, "-d", str(tmp_path / "c"), "-r", "-w", str(parallel)]
     _timed(benchmark, loaded, lambda: _run(cmd))
-
-
-@pytest.mark.parametrize("parallel", [1, 2])
-def test_counting_scan_ceiling(benchmark: Any, loaded: int, parallel: int) -> None:
-    """The wire layer alone: `parallel` threads, each scanning its share of partitions."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    h, p = _addr()
-    shares = [list(range(4096 * i // parallel, 4096 * (i + 1) // parallel)) for i in range(parallel)]
-
-    def scan() -> None:
-        with ThreadPoolExecutor(parallel) as pool:
-            got = sum(pool.map(lambda pids: _codec.count_scan(f"{h}:{p}", NS, pids), shares))
-        assert got == loaded
-
-    _timed(benchmark, loaded, scan)
 
 
 def test_asbkit_backup_zstd(benchmark: Any, loaded: int, tmp_path: Path) -> None:

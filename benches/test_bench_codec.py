@@ -15,7 +15,7 @@ import pytest
 
 from asbkit import _codec
 
-from .conftest import KEY_PEM, key_material
+from .conftest import KEY_PEM, PLAIN, ZSTD, key_material
 
 
 def _rates(benchmark, text_bytes: int, records: int, cpu_seconds: float | None = None) -> None:
@@ -57,15 +57,14 @@ class CpuClock:
         return min(self.samples)
 
 
-def _scan(path: Path, *, cores: str = "one", detail: bool = False, **options: object) -> int:
-    """Records read by a scanner: on one core (`scan`), or on every core (`scan_parallel`,
-    which cuts a big plain file into pieces)."""
-    layers = {k: options.pop(k) for k in ("zstd", "cipher", "key_material") if k in options}
-    scanner = _codec.Scanner(detail, **options)
+def _scan(path: Path, *, cores: str = "one", detail: bool = False, layers: dict[str, object] = PLAIN) -> int:
+    """Records read by a scanner: on one core (`scan`), or on two (`scan_paths`, which cuts a
+    big plain file into pieces)."""
+    scanner = _codec.Scanner(detail, None)
     if cores == "every":
-        scanner.scan_parallel([str(path)], **layers)
+        scanner.scan_paths([str(path)], threads=2, layers=layers, piece_size=_codec.PIECE_SIZE)  # type: ignore[arg-type]
     else:
-        scanner.scan(str(path), **layers)
+        scanner.scan(str(path), layers=layers)  # type: ignore[arg-type]
     return scanner.result().records
 
 
@@ -94,14 +93,14 @@ def test_validate_plain(benchmark, corpus_plain, cores: str) -> None:
 def test_validate_zstd(benchmark, corpus_zstd) -> None:
     path, records, text_bytes = corpus_zstd
     cpu = CpuClock()
-    assert benchmark.pedantic(cpu(_scan, path, zstd=True), rounds=5) == records
+    assert benchmark.pedantic(cpu(_scan, path, layers=ZSTD), rounds=5) == records
     _rates(benchmark, text_bytes, records, cpu.best)
 
 
 def test_validate_zstd_aes256(benchmark, corpus_zstd_aes256) -> None:
     path, records, text_bytes = corpus_zstd_aes256
     cpu = CpuClock()
-    scan = cpu(_scan, path, zstd=True, cipher="aes256", key_material=key_material())
+    scan = cpu(_scan, path, layers={**ZSTD, "encryption": ("aes256", key_material())})
     assert benchmark.pedantic(scan, rounds=5) == records
     _rates(benchmark, text_bytes, records, cpu.best)
 
@@ -117,7 +116,7 @@ def test_generate_and_encode(benchmark, tmp_path, corpus_plain) -> None:
     """Synthesis (with RIPEMD-160 digests) plus encoding; criterion has encode alone."""
     _, records, text_bytes = corpus_plain
     out = tmp_path / "out.asb"
-    got = benchmark.pedantic(_codec.write_synthetic, (str(out), text_bytes - 1), rounds=3)
+    got = benchmark.pedantic(_codec.write_synthetic, (str(out), text_bytes - 1), {"seed": 1, "layers": PLAIN}, rounds=3)
     assert got == (records, text_bytes)
     _rates(benchmark, text_bytes, records)
 
@@ -170,7 +169,7 @@ def test_convert_to_jsonl(benchmark, tmp_path, corpus_plain, dest: str) -> None:
             os.sync()
 
     cpu = CpuClock()
-    convert = cpu(_codec.asb_to_jsonl, [str(path)], str(out))
+    convert = cpu(_codec.asb_to_jsonl, [str(path)], str(out), layers=PLAIN)
     counts = benchmark.pedantic(convert, setup=fresh_output, rounds=7)
     assert counts.records == records
     _rates(benchmark, text_bytes, records, cpu.best)
@@ -180,9 +179,9 @@ def test_convert_from_jsonl(benchmark, tmp_path, corpus_plain) -> None:
     """JSON Lines back to `.asb` (into /dev/null); MB/s are of the `.asb` text made."""
     path, records, text_bytes = corpus_plain
     jsonl = tmp_path / "in.jsonl"
-    _codec.asb_to_jsonl([str(path)], str(jsonl))
+    _codec.asb_to_jsonl([str(path)], str(jsonl), layers=PLAIN)  # type: ignore[arg-type]
     cpu = CpuClock()
-    counts = benchmark.pedantic(cpu(_codec.jsonl_to_asb, str(jsonl), os.devnull), rounds=3)
+    counts = benchmark.pedantic(cpu(_codec.jsonl_to_asb, str(jsonl), os.devnull, layers=PLAIN), rounds=3)
     assert counts.records == records
     _rates(benchmark, text_bytes, records, cpu.best)
 

@@ -20,6 +20,8 @@ import pytest
 
 from asbkit import _codec
 
+from .conftest import PLAIN
+
 HOST = os.environ.get("ASBKIT_BENCH_HOST")
 C_ASRESTORE = os.environ.get("ASBKIT_C_ASRESTORE")
 MB = int(os.environ.get("ASBKIT_BENCH_RESTORE_MB", "300"))
@@ -41,7 +43,7 @@ def corpus() -> tuple[str, int]:
     path = DATA / f"synthetic-{MB}MB.asb"
     counts = path.with_suffix(".counts")
     if not path.exists() or not counts.exists():
-        records, text_bytes = _codec.write_synthetic(str(path), MB * 1_000_000)
+        records, text_bytes = _codec.write_synthetic(str(path), MB * 1_000_000, seed=1, layers=PLAIN)  # type: ignore[arg-type]
         counts.write_text(f"{records} {text_bytes}")
     return str(path), int(counts.read_text().split()[0])
 
@@ -87,25 +89,6 @@ def test_asbkit_restore_directory(benchmark: Any, corpus: tuple[str, int], split
 def test_c_asrestore_directory(benchmark: Any, corpus: tuple[str, int], split_dir: str) -> None:
     h, p = _addr()
     _timed(benchmark, corpus[1], [C_ASRESTORE or "", "-h", h, "-p", str(p), "-d", split_dir, *COMMON])
-
-
-def test_intake_ceiling(benchmark: Any, corpus: tuple[str, int]) -> None:
-    """The server's intake: the corpus encoded into batches first (not in `send_seconds`),
-    then only sent by 20 writers, as the restore's writers send them."""
-    h, p = _addr()
-    sends: list[float] = []
-
-    def once() -> None:
-        run = _codec.RestoreRun([corpus[0]], write_namespace="test", no_generation=True, extra_ttl=70_000_000, writers=20)
-        records, seconds = run.intake_ceiling(f"{h}:{p}")
-        assert records == corpus[1]
-        sends.append(seconds)
-
-    benchmark.pedantic(once, rounds=3, warmup_rounds=0)
-    benchmark.extra_info["records"] = corpus[1]
-    benchmark.extra_info["send_seconds_min"] = round(min(sends), 3)
-    benchmark.extra_info["send_seconds_median"] = round(sorted(sends)[1], 3)
-    benchmark.extra_info["krec_per_s_best"] = round(corpus[1] / min(sends) / 1000, 1)
 
 
 def test_asbkit_verify(benchmark: Any, corpus: tuple[str, int]) -> None:

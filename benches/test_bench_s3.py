@@ -30,7 +30,9 @@ from typing import Any
 import pytest
 
 from asbkit import _codec
-from asbkit.cluster.client import info_fields
+from asbkit.cluster.client import WireAccess, info_fields
+
+from .conftest import PLAIN
 
 HOST = os.environ.get("ASBKIT_BENCH_HOST")
 MB = int(os.environ.get("ASBKIT_BENCH_S3_MB", "300"))
@@ -49,7 +51,7 @@ def _addr() -> tuple[str, int]:
 
 def _objects() -> int:
     h, p = _addr()
-    return int(info_fields(_codec.info(f"{h}:{p}", [f"namespace/{NS}"])[0])["objects"])
+    return int(info_fields(_codec.info(f"{h}:{p}", [f"namespace/{NS}"], WireAccess())[0])["objects"])
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +62,12 @@ def loaded() -> int:
     corpus = DATA / f"synthetic-{MB}MB.asb"
     counts = corpus.with_suffix(".counts")
     if not corpus.exists() or not counts.exists():
-        records, text_bytes = _codec.write_synthetic(str(corpus), MB * 1_000_000)
+        records, text_bytes = _codec.write_synthetic(str(corpus), MB * 1_000_000, seed=1, layers=PLAIN)  # type: ignore[arg-type]
         counts.write_text(f"{records} {text_bytes}")
     records = int(counts.read_text().split()[0])
     if _objects() != records:
         h, p = _addr()
-        _codec.info(f"{h}:{p}", [f"truncate-namespace:namespace={NS}"])
+        _codec.info(f"{h}:{p}", [f"truncate-namespace:namespace={NS}"], WireAccess())
         deadline = time.monotonic() + 60
         while _objects() and time.monotonic() < deadline:
             time.sleep(0.5)

@@ -16,11 +16,11 @@ Runs bigger than one host go on a Dask cluster with `asbkit.sharded` (`backup`, 
 `verify`, each taking a `distributed.Client` first; `pip install 'asbkit[dask]'`).
 """
 
-from ._codec import Bin, Header, Key, Record, RestoreCounters, SecondaryIndex, Udf, __version__, compute_digest
+from ._codec import Bin, Header, Key, Record, SecondaryIndex, Udf, __version__, compute_digest
 from .backup import BackupFile, BackupOptions, BackupReport, Estimate, backup
 from .check import DeepReport, Finding, InspectReport, StatsReport, ValidateReport, inspect, stats, validate
 from .cluster import ClusterConfig, TlsOptions
-from .control import BackupProgress, Cancel, RestoreProgress
+from .control import BackupProgress, Cancel, RestoreCounters, RestoreProgress
 from .errors import (
     AsbClusterError,
     AsbError,

@@ -1,18 +1,25 @@
 """Type stubs of the Rust codec (`rust/asb-py`)."""
 
 import builtins
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from os import PathLike
 from pathlib import Path
-from typing import IO, Literal, Self, final
+from typing import IO, Literal, Self, TypedDict, final
+
+from asbkit.backup.jobs import ScanOrder
+from asbkit.backup.run import OutputSettings
+from asbkit.cluster.client import WireAccess
+from asbkit.io.layers import CodecLayers
+from asbkit.io.s3 import StoreSettings
+from asbkit.restore.driver import RestoreSettings
 
 __all__ = [
     "__version__", "Header", "Key", "Bin", "Record", "SecondaryIndex", "Udf", "Reader", "Writer", "Scanner",
     "list_backup_files", "proven_cuts", "s3_configure", "remote_list", "remote_size", "remote_get", "remote_put", "remote_delete", "remote_abort", "file_sha256", "stage_output", "write_synthetic", "compute_digest", "asb_to_jsonl", "jsonl_to_asb",
     "asb_to_asb", "BackupOutput", "BackupJob", "BackupCheckpoint", "TlsConfig", "ScanResult", "scan_partitions", "info",
-    "hash_password", "count_scan", "RestoreRun", "ScanSummary", "FileSummary", "SetSummary", "BinSummary",
-    "ValueRange", "DeepSummary", "DeepIssue", "RestoreCounters", "RecordFailure", "FileStats", "PartitionProgress",
-    "ConvertCounts",
+    "hash_password", "RestoreRun", "ScanSummary", "FileSummary", "SetSummary", "BinSummary",
+    "ValueRange", "DeepSummary", "DeepIssue", "RecordFailure", "FileStats", "PartitionProgress",
+    "ConvertCounts", "PIECE_SIZE", "DEFAULT_MEMORY_DIGESTS",
 ]
 
 __version__: str
@@ -20,6 +27,18 @@ __version__: str
 _Source = str | PathLike[str] | IO[bytes]
 _Dest = str | PathLike[str] | IO[bytes]
 _Cipher = Literal["aes128", "aes256"]
+
+
+#: A big plain file is read in pieces of about this many bytes (`Scanner.scan_paths`).
+PIECE_SIZE: int
+#: Digests `validate --deep` holds in memory before they spill to disk.
+DEFAULT_MEMORY_DIGESTS: int
+
+class _DeepChecks(TypedDict):
+    check_digests: bool
+    continue_after_errors: bool
+    max_issues: int
+    memory_digests: int
 
 @final
 class Header:
@@ -101,25 +120,14 @@ class Reader:
     header: Header
     raw_bytes: int
     text_bytes: int
-    def __new__(
-        cls, source: _Source, *, zstd: bool = False, cipher: _Cipher | None = None, key_material: bytes | None = None
-    ) -> Self: ...
+    def __new__(cls, source: _Source, *, layers: CodecLayers) -> Self: ...
     def __iter__(self) -> Iterator[Record | SecondaryIndex | Udf]: ...
     def __next__(self) -> Record | SecondaryIndex | Udf: ...
 
 @final
 class Writer:
     text_bytes: int
-    def __new__(
-        cls,
-        dest: _Dest,
-        header: Header,
-        *,
-        zstd: bool = False,
-        level: int = 0,
-        cipher: _Cipher | None = None,
-        key_material: bytes | None = None,
-    ) -> Self: ...
+    def __new__(cls, dest: _Dest, header: Header, *, layers: CodecLayers) -> Self: ...
     def write(self, entity: Record | SecondaryIndex | Udf) -> None: ...
     def close(self) -> None:
         """Ends the layers; an `s3://` object appears, whole, only now."""
@@ -128,36 +136,24 @@ class Writer:
 
 @final
 class Scanner:
-    def __new__(
-        cls,
-        detail: bool = False,
-        *,
-        deep: bool = False,
-        check_digests: bool = True,
-        continue_after_errors: bool = False,
-        max_issues: int = 100,
-        memory_digests: int | None = None,
-    ) -> Self: ...
-    def scan(
+    """Reads backups for validate, inspect and stats: counts, with `detail` statistics, with
+    `deep` (its options) digest and duplicate checks."""
+
+    def __new__(cls, detail: bool, deep: _DeepChecks | None) -> Self: ...
+    def scan(self, source: _Source, *, layers: CodecLayers, progress: Callable[[int], object] | None = None) -> None:
+        """Reads one stream to its end; `progress(raw bytes read)` now and then."""
+    def scan_paths(
         self,
-        source: _Source,
+        paths: list[str],
         *,
-        zstd: bool = False,
-        cipher: _Cipher | None = None,
-        key_material: bytes | None = None,
+        threads: int,
+        layers: CodecLayers,
+        piece_size: int,
         progress: Callable[[int], object] | None = None,
-    ) -> None: ...
-    def scan_parallel(
-        self,
-        paths: list[_Source],
-        *,
-        threads: int = 2,
-        zstd: bool = False,
-        cipher: _Cipher | None = None,
-        key_material: bytes | None = None,
-        progress: Callable[[int], object] | None = None,
-        piece_size: int = ...,
-    ) -> None: ...
+    ) -> None:
+        """Reads files on `threads` threads, big plain ones in pieces cut at proven record
+        boundaries (one by one when deep checks go on after errors): the result of `scan`
+        on each in turn."""
     def result(self) -> ScanSummary:
         """The summary (ends the deep checks: call it last)."""
 
@@ -281,16 +277,11 @@ class DeepIssue:
     def message(self) -> str: ...
 
 def list_backup_files(dir: str | PathLike[str]) -> list[str]: ...
-def proven_cuts(path: str | PathLike[str], piece_size: int, *, threads: int = 2) -> list[int]:
+def proven_cuts(path: str | PathLike[str], piece_size: int, *, threads: int) -> list[int]:
     """Where a plain backup file can be cut for readers on other hosts: record boundaries
     about `piece_size` apart, each proven by reading from the start (empty: read it whole)."""
-def s3_configure(
-    *, region: str = "us-east-1", endpoint: str | None = None, access_key: str | None = None,
-    secret_key: str | None = None, session_token: str | None = None, allow_proxy: bool = False,
-    connect_timeout_ms: int = 1000, read_timeout_s: float = 30.0, part_size: int = 5242880,
-    max_uploads: int = 16, max_downloads: int = 32, checksum: str = "none", max_retries: int = 10,
-) -> None:
-    """Makes every `s3://` URL of this process go to the store described here."""
+def s3_configure(settings: StoreSettings) -> None:
+    """Makes every `s3://` URL of this process go to the store described."""
 def remote_list(url: str) -> list[tuple[str, int]]:
     """The objects directly under a URL's prefix: (url, size), sorted."""
 def remote_size(url: str) -> int | None: ...
@@ -306,16 +297,7 @@ def stage_output(dest: str | PathLike[str]) -> tuple[Path, Path | None]:
     """Where to write `dest`, and the temporary file to rename onto it when complete
     (None: a pipe or device, written in place)."""
 
-def write_synthetic(
-    path: str | PathLike[str],
-    target_bytes: int,
-    *,
-    seed: int = 1,
-    zstd: bool = False,
-    level: int = 0,
-    cipher: _Cipher | None = None,
-    key_material: bytes | None = None,
-) -> tuple[int, int]: ...
+def write_synthetic(path: str | PathLike[str], target_bytes: int, *, seed: int, layers: CodecLayers) -> tuple[int, int]: ...
 def compute_digest(set: str | bytes | None, key: Key) -> bytes: ...
 
 #: Filters as `asbkit.commands.Selection.codec_args()` gives them.
@@ -325,9 +307,7 @@ def asb_to_jsonl(
     sources: list[_Source],
     dest: _Dest,
     *,
-    zstd: bool = False,
-    cipher: _Cipher | None = None,
-    key_material: bytes | None = None,
+    layers: CodecLayers,
     selection: _Selection | None = None,
     threads: int | None = None,
     piece_size: int = ...,
@@ -337,10 +317,7 @@ def jsonl_to_asb(
     source: _Source,
     dest: _Dest,
     *,
-    zstd: bool = False,
-    level: int = 0,
-    cipher: _Cipher | None = None,
-    key_material: bytes | None = None,
+    layers: CodecLayers,
     selection: _Selection | None = None,
 ) -> ConvertCounts:
     """Into a directory: one file per header, named in `files`."""
@@ -351,10 +328,7 @@ def asb_to_asb(
     prefix: str | None = None,
     split_records: int | None = None,
     split_bytes: int | None = None,
-    zstd: bool = False,
-    level: int = 0,
-    cipher: _Cipher | None = None,
-    key_material: bytes | None = None,
+    layers: CodecLayers,
     selection: _Selection | None = None,
     progress: Callable[[int], object] | None = None,
 ) -> ConvertCounts:
@@ -426,23 +400,15 @@ class PartitionProgress:
 
 @final
 class BackupOutput:
-    def __new__(
-        cls,
-        kind: str,
-        path: str | PathLike[str] | None,
-        namespace: str | bytes,
-        *,
-        prefix: str | None = None,
-        file_limit: int = 0,
-        first_file: bool = True,
-        bytes_per_second: int = 0,
-        zstd: bool = False,
-        level: int = 0,
-        cipher: _Cipher | None = None,
-        key_material: bytes | None = None,
-        resume: list[FileStats] | None = None,
-        sync: bool = True,
-    ) -> Self: ...
+    """Where a backup's files go; shared by every scan of the backup."""
+
+    @staticmethod
+    def directory(dir: str | PathLike[str], prefix: str, file_limit: int, settings: OutputSettings) -> BackupOutput:
+        """Files `<prefix>_<n>.asb` in `dir`, a new one past `file_limit` bytes."""
+    @staticmethod
+    def file(path: str | PathLike[str], settings: OutputSettings) -> BackupOutput: ...
+    @staticmethod
+    def stdout(settings: OutputSettings) -> BackupOutput: ...
     def job(self, first_file: bool = False) -> BackupJob: ...
     def files(self) -> list[FileStats]: ...
     def complete_sealed(self) -> None:
@@ -474,53 +440,13 @@ class ScanResult:
     error: Exception | None
 
 def scan_partitions(
-    output: BackupOutput,
-    job: BackupJob,
-    checkpoint: BackupCheckpoint,
-    addr: str,
-    namespace: str | bytes,
-    partitions: list[int],
-    *,
-    set: str | bytes | None = None,
-    bins: Sequence[str | bytes] | None = None,
-    no_bins: bool = False,
-    max_records: int = 0,
-    records_per_second: int = 0,
-    socket_timeout_ms: int = 10_000,
-    total_timeout_ms: int = 0,
-    connect_timeout_ms: int = 10_000,
-    filter_exp: bytes | None = None,
-    compact: bool = False,
-    user: str | None = None,
-    credential: str | None = None,
-    clear_password: str | None = None,
-    commit_seconds: float = 2.0,
-    commit_bytes: int = 33554432,
-    tls: TlsConfig | None = None,
-    tls_name: str | None = None,
-) -> ScanResult: ...
-def info(
-    addr: str,
-    commands: list[str],
-    *,
-    timeout_ms: int = 10_000,
-    user: str | None = None,
-    credential: str | None = None,
-    clear_password: str | None = None,
-    tls: TlsConfig | None = None,
-    tls_name: str | None = None,
-) -> list[str]: ...
+    output: BackupOutput, job: BackupJob, checkpoint: BackupCheckpoint, order: ScanOrder, access: WireAccess
+) -> ScanResult:
+    """Scans the order's partitions on its node into `job`'s file, resuming each after its
+    last committed digest."""
+def info(addr: str, commands: list[str], access: WireAccess) -> list[str]:
+    """Runs info commands on one node; the values, in order."""
 def hash_password(password: str) -> str: ...
-def count_scan(
-    addr: str,
-    namespace: str | bytes,
-    partitions: list[int],
-    *,
-    socket_timeout_ms: int = 10_000,
-    tls: TlsConfig | None = None,
-    tls_name: str | None = None,
-) -> int: ...
-
 @final
 class TlsConfig:
     def __new__(
@@ -541,95 +467,19 @@ class RestoreRun:
     """A restore (or, with verify=True, a read-back comparison) on its own threads."""
 
     def __new__(
-        cls,
-        inputs: list[str],
-        *,
-        zstd: bool = False,
-        cipher: _Cipher | None = None,
-        key_material: bytes | None = None,
-        expect_namespace: str | None = None,
-        write_namespace: str | None = None,
-        sets: list[str] | None = None,
-        bins: list[str] | None = None,
-        no_records: bool = False,
-        no_indexes: bool = False,
-        no_udfs: bool = False,
-        unique: bool = False,
-        replace: bool = False,
-        no_generation: bool = False,
-        extra_ttl: int = 0,
-        batch_writes: bool = True,
-        batch_size: int = 128,
-        max_async_batches: int = 32,
-        readers: int = 2,
-        writers: int = 8,
-        max_retries: int = 5,
-        retry_scale_ms: float = 150.0,
-        ignore_record_error: bool = False,
-        socket_timeout_ms: int = 10_000,
-        total_timeout_ms: int = 10_000,
-        connect_timeout_ms: int = 10_000,
-        tps: int = 0,
-        bandwidth: int = 0,
-        user: str | None = None,
-        credential: str | None = None,
-        clear_password: str | None = None,
-        tls: TlsConfig | None = None,
-        tls_name: str | None = None,
-        verify: bool = False,
-        ranges: list[tuple[int, int] | None] | None = None,
+        cls, inputs: list[str], ranges: list[tuple[int, int] | None], settings: RestoreSettings, access: WireAccess
     ) -> Self: ...
     def start(self) -> None: ...
-    def intake_ceiling(self, addr: str) -> tuple[int, float]:
-        """The intake ceiling of one node: the inputs encoded first, then only sent
-        (records, seconds sending). For benchmarks."""
     def publish_routes(self, nodes: list[str], masters: list[int | None]) -> None: ...
     def routes_stale(self) -> bool: ...
-    def counters(self) -> RestoreCounters: ...
+    def counters(self) -> list[tuple[str, int]]:
+        """The record counters now, by name (`asbkit.RestoreCounters`' fields)."""
     def take_metadata(self) -> list[SecondaryIndex | Udf]: ...
     def wait(self, timeout: float) -> bool: ...
     def cancel(self) -> None: ...
     def fatal(self) -> Exception | None: ...
     def failures(self) -> list[RecordFailure]:
         """Records not written (or ignored), the first of them."""
-
-@final
-class RestoreCounters:
-    """A restore's (or verify's) record counters at one moment: records read, and by outcome."""
-
-    def __new__(cls, *, read: int = 0, expired: int = 0, skipped: int = 0, err_ignored: int = 0, inserted: int = 0, updated: int = 0, existed: int = 0, fresher: int = 0, failed: int = 0, retries: int = 0, batches: int = 0, same: int = 0, missing: int = 0, different: int = 0, in_flight: int = 0, raw_bytes: int = 0) -> Self: ...
-    @property
-    def read(self) -> int: ...
-    @property
-    def expired(self) -> int: ...
-    @property
-    def skipped(self) -> int: ...
-    @property
-    def err_ignored(self) -> int: ...
-    @property
-    def inserted(self) -> int: ...
-    @property
-    def updated(self) -> int: ...
-    @property
-    def existed(self) -> int: ...
-    @property
-    def fresher(self) -> int: ...
-    @property
-    def failed(self) -> int: ...
-    @property
-    def retries(self) -> int: ...
-    @property
-    def batches(self) -> int: ...
-    @property
-    def same(self) -> int: ...
-    @property
-    def missing(self) -> int: ...
-    @property
-    def different(self) -> int: ...
-    @property
-    def in_flight(self) -> int: ...
-    @property
-    def raw_bytes(self) -> int: ...
 
 @final
 class RecordFailure:

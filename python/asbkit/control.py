@@ -5,9 +5,8 @@ progress events a callback receives."""
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-
-from ._codec import RestoreCounters
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 
 
 class Cancel:
@@ -30,6 +29,41 @@ class Cancel:
 
 
 @dataclass(frozen=True)
+class RestoreCounters:
+    """A restore's (or verify's) record counters at one moment: records read, and by
+    outcome. The names are the Rust restore's own (`asb_wire::restore::counters!`)."""
+
+    read: int = 0
+    expired: int = 0
+    skipped: int = 0
+    err_ignored: int = 0
+    inserted: int = 0
+    updated: int = 0
+    existed: int = 0
+    fresher: int = 0
+    failed: int = 0
+    retries: int = 0
+    batches: int = 0
+    #: verify: on the cluster as in the backup, absent, or with other bins.
+    same: int = 0
+    missing: int = 0
+    different: int = 0
+    #: Records handed to the writers and not yet settled.
+    in_flight: int = 0
+    #: Backup bytes read (before the layers are taken off).
+    raw_bytes: int = 0
+
+    @classmethod
+    def of(cls, named: Iterable[tuple[str, int]]) -> RestoreCounters:
+        """From (name, value) pairs, as `_codec.RestoreRun.counters()` gives them."""
+        return cls(**dict(named))
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+
+@dataclass(frozen=True)
 class BackupProgress:
     """Where a backup is, about four times a second."""
 
@@ -49,9 +83,6 @@ class BackupProgress:
 class RestoreProgress:
     """Where a restore (or verify) is, about five times a second."""
 
-    #: The record counters: read, expired, skipped, err_ignored, inserted, updated,
-    #: existed, fresher, failed, retries, in_flight, same, missing, different, raw_bytes
-    #: (backup bytes read).
     counts: RestoreCounters
     #: Bytes of the inputs in all (0: not known, stdin).
     total_bytes: int

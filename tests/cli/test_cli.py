@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from asbkit import _codec
+from asbkit import Layers, _codec
 from asbkit.cli import main
 from asbkit.cli.display import Progress
 from asbkit.io import write_synthetic
@@ -149,7 +149,7 @@ def test_progress_bar_draws_only_when_enabled(tmp_path: Path) -> None:
     stream = io.StringIO()
     bar = Progress(path.stat().st_size, enabled=True, stream=stream)
     bar._last = -1.0  # draw at the first update
-    scanner = _codec.Scanner(False)
+    scanner = _codec.Scanner(False, None)
     updates: list[int] = []
 
     def tick(n: int) -> None:
@@ -157,7 +157,7 @@ def test_progress_bar_draws_only_when_enabled(tmp_path: Path) -> None:
         bar._last = -1.0
         bar.update(n)
 
-    scanner.scan(str(path), progress=tick)
+    scanner.scan(str(path), layers=Layers().codec_args(), progress=tick)
     assert updates and updates[-1] == path.stat().st_size
     assert "100.0%" in stream.getvalue()
     quiet = io.StringIO()
@@ -208,11 +208,12 @@ def test_directory_scans_in_parallel_give_the_same_figures(tmp_path: Path) -> No
 
     for i in range(5):
         write_synthetic(tmp_path / f"p_{i:05}.asb", 300_000, seed=i)
-    one_by_one = _codec.Scanner(True)
+    plain = Layers().codec_args()
+    one_by_one = _codec.Scanner(True, None)
     for f in sorted(tmp_path.iterdir()):
-        one_by_one.scan(str(f))
-    parallel = _codec.Scanner(True)
-    parallel.scan_parallel([str(f) for f in sorted(tmp_path.iterdir())], threads=3)
+        one_by_one.scan(str(f), layers=plain)
+    parallel = _codec.Scanner(True, None)
+    parallel.scan_paths([str(f) for f in sorted(tmp_path.iterdir())], threads=3, layers=plain, piece_size=_codec.PIECE_SIZE)
     a, b = as_data(one_by_one.result()), as_data(parallel.result())
     for d in (a, b):
         d.pop("indexes")

@@ -25,11 +25,11 @@ def test_asrestore_short_and_long_flags() -> None:
     assert (o.directory, o.namespace, o.sets, o.bin_list) == ("bk", "a,b", ["s1", "s2"], ["x", "y"])
     assert (o.unique, o.no_records, o.no_indexes, o.no_udfs, o.indexes_last, o.wait) == (True,) * 6
     assert (o.parallel, o.bandwidth_mib, o.tps, o.extra_ttl, o.ignore_record_error) == (7, 5, 100, 60, True)
-    assert (o.batch_size, o.max_async_batches, o.disable_batch_writes, o.retry_scale_factor_ms, o.timeout_ms) == (64, 4, True, 20.0, 3000)
+    assert (o.batch_size, o.max_async_batches, o.disable_batch_writes, o.retry_scale_factor_us, o.timeout_ms) == (64, 4, True, 20000, 3000)
     o = parse("--input-file", "f.asb", "--replace", "--no-generation", "--threads", "3", "--set-list", "a", "--bin-list", "b", "--no-records")
     assert (o.input_file, o.replace, o.no_generation, o.parallel, o.sets, o.bin_list, o.no_records) == ("f.asb", True, True, 3, ["a"], ["b"], True)
     o = parse("-i", "-")
-    assert (o.parallel, o.batch_size, o.max_retries, o.retry_scale_factor_ms, o.timeout_ms, o.max_async_batches) == (20, None, 5, 150.0, 10_000, 32)
+    assert (o.parallel, o.batch_size, o.max_retries, o.retry_scale_factor_us, o.timeout_ms, o.max_async_batches) == (20, None, 5, 150_000, 10_000, 32)
 
 
 @pytest.mark.parametrize(

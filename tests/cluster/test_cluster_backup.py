@@ -399,16 +399,27 @@ def test_record_streams_over_a_real_tls_terminator(loaded: list[Any], tmp_path: 
     an Enterprise feature: "ERROR:25:enterprise only"), so the cluster view stays out of it:
     this drives the wire layer's info and a whole-namespace scan into a backup output
     through the terminator, and compares with a plain backup."""
-    from asbkit import _codec
+    from datetime import timedelta
+
+    from asbkit import Layers, _codec
+    from asbkit.backup.jobs import ScanOrder
+    from asbkit.backup.run import OutputSettings
+    from asbkit.cluster.client import WireAccess
 
     _, plain = run(tmp_path / "plain")
     tls = _codec.TlsConfig(cafile=str(stunnel["ca"]))
-    assert _codec.info(stunnel["addr"], ["build"], tls=tls, tls_name="node1.test") == ["8.1.2.0"]
+    access = WireAccess(tls=tls, tls_name="node1.test")
+    assert _codec.info(stunnel["addr"], ["build"], access) == ["8.1.2.0"]
     (tmp_path / "tls").mkdir()
-    out = _codec.BackupOutput("directory", str(tmp_path / "tls"), NS)
+    settings = OutputSettings(namespace=NS, first_file=True, bytes_per_second=0, layers=Layers().codec_args(), resume=None)
+    out = _codec.BackupOutput.directory(str(tmp_path / "tls"), NS, 0, settings)
     ckpt = _codec.BackupCheckpoint()
     job = out.job(True)
-    res = _codec.scan_partitions(out, job, ckpt, stunnel["addr"], NS, list(range(4096)), tls=tls, tls_name="node1.test")
+    order = ScanOrder(
+        addr=stunnel["addr"], partitions=list(range(4096)), namespace=NS, set=None, bins=[], no_bins=False, max_records=0,
+        records_per_second=0, total_timeout_ms=0, filter_exp=None, compact=False, commit_every=timedelta(seconds=1), commit_bytes=32 << 20,
+    )
+    res = _codec.scan_partitions(out, job, ckpt, order, access)
     assert res.error is None, res.error
     job.release(out, ckpt)
     out.finish()
@@ -420,7 +431,7 @@ def test_record_streams_over_a_real_tls_terminator(loaded: list[Any], tmp_path: 
     other = make_pki(tmp_path / "other")
     for ca, name, words in ((other["ca"], "node1.test", "not signed by a CA given"), (stunnel["ca"], "wrong.test", "not for the name")):
         with pytest.raises(AsbClusterError, match=words):
-            _codec.info(stunnel["addr"], ["build"], tls=_codec.TlsConfig(cafile=str(ca)), tls_name=name)
+            _codec.info(stunnel["addr"], ["build"], WireAccess(tls=_codec.TlsConfig(cafile=str(ca)), tls_name=name))
 
 
 def test_prefer_racks_on_a_cluster_without_racks_reads_masters_and_says_so(loaded: list[Any], client: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

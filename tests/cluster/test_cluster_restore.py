@@ -398,9 +398,10 @@ def test_no_records_restores_only_the_metadata_and_nice_throttles(client: Any, s
 def test_batch_writes_off_on_the_server_is_said(client: Any, source: Path) -> None:
     h, p = split_addr(HOST or "")
     from asbkit import _codec
+    from asbkit.cluster.client import WireAccess
 
-    before = [x for x in _codec.info(f"{h}:{p}", ["get-config:context=service"])[0].split(";") if x.startswith("batch-index-threads=")][0]
-    if _codec.info(f"{h}:{p}", ["set-config:context=service;batch-index-threads=0"])[0].strip() != "ok":
+    before = [x for x in _codec.info(f"{h}:{p}", ["get-config:context=service"], WireAccess())[0].split(";") if x.startswith("batch-index-threads=")][0]
+    if _codec.info(f"{h}:{p}", ["set-config:context=service;batch-index-threads=0"], WireAccess())[0].strip() != "ok":
         pytest.skip("this server does not let batch-index-threads be set to 0")
     try:
         r = run_restore(source)
@@ -409,7 +410,7 @@ def test_batch_writes_off_on_the_server_is_said(client: Any, source: Path) -> No
         r = run_restore(source, disable_batch_writes=True)
         assert r.ok and r.data.inserted == N
     finally:
-        _codec.info(f"{h}:{p}", [f"set-config:context=service;{before}"])
+        _codec.info(f"{h}:{p}", [f"set-config:context=service;{before}"], WireAccess())
 
 
 def test_a_permanent_error_stops_the_restore_with_its_reason(client: Any, tmp_path: Path) -> None:
@@ -479,9 +480,12 @@ def mutual_tls(tmp_path: Path) -> Any:
 
 
 def _over_tls(addr: str, files: list[str], tls: Any, verify: bool = False) -> Any:
-    from asbkit import _codec
+    from asbkit import RestoreOptions, _codec
+    from asbkit.cluster.client import WireAccess
+    from asbkit.restore.driver import restore_settings
 
-    run = _codec.RestoreRun(files, tls=tls, tls_name="node1.test", verify=verify, max_retries=0)
+    settings = restore_settings(RestoreOptions(max_retries=0), len(files), verify=verify, batch_writes=True, total_timeout_ms=10_000)
+    run = _codec.RestoreRun(files, [None] * len(files), settings, WireAccess(tls=tls, tls_name="node1.test"))
     run.publish_routes([addr], [0] * 4096)
     run.start()
     while not run.wait(0.2):
@@ -503,10 +507,10 @@ def test_restore_and_verify_through_mutual_tls_with_an_encrypted_client_key(clie
     truncate(client, NS)
     run = _over_tls(mutual_tls["addr"], files, tls)
     assert run.fatal() is None
-    c = run.counters()
-    assert (c.inserted, c.failed) == (N, 0)
+    c = dict(run.counters())
+    assert (c["inserted"], c["failed"]) == (N, 0)
     run = _over_tls(mutual_tls["addr"], files, tls, verify=True)
-    assert run.fatal() is None and run.counters().same == N
+    assert run.fatal() is None and dict(run.counters())["same"] == N
     # The CA from a directory, TLS 1.2 only, or one TLS 1.3 suite (OpenSSL's or IANA's name):
     # the terminator (OpenSSL) takes each.
     client = {"certfile": str(mutual_tls["client_cert"]), "keyfile": key}
@@ -514,11 +518,11 @@ def test_restore_and_verify_through_mutual_tls_with_an_encrypted_client_key(clie
                   {"cafile": str(mutual_tls["ca"]), "cipher_suites": "TLS_AES_256_GCM_SHA384"},
                   {"cafile": str(mutual_tls["ca"]), "protocols": "TLSv1.2", "cipher_suites": "ECDHE-ECDSA-AES128-GCM-SHA256"}):
         run = _over_tls(mutual_tls["addr"], files, _codec.TlsConfig(**client, **extra), verify=True)
-        assert run.fatal() is None and run.counters().same == N, extra
+        assert run.fatal() is None and dict(run.counters())["same"] == N, extra
     # Without the client certificate the terminator refuses: every record fails, said.
     bare = _codec.TlsConfig(cafile=str(mutual_tls["ca"]))
     run = _over_tls(mutual_tls["addr"], files[:1], bare)
-    assert run.counters().failed == N
+    assert dict(run.counters())["failed"] == N
     said = run.failures()[0].message
     assert "CertificateRequired" in said and mutual_tls["addr"] in said
     from asbkit import AsbClusterError

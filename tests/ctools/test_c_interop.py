@@ -75,7 +75,7 @@ def test_c_reads_a_synthetic_backup(tmp_path: Path) -> None:
 @given(st.lists(records, min_size=1, max_size=10))
 def test_c_reads_random_records(tmp_path: Path, recs: list[asbkit.Record]) -> None:
     out = tmp_path / "rand.asb"
-    w = _codec.Writer(str(out), Header("test", True))
+    w = _codec.Writer(str(out), Header("test", True), layers=Layers().codec_args())
     for r in recs:
         w.write(r)
     w.close()
@@ -124,7 +124,7 @@ def test_mutated_files_are_judged_as_c_judges_them(tmp_path: Path) -> None:
         path.write_bytes(bytes(data))
         c_ok = c_validate(path)[0] == 0
         try:
-            list(_codec.Reader(io.BytesIO(bytes(data))))
+            list(_codec.Reader(io.BytesIO(bytes(data)), layers=Layers().codec_args()))
             ours, message = True, ""
         except asbkit.AsbError as exc:
             ours, message = False, exc.message

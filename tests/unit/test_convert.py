@@ -236,11 +236,11 @@ def test_progress_reports_the_bytes_read(tmp_path: Path, threads: int) -> None:
     write_synthetic(src, 5_000_000, seed=8)
     size = src.stat().st_size
     seen: list[int] = []
-    _codec.asb_to_jsonl([str(src)], str(tmp_path / "out.jsonl"), progress=seen.append, threads=threads, piece_size=1 << 20)
+    _codec.asb_to_jsonl([str(src)], str(tmp_path / "out.jsonl"), layers=Layers().codec_args(), progress=seen.append, threads=threads, piece_size=1 << 20)
     assert len(seen) > 3 and seen == sorted(seen)
     assert seen[-1] == size
     copied: list[int] = []
-    _codec.asb_to_asb([str(src)], tmp_path / "copy.asb", progress=copied.append)
+    _codec.asb_to_asb([str(src)], tmp_path / "copy.asb", layers=Layers().codec_args(), progress=copied.append)
     assert len(copied) > 3 and copied == sorted(copied) and copied[-1] == size
 
 

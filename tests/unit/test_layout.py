@@ -53,3 +53,16 @@ def test_the_calls_stay_functions_after_their_packages_modules_are_imported() ->
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_cli_reaches_the_extension_only_through_the_library() -> None:
+    # Every layer below the CLI may use `asbkit._codec` (lint-imports cannot see an
+    # extension module, so this is checked here).
+    found = []
+    for path in (PACKAGE / "cli").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = [node.module or ""] + [a.name for a in node.names] if isinstance(node, ast.ImportFrom) else []
+            names += [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if any(n == "_codec" or n.endswith("._codec") for n in names):
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert not found, found

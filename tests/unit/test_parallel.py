@@ -18,15 +18,19 @@ from ..helpers.results import as_data
 PIECES = [4096, 5003, 9000, 20000]
 
 
-def scan(paths: list[Path], *, parallel: bool, piece_size: int = 4096, **scanner: Any) -> tuple[dict, Exception | None]:
-    s = _codec.Scanner(True, **scanner)
+PLAIN = Layers().codec_args()
+DEEP = {"check_digests": True, "continue_after_errors": False, "max_issues": 100, "memory_digests": _codec.DEFAULT_MEMORY_DIGESTS}
+
+
+def scan(paths: list[Path], *, parallel: bool, piece_size: int = 4096, deep: bool = False) -> tuple[dict, Exception | None]:
+    s = _codec.Scanner(True, DEEP if deep else None)  # type: ignore[arg-type]
     error = None
     try:
         if parallel:
-            s.scan_parallel([str(p) for p in paths], threads=3, piece_size=piece_size)
+            s.scan_paths([str(p) for p in paths], threads=3, layers=PLAIN, piece_size=piece_size)
         else:
             for p in paths:
-                s.scan(str(p))
+                s.scan(str(p), layers=PLAIN)
     except (AsbError, ValueError) as exc:
         error = exc
     return as_data(s.result()), error
@@ -92,10 +96,10 @@ def test_errors_are_those_of_reading_in_order(tmp_path: Path, decoy_file: Path) 
         want, want_err = scan([broken], parallel=False)
         got, got_err = scan([broken], parallel=True, piece_size=5003)
         # A path is mapped; a file object goes through the reader's window: same errors.
-        streamed = _codec.Scanner(True)
+        streamed = _codec.Scanner(True, None)
         with open(broken, "rb") as f:
             try:
-                streamed.scan(f)
+                streamed.scan(f, layers=PLAIN)
                 stream_err = None
             except (AsbError, ValueError) as exc:
                 stream_err = exc
@@ -130,16 +134,17 @@ def test_deep_findings_in_later_pieces(tmp_path: Path) -> None:
 def test_layered_files_are_read_whole(tmp_path: Path) -> None:
     path = tmp_path / "z.asb"
     write_synthetic(path, 400_000, seed=2, layers=Layers(compress="zstd"))
-    s = _codec.Scanner(True)
-    s.scan(str(path), zstd=True)
-    p = _codec.Scanner(True)
-    p.scan_parallel([str(path)], zstd=True, piece_size=4096)
+    zstd = Layers(compress="zstd").codec_args()
+    s = _codec.Scanner(True, None)
+    s.scan(str(path), layers=zstd)
+    p = _codec.Scanner(True, None)
+    p.scan_paths([str(path)], threads=2, layers=zstd, piece_size=4096)
     assert as_data(p.result()) == as_data(s.result())
 
 
 def convert_both_ways(path: Path, tmp_path: Path, **selection: Any) -> tuple[tuple, tuple]:
     """JSON of `path` converted in pieces (by path) and in one stream (file object)."""
-    args = Selection(**selection).codec_args()
+    args = {"layers": PLAIN, **Selection(**selection).codec_args()}
     results = []
     for label, source, extra in (("pieces", str(path), {"piece_size": 5003, "threads": 3}), ("stream", None, {})):
         out = tmp_path / f"{label}.jsonl"

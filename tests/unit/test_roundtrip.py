@@ -58,12 +58,12 @@ def test_records_round_trip(recs: list[Record], namespace: str, first_file: bool
 @settings(max_examples=50, deadline=None)
 @given(st.lists(records, min_size=1, max_size=20), st.sampled_from([None, "zstd"]), st.sampled_from([None, "aes128", "aes256"]))
 def test_layers_round_trip(recs: list[Record], compress: str | None, cipher: str | None) -> None:
-    material = b"key material" if cipher else None
+    layers: Any = {"zstd": compress == "zstd", "level": 0, "encryption": (cipher, b"key material") if cipher else None}
     plain = write(Header("ns", True), recs)
     out = io.BytesIO()
-    w = _codec.Writer(out, Header("ns", True), zstd=compress == "zstd", cipher=cipher, key_material=material)
+    w = _codec.Writer(out, Header("ns", True), layers=layers)
     for r in recs:
         w.write(r)
     w.close()
-    reader = _codec.Reader(io.BytesIO(out.getvalue()), zstd=compress == "zstd", cipher=cipher, key_material=material)
+    reader = _codec.Reader(io.BytesIO(out.getvalue()), layers=layers)
     assert write(reader.header, list(reader)) == plain

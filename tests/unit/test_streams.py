@@ -51,8 +51,8 @@ def test_converting_big_records_keeps_memory_bounded(tmp_path: Path) -> None:
                                   generation=1, void_time=0, bins=[asbkit.Bin("b", "B", os.urandom(256 << 10))]))
     script = textwrap.dedent(
         f"""
-        from asbkit import _codec
-        counts = _codec.asb_to_jsonl([{str(path)!r}], "/dev/null")
+        from asbkit import Layers, _codec
+        counts = _codec.asb_to_jsonl([{str(path)!r}], "/dev/null", layers=Layers().codec_args())
         hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
         print(counts.records, hwm.split()[1])
         """

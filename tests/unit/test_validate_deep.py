@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from asbkit import _codec, validate
+from asbkit import Layers, _codec, validate
 from asbkit.cli import main
 from asbkit.io import write_synthetic
 
@@ -61,9 +61,11 @@ def test_duplicates_found_when_digests_spill_to_disk(tmp_path: Path) -> None:
     path = tmp_path / "s.asb"
     write_synthetic(path, 1_000_000)
     for memory in (10, 10**9):
-        scanner = _codec.Scanner(deep=True, memory_digests=memory)
-        scanner.scan(str(path))
-        scanner.scan(str(path))
+        deep = {"check_digests": True, "continue_after_errors": False, "max_issues": 100, "memory_digests": memory}
+        scanner = _codec.Scanner(False, deep)
+        plain = Layers().codec_args()
+        scanner.scan(str(path), layers=plain)
+        scanner.scan(str(path), layers=plain)
         summary = scanner.result()
         assert summary.deep is not None
         assert summary.deep.issue_counts == {"duplicate_digest": summary.records // 2}, memory

@@ -22,7 +22,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 import asbkit._codec as _codec
@@ -145,6 +146,28 @@ def _paced(o: BackupOptions, parallel: int) -> int:
     return min(parallel, most)
 
 
+@dataclass(frozen=True)
+class ScanOrder:
+    """One node's scan as the codec takes it (`_codec.scan_partitions`): the node and its
+    partitions, the selection, the limits, and how often its file is committed."""
+
+    addr: str
+    partitions: list[int]
+    namespace: str
+    set: str | None
+    bins: list[str]
+    no_bins: bool
+    #: Records this scan may write at most (0: no cap); records/s asked of the node (0: any).
+    max_records: int
+    records_per_second: int
+    total_timeout_ms: int
+    #: The `--filter-exp` expression, base64-decoded (its wire form).
+    filter_exp: bytes | None
+    compact: bool
+    commit_every: timedelta
+    commit_bytes: int
+
+
 class JobRunner:
     """Runs the jobs of one backup (`run`, from any thread) into one output and checkpoint."""
 
@@ -170,7 +193,13 @@ class JobRunner:
         self.rate = RecordRate(o.records_per_second, left, len(cluster.nodes()), ckpt.cancelled)
         #: Text between commits at most: an object's part size, so parts go up (and become
         #: durable) as soon as one is full.
-        self.commit_bytes = commit_bytes
+        self.order = ScanOrder(
+            addr="", partitions=[], namespace=o.namespace, set=o.sets[0] if len(o.sets) == 1 else None,
+            bins=list(o.bin_list), no_bins=o.no_bins, max_records=0, records_per_second=0,
+            total_timeout_ms=cluster.config.total_timeout_ms, filter_exp=filter_exp, compact=o.compact,
+            commit_every=timedelta(seconds=o.checkpoint_seconds), commit_bytes=commit_bytes,
+        )
+        self.access = cluster.wire_access()
         #: Index and UDF definitions, written by job 0 into the first file.
         self.metadata: list[Any] = []
         self._map_lock = threading.Lock()
@@ -193,23 +222,8 @@ class JobRunner:
             return self._scan(node, pids, out_job, quota, rps)
 
     def _scan(self, node: Node, pids: list[int], out_job: Any, quota: int, rps: int) -> _codec.ScanResult:
-        o = self.o
-        return _codec.scan_partitions(
-            self.output, out_job, self.ckpt, node.addr, o.namespace, pids,
-            set=o.sets[0] if len(o.sets) == 1 else None,
-            bins=o.bin_list or None,
-            no_bins=o.no_bins,
-            max_records=quota,
-            records_per_second=rps,
-            socket_timeout_ms=self.cluster.config.socket_timeout_ms,
-            total_timeout_ms=self.cluster.config.total_timeout_ms,
-            connect_timeout_ms=self.cluster.config.connect_timeout_ms,
-            filter_exp=self.filter_exp,
-            compact=o.compact,
-            commit_seconds=o.checkpoint_seconds,
-            commit_bytes=self.commit_bytes,
-            **self.cluster.wire_auth(),
-        )
+        order = replace(self.order, addr=node.addr, partitions=pids, max_records=quota, records_per_second=rps)
+        return _codec.scan_partitions(self.output, out_job, self.ckpt, order, self.access)
 
     def _scan_nodes(self, job: int, groups: list[tuple[Node, list[int]]], out_job: Any, quotas: list[int]) -> list[_codec.ScanResult]:
         """Scans every node's partitions at once, as the C client does: the first node into

@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from typing import Any
 
 import asbkit._codec as _codec
@@ -26,6 +27,7 @@ from ..cluster.metadata import cluster_metadata
 from ..control import BackupProgress, Cancel
 from ..errors import AsbError, BackupFailed, BackupOutputFailed, Interrupted, NamespaceNotFound, carrying_report
 from ..io import places, s3
+from ..io.layers import CodecLayers
 from ..io.manifest import write_manifest
 from ..spec import with_values
 from . import state as state_file
@@ -156,6 +158,19 @@ def check_same_options(saved: dict[str, Any], o: BackupOptions, path: str) -> No
         )
 
 
+@dataclass(frozen=True)
+class OutputSettings:
+    """What every kind of backup output takes (`_codec.BackupOutput`): the namespace of the
+    files' headers, whether the first file is marked first, the -N cap in bytes/s (0: none),
+    the layers, and the file entries of a saved state to continue."""
+
+    namespace: str
+    first_file: bool
+    bytes_per_second: int
+    layers: CodecLayers
+    resume: list[_codec.FileStats] | None
+
+
 class BackupRun:
     """One backup on a connected cluster: plan (jobs, output, checkpoint, metadata), drive
     the jobs while saving the state, then conclude (manifest, or the state to continue)."""
@@ -174,12 +189,16 @@ class BackupRun:
         target.prepare_output_place(o, resuming=state is not None)
         self.kind = "directory" if o.directory else "stdout" if o.output_file == "-" else "file"
         self.path = o.directory or (o.output_file if self.kind == "file" else None)
-        self.output = _codec.BackupOutput(
-            self.kind, self.path, o.namespace,
-            prefix=o.output_file_prefix, file_limit=o.file_limit << 20, first_file=True,
-            bytes_per_second=int(o.nice * (1 << 20)), level=o.layers.compression_level,
-            resume=state["files"] if state else None, **o.layers.codec_args(),
+        settings = OutputSettings(
+            namespace=o.namespace, first_file=True, bytes_per_second=int(o.nice * (1 << 20)),
+            layers=o.layers.codec_args(), resume=state["files"] if state else None,
         )
+        if o.directory:
+            self.output = _codec.BackupOutput.directory(o.directory, o.output_file_prefix or o.namespace, o.file_limit << 20, settings)
+        elif self.kind == "file" and o.output_file:
+            self.output = _codec.BackupOutput.file(o.output_file, settings)
+        else:
+            self.output = _codec.BackupOutput.stdout(settings)
         if state:
             jobs = self._continued_jobs(jobs)
             target.drop_uncommitted_files(o, state)

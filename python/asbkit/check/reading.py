@@ -31,10 +31,11 @@ def read_through(
     """The scanner's summary of every file, and the error that stopped it (None: it read to
     the end). It stops at the first error, as asrestore --validate does, unless deep checks
     go on after syntax errors (they become findings)."""
-    scanner = _codec.Scanner(
-        detail, deep=deep, check_digests=check_digests, max_issues=max_issues,
-        continue_after_errors=continue_after_errors,
-    )
+    deep_checks: _codec._DeepChecks = {
+        "check_digests": check_digests, "continue_after_errors": continue_after_errors,
+        "max_issues": max_issues, "memory_digests": _codec.DEFAULT_MEMORY_DIGESTS,
+    }
+    scanner = _codec.Scanner(detail, deep_checks if deep else None)
     try:
         files = expand_sources(sources)
         args = layers.codec_args()
@@ -50,10 +51,10 @@ def read_through(
         if all(isinstance(f, str) and f != "-" for f in files):
             # Files, and pieces of big plain files, on every core; progress counts the
             # bytes of all of them.
-            scanner.scan_parallel(files, threads=os.cpu_count() or 1, progress=progress, **args)
+            scanner.scan_paths([str(f) for f in files], threads=os.cpu_count() or 1, layers=args, piece_size=_codec.PIECE_SIZE, progress=progress)
         else:
             for source in files:
-                scanner.scan(source, progress=progress, **args)
+                scanner.scan(source, layers=args, progress=progress)
                 if isinstance(source, (str, os.PathLike)) and str(source) != "-":
                     done_before += places.size(str(source)) or 0
     except (AsbError, OSError) as exc:

@@ -14,8 +14,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .._codec import __version__
 from ..errors import AsbError, BadOption
+from ..version import __version__
 from .commands import INDEX
 from .envelope import EXIT_INVALID, EXIT_USAGE, CommandResult, error_dict
 from .flags import Command, OptionError, UsageError, log_error

@@ -10,8 +10,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from .._codec import RestoreCounters
-from ..control import BackupProgress, RestoreProgress
+from ..control import BackupProgress, RestoreCounters, RestoreProgress
 
 
 class Progress:

@@ -184,6 +184,22 @@ def _import_aerospike() -> Any:
     return aerospike
 
 
+@dataclass(frozen=True)
+class WireAccess:
+    """How the Rust record streams (`_codec`) reach a node, read by it as is: timeouts,
+    credentials (the password's bcrypt; the clear one too for external auth), TLS and the
+    name certificates must carry (None: each node's own host)."""
+
+    connect_timeout_ms: int = 10_000
+    #: 0: none.
+    socket_timeout_ms: int = 10_000
+    user: str | None = None
+    credential: str | None = None
+    clear_password: str | None = None
+    tls: _codec.TlsConfig | None = None
+    tls_name: str | None = None
+
+
 class Cluster:
     """A connected cluster. Info commands and the partition map; `close()` when done."""
 
@@ -258,23 +274,25 @@ class Cluster:
         except Exception:
             pass
 
-    # -- Rust connections use the same credentials and TLS settings.
-    def wire_auth(self) -> dict[str, Any]:
-        extra: dict[str, Any] = {}
+    def wire_access(self, socket_timeout_ms: int | None = None) -> WireAccess:
+        """How the Rust record streams reach the nodes: this connection's timeouts (or
+        `socket_timeout_ms`), credentials and TLS."""
+        tls_name = None
         if self._tls is not None:
-            extra["tls"] = self._tls
             seeds = [s for s in self.config.seeds() if len(s) == 3]
-            name = self.config.tls.name or (seeds[0][2] if seeds else None)
-            if name:
-                extra["tls_name"] = name
-        if not self.config.user:
-            return extra
-        if self._credential is None:
-            self._credential = _codec.hash_password(self.config.password or "")
-        extra.update(user=self.config.user, credential=self._credential)
-        if self.config.auth.upper().startswith("EXTERNAL"):
-            extra["clear_password"] = self.config.password or ""
-        return extra
+            tls_name = self.config.tls.name or (seeds[0][2] if seeds else None)
+        user = credential = clear_password = None
+        if self.config.user:
+            if self._credential is None:
+                self._credential = _codec.hash_password(self.config.password or "")
+            user, credential = self.config.user, self._credential
+            if self.config.auth.upper().startswith("EXTERNAL"):
+                clear_password = self.config.password or ""
+        return WireAccess(
+            connect_timeout_ms=self.config.connect_timeout_ms,
+            socket_timeout_ms=self.config.socket_timeout_ms if socket_timeout_ms is None else socket_timeout_ms,
+            user=user, credential=credential, clear_password=clear_password, tls=self._tls, tls_name=tls_name,
+        )
 
     def nodes(self) -> list[Node]:
         try:

@@ -49,8 +49,7 @@ def write_synthetic(path: str | os.PathLike[str], target_bytes: int, *, seed: in
     """A synthetic backup of at least `target_bytes` of text (a fixed mix of every type,
     for tests and benchmarks), through `layers`; (records, text bytes)."""
     layers = layers or Layers()
-    args = layers.codec_args()
-    return _codec.write_synthetic(str(path), target_bytes, seed=seed, level=layers.compression_level, **args)
+    return _codec.write_synthetic(str(path), target_bytes, seed=seed, layers=layers.codec_args())
 
 
 def total_size(sources: list[Source]) -> int | None:
@@ -81,7 +80,7 @@ class BackupReader:
     def files(self) -> Iterator[_codec.Reader]:
         """One codec reader per file, opened in turn."""
         for source in self._sources:
-            reader = _codec.Reader(source, **self._args)
+            reader = _codec.Reader(source, layers=self._args)
             self.header = reader.header
             self.path = source if isinstance(source, str) else getattr(source, "name", None)
             yield reader
@@ -130,8 +129,7 @@ class BackupWriter:
         if header is None and namespace is None:
             raise TypeError("BackupWriter needs a namespace or a header")
         header = header or Header(namespace, first_file)
-        args = layers.codec_args()
-        self._writer = _codec.Writer(target, header, level=layers.compression_level, **args)
+        self._writer = _codec.Writer(target, header, layers=layers.codec_args())
 
     def write(self, entity: Entity) -> None:
         self._writer.write(entity)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 from ..errors import AsbKeyError
 from ..spec import option
@@ -13,6 +13,15 @@ CIPHERS = ("aes128", "aes256")
 LAYERS = "layers (as asbackup/asrestore take them)"
 #: The commands that write `.asb` files (the others read them).
 WRITING = ("backup", "convert", "filter", "split")
+
+
+class CodecLayers(TypedDict):
+    """The layers as the codec takes them (`layers=`): zstd, its level when writing (0: its
+    default), encryption as (cipher, key material) or None."""
+
+    zstd: bool
+    level: int
+    encryption: tuple[str, bytes] | None
 
 
 @dataclass(frozen=True)
@@ -57,15 +66,11 @@ class Layers:
         parts = [p for p in (self.compress, self.encrypt) if p]
         return "+".join(parts) or "plain"
 
-    def codec_args(self) -> dict[str, Any]:
-        """Keyword arguments for the codec's Reader, Writer and Scanner."""
-        material = None
-        if self.key_file:
-            material = material_from_file(self.key_file)
-        elif self.key_env:
-            material = material_from_env(self.key_env)
-        return {
-            "zstd": self.compress == "zstd",
-            "cipher": self.encrypt,
-            "key_material": material,
-        }
+    def codec_args(self) -> CodecLayers:
+        """The layers as the codec takes them (its `layers=` argument): zstd, its level, and
+        encryption as (cipher, key material) or None."""
+        encryption = None
+        if self.encrypt:
+            material = material_from_file(self.key_file) if self.key_file else material_from_env(self.key_env or "")
+            encryption = (self.encrypt, material)
+        return {"zstd": self.compress == "zstd", "level": self.compression_level, "encryption": encryption}

@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 
 import asbkit._codec as _codec
 
@@ -43,6 +44,27 @@ class S3Options:
     s3_checksum: str = option("--s3-checksum", default="none", metavar="MODE", group=S3, help="payload checksum beside the signed SHA-256: none (Ceph, MinIO), sha256 or crc64")
     s3_read_timeout: float = option("--s3-read-timeout", type=float, default=30.0, metavar="SECONDS", group=S3, help="a request that sends nothing this long is cut and tried again (default 30)")
     s3_max_retries: int = option("--s3-max-retries", type=int, default=10, metavar="N", group=S3, help="tries of a request after the first, with backoff (default 10)")
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """The process's `s3://` store as the codec takes it (`_codec.s3_configure`): S3Options
+    resolved, with the credentials found (None: the store's own chain)."""
+
+    region: str
+    endpoint: str | None
+    access_key: str | None
+    secret_key: str | None
+    session_token: str | None
+    allow_proxy: bool
+    connect_timeout: timedelta
+    #: A request that sends nothing this long is cut and tried again.
+    read_timeout: timedelta
+    part_size: int
+    max_uploads: int
+    max_downloads: int
+    checksum: str
+    max_retries: int
 
 
 def is_url(path: object) -> bool:
@@ -117,21 +139,21 @@ def configure(o: S3Options | None = None, *, file_limit_mib: int = 0) -> None:
         endpoint = o.s3_endpoint_override or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
         if endpoint and "://" not in endpoint:
             endpoint = "https://" + endpoint
-        _codec.s3_configure(
+        _codec.s3_configure(StoreSettings(
             region=o.s3_region or region or "us-east-1",
             endpoint=endpoint,
             access_key=access,
             secret_key=secret,
             session_token=token,
             allow_proxy=o.s3_allow_system_proxy,
-            connect_timeout_ms=o.s3_connect_timeout,
-            read_timeout_s=o.s3_read_timeout,
+            connect_timeout=timedelta(milliseconds=o.s3_connect_timeout),
+            read_timeout=timedelta(seconds=o.s3_read_timeout),
             part_size=size,
             max_uploads=o.s3_max_async_uploads,
             max_downloads=o.s3_max_async_downloads,
             checksum=o.s3_checksum.lower(),
             max_retries=o.s3_max_retries,
-        )
+        ))
         _configured = (o, size)
         if o.s3_log_level.capitalize() in ("Info", "Debug", "Trace"):
             log.info("S3: endpoint %s, region %s, part size %d MiB, %d uploads, %d downloads", endpoint or "AWS", o.s3_region or region or "us-east-1", size >> 20, o.s3_max_async_uploads, o.s3_max_async_downloads)

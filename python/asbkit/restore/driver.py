@@ -8,18 +8,85 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 import asbkit._codec as _codec
 
 from ..cluster.client import N_PARTITIONS, Cluster, info_fields
-from ..control import Cancel, RestoreProgress
+from ..control import Cancel, RestoreCounters, RestoreProgress
 from ..errors import AsbError, NamespaceNotFound, RestoreFailed
 from ..io import places
+from ..io.layers import CodecLayers
 from .metadata import MetadataApplier
 from .options import RestoreOptions, stdin_size
 
 log = logging.getLogger("asbkit.restore")
+
+
+@dataclass(frozen=True)
+class RestoreSettings:
+    """A restore as the codec takes it (`_codec.RestoreRun`): asrestore's options, resolved."""
+
+    layers: CodecLayers
+    #: -n A (every record must be in A), -n A,B (written into B).
+    expect_namespace: str | None
+    write_namespace: str | None
+    sets: list[str] | None
+    bins: list[str] | None
+    no_records: bool
+    no_indexes: bool
+    no_udfs: bool
+    unique: bool
+    replace: bool
+    no_generation: bool
+    extra_ttl: int
+    batch_writes: bool
+    batch_size: int
+    max_async_batches: int
+    readers: int
+    writers: int
+    max_retries: int
+    retry_scale: timedelta
+    ignore_record_error: bool
+    total_timeout_ms: int
+    #: Records per second written at most, backup bytes per second read at most (0: no cap).
+    tps: int
+    bandwidth: int
+    #: Read the records back and compare instead of writing them.
+    verify: bool
+
+
+def restore_settings(o: RestoreOptions, inputs: int, *, verify: bool, batch_writes: bool, total_timeout_ms: int) -> RestoreSettings:
+    """The codec's settings for a restore (or verify) of `inputs` files with options `o`."""
+    rename = o.namespace.split(",") if o.namespace and "," in o.namespace else None
+    return RestoreSettings(
+        layers=o.layers.codec_args(),
+        expect_namespace=(rename[0] if rename else o.namespace) if o.namespace else None,
+        write_namespace=rename[1] if rename else None,
+        sets=o.sets or None,
+        bins=o.bin_list or None,
+        no_records=o.no_records,
+        no_indexes=o.no_indexes or verify,
+        no_udfs=o.no_udfs or verify,
+        unique=o.unique,
+        replace=o.replace,
+        no_generation=o.no_generation,
+        extra_ttl=o.extra_ttl,
+        batch_writes=batch_writes,
+        batch_size=o.batch_size or (128 if batch_writes else 16),
+        max_async_batches=o.max_async_batches,
+        readers=min(inputs, 2),
+        writers=o.parallel,
+        max_retries=o.max_retries,
+        retry_scale=timedelta(microseconds=max(0, o.retry_scale_factor_us)),
+        ignore_record_error=o.ignore_record_error,
+        total_timeout_ms=total_timeout_ms,
+        tps=o.tps,
+        bandwidth=int(o.bandwidth_mib * (1 << 20)),
+        verify=verify,
+    )
 
 
 class RestoreDriver:
@@ -50,41 +117,13 @@ class RestoreDriver:
         self.deferred: list[Any] = []
         ranges = o.file_ranges or [None] * len(files)
         self.total_bytes = stdin_size(o.input_file) or 0 if "-" in files else sum(r[1] - r[0] if r else places.size(f) or 0 for f, r in zip(files, ranges, strict=True))
-        auth = cluster.wire_auth()
-        if "tls" in auth and "tls_name" not in auth:
-            auth["tls_name"] = cluster.config.seeds()[0][0]
         cfg = cluster.config
-        self.rust = _codec.RestoreRun(
-            files,
-            **o.layers.codec_args(),
-            expect_namespace=(rename[0] if rename else o.namespace) if o.namespace else None,
-            write_namespace=rename[1] if rename else None,
-            sets=o.sets or None,
-            bins=o.bin_list or None,
-            no_records=o.no_records,
-            no_indexes=o.no_indexes or verify,
-            no_udfs=o.no_udfs or verify,
-            unique=o.unique,
-            replace=o.replace,
-            no_generation=o.no_generation,
-            extra_ttl=o.extra_ttl,
-            batch_writes=self.batch_writes,
-            batch_size=o.batch_size or (128 if self.batch_writes else 16),
-            max_async_batches=o.max_async_batches,
-            readers=min(len(files), 2),
-            writers=o.parallel,
-            max_retries=o.max_retries,
-            retry_scale_ms=o.retry_scale_factor_ms,
-            ignore_record_error=o.ignore_record_error,
-            socket_timeout_ms=cfg.socket_timeout_ms,
-            total_timeout_ms=cfg.total_timeout_ms or o.timeout_ms,
-            connect_timeout_ms=cfg.connect_timeout_ms,
-            tps=o.tps,
-            bandwidth=int(o.bandwidth_mib * (1 << 20)),
-            verify=verify,
-            ranges=list(o.file_ranges) or None,
-            **auth,
-        )
+        access = cluster.wire_access()
+        if access.tls is not None and access.tls_name is None:
+            # Every node's certificate names the first seed's host (the client's own rule).
+            access = replace(access, tls_name=cfg.seeds()[0][0])
+        settings = restore_settings(o, len(files), verify=verify, batch_writes=self.batch_writes, total_timeout_ms=cfg.total_timeout_ms or o.timeout_ms)
+        self.rust = _codec.RestoreRun(files, list(o.file_ranges) or [None] * len(files), settings, access)
         #: A stop request came (Cancel).
         self.interrupted = False
         self.error: AsbError | None = None
@@ -102,6 +141,10 @@ class RestoreDriver:
             threads = info_fields(reply).get("batch-index-threads")
             if threads is not None and int(threads) == 0:
                 raise RestoreFailed(f"node {node.addr} has batch-index-threads 0 (batch writes off): use --disable-batch-writes")
+
+    def counters(self) -> RestoreCounters:
+        """The Rust run's counters now."""
+        return RestoreCounters.of(self.rust.counters())
 
     def publish_routes(self) -> None:
         masters = self.cluster.partition_masters(self.namespace)
@@ -141,7 +184,7 @@ class RestoreDriver:
                     self.rust.cancel()
                 if on_progress is not None:
                     counts = self.metadata.counts
-                    on_progress(RestoreProgress(self.rust.counters(), self.total_bytes, counts.udfs, counts.indexes))
+                    on_progress(RestoreProgress(self.counters(), self.total_bytes, counts.udfs, counts.indexes))
                 if done:
                     break
             if self.error is None and not self.interrupted:

@@ -99,10 +99,6 @@ class RestoreOptions:
     #: boundaries (`_codec.proven_cuts`), or None for the whole file (empty: all whole).
     file_ranges: list[tuple[int, int] | None] = field(default_factory=list)
 
-    @property
-    def retry_scale_factor_ms(self) -> float:
-        return self.retry_scale_factor_us / 1000
-
 
 def check_options(o: RestoreOptions) -> None:
     """The combinations asrestore refuses, refused the same way (with the flags named)."""
@@ -186,7 +182,7 @@ def check_inputs(files: list[str], o: RestoreOptions) -> list[str | None]:
             namespaces.append(None)
             continue
         try:
-            reader = _codec.Reader(f, **o.layers.codec_args())
+            reader = _codec.Reader(f, layers=o.layers.codec_args())
         except OSError as exc:
             # As an unlistable -d is: one code for an input that cannot be read.
             raise InputUnreadable(f"cannot read the file: {exc.strerror or exc}", path=f) from exc

@@ -4,7 +4,8 @@ the first records not written."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+
+from ..control import RestoreCounters
 
 
 @dataclass
@@ -67,45 +68,37 @@ class RestoreReport:
         return [self.udfs, self.indexes, self.records_read, self.expired, self.skipped, f"{self.err_ignored} ",
                 self.inserted + self.updated, self.existed, self.fresher]
 
-    @property
-    def read(self) -> int:
-        """`records_read` by asrestore's name, as the progress counters carry it."""
-        return self.records_read
-
     def asrestore_lines(self) -> list[str]:
         """asrestore's own closing lines, which operators' scripts parse (spec 8.6)."""
         seconds = max(self.duration_seconds, 1e-9)
         per = self.bytes_read // self.records_read if self.records_read else 0
-        lines = restore_counter_lines(self, self.udfs, self.indexes, self.records_read / seconds, self.bytes_read / 1024 / seconds, per)
+        lines = restore_counter_lines(counts_of(self), self.udfs, self.indexes, self.records_read / seconds, self.bytes_read / 1024 / seconds, per)
         if self.total_bytes and not self.interrupted:
             lines.append(f"{min(100, self.bytes_read * 100 // self.total_bytes)}% complete, ~0s remaining")
         return lines
 
 
-class Counts(Protocol):
-    """The counters asrestore's lines name: a run's live counters or its report."""
-
-    @property
-    def read(self) -> int: ...
-    @property
-    def retries(self) -> int: ...
-    @property
-    def expired(self) -> int: ...
-    @property
-    def skipped(self) -> int: ...
-    @property
-    def err_ignored(self) -> int: ...
-    @property
-    def inserted(self) -> int: ...
-    @property
-    def updated(self) -> int: ...
-    @property
-    def existed(self) -> int: ...
-    @property
-    def fresher(self) -> int: ...
+#: A report's field for a counter, where their names differ (the others share theirs).
+REPORT_NAMES = {"read": "records_read", "raw_bytes": "bytes_read"}
 
 
-def restore_counter_lines(c: Counts, udfs: int, indexes: int, rec_s: float, kib_s: float, per_record: int) -> list[str]:
+def take_counts(report: object, c: RestoreCounters, **renamed: str) -> None:
+    """Sets every field of `report` that holds a counter (by REPORT_NAMES and `renamed`,
+    counter name -> field name) to the counter's value."""
+    names = {**REPORT_NAMES, **renamed}
+    for name in RestoreCounters.names():
+        field_name = names.get(name, name)
+        if hasattr(report, field_name):
+            setattr(report, field_name, getattr(c, name))
+
+
+def counts_of(report: object, **renamed: str) -> RestoreCounters:
+    """The counters a report holds (the others 0): `take_counts` the other way."""
+    names = {**REPORT_NAMES, **renamed}
+    return RestoreCounters(**{n: getattr(report, names.get(n, n)) for n in RestoreCounters.names() if hasattr(report, names.get(n, n))})
+
+
+def restore_counter_lines(c: RestoreCounters, udfs: int, indexes: int, rec_s: float, kib_s: float, per_record: int) -> list[str]:
     """asrestore's two counter lines (its progress and its closing words): its 'inserted'
     is every record written, its 'failed' the existing and fresher ones."""
     return [

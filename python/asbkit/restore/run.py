@@ -20,7 +20,7 @@ from ..errors import AsbError, Interrupted, RecordsFailed, carrying_report, firs
 from ..spec import with_values
 from .driver import RestoreDriver
 from .options import RestoreOptions, prepare
-from .report import Failure, RestoreReport
+from .report import Failure, RestoreReport, take_counts
 
 log = logging.getLogger("asbkit.restore")
 
@@ -78,10 +78,9 @@ def _say_counters(r: RestoreReport, ok: bool) -> None:
 
 def _conclude(run: RestoreDriver, started: float) -> list[AsbError]:
     """Fills the report from the run's counters; the errors that stopped it, if any."""
-    r, c = run.report, run.rust.counters()
-    r.records_read, r.expired, r.skipped, r.err_ignored = c.read, c.expired, c.skipped, c.err_ignored
-    r.inserted, r.updated, r.existed, r.fresher, r.failed = c.inserted, c.updated, c.existed, c.fresher, c.failed
-    r.retries, r.bytes_read, r.total_bytes = c.retries, c.raw_bytes, run.total_bytes
+    r, c = run.report, run.counters()
+    take_counts(r, c)
+    r.total_bytes = run.total_bytes
     settled = r.expired + r.skipped + r.err_ignored + r.inserted + r.updated + r.existed + r.fresher + r.failed
     r.not_written = max(0, r.records_read - settled)
     m = run.metadata.counts

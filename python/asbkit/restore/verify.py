@@ -19,6 +19,7 @@ from ..errors import AsbError, Interrupted, RecordsFailed, carrying_report, firs
 from ..spec import with_values
 from .driver import RestoreDriver
 from .options import RestoreOptions, prepare
+from .report import take_counts
 
 log = logging.getLogger("asbkit.verify")
 
@@ -90,10 +91,9 @@ def verify(
             run.drive(on_progress, cancel)
         finally:
             connected.close()
-    c = run.rust.counters()
+    c = run.counters()
     report.namespace = run.namespace
-    report.records_read, report.same, report.missing, report.different = c.read, c.same, c.missing, c.different
-    report.expired, report.skipped, report.unreadable, report.retries = c.expired, c.skipped, c.failed, c.retries
+    take_counts(report, c, failed="unreadable")
     report.differences = [
         Difference(base64.b64encode(f.digest).decode(), f.message, f.set, f.key) for f in run.rust.failures()[:max_differences]
     ]

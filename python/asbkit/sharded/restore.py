@@ -15,18 +15,17 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import asbkit._codec as _codec
 
-from .._codec import RestoreCounters
 from ..cluster.client import ClusterConfig, Hosts
-from ..control import Cancel, RestoreProgress
+from ..control import Cancel, RestoreCounters, RestoreProgress
 from ..errors import AsbError, BadOption, DaskFailed, Interrupted, RecordsFailed, RestoreFailed, carrying_report, first_of
 from ..io import places
 from ..restore.options import RestoreOptions, check_options, prepare
-from ..restore.report import RestoreReport
+from ..restore.report import RestoreReport, counts_of
 from ..restore.run import restore as restore_one
 from ..restore.verify import VerifyReport
 from ..restore.verify import verify as verify_one
@@ -35,8 +34,6 @@ from . import engine
 
 log = logging.getLogger("asbkit.restore")
 
-#: The counters a progress event carries (RestoreCounters' fields).
-COUNTERS = ("read", "expired", "skipped", "err_ignored", "inserted", "updated", "existed", "fresher", "failed", "retries", "batches", "same", "missing", "different", "in_flight", "raw_bytes")
 #: The report fields summed over the pieces.
 RESTORE_SUMS = ("records_read", "expired", "skipped", "err_ignored", "inserted", "updated", "existed", "fresher", "failed", "not_written", "retries",
                 "udfs", "indexes_created", "indexes_matched", "indexes_replaced", "indexes_skipped", "bytes_read")
@@ -72,7 +69,7 @@ def run_piece(task: PieceTask) -> PieceOutcome:
     with engine.TaskChannel(task.run, task.number) as channel:
 
         def progress(p: RestoreProgress) -> None:
-            channel.progress({"counts": {k: getattr(p.counts, k) for k in COUNTERS}, "udfs": p.udfs, "indexes": p.indexes})
+            channel.progress({"counts": asdict(p.counts), "udfs": p.udfs, "indexes": p.indexes})
 
         try:
             if task.verify:
@@ -88,17 +85,7 @@ def run_piece(task: PieceTask) -> PieceOutcome:
 
 def _counts_of(report: Any, verify: bool) -> dict[str, int]:
     """A finished piece's counters, as a progress event carries them."""
-    c = {k: 0 for k in COUNTERS}
-    c["read"] = report.records_read
-    for k in ("expired", "skipped", "retries"):
-        c[k] = getattr(report, k)
-    if verify:
-        c.update(same=report.same, missing=report.missing, different=report.different, failed=report.unreadable)
-    else:
-        for k in ("err_ignored", "inserted", "updated", "existed", "fresher", "failed"):
-            c[k] = getattr(report, k)
-        c["raw_bytes"] = report.bytes_read
-    return c
+    return asdict(counts_of(report, failed="unreadable") if verify else counts_of(report))
 
 
 def restore(
@@ -184,7 +171,7 @@ def _pieces(files: list[str], sizes: dict[str, int], o: RestoreOptions, piece_by
     out: list[tuple[str, tuple[int, int] | None]] = []
     plain = o.layers.compress is None and o.layers.encrypt is None
     for f in files:
-        cuts = _codec.proven_cuts(f, piece_bytes) if plain and not places.is_url(f) and sizes[f] >= 2 * piece_bytes else []
+        cuts = _codec.proven_cuts(f, piece_bytes, threads=2) if plain and not places.is_url(f) and sizes[f] >= 2 * piece_bytes else []
         if not cuts:
             out.append((f, None))
             continue
@@ -208,7 +195,7 @@ def _drive(
     def tick() -> None:
         pieces, busy = events.latest()
         if on_progress is not None and pieces:
-            summed = {k: sum(p["counts"][k] for p in pieces) for k in COUNTERS}
+            summed = {k: sum(p["counts"][k] for p in pieces) for k in RestoreCounters.names()}
             udfs, indexes = sum(p["udfs"] for p in pieces), sum(p["indexes"] for p in pieces)
             on_progress(RestoreProgress(RestoreCounters(**summed), total_bytes, udfs, indexes, busy=busy))
 

@@ -86,13 +86,13 @@ def convert(
         elif dest != "-":
             staged, tmp = _codec.stage_output(dest)
             target = str(staged)
-        args = {**layers.codec_args(), **selection.codec_args()}
+        args = {"layers": layers.codec_args(), **selection.codec_args()}
         if report.source_format == "asb":
             files: list[Source] = expand_sources(source)
             report.files = [str(f) for f in files]
             counts = _codec.asb_to_jsonl(files, target, progress=on_progress, **args)
         else:
-            counts = _codec.jsonl_to_asb(source, target, level=layers.compression_level, **args)
+            counts = _codec.jsonl_to_asb(source, target, **args)
         if tmp is not None:
             os.replace(tmp, dest)
             tmp = None

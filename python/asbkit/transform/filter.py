@@ -40,8 +40,8 @@ def _copy(
     try:
         files = expand_sources(source)
         counts = _codec.asb_to_asb(
-            files, dest, level=layers.compression_level, progress=on_progress,
-            **split, **layers.codec_args(), **selection.codec_args()
+            files, dest, progress=on_progress, layers=layers.codec_args(),
+            **split, **selection.codec_args()
         )
     except (AsbError, OSError) as exc:
         raise with_report(exc, report) from None
@@ -94,10 +94,10 @@ def split_backup(
         if any(out.glob("*.asb")):
             raise with_report(AsbError("the directory already holds .asb files", path=dest_dir), empty)
     if parts is not None:
-        scanner = _codec.Scanner()
+        scanner = _codec.Scanner(False, None)
         try:
             for f in expand_sources(source):
-                scanner.scan(f, **layers.codec_args())
+                scanner.scan(f, layers=layers.codec_args())
         except (AsbError, OSError) as exc:
             raise with_report(exc, empty) from None
         records = max(1, math.ceil(scanner.result().records / max(parts, 1)))

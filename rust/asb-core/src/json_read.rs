@@ -560,13 +560,10 @@ fn entity_from_value(line: &[u8], rec: &mut Record) -> Result<JsonEntity> {
             Ok(JsonEntity::Record)
         }
         "header" => {
-            let version = match field(obj, "version")?.as_str() {
-                Some("3.0") => Version::V3_0,
-                Some("3.1") => Version::V3_1,
-                Some("3.2") => Version::V3_2,
-                Some("3.3") => Version::V3_3,
-                _ => return Err(bad("version: expected \"3.0\" to \"3.3\"")),
-            };
+            let version = field(obj, "version")?
+                .as_str()
+                .and_then(|v| Version::parse(v.as_bytes()))
+                .ok_or_else(|| bad("version: expected \"3.0\" to \"3.3\""))?;
             let mut meta = Vec::new();
             if let Some(Json::Array(items)) = obj.get("meta") {
                 for m in items {

@@ -29,6 +29,13 @@ impl Cipher {
         }
     }
 
+    /// The cipher `--encrypt` names (`aes128`, `aes256`).
+    pub fn from_name(name: &str) -> Option<Cipher> {
+        [Cipher::Aes128, Cipher::Aes256]
+            .into_iter()
+            .find(|c| c.name() == name)
+    }
+
     fn other(self) -> Cipher {
         match self {
             Cipher::Aes128 => Cipher::Aes256,
@@ -663,6 +670,13 @@ impl<W: Write> Write for LayeredWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ciphers_by_their_flag_names() {
+        assert_eq!(Cipher::from_name("aes128"), Some(Cipher::Aes128));
+        assert_eq!(Cipher::from_name("aes256"), Some(Cipher::Aes256));
+        assert_eq!(Cipher::from_name("AES128"), None);
+    }
 
     #[test]
     fn ctr_counter_carries_across_all_128_bits() {

@@ -28,6 +28,9 @@ impl Version {
         self.minor == 0
     }
 
+    /// Every version known, oldest first.
+    pub const KNOWN: [Version; 4] = [Version::V3_0, Version::V3_1, Version::V3_2, Version::V3_3];
+
     pub fn as_str(self) -> &'static str {
         match self.minor {
             0 => "3.0",
@@ -35,6 +38,13 @@ impl Version {
             2 => "3.2",
             _ => "3.3",
         }
+    }
+
+    /// `3.0` to `3.3`, as headers write them.
+    pub fn parse(text: &[u8]) -> Option<Version> {
+        Version::KNOWN
+            .into_iter()
+            .find(|v| v.as_str().as_bytes() == text)
     }
 }
 
@@ -602,6 +612,15 @@ pub(crate) enum SpanValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn versions_parse_as_headers_write_them() {
+        for v in Version::KNOWN {
+            assert_eq!(Version::parse(v.as_str().as_bytes()), Some(v));
+        }
+        assert_eq!(Version::parse(b"3.4"), None);
+        assert_eq!(Version::parse(b"3.10"), None);
+    }
 
     #[test]
     fn kept_double_text_follows_its_bin_when_bins_are_dropped() {

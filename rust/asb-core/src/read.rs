@@ -1037,12 +1037,9 @@ fn parse_header(cur: &mut Cur<'_>, _: &mut Record) -> PResult<Header> {
     )?;
     let at = cur.pos;
     let v = cur.take(3, "the header version")?;
-    let version = match v {
-        b"3.0" => Version::V3_0,
-        b"3.1" => Version::V3_1,
-        b"3.2" => Version::V3_2,
-        b"3.3" => Version::V3_3,
-        _ => {
+    let version = match Version::parse(v) {
+        Some(v) => v,
+        None => {
             return cur.fail(
                 at,
                 format!(

@@ -206,6 +206,24 @@ impl Read for Prefetch {
 /// Bytes go to files and to stdout through a buffer this big.
 pub const OUTPUT_BUFFER: usize = 1 << 20;
 
+/// The SHA-256 of a file or remote object (an object read in ranged requests), as
+/// manifests list it.
+pub fn sha256_of(path: &Path) -> Result<[u8; 32]> {
+    use sha2::{Digest, Sha256};
+    let (mut input, label) = open_input(path)?;
+    let mut hash = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = input
+            .read(&mut buf)
+            .map_err(|e| Error::from(e).with_path(label.clone()))?;
+        if n == 0 {
+            return Ok(hash.finalize().into());
+        }
+        hash.update(&buf[..n]);
+    }
+}
+
 /// A path or `-` (stdin) as raw bytes to read, and the name errors give it.
 pub fn open_input(path: &Path) -> Result<(Box<dyn Read + Send>, String)> {
     if path.as_os_str() == "-" {
@@ -439,6 +457,24 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn sha256_of_a_file() {
+        let dir = scratch("sha");
+        let path = dir.join("abc");
+        std::fs::write(&path, b"abc").unwrap();
+        let hex: String = sha256_of(&path)
+            .unwrap()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            hex,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let err = sha256_of(&dir.join("missing")).unwrap_err().to_string();
+        assert!(err.contains("missing"), "{err}");
     }
 
     #[test]

@@ -141,6 +141,11 @@ pub fn month_of(void_time: u32) -> u32 {
     ((year - 2010) * 12 + month as i64 - 1) as u32
 }
 
+/// `YYYY-MM` of a month counted by [`month_of`].
+pub fn month_label(month: u32) -> String {
+    format!("{:04}-{:02}", 2010 + month / 12, month % 12 + 1)
+}
+
 /// Histogram buckets of value sizes: exact below 16, then 4 per power of two.
 const SIZE_BUCKETS: usize = 16 + 4 * 60;
 
@@ -445,6 +450,33 @@ impl Summary {
         Ok(())
     }
 
+    /// Reads the files at `paths` with the result of [`Summary::scan`] on each in turn: on
+    /// `threads` threads, big plain files in pieces of about `piece_size` cut at proven
+    /// record boundaries; one file at a time when deep checks go on after errors (they
+    /// resynchronise on the text). Stops at the first error otherwise.
+    #[allow(clippy::too_many_arguments)]
+    pub fn scan_paths(
+        &mut self,
+        paths: &[std::path::PathBuf],
+        layers: &Layers,
+        threads: usize,
+        piece_size: u64,
+        raw_count: &Arc<AtomicU64>,
+        deep: Option<&mut DeepCheck>,
+        mut tick: impl FnMut(u64) -> Result<()>,
+    ) -> Result<()> {
+        if deep.as_ref().is_some_and(|d| d.continue_after_errors) {
+            let mut deep = deep;
+            for path in paths {
+                let mut reader = crate::source::open_path(path, layers, raw_count.clone())?;
+                self.scan(&mut reader, deep.as_deref_mut(), &mut tick)?;
+            }
+            return Ok(());
+        }
+        let planned = parallel::plan(paths, layers, piece_size)?;
+        self.scan_files(&planned, layers, threads, raw_count, deep, tick)
+    }
+
     /// Scans files on `threads` threads, big plain ones in pieces (see [`crate::parallel`]),
     /// with the same result as [`Summary::scan`] on each file in turn. Deep checks that go
     /// on after errors need [`Summary::scan`].
@@ -636,5 +668,7 @@ mod tests {
         assert_eq!(month_of(0), 0);
         assert_eq!(month_of(428179113), 13 * 12 + 6); // 2023-07
         assert_eq!(month_of(500000000), 15 * 12 + 10); // 2025-11
+        assert_eq!(month_label(month_of(428179113)), "2023-07");
+        assert_eq!(month_label(0), "2010-01");
     }
 }

@@ -11,7 +11,8 @@ use asb_core::source::remote_url;
 use pyo3::prelude::*;
 
 use crate::errors::{value, Result};
-use crate::files::{layers, open_dest_staged, open_input, open_source, progress_tick};
+use crate::files::LayerArgs;
+use crate::files::{open_dest_staged, open_input, open_source, progress_tick};
 use crate::types::text_bytes;
 
 /// Filter options as Python passes them (keys as (type letter, value) pairs).
@@ -100,21 +101,19 @@ impl ConvertCounts {
 
 /// `.asb` sources (each with its header) to JSON Lines in `dest`.
 #[pyfunction]
-#[pyo3(signature = (sources, dest, *, zstd=false, cipher=None, key_material=None, selection=None, threads=None, piece_size=CONVERT_PIECE_SIZE, progress=None))]
+#[pyo3(signature = (sources, dest, *, layers, selection=None, threads=None, piece_size=CONVERT_PIECE_SIZE, progress=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn asb_to_jsonl<'py>(
     py: Python<'py>,
     sources: Vec<Bound<'py, PyAny>>,
     dest: &Bound<'py, PyAny>,
-    zstd: bool,
-    cipher: Option<&str>,
-    key_material: Option<&[u8]>,
+    layers: LayerArgs,
     selection: Option<Selection>,
     threads: Option<usize>,
     piece_size: u64,
     progress: Option<PyObject>,
 ) -> Result<ConvertCounts> {
-    let layers = layers(zstd, 0, cipher, key_material)?;
+    let layers = layers.into_layers()?;
     let raw = Arc::new(AtomicU64::new(0));
     let tick = progress_tick(&progress, &raw);
     let filter = filter_from(py, selection)?;
@@ -146,19 +145,16 @@ pub(crate) fn asb_to_jsonl<'py>(
 /// JSON Lines to `.asb` with the given layers: one backup file into `dest`, or, when
 /// `dest` is a directory, one file per header in it (its "files" said in the counts).
 #[pyfunction]
-#[pyo3(signature = (source, dest, *, zstd=false, level=0, cipher=None, key_material=None, selection=None))]
+#[pyo3(signature = (source, dest, *, layers, selection=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn jsonl_to_asb<'py>(
     py: Python<'py>,
     source: &Bound<'py, PyAny>,
     dest: &Bound<'py, PyAny>,
-    zstd: bool,
-    level: i32,
-    cipher: Option<&str>,
-    key_material: Option<&[u8]>,
+    layers: LayerArgs,
     selection: Option<Selection>,
 ) -> Result<ConvertCounts> {
-    let layers = layers(zstd, level, cipher, key_material)?;
+    let layers = layers.into_layers()?;
     let filter = filter_from(py, selection)?;
     let (input, label) = open_input(source)?;
     let input = io::BufReader::with_capacity(1 << 20, input);
@@ -185,7 +181,7 @@ pub(crate) fn jsonl_to_asb<'py>(
 /// a split, files `<prefix>_<NNNNN>.asb` in the directory `dest`. Parts are written under
 /// temporary names and renamed only when all succeeded.
 #[pyfunction]
-#[pyo3(signature = (sources, dest, *, prefix=None, split_records=None, split_bytes=None, zstd=false, level=0, cipher=None, key_material=None, selection=None, progress=None))]
+#[pyo3(signature = (sources, dest, *, prefix=None, split_records=None, split_bytes=None, layers, selection=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn asb_to_asb<'py>(
     py: Python<'py>,
@@ -194,14 +190,11 @@ pub(crate) fn asb_to_asb<'py>(
     prefix: Option<String>,
     split_records: Option<u64>,
     split_bytes: Option<u64>,
-    zstd: bool,
-    level: i32,
-    cipher: Option<&str>,
-    key_material: Option<&[u8]>,
+    layers: LayerArgs,
     selection: Option<Selection>,
     progress: Option<PyObject>,
 ) -> Result<ConvertCounts> {
-    let layers = layers(zstd, level, cipher, key_material)?;
+    let layers = layers.into_layers()?;
     let raw = Arc::new(AtomicU64::new(0));
     let tick = progress_tick(&progress, &raw);
     // A copy keeps doubles as they were written.

@@ -15,7 +15,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::errors::{value, AsbKeyError, Result};
+use crate::errors::{value, Error, Result};
 use crate::types::{entity_to_core, entity_to_py, header_from_core, header_to_core, Header};
 
 /// A Python object with `readinto` (or `read`), seen from Rust.
@@ -64,32 +64,32 @@ impl Write for PyWriter {
     }
 }
 
-pub(crate) fn layers(
+/// A backup's layers as `Layers.codec_args()` gives them: `encryption` is (cipher name,
+/// key material); `level` is zstd's when writing (0: its default).
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+pub(crate) struct LayerArgs {
     zstd: bool,
     level: i32,
-    cipher: Option<&str>,
-    key_material: Option<&[u8]>,
-) -> Result<Layers> {
-    let encryption = match (cipher, key_material) {
-        (None, None) => None,
-        (Some(c), Some(m)) => {
-            let cipher = match c {
-                "aes128" => Cipher::Aes128,
-                "aes256" => Cipher::Aes256,
-                other => return Err(value(format!("unknown cipher {other:?}"))),
-            };
-            Some(EncryptionKey::from_material(cipher, m))
-        }
-        (Some(_), None) => {
-            return Err(AsbKeyError::new_err(("encryption needs a key".to_string(),)).into())
-        }
-        (None, Some(_)) => return Err(value("a key was given without a cipher")),
-    };
-    Ok(Layers {
-        zstd,
-        zstd_level: level,
-        encryption,
-    })
+    encryption: Option<(String, Vec<u8>)>,
+}
+
+impl LayerArgs {
+    pub(crate) fn into_layers(self) -> Result<Layers> {
+        let encryption = self
+            .encryption
+            .map(|(name, material)| {
+                let cipher = Cipher::from_name(&name)
+                    .ok_or_else(|| value(format!("unknown cipher {name:?}")))?;
+                Ok::<_, Error>(EncryptionKey::from_material(cipher, &material))
+            })
+            .transpose()?;
+        Ok(Layers {
+            zstd: self.zstd,
+            zstd_level: self.level,
+            encryption,
+        })
+    }
 }
 
 pub(crate) fn open_source(
@@ -180,15 +180,9 @@ pub(crate) struct Reader {
 #[pymethods]
 impl Reader {
     #[new]
-    #[pyo3(signature = (source, *, zstd=false, cipher=None, key_material=None))]
-    fn new(
-        py: Python<'_>,
-        source: &Bound<'_, PyAny>,
-        zstd: bool,
-        cipher: Option<&str>,
-        key_material: Option<&[u8]>,
-    ) -> Result<Reader> {
-        let layers = layers(zstd, 0, cipher, key_material)?;
+    #[pyo3(signature = (source, *, layers))]
+    fn new(py: Python<'_>, source: &Bound<'_, PyAny>, layers: LayerArgs) -> Result<Reader> {
+        let layers = layers.into_layers()?;
         let raw_count = Arc::new(AtomicU64::new(0));
         let inner = open_source(source, &layers, raw_count.clone())?;
         let header = Py::new(py, header_from_core(py, inner.header()))?;
@@ -260,17 +254,14 @@ struct WriterState {
 #[pymethods]
 impl Writer {
     #[new]
-    #[pyo3(signature = (dest, header, *, zstd=false, level=0, cipher=None, key_material=None))]
+    #[pyo3(signature = (dest, header, *, layers))]
     fn new(
         py: Python<'_>,
         dest: &Bound<'_, PyAny>,
         header: &Header,
-        zstd: bool,
-        level: i32,
-        cipher: Option<&str>,
-        key_material: Option<&[u8]>,
+        layers: LayerArgs,
     ) -> Result<Writer> {
-        let layers = layers(zstd, level, cipher, key_material)?;
+        let layers = layers.into_layers()?;
         let (out, staged) = open_dest_staged(dest)?;
         let layered = LayeredWriter::new(out, &layers)?;
         let inner = asb_core::Writer::new(layered, &header_to_core(py, header)?)?;
@@ -347,7 +338,7 @@ pub(crate) fn list_backup_files(py: Python<'_>, dir: PathBuf) -> Result<Vec<Stri
 /// Where a plain backup file can be cut for readers on other hosts: the proven record
 /// boundaries about `piece_size` apart (empty: read it whole).
 #[pyfunction]
-#[pyo3(signature = (path, piece_size, *, threads=2))]
+#[pyo3(signature = (path, piece_size, *, threads))]
 pub(crate) fn proven_cuts(
     py: Python<'_>,
     path: PathBuf,
@@ -361,19 +352,15 @@ pub(crate) fn proven_cuts(
 
 /// Writes a synthetic backup of at least `target_bytes` of text; returns (records, bytes).
 #[pyfunction]
-#[pyo3(signature = (path, target_bytes, *, seed=1, zstd=false, level=0, cipher=None, key_material=None))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (path, target_bytes, *, seed, layers))]
 pub(crate) fn write_synthetic(
     py: Python<'_>,
     path: PathBuf,
     target_bytes: u64,
     seed: u64,
-    zstd: bool,
-    level: i32,
-    cipher: Option<&str>,
-    key_material: Option<&[u8]>,
+    layers: LayerArgs,
 ) -> Result<(u64, u64)> {
-    let layers = layers(zstd, level, cipher, key_material)?;
+    let layers = layers.into_layers()?;
     let counts = py.allow_threads(|| {
         let mut out = LayeredWriter::new(create_output(&path)?, &layers)?;
         let counts = asb_core::synth::write_synthetic(&mut out, target_bytes, seed)?;

@@ -44,6 +44,11 @@ fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(remote::remote_delete, m)?)?;
     m.add_function(wrap_pyfunction!(remote::remote_abort, m)?)?;
     m.add_function(wrap_pyfunction!(remote::file_sha256, m)?)?;
+    m.add("PIECE_SIZE", asb_core::parallel::PIECE_SIZE)?;
+    m.add(
+        "DEFAULT_MEMORY_DIGESTS",
+        asb_core::deep::DEFAULT_MEMORY_DIGESTS,
+    )?;
     m.add_function(wrap_pyfunction!(files::stage_output, m)?)?;
     m.add_function(wrap_pyfunction!(files::write_synthetic, m)?)?;
     m.add_function(wrap_pyfunction!(types::compute_digest, m)?)?;
@@ -60,9 +65,7 @@ fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(wire::scan_partitions, m)?)?;
     m.add_function(wrap_pyfunction!(wire::info, m)?)?;
     m.add_function(wrap_pyfunction!(wire::hash_password, m)?)?;
-    m.add_function(wrap_pyfunction!(wire::count_scan, m)?)?;
     m.add_class::<restore::RestoreRun>()?;
-    m.add_class::<restore::RestoreCounters>()?;
     m.add_class::<restore::RecordFailure>()?;
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! Object storage for Python: sets up the `s3://` store of the process, and the small
 //! operations the library does itself (listings, the state and manifest, removals).
 
-use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,40 +11,44 @@ use pyo3::types::PyBytes;
 
 use crate::errors::Result;
 
-/// Makes every `s3://` URL of this process go to the store described here (the C tools'
-/// `--s3-*` flags; credentials as the caller resolved them, else the store's own chain).
-#[pyfunction]
-#[pyo3(signature = (*, region="us-east-1", endpoint=None, access_key=None, secret_key=None, session_token=None, allow_proxy=false, connect_timeout_ms=1000, read_timeout_s=30.0, part_size=5242880, max_uploads=16, max_downloads=32, checksum="none", max_retries=10))]
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn s3_configure(
-    region: &str,
+/// The store of `s3://` URLs: `asbkit.io.s3.StoreSettings` (the C tools' `--s3-*` flags,
+/// credentials as the caller resolved them, else the store's own chain).
+#[derive(FromPyObject)]
+pub(crate) struct StoreSettings {
+    region: String,
     endpoint: Option<String>,
     access_key: Option<String>,
     secret_key: Option<String>,
     session_token: Option<String>,
     allow_proxy: bool,
-    connect_timeout_ms: u64,
-    read_timeout_s: f64,
+    /// `datetime.timedelta`s.
+    connect_timeout: Duration,
+    read_timeout: Duration,
     part_size: usize,
     max_uploads: usize,
     max_downloads: usize,
-    checksum: &str,
+    checksum: String,
     max_retries: usize,
-) -> Result<()> {
+}
+
+/// Makes every `s3://` URL of this process go to the store described.
+#[pyfunction]
+pub(crate) fn s3_configure(settings: StoreSettings) -> Result<()> {
+    let s = settings;
     let config = S3Config {
-        region: region.to_string(),
-        endpoint,
-        access_key,
-        secret_key,
-        session_token,
-        allow_proxy,
-        connect_timeout: Duration::from_millis(connect_timeout_ms),
-        read_timeout: Duration::from_secs_f64(read_timeout_s.max(0.1)),
-        part_size,
-        max_uploads,
-        max_downloads,
-        checksum: ChecksumMode::parse(checksum)?,
-        max_retries,
+        region: s.region,
+        endpoint: s.endpoint,
+        access_key: s.access_key,
+        secret_key: s.secret_key,
+        session_token: s.session_token,
+        allow_proxy: s.allow_proxy,
+        connect_timeout: s.connect_timeout,
+        read_timeout: s.read_timeout,
+        part_size: s.part_size,
+        max_uploads: s.max_uploads,
+        max_downloads: s.max_downloads,
+        checksum: ChecksumMode::parse(&s.checksum)?,
+        max_retries: s.max_retries,
         ..S3Config::default()
     };
     install("s3", Arc::new(S3Remote::new(config)?));
@@ -93,24 +96,9 @@ pub(crate) fn remote_abort(py: Python<'_>, url: String, token: Vec<u8>) -> Resul
     Ok(py.allow_threads(move || r.abort(&url, &token))?)
 }
 
-/// The SHA-256 of a file or remote object, read in Rust (an object in ranged requests).
+/// The SHA-256 of a file or remote object (`asb_core::source::sha256_of`).
 #[pyfunction]
 pub(crate) fn file_sha256(py: Python<'_>, path: std::path::PathBuf) -> Result<Py<PyBytes>> {
-    let digest = py.allow_threads(move || -> asb_core::Result<[u8; 32]> {
-        use sha2::{Digest, Sha256};
-        let (mut input, label) = asb_core::source::open_input(&path)?;
-        let mut h = Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = input
-                .read(&mut buf)
-                .map_err(|e| asb_core::Error::from(e).with_path(label.clone()))?;
-            if n == 0 {
-                break;
-            }
-            h.update(&buf[..n]);
-        }
-        Ok(h.finalize().into())
-    })?;
+    let digest = py.allow_threads(move || asb_core::source::sha256_of(&path))?;
     Ok(PyBytes::new(py, &digest).unbind())
 }

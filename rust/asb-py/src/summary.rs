@@ -6,17 +6,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use asb_core::deep::DeepCheck;
-use asb_core::source::open_path;
-use asb_core::summary::{Summary, BIN_LETTERS, KEY_LETTERS};
+use asb_core::summary::{month_label, Summary, BIN_LETTERS, KEY_LETTERS};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
 use crate::errors::Result;
-use crate::files::{layers, open_source, progress_tick};
+use crate::files::{open_source, progress_tick, LayerArgs};
 use crate::types::{py_text, sindex_from_core};
 
-// Counts (and with `detail`, statistics; with `deep`, digest and duplicate checks) over
-// any number of backup streams, in Rust.
+/// Reads backups for `validate`, `inspect` and `stats`: counts, and with `detail` statistics,
+/// with `deep` digest and duplicate checks, over any number of streams.
 #[pyclass(module = "asbkit._codec")]
 pub(crate) struct Scanner {
     summary: Summary,
@@ -25,25 +24,27 @@ pub(crate) struct Scanner {
     deep_done: bool,
 }
 
+/// `validate --deep`'s options (a dict).
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+pub(crate) struct DeepArgs {
+    check_digests: bool,
+    continue_after_errors: bool,
+    max_issues: usize,
+    /// Digests held in memory before they spill to disk.
+    memory_digests: usize,
+}
+
 #[pymethods]
 impl Scanner {
+    /// `deep`: the deep checks' options, or None for counts only.
     #[new]
-    #[pyo3(signature = (detail=false, *, deep=false, check_digests=true, continue_after_errors=false, max_issues=100, memory_digests=None))]
-    fn new(
-        detail: bool,
-        deep: bool,
-        check_digests: bool,
-        continue_after_errors: bool,
-        max_issues: usize,
-        memory_digests: Option<usize>,
-    ) -> Scanner {
-        let deep = deep.then(|| {
-            let mut d = DeepCheck::new(
-                max_issues,
-                memory_digests.unwrap_or(asb_core::deep::DEFAULT_MEMORY_DIGESTS),
-            );
-            d.check_digests = check_digests;
-            d.continue_after_errors = continue_after_errors;
+    #[pyo3(signature = (detail, deep))]
+    fn new(detail: bool, deep: Option<DeepArgs>) -> Scanner {
+        let deep = deep.map(|a| {
+            let mut d = DeepCheck::new(a.max_issues, a.memory_digests);
+            d.check_digests = a.check_digests;
+            d.continue_after_errors = a.continue_after_errors;
             d
         });
         Scanner {
@@ -55,17 +56,15 @@ impl Scanner {
     }
 
     /// Reads one stream to its end. `progress(raw_bytes_read)` is called now and then.
-    #[pyo3(signature = (source, *, zstd=false, cipher=None, key_material=None, progress=None))]
+    #[pyo3(signature = (source, *, layers, progress=None))]
     fn scan(
         &mut self,
         py: Python<'_>,
         source: &Bound<'_, PyAny>,
-        zstd: bool,
-        cipher: Option<&str>,
-        key_material: Option<&[u8]>,
+        layers: LayerArgs,
         progress: Option<PyObject>,
     ) -> Result<()> {
-        let layers = layers(zstd, 0, cipher, key_material)?;
+        let layers = layers.into_layers()?;
         let raw_count = Arc::new(AtomicU64::new(0));
         let mut reader = open_source(source, &layers, raw_count.clone())?;
         let summary = &mut self.summary;
@@ -78,40 +77,26 @@ impl Scanner {
         Ok(result?)
     }
 
-    /// Reads files (paths) on `threads` threads, big plain files in pieces cut at proven
-    /// record boundaries; the result is that of reading them one by one with `scan`.
-    /// Stops at the first error.
-    #[pyo3(signature = (paths, *, threads=2, zstd=false, cipher=None, key_material=None, progress=None, piece_size=asb_core::parallel::PIECE_SIZE))]
-    #[allow(clippy::too_many_arguments)]
-    fn scan_parallel(
+    /// Reads files (paths) as `asb_core::summary::Summary::scan_paths` does.
+    #[pyo3(signature = (paths, *, threads, layers, piece_size, progress=None))]
+    fn scan_paths(
         &mut self,
         py: Python<'_>,
         paths: Vec<PathBuf>,
         threads: usize,
-        zstd: bool,
-        cipher: Option<&str>,
-        key_material: Option<&[u8]>,
-        progress: Option<PyObject>,
+        layers: LayerArgs,
         piece_size: u64,
+        progress: Option<PyObject>,
     ) -> Result<()> {
-        let layers = layers(zstd, 0, cipher, key_material)?;
+        let layers = layers.into_layers()?;
         let raw = Arc::new(AtomicU64::new(0));
         let progress_tick = progress_tick(&progress, &raw);
-        let tick = |_| progress_tick();
         let summary = &mut self.summary;
         let deep = self.deep.as_mut();
         let result = py.allow_threads(|| {
-            if deep.as_ref().is_some_and(|d| d.continue_after_errors) {
-                // Going on after errors resynchronises on the text: one file at a time.
-                let mut deep = deep;
-                for path in &paths {
-                    let mut reader = open_path(path, &layers, raw.clone())?;
-                    summary.scan(&mut reader, deep.as_deref_mut(), tick)?;
-                }
-                return Ok(());
-            }
-            let planned = asb_core::parallel::plan(&paths, &layers, piece_size)?;
-            summary.scan_files(&planned, &layers, threads, &raw, deep, tick)
+            summary.scan_paths(&paths, &layers, threads, piece_size, &raw, deep, |_| {
+                progress_tick()
+            })
         });
         self.raw_bytes += raw.load(Ordering::Relaxed);
         Ok(result?)
@@ -376,7 +361,7 @@ fn summary_of(py: Python<'_>, s: &Summary, raw_bytes: u64) -> PyResult<ScanSumma
         expiry_months: s
             .expiry_months
             .iter()
-            .map(|(m, n)| (format!("{:04}-{:02}", 2010 + m / 12, m % 12 + 1), *n))
+            .map(|(m, n)| (month_label(*m), *n))
             .collect(),
         never_expire: s.never_expire,
         expired: s.expired,

@@ -22,6 +22,15 @@ pub(crate) fn py_text<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyAny> {
     unsafe { Bound::from_owned_ptr(py, ptr) }
 }
 
+/// A name given as `str` (its surrogate escapes kept as the bytes they stand for) or `bytes`.
+pub(crate) struct Text(pub(crate) Vec<u8>);
+
+impl<'py> FromPyObject<'py> for Text {
+    fn extract_bound(obj: &Bound<'py, PyAny>) -> PyResult<Text> {
+        text_bytes(obj).map(Text)
+    }
+}
+
 pub(crate) fn text_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(b) = obj.downcast::<PyBytes>() {
         return Ok(b.as_bytes().to_vec());
@@ -94,13 +103,8 @@ pub(crate) fn header_to_core(py: Python<'_>, h: &Header) -> PyResult<asb_core::H
     if let Some(read_as) = &h.read_as {
         return Ok(read_as.clone());
     }
-    let version = match h.version.as_str() {
-        "3.0" => Version::V3_0,
-        "3.1" => Version::V3_1,
-        "3.2" => Version::V3_2,
-        "3.3" => Version::V3_3,
-        v => return Err(PyValueError::new_err(format!("unknown version {v:?}"))),
-    };
+    let version = Version::parse(h.version.as_bytes())
+        .ok_or_else(|| PyValueError::new_err(format!("unknown version {:?}", h.version)))?;
     let mut meta = Vec::new();
     if let Some(ns) = &h.namespace {
         meta.push(Meta::Namespace(text_bytes(ns.bind(py))?));

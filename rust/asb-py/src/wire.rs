@@ -16,8 +16,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::errors::{value, wire_exception, Result};
-use crate::files::layers;
-use crate::types::{entity_to_core, text_bytes};
+use crate::files::LayerArgs;
+use crate::types::{entity_to_core, Text};
 
 /// TLS settings for the record streams (`--tls-*`), checked and read once.
 #[pyclass(module = "asbkit._codec", frozen)]
@@ -56,64 +56,46 @@ impl TlsConfig {
     }
 }
 
-/// How to reach one node: timeouts, credentials and TLS, as every entry point takes them.
-pub(crate) struct Peer<'a> {
-    pub connect_timeout_ms: u64,
-    pub socket_timeout_ms: u64,
-    pub user: Option<String>,
-    pub credential: Option<String>,
-    pub clear_password: Option<String>,
-    pub tls: Option<&'a TlsConfig>,
-    pub tls_name: Option<String>,
+/// How the record streams reach a node: `asbkit.cluster.client.WireAccess`, built by the
+/// cluster layer (timeouts, credentials, TLS).
+#[derive(FromPyObject)]
+pub(crate) struct Access {
+    connect_timeout_ms: u64,
+    socket_timeout_ms: u64,
+    user: Option<String>,
+    credential: Option<String>,
+    clear_password: Option<String>,
+    tls: Option<Py<TlsConfig>>,
+    tls_name: Option<String>,
 }
 
-pub(crate) fn connect_options(addr: &str, p: Peer<'_>) -> ConnectOptions {
-    let Peer {
-        connect_timeout_ms,
-        socket_timeout_ms,
-        user,
-        credential,
-        clear_password,
-        tls,
-        tls_name,
-    } = p;
-    ConnectOptions {
-        tls: tls.map(|t| asb_wire::Tls::for_node(t.config.clone(), tls_name, addr)),
-        connect_timeout: Duration::from_millis(connect_timeout_ms.max(1)),
-        socket_timeout: Duration::from_millis(socket_timeout_ms),
-        credentials: user.map(|user| Credentials {
-            user,
-            credential: credential.unwrap_or_default(),
-            clear_password,
-        }),
+impl Access {
+    pub(crate) fn connect_options(self) -> ConnectOptions {
+        ConnectOptions {
+            tls: self.tls.map(|t| asb_wire::Tls {
+                config: t.get().config.clone(),
+                name: self.tls_name,
+            }),
+            connect_timeout: Duration::from_millis(self.connect_timeout_ms),
+            socket_timeout: Duration::from_millis(self.socket_timeout_ms),
+            credentials: self.user.map(|user| Credentials {
+                user,
+                credential: self.credential.unwrap_or_default(),
+                clear_password: self.clear_password,
+            }),
+        }
     }
 }
 
 /// Runs info commands on one node; the values, in order.
 #[pyfunction]
-#[pyo3(signature = (addr, commands, *, timeout_ms=10_000, user=None, credential=None, clear_password=None, tls=None, tls_name=None))]
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn info(
     py: Python<'_>,
     addr: String,
     commands: Vec<String>,
-    timeout_ms: u64,
-    user: Option<String>,
-    credential: Option<String>,
-    clear_password: Option<String>,
-    tls: Option<PyRef<'_, TlsConfig>>,
-    tls_name: Option<String>,
+    access: Access,
 ) -> Result<Vec<String>> {
-    let peer = Peer {
-        connect_timeout_ms: timeout_ms,
-        socket_timeout_ms: timeout_ms,
-        user,
-        credential,
-        clear_password,
-        tls: tls.as_deref(),
-        tls_name,
-    };
-    let opts = connect_options(&addr, peer);
+    let opts = access.connect_options();
     let answers = py.allow_threads(|| {
         let mut conn = Connection::open(&addr, &opts)?;
         let refs: Vec<&str> = commands.iter().map(String::as_str).collect();
@@ -266,52 +248,64 @@ pub struct BackupOutput {
     inner: Arc<Output>,
 }
 
-#[pymethods]
+/// What every output shares: `asbkit.backup.run.OutputSettings`.
+#[derive(FromPyObject)]
+pub(crate) struct OutputSettings {
+    namespace: Text,
+    first_file: bool,
+    /// Written by all jobs together, at most (0: no limit).
+    bytes_per_second: u64,
+    layers: LayerArgs,
+    /// The file entries of a saved state, to continue them.
+    resume: Option<Vec<Py<PyFileStats>>>,
+}
+
 impl BackupOutput {
-    /// `kind`: "directory" (with `prefix` and `file_limit` bytes), "file" or "stdout".
-    /// `bytes_per_second`: written by all jobs together, at most (0: no limit).
-    /// `resume`: the file entries of a saved state, to continue them.
-    #[new]
-    #[pyo3(signature = (kind, path, namespace, *, prefix=None, file_limit=0, first_file=true, bytes_per_second=0, zstd=false, level=0, cipher=None, key_material=None, resume=None, sync=true))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        kind: &str,
-        path: Option<PathBuf>,
-        namespace: &Bound<'_, PyAny>,
-        prefix: Option<String>,
-        file_limit: u64,
-        first_file: bool,
-        bytes_per_second: u64,
-        zstd: bool,
-        level: i32,
-        cipher: Option<&str>,
-        key_material: Option<Vec<u8>>,
-        resume: Option<Vec<PyRef<'_, PyFileStats>>>,
-        sync: bool,
-    ) -> Result<BackupOutput> {
-        let ns = text_bytes(namespace)?;
-        let target = match (kind, path) {
-            ("directory", Some(dir)) => Target::Directory {
-                dir,
-                prefix: prefix.unwrap_or_else(|| String::from_utf8_lossy(&ns).into_owned()),
-                file_limit,
-            },
-            ("file", Some(p)) => Target::File(p),
-            ("stdout", _) => Target::Stdout,
-            (k, _) => return Err(value(format!("unknown output {k:?} or no path"))),
-        };
-        let layers = layers(zstd, level, cipher, key_material.as_deref())?;
-        let mut out = match resume {
+    fn open(py: Python<'_>, target: Target, s: OutputSettings) -> Result<BackupOutput> {
+        let layers = s.layers.into_layers()?;
+        let ns = s.namespace.0;
+        let out = match s.resume {
             Some(files) => {
-                let files: Vec<FileStats> = files.iter().map(|f| f.to_core(f.py())).collect();
-                Output::resume(target, &ns, layers, &files, bytes_per_second)
+                let files: Vec<FileStats> = files.iter().map(|f| f.get().to_core(py)).collect();
+                Output::resume(target, &ns, layers, &files, s.bytes_per_second)
             }
-            None => Output::new(target, &ns, layers, first_file, bytes_per_second),
+            None => Output::new(target, &ns, layers, s.first_file, s.bytes_per_second),
         }?;
-        out.sync_commits = sync;
         Ok(BackupOutput {
             inner: Arc::new(out),
         })
+    }
+}
+
+#[pymethods]
+impl BackupOutput {
+    /// Files `<prefix>_<n>.asb` in `dir`, a new one past `file_limit` bytes.
+    #[staticmethod]
+    fn directory(
+        py: Python<'_>,
+        dir: PathBuf,
+        prefix: String,
+        file_limit: u64,
+        settings: OutputSettings,
+    ) -> Result<BackupOutput> {
+        let target = Target::Directory {
+            dir,
+            prefix,
+            file_limit,
+        };
+        BackupOutput::open(py, target, settings)
+    }
+
+    /// One file.
+    #[staticmethod]
+    fn file(py: Python<'_>, path: PathBuf, settings: OutputSettings) -> Result<BackupOutput> {
+        BackupOutput::open(py, Target::File(path), settings)
+    }
+
+    /// Standard output.
+    #[staticmethod]
+    fn stdout(py: Python<'_>, settings: OutputSettings) -> Result<BackupOutput> {
+        BackupOutput::open(py, Target::Stdout, settings)
     }
 
     /// A file to write into: new when `first_file`, else one a finished job left open.
@@ -495,79 +489,70 @@ pub struct ScanResult {
     error: Option<PyObject>,
 }
 
-/// Scans `partitions` of `namespace` on the node at `addr` into `job`'s file, resuming each
-/// after its last committed digest. Records before an error stay written and counted.
-#[pyfunction]
-#[pyo3(signature = (output, job, checkpoint, addr, namespace, partitions, *, set=None, bins=None, no_bins=false, max_records=0, records_per_second=0, socket_timeout_ms=10_000, total_timeout_ms=0, connect_timeout_ms=10_000, filter_exp=None, compact=false, user=None, credential=None, clear_password=None, commit_seconds=2.0, commit_bytes=33554432, tls=None, tls_name=None))]
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn scan_partitions<'py>(
-    py: Python<'py>,
-    output: &BackupOutput,
-    job: &BackupJob,
-    checkpoint: &BackupCheckpoint,
+/// One node's scan: `asbkit.backup.jobs.ScanOrder` (where, which partitions, the
+/// selection, limits and how often to commit).
+#[derive(FromPyObject)]
+pub(crate) struct ScanOrder {
     addr: String,
-    namespace: &Bound<'_, PyAny>,
     partitions: Vec<u16>,
-    set: Option<&Bound<'_, PyAny>>,
-    bins: Option<Vec<Bound<'_, PyAny>>>,
+    namespace: Text,
+    set: Option<Text>,
+    bins: Vec<Text>,
     no_bins: bool,
     max_records: u64,
     records_per_second: u32,
-    socket_timeout_ms: u32,
     total_timeout_ms: u64,
-    connect_timeout_ms: u64,
     filter_exp: Option<Vec<u8>>,
     compact: bool,
-    user: Option<String>,
-    credential: Option<String>,
-    clear_password: Option<String>,
-    commit_seconds: f64,
+    /// A `datetime.timedelta`.
+    commit_every: Duration,
     commit_bytes: u64,
-    tls: Option<PyRef<'_, TlsConfig>>,
-    tls_name: Option<String>,
+}
+
+/// Scans the order's partitions on its node into `job`'s file, resuming each after its
+/// last committed digest. Records before an error stay written and counted.
+#[pyfunction]
+pub(crate) fn scan_partitions(
+    py: Python<'_>,
+    output: &BackupOutput,
+    job: &BackupJob,
+    checkpoint: &BackupCheckpoint,
+    order: ScanOrder,
+    access: Access,
 ) -> Result<ScanResult> {
-    if let Some(bad) = partitions.iter().find(|&&p| p as usize >= N_PARTITIONS) {
+    if let Some(bad) = order
+        .partitions
+        .iter()
+        .find(|&&p| p as usize >= N_PARTITIONS)
+    {
         return Err(value(format!("partition {bad} is past 4095")));
     }
+    let connect = access.connect_options();
     let request = ScanRequest {
-        namespace: text_bytes(namespace)?,
-        set: set.map(text_bytes).transpose()?,
-        bins: bins
-            .unwrap_or_default()
-            .iter()
-            .map(text_bytes)
-            .collect::<PyResult<_>>()?,
-        no_bins,
-        partitions: partitions
+        namespace: order.namespace.0,
+        set: order.set.map(|s| s.0),
+        bins: order.bins.into_iter().map(|b| b.0).collect(),
+        no_bins: order.no_bins,
+        partitions: order
+            .partitions
             .iter()
             .map(|&pid| PartitionCursor { pid, after: None })
             .collect(),
-        max_records,
-        records_per_second,
-        socket_timeout_ms,
-        filter_exp,
+        max_records: order.max_records,
+        records_per_second: order.records_per_second,
+        socket_timeout_ms: connect.socket_timeout.as_millis().min(u32::MAX as u128) as u32,
+        filter_exp: order.filter_exp,
         task_id: asb_wire::scan::random_task_id(),
     };
-    let peer = Peer {
-        connect_timeout_ms,
-        socket_timeout_ms: socket_timeout_ms as u64,
-        user,
-        credential,
-        clear_password,
-        tls: tls.as_deref(),
-        tls_name,
-    };
-    let connect = connect_options(&addr, peer);
     let scan = ScanJob {
-        addr,
+        addr: order.addr,
         connect,
         request,
-        decode: DecodeOptions { compact },
-        total_timeout: asb_wire::scan::millis(total_timeout_ms),
-        commit: CommitPolicy {
-            every: Duration::from_secs_f64(commit_seconds.max(0.01)),
-            bytes: commit_bytes.max(1 << 16),
+        decode: DecodeOptions {
+            compact: order.compact,
         },
+        total_timeout: asb_wire::scan::millis(order.total_timeout_ms),
+        commit: CommitPolicy::new(order.commit_every, order.commit_bytes),
     };
     let mut out_job = job.take()?;
     let out = output.inner.clone();
@@ -583,55 +568,4 @@ pub(crate) fn scan_partitions<'py>(
         unavailable: outcome.unavailable,
         error: outcome.error.map(|e| wire_exception(py, e)),
     })
-}
-
-/// Scans partitions on one node and only counts the records (each decoded into a record,
-/// nothing written): the ceiling a backup over this wire layer can reach.
-#[pyfunction]
-#[pyo3(signature = (addr, namespace, partitions, *, socket_timeout_ms=10_000, tls=None, tls_name=None))]
-pub(crate) fn count_scan(
-    py: Python<'_>,
-    addr: String,
-    namespace: &Bound<'_, PyAny>,
-    partitions: Vec<u16>,
-    socket_timeout_ms: u32,
-    tls: Option<PyRef<'_, TlsConfig>>,
-    tls_name: Option<String>,
-) -> Result<u64> {
-    let request = ScanRequest {
-        namespace: text_bytes(namespace)?,
-        partitions: partitions
-            .iter()
-            .map(|&pid| PartitionCursor { pid, after: None })
-            .collect(),
-        socket_timeout_ms,
-        task_id: asb_wire::scan::random_task_id(),
-        ..ScanRequest::default()
-    };
-    let peer = Peer {
-        connect_timeout_ms: 10_000,
-        socket_timeout_ms: socket_timeout_ms as u64,
-        user: None,
-        credential: None,
-        clear_password: None,
-        tls: tls.as_deref(),
-        tls_name,
-    };
-    let opts = connect_options(&addr, peer);
-    let records = py.allow_threads(|| {
-        let mut conn = Connection::open(&addr, &opts)?;
-        let mut count = |_: &asb_core::Record| Ok(());
-        let outcome = asb_wire::run_scan(
-            &mut conn,
-            &request,
-            DecodeOptions::default(),
-            asb_wire::ScanLimits::default(),
-            &mut count,
-        );
-        match outcome.error {
-            Some(e) => Err(e),
-            None => Ok(outcome.records),
-        }
-    })?;
-    Ok(records)
 }

@@ -104,11 +104,13 @@ pub struct CommitPolicy {
     pub bytes: u64,
 }
 
-impl Default for CommitPolicy {
-    fn default() -> CommitPolicy {
+impl CommitPolicy {
+    /// Commit every `every` and every `bytes` of text, no more often than every 10 ms nor
+    /// every 64 KiB (each commit syncs a file, or sends a part to object storage).
+    pub fn new(every: Duration, bytes: u64) -> CommitPolicy {
         CommitPolicy {
-            every: Duration::from_secs(2),
-            bytes: 32 << 20,
+            every: every.max(Duration::from_millis(10)),
+            bytes: bytes.max(1 << 16),
         }
     }
 }
@@ -253,7 +255,7 @@ fn output_error(e: asb_core::Error) -> WireError {
     )
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ScanJob {
     pub addr: String,
     pub connect: ConnectOptions,
@@ -359,4 +361,17 @@ pub fn scan_into(job: &ScanJob, output: &Output, out: &mut Job, ckpt: &Checkpoin
     }
     outcome.text_bytes = sink.text_bytes;
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_policy_keeps_commits_apart() {
+        let p = CommitPolicy::new(Duration::ZERO, 0);
+        assert_eq!((p.every, p.bytes), (Duration::from_millis(10), 1 << 16));
+        let p = CommitPolicy::new(Duration::from_secs(1), 32 << 20);
+        assert_eq!((p.every, p.bytes), (Duration::from_secs(1), 32 << 20));
+    }
 }

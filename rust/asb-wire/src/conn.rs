@@ -22,33 +22,29 @@ pub struct Credentials {
     pub clear_password: Option<String>,
 }
 
-/// TLS for a connection: the shared configuration and the name the node's certificate
-/// must carry.
+/// TLS for a connection: the shared configuration and the name a node's certificate must
+/// carry (`--tls-name`, or a seed's `host:tls-name:port`); without one, each node's own host.
 #[derive(Clone, Debug)]
 pub struct Tls {
     pub config: Arc<rustls::ClientConfig>,
-    pub name: String,
+    pub name: Option<String>,
 }
 
 impl Tls {
-    /// TLS to the node at `addr` (`host:port`, `[v6]:port`): its certificate must carry
-    /// `name` (`--tls-name`, or a seed's `host:tls-name:port`), else the host itself.
-    pub fn for_node(config: Arc<rustls::ClientConfig>, name: Option<String>, addr: &str) -> Tls {
-        let host = || {
+    /// The name the certificate of the node at `addr` (`host:port`, `[v6]:port`) must carry.
+    pub fn name_for(&self, addr: &str) -> String {
+        self.name.clone().unwrap_or_else(|| {
             addr.rsplit_once(':')
                 .map_or(addr, |(h, _)| h)
                 .trim_matches(['[', ']'])
                 .to_string()
-        };
-        Tls {
-            config,
-            name: name.unwrap_or_else(host),
-        }
+        })
     }
 }
 
 #[derive(Clone, Debug)]
 pub struct ConnectOptions {
+    /// 0 is taken as 1 ms (a connect needs some timeout).
     pub connect_timeout: Duration,
     /// 0 = none. Applies to every read and write.
     pub socket_timeout: Duration,
@@ -139,7 +135,10 @@ impl Connection {
         let mut last = None;
         let mut stream = None;
         for sa in addr.to_socket_addrs().map_err(fail)? {
-            match TcpStream::connect_timeout(&sa, opts.connect_timeout) {
+            match TcpStream::connect_timeout(
+                &sa,
+                opts.connect_timeout.max(Duration::from_millis(1)),
+            ) {
                 Ok(s) => {
                     stream = Some(s);
                     break;
@@ -164,11 +163,12 @@ impl Connection {
         let stream = match &opts.tls {
             None => Stream::Plain(stream),
             Some(tls) => {
+                let tls_name = tls.name_for(addr);
                 let name =
-                    rustls::pki_types::ServerName::try_from(tls.name.clone()).map_err(|e| {
+                    rustls::pki_types::ServerName::try_from(tls_name.clone()).map_err(|e| {
                         WireError::new(
                             WireErrorKind::Connect,
-                            format!("TLS name {:?}: {e}", tls.name),
+                            format!("TLS name {tls_name:?}: {e}"),
                         )
                         .at(addr)
                     })?;
@@ -185,7 +185,7 @@ impl Connection {
                         } else {
                             WireErrorKind::Connect
                         };
-                        WireError::new(kind, crate::tls::handshake_error(&e, &tls.name)).at(addr)
+                        WireError::new(kind, crate::tls::handshake_error(&e, &tls_name)).at(addr)
                     })?;
                 }
                 Stream::Tls(Box::new(s))
@@ -372,5 +372,16 @@ mod tests {
         let v = parse_info_reply(body, &["build", "namespaces"]).unwrap();
         assert_eq!(v, ["8.1.2.0", "test;bar"]);
         assert!(parse_info_reply(b"build\t8.1.2.0\n", &["build", "node"]).is_err());
+    }
+
+    #[test]
+    fn tls_name_is_the_given_one_else_each_nodes_host() {
+        let config = crate::tls::client_config(&crate::tls::TlsOptions::default()).unwrap();
+        let mut tls = Tls { config, name: None };
+        assert_eq!(tls.name_for("db1.example:4333"), "db1.example");
+        assert_eq!(tls.name_for("[::1]:4333"), "::1");
+        assert_eq!(tls.name_for("10.0.0.7:4333"), "10.0.0.7");
+        tls.name = Some("cluster.example".into());
+        assert_eq!(tls.name_for("10.0.0.7:4333"), "cluster.example");
     }
 }

@@ -106,72 +106,59 @@ pub struct RestoreConfig {
     pub bandwidth: u64,
     /// Read the records back and compare instead of writing them (`asbkit verify`).
     pub verify: bool,
-    /// [`intake_ceiling`] only: the node every batch goes to.
-    pub ceiling_node: Option<String>,
 }
 
-/// Live counts; every record read ends in exactly one of the outcome counters.
-#[derive(Default, Debug)]
-pub struct Counters {
-    pub read: AtomicU64,
-    pub expired: AtomicU64,
-    pub skipped: AtomicU64,
-    pub err_ignored: AtomicU64,
-    pub inserted: AtomicU64,
-    pub updated: AtomicU64,
-    pub existed: AtomicU64,
-    pub fresher: AtomicU64,
-    pub failed: AtomicU64,
-    pub retries: AtomicU64,
-    pub batches: AtomicU64,
-    /// `verify`: on the cluster as in the backup, absent, or with other bins.
-    pub same: AtomicU64,
-    pub missing: AtomicU64,
-    pub different: AtomicU64,
-    /// Records handed to the writers and not yet settled.
-    pub in_flight: AtomicU64,
-}
-
-/// The counters at one moment.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CountsNow {
-    pub read: u64,
-    pub expired: u64,
-    pub skipped: u64,
-    pub err_ignored: u64,
-    pub inserted: u64,
-    pub updated: u64,
-    pub existed: u64,
-    pub fresher: u64,
-    pub failed: u64,
-    pub retries: u64,
-    pub batches: u64,
-    pub same: u64,
-    pub missing: u64,
-    pub different: u64,
-    pub in_flight: u64,
-}
-
-impl Counters {
-    pub fn now(&self) -> CountsNow {
-        CountsNow {
-            read: self.read.load(Ordering::Relaxed),
-            expired: self.expired.load(Ordering::Relaxed),
-            skipped: self.skipped.load(Ordering::Relaxed),
-            err_ignored: self.err_ignored.load(Ordering::Relaxed),
-            inserted: self.inserted.load(Ordering::Relaxed),
-            updated: self.updated.load(Ordering::Relaxed),
-            existed: self.existed.load(Ordering::Relaxed),
-            fresher: self.fresher.load(Ordering::Relaxed),
-            failed: self.failed.load(Ordering::Relaxed),
-            retries: self.retries.load(Ordering::Relaxed),
-            batches: self.batches.load(Ordering::Relaxed),
-            same: self.same.load(Ordering::Relaxed),
-            missing: self.missing.load(Ordering::Relaxed),
-            different: self.different.load(Ordering::Relaxed),
-            in_flight: self.in_flight.load(Ordering::Relaxed),
+/// Defines the live counters ([`Counters`]), their values at one moment ([`CountsNow`])
+/// and the list of them by name, from one list of names.
+macro_rules! counters {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        /// Live counts; every record read ends in exactly one of the outcome counters.
+        #[derive(Default, Debug)]
+        pub struct Counters {
+            $($(#[$doc])* pub $name: AtomicU64,)*
         }
-    }
+
+        /// The counters at one moment.
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        pub struct CountsNow {
+            $($(#[$doc])* pub $name: u64,)*
+        }
+
+        impl Counters {
+            pub fn now(&self) -> CountsNow {
+                CountsNow {
+                    $($name: self.$name.load(Ordering::Relaxed),)*
+                }
+            }
+        }
+
+        impl CountsNow {
+            /// Every counter with its name, in the order declared.
+            pub fn named(&self) -> Vec<(&'static str, u64)> {
+                vec![$((stringify!($name), self.$name),)*]
+            }
+        }
+    };
+}
+
+counters! {
+    read,
+    expired,
+    skipped,
+    err_ignored,
+    inserted,
+    updated,
+    existed,
+    fresher,
+    failed,
+    retries,
+    batches,
+    /// `verify`: on the cluster as in the backup, absent, or with other bins.
+    same,
+    missing,
+    different,
+    /// Records handed to the writers and not yet settled.
+    in_flight,
 }
 
 /// An index or UDF met in the inputs, for the caller to apply.
@@ -202,13 +189,17 @@ pub enum Fatal {
     Input(asb_core::Error),
     /// The cluster refused for good (namespace unknown, server full, forbidden …), or a
     /// record failed and `--ignore-record-error` was not given.
-    Wire(WireError, Option<[u8; 20]>),
+    Wire(WireError),
 }
 
 impl Fatal {
-    /// A record's failure: the error names the record's partition.
+    /// A record's failure: the error names the record (digest in base64) and its partition.
     pub fn of_record(e: WireError, digest: [u8; 20]) -> Fatal {
-        Fatal::Wire(e.in_partition(partition_of(&digest)), Some(digest))
+        let mut e = e.in_partition(partition_of(&digest));
+        let mut b64 = Vec::new();
+        asb_core::b64::encode_append(&digest, &mut b64);
+        e.message = format!("record {}: {}", String::from_utf8_lossy(&b64), e.message);
+        Fatal::Wire(e)
     }
 }
 
@@ -251,6 +242,13 @@ impl Restore {
 
     pub fn failures(&self) -> Vec<Failure> {
         self.failures.lock().unwrap().clone()
+    }
+
+    /// The record counters now, by name, and `raw_bytes`: backup bytes read so far.
+    pub fn progress(&self) -> Vec<(&'static str, u64)> {
+        let mut named = self.counters.now().named();
+        named.push(("raw_bytes", self.raw_bytes.load(Ordering::Relaxed)));
+        named
     }
 
     /// The indexes and UDFs read since the last call.
@@ -823,7 +821,7 @@ impl<'a> Writer<'a> {
             Err(BatchError::Fatal(e)) => {
                 c.in_flight
                     .fetch_sub(b.rows.len() as u64, Ordering::Relaxed);
-                self.restore.stop_with(Fatal::Wire(e, None));
+                self.restore.stop_with(Fatal::Wire(e));
                 return None;
             }
             Err(BatchError::Retry(e)) => return Some((b, e)),
@@ -1067,103 +1065,20 @@ impl<'a> Writer<'a> {
     }
 }
 
-/// The server's intake ceiling: every record of `inputs` encoded into batches first (not
-/// timed), then only the sending, by `writers` threads with nothing else to do. Returns the
-/// records sent and the seconds the sending took. A benchmark's yardstick for [`run`].
-pub fn intake_ceiling(
-    cfg: &RestoreConfig,
-    inputs: &[PathBuf],
-    layers: &Layers,
-) -> Result<(u64, Duration), Fatal> {
-    let restore = Restore::new();
-    let node = cfg.ceiling_node.clone().unwrap_or_default();
-    let size = cfg.batch_size.max(1);
-    // (node, message, rows): every batch for the one node.
-    let mut batches: Vec<(String, Vec<u8>, usize)> = Vec::new();
-    let mut batch = Batch::new(node.clone(), size);
-    let mut scratch = Vec::new();
-    let now = now_clepoch();
-    let mut records = 0u64;
-    let mut seal = |b: &mut Batch| {
-        let full = std::mem::replace(b, Batch::new(node.clone(), size));
-        batches.push((
-            node.clone(),
-            batch_message(
-                (0..full.rows.len()).map(|i| full.row(i)),
-                cfg.policy.timeout_ms,
-            ),
-            full.rows.len(),
-        ));
-    };
-    for path in inputs {
-        let mut reader =
-            open_path(path, layers, restore.raw_bytes.clone()).map_err(Fatal::Input)?;
-        while let Some(e) = reader.next_entity().map_err(Fatal::Input)? {
-            let Entity::Record(rec) = e else { continue };
-            let Some(ttl) = ttl_from_void_time(rec.void_time, now, cfg.extra_ttl) else {
-                continue;
-            };
-            let start = batch.data.len();
-            encode_row(
-                &mut batch.data,
-                &mut scratch,
-                rec,
-                cfg.write_namespace.as_deref(),
-                ttl,
-                &cfg.policy,
-            );
-            batch.rows.push((start, batch.data.len()));
-            records += 1;
-            if batch.rows.len() >= size {
-                seal(&mut batch);
-            }
-        }
-    }
-    if !batch.rows.is_empty() {
-        seal(&mut batch);
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let failed: Mutex<Option<WireError>> = Mutex::new(None);
-    let started = Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..cfg.writers.max(1) {
-            s.spawn(|| {
-                let mut conns: HashMap<String, Connection> = HashMap::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((addr, msg, n)) = batches.get(i) else {
-                        return;
-                    };
-                    let conn = match conns.entry(addr.clone()) {
-                        std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                        std::collections::hash_map::Entry::Vacant(v) => {
-                            match Connection::open(addr, &cfg.connect) {
-                                Ok(c) => v.insert(c),
-                                Err(e) => {
-                                    *failed.lock().unwrap() = Some(e);
-                                    return;
-                                }
-                            }
-                        }
-                    };
-                    if let Err(e) = write_batch(conn, msg, *n) {
-                        *failed.lock().unwrap() = Some(e);
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    let elapsed = started.elapsed();
-    match failed.into_inner().unwrap() {
-        Some(e) => Err(Fatal::Wire(e, None)),
-        None => Ok((records, elapsed)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_records_fatal_error_names_its_digest_and_partition() {
+        let digest = [0xffu8; 20];
+        let e = WireError::new(WireErrorKind::Server(22), "refused");
+        let Fatal::Wire(e) = Fatal::of_record(e, digest) else {
+            panic!("a wire error")
+        };
+        assert_eq!(e.message, "record //////////////////////////8=: refused");
+        assert_eq!(e.partition, Some(partition_of(&digest)));
+    }
 
     #[test]
     fn a_failure_names_the_rows_set_and_user_key() {

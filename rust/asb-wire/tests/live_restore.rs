@@ -71,7 +71,6 @@ fn config(verify: bool) -> RestoreConfig {
         tps: 0,
         bandwidth: 0,
         verify,
-        ceiling_node: None,
     }
 }
 

@@ -172,7 +172,7 @@ fn scan(addr: &str, tls: &TlsOptions, name: &str) -> Result<u64, String> {
     let opts = ConnectOptions {
         tls: Some(Tls {
             config,
-            name: name.to_string(),
+            name: Some(name.to_string()),
         }),
         ..ConnectOptions::default()
     };

@@ -6,13 +6,13 @@ from __future__ import annotations
 import argparse
 import logging
 
-from ..._codec import __version__
 from ...backup.options import SPEED, BackupOptions, check_options
 from ...backup.report import BackupReport
 from ...backup.run import backup
 from ...cluster.client import ClusterConfig
 from ...sharded import backup as sharded_backup
 from ...sharded.backup import check_dask_options
+from ...version import __version__
 from ..cluster_flags import add_cluster_flags, cluster_config_from, options_from_flags, with_password
 from ..dask_flags import dask_client, dask_flags
 from ..display import BackupDisplay

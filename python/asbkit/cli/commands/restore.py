@@ -7,7 +7,6 @@ import argparse
 import logging
 from typing import Any
 
-from ..._codec import __version__
 from ...check.validate import ValidateReport, validate
 from ...cluster.client import CONNECTION, ClusterConfig
 from ...errors import AsbError
@@ -16,6 +15,7 @@ from ...restore.options import INPUT, SPEED, RestoreOptions, check_options, inpu
 from ...restore.report import RestoreReport
 from ...restore.run import restore
 from ...sharded import restore as sharded_restore
+from ...version import __version__
 from ..cluster_flags import add_cluster_flags, cluster_config_from, options_from_flags, with_password
 from ..dask_flags import dask_client, dask_flags
 from ..display import RestoreDisplay

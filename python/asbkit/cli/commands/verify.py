@@ -8,12 +8,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ..._codec import __version__
 from ...cluster.client import CONNECTION, ClusterConfig
 from ...io import places
 from ...restore.options import RestoreOptions, check_options
 from ...restore.verify import VerifyReport, verify
 from ...sharded import verify as sharded_verify
+from ...version import __version__
 from ..cluster_flags import add_cluster_flags, cluster_config_from, options_from_flags, with_password
 from ..dask_flags import dask_client, dask_flags
 from ..display import RestoreDisplay
