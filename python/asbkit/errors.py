@@ -199,8 +199,8 @@ class InputUnreadable(AsbError):
 
 
 class BadInput(AsbError):
-    """An input a restore cannot take as given: another namespace than -n says, a
-    directory without backup files."""
+    """An input that cannot be taken as given: a directory without backup files, a file
+    of another namespace than a restore's -n says."""
 
     code = "bad_input"
 

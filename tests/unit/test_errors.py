@@ -75,3 +75,29 @@ def test_the_command_line_lists_every_error_that_stopped_a_call() -> None:
     result = outcome("restore", call, {})
     assert result.data == {"read": 7}
     assert [e["code"] for e in result.to_dict()["errors"]] == ["records_failed", "cluster_error"]
+
+
+def test_a_directory_s_backup_files_are_listed_in_one_place_with_one_error_for_each_failure(tmp_path: Path) -> None:
+    from asbkit.io.files import backup_files, expand_sources
+    from asbkit.restore.options import RestoreOptions, input_files
+
+    (tmp_path / "b_00001.asb").write_bytes(b"")
+    (tmp_path / "a_00000.asb").write_bytes(b"")
+    (tmp_path / "notes.txt").write_bytes(b"")
+    assert backup_files(str(tmp_path)) == [str(tmp_path / "a_00000.asb"), str(tmp_path / "b_00001.asb")]
+    assert input_files(RestoreOptions(directory=str(tmp_path))) == expand_sources(str(tmp_path)) == backup_files(str(tmp_path))
+    empty, missing = tmp_path / "empty", tmp_path / "missing"
+    empty.mkdir()
+    with pytest.raises(errors.BadInput) as info:
+        expand_sources([str(empty)])
+    assert (info.value.message, info.value.path) == ("the directory holds no .asb files", str(empty))
+    with pytest.raises(errors.BadInput, match=r"holds no \.asb files \(check -d/--directory\)"):
+        input_files(RestoreOptions(directory=str(empty)))
+    with pytest.raises(errors.InputUnreadable, match="cannot list the directory: ") as unreadable:
+        input_files(RestoreOptions(directory=str(missing)))
+    assert unreadable.value.path == str(missing)
+    with pytest.raises(errors.InputUnreadable):
+        backup_files(str(missing))
+    with pytest.raises(errors.BadInput) as called:
+        asbkit.validate(str(empty))
+    assert called.value.report is not None  # type: ignore[attr-defined]

@@ -10,12 +10,30 @@ from typing import IO
 import asbkit._codec as _codec
 
 from .._codec import Header, Record, SecondaryIndex, Udf
-from ..errors import AsbError
+from ..errors import BadInput, InputUnreadable
 from . import places, s3
 from .layers import Layers
 
 Entity = Record | SecondaryIndex | Udf
 Source = str | os.PathLike[str] | IO[bytes]
+
+
+def backup_files(directory: str, hint: str | None = None) -> list[str]:
+    """The `*.asb` files of a directory, or of an `s3://` prefix, sorted by name.
+    InputUnreadable when it cannot be listed; BadInput when it holds none (`hint`, said
+    in parentheses, tells what to check)."""
+    remote = places.is_url(directory)
+    if remote:
+        directory = s3.normalize(directory)
+        s3.ensure(directory)
+    where = "prefix" if remote else "directory"
+    try:
+        found = [str(f) for f in _codec.list_backup_files(directory)]
+    except OSError as exc:
+        raise InputUnreadable(f"cannot list the {where}: {exc.strerror or exc}", path=directory) from exc
+    if not found:
+        raise BadInput(f"the {where} holds no .asb {'objects' if remote else 'files'}" + (f" ({hint})" if hint else ""), path=directory)
+    return found
 
 
 def expand_sources(sources: Source | list[Source]) -> list[Source]:
@@ -26,18 +44,9 @@ def expand_sources(sources: Source | list[Source]) -> list[Source]:
         if places.is_url(item):
             url = s3.normalize(str(item))
             s3.ensure(url)
-            if places.is_dir(url):
-                found = _codec.list_backup_files(url)
-                if not found:
-                    raise AsbError("the prefix holds no .asb objects (a file's URL names the object itself)", path=url)
-                out.extend(str(f) for f in found)
-            else:
-                out.append(url)
+            out.extend(backup_files(url, "a file's URL names the object itself") if places.is_dir(url) else [url])
         elif isinstance(item, (str, os.PathLike)) and str(item) != "-" and Path(item).is_dir():
-            files = _codec.list_backup_files(str(item))
-            if not files:
-                raise AsbError("the directory holds no .asb files", path=str(item))
-            out.extend(str(f) for f in files)
+            out.extend(backup_files(str(item)))
         elif isinstance(item, (str, os.PathLike)):
             out.append(str(item))
         else:

@@ -12,6 +12,7 @@ import asbkit._codec as _codec
 from ..cluster.client import CONNECTION
 from ..errors import BadInput, BadOption, InputUnreadable
 from ..io import s3
+from ..io.files import backup_files
 from ..io.layers import Layers
 from ..io.s3 import S3Options
 from ..spec import nested, option
@@ -161,12 +162,7 @@ def input_files(o: RestoreOptions) -> list[str]:
     dirs = [o.directory] if o.directory else [under_parent(o.parent_directory, d) for d in o.directory_list]
     files: list[str] = []
     for d in dirs:
-        try:
-            found = [str(f) for f in _codec.list_backup_files(d)]
-        except OSError as exc:
-            raise InputUnreadable(f"cannot list the directory: {exc.strerror or exc}", path=d) from exc
-        if not found:
-            raise BadInput("the directory holds no .asb files (check -d/--directory)", path=d)
+        found = backup_files(d, "check -d/--directory")
         log.info("Found %d backup file(s) in %s", len(found), d)
         files += found
     return files
