@@ -5,18 +5,15 @@ from __future__ import annotations
 import base64
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import asbkit
 from asbkit import BackupWriter, Layers, Selection, _codec, convert
-from asbkit.cli import main
 from asbkit.io import write_synthetic
 
-from ..helpers.files import GENERATED, SAMPLE, vector, write_into_fifo
+from ..helpers.files import GENERATED, GO_DOUBLES, SAMPLE, vector, write_into_fifo
 from ..helpers.results import result_of
 
 
@@ -139,30 +136,6 @@ def test_format_must_be_known(tmp_path: Path) -> None:
     assert "both sides are asb" in str(result_of(convert, str(SAMPLE), str(tmp_path / "o.asb")).errors[0])
 
 
-def test_cli_streams_stdin_to_stdout(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "asbkit", "convert", "-", "-", "--from", "asb", "--to", "jsonl"],
-        stdin=SAMPLE.open("rb"), capture_output=True, check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert len(proc.stdout.splitlines()) == 7 and b"converted" in proc.stderr
-    back = subprocess.run(
-        [sys.executable, "-m", "asbkit", "convert", "-", "-", "--from", "jsonl", "--to", "asb", "-z", "zstd"],
-        input=proc.stdout, capture_output=True, check=False,
-    )
-    assert back.returncode == 0, back.stderr
-    assert back.stdout[:4] == b"\x28\xb5\x2f\xfd"
-    (tmp_path / "z.asb").write_bytes(back.stdout)
-    assert len(list(asbkit.read_backup(tmp_path / "z.asb", Layers(compress="zstd")))) == 6
-
-
-def test_cli_convert_options(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code = main(["convert", str(SAMPLE), str(tmp_path / "o.jsonl"), "-s", "demo", "-B", "age", "--no-metadata", "--output", "json"])
-    doc = json.loads(capsys.readouterr().out)
-    assert code == 0 and doc["data"]["records"] == 2 and doc["data"]["indexes"] == 0
-    assert main(["convert", str(SAMPLE), str(tmp_path / "p.jsonl"), "-n", "bad"]) == 2
-
-
 def test_select_by_key_and_digest(tmp_path: Path) -> None:
     by_key = result_of(convert, str(SAMPLE), str(tmp_path / "k.jsonl"), selection=Selection(keys=[("S", "alice"), ("I", 12345)]))
     assert by_key.ok and (by_key.data.records, by_key.data.skipped) == (2, 1)
@@ -173,7 +146,6 @@ def test_select_by_key_and_digest(tmp_path: Path) -> None:
     assert rec["digest"] == "6PwJ4/v/twYVahR7CrobAPP2UWY="
     raw = result_of(convert, str(SAMPLE), str(tmp_path / "b.jsonl"), selection=Selection(keys=[("B", b"\x00\xffab")]))
     assert raw.data.records == 1
-    assert main(["convert", str(SAMPLE), str(tmp_path / "c.jsonl"), "--digest", "notbase64!"]) == 2
 
 
 def test_directory_round_trips_through_one_jsonl(tmp_path: Path, upstream_asb: Path) -> None:
@@ -244,13 +216,6 @@ def test_progress_reports_the_bytes_read(tmp_path: Path, threads: int) -> None:
     assert len(copied) > 3 and copied == sorted(copied) and copied[-1] == size
 
 
-GO_DOUBLES = (
-    b"Version 3.1\n# namespace test\n# first-file\n"
-    b"+ k D 0.1\n+ n test\n+ d " + base64.b64encode(bytes(range(20))) + b"\n+ g 1\n+ t 0\n+ b 7\n"
-    b"- D a 0.1\n- D b 1.234567e+06\n- D c +Inf\n- D d -Inf\n- D e NaN\n- D f 123456.789\n- D g 5e-324\n"
-)
-
-
 def test_go_double_text_converts_back_byte_for_byte(tmp_path: Path) -> None:
     # Go writes shortest forms (0.1, 1.234567e+06, +Inf, NaN) where C writes %.17g: the JSON
     # keeps that text, so the file comes back as it was; C-form doubles need no text.
@@ -262,7 +227,7 @@ def test_go_double_text_converts_back_byte_for_byte(tmp_path: Path) -> None:
     assert not any("text" in b for b in doc["bins"])
     assert result_of(convert, str(tmp_path / "plain.jsonl"), str(tmp_path / "c_form.asb")).ok
     assert b"- D a 0.10000000000000001\n- D b 1234567\n- D c inf\n" in (tmp_path / "c_form.asb").read_bytes()
-    assert main(["convert", str(src), str(tmp_path / "go.jsonl"), "--keep-double-text"]) == 0
+    assert result_of(convert, str(src), str(tmp_path / "go.jsonl"), selection=Selection(keep_double_text=True)).ok
     _, doc = jsonl(tmp_path / "go.jsonl")
     texts = {b["name"]: b.get("text") for b in doc["bins"]}
     assert texts == {"a": "0.1", "b": "1.234567e+06", "c": "+Inf", "d": "-Inf", "e": "NaN", "f": None, "g": "5e-324"}

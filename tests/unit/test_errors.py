@@ -66,17 +66,6 @@ def test_further_errors_are_notes_on_the_first() -> None:
     assert [str(e) for e in errors.also_raised(again)] == ["node A1: node went away"]
 
 
-def test_the_command_line_lists_every_error_that_stopped_a_call() -> None:
-    from asbkit.cli.envelope import outcome
-
-    def call() -> dict[str, int]:
-        raise errors.first_of([errors.RecordsFailed("3 record(s) could not be written"), errors.AsbClusterError("node went away", node="A1")], {"read": 7})
-
-    result = outcome("restore", call, {})
-    assert result.data == {"read": 7}
-    assert [e["code"] for e in result.to_dict()["errors"]] == ["records_failed", "cluster_error"]
-
-
 def test_a_directory_s_backup_files_are_listed_in_one_place_with_one_error_for_each_failure(tmp_path: Path) -> None:
     from asbkit.io.files import backup_files, expand_sources
     from asbkit.restore.options import RestoreOptions, input_files

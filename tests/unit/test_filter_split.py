@@ -6,7 +6,6 @@ from pathlib import Path
 
 import asbkit
 from asbkit import Layers, Selection, validate
-from asbkit.cli import main
 from asbkit.io import write_synthetic
 from asbkit.transform import filter_backup, split_backup
 
@@ -120,10 +119,3 @@ def test_filter_writes_pipes_and_devices_in_place(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.asb"], "nothing staged"
     assert result_of(filter_backup, str(SAMPLE), os.devnull).ok
     assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
-
-
-def test_cli(tmp_path: Path) -> None:
-    assert main(["filter", str(SAMPLE), str(tmp_path / "o.asb"), "-n", "test,prod"]) == 0
-    assert {r.namespace for r in records_of(tmp_path / "o.asb")} == {"prod"}
-    assert main(["split", str(SAMPLE), str(tmp_path / "d"), "--records", "2", "-q", "part"]) == 0
-    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["part_00000.asb", "part_00001.asb"]

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
-
-import pytest
 
 import asbkit
 from asbkit import stats
-from asbkit.cli import main
 from asbkit.io import write_synthetic
 
-from ..helpers.files import SAMPLE
 from ..helpers.results import result_of
 
 
@@ -37,13 +31,3 @@ def test_figures_match_the_records(tmp_path: Path) -> None:
     assert r.ttl.never_expire == sum(1 for rec in records if rec.void_time == 0)
     assert sum(r.ttl.by_month.values()) == len(records) - r.ttl.never_expire
     assert r.generation is not None and r.generation.min >= 1
-
-
-def test_duplicates_and_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    shutil.copy(SAMPLE, tmp_path / "a.asb")
-    shutil.copy(SAMPLE, tmp_path / "b.asb")
-    assert main(["stats", "--output", "json", str(tmp_path)]) == 0
-    data = json.loads(capsys.readouterr().out)["data"]
-    assert data["duplicate_digests"] == 3 and len(data["duplicates"]) == 3
-    assert data["ttl"] == {"never_expire": 4, "expired_now": 2, "by_month": {"2025-11": 2}}
-    assert {b["name"]: (b["size_min"], b["size_median"], b["size_max"]) for b in data["bins"]}["loc"] == (36, 36, 36)

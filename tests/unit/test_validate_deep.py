@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
-import pytest
-
 from asbkit import Layers, _codec, validate
-from asbkit.cli import main
 from asbkit.io import write_synthetic
 
 from ..helpers.files import SAMPLE
@@ -70,16 +66,6 @@ def test_duplicates_found_when_digests_spill_to_disk(tmp_path: Path) -> None:
         assert summary.deep is not None
         assert summary.deep.issue_counts == {"duplicate_digest": summary.records // 2}, memory
         assert len(summary.deep.issues) == 100
-
-
-def test_cli_deep_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    shutil.copy(SAMPLE, tmp_path / "a.asb")
-    shutil.copy(SAMPLE, tmp_path / "b.asb")
-    code = main(["validate", "--deep", "--max-errors", "1", "--output", "json", str(tmp_path)])
-    doc = json.loads(capsys.readouterr().out)
-    assert code == 1 and doc["status"] == "error" and doc["errors"] == []
-    assert doc["data"]["deep"]["finding_counts"] == {"duplicate_digest": 3}
-    assert len(doc["data"]["deep"]["findings"]) == 1
 
 
 def test_deep_goes_on_after_syntax_errors(tmp_path: Path) -> None:
