@@ -58,14 +58,14 @@ class CpuClock:
 
 
 def _scan(path: Path, *, cores: str = "one", detail: bool = False, layers: dict[str, object] = PLAIN) -> int:
-    """Records read by a scanner: on one core (`scan`), or on two (`scan_paths`, which cuts a
+    """Records read by a summarizer: on one core (`scan`), or on two (`scan_paths`, which cuts a
     big plain file into pieces)."""
-    scanner = _codec.Scanner(detail, None)
+    summarizer = _codec.Summarizer(detail, None)
     if cores == "every":
-        scanner.scan_paths([str(path)], threads=2, layers=layers, piece_size=_codec.PIECE_SIZE)  # type: ignore[arg-type]
+        summarizer.read_paths([str(path)], threads=2, layers=layers, piece_size=_codec.PIECE_SIZE)  # type: ignore[arg-type]
     else:
-        scanner.scan(str(path), layers=layers)  # type: ignore[arg-type]
-    return scanner.result().records
+        summarizer.read(str(path), layers=layers)  # type: ignore[arg-type]
+    return summarizer.result().records
 
 
 def test_plain_read_baseline(benchmark, corpus_plain) -> None:
@@ -169,7 +169,7 @@ def test_convert_to_jsonl(benchmark, tmp_path, corpus_plain, dest: str) -> None:
             os.sync()
 
     cpu = CpuClock()
-    convert = cpu(_codec.asb_to_jsonl, [str(path)], str(out), layers=PLAIN)
+    convert = cpu(_codec.asb_to_jsonl, [str(path)], str(out), layers=PLAIN, selection=None, pieces=(os.cpu_count() or 1, _codec.CONVERT_PIECE_SIZE))
     counts = benchmark.pedantic(convert, setup=fresh_output, rounds=7)
     assert counts.records == records
     _rates(benchmark, text_bytes, records, cpu.best)
@@ -179,9 +179,9 @@ def test_convert_from_jsonl(benchmark, tmp_path, corpus_plain) -> None:
     """JSON Lines back to `.asb` (into /dev/null); MB/s are of the `.asb` text made."""
     path, records, text_bytes = corpus_plain
     jsonl = tmp_path / "in.jsonl"
-    _codec.asb_to_jsonl([str(path)], str(jsonl), layers=PLAIN)  # type: ignore[arg-type]
+    _codec.asb_to_jsonl([str(path)], str(jsonl), layers=PLAIN, selection=None, pieces=(2, _codec.CONVERT_PIECE_SIZE))  # type: ignore[arg-type]
     cpu = CpuClock()
-    counts = benchmark.pedantic(cpu(_codec.jsonl_to_asb, str(jsonl), os.devnull, layers=PLAIN), rounds=3)
+    counts = benchmark.pedantic(cpu(_codec.jsonl_to_asb, str(jsonl), os.devnull, layers=PLAIN, selection=None), rounds=3)
     assert counts.records == records
     _rates(benchmark, text_bytes, records, cpu.best)
 

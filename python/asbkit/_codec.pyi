@@ -14,12 +14,12 @@ from asbkit.io.s3 import StoreSettings
 from asbkit.restore.driver import RestoreSettings
 
 __all__ = [
-    "__version__", "Header", "Key", "Bin", "Record", "SecondaryIndex", "Udf", "Reader", "Writer", "Scanner",
+    "__version__", "Header", "Key", "Bin", "Record", "SecondaryIndex", "Udf", "Reader", "Writer", "Summarizer",
     "list_backup_files", "proven_cuts", "s3_configure", "remote_list", "remote_size", "remote_get", "remote_put", "remote_delete", "remote_abort", "file_sha256", "stage_output", "write_synthetic", "compute_digest", "asb_to_jsonl", "jsonl_to_asb",
     "asb_to_asb", "BackupOutput", "BackupJob", "BackupCheckpoint", "TlsConfig", "ScanResult", "scan_partitions", "info",
-    "hash_password", "RestoreRun", "ScanSummary", "FileSummary", "SetSummary", "BinSummary",
+    "hash_password", "RestoreRun", "BackupSummary", "FileSummary", "SetSummary", "BinSummary",
     "ValueRange", "DeepSummary", "DeepIssue", "RecordFailure", "FileStats", "PartitionProgress",
-    "ConvertCounts", "PIECE_SIZE", "DEFAULT_MEMORY_DIGESTS",
+    "ConvertCounts", "PIECE_SIZE", "DEFAULT_MEMORY_DIGESTS", "CONVERT_PIECE_SIZE",
 ]
 
 __version__: str
@@ -29,10 +29,20 @@ _Dest = str | PathLike[str] | IO[bytes]
 _Cipher = Literal["aes128", "aes256"]
 
 
-#: A big plain file is read in pieces of about this many bytes (`Scanner.scan_paths`).
+#: A big plain file is read in pieces of about this many bytes (`Summarizer.read_paths`).
 PIECE_SIZE: int
 #: Digests `validate --deep` holds in memory before they spill to disk.
 DEFAULT_MEMORY_DIGESTS: int
+#: `convert` reads a big plain file in pieces of about this many bytes.
+CONVERT_PIECE_SIZE: int
+
+class _Parts(TypedDict):
+    """A split's files: `<prefix>_<NNNNN>.asb`, a new one after `records` records, else
+    after `text_bytes` of text."""
+
+    prefix: str | None
+    records: int | None
+    text_bytes: int | None
 
 class _DeepChecks(TypedDict):
     check_digests: bool
@@ -45,7 +55,7 @@ class Header:
     version: str
     namespace: str | None
     first_file: bool
-    def __new__(cls, namespace: str | bytes | None, first_file: bool = False, version: str = ...) -> Self: ...
+    def __new__(cls, namespace: str | bytes | None, first_file: bool = False, version: str | None = None) -> Self: ...
 
 @final
 class Key:
@@ -135,14 +145,14 @@ class Writer:
         """Gives the output up: an `s3://` upload is aborted."""
 
 @final
-class Scanner:
+class Summarizer:
     """Reads backups for validate, inspect and stats: counts, with `detail` statistics, with
     `deep` (its options) digest and duplicate checks."""
 
     def __new__(cls, detail: bool, deep: _DeepChecks | None) -> Self: ...
-    def scan(self, source: _Source, *, layers: CodecLayers, progress: Callable[[int], object] | None = None) -> None:
+    def read(self, source: _Source, *, layers: CodecLayers, progress: Callable[[int], object] | None = None) -> None:
         """Reads one stream to its end; `progress(raw bytes read)` now and then."""
-    def scan_paths(
+    def read_paths(
         self,
         paths: list[str],
         *,
@@ -152,14 +162,14 @@ class Scanner:
         progress: Callable[[int], object] | None = None,
     ) -> None:
         """Reads files on `threads` threads, big plain ones in pieces cut at proven record
-        boundaries (one by one when deep checks go on after errors): the result of `scan`
+        boundaries (one by one when deep checks go on after errors): the result of `read`
         on each in turn."""
-    def result(self) -> ScanSummary:
+    def result(self) -> BackupSummary:
         """The summary (ends the deep checks: call it last)."""
 
 @final
-class ScanSummary:
-    """What a Scanner read; the per-set, per-bin, TTL and size figures only with `detail`."""
+class BackupSummary:
+    """What a Summarizer read; the per-set, per-bin, TTL and size figures only with `detail`."""
 
     @property
     def records(self) -> int: ...
@@ -308,28 +318,26 @@ def asb_to_jsonl(
     dest: _Dest,
     *,
     layers: CodecLayers,
-    selection: _Selection | None = None,
-    threads: int | None = None,
-    piece_size: int = ...,
+    selection: _Selection | None,
+    pieces: tuple[int, int],
     progress: Callable[[int], object] | None = None,
-) -> ConvertCounts: ...
+) -> ConvertCounts:
+    """`pieces`: (threads, piece size) for big plain files read in pieces."""
 def jsonl_to_asb(
     source: _Source,
     dest: _Dest,
     *,
     layers: CodecLayers,
-    selection: _Selection | None = None,
+    selection: _Selection | None,
 ) -> ConvertCounts:
     """Into a directory: one file per header, named in `files`."""
 def asb_to_asb(
     sources: list[_Source],
     dest: str | PathLike[str],
     *,
-    prefix: str | None = None,
-    split_records: int | None = None,
-    split_bytes: int | None = None,
+    parts: _Parts | None,
     layers: CodecLayers,
-    selection: _Selection | None = None,
+    selection: _Selection | None,
     progress: Callable[[int], object] | None = None,
 ) -> ConvertCounts:
     """With a split, the parts (renamed when all succeeded) in `files`; none for a pipe or device."""

@@ -149,7 +149,7 @@ def test_progress_bar_draws_only_when_enabled(tmp_path: Path) -> None:
     stream = io.StringIO()
     bar = Progress(path.stat().st_size, enabled=True, stream=stream)
     bar._last = -1.0  # draw at the first update
-    scanner = _codec.Scanner(False, None)
+    summarizer = _codec.Summarizer(False, None)
     updates: list[int] = []
 
     def tick(n: int) -> None:
@@ -157,7 +157,7 @@ def test_progress_bar_draws_only_when_enabled(tmp_path: Path) -> None:
         bar._last = -1.0
         bar.update(n)
 
-    scanner.scan(str(path), layers=Layers().codec_args(), progress=tick)
+    summarizer.read(str(path), layers=Layers().codec_args(), progress=tick)
     assert updates and updates[-1] == path.stat().st_size
     assert "100.0%" in stream.getvalue()
     quiet = io.StringIO()
@@ -209,11 +209,11 @@ def test_directory_scans_in_parallel_give_the_same_figures(tmp_path: Path) -> No
     for i in range(5):
         write_synthetic(tmp_path / f"p_{i:05}.asb", 300_000, seed=i)
     plain = Layers().codec_args()
-    one_by_one = _codec.Scanner(True, None)
+    one_by_one = _codec.Summarizer(True, None)
     for f in sorted(tmp_path.iterdir()):
-        one_by_one.scan(str(f), layers=plain)
-    parallel = _codec.Scanner(True, None)
-    parallel.scan_paths([str(f) for f in sorted(tmp_path.iterdir())], threads=3, layers=plain, piece_size=_codec.PIECE_SIZE)
+        one_by_one.read(str(f), layers=plain)
+    parallel = _codec.Summarizer(True, None)
+    parallel.read_paths([str(f) for f in sorted(tmp_path.iterdir())], threads=3, layers=plain, piece_size=_codec.PIECE_SIZE)
     a, b = as_data(one_by_one.result()), as_data(parallel.result())
     for d in (a, b):
         d.pop("indexes")

@@ -23,14 +23,14 @@ DEEP = {"check_digests": True, "continue_after_errors": False, "max_issues": 100
 
 
 def scan(paths: list[Path], *, parallel: bool, piece_size: int = 4096, deep: bool = False) -> tuple[dict, Exception | None]:
-    s = _codec.Scanner(True, DEEP if deep else None)  # type: ignore[arg-type]
+    s = _codec.Summarizer(True, DEEP if deep else None)  # type: ignore[arg-type]
     error = None
     try:
         if parallel:
-            s.scan_paths([str(p) for p in paths], threads=3, layers=PLAIN, piece_size=piece_size)
+            s.read_paths([str(p) for p in paths], threads=3, layers=PLAIN, piece_size=piece_size)
         else:
             for p in paths:
-                s.scan(str(p), layers=PLAIN)
+                s.read(str(p), layers=PLAIN)
     except (AsbError, ValueError) as exc:
         error = exc
     return as_data(s.result()), error
@@ -96,10 +96,10 @@ def test_errors_are_those_of_reading_in_order(tmp_path: Path, decoy_file: Path) 
         want, want_err = scan([broken], parallel=False)
         got, got_err = scan([broken], parallel=True, piece_size=5003)
         # A path is mapped; a file object goes through the reader's window: same errors.
-        streamed = _codec.Scanner(True, None)
+        streamed = _codec.Summarizer(True, None)
         with open(broken, "rb") as f:
             try:
-                streamed.scan(f, layers=PLAIN)
+                streamed.read(f, layers=PLAIN)
                 stream_err = None
             except (AsbError, ValueError) as exc:
                 stream_err = exc
@@ -135,10 +135,10 @@ def test_layered_files_are_read_whole(tmp_path: Path) -> None:
     path = tmp_path / "z.asb"
     write_synthetic(path, 400_000, seed=2, layers=Layers(compress="zstd"))
     zstd = Layers(compress="zstd").codec_args()
-    s = _codec.Scanner(True, None)
-    s.scan(str(path), layers=zstd)
-    p = _codec.Scanner(True, None)
-    p.scan_paths([str(path)], threads=2, layers=zstd, piece_size=4096)
+    s = _codec.Summarizer(True, None)
+    s.read(str(path), layers=zstd)
+    p = _codec.Summarizer(True, None)
+    p.read_paths([str(path)], threads=2, layers=zstd, piece_size=4096)
     assert as_data(p.result()) == as_data(s.result())
 
 
@@ -146,14 +146,14 @@ def convert_both_ways(path: Path, tmp_path: Path, **selection: Any) -> tuple[tup
     """JSON of `path` converted in pieces (by path) and in one stream (file object)."""
     args = {"layers": PLAIN, **Selection(**selection).codec_args()}
     results = []
-    for label, source, extra in (("pieces", str(path), {"piece_size": 5003, "threads": 3}), ("stream", None, {})):
+    for label, source, pieces in (("pieces", str(path), (3, 5003)), ("stream", None, (1, _codec.CONVERT_PIECE_SIZE))):
         out = tmp_path / f"{label}.jsonl"
         try:
             if source is None:
                 with open(path, "rb") as f:
-                    counts = _codec.asb_to_jsonl([f], str(out), **args)
+                    counts = _codec.asb_to_jsonl([f], str(out), pieces=pieces, **args)
             else:
-                counts = _codec.asb_to_jsonl([source], str(out), **args, **extra)
+                counts = _codec.asb_to_jsonl([source], str(out), pieces=pieces, **args)
             results.append((out.read_bytes(), as_data(counts), None))
         except (AsbError, ValueError) as exc:
             results.append((None, None, (type(exc), str(exc), getattr(exc, "line", None), getattr(exc, "offset", None))))

@@ -52,7 +52,7 @@ def test_converting_big_records_keeps_memory_bounded(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         from asbkit import Layers, _codec
-        counts = _codec.asb_to_jsonl([{str(path)!r}], "/dev/null", layers=Layers().codec_args())
+        counts = _codec.asb_to_jsonl([{str(path)!r}], "/dev/null", layers=Layers().codec_args(), selection=None, pieces=(2, _codec.CONVERT_PIECE_SIZE))
         hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
         print(counts.records, hwm.split()[1])
         """

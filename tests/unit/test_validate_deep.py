@@ -58,11 +58,11 @@ def test_duplicates_found_when_digests_spill_to_disk(tmp_path: Path) -> None:
     write_synthetic(path, 1_000_000)
     for memory in (10, 10**9):
         deep = {"check_digests": True, "continue_after_errors": False, "max_issues": 100, "memory_digests": memory}
-        scanner = _codec.Scanner(False, deep)
+        summarizer = _codec.Summarizer(False, deep)
         plain = Layers().codec_args()
-        scanner.scan(str(path), layers=plain)
-        scanner.scan(str(path), layers=plain)
-        summary = scanner.result()
+        summarizer.read(str(path), layers=plain)
+        summarizer.read(str(path), layers=plain)
+        summary = summarizer.result()
         assert summary.deep is not None
         assert summary.deep.issue_counts == {"duplicate_digest": summary.records // 2}, memory
         assert len(summary.deep.issues) == 100

@@ -1,5 +1,5 @@
 """What inspect and stats share: the names of key and bin types, void times as dates, and
-the per-set and per-bin tables built from the scanner's summary."""
+the per-set and per-bin tables built from the summarizer's summary."""
 
 from __future__ import annotations
 
@@ -42,13 +42,13 @@ def min_max(r: _codec.ValueRange | None) -> MinMax | None:
     return MinMax(r.min, r.max) if r else None
 
 
-def sets_of(summary: _codec.ScanSummary) -> list[SetInfo]:
+def sets_of(summary: _codec.BackupSummary) -> list[SetInfo]:
     """The summary's sets, most records first."""
     sets = (SetInfo(s.set, s.records, s.bytes, s.with_key) for s in summary.sets)
     return sorted(sets, key=lambda s: (-s.records, s.set or ""))
 
 
-def bin_types_of(summary: _codec.ScanSummary) -> list[tuple[_codec.BinSummary, int, dict[str, int]]]:
+def bin_types_of(summary: _codec.BackupSummary) -> list[tuple[_codec.BinSummary, int, dict[str, int]]]:
     """(bin, values, type name → count) of the summary's bins, most values first."""
     rows = [(b, sum(b.counts.values()), {BIN_TYPE_NAMES[k]: n for k, n in b.counts.items()}) for b in summary.bins]
     return sorted(rows, key=lambda r: (-r[1], r[0].name))

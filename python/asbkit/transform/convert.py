@@ -90,7 +90,8 @@ def convert(
         if report.source_format == "asb":
             files: list[Source] = expand_sources(source)
             report.files = [str(f) for f in files]
-            counts = _codec.asb_to_jsonl(files, target, progress=on_progress, **args)
+            pieces = (os.cpu_count() or 1, _codec.CONVERT_PIECE_SIZE)
+            counts = _codec.asb_to_jsonl(files, target, pieces=pieces, progress=on_progress, **args)
         else:
             counts = _codec.jsonl_to_asb(source, target, **args)
         if tmp is not None:

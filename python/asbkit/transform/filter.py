@@ -7,7 +7,6 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import asbkit._codec as _codec
 
@@ -34,14 +33,15 @@ class FilterReport:
 
 
 def _copy(
-    source: Source, dest: str, layers: Layers, selection: Selection, on_progress: OnBytes | None, **split: Any
+    source: Source, dest: str, layers: Layers, selection: Selection, on_progress: OnBytes | None, parts: _codec._Parts | None = None
 ) -> FilterReport:
+    """The sources through `selection` into `dest`: one file, or with `parts` (prefix,
+    records or text_bytes per file) a directory of split files."""
     report = FilterReport(str(source), dest, layers.describe())
     try:
         files = expand_sources(source)
         counts = _codec.asb_to_asb(
-            files, dest, progress=on_progress, layers=layers.codec_args(),
-            **split, **selection.codec_args()
+            files, dest, parts=parts, layers=layers.codec_args(), progress=on_progress, **selection.codec_args()
         )
     except (AsbError, OSError) as exc:
         raise with_report(exc, report) from None
@@ -49,7 +49,7 @@ def _copy(
         raise with_report(AsbError(str(exc)), report) from None
     report.records, report.skipped, report.indexes, report.udfs = counts.records, counts.skipped, counts.indexes, counts.udfs
     # A pipe, a device or `-` is written in place: not among the renamed files.
-    report.outputs = [str(p) for p in counts.files] or ([dest] if not split else [])
+    report.outputs = [str(p) for p in counts.files] or ([dest] if parts is None else [])
     return report
 
 
@@ -94,14 +94,14 @@ def split_backup(
         if any(out.glob("*.asb")):
             raise with_report(AsbError("the directory already holds .asb files", path=dest_dir), empty)
     if parts is not None:
-        scanner = _codec.Scanner(False, None)
+        summarizer = _codec.Summarizer(False, None)
         try:
             for f in expand_sources(source):
-                scanner.scan(f, layers=layers.codec_args())
+                summarizer.read(f, layers=layers.codec_args())
         except (AsbError, OSError) as exc:
             raise with_report(exc, empty) from None
-        records = max(1, math.ceil(scanner.result().records / max(parts, 1)))
-    split: dict[str, Any] = {"split_records": records} if records is not None else {"split_bytes": int((size_mb or 0) * 2**20)}
-    return _copy(source, dest_dir, layers, selection or Selection(), on_progress, prefix=prefix, **split)
+        records = max(1, math.ceil(summarizer.result().records / max(parts, 1)))
+    files: _codec._Parts = {"prefix": prefix, "records": records, "text_bytes": None if records is not None else int((size_mb or 0) * 2**20)}
+    return _copy(source, dest_dir, layers, selection or Selection(), on_progress, files)
 
 

@@ -520,6 +520,18 @@ pub enum Split {
     TextBytes(u64),
 }
 
+impl Split {
+    /// `split` by records when given, else by text bytes, else none; at least 1 of either
+    /// per file.
+    pub fn new(records: Option<u64>, text_bytes: Option<u64>) -> Split {
+        match (records, text_bytes) {
+            (Some(n), _) => Split::Records(n.max(1)),
+            (None, Some(b)) => Split::TextBytes(b.max(1)),
+            (None, None) => Split::None,
+        }
+    }
+}
+
 /// Copies `.asb` streams through the filter into one or more `.asb` outputs. `open(n, header)`
 /// makes output `n` (0-based); every output gets the header of the input it starts in, with
 /// `first-file` only on the first. Outputs are returned as `finish` made them.
@@ -731,6 +743,11 @@ pub fn copy_to(
     filter: &Filter,
     tick: impl FnMut() -> Result<()>,
 ) -> Result<(Counts, Vec<std::path::PathBuf>)> {
+    // A copy keeps doubles as they were written.
+    let filter = &Filter {
+        double_text: true,
+        ..filter.clone()
+    };
     let to_stdout = dest.as_os_str() == "-";
     if to_stdout && split != Split::None {
         return Err(Error::value(
@@ -774,4 +791,17 @@ pub fn numbered_name(stem: &str, n: usize) -> String {
 
 fn default_stem(header: &Header) -> String {
     String::from_utf8_lossy(header.namespace().unwrap_or(b"backup")).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_split_is_by_records_first_and_never_of_zero() {
+        assert_eq!(Split::new(Some(10), Some(5)), Split::Records(10));
+        assert_eq!(Split::new(Some(0), None), Split::Records(1));
+        assert_eq!(Split::new(None, Some(0)), Split::TextBytes(1));
+        assert_eq!(Split::new(None, None), Split::None);
+    }
 }

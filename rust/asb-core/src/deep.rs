@@ -341,7 +341,7 @@ mod resync_tests {
         d.continue_after_errors = true;
         let mut summary = Summary::new(false);
         let mut reader = Reader::new(text).unwrap();
-        summary.scan(&mut reader, Some(&mut d), |_| Ok(())).unwrap();
+        summary.read(&mut reader, Some(&mut d), |_| Ok(())).unwrap();
         d.finish().unwrap();
         (
             d.issues
@@ -403,7 +403,7 @@ mod resync_tests {
             d.continue_after_errors = true;
             let mut summary = Summary::new(false);
             let mut reader = Reader::new(&text[..]).unwrap();
-            summary.scan(&mut reader, Some(&mut d), |_| Ok(())).unwrap();
+            summary.read(&mut reader, Some(&mut d), |_| Ok(())).unwrap();
             assert!(summary.records > 0);
         }
     }

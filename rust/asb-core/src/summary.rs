@@ -225,7 +225,7 @@ impl BinStats {
     }
 }
 
-/// Why a scan ended early.
+/// Why a read ended early.
 enum Stop {
     Error(Error),
     /// A syntax error taken as a finding: the file ends there, the run goes on.
@@ -238,7 +238,7 @@ impl From<Error> for Stop {
     }
 }
 
-/// The deep checks a scan makes: on a whole file, in order, or on a piece (kept for later).
+/// The deep checks a read makes: on a whole file, in order, or on a piece (kept for later).
 enum Checks<'a> {
     Whole(Option<&'a mut DeepCheck>),
     Piece(Option<&'a mut DeepPiece>),
@@ -246,7 +246,7 @@ enum Checks<'a> {
 
 /// What a worker made of one piece.
 #[derive(Default)]
-struct ScannedPiece {
+struct ReadPiece {
     summary: Summary,
     file: FileSummary,
     deep: Option<DeepPiece>,
@@ -276,7 +276,7 @@ fn recheck_piece(
     Ok(())
 }
 
-/// Counts over every file scanned; `detail` adds per-set, per-bin and range statistics.
+/// Counts over every file read; `detail` adds per-set, per-bin and range statistics.
 #[derive(Debug, Default)]
 pub struct Summary {
     pub detail: bool,
@@ -304,7 +304,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Adds what another summary (of other files, scanned in parallel) counted.
+    /// Adds what another summary (of other files, read in parallel) counted.
     pub fn merge(&mut self, o: Summary) {
         self.files.extend(o.files);
         self.records += o.records;
@@ -360,7 +360,7 @@ impl Summary {
     }
 
     /// Reads `reader` to its end; `tick` is called now and then with the records so far.
-    pub fn scan<R: Read>(
+    pub fn read<R: Read>(
         &mut self,
         reader: &mut Reader<R>,
         mut deep: Option<&mut DeepCheck>,
@@ -370,7 +370,7 @@ impl Summary {
             d.start_file(reader.path().unwrap_or(""), reader.header().namespace());
         }
         let mut file = FileSummary::of(reader);
-        let read = self.scan_entities(reader, u64::MAX, &mut file, Checks::Whole(deep), &mut tick);
+        let read = self.read_entities(reader, u64::MAX, &mut file, Checks::Whole(deep), &mut tick);
         file.text_bytes = reader.offset();
         self.records += file.records;
         self.text_bytes += file.text_bytes;
@@ -384,7 +384,7 @@ impl Summary {
 
     /// Reads entities into `file` (and the detail statistics) until the next one starts at
     /// or after `stop` (a piece's end), or the stream ends.
-    fn scan_entities<R: Read>(
+    fn read_entities<R: Read>(
         &mut self,
         reader: &mut Reader<R>,
         stop: u64,
@@ -450,12 +450,12 @@ impl Summary {
         Ok(())
     }
 
-    /// Reads the files at `paths` with the result of [`Summary::scan`] on each in turn: on
+    /// Reads the files at `paths` with the result of [`Summary::read`] on each in turn: on
     /// `threads` threads, big plain files in pieces of about `piece_size` cut at proven
     /// record boundaries; one file at a time when deep checks go on after errors (they
     /// resynchronise on the text). Stops at the first error otherwise.
     #[allow(clippy::too_many_arguments)]
-    pub fn scan_paths(
+    pub fn read_paths(
         &mut self,
         paths: &[std::path::PathBuf],
         layers: &Layers,
@@ -469,18 +469,18 @@ impl Summary {
             let mut deep = deep;
             for path in paths {
                 let mut reader = crate::source::open_path(path, layers, raw_count.clone())?;
-                self.scan(&mut reader, deep.as_deref_mut(), &mut tick)?;
+                self.read(&mut reader, deep.as_deref_mut(), &mut tick)?;
             }
             return Ok(());
         }
         let planned = parallel::plan(paths, layers, piece_size)?;
-        self.scan_files(&planned, layers, threads, raw_count, deep, tick)
+        self.read_files(&planned, layers, threads, raw_count, deep, tick)
     }
 
     /// Scans files on `threads` threads, big plain ones in pieces (see [`crate::parallel`]),
-    /// with the same result as [`Summary::scan`] on each file in turn. Deep checks that go
-    /// on after errors need [`Summary::scan`].
-    pub fn scan_files(
+    /// with the same result as [`Summary::read`] on each file in turn. Deep checks that go
+    /// on after errors need [`Summary::read`].
+    pub fn read_files(
         &mut self,
         files: &[PlannedFile],
         layers: &Layers,
@@ -492,7 +492,7 @@ impl Summary {
         let detail = self.detail;
         let check_digests = deep.as_ref().map(|d| d.check_digests);
         let work = |reader: &mut BoxedReader<'static>, stop: u64, _first: bool| {
-            let mut piece = ScannedPiece {
+            let mut piece = ReadPiece {
                 summary: Summary::new(detail),
                 file: FileSummary::of(reader),
                 deep: check_digests.map(DeepPiece::new),
@@ -501,7 +501,7 @@ impl Summary {
             let read =
                 piece
                     .summary
-                    .scan_entities(reader, stop, &mut piece.file, checks, &mut |_| Ok(()));
+                    .read_entities(reader, stop, &mut piece.file, checks, &mut |_| Ok(()));
             (
                 piece,
                 read.map_err(|e| match e {
@@ -510,7 +510,7 @@ impl Summary {
                 }),
             )
         };
-        let consume = |done: Done<ScannedPiece>| -> Result<()> {
+        let consume = |done: Done<ReadPiece>| -> Result<()> {
             let p = &done.value;
             let path = p.file.path.clone();
             if let Some(d) = deep.as_deref_mut() {
@@ -518,7 +518,7 @@ impl Summary {
                     d.start_file(&path, p.file.namespace.as_deref());
                 }
             }
-            let ScannedPiece {
+            let ReadPiece {
                 summary,
                 mut file,
                 deep: piece_deep,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-use asb_core::convert::{self, Counts, Filter, Input, CONVERT_PIECE_SIZE};
+use asb_core::convert::{self, Counts, Filter, Input};
 use asb_core::source::remote_url;
 use pyo3::prelude::*;
 
@@ -99,20 +99,30 @@ impl ConvertCounts {
     }
 }
 
+/// A split's files (`asbkit split`): `<prefix>_<NNNNN>.asb`, a new one after `records`
+/// records, else after `text_bytes` of text.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+pub(crate) struct Parts {
+    prefix: Option<String>,
+    records: Option<u64>,
+    text_bytes: Option<u64>,
+}
+
 /// `.asb` sources (each with its header) to JSON Lines in `dest`.
 #[pyfunction]
-#[pyo3(signature = (sources, dest, *, layers, selection=None, threads=None, piece_size=CONVERT_PIECE_SIZE, progress=None))]
-#[allow(clippy::too_many_arguments)]
+/// `pieces`: (threads, piece size) for big plain files read in pieces.
+#[pyo3(signature = (sources, dest, *, layers, selection, pieces, progress=None))]
 pub(crate) fn asb_to_jsonl<'py>(
     py: Python<'py>,
     sources: Vec<Bound<'py, PyAny>>,
     dest: &Bound<'py, PyAny>,
     layers: LayerArgs,
     selection: Option<Selection>,
-    threads: Option<usize>,
-    piece_size: u64,
+    pieces: (usize, u64),
     progress: Option<PyObject>,
 ) -> Result<ConvertCounts> {
+    let (threads, piece_size) = pieces;
     let layers = layers.into_layers()?;
     let raw = Arc::new(AtomicU64::new(0));
     let tick = progress_tick(&progress, &raw);
@@ -129,8 +139,6 @@ pub(crate) fn asb_to_jsonl<'py>(
             )?))),
         })
         .collect::<Result<Vec<_>>>()?;
-    let threads =
-        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let counts = py.allow_threads(|| {
         let counts = convert::inputs_to_jsonl(
             inputs, &layers, threads, piece_size, &raw, &mut out, &filter, &tick,
@@ -145,8 +153,7 @@ pub(crate) fn asb_to_jsonl<'py>(
 /// JSON Lines to `.asb` with the given layers: one backup file into `dest`, or, when
 /// `dest` is a directory, one file per header in it (its "files" said in the counts).
 #[pyfunction]
-#[pyo3(signature = (source, dest, *, layers, selection=None))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (source, dest, *, layers, selection))]
 pub(crate) fn jsonl_to_asb<'py>(
     py: Python<'py>,
     source: &Bound<'py, PyAny>,
@@ -181,15 +188,12 @@ pub(crate) fn jsonl_to_asb<'py>(
 /// a split, files `<prefix>_<NNNNN>.asb` in the directory `dest`. Parts are written under
 /// temporary names and renamed only when all succeeded.
 #[pyfunction]
-#[pyo3(signature = (sources, dest, *, prefix=None, split_records=None, split_bytes=None, layers, selection=None, progress=None))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (sources, dest, *, parts, layers, selection, progress=None))]
 pub(crate) fn asb_to_asb<'py>(
     py: Python<'py>,
     sources: Vec<Bound<'py, PyAny>>,
     dest: PathBuf,
-    prefix: Option<String>,
-    split_records: Option<u64>,
-    split_bytes: Option<u64>,
+    parts: Option<Parts>,
     layers: LayerArgs,
     selection: Option<Selection>,
     progress: Option<PyObject>,
@@ -197,15 +201,10 @@ pub(crate) fn asb_to_asb<'py>(
     let layers = layers.into_layers()?;
     let raw = Arc::new(AtomicU64::new(0));
     let tick = progress_tick(&progress, &raw);
-    // A copy keeps doubles as they were written.
-    let filter = Filter {
-        double_text: true,
-        ..filter_from(py, selection)?
-    };
-    let split = match (split_records, split_bytes) {
-        (Some(n), _) => convert::Split::Records(n.max(1)),
-        (None, Some(b)) => convert::Split::TextBytes(b.max(1)),
-        (None, None) => convert::Split::None,
+    let filter = filter_from(py, selection)?;
+    let (prefix, split) = match parts {
+        Some(p) => (p.prefix, convert::Split::new(p.records, p.text_bytes)),
+        None => (None, convert::Split::None),
     };
     let readers = sources
         .iter()

@@ -25,9 +25,9 @@ fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::Udf>()?;
     m.add_class::<files::Reader>()?;
     m.add_class::<files::Writer>()?;
-    m.add_class::<summary::Scanner>()?;
+    m.add_class::<summary::Summarizer>()?;
     m.add_class::<convert::ConvertCounts>()?;
-    m.add_class::<summary::ScanSummary>()?;
+    m.add_class::<summary::BackupSummary>()?;
     m.add_class::<summary::FileSummary>()?;
     m.add_class::<summary::SetSummary>()?;
     m.add_class::<summary::BinSummary>()?;
@@ -49,6 +49,7 @@ fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "DEFAULT_MEMORY_DIGESTS",
         asb_core::deep::DEFAULT_MEMORY_DIGESTS,
     )?;
+    m.add("CONVERT_PIECE_SIZE", asb_core::convert::CONVERT_PIECE_SIZE)?;
     m.add_function(wrap_pyfunction!(files::stage_output, m)?)?;
     m.add_function(wrap_pyfunction!(files::write_synthetic, m)?)?;
     m.add_function(wrap_pyfunction!(types::compute_digest, m)?)?;

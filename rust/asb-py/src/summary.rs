@@ -1,4 +1,4 @@
-//! The Scanner pyclass (validate, inspect, stats) and the summary it returns.
+//! The Summarizer pyclass (validate, inspect, stats) and the summary it returns.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,7 +17,7 @@ use crate::types::{py_text, sindex_from_core};
 /// Reads backups for `validate`, `inspect` and `stats`: counts, and with `detail` statistics,
 /// with `deep` digest and duplicate checks, over any number of streams.
 #[pyclass(module = "asbkit._codec")]
-pub(crate) struct Scanner {
+pub(crate) struct Summarizer {
     summary: Summary,
     raw_bytes: u64,
     deep: Option<DeepCheck>,
@@ -36,18 +36,18 @@ pub(crate) struct DeepArgs {
 }
 
 #[pymethods]
-impl Scanner {
+impl Summarizer {
     /// `deep`: the deep checks' options, or None for counts only.
     #[new]
     #[pyo3(signature = (detail, deep))]
-    fn new(detail: bool, deep: Option<DeepArgs>) -> Scanner {
+    fn new(detail: bool, deep: Option<DeepArgs>) -> Summarizer {
         let deep = deep.map(|a| {
             let mut d = DeepCheck::new(a.max_issues, a.memory_digests);
             d.check_digests = a.check_digests;
             d.continue_after_errors = a.continue_after_errors;
             d
         });
-        Scanner {
+        Summarizer {
             summary: Summary::new(detail),
             raw_bytes: 0,
             deep,
@@ -57,7 +57,7 @@ impl Scanner {
 
     /// Reads one stream to its end. `progress(raw_bytes_read)` is called now and then.
     #[pyo3(signature = (source, *, layers, progress=None))]
-    fn scan(
+    fn read(
         &mut self,
         py: Python<'_>,
         source: &Bound<'_, PyAny>,
@@ -71,15 +71,15 @@ impl Scanner {
         let deep = self.deep.as_mut();
         let result = py.allow_threads(|| {
             let tick = progress_tick(&progress, &raw_count);
-            summary.scan(&mut reader, deep, |_| tick())
+            summary.read(&mut reader, deep, |_| tick())
         });
         self.raw_bytes += raw_count.load(Ordering::Relaxed);
         Ok(result?)
     }
 
-    /// Reads files (paths) as `asb_core::summary::Summary::scan_paths` does.
+    /// Reads files (paths) as `asb_core::summary::Summary::read_paths` does.
     #[pyo3(signature = (paths, *, threads, layers, piece_size, progress=None))]
-    fn scan_paths(
+    fn read_paths(
         &mut self,
         py: Python<'_>,
         paths: Vec<PathBuf>,
@@ -94,7 +94,7 @@ impl Scanner {
         let summary = &mut self.summary;
         let deep = self.deep.as_mut();
         let result = py.allow_threads(|| {
-            summary.scan_paths(&paths, &layers, threads, piece_size, &raw, deep, |_| {
+            summary.read_paths(&paths, &layers, threads, piece_size, &raw, deep, |_| {
                 progress_tick()
             })
         });
@@ -103,7 +103,7 @@ impl Scanner {
     }
 
     /// The summary (ends the deep checks: call it last).
-    fn result(&mut self, py: Python<'_>) -> Result<ScanSummary> {
+    fn result(&mut self, py: Python<'_>) -> Result<BackupSummary> {
         let mut summary = summary_of(py, &self.summary, self.raw_bytes)?;
         if let Some(deep) = self.deep.as_mut() {
             if !self.deep_done {
@@ -138,10 +138,10 @@ impl Scanner {
     }
 }
 
-/// What a Scanner read: counts per file, the indexes and UDFs, and with `detail` the
+/// What a Summarizer read: counts per file, the indexes and UDFs, and with `detail` the
 /// per-set, per-bin, TTL and size statistics (empty without it).
 #[pyclass(frozen, module = "asbkit._codec")]
-pub(crate) struct ScanSummary {
+pub(crate) struct BackupSummary {
     #[pyo3(get)]
     records: u64,
     #[pyo3(get)]
@@ -271,7 +271,7 @@ fn ordered_dict<'py>(py: Python<'py>, pairs: &[(char, u64)]) -> PyResult<Bound<'
 }
 
 #[pymethods]
-impl ScanSummary {
+impl BackupSummary {
     /// Key type letter → records.
     #[getter]
     fn key_types<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -288,7 +288,7 @@ impl BinSummary {
     }
 }
 
-fn summary_of(py: Python<'_>, s: &Summary, raw_bytes: u64) -> PyResult<ScanSummary> {
+fn summary_of(py: Python<'_>, s: &Summary, raw_bytes: u64) -> PyResult<BackupSummary> {
     let text = |b: &[u8]| py_text(py, b).unbind();
     let digest = |d: &Option<[u8; 20]>| d.map(|d| PyBytes::new(py, &d).unbind());
     let files = s
@@ -343,7 +343,7 @@ fn summary_of(py: Python<'_>, s: &Summary, raw_bytes: u64) -> PyResult<ScanSumma
             Py::new(py, bin)
         })
         .collect::<PyResult<_>>()?;
-    Ok(ScanSummary {
+    Ok(BackupSummary {
         records: s.records,
         text_bytes: s.text_bytes,
         raw_bytes,

@@ -63,11 +63,12 @@ pub(crate) struct Header {
 
 #[pymethods]
 impl Header {
+    /// `version`: None for the one C asbackup writes.
     #[new]
-    #[pyo3(signature = (namespace, first_file=false, version="3.1".to_string()))]
-    fn new(namespace: Option<PyObject>, first_file: bool, version: String) -> Header {
+    #[pyo3(signature = (namespace, first_file=false, version=None))]
+    fn new(namespace: Option<PyObject>, first_file: bool, version: Option<String>) -> Header {
         Header {
-            version,
+            version: version.unwrap_or_else(|| Version::default().as_str().to_string()),
             namespace,
             first_file,
             read_as: None,

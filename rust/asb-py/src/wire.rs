@@ -322,13 +322,13 @@ impl BackupOutput {
         stats_list(py, &self.inner.files())
     }
 
-    /// Closes every file; the accounts, complete with their SHA-256.
     /// Completes the remote objects sealed so far (call it once a saved state lists them).
     fn complete_sealed(&self, py: Python<'_>) -> Result<()> {
         let out = self.inner.clone();
         Ok(py.allow_threads(move || out.complete_sealed())?)
     }
 
+    /// Closes every file; the accounts, complete with their SHA-256.
     fn finish(&self, py: Python<'_>) -> Result<Vec<Py<PyFileStats>>> {
         let out = self.inner.clone();
         let files = py.allow_threads(move || out.finish())?;
