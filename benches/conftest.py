@@ -39,15 +39,45 @@ PLAIN = {"zstd": False, "level": 0, "encryption": None}
 ZSTD = {"zstd": True, "level": 0, "encryption": None}
 
 
-def _corpus(name: str, layers: dict[str, object] = PLAIN) -> tuple[Path, int, int]:
+def synthetic_corpus(mb: int, name: str = "", layers: dict[str, object] = PLAIN) -> tuple[Path, int, int]:
+    """The fixed-mix synthetic backup of `mb` MB of text (made once, kept in benches/data):
+    its path, records and text bytes."""
     DATA.mkdir(exist_ok=True)
-    path = DATA / f"synthetic-{BENCH_MB}MB{name}.asb"
+    path = DATA / f"synthetic-{mb}MB{name}.asb"
     meta = path.with_suffix(".counts")
     if not path.exists() or not meta.exists():
-        records, text_bytes = _codec.write_synthetic(str(path), BENCH_MB * 1_000_000, seed=1, layers=layers)  # type: ignore[arg-type]
+        records, text_bytes = _codec.write_synthetic(str(path), mb * 1_000_000, seed=1, layers=layers)  # type: ignore[arg-type]
         meta.write_text(f"{records} {text_bytes}")
     records, text_bytes = map(int, meta.read_text().split())
     return path, records, text_bytes
+
+
+def _corpus(name: str, layers: dict[str, object] = PLAIN) -> tuple[Path, int, int]:
+    return synthetic_corpus(BENCH_MB, name, layers)
+
+
+def objects_in(addr: str, namespace: str) -> int:
+    """Records the node at `addr` holds in `namespace`."""
+    from asbkit.cluster.client import WireAccess, info_fields
+
+    return int(info_fields(_codec.info(addr, [f"namespace/{namespace}"], WireAccess())[0])["objects"])
+
+
+def holding_only(addr: str, namespace: str, records: int, load: list[str]) -> None:
+    """Makes `namespace` on the node at `addr` hold exactly `records` records: unless it
+    does, truncates it and runs `load` (a restore of the corpus)."""
+    import subprocess
+    import time
+
+    from asbkit.cluster.client import WireAccess
+
+    if objects_in(addr, namespace) != records:
+        _codec.info(addr, [f"truncate-namespace:namespace={namespace}"], WireAccess())
+        deadline = time.monotonic() + 60
+        while objects_in(addr, namespace) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        subprocess.run(load, check=True, capture_output=True)
+    assert objects_in(addr, namespace) == records, "the namespace does not hold exactly the corpus"
 
 
 @pytest.fixture(scope="session")

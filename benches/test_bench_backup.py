@@ -14,16 +14,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from asbkit import _codec
-from asbkit.cluster.client import WireAccess, info_fields
-
-from .conftest import PLAIN
+from .conftest import holding_only, synthetic_corpus
 
 HOST = os.environ.get("ASBKIT_BENCH_HOST")
 C_ASBACKUP = os.environ.get("ASBKIT_C_ASBACKUP")
@@ -42,34 +38,12 @@ def _addr() -> tuple[str, int]:
     return host, int(port)
 
 
-def _objects() -> int:
-    h, p = _addr()
-    stats = _codec.info(f"{h}:{p}", [f"namespace/{NS}"], WireAccess())[0]
-    return int(info_fields(stats)["objects"])
-
-
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> int:
-    from .conftest import DATA
-
-    DATA.mkdir(exist_ok=True)
-    corpus = DATA / f"synthetic-{MB}MB.asb"
-    counts = corpus.with_suffix(".counts")
-    if not corpus.exists() or not counts.exists():
-        records, text_bytes = _codec.write_synthetic(str(corpus), MB * 1_000_000, seed=1, layers=PLAIN)  # type: ignore[arg-type]
-        counts.write_text(f"{records} {text_bytes}")
-    records = int(counts.read_text().split()[0])
-    if _objects() != records:
-        h, p = _addr()
-        _codec.info(f"{h}:{p}", [f"truncate-namespace:namespace={NS}"], WireAccess())
-        deadline = time.monotonic() + 60
-        while _objects() and time.monotonic() < deadline:
-            time.sleep(0.5)
-        subprocess.run(
-            [C_ASRESTORE or "", "-h", h, "-p", str(p), "-n", f"bench,{NS}", "-i", str(corpus), "--no-generation", "--extra-ttl", "70000000"],
-            check=True, capture_output=True,
-        )
-    assert _objects() == records, "the namespace does not hold exactly the corpus"
+def loaded() -> int:
+    corpus, records, _ = synthetic_corpus(MB)
+    h, p = _addr()
+    load = [C_ASRESTORE or "", "-h", h, "-p", str(p), "-n", f"bench,{NS}", "-i", str(corpus), "--no-generation", "--extra-ttl", "70000000"]
+    holding_only(f"{h}:{p}", NS, records, load)
     return records
 
 

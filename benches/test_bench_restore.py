@@ -18,9 +18,7 @@ from typing import Any
 
 import pytest
 
-from asbkit import _codec
-
-from .conftest import PLAIN
+from .conftest import synthetic_corpus
 
 HOST = os.environ.get("ASBKIT_BENCH_HOST")
 C_ASRESTORE = os.environ.get("ASBKIT_C_ASRESTORE")
@@ -37,15 +35,8 @@ def _addr() -> tuple[str, int]:
 
 @pytest.fixture(scope="module")
 def corpus() -> tuple[str, int]:
-    from .conftest import DATA
-
-    DATA.mkdir(exist_ok=True)
-    path = DATA / f"synthetic-{MB}MB.asb"
-    counts = path.with_suffix(".counts")
-    if not path.exists() or not counts.exists():
-        records, text_bytes = _codec.write_synthetic(str(path), MB * 1_000_000, seed=1, layers=PLAIN)  # type: ignore[arg-type]
-        counts.write_text(f"{records} {text_bytes}")
-    return str(path), int(counts.read_text().split()[0])
+    path, records, _ = synthetic_corpus(MB)
+    return str(path), records
 
 
 def _timed(benchmark: Any, records: int, cmd: list[str]) -> None:

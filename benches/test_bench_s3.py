@@ -29,10 +29,7 @@ from typing import Any
 
 import pytest
 
-from asbkit import _codec
-from asbkit.cluster.client import WireAccess, info_fields
-
-from .conftest import PLAIN
+from .conftest import holding_only, synthetic_corpus
 
 HOST = os.environ.get("ASBKIT_BENCH_HOST")
 MB = int(os.environ.get("ASBKIT_BENCH_S3_MB", "300"))
@@ -49,30 +46,12 @@ def _addr() -> tuple[str, int]:
     return host, int(port)
 
 
-def _objects() -> int:
-    h, p = _addr()
-    return int(info_fields(_codec.info(f"{h}:{p}", [f"namespace/{NS}"], WireAccess())[0])["objects"])
-
-
 @pytest.fixture(scope="module")
 def loaded() -> int:
-    from .conftest import DATA
-
-    DATA.mkdir(exist_ok=True)
-    corpus = DATA / f"synthetic-{MB}MB.asb"
-    counts = corpus.with_suffix(".counts")
-    if not corpus.exists() or not counts.exists():
-        records, text_bytes = _codec.write_synthetic(str(corpus), MB * 1_000_000, seed=1, layers=PLAIN)  # type: ignore[arg-type]
-        counts.write_text(f"{records} {text_bytes}")
-    records = int(counts.read_text().split()[0])
-    if _objects() != records:
-        h, p = _addr()
-        _codec.info(f"{h}:{p}", [f"truncate-namespace:namespace={NS}"], WireAccess())
-        deadline = time.monotonic() + 60
-        while _objects() and time.monotonic() < deadline:
-            time.sleep(0.5)
-        subprocess.run([sys.executable, "-m", "asbkit", "restore", "-h", h, "-p", str(p), "-n", f"bench,{NS}", "-i", str(corpus), "--no-generation", "--extra-ttl", "70000000", "--no-progress"], check=True, capture_output=True)
-    assert _objects() == records
+    corpus, records, _ = synthetic_corpus(MB)
+    h, p = _addr()
+    load = [sys.executable, "-m", "asbkit", "restore", "-h", h, "-p", str(p), "-n", f"bench,{NS}", "-i", str(corpus), "--no-generation", "--extra-ttl", "70000000", "--no-progress"]
+    holding_only(f"{h}:{p}", NS, records, load)
     return records
 
 

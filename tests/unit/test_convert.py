@@ -208,11 +208,11 @@ def test_progress_reports_the_bytes_read(tmp_path: Path, threads: int) -> None:
     write_synthetic(src, 5_000_000, seed=8)
     size = src.stat().st_size
     seen: list[int] = []
-    _codec.asb_to_jsonl([str(src)], str(tmp_path / "out.jsonl"), layers=Layers().codec_args(), progress=seen.append, threads=threads, piece_size=1 << 20)
+    _codec.asb_to_jsonl([str(src)], str(tmp_path / "out.jsonl"), layers=Layers().codec_args(), selection=None, pieces=(threads, 1 << 20), progress=seen.append)
     assert len(seen) > 3 and seen == sorted(seen)
     assert seen[-1] == size
     copied: list[int] = []
-    _codec.asb_to_asb([str(src)], tmp_path / "copy.asb", layers=Layers().codec_args(), progress=copied.append)
+    _codec.asb_to_asb([str(src)], tmp_path / "copy.asb", parts=None, layers=Layers().codec_args(), selection=None, progress=copied.append)
     assert len(copied) > 3 and copied == sorted(copied) and copied[-1] == size
 
 
@@ -235,7 +235,7 @@ def test_go_double_text_converts_back_byte_for_byte(tmp_path: Path) -> None:
     assert result_of(convert, str(tmp_path / "go.jsonl"), str(tmp_path / "back.asb")).ok
     assert (tmp_path / "back.asb").read_bytes() == GO_DOUBLES
     # asb to asb keeps the text too.
-    assert result_of(asbkit.filter, str(src), str(tmp_path / "copy.asb")).ok
+    assert result_of(asbkit.filter_backup, str(src), str(tmp_path / "copy.asb")).ok
     assert (tmp_path / "copy.asb").read_bytes() == GO_DOUBLES
 
 

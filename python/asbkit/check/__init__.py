@@ -4,7 +4,8 @@ stdin through the codec, and import nothing of the cluster side."""
 
 from .findings import Finding
 from .inspect import InspectReport, inspect
+from .reading import FileContents
 from .stats import StatsReport, stats
-from .validate import DeepReport, FileCounts, ValidateReport, validate
+from .validate import DeepReport, ValidateReport, validate
 
-__all__ = ["DeepReport", "FileCounts", "Finding", "InspectReport", "StatsReport", "ValidateReport", "inspect", "stats", "validate"]
+__all__ = ["DeepReport", "FileContents", "Finding", "InspectReport", "StatsReport", "ValidateReport", "inspect", "stats", "validate"]

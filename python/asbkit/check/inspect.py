@@ -9,24 +9,8 @@ import asbkit._codec as _codec
 from ..errors import with_report
 from ..io.files import Source
 from ..io.layers import Layers
-from .findings import b64
-from .reading import OnBytes, read_through
+from .reading import FileContents, OnBytes, read_through
 from .tables import KEY_TYPE_NAMES, MinMax, SetInfo, bin_types_of, min_max, sets_of, void_time_iso
-
-
-@dataclass
-class FileInfo:
-    path: str
-    version: str
-    namespace: str | None
-    first_file: bool
-    records: int
-    indexes: int
-    udfs: int
-    text_bytes: int
-    #: Base64 digests of the file's first and last record.
-    first_digest: str | None = None
-    last_digest: str | None = None
 
 
 @dataclass
@@ -74,7 +58,7 @@ class InspectReport:
     records: int
     text_bytes: int
     raw_bytes: int
-    files: list[FileInfo]
+    files: list[FileContents]
     sets: list[SetInfo]
     keys: dict[str, int]
     records_without_key: int
@@ -86,14 +70,8 @@ class InspectReport:
     udfs: list[UdfInfo] = field(default_factory=list)
 
 
-def report_from_summary(summary: _codec.ScanSummary, layers: Layers) -> InspectReport:
-    files = [
-        FileInfo(
-            f.path, f.version, f.namespace, f.first_file, f.records, f.indexes, f.udfs, f.text_bytes,
-            b64(f.first_digest), b64(f.last_digest),
-        )
-        for f in summary.files
-    ]
+def report_from_summary(summary: _codec.BackupSummary, layers: Layers) -> InspectReport:
+    files = [FileContents.of(f) for f in summary.files]
     vt = summary.void_time
     expiry = Expiry(never_expire=summary.never_expire, expiring=vt.count if vt else 0, expired_now=summary.expired)
     if vt:

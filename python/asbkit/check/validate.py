@@ -8,21 +8,9 @@ from dataclasses import dataclass, field
 from ..errors import with_report
 from ..io.files import Source
 from ..io.layers import Layers
-from .findings import Finding, b64
+from .findings import Finding
 from .manifest import check_manifests
-from .reading import OnBytes, read_through
-
-
-@dataclass
-class FileCounts:
-    path: str
-    records: int
-    indexes: int
-    udfs: int
-    text_bytes: int
-    #: Base64 digests of the first and last record.
-    first_digest: str | None = None
-    last_digest: str | None = None
+from .reading import FileContents, OnBytes, read_through
 
 
 @dataclass
@@ -40,7 +28,7 @@ class DeepReport:
 @dataclass
 class ValidateReport:
     layers: str
-    files: list[FileCounts]
+    files: list[FileContents]
     records: int
     indexes: int
     udfs: int
@@ -75,10 +63,7 @@ def validate(
         sources, layers, detail=False, deep=deep, max_issues=max_errors,
         continue_after_errors=deep and max_errors > 1, on_progress=on_progress,
     )
-    files = [
-        FileCounts(f.path, f.records, f.indexes, f.udfs, f.text_bytes, b64(f.first_digest), b64(f.last_digest))
-        for f in summary.files
-    ]
+    files = [FileContents.of(f) for f in summary.files]
     report = ValidateReport(
         layers=layers.describe(),
         files=files,

@@ -119,27 +119,41 @@ def _live_bar(stream: TextIO, extra: str, total: int, **fields: Any) -> tuple[An
     return bar, bar.add_task("", total=total, **fields)
 
 
-class BackupDisplay:
-    """Records, records/s, MB/s, percent of the estimate and ETA: a live display (rich) on
-    a terminal, asbackup's periodic log lines otherwise (after a second, then every ten).
-    Fed with the backup's progress events (`update`), the first one setting it up."""
+class _RunDisplay:
+    """What a backup's and a restore's displays share: a live display (rich) on a terminal,
+    the C tool's periodic log lines otherwise (after a second, then every ten), and the
+    machine lines when asked for; the first progress event sets it up."""
 
     LOG_EVERY = 10.0
     FIRST_LOG = 1.0
 
-    def __init__(self, enabled: bool | None = None, stream: TextIO | None = None, machine: MachineLines | None = None) -> None:
+    def __init__(self, logger: str, enabled: bool | None, stream: TextIO | None, machine: MachineLines | None) -> None:
         self.machine = machine
         self.stream = stream or sys.stderr
         self.live = self.stream.isatty() if enabled is None else enabled
         self.start = time.monotonic()
-        self.estimate = 0
-        self.already = 0
-        self._log = logging.getLogger("asbkit.backup")
+        self._log = logging.getLogger(logger)
         self._last_log = self.start - self.LOG_EVERY + self.FIRST_LOG
+        #: (time, records, bytes) at the last log line, for the rates between lines.
         self._last = (self.start, 0, 0)
         self._bar: object = None
         self._started = False
+        #: Shards or pieces running now (a run on Dask).
         self.busy = 0
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()  # type: ignore[attr-defined]
+
+
+class BackupDisplay(_RunDisplay):
+    """Records, records/s, MB/s, percent of the estimate and ETA, fed with the backup's
+    progress events (`update`)."""
+
+    def __init__(self, enabled: bool | None = None, stream: TextIO | None = None, machine: MachineLines | None = None) -> None:
+        super().__init__("asbkit.backup", enabled, stream, machine)
+        self.estimate = 0
+        self.already = 0
 
     def _begin(self, event: BackupProgress) -> None:
         self._started = True
@@ -179,31 +193,14 @@ class BackupDisplay:
         self._last = (now, records, text_bytes)
         self._last_log = now
 
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()  # type: ignore[attr-defined]
 
-
-class RestoreDisplay:
-    """Records read and written, rate, percent of the input and ETA: a live display (rich)
-    on a terminal, asrestore's periodic counter lines otherwise (after a second, then every
-    ten). Fed with the restore's progress events, the first one setting it up."""
-
-    LOG_EVERY = 10.0
-    FIRST_LOG = 1.0
+class RestoreDisplay(_RunDisplay):
+    """Records read and written, rate, percent of the input and ETA, fed with the
+    restore's progress events; asrestore's counter lines when not live."""
 
     def __init__(self, enabled: bool | None = None, stream: TextIO | None = None, machine: MachineLines | None = None) -> None:
-        self.machine = machine
-        self.stream = stream or sys.stderr
-        self.live = self.stream.isatty() if enabled is None else enabled
+        super().__init__("asbkit.restore", enabled, stream, machine)
         self.total = 0
-        self.start = time.monotonic()
-        self._log = logging.getLogger("asbkit.restore")
-        self._last_log = self.start - self.LOG_EVERY + self.FIRST_LOG
-        self._last = (self.start, 0, 0)
-        self._bar: object = None
-        self._started = False
-        self.busy = 0
 
     def __call__(self, event: RestoreProgress) -> None:
         if not self._started:
@@ -239,8 +236,4 @@ class RestoreDisplay:
         if self.total and nbytes > 0:
             percent = c.raw_bytes * 100 // self.total
             self._log.info("%d%% complete, ~%s remaining", percent, c_eta(max(self.total - c.raw_bytes, 0) * dt / nbytes))
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()  # type: ignore[attr-defined]
 

@@ -8,20 +8,30 @@ from dataclasses import dataclass, field
 from ..control import RestoreCounters
 
 
-@dataclass
-class Failure:
+class NamedRecord:
+    """A record a report names: its base64 digest, and its set and user key (as --key takes
+    it: S:text, I:number, B:base64) when it has them."""
+
     digest: str
-    result_code: int | None
-    message: str
-    set: str | None = None
-    #: The user key as --key takes it (S:text, I:number, B:base64), when the record has one.
-    key: str | None = None
+    set: str | None
+    key: str | None
 
     def where(self) -> str:
         """`digest (set s1, key S:user-5)`."""
         named = [f"set {self.set}"] if self.set else []
         named += [f"key {self.key}"] if self.key else []
         return self.digest + (f" ({', '.join(named)})" if named else "")
+
+
+@dataclass
+class Failure(NamedRecord):
+    """A record not written, and why."""
+
+    digest: str
+    result_code: int | None
+    message: str
+    set: str | None = None
+    key: str | None = None
 
 
 @dataclass
@@ -69,7 +79,7 @@ class RestoreReport:
                 self.inserted + self.updated, self.existed, self.fresher]
 
     def asrestore_lines(self) -> list[str]:
-        """asrestore's own closing lines, which operators' scripts parse (spec 8.6)."""
+        """asrestore's own closing lines, which operators' scripts parse."""
         seconds = max(self.duration_seconds, 1e-9)
         per = self.bytes_read // self.records_read if self.records_read else 0
         lines = restore_counter_lines(counts_of(self), self.udfs, self.indexes, self.records_read / seconds, self.bytes_read / 1024 / seconds, per)

@@ -1,7 +1,7 @@
 """Verify: does the cluster hold what the backup holds? Every record of the
 backup is read back by digest (batch reads over the Rust wire layer, raw particles) and its
-bins compared byte for byte with the backup's: lists and maps as the server's msgpack,
-GeoJSON as its text. Reads the same inputs, layers, namespace map and filters as `restore`,
+bins compared with the backup's as values (`asb-wire/src/verify.rs`): scalars and lists byte
+for byte, key-ordered maps in order, unordered maps by their entries, GeoJSON as its text. Reads the same inputs, layers, namespace map and filters as `restore`,
 so it checks a restore made with them."""
 
 from __future__ import annotations
@@ -19,24 +19,19 @@ from ..errors import AsbError, Interrupted, RecordsFailed, carrying_report, firs
 from ..spec import with_values
 from .driver import RestoreDriver
 from .options import RestoreOptions, prepare
-from .report import take_counts
+from .report import NamedRecord, take_counts
 
 log = logging.getLogger("asbkit.verify")
 
 
 @dataclass
-class Difference:
+class Difference(NamedRecord):
+    """A record not on the cluster as in the backup, and how."""
+
     digest: str
     what: str
     set: str | None = None
-    #: The user key as --key takes it (S:text, I:number, B:base64), when the record has one.
     key: str | None = None
-
-    def where(self) -> str:
-        """`digest (set s1, key S:user-5)`."""
-        named = [f"set {self.set}"] if self.set else []
-        named += [f"key {self.key}"] if self.key else []
-        return self.digest + (f" ({', '.join(named)})" if named else "")
 
 
 @dataclass

@@ -6,11 +6,11 @@ import argparse
 
 from ...check.inspect import Expiry, InspectReport, inspect
 from ...io.layers import Layers
-from ..envelope import CommandResult, outcome
-from ..flags import Command, FlagBuilder, add_input_arguments, add_output_options, layers_from, mib, progress_from, sources_from
+from ..envelope import CommandResult
+from ..flags import Command, FlagBuilder, add_input_arguments, add_output_options, mib
 from . import INDEX
 from ._tables import set_table, type_counts
-from .validate import progress_bar
+from .validate import read_command
 
 HELP = INDEX["inspect"][1]
 
@@ -22,13 +22,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> CommandResult[InspectReport]:
-    layers, sources = layers_from(args, "inspect"), sources_from(args)
-    bar = progress_bar(sources, progress_from(args))
-    empty = InspectReport(layers.describe(), [], [], None, 0, 0, 0, [], [], {}, 0, [], Expiry(0, 0, 0), None, None)
-    try:
-        return outcome("inspect", lambda: inspect(sources, layers, on_progress=bar.update), empty)
-    finally:
-        bar.close()
+    return read_command(
+        args, "inspect",
+        lambda sources, layers, progress: inspect(sources, layers, on_progress=progress),
+        lambda layers: InspectReport(layers.describe(), [], [], None, 0, 0, 0, [], [], {}, 0, [], Expiry(0, 0, 0), None, None),
+    )
 
 
 def render(result: CommandResult[InspectReport]) -> str:

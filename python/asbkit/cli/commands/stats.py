@@ -6,11 +6,11 @@ import argparse
 
 from ...check.stats import StatsReport, TtlSummary, stats
 from ...io.layers import Layers
-from ..envelope import CommandResult, outcome
-from ..flags import Command, FlagBuilder, add_input_arguments, add_output_options, layers_from, mib, plural, progress_from, sources_from
+from ..envelope import CommandResult
+from ..flags import Command, FlagBuilder, add_input_arguments, add_output_options, mib, plural
 from . import INDEX
 from ._tables import set_table, type_counts
-from .validate import progress_bar
+from .validate import read_command
 
 HELP = INDEX["stats"][1]
 
@@ -22,13 +22,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> CommandResult[StatsReport]:
-    layers, sources = layers_from(args, "stats"), sources_from(args)
-    bar = progress_bar(sources, progress_from(args))
-    empty = StatsReport(layers.describe(), 0, 0, 0, [], [], TtlSummary(0, 0), None, 0, [])
-    try:
-        return outcome("stats", lambda: stats(sources, layers, on_progress=bar.update), empty)
-    finally:
-        bar.close()
+    return read_command(
+        args, "stats",
+        lambda sources, layers, progress: stats(sources, layers, on_progress=progress),
+        lambda layers: StatsReport(layers.describe(), 0, 0, 0, [], [], TtlSummary(0, 0), None, 0, []),
+    )
 
 
 def render(result: CommandResult[StatsReport]) -> str:

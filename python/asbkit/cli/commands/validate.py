@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from typing import TypeVar
 
 from ...check.validate import ValidateReport, validate
 from ...errors import AsbError
-from ...io.files import expand_sources, total_size
+from ...io.files import Source, expand_sources, total_size
 from ...io.layers import Layers
 from ..display import Progress
 from ..envelope import CommandResult, outcome
@@ -24,6 +26,8 @@ from ..flags import (
 from . import INDEX
 
 HELP = INDEX["validate"][1]
+R = TypeVar("R")
+Sources = Source | list[Source]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -43,17 +47,30 @@ def progress_bar(sources: object, enabled: bool | None) -> Progress:
     return Progress(total, enabled=enabled)
 
 
-def run(args: argparse.Namespace) -> CommandResult[ValidateReport]:
-    layers, sources = layers_from(args, "validate"), sources_from(args)
+def read_command(
+    args: argparse.Namespace,
+    command: str,
+    call: Callable[[Sources, Layers, Callable[[int], None]], R],
+    empty: Callable[[Layers], R],
+    findings: Callable[[R], int] = lambda report: 0,
+) -> CommandResult[R]:
+    """A command that reads backups (validate, inspect, stats): its inputs and layers from
+    the flags, a progress bar over their bytes, the library call's outcome."""
+    layers, sources = layers_from(args, command), sources_from(args)
     bar = progress_bar(sources, progress_from(args))
-    empty = ValidateReport(layers.describe(), [], 0, 0, 0, 0, 0)
     try:
-        return outcome(
-            "validate", lambda: validate(sources, layers, deep=args.deep, max_errors=args.max_errors, on_progress=bar.update),
-            empty, findings=lambda r: r.findings,
-        )
+        return outcome(command, lambda: call(sources, layers, bar.update), empty(layers), findings)
     finally:
         bar.close()
+
+
+def run(args: argparse.Namespace) -> CommandResult[ValidateReport]:
+    return read_command(
+        args, "validate",
+        lambda sources, layers, progress: validate(sources, layers, deep=args.deep, max_errors=args.max_errors, on_progress=progress),
+        lambda layers: ValidateReport(layers.describe(), [], 0, 0, 0, 0, 0),
+        findings=lambda r: r.findings,
+    )
 
 
 def render(result: CommandResult[ValidateReport]) -> str:
