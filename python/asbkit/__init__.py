@@ -46,9 +46,7 @@ from .errors import (
 )
 from .io import BackupReader, BackupWriter, Layers, read_backup
 from .restore import Difference, Failure, RestoreOptions, RestoreReport, VerifyReport, restore, verify
-from .transform import ConvertReport, FilterReport, Selection, convert
-from .transform import filter_backup as filter
-from .transform import split_backup as split
+from .transform import ConvertReport, FilterReport, Selection, convert, filter_backup, split_backup
 
 __all__ = [
     "__version__",
@@ -56,7 +54,7 @@ __all__ = [
     "BackupReader", "BackupWriter", "Bin", "Header", "Key", "Layers", "Record", "SecondaryIndex", "Udf",
     "compute_digest", "read_backup",
     "validate", "inspect", "stats", "ValidateReport", "DeepReport", "Finding", "InspectReport", "StatsReport",
-    "convert", "filter", "split", "Selection", "ConvertReport", "FilterReport",
+    "convert", "filter_backup", "split_backup", "Selection", "ConvertReport", "FilterReport",
     # cluster side
     "ClusterConfig", "TlsOptions", "Cancel", "BackupProgress", "RestoreProgress", "RestoreCounters",
     "backup", "BackupOptions", "BackupReport", "BackupFile", "Estimate",

@@ -99,7 +99,7 @@ def test_refused_combinations_name_their_flags(options: dict, words: str) -> Non
 
 
 def test_filter_expressions_are_the_bytes_asbackup_sends() -> None:
-    # Wire spec §6.7, checked there against a live server.
+    # Checked against a live server in tests/cluster.
     assert backup_filter(no_ttl_only=True) == bytes.fromhex("93019145ff")
     assert backup_filter(modified_after_ns=0, no_ttl_only=True) == bytes.fromhex("9310930491420093019145ff")
     assert backup_filter(sets=["set1", "x"]) == bytes.fromhex("93119301914 6a50373657431 93019146a20378".replace(" ", ""))

@@ -36,7 +36,7 @@ def test_no_module_inside_the_package_imports_the_facade() -> None:
 def test_every_public_name_is_importable_from_the_facade() -> None:
     missing = [name for name in asbkit.__all__ if not hasattr(asbkit, name)]
     assert not missing
-    for name in ("backup", "restore", "verify", "validate", "inspect", "stats", "convert", "filter", "split"):
+    for name in ("backup", "restore", "verify", "validate", "inspect", "stats", "convert", "filter_backup", "split_backup"):
         assert callable(getattr(asbkit, name)), name
 
 

@@ -6,7 +6,7 @@ object storage one PUT, which replaces the old state whole or not at all):
 
     {"format": "asbkit-backup-state", "version": 1,
      "namespace": "test", "target": {"kind": "directory", "path": "...", "prefix": "test"},
-     "layers": "zstd, aes256", "arguments": {...the options that must not change...},
+     "layers": "zstd+aes256", "arguments": {...the options that must not change...},
      "partitions": [[pid, "<last digest, base64>" or null, records, done], ...],
      "files": [{"name", "index", "bytes", "text_bytes", "records",
                 "first_digest", "last_digest", "sha256", "resume"}, ...],

@@ -1,4 +1,4 @@
-"""Filter expressions as asbackup builds them (wire spec §6.7): packed msgpack calls
+"""Filter expressions as asbackup builds them: packed msgpack calls
 `[op, args...]`, strings with the server's leading particle-type byte."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Putting a backup's secondary indexes and UDFs on a cluster, as asrestore does (spec 8.4):
+"""Putting a backup's secondary indexes and UDFs on a cluster, as asrestore does:
 a UDF is registered; an index that exists identically is left alone, one of the same name
 that differs is dropped (waited out) and created again, a missing one is created."""
 

@@ -1,4 +1,4 @@
-//! The admin protocol's login and authenticate messages (proto type 2; wire spec §8).
+//! The admin protocol's login and authenticate messages (proto type 2).
 //!
 //! `proto | scheme 0, result, command, n_fields, 12 zero bytes | fields`, each field
 //! `u32 BE (len + 1) | id | bytes`.

@@ -112,7 +112,7 @@ impl fmt::Display for WireError {
 
 impl std::error::Error for WireError {}
 
-/// The server's name for a result code, in words (wire spec §9).
+/// The server's name for a result code, in words.
 pub fn result_name(code: u8) -> &'static str {
     match code {
         0 => "ok",

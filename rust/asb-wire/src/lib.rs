@@ -2,8 +2,11 @@
 //! value trees: a partition scan hands each record to the caller as an
 //! [`asb_core::Record`] whose lists and maps are the server's own msgpack bytes.
 //!
-//! Which node to ask for which partitions, retries and the cluster view belong to the
-//! caller; this crate talks to one node at a time.
+//! Restores and verifies run here whole (`restore`, `verify`: readers, batches to each
+//! partition's master on many connections, retries); a backup's scans write straight into
+//! `asb_core::output` (`backup`). Which node to ask for which partitions, the partition map,
+//! and what to do when a node is lost belong to the caller (Python's cluster layer), which
+//! gives the map to a restore and one node's partitions to each scan.
 
 pub mod admin;
 pub mod backup;

@@ -77,7 +77,7 @@ impl RouteMap {
     }
 }
 
-/// How to restore: asrestore's options (spec §8).
+/// How to restore: asrestore's options.
 #[derive(Clone, Debug)]
 pub struct RestoreConfig {
     /// `-n A`: every record must be in A.
@@ -692,7 +692,7 @@ fn namespace_error(found: &[u8], want: &[u8], at: Position) -> asb_core::Error {
     )
 }
 
-/// How a write's result code is counted (asrestore's classes, spec §8.5).
+/// How a write's result code is counted (asrestore's classes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Written,

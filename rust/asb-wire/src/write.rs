@@ -1,4 +1,4 @@
-//! Record writes for a restore (wire spec §7): each bin goes out as its particle type and
+//! Record writes for a restore: each bin goes out as its particle type and
 //! the bytes the backup holds, so lists and maps are written as the server's own msgpack,
 //! order flags and all. Single-record writes and batch writes (field 41).
 
@@ -29,7 +29,7 @@ pub enum Exists {
     Replace,
 }
 
-/// How a restore writes: asrestore's policies (spec §8.1, wire spec §7.3).
+/// How a restore writes: asrestore's policies.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WritePolicy {
     pub exists: Exists,

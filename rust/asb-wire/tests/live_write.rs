@@ -123,7 +123,7 @@ fn read_back(addr: &str, recs: &[Record]) -> std::collections::HashMap<[u8; 20],
 }
 
 /// The text without `+ g`, `+ t` and the synthetic records' unordered `stats` maps: the
-/// server sorts an unordered map's keys on write (wire spec §5.4), which the synthetic
+/// server sorts an unordered map's keys on write, which the synthetic
 /// maps are not; ordered lists and maps are checked byte for byte.
 fn text_of(r: &Record) -> String {
     let mut t = Vec::new();
