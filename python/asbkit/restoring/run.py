@@ -2,7 +2,7 @@
 with asrestore's policies, each record to its partition's master, counted by outcome so
 that none goes missing unsaid.
 
-The checks before the first write and the partition map are `asbkit.restore.driver`'s
+The checks before the first write and the partition map are `asbkit.restoring.driver`'s
 (which `verify` shares); the Rust wire layer reads the files and writes the records
 (`asb_wire::restore`)."""
 
