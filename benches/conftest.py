@@ -56,6 +56,12 @@ def _corpus(name: str, layers: dict[str, object] = PLAIN) -> tuple[Path, int, in
     return synthetic_corpus(BENCH_MB, name, layers)
 
 
+def bench_addr() -> tuple[str, int]:
+    """(host, port) of ASBKIT_BENCH_HOST."""
+    host, port = os.environ.get("ASBKIT_BENCH_HOST", "").rsplit(":", 1)
+    return host, int(port)
+
+
 def objects_in(addr: str, namespace: str) -> int:
     """Records the node at `addr` holds in `namespace`."""
     from asbkit.cluster.client import WireAccess, info_fields

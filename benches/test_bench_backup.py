@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import holding_only, synthetic_corpus
+from .conftest import bench_addr, holding_only, synthetic_corpus
 
 HOST = os.environ.get("ASBKIT_BENCH_HOST")
 C_ASBACKUP = os.environ.get("ASBKIT_C_ASBACKUP")
@@ -33,15 +33,10 @@ pytestmark = [
 ]
 
 
-def _addr() -> tuple[str, int]:
-    host, port = (HOST or "").rsplit(":", 1)
-    return host, int(port)
-
-
 @pytest.fixture(scope="module")
 def loaded() -> int:
     corpus, records, _ = synthetic_corpus(MB)
-    h, p = _addr()
+    h, p = bench_addr()
     load = [C_ASRESTORE or "", "-h", h, "-p", str(p), "-n", f"bench,{NS}", "-i", str(corpus), "--no-generation", "--extra-ttl", "70000000"]
     holding_only(f"{h}:{p}", NS, records, load)
     return records
@@ -59,7 +54,7 @@ def _timed(benchmark: Any, records: int, fn: Any, rounds: int = 3) -> None:
 
 
 def _asbkit(out: Path, *flags: str) -> list[str]:
-    h, p = _addr()
+    h, p = bench_addr()
     return [sys.executable, "-m", "asbkit", "backup", "-h", h, "-p", str(p), "-n", NS, "-d", str(out), "-r", "--no-progress", *flags]
 
 
@@ -71,7 +66,7 @@ def test_asbkit_backup(benchmark: Any, loaded: int, tmp_path: Path, parallel: in
 @pytest.mark.parametrize("parallel", [1, 2])
 @pytest.mark.skipif(not C_ASBACKUP, reason="set ASBKIT_C_ASBACKUP to a built C asbackup")
 def test_c_asbackup(benchmark: Any, loaded: int, tmp_path: Path, parallel: int) -> None:
-    h, p = _addr()
+    h, p = bench_addr()
     cmd = [C_ASBACKUP or "", "-h", h, "-p", str(p), "-n", NS, "-d", str(tmp_path / "c"), "-r", "-w", str(parallel)]
     _timed(benchmark, loaded, lambda: _run(cmd))
 
@@ -94,6 +89,6 @@ def test_zstd_alone_on_the_same_text(benchmark: Any, loaded: int, tmp_path: Path
 
 @pytest.mark.skipif(not C_ASBACKUP, reason="set ASBKIT_C_ASBACKUP to a built C asbackup")
 def test_c_asbackup_zstd(benchmark: Any, loaded: int, tmp_path: Path) -> None:
-    h, p = _addr()
+    h, p = bench_addr()
     cmd = [C_ASBACKUP or "", "-h", h, "-p", str(p), "-n", NS, "-d", str(tmp_path / "cz"), "-r", "-w", "2", "-z", "zstd"]
     _timed(benchmark, loaded, lambda: _run(cmd))

@@ -22,7 +22,8 @@ import pytest
 
 import asbkit
 
-from .test_bench_backup import HOST, _addr, loaded  # noqa: F401 (the loaded corpus)
+from .conftest import bench_addr
+from .test_bench_backup import HOST, loaded  # noqa: F401 (the loaded corpus)
 from .test_bench_backup import pytestmark as _backup_marks
 
 pytestmark = _backup_marks
@@ -39,14 +40,14 @@ def dask_client() -> Iterator[Any]:
 
 
 def _one(out: Path) -> asbkit.BackupReport:
-    h, p = _addr()
+    h, p = bench_addr()
     return asbkit.backup(f"{h}:{p}", namespace="test", directory=str(out), parallel=2, remove_files=True)
 
 
 def _dask(client: Any, out: Path) -> asbkit.BackupReport:
     import asbkit.sharded
 
-    h, p = _addr()
+    h, p = bench_addr()
     return asbkit.sharded.backup(client, f"{h}:{p}", namespace="test", directory=str(out), remove_files=True)
 
 

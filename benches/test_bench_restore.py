@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import synthetic_corpus
+from .conftest import bench_addr, synthetic_corpus
 
 HOST = os.environ.get("ASBKIT_BENCH_HOST")
 C_ASRESTORE = os.environ.get("ASBKIT_C_ASRESTORE")
@@ -26,11 +26,6 @@ MB = int(os.environ.get("ASBKIT_BENCH_RESTORE_MB", "300"))
 COMMON = ["-n", "bench,test", "--no-generation", "--extra-ttl", "70000000"]
 
 pytestmark = pytest.mark.skipif(not HOST, reason="set ASBKIT_BENCH_HOST=host:port (its namespace test is overwritten)")
-
-
-def _addr() -> tuple[str, int]:
-    host, port = (HOST or "").rsplit(":", 1)
-    return host, int(port)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +42,7 @@ def _timed(benchmark: Any, records: int, cmd: list[str]) -> None:
 
 
 def _asbkit(command: str, path: str) -> list[str]:
-    h, p = _addr()
+    h, p = bench_addr()
     return [sys.executable, "-m", "asbkit", command, "-h", h, "-p", str(p), "-i", path, "--no-progress", *COMMON]
 
 
@@ -57,7 +52,7 @@ def test_asbkit_restore(benchmark: Any, corpus: tuple[str, int]) -> None:
 
 @pytest.mark.skipif(not C_ASRESTORE, reason="set ASBKIT_C_ASRESTORE to a built C asrestore")
 def test_c_asrestore(benchmark: Any, corpus: tuple[str, int]) -> None:
-    h, p = _addr()
+    h, p = bench_addr()
     _timed(benchmark, corpus[1], [C_ASRESTORE or "", "-h", h, "-p", str(p), "-i", corpus[0], *COMMON])
 
 
@@ -78,7 +73,7 @@ def test_asbkit_restore_directory(benchmark: Any, corpus: tuple[str, int], split
 
 @pytest.mark.skipif(not C_ASRESTORE, reason="set ASBKIT_C_ASRESTORE to a built C asrestore")
 def test_c_asrestore_directory(benchmark: Any, corpus: tuple[str, int], split_dir: str) -> None:
-    h, p = _addr()
+    h, p = bench_addr()
     _timed(benchmark, corpus[1], [C_ASRESTORE or "", "-h", h, "-p", str(p), "-d", split_dir, *COMMON])
 
 

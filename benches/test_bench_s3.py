@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import holding_only, synthetic_corpus
+from .conftest import bench_addr, holding_only, synthetic_corpus
 
 HOST = os.environ.get("ASBKIT_BENCH_HOST")
 MB = int(os.environ.get("ASBKIT_BENCH_S3_MB", "300"))
@@ -41,15 +41,10 @@ CREDS = {"AWS_ACCESS_KEY_ID": "asbkitbench", "AWS_SECRET_ACCESS_KEY": "asbkitben
 pytestmark = pytest.mark.skipif(not HOST, reason="set ASBKIT_BENCH_HOST=host:port (its namespace test is truncated and reloaded)")
 
 
-def _addr() -> tuple[str, int]:
-    host, port = (HOST or "").rsplit(":", 1)
-    return host, int(port)
-
-
 @pytest.fixture(scope="module")
 def loaded() -> int:
     corpus, records, _ = synthetic_corpus(MB)
-    h, p = _addr()
+    h, p = bench_addr()
     load = [sys.executable, "-m", "asbkit", "restore", "-h", h, "-p", str(p), "-n", f"bench,{NS}", "-i", str(corpus), "--no-generation", "--extra-ttl", "70000000", "--no-progress"]
     holding_only(f"{h}:{p}", NS, records, load)
     return records
@@ -105,7 +100,7 @@ def _empty(client: Any, prefix: str) -> None:
 
 
 def _backup(endpoint: str, where: str) -> list[str]:
-    h, p = _addr()
+    h, p = bench_addr()
     return [sys.executable, "-m", "asbkit", "backup", "-h", h, "-p", str(p), "-n", NS, "-d", where, "-r", "-w", "4", "-F", "100", "--no-progress", "--s3-endpoint-override", endpoint]
 
 
@@ -144,7 +139,7 @@ def test_raw_multipart_upload_of_the_same_bytes(benchmark: Any, loaded: int, sto
 
 
 def _restore(endpoint: str, where: str) -> list[str]:
-    h, p = _addr()
+    h, p = bench_addr()
     return [sys.executable, "-m", "asbkit", "restore", "-h", h, "-p", str(p), "-d", where, "--no-generation", "--no-progress", "--s3-endpoint-override", endpoint]
 
 

@@ -17,7 +17,7 @@ Runs bigger than one host go on a Dask cluster with `asbkit.sharded` (`backup`, 
 """
 
 from ._codec import Bin, Header, Key, Record, SecondaryIndex, Udf, __version__, compute_digest
-from .backup import BackupFile, BackupOptions, BackupReport, Estimate, backup
+from .backing_up import BackupFile, BackupOptions, BackupReport, Estimate, backup
 from .check import DeepReport, Finding, InspectReport, StatsReport, ValidateReport, inspect, stats, validate
 from .cluster import ClusterConfig, TlsOptions
 from .control import BackupProgress, Cancel, RestoreCounters, RestoreProgress
@@ -45,7 +45,7 @@ from .errors import (
     RestoreFailed,
 )
 from .io import BackupReader, BackupWriter, Layers, read_backup
-from .restore import Difference, Failure, RestoreOptions, RestoreReport, VerifyReport, restore, verify
+from .restoring import Difference, Failure, RestoreOptions, RestoreReport, VerifyReport, restore, verify
 from .transform import ConvertReport, FilterReport, Selection, convert, filter_backup, split_backup
 
 __all__ = [

@@ -6,12 +6,12 @@ from os import PathLike
 from pathlib import Path
 from typing import IO, Literal, Self, TypedDict, final
 
-from asbkit.backup.jobs import ScanOrder
-from asbkit.backup.run import OutputSettings
+from asbkit.backing_up.jobs import ScanOrder
+from asbkit.backing_up.run import OutputSettings
 from asbkit.cluster.client import WireAccess
 from asbkit.io.layers import CodecLayers
 from asbkit.io.s3 import StoreSettings
-from asbkit.restore.driver import RestoreSettings
+from asbkit.restoring.driver import RestoreSettings
 
 __all__ = [
     "__version__", "Header", "Key", "Bin", "Record", "SecondaryIndex", "Udf", "Reader", "Writer", "Summarizer",

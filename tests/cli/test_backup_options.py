@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from asbkit import BackupOptions
-from asbkit.backup.options import check_options
+from asbkit.backing_up.options import check_options
 from asbkit.cli.app import build_parser
 from asbkit.cli.commands.backup import options_from
 from asbkit.cluster.expressions import backup_filter, parse_backup_time
@@ -141,8 +141,8 @@ def test_partition_lists_and_jobs() -> None:
 
 def test_continuing_from_a_foreign_or_mismatched_state_is_refused_before_connecting(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from asbkit import ClusterConfig, backup
-    from asbkit.backup.options import fingerprint
-    from asbkit.backup.state import save_state
+    from asbkit.backing_up.options import fingerprint
+    from asbkit.backing_up.state import save_state
 
     from ..helpers.results import result_of
 

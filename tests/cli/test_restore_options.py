@@ -13,7 +13,7 @@ import pytest
 from asbkit import RestoreOptions
 from asbkit.cli.app import build_parser
 from asbkit.cli.commands.restore import options_from, parse_nice
-from asbkit.restore.options import check_options
+from asbkit.restoring.options import check_options
 
 
 def parse(*argv: str) -> RestoreOptions:
@@ -135,7 +135,7 @@ def test_progress_logs_asrestore_s_lines_when_not_on_a_terminal(caplog: pytest.L
 
 def test_stdin_with_a_size_parses_as_asrestore_takes_it() -> None:
     from asbkit.cli.app import join_stdin_sizes
-    from asbkit.restore.options import input_files, stdin_size
+    from asbkit.restoring.options import input_files, stdin_size
 
     assert join_stdin_sizes(["restore", "-i", "-:123", "-n", "x"]) == ["restore", "-i-:123", "-n", "x"]
     assert join_stdin_sizes(["restore", "--input-file", "-:9"]) == ["restore", "--input-file=-:9"]

@@ -247,7 +247,7 @@ def test_the_driver_killed_is_continued_from_the_shards_states(dask_cluster: Any
     assert not state.exists() and (d / "test.manifest.json").exists()
     # Without --dask, the state is refused in words.
     with pytest.raises(asbkit.AsbError, match="continue it with --dask"):
-        from asbkit.backup.state import load_state
+        from asbkit.backing_up.state import load_state
 
         (d / "again.state").write_text(json.dumps({"format": "asbkit-sharded-backup-state"}))
         load_state(d / "again.state")

@@ -402,8 +402,8 @@ def test_record_streams_over_a_real_tls_terminator(loaded: list[Any], tmp_path: 
     from datetime import timedelta
 
     from asbkit import Layers, _codec
-    from asbkit.backup.jobs import ScanOrder
-    from asbkit.backup.run import OutputSettings
+    from asbkit.backing_up.jobs import ScanOrder
+    from asbkit.backing_up.run import OutputSettings
     from asbkit.cluster.client import WireAccess
 
     _, plain = run(tmp_path / "plain")

@@ -482,7 +482,7 @@ def mutual_tls(tmp_path: Path) -> Any:
 def _over_tls(addr: str, files: list[str], tls: Any, verify: bool = False) -> Any:
     from asbkit import RestoreOptions, _codec
     from asbkit.cluster.client import WireAccess
-    from asbkit.restore.driver import restore_settings
+    from asbkit.restoring.driver import restore_settings
 
     settings = restore_settings(RestoreOptions(max_retries=0), len(files), verify=verify, batch_writes=True, total_timeout_ms=10_000)
     run = _codec.RestoreRun(files, [None] * len(files), settings, WireAccess(tls=tls, tls_name="node1.test"))

@@ -68,7 +68,7 @@ def test_further_errors_are_notes_on_the_first() -> None:
 
 def test_a_directory_s_backup_files_are_listed_in_one_place_with_one_error_for_each_failure(tmp_path: Path) -> None:
     from asbkit.io.files import backup_files, expand_sources
-    from asbkit.restore.options import RestoreOptions, input_files
+    from asbkit.restoring.options import RestoreOptions, input_files
 
     (tmp_path / "b_00001.asb").write_bytes(b"")
     (tmp_path / "a_00000.asb").write_bytes(b"")

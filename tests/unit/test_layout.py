@@ -47,7 +47,7 @@ def test_the_calls_stay_functions_after_their_packages_modules_are_imported() ->
     import sys
 
     code = (
-        "import asbkit.backup.run, asbkit.restore.run, asbkit.restore.verify, asbkit\n"
+        "import asbkit.backing_up.run, asbkit.restoring.run, asbkit.restoring.verify, asbkit\n"
         "import types\n"
         "bad = [n for n in ('backup', 'restore', 'verify') if isinstance(getattr(asbkit, n), types.ModuleType)]\n"
         "assert not bad, bad\n"

@@ -1,4 +1,4 @@
-"""-L shared among a backup's scans (asbkit.backup.jobs.RecordRate), without a server: the
+"""-L shared among a backup's scans (asbkit.backing_up.jobs.RecordRate), without a server: the
 shares the nodes are asked for, and when scans must read one after another or wait."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from asbkit.backup.jobs import NODE_PACE_FLOOR, RecordRate
+from asbkit.backing_up.jobs import NODE_PACE_FLOOR, RecordRate
 
 
 def never() -> bool:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from asbkit import RestoreCounters, RestoreOptions, RestoreReport, _codec
 from asbkit.cluster.client import WireAccess
-from asbkit.restore.driver import restore_settings
-from asbkit.restore.report import counts_of, take_counts
-from asbkit.restore.verify import VerifyReport
+from asbkit.restoring.driver import restore_settings
+from asbkit.restoring.report import counts_of, take_counts
+from asbkit.restoring.verify import VerifyReport
 
 
 def test_the_rust_runs_counters_are_restore_counters_fields(tmp_path: Path) -> None:

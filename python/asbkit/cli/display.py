@@ -229,7 +229,7 @@ class RestoreDisplay(_RunDisplay):
         dt = max(now - t0, 1e-9)
         recs, nbytes = c.read - r0, c.raw_bytes - b0
         self._last = (now, c.read, c.raw_bytes)
-        from ..restore.report import restore_counter_lines  # the restore's words, with the restore
+        from ..restoring.report import restore_counter_lines  # the restore's words, with the restore
 
         for line in restore_counter_lines(c, udfs, indexes, recs / dt, nbytes / 1024 / dt, nbytes // recs if recs else 0):
             self._log.info("%s", line)

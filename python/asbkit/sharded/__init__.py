@@ -12,8 +12,8 @@ backup with one manifest and one resumable state, one restore report.
 
 Dask is imported only when one of these runs."""
 
-from .backup import backup
+from .backing_up import backup
 from .plan import Shard, balance, plan_shards, plan_slices
-from .restore import restore, verify
+from .restoring import restore, verify
 
 __all__ = ["Shard", "backup", "balance", "plan_shards", "plan_slices", "restore", "verify"]

@@ -27,7 +27,7 @@ impl From<Fatal> for Error {
     }
 }
 
-/// A restore's settings: `asbkit.restore.driver.RestoreSettings` (asrestore's options, as
+/// A restore's settings: `asbkit.restoring.driver.RestoreSettings` (asrestore's options, as
 /// the restore layer resolved them).
 #[derive(FromPyObject)]
 pub(crate) struct RestoreSettings {

@@ -248,7 +248,7 @@ pub struct BackupOutput {
     inner: Arc<Output>,
 }
 
-/// What every output shares: `asbkit.backup.run.OutputSettings`.
+/// What every output shares: `asbkit.backing_up.run.OutputSettings`.
 #[derive(FromPyObject)]
 pub(crate) struct OutputSettings {
     namespace: Text,
@@ -489,7 +489,7 @@ pub struct ScanResult {
     error: Option<PyObject>,
 }
 
-/// One node's scan: `asbkit.backup.jobs.ScanOrder` (where, which partitions, the
+/// One node's scan: `asbkit.backing_up.jobs.ScanOrder` (where, which partitions, the
 /// selection, limits and how often to commit).
 #[derive(FromPyObject)]
 pub(crate) struct ScanOrder {

@@ -6,12 +6,12 @@ from __future__ import annotations
 import argparse
 import logging
 
-from ...backup.options import SPEED, BackupOptions, check_options
-from ...backup.report import BackupReport
-from ...backup.run import backup
+from ...backing_up.options import SPEED, BackupOptions, check_options
+from ...backing_up.report import BackupReport
+from ...backing_up.run import backup
 from ...cluster.client import ClusterConfig
 from ...sharded import backup as sharded_backup
-from ...sharded.backup import check_dask_options
+from ...sharded.backing_up import check_dask_options
 from ...version import __version__
 from ..cluster_flags import add_cluster_flags, cluster_config_from, options_from_flags, with_password
 from ..dask_flags import dask_client, dask_flags

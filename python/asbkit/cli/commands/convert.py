@@ -7,10 +7,10 @@ import argparse
 from ...io.layers import Layers
 from ...transform.convert import FORMATS, ConvertReport, convert
 from ...transform.selection import Selection
-from ..envelope import CommandResult, outcome
-from ..flags import Command, FlagBuilder, add_output_options, add_s3_options, layers_from, plural, progress_from, selection_from, set_up_store
+from ..envelope import CommandResult
+from ..flags import Command, FlagBuilder, add_output_options, add_s3_options, layers_from, plural, selection_from, set_up_store
 from . import INDEX
-from .validate import progress_bar
+from .validate import with_progress_bar
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,16 +30,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> CommandResult[ConvertReport]:
     layers, selection = layers_from(args, "convert"), selection_from(args, "convert")
     set_up_store(args, args.source, args.dest)
-    bar = progress_bar(args.source, progress_from(args))
-    empty = ConvertReport(args.source, args.dest, args.source_format or "?", args.dest_format or "?", layers.describe())
-    try:
-        return outcome(
-            "convert",
-            lambda: convert(args.source, args.dest, layers, source_format=args.source_format, dest_format=args.dest_format, selection=selection, on_progress=bar.update),
-            empty,
-        )
-    finally:
-        bar.close()
+    return with_progress_bar(
+        args, "convert", args.source,
+        lambda progress: convert(args.source, args.dest, layers, source_format=args.source_format, dest_format=args.dest_format, selection=selection, on_progress=progress),
+        ConvertReport(args.source, args.dest, args.source_format or "?", args.dest_format or "?", layers.describe()),
+    )
 
 
 def render(result: CommandResult[ConvertReport]) -> str:

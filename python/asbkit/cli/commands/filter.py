@@ -7,10 +7,10 @@ import argparse
 from ...io.layers import Layers
 from ...transform.filter import FilterReport, filter_backup, split_backup
 from ...transform.selection import Selection
-from ..envelope import CommandResult, outcome
-from ..flags import Command, FlagBuilder, add_output_options, add_s3_options, layers_from, plural, progress_from, selection_from, set_up_store
+from ..envelope import CommandResult
+from ..flags import Command, FlagBuilder, add_output_options, add_s3_options, layers_from, plural, selection_from, set_up_store
 from . import INDEX
-from .validate import progress_bar
+from .validate import with_progress_bar
 
 
 def _add_common(p: argparse.ArgumentParser, command: str) -> None:
@@ -42,30 +42,24 @@ def add_split_arguments(p: argparse.ArgumentParser) -> None:
 def run_filter(args: argparse.Namespace) -> CommandResult[FilterReport]:
     layers, selection = layers_from(args, "filter"), selection_from(args, "filter")
     set_up_store(args, args.source, args.dest)
-    bar = progress_bar(args.source, progress_from(args))
-    empty = FilterReport(str(args.source), args.dest, layers.describe())
-    try:
-        return outcome("filter", lambda: filter_backup(args.source, args.dest, layers, selection=selection, on_progress=bar.update), empty)
-    finally:
-        bar.close()
+    return with_progress_bar(
+        args, "filter", args.source,
+        lambda progress: filter_backup(args.source, args.dest, layers, selection=selection, on_progress=progress),
+        FilterReport(str(args.source), args.dest, layers.describe()),
+    )
 
 
 def run_split(args: argparse.Namespace) -> CommandResult[FilterReport]:
     layers, selection = layers_from(args, "split"), selection_from(args, "split")
     set_up_store(args, args.source, args.dest)
-    bar = progress_bar(args.source, progress_from(args))
-    empty = FilterReport(str(args.source), args.dest, layers.describe())
-    try:
-        return outcome(
-            "split",
-            lambda: split_backup(
-                args.source, args.dest, layers, parts=args.parts, records=args.records, size_mb=args.size,
-                prefix=args.prefix, selection=selection, on_progress=bar.update,
-            ),
-            empty,
-        )
-    finally:
-        bar.close()
+    return with_progress_bar(
+        args, "split", args.source,
+        lambda progress: split_backup(
+            args.source, args.dest, layers, parts=args.parts, records=args.records, size_mb=args.size,
+            prefix=args.prefix, selection=selection, on_progress=progress,
+        ),
+        FilterReport(str(args.source), args.dest, layers.describe()),
+    )
 
 
 def render(result: CommandResult[FilterReport]) -> str:

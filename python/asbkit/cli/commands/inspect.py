@@ -5,20 +5,17 @@ from __future__ import annotations
 import argparse
 
 from ...check.inspect import Expiry, InspectReport, inspect
-from ...io.layers import Layers
 from ..envelope import CommandResult
-from ..flags import Command, FlagBuilder, add_input_arguments, add_output_options, mib
+from ..flags import Command, mib
 from . import INDEX
 from ._tables import set_table, type_counts
-from .validate import read_command
+from .validate import read_command, reading_arguments
 
 HELP = INDEX["inspect"][1]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    add_input_arguments(p)
-    FlagBuilder(p, "inspect").declared(Layers)
-    add_output_options(p)
+    reading_arguments(p, "inspect")
 
 
 def run(args: argparse.Namespace) -> CommandResult[InspectReport]:

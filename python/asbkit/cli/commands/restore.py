@@ -11,9 +11,9 @@ from ...check.validate import ValidateReport, validate
 from ...cluster.client import CONNECTION, ClusterConfig
 from ...errors import AsbError
 from ...io.files import Source
-from ...restore.options import INPUT, SPEED, RestoreOptions, check_options, input_files
-from ...restore.report import RestoreReport
-from ...restore.run import restore
+from ...restoring.options import INPUT, SPEED, RestoreOptions, check_options, input_files
+from ...restoring.report import RestoreReport
+from ...restoring.run import restore
 from ...sharded import restore as sharded_restore
 from ...version import __version__
 from ..cluster_flags import add_cluster_flags, cluster_config_from, options_from_flags, with_password

@@ -30,10 +30,15 @@ R = TypeVar("R")
 Sources = Source | list[Source]
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
+def reading_arguments(p: argparse.ArgumentParser, command: str) -> None:
+    """The flags of a command that reads backups: inputs, layers, output options."""
     add_input_arguments(p)
-    FlagBuilder(p, "validate").declared(Layers)
+    FlagBuilder(p, command).declared(Layers)
     add_output_options(p)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    reading_arguments(p, "validate")
     p.add_argument("--deep", action="store_true", help="also recompute digests from set and key, check the namespace, find duplicate digests")
     p.add_argument("--max-errors", type=int, default=100, metavar="N", help="with --deep, go on after syntax errors and list up to N findings (default 100; 1 stops at the first error)")
 
@@ -57,9 +62,22 @@ def read_command(
     """A command that reads backups (validate, inspect, stats): its inputs and layers from
     the flags, a progress bar over their bytes, the library call's outcome."""
     layers, sources = layers_from(args, command), sources_from(args)
+    return with_progress_bar(args, command, sources, lambda progress: call(sources, layers, progress), empty(layers), findings)
+
+
+def with_progress_bar(
+    args: argparse.Namespace,
+    command: str,
+    sources: object,
+    call: Callable[[Callable[[int], None]], R],
+    empty: R,
+    findings: Callable[[R], int] = lambda report: 0,
+) -> CommandResult[R]:
+    """A library call's outcome as the command's result, with a progress bar over the
+    inputs' bytes (`--no-progress`, or not a terminal: none) fed by its progress calls."""
     bar = progress_bar(sources, progress_from(args))
     try:
-        return outcome(command, lambda: call(sources, layers, bar.update), empty(layers), findings)
+        return outcome(command, lambda: call(bar.update), empty, findings)
     finally:
         bar.close()
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from ...cluster.client import CONNECTION, ClusterConfig
 from ...io import places
-from ...restore.options import RestoreOptions, check_options
-from ...restore.verify import VerifyReport, verify
+from ...restoring.options import RestoreOptions, check_options
+from ...restoring.verify import VerifyReport, verify
 from ...sharded import verify as sharded_verify
 from ...version import __version__
 from ..cluster_flags import add_cluster_flags, cluster_config_from, options_from_flags, with_password

@@ -26,12 +26,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..backup import state as state_file
-from ..backup import target
-from ..backup.options import BackupOptions, check_options, fingerprint
-from ..backup.report import BackupReport, ShardReport
-from ..backup.run import TOOL, check_same_options, fill_from_files, set_up_store
-from ..backup.run import backup as backup_one
+from ..backing_up import state as state_file
+from ..backing_up import target
+from ..backing_up.options import BackupOptions, check_options, fingerprint
+from ..backing_up.report import BackupReport, ShardReport
+from ..backing_up.run import TOOL, check_same_options, fill_from_files, set_up_store
+from ..backing_up.run import backup as backup_one
 from ..cluster.client import Cluster, ClusterConfig, Hosts
 from ..control import BackupProgress, Cancel
 from ..errors import AsbError, BackupFailed, BadOption, DaskFailed, Interrupted, NamespaceNotFound, carrying_report

@@ -24,11 +24,11 @@ from ..cluster.client import ClusterConfig, Hosts
 from ..control import Cancel, RestoreCounters, RestoreProgress
 from ..errors import AsbError, BadOption, DaskFailed, Interrupted, RecordsFailed, RestoreFailed, carrying_report, first_of
 from ..io import places
-from ..restore.options import RestoreOptions, check_options, prepare
-from ..restore.report import RestoreReport, counts_of
-from ..restore.run import restore as restore_one
-from ..restore.verify import VerifyReport
-from ..restore.verify import verify as verify_one
+from ..restoring.options import RestoreOptions, check_options, prepare
+from ..restoring.report import RestoreReport, counts_of
+from ..restoring.run import restore as restore_one
+from ..restoring.verify import VerifyReport
+from ..restoring.verify import verify as verify_one
 from ..spec import with_values
 from . import engine
 

@@ -34,7 +34,7 @@ from ..io import places
 from ..io.manifest import files_from_json, files_to_json, now_iso
 
 STATE_FORMAT = "asbkit-backup-state"
-#: The state of a backup run on Dask: its plan of shards (`asbkit.sharded.backup`).
+#: The state of a backup run on Dask: its plan of shards (`asbkit.sharded.backing_up`).
 SHARDED_FORMAT = "asbkit-sharded-backup-state"
 VERSION = 1
 

@@ -3,9 +3,9 @@ surviving node loss and continuing after any interruption.
 
 Python decides what to scan where (partition map, retries, resume state); the Rust wire
 layer scans each node's partitions straight into the output files. The jobs and their
-retries are `asbkit.backup.jobs`', the index and UDF definitions `asbkit.cluster.metadata`'s,
-`--estimate` `asbkit.backup.estimate`'s, the output's paths and clean-up
-`asbkit.backup.target`'s, the state `asbkit.backup.state`'s.
+retries are `asbkit.backing_up.jobs`', the index and UDF definitions `asbkit.cluster.metadata`'s,
+`--estimate` `asbkit.backing_up.estimate`'s, the output's paths and clean-up
+`asbkit.backing_up.target`'s, the state `asbkit.backing_up.state`'s.
 """
 
 from __future__ import annotations

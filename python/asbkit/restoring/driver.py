@@ -16,7 +16,7 @@ import asbkit._codec as _codec
 
 from ..cluster.client import N_PARTITIONS, Cluster, info_fields
 from ..control import Cancel, RestoreCounters, RestoreProgress
-from ..errors import AsbError, NamespaceNotFound, RestoreFailed
+from ..errors import AsbError, NamespaceNotFound, RestoreFailed, refined
 from ..io import places
 from ..io.layers import CodecLayers
 from .metadata import MetadataApplier
@@ -145,6 +145,13 @@ class RestoreDriver:
     def counters(self) -> RestoreCounters:
         """The Rust run's counters now."""
         return RestoreCounters.of(self.rust.counters())
+
+    def stopped_by(self) -> list[AsbError]:
+        """Why the run stopped early, if it did: the Rust run's error (refined), then the
+        driver's own."""
+        fatal = self.rust.fatal()
+        found = [refined(fatal)] if isinstance(fatal, AsbError) else []
+        return found + ([self.error] if self.error is not None else [])
 
     def publish_routes(self) -> None:
         masters = self.cluster.partition_masters(self.namespace)

@@ -2,7 +2,7 @@
 with asrestore's policies, each record to its partition's master, counted by outcome so
 that none goes missing unsaid.
 
-The checks before the first write and the partition map are `asbkit.restore.driver`'s
+The checks before the first write and the partition map are `asbkit.restoring.driver`'s
 (which `verify` shares); the Rust wire layer reads the files and writes the records
 (`asb_wire::restore`)."""
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from ..cluster.client import Cluster, ClusterConfig, Hosts
 from ..control import Cancel, RestoreProgress
-from ..errors import AsbError, Interrupted, RecordsFailed, carrying_report, first_of, refined
+from ..errors import AsbError, Interrupted, RecordsFailed, carrying_report, first_of
 from ..spec import with_values
 from .driver import RestoreDriver
 from .options import RestoreOptions, prepare
@@ -91,12 +91,7 @@ def _conclude(run: RestoreDriver, started: float) -> list[AsbError]:
         Failure(base64.b64encode(f.digest).decode(), f.result_code, f.message, f.set, f.key) for f in run.rust.failures()
     ]
     r.duration_seconds = time.monotonic() - started
-    errors: list[AsbError] = []
-    fatal = run.rust.fatal()
-    if isinstance(fatal, AsbError):
-        errors.append(refined(fatal))
-    if run.error is not None:
-        errors.append(run.error)
+    errors = run.stopped_by()
     if run.interrupted and not errors:
         r.interrupted = True
         errors.append(Interrupted(f"the restore was interrupted; {r.not_written} record(s) read were not written"))

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..cluster.client import Cluster, ClusterConfig, Hosts
 from ..control import Cancel, RestoreProgress
-from ..errors import AsbError, Interrupted, RecordsFailed, carrying_report, first_of, refined
+from ..errors import Interrupted, RecordsFailed, carrying_report, first_of
 from ..spec import with_values
 from .driver import RestoreDriver
 from .options import RestoreOptions, prepare
@@ -93,12 +93,7 @@ def verify(
         Difference(base64.b64encode(f.digest).decode(), f.message, f.set, f.key) for f in run.rust.failures()[:max_differences]
     ]
     report.duration_seconds = time.monotonic() - started
-    errors: list[AsbError] = []
-    fatal = run.rust.fatal()
-    if isinstance(fatal, AsbError):
-        errors.append(refined(fatal))
-    if run.error is not None:
-        errors.append(run.error)
+    errors = run.stopped_by()
     if run.interrupted and not errors:
         errors.append(Interrupted("the verify was interrupted"))
     if report.unreadable and not errors:
