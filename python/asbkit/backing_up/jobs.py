@@ -186,12 +186,12 @@ class JobRunner:
         self.o = o
         self.output = output
         self.ckpt = ckpt
-        self.filter_exp = filter_exp
         self.first_file_job = first_file_job
         #: -L shared among the scans (the partitions each job has left to read).
         left = {j.number: sum(1 for p in j.pids if not ckpt.partition(p).done) for j in jobs}
         self.rate = RecordRate(o.records_per_second, left, len(cluster.nodes()), ckpt.cancelled)
-        #: Text between commits at most: an object's part size, so parts go up (and become
+        #: Every scan's order but its node, partitions and limits. Its files commit at least
+        #: every `commit_bytes` of text: an object's part size, so parts go up (and become
         #: durable) as soon as one is full.
         self.order = ScanOrder(
             addr="", partitions=[], namespace=o.namespace, set=o.sets[0] if len(o.sets) == 1 else None,

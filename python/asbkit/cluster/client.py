@@ -274,9 +274,9 @@ class Cluster:
         except Exception:
             pass
 
-    def wire_access(self, socket_timeout_ms: int | None = None) -> WireAccess:
-        """How the Rust record streams reach the nodes: this connection's timeouts (or
-        `socket_timeout_ms`), credentials and TLS."""
+    def wire_access(self) -> WireAccess:
+        """How the Rust record streams reach the nodes: this connection's timeouts,
+        credentials and TLS."""
         tls_name = None
         if self._tls is not None:
             seeds = [s for s in self.config.seeds() if len(s) == 3]
@@ -290,7 +290,7 @@ class Cluster:
                 clear_password = self.config.password or ""
         return WireAccess(
             connect_timeout_ms=self.config.connect_timeout_ms,
-            socket_timeout_ms=self.config.socket_timeout_ms if socket_timeout_ms is None else socket_timeout_ms,
+            socket_timeout_ms=self.config.socket_timeout_ms,
             user=user, credential=credential, clear_password=clear_password, tls=self._tls, tls_name=tls_name,
         )
 

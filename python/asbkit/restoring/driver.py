@@ -60,7 +60,7 @@ class RestoreSettings:
 
 def restore_settings(o: RestoreOptions, inputs: int, *, verify: bool, batch_writes: bool, total_timeout_ms: int) -> RestoreSettings:
     """The codec's settings for a restore (or verify) of `inputs` files with options `o`."""
-    rename = o.namespace.split(",") if o.namespace and "," in o.namespace else None
+    rename = o.rename
     return RestoreSettings(
         layers=o.layers.codec_args(),
         expect_namespace=(rename[0] if rename else o.namespace) if o.namespace else None,
@@ -92,14 +92,13 @@ def restore_settings(o: RestoreOptions, inputs: int, *, verify: bool, batch_writ
 class RestoreDriver:
     """One restore (or verify) on a connected cluster: the checks before the first write,
     the Rust run, its partition map kept current, indexes and UDFs applied as they come,
-    progress; the counters are the caller's to read (`rust.counters()`)."""
+    progress; the counters are the caller's to read (`counters()`)."""
 
     def __init__(self, cluster: Cluster, o: RestoreOptions, files: list[str], namespaces: list[str | None], report: Any, *, verify: bool = False) -> None:
         self.cluster, self.o, self.report = cluster, o, report
         report.server_version = cluster.build()
         log.info("Processing %d node(s)", len(cluster.nodes()))
-        rename = tuple(o.namespace.split(",")) if o.namespace and "," in o.namespace else None
-        self.rename: tuple[str, str] | None = rename  # type: ignore[assignment]
+        rename = self.rename = o.rename
         targets = {rename[1]} if rename else {ns for ns in namespaces if ns} | ({o.namespace} if o.namespace else set())
         on_cluster = cluster.namespaces()
         missing = sorted(t for t in targets if t not in on_cluster)
@@ -123,7 +122,7 @@ class RestoreDriver:
             # Every node's certificate names the first seed's host (the client's own rule).
             access = replace(access, tls_name=cfg.seeds()[0][0])
         settings = restore_settings(o, len(files), verify=verify, batch_writes=self.batch_writes, total_timeout_ms=cfg.total_timeout_ms or o.timeout_ms)
-        self.rust = _codec.RestoreRun(files, list(o.file_ranges) or [None] * len(files), settings, access)
+        self.rust = _codec.RestoreRun(files, list(ranges), settings, access)
         #: A stop request came (Cancel).
         self.interrupted = False
         self.error: AsbError | None = None

@@ -100,6 +100,14 @@ class RestoreOptions:
     #: boundaries (`_codec.proven_cuts`), or None for the whole file (empty: all whole).
     file_ranges: list[tuple[int, int] | None] = field(default_factory=list)
 
+    @property
+    def rename(self) -> tuple[str, str] | None:
+        """`-n A,B`: (A, B), the backup's namespace and the one written; None otherwise."""
+        if self.namespace and "," in self.namespace:
+            old, new = self.namespace.split(",", 1)
+            return old, new
+        return None
+
 
 def check_options(o: RestoreOptions) -> None:
     """The combinations asrestore refuses, refused the same way (with the flags named)."""
@@ -172,7 +180,7 @@ def check_inputs(files: list[str], o: RestoreOptions) -> list[str | None]:
     """Opens every file with the given layers and reads its header before anything is
     written; their namespaces (None when a file does not say)."""
     namespaces: list[str | None] = []
-    expected = o.namespace.split(",")[0] if o.namespace else None
+    expected = (o.rename[0] if o.rename else o.namespace) or None
     for f in files:
         if f == "-":
             namespaces.append(None)

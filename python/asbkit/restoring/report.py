@@ -92,20 +92,22 @@ class RestoreReport:
 REPORT_NAMES = {"read": "records_read", "raw_bytes": "bytes_read"}
 
 
-def take_counts(report: object, c: RestoreCounters, **renamed: str) -> None:
-    """Sets every field of `report` that holds a counter (by REPORT_NAMES and `renamed`,
-    counter name -> field name) to the counter's value."""
+def _counter_fields(report: object, renamed: dict[str, str]) -> dict[str, str]:
+    """Counter name -> the field of `report` that holds it (by REPORT_NAMES and `renamed`),
+    for the counters it holds."""
     names = {**REPORT_NAMES, **renamed}
-    for name in RestoreCounters.names():
-        field_name = names.get(name, name)
-        if hasattr(report, field_name):
-            setattr(report, field_name, getattr(c, name))
+    return {n: names.get(n, n) for n in RestoreCounters.names() if hasattr(report, names.get(n, n))}
+
+
+def take_counts(report: object, c: RestoreCounters, **renamed: str) -> None:
+    """Sets every field of `report` that holds a counter to the counter's value."""
+    for name, field_name in _counter_fields(report, renamed).items():
+        setattr(report, field_name, getattr(c, name))
 
 
 def counts_of(report: object, **renamed: str) -> RestoreCounters:
     """The counters a report holds (the others 0): `take_counts` the other way."""
-    names = {**REPORT_NAMES, **renamed}
-    return RestoreCounters(**{n: getattr(report, names.get(n, n)) for n in RestoreCounters.names() if hasattr(report, names.get(n, n))})
+    return RestoreCounters(**{name: getattr(report, f) for name, f in _counter_fields(report, renamed).items()})
 
 
 def restore_counter_lines(c: RestoreCounters, udfs: int, indexes: int, rec_s: float, kib_s: float, per_record: int) -> list[str]:

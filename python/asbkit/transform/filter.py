@@ -96,8 +96,9 @@ def split_backup(
     if parts is not None:
         summarizer = _codec.Summarizer(False, None)
         try:
+            codec_layers = layers.codec_args()
             for f in expand_sources(source):
-                summarizer.read(f, layers=layers.codec_args())
+                summarizer.read(f, layers=codec_layers)
         except (AsbError, OSError) as exc:
             raise with_report(exc, empty) from None
         records = max(1, math.ceil(summarizer.result().records / max(parts, 1)))
